@@ -1,0 +1,141 @@
+"""The root command: global options, the command tree, and the one place where errors
+become a message on stderr and an exit code."""
+
+from __future__ import annotations
+
+import os
+from typing import Annotated, Any, Optional
+
+import typer
+from typer.core import TyperGroup
+
+from llamactl import __version__
+from llamactl.commands.infer import infer
+from llamactl.env import Environment, resolve_api_url
+from llamactl.errors import ExitCode, Interrupted, LlamactlError
+
+ROOT_HELP = """\
+Stream answers from DeepInfra-hosted LLMs in terminals, pipelines and CI.
+
+Exit codes: 0 ok, 1 internal error, 2 usage or input error, 3 authentication,
+4 request rejected by the API (4xx), 5 request failed (5xx, 429, network, broken stream),
+130 interrupted.
+
+Environment: DEEPINFRA_TOKEN / DEEPINFRA_API_KEY (token), DEEPINFRA_HOST /
+DEEPINFRA_BASE_URL (API URL), LLAMACTL_HOME (state directory), NO_COLOR.
+"""
+
+
+def _environment(ctx: typer.Context) -> Environment:
+    env = ctx.find_root().obj
+    return env if isinstance(env, Environment) else Environment(api_url=resolve_api_url(None, os.environ))
+
+
+def _secrets(env: Environment) -> list[str]:
+    from llamactl.credentials import TOKEN_VARIABLES
+
+    return [env.environ[name] for name in TOKEN_VARIABLES if env.environ.get(name)]
+
+
+def report(env: Environment, message: str, hint: str | None = None) -> None:
+    from llamactl.output import Messages
+
+    for secret in _secrets(env):
+        message = message.replace(secret, "***")
+    messages = Messages(env)
+    messages.error(f"error: {message}")
+    if hint:
+        messages.info(f"hint: {hint}")
+
+
+def report_traceback(env: Environment) -> None:
+    import traceback
+
+    from llamactl.output import write_flushed
+
+    text = traceback.format_exc()
+    for secret in _secrets(env):
+        text = text.replace(secret, "***")
+    write_flushed(env.stderr, text)
+
+
+class LlamactlGroup(TyperGroup):
+    """Turns every expected failure into `error: ...` on stderr and its exit code."""
+
+    def invoke(self, ctx: Any) -> Any:
+        try:
+            return super().invoke(ctx)
+        except (typer.Exit, typer.Abort):
+            raise
+        except KeyboardInterrupt:
+            return self._fail(ctx, Interrupted())
+        except BrokenPipeError:
+            _silence_stdout()
+            raise typer.Exit(ExitCode.BROKEN_PIPE) from None
+        except LlamactlError as exc:
+            return self._fail(ctx, exc)
+        except Exception as exc:
+            if _is_click_exception(exc):
+                raise
+            env = _environment(ctx)
+            if env.debug:
+                report_traceback(env)
+            report(env, f"internal error: {type(exc).__name__}: {exc}",
+                   hint="this is a bug in llamactl; rerun with --debug for the traceback")
+            raise typer.Exit(ExitCode.INTERNAL) from None
+
+    def _fail(self, ctx: Any, exc: LlamactlError) -> None:
+        env = _environment(ctx)
+        if env.debug:
+            report_traceback(env)
+        report(env, exc.message, exc.hint)
+        raise typer.Exit(exc.exit_code) from None
+
+
+def _is_click_exception(exc: BaseException) -> bool:
+    """Typer's own usage errors must reach Typer, which prints them with exit code 2."""
+    return type(exc).__module__.startswith(("typer.", "click."))
+
+
+def _silence_stdout() -> None:
+    """After a broken pipe, point stdout at /dev/null so the interpreter's final flush is quiet."""
+    import sys
+
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError, AttributeError):
+        pass
+
+
+def _show_version(value: bool) -> None:
+    if value:
+        typer.echo(f"llamactl {__version__}")
+        raise typer.Exit()
+
+
+app = typer.Typer(
+    cls=LlamactlGroup,
+    help=ROOT_HELP,
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+
+
+@app.callback()
+def root(
+    ctx: typer.Context,
+    api_url: Annotated[Optional[str], typer.Option("--api-url", metavar="URL", help="API base URL \\[env: DEEPINFRA_HOST, DEEPINFRA_BASE_URL; default https://api.deepinfra.com].", show_default=False)] = None,
+    allow_insecure: Annotated[bool, typer.Option("--allow-insecure", help="Allow sending the token over plain http to a non-loopback host.")] = False,
+    debug: Annotated[bool, typer.Option("--debug", help="Tracebacks and an HTTP trace (token redacted) on stderr.")] = False,
+    version: Annotated[bool, typer.Option("--version", callback=_show_version, is_eager=True, help="Print the version and exit.")] = False,
+) -> None:
+    ctx.obj = Environment(
+        api_url=resolve_api_url(api_url, os.environ),
+        allow_insecure=allow_insecure,
+        debug=debug,
+    )
+
+
+app.command(epilog=None, help=None)(infer)

@@ -1,0 +1,173 @@
+"""HTTP to the DeepInfra API: one session, the token header, transport checks, error mapping
+and the `--debug` trace (token redacted)."""
+
+from __future__ import annotations
+
+from typing import Any, Callable
+from urllib.parse import urlsplit
+
+import requests
+
+from llamactl import __version__
+from llamactl.api_errors import error_for_status
+from llamactl.credentials import ResolvedToken
+from llamactl.env import Environment, is_loopback_host
+from llamactl.errors import RequestFailed, UsageError
+from llamactl.request import InferenceRequest, form_text
+
+CONNECT_TIMEOUT = 10.0
+DEFAULT_TIMEOUT = 600.0
+MAX_ERROR_BODY = 65536
+REDACTED = "***"
+
+
+class Redactor:
+    """Replaces the token wherever it might appear in text bound for the user."""
+
+    def __init__(self, token: str | None):
+        self.token = token
+
+    def __call__(self, text: str) -> str:
+        return text.replace(self.token, REDACTED) if self.token else text
+
+
+def describe_network_error(exc: BaseException) -> str:
+    """A few plain words for a requests/urllib3 network failure."""
+    text = str(exc)
+    for needles, words in (
+        (("Connection refused",), "connection refused"),
+        (("Name or service not known", "nodename nor servname", "getaddrinfo failed",
+          "Temporary failure in name resolution", "No address associated"), "host name not found"),
+        (("timed out", "Timeout"), "timed out"),
+        (("Connection reset", "RemoteDisconnected", "Connection aborted", "BadStatusLine"),
+         "the connection was closed before a complete response"),
+        (("SSL", "CERTIFICATE"), "TLS error"),
+        (("ProxyError", "Unable to connect to proxy"), "the proxy could not be reached"),
+    ):
+        if any(needle in text for needle in needles):
+            return words
+    return "network error"
+
+
+class ApiClient:
+    """Sends requests to one API base URL with one token."""
+
+    def __init__(
+        self,
+        env: Environment,
+        token: ResolvedToken | None,
+        timeout: float = DEFAULT_TIMEOUT,
+        trace: Callable[[str], None] | None = None,
+    ):
+        self.env = env
+        self.api_url = env.api_url
+        self.token = token
+        self.timeout = timeout
+        self.redact = Redactor(token.value if token else None)
+        self._trace = trace
+        self.session = requests.Session()
+        self.session.headers["User-Agent"] = f"llamactl/{__version__}"
+        self.check_transport()
+
+    def check_transport(self) -> None:
+        """Refuse to send a token over plain http to a non-loopback host (before connecting)."""
+        parts = urlsplit(self.api_url)
+        if parts.scheme not in ("http", "https") or not parts.netloc:
+            raise UsageError(f"invalid API URL {self.api_url!r}: expected http(s)://host[:port]")
+        if (
+            self.token
+            and parts.scheme == "http"
+            and not is_loopback_host(parts.hostname)
+            and not self.env.allow_insecure
+        ):
+            raise UsageError(
+                f"refusing to send the API token over plain http to {parts.netloc}",
+                hint="use https, or pass --allow-insecure if you really mean it",
+            )
+
+    def trace(self, line: str) -> None:
+        if self._trace:
+            self._trace(self.redact(line))
+
+    def _headers(self, accept: str) -> dict[str, str]:
+        headers = {"Accept": accept}
+        if self.token:
+            headers["Authorization"] = f"Bearer {self.token.value}"
+        return headers
+
+    def send(self, method: str, url: str, *, stream: bool = False, target: str | None = None, **kwargs: Any):
+        """Send one request; network failures and non-2xx answers become typed errors."""
+        headers = {**self._headers(kwargs.pop("accept", "application/json")), **kwargs.pop("headers", {})}
+        self.trace(f"> {method} {url}")
+        for name, value in headers.items():
+            shown = "Bearer " + REDACTED if name == "Authorization" else value
+            self.trace(f"> {name}: {shown}")
+        body = kwargs.get("data")
+        if isinstance(body, bytes):
+            self.trace("> " + body[:2000].decode("utf-8", errors="replace"))
+        try:
+            response = self.session.request(
+                method, url, headers=headers, stream=stream,
+                timeout=(CONNECT_TIMEOUT, self.timeout), **kwargs,
+            )
+        except requests.exceptions.ReadTimeout:
+            raise RequestFailed(
+                f"no answer from {self.env.api_host} within {self.timeout:g} s",
+                hint="raise --timeout for long generations",
+            ) from None
+        except requests.exceptions.InvalidURL as exc:
+            raise UsageError(f"invalid URL: {self.redact(str(exc))}") from None
+        except requests.exceptions.RequestException as exc:
+            raise RequestFailed(
+                f"could not reach {self.env.api_host}: {describe_network_error(exc)}",
+                hint="check the network, --api-url or DEEPINFRA_HOST",
+            ) from exc
+        self.trace(f"< HTTP {response.status_code} {response.reason}")
+        for name, value in response.headers.items():
+            self.trace(f"< {name}: {value}")
+        if not 200 <= response.status_code < 300:
+            body = self._read_error_body(response)
+            self.trace("< " + body[:2000].decode("utf-8", errors="replace"))
+            raise error_for_status(
+                response.status_code, response.reason or "", body,
+                response.headers.get("Content-Type", ""), target,
+            )
+        return response
+
+    def _read_error_body(self, response) -> bytes:
+        try:
+            return response.raw.read(MAX_ERROR_BODY, decode_content=True) or b""
+        except Exception:  # a broken error body still yields the status line's message
+            return b""
+        finally:
+            response.close()
+
+    def post_inference(self, request: InferenceRequest):
+        url = request.target.url(self.api_url)
+        accept = "text/event-stream" if request.stream else "application/json"
+        if request.multipart:
+            data = {key: form_text(value) for key, value in request.fields.items()}
+            files = {
+                key: (upload.filename, upload.content, upload.content_type)
+                for key, upload in request.files.items()
+            }
+            return self.send("POST", url, stream=True, target=request.target.label,
+                             accept=accept, data=data, files=files)
+        return self.send(
+            "POST", url, stream=True, target=request.target.label, accept=accept,
+            data=request.json_body(), headers={"Content-Type": "application/json"},
+        )
+
+    def get_json(self, path: str, params: dict[str, str] | None = None, target: str | None = None) -> Any:
+        response = self.send("GET", self.api_url + path, params=params, target=target)
+        return read_json(response)
+
+
+def read_json(response) -> Any:
+    """The JSON body of a 2xx response; a truncated or non-JSON body is a failed request."""
+    try:
+        return response.json()
+    except (ValueError, requests.exceptions.RequestException):
+        raise RequestFailed(
+            f"the API answered HTTP {response.status_code} with a body that is not valid JSON"
+        ) from None

@@ -1,0 +1,1 @@
+"""One module per command group; each parses flags, calls the core and hands results to output."""

@@ -1,0 +1,96 @@
+"""`llamactl infer`: run a model on a prompt."""
+
+from __future__ import annotations
+
+from typing import Annotated, Optional
+
+import typer
+
+from llamactl.env import Environment
+
+EXAMPLES = """\
+Examples:
+
+  llamactl infer -m meta-llama/Llama-2-70b-chat-hf "Write a haiku about llamas"
+
+  git diff | llamactl infer -m meta-llama/Llama-2-70b-chat-hf "review this" | tee review.txt
+
+  DEEPINFRA_TOKEN=... llamactl infer -m meta-llama/Llama-2-70b-chat-hf -i max_new_tokens=64 --json "hi"
+"""
+
+MODEL_PANEL = "Model"
+INPUT_PANEL = "Input"
+OUTPUT_PANEL = "Output"
+REQUEST_PANEL = "Request"
+
+
+def infer(
+    ctx: typer.Context,
+    prompt: Annotated[Optional[str], typer.Argument(help="The prompt. Piped stdin comes first, then a blank line, then PROMPT.", show_default=False)] = None,
+    model: Annotated[Optional[str], typer.Option("-m", "--model", help="Model name, e.g. meta-llama/Llama-2-70b-chat-hf.", rich_help_panel=MODEL_PANEL, show_default=False)] = None,
+    version: Annotated[Optional[str], typer.Option("--version", help="Pin a model version.", rich_help_panel=MODEL_PANEL, show_default=False)] = None,
+    deploy_id: Annotated[Optional[str], typer.Option("-d", "--deploy-id", help="Run a deployment instead of a model.", rich_help_panel=MODEL_PANEL, show_default=False)] = None,
+    inputs: Annotated[Optional[list[str]], typer.Option("-i", "--input", metavar="KEY=VALUE", help="Request field, repeatable: -i max_new_tokens=200 -i temperature=0.7 -i stop=X. @path reads a file, @- stdin.", rich_help_panel=INPUT_PANEL, show_default=False)] = None,
+    stream: Annotated[Optional[bool], typer.Option("--stream/--no-stream", help="Stream tokens as they are generated (default for text output).", rich_help_panel=OUTPUT_PANEL, show_default=False)] = None,
+    json_output: Annotated[bool, typer.Option("--json", help="Print the API's JSON response (NDJSON events with --stream).", rich_help_panel=OUTPUT_PANEL)] = False,
+    selections: Annotated[Optional[list[str]], typer.Option("-o", metavar="PATH=TARGET", help="Write part of the response, as deepctl: -o results.0.generated_text=- or -o results.{IDX}.generated_text=out{IDX}.txt.", rich_help_panel=OUTPUT_PANEL, show_default=False)] = None,
+    quiet: Annotated[bool, typer.Option("-q", "--quiet", help="No summary line on stderr.", rich_help_panel=OUTPUT_PANEL)] = False,
+    timeout: Annotated[float, typer.Option("--timeout", metavar="SECONDS", min=0.1, help="Longest wait for the next byte from the API.", rich_help_panel=REQUEST_PANEL)] = 600.0,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Print the equivalent curl command and send nothing.", rich_help_panel=REQUEST_PANEL)] = False,
+) -> None:
+    """Run a model on a prompt and stream the answer to stdout."""
+    from llamactl.prepare import InferOptions, prepare_request
+    from llamactl.selectors import parse_selector
+
+    env: Environment = ctx.obj
+    options = InferOptions(
+        model=model, version=version, deploy_id=deploy_id, inputs=inputs or [],
+        prompt=prompt, stream=stream, json=json_output,
+        selectors=[parse_selector(text) for text in selections or []],
+    )
+    if json_output and options.selectors:
+        from llamactl.errors import UsageError
+
+        raise UsageError("--json and -o cannot be combined: -o already selects JSON")
+    request = prepare_request(options, env)
+    if dry_run:
+        from llamactl.output import write_flushed
+
+        write_flushed(env.stdout, request.curl_command(env.api_url) + "\n")
+        return
+    run(env, request, options, quiet=quiet, timeout=timeout)
+
+
+def run(env: Environment, request, options, quiet: bool, timeout: float) -> None:
+    from llamactl.client import ApiClient
+    from llamactl.credentials import require_token
+    from llamactl.inference import format_summary, run_inference
+    from llamactl.output import Messages
+    from llamactl.views import JsonView, SelectorView, TextView
+
+    messages = Messages(env, quiet=quiet)
+    client = ApiClient(env, require_token(env), timeout=timeout, trace=debug_trace(env))
+    if options.selectors:
+        view = SelectorView(env, options.selectors)
+    elif options.json:
+        view = JsonView(env)
+    else:
+        view = TextView(env)
+    try:
+        outcome = run_inference(client, request, view)
+    finally:
+        view.finish()
+    if outcome.status == "queued":
+        webhook = request.fields.get("webhook")
+        messages.info(f"queued as request {outcome.request_id or 'n/a'}: the result will be POSTed to {webhook}")
+        return
+    messages.info(format_summary(outcome))
+
+
+def debug_trace(env: Environment):
+    """With --debug, HTTP trace lines go to stderr (the client redacts the token)."""
+    if not env.debug:
+        return None
+    from llamactl.output import write_flushed
+
+    return lambda line: write_flushed(env.stderr, f"debug: {line}\n")

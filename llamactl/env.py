@@ -1,0 +1,119 @@
+"""The process environment as data: streams, terminal awareness, API URL, state directories.
+
+Whether output is pretty is decided once here and passed on, rather than re-checked
+with isatty() throughout the code; tests build an Environment instead of patching sys.
+"""
+
+from __future__ import annotations
+
+import os
+import stat
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import IO, Mapping
+from urllib.parse import urlsplit
+
+DEFAULT_API_URL = "https://api.deepinfra.com"
+API_URL_VARIABLES = ("DEEPINFRA_HOST", "DEEPINFRA_BASE_URL")
+
+
+def resolve_api_url(flag: str | None, environ: Mapping[str, str]) -> str:
+    """`--api-url`, else DEEPINFRA_HOST (deepctl's), else DEEPINFRA_BASE_URL, else production."""
+    for candidate in (flag, *(environ.get(name) for name in API_URL_VARIABLES)):
+        if candidate:
+            return candidate.rstrip("/")
+    return DEFAULT_API_URL
+
+
+def is_loopback_host(host: str | None) -> bool:
+    """True for localhost and the loopback addresses, where plain http cannot leak a token."""
+    if not host:
+        return False
+    host = host.strip("[]").lower()
+    return host == "localhost" or host.endswith(".localhost") or host == "::1" or host.startswith("127.")
+
+
+def api_host(api_url: str) -> str:
+    """The host[:port] part of an API URL: the key under which tokens are stored."""
+    return urlsplit(api_url).netloc or api_url
+
+
+def stream_is_terminal(stream: IO) -> bool:
+    try:
+        return stream.isatty()
+    except (AttributeError, ValueError):
+        return False
+
+
+def stdin_can_be_read(stream: IO) -> bool:
+    """Read stdin only from a pipe, a socket or a regular file, so a CI job never blocks.
+
+    A terminal or a character device such as /dev/null is never read. A stream without a
+    file descriptor (an in-memory test stream) counts as a pipe.
+    """
+    try:
+        mode = os.fstat(stream.fileno()).st_mode
+    except (AttributeError, ValueError, OSError):
+        return True
+    return stat.S_ISFIFO(mode) or stat.S_ISREG(mode) or stat.S_ISSOCK(mode)
+
+
+@dataclass
+class Environment:
+    """Everything a command needs to know about where it runs."""
+
+    api_url: str = DEFAULT_API_URL
+    allow_insecure: bool = False
+    debug: bool = False
+    environ: Mapping[str, str] = field(default_factory=lambda: os.environ)
+    stdin: IO = field(default_factory=lambda: sys.stdin)
+    stdout: IO = field(default_factory=lambda: sys.stdout)
+    stderr: IO = field(default_factory=lambda: sys.stderr)
+
+    def __post_init__(self) -> None:
+        self.stdout_isatty = stream_is_terminal(self.stdout)
+        self.stderr_isatty = stream_is_terminal(self.stderr)
+        self.stdin_isatty = stream_is_terminal(self.stdin)
+        no_color = bool(self.environ.get("NO_COLOR")) or self.environ.get("TERM") == "dumb"
+        self.stdout_pretty = self.stdout_isatty and not no_color
+        self.stderr_pretty = self.stderr_isatty and not no_color
+        # Rich is used on a terminal even with NO_COLOR (layout only, no colour).
+        self.no_color = no_color
+
+    @property
+    def api_host(self) -> str:
+        return api_host(self.api_url)
+
+    @property
+    def state_dir(self) -> Path:
+        """LLAMACTL_HOME, else the XDG config directory: config and the token file live here."""
+        return self._xdg_dir("XDG_CONFIG_HOME", ".config")
+
+    @property
+    def data_dir(self) -> Path:
+        """LLAMACTL_HOME, else the XDG data directory: history lives here."""
+        return self._xdg_dir("XDG_DATA_HOME", ".local/share")
+
+    @property
+    def cache_dir(self) -> Path:
+        """LLAMACTL_HOME, else the XDG cache directory: the model list lives here."""
+        return self._xdg_dir("XDG_CACHE_HOME", ".cache")
+
+    def _xdg_dir(self, variable: str, fallback: str) -> Path:
+        home = self.environ.get("LLAMACTL_HOME")
+        if home:
+            return Path(home).expanduser()
+        base = self.environ.get(variable) or str(Path.home() / fallback)
+        return Path(base).expanduser() / "llamactl"
+
+    def stdin_readable(self) -> bool:
+        return stdin_can_be_read(self.stdin)
+
+
+def ensure_private_dir(path: Path) -> Path:
+    """Create `path` (and parents) as a 0700 directory; tighten it if it already exists."""
+    path.mkdir(mode=0o700, parents=True, exist_ok=True)
+    if stat.S_IMODE(path.stat().st_mode) != 0o700:
+        path.chmod(0o700)
+    return path

@@ -1,0 +1,80 @@
+"""Exit codes and the typed errors that carry them.
+
+Errors are raised where a failure is understood and turned into a one-line message
+and an exit code in exactly one place (`llamactl.cli.LlamactlGroup`).
+"""
+
+from __future__ import annotations
+
+from enum import IntEnum
+
+
+class ExitCode(IntEnum):
+    """The exit codes of the command-line contract."""
+
+    OK = 0
+    INTERNAL = 1
+    USAGE = 2
+    AUTH = 3
+    API_REJECTED = 4
+    REQUEST_FAILED = 5
+    INTERRUPTED = 130
+    BROKEN_PIPE = 141
+    TERMINATED = 143
+
+
+class LlamactlError(Exception):
+    """An expected failure: shown as `error: <message>` (plus a hint line), no traceback."""
+
+    exit_code = ExitCode.INTERNAL
+
+    def __init__(self, message: str, hint: str | None = None):
+        super().__init__(message)
+        self.message = message
+        self.hint = hint
+
+
+class UsageError(LlamactlError):
+    """Bad flags or input, found before any request is sent."""
+
+    exit_code = ExitCode.USAGE
+
+
+class AuthError(LlamactlError):
+    """No token, or the API answered 401/403."""
+
+    exit_code = ExitCode.AUTH
+
+
+class ApiRejected(LlamactlError):
+    """The API refused the request with another 4xx (unknown model, validation, funding)."""
+
+    exit_code = ExitCode.API_REJECTED
+
+    def __init__(self, message: str, status: int | None = None, hint: str | None = None):
+        super().__init__(message, hint)
+        self.status = status
+
+
+class RequestFailed(LlamactlError):
+    """The request could not be completed: 5xx/429, timeout, connection or stream failure."""
+
+    exit_code = ExitCode.REQUEST_FAILED
+
+    def __init__(self, message: str, status: int | None = None, hint: str | None = None):
+        super().__init__(message, hint)
+        self.status = status
+
+
+class StreamIncomplete(RequestFailed):
+    """A stream ended or broke before its final event; the partial text was already shown."""
+
+
+class Interrupted(LlamactlError):
+    """The user pressed Ctrl-C (or the process got SIGTERM)."""
+
+    exit_code = ExitCode.INTERRUPTED
+
+    def __init__(self, message: str = "interrupted", exit_code: int = ExitCode.INTERRUPTED):
+        super().__init__(message)
+        self.exit_code = exit_code

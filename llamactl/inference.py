@@ -1,0 +1,207 @@
+"""Running one inference: send the request, consume the stream or the JSON answer, hand
+tokens and results to a view, and describe what happened in an InferenceOutcome.
+
+The outcome is filled in even when the run fails or is interrupted, so the partial text
+and the failure reach history.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import Any, Callable, Protocol
+
+from llamactl.client import ApiClient, read_json
+from llamactl.errors import Interrupted, LlamactlError, RequestFailed, StreamIncomplete
+from llamactl.request import InferenceRequest
+from llamactl.stream import StreamAccumulator, StreamEvent, iter_byte_chunks, iter_events
+
+REQUEST_ID_HEADERS = ("X-Request-Id", "X-Deepinfra-Request-Id", "Request-Id")
+
+
+@dataclass
+class InferenceOutcome:
+    """What one request produced, successful or not: the row history records."""
+
+    request: InferenceRequest
+    api_url: str
+    started_at: float = field(default_factory=time.time)
+    status: str = "ok"  # ok | error | incomplete | interrupted | queued
+    texts: list[str] = field(default_factory=list)
+    tokens_in: int | None = None
+    tokens_out: int | None = None
+    cost: float | None = None
+    cost_estimated: bool = False
+    runtime_ms: int | None = None
+    wall_seconds: float | None = None
+    request_id: str | None = None
+    streamed: bool = False
+    error: str | None = None
+    response: dict[str, Any] | None = None
+
+
+class View(Protocol):
+    """What the command does with what arrives: render text, print JSON, select parts."""
+
+    def on_event(self, event: StreamEvent) -> None: ...
+
+    def on_response(self, data: dict[str, Any], texts: list[str]) -> None: ...
+
+
+class StreamError(RequestFailed):
+    """The server sent an error event in the middle of a stream."""
+
+
+def _number(value: Any) -> float | None:
+    return float(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else None
+
+
+def _int(value: Any) -> int | None:
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+
+def _request_id_header(response) -> str | None:
+    for name in REQUEST_ID_HEADERS:
+        if response.headers.get(name):
+            return response.headers[name]
+    return None
+
+
+def consume_stream(response, view: View, outcome: InferenceOutcome) -> None:
+    """Hand each event to the view as it arrives; stop at the final event."""
+    import urllib3.exceptions
+
+    accumulator = StreamAccumulator()
+    outcome.streamed = True
+    try:
+        for event in iter_events(iter_byte_chunks(response.raw)):
+            if event.error is not None:
+                view.on_event(event)
+                raise StreamError(f"the server reported an error mid-stream: {event.error}")
+            accumulator.add(event)
+            view.on_event(event)
+            if event.final:
+                break
+    except urllib3.exceptions.ReadTimeoutError:
+        raise StreamIncomplete(
+            f"the stream stalled: nothing arrived for {response_timeout(response)} "
+            f"after {accumulator.tokens_received} tokens; the output is incomplete",
+            hint="raise --timeout if the model is just slow",
+        ) from None
+    except (urllib3.exceptions.HTTPError, OSError) as exc:
+        raise StreamIncomplete(
+            f"the stream broke after {accumulator.tokens_received} tokens ({type(exc).__name__}); "
+            "the output is incomplete"
+        ) from None
+    finally:
+        response.close()
+        outcome.texts = [accumulator.text]
+        outcome.tokens_in = accumulator.tokens_in
+        outcome.tokens_out = accumulator.tokens_out
+        outcome.cost = accumulator.cost
+        outcome.request_id = accumulator.request_id or _request_id_header(response)
+    if not accumulator.complete:
+        raise StreamIncomplete(
+            f"the stream ended before its final event after {accumulator.tokens_received} tokens; "
+            "the output is incomplete"
+        )
+
+
+def response_timeout(response) -> str:
+    timeout = getattr(response, "llamactl_timeout", None)
+    return f"{timeout:g} s" if timeout else "the --timeout"
+
+
+def results_of(data: dict[str, Any]) -> list[str] | None:
+    """The generated texts of a non-streamed answer (`results[].generated_text`, or `text`)."""
+    results = data.get("results")
+    if isinstance(results, list):
+        return [item.get("generated_text") or "" for item in results if isinstance(item, dict)]
+    if isinstance(data.get("text"), str):
+        return [data["text"]]
+    return None
+
+
+def consume_json(response, view: View, outcome: InferenceOutcome) -> None:
+    data = read_json(response)
+    if not isinstance(data, dict):
+        raise RequestFailed("the API answered with JSON that is not an object")
+    outcome.response = data
+    status = data.get("inference_status") if isinstance(data.get("inference_status"), dict) else {}
+    outcome.request_id = data.get("request_id") if isinstance(data.get("request_id"), str) else _request_id_header(response)
+    outcome.cost = _number(status.get("cost"))
+    outcome.runtime_ms = _int(status.get("runtime_ms"))
+    outcome.tokens_in = _int(data.get("num_input_tokens")) or _int(status.get("tokens_input"))
+    outcome.tokens_out = _int(data.get("num_tokens")) or _int(status.get("tokens_generated"))
+    if status.get("status") == "queued":
+        outcome.status = "queued"
+    elif status.get("status") == "failed":
+        raise RequestFailed("the API reports that the inference failed")
+    texts = results_of(data)
+    outcome.texts = texts or []
+    view.on_response(data, outcome.texts if texts is not None else None)
+
+
+CostEstimator = Callable[[InferenceOutcome], float | None]
+Recorder = Callable[[InferenceOutcome], None]
+
+
+def run_inference(
+    client: ApiClient,
+    request: InferenceRequest,
+    view: View,
+    estimate_cost: CostEstimator | None = None,
+    record: Recorder | None = None,
+) -> InferenceOutcome:
+    """Run one request to the end; the outcome is recorded whatever happens."""
+    outcome = InferenceOutcome(request, client.api_url)
+    started = time.monotonic()
+    try:
+        response = client.post_inference(request)
+        response.llamactl_timeout = client.timeout
+        if "text/event-stream" in response.headers.get("Content-Type", ""):
+            consume_stream(response, view, outcome)
+        else:
+            consume_json(response, view, outcome)
+        if outcome.cost is None and estimate_cost is not None and outcome.status == "ok":
+            outcome.cost = estimate_cost(outcome)
+            outcome.cost_estimated = outcome.cost is not None
+    except StreamIncomplete as exc:
+        outcome.status, outcome.error = "incomplete", exc.message
+        raise
+    except (KeyboardInterrupt, Interrupted):
+        outcome.status, outcome.error = "interrupted", "interrupted"
+        raise
+    except LlamactlError as exc:
+        outcome.status, outcome.error = "error", exc.message
+        raise
+    finally:
+        outcome.wall_seconds = time.monotonic() - started
+        if record is not None:
+            record(outcome)
+    return outcome
+
+
+def format_dollars(amount: float) -> str:
+    """Dollars with as many decimals as a tiny per-request cost needs ($0.0000436)."""
+    return "$" + (f"{amount:.8f}".rstrip("0").rstrip(".") or "0")
+
+
+def format_cost(cost: float | None, estimated: bool) -> str:
+    if cost is None:
+        return "cost n/a"
+    return f"cost {'~' if estimated else ''}{format_dollars(cost)}"
+
+
+def format_summary(outcome: InferenceOutcome) -> str:
+    """The one stderr line after an answer: model, tokens, wall time, cost, request id."""
+    tokens_in = "?" if outcome.tokens_in is None else outcome.tokens_in
+    tokens_out = "?" if outcome.tokens_out is None else outcome.tokens_out
+    parts = [
+        outcome.request.target.label,
+        f"{tokens_in} in / {tokens_out} out tokens",
+        f"{outcome.wall_seconds or 0:.2f} s",
+        format_cost(outcome.cost, outcome.cost_estimated),
+        f"request {outcome.request_id or 'n/a'}",
+    ]
+    return " · ".join(parts)

@@ -1,0 +1,134 @@
+"""Where bytes are written: generated text to stdout, one-line messages to stderr.
+
+On a terminal the text is rendered with Rich as it arrives; in a pipe or file it is
+written exactly as generated, flushed per token, with no colour codes. Rich is imported
+only when a terminal is being rendered to.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import IO, Any
+
+from llamactl.env import Environment
+
+
+def write_flushed(stream: IO, text: str) -> None:
+    """Write UTF-8 text and flush at once, so each token reaches the reader as it arrives."""
+    buffer = getattr(stream, "buffer", None)
+    if buffer is not None:
+        buffer.write(text.encode("utf-8", errors="replace"))
+        buffer.flush()
+    else:
+        stream.write(text)
+        stream.flush()
+
+
+def make_console(stream: IO, env: Environment):
+    from rich.console import Console
+
+    return Console(
+        file=stream,
+        force_terminal=True,
+        no_color=env.no_color,
+        highlight=False,
+        soft_wrap=True,
+    )
+
+
+class PlainText:
+    """Generated text exactly as it arrives; several results separated by a blank line."""
+
+    def __init__(self, stream: IO):
+        self.stream = stream
+        self.results_started = 0
+
+    def begin_result(self, index: int, count: int) -> None:
+        if self.results_started:
+            write_flushed(self.stream, "\n\n")
+        self.results_started += 1
+
+    def token(self, text: str) -> None:
+        write_flushed(self.stream, text)
+
+    def results(self, texts: list[str]) -> None:
+        for index, text in enumerate(texts):
+            self.begin_result(index, len(texts))
+            self.token(text)
+
+    def end(self) -> None:
+        pass
+
+
+class RichText:
+    """Generated text on a terminal: streamed as plain Rich text (linear, no re-rendering),
+    several results as labelled panels, and a final newline so the prompt starts clean."""
+
+    def __init__(self, stream: IO, env: Environment):
+        self.console = make_console(stream, env)
+        self.at_line_start = True
+
+    def begin_result(self, index: int, count: int) -> None:
+        pass
+
+    def token(self, text: str) -> None:
+        self.console.file.write(text)
+        self.console.file.flush()
+        self.at_line_start = text.endswith("\n")
+
+    def results(self, texts: list[str]) -> None:
+        if len(texts) == 1:
+            self.token(texts[0])
+            return
+        from rich.panel import Panel
+        from rich.text import Text
+
+        for index, text in enumerate(texts, 1):
+            self.console.print(Panel(Text(text), title=f"result {index} of {len(texts)}", title_align="left"))
+        self.at_line_start = True
+
+    def end(self) -> None:
+        if not self.at_line_start:
+            self.console.file.write("\n")
+            self.console.file.flush()
+            self.at_line_start = True
+
+
+def text_renderer(env: Environment):
+    return RichText(env.stdout, env) if env.stdout_isatty else PlainText(env.stdout)
+
+
+def print_json(stream: IO, value: Any) -> None:
+    """The API's response as deepctl prints it: pretty JSON."""
+    write_flushed(stream, json.dumps(value, indent=2, ensure_ascii=False) + "\n")
+
+
+def print_json_line(stream: IO, value: Any) -> None:
+    """One stream event as one NDJSON line."""
+    write_flushed(stream, json.dumps(value, ensure_ascii=False, separators=(",", ":")) + "\n")
+
+
+class Messages:
+    """One-line notices on stderr: the summary, warnings, errors. Dim on a terminal."""
+
+    def __init__(self, env: Environment, quiet: bool = False):
+        self.env = env
+        self.quiet = quiet
+
+    def _write(self, line: str, style: str | None) -> None:
+        if self.env.stderr_pretty and style:
+            from rich.markup import escape
+
+            make_console(self.env.stderr, self.env).print(f"[{style}]{escape(line)}[/]")
+        else:
+            write_flushed(self.env.stderr, line + "\n")
+
+    def info(self, line: str) -> None:
+        if not self.quiet:
+            self._write(line, "dim")
+
+    def warn(self, line: str) -> None:
+        self._write(f"warning: {line}", "yellow")
+
+    def error(self, line: str) -> None:
+        self._write(line, "red")

@@ -1,0 +1,105 @@
+"""From `infer`'s flags, PROMPT and stdin to one InferenceRequest, checked before sending."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from llamactl.env import Environment
+from llamactl.errors import UsageError
+from llamactl.inputs import InputError, assemble_prompt, parse_inputs, validate_fields
+from llamactl.request import InferenceRequest, InferenceTarget
+
+
+@dataclass
+class InferOptions:
+    model: str | None = None
+    version: str | None = None
+    deploy_id: str | None = None
+    inputs: list[str] = field(default_factory=list)
+    prompt: str | None = None
+    stream: bool | None = None
+    json: bool = False
+    selectors: list = field(default_factory=list)
+
+
+def make_target(model: str | None, version: str | None, deploy_id: str | None) -> InferenceTarget:
+    if bool(model) == bool(deploy_id):
+        raise UsageError("give exactly one of -m/--model or -d/--deploy-id")
+    if version and not model:
+        raise UsageError("--version needs -m/--model")
+    if model and (model != model.strip() or not model.strip("/")):
+        raise UsageError(f"invalid model name {model!r}")
+    return InferenceTarget(model=model, version=version, deploy_id=deploy_id)
+
+
+def read_path(path: str) -> bytes:
+    try:
+        return Path(path).expanduser().read_bytes()
+    except OSError as exc:
+        raise InputError(f"cannot read @{path}: {exc.strerror or exc}") from None
+
+
+class StdinReader:
+    """Reads stdin at most once, and only when it is a pipe or a file."""
+
+    def __init__(self, env: Environment):
+        self.env = env
+        self.consumed = False
+
+    def read_bytes(self) -> bytes:
+        if self.consumed:
+            raise InputError("stdin was already read")
+        self.consumed = True
+        if not self.env.stdin_readable():
+            raise InputError("@-: stdin is a terminal; pipe the content in")
+        stream = self.env.stdin
+        return (getattr(stream, "buffer", None) or stream).read() or b""
+
+    def read_text(self) -> str | None:
+        """The piped text for the prompt, or None when stdin is a terminal or device."""
+        if self.consumed or not self.env.stdin_readable():
+            return None
+        data = self.read_bytes()
+        if isinstance(data, str):
+            return data
+        try:
+            return data.decode("utf-8")
+        except UnicodeDecodeError:
+            raise InputError("stdin is not UTF-8 text") from None
+
+
+def decide_stream(options: InferOptions, fields: dict) -> bool:
+    """Stream text output by default; never for --json, -o, several responses or webhooks."""
+    requested = options.stream if options.stream is not None else fields.get("stream")
+    several = (fields.get("num_responses") or 1) > 1
+    if requested:
+        if several:
+            raise UsageError("num_responses > 1 cannot be streamed: drop --stream")
+        if options.selectors:
+            raise UsageError("-o needs the full response: drop --stream")
+        if "webhook" in fields:
+            raise UsageError("a webhook request cannot be streamed: drop --stream")
+    if requested is not None:
+        return bool(requested)
+    return not (options.json or options.selectors or several or "webhook" in fields)
+
+
+def prepare_request(options: InferOptions, env: Environment) -> InferenceRequest:
+    target = make_target(options.model, options.version, options.deploy_id)
+    stdin = StdinReader(env)
+    try:
+        inputs = parse_inputs(options.inputs, read_path, stdin.read_bytes)
+        if "input" not in inputs.fields and "input" not in inputs.files:
+            prompt = assemble_prompt(options.prompt, stdin.read_text())
+            if not prompt:
+                raise InputError("no input: give a PROMPT, pipe text on stdin, or use -i input=...")
+            inputs.fields["input"] = prompt
+        validate_fields(inputs.fields)
+    except InputError as exc:
+        raise UsageError(str(exc)) from None
+    if decide_stream(options, inputs.fields):
+        inputs.fields["stream"] = True
+    else:
+        inputs.fields.pop("stream", None)
+    return InferenceRequest(target, inputs.fields, inputs.files)

@@ -1,0 +1,95 @@
+"""deepctl's `-o PATH=TARGET`: write parts of the JSON response to stdout or files.
+
+PATH is dot-separated (`results.0.generated_text`; empty = the whole response). TARGET
+`-` or `*.json` gets JSON; a `data:` URL string is decoded into the file (`{EXT}` from its
+MIME type); `{IDX}` in TARGET expands an array, one file per item. Unlike deepctl, a
+plain string may be written to any other file as text.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+import mimetypes
+from dataclasses import dataclass
+from pathlib import Path
+from typing import IO, Any
+
+from llamactl.errors import UsageError
+
+
+@dataclass(frozen=True)
+class Selector:
+    path: str
+    target: str
+
+
+def parse_selector(text: str) -> Selector:
+    path, sep, target = text.partition("=")
+    if not sep:
+        path, target = "", text
+    if not target:
+        raise UsageError(f"-o {text!r}: expected PATH=TARGET (TARGET is - or a file name)")
+    return Selector(path.strip(), target)
+
+
+def select(value: Any, path: str) -> Any:
+    """Follow a dotted path through objects and arrays."""
+    for step in (part for part in path.split(".") if part) if path else ():
+        if isinstance(value, list) and step.isdigit() and int(step) < len(value):
+            value = value[int(step)]
+        elif isinstance(value, dict) and step in value:
+            value = value[step]
+        else:
+            raise UsageError(f"-o {path}: the response has no {step!r} there")
+    return value
+
+
+def _accepts_json(target: str) -> bool:
+    return target == "-" or target.endswith(".json")
+
+
+def _decode_data_url(text: str) -> tuple[str, bytes] | None:
+    if not text.startswith("data:") or ";base64," not in text[:200]:
+        return None
+    header, _, payload = text.partition(";base64,")
+    try:
+        return header[5:], base64.b64decode(payload, validate=True)
+    except (binascii.Error, ValueError):
+        return None
+
+
+def _write_file(target: str, data: bytes) -> None:
+    try:
+        Path(target).write_bytes(data)
+    except OSError as exc:
+        raise UsageError(f"-o: cannot write {target}: {exc.strerror or exc}") from None
+
+
+def write_selected(value: Any, target: str, stdout: IO, write_stdout) -> None:
+    if isinstance(value, list) and "{IDX}" in target:
+        for index, item in enumerate(value):
+            write_selected(item, target.replace("{IDX}", str(index)), stdout, write_stdout)
+        return
+    if isinstance(value, list) and len(value) == 1 and not _accepts_json(target):
+        write_selected(value[0], target, stdout, write_stdout)
+        return
+    if isinstance(value, str):
+        decoded = _decode_data_url(value)
+        if decoded is not None:
+            mime, data = decoded
+            extension = (mimetypes.guess_extension(mime) or ".bin").lstrip(".")
+            _write_file(target.replace("{EXT}", extension), data)
+            return
+        if not _accepts_json(target):
+            _write_file(target, value.encode("utf-8"))
+            return
+    if _accepts_json(target):
+        text = json.dumps(value, indent=2, ensure_ascii=False) + "\n"
+        if target == "-":
+            write_stdout(stdout, text)
+        else:
+            _write_file(target, text.encode("utf-8"))
+        return
+    raise UsageError(f"-o: cannot write a {type(value).__name__} to {target} (use - or a .json file)")
