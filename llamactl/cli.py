@@ -10,6 +10,7 @@ import typer
 from typer.core import TyperGroup
 
 from llamactl import __version__
+from llamactl.commands import auth, history, models
 from llamactl.commands.infer import infer
 from llamactl.env import Environment, resolve_api_url
 from llamactl.errors import ExitCode, Interrupted, LlamactlError
@@ -138,4 +139,7 @@ def root(
     )
 
 
-app.command(epilog=None, help=None)(infer)
+app.add_typer(auth.app, name="auth")
+app.command()(infer)
+app.add_typer(models.app, name="models")
+app.add_typer(history.app, name="history")

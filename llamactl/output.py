@@ -72,7 +72,8 @@ class RichText:
         pass
 
     def token(self, text: str) -> None:
-        self.console.file.write(text)
+        # console.out writes the text as-is (no markup, no re-layout): constant cost per token.
+        self.console.out(text, end="", highlight=False)
         self.console.file.flush()
         self.at_line_start = text.endswith("\n")
 

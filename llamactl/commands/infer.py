@@ -37,6 +37,7 @@ def infer(
     quiet: Annotated[bool, typer.Option("-q", "--quiet", help="No summary line on stderr.", rich_help_panel=OUTPUT_PANEL)] = False,
     timeout: Annotated[float, typer.Option("--timeout", metavar="SECONDS", min=0.1, help="Longest wait for the next byte from the API.", rich_help_panel=REQUEST_PANEL)] = 600.0,
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Print the equivalent curl command and send nothing.", rich_help_panel=REQUEST_PANEL)] = False,
+    no_history: Annotated[bool, typer.Option("--no-history", help="Do not record this request in history [env: LLAMACTL_NO_HISTORY=1].", rich_help_panel=REQUEST_PANEL)] = False,
 ) -> None:
     """Run a model on a prompt and stream the answer to stdout."""
     from llamactl.prepare import InferOptions, prepare_request
@@ -58,14 +59,16 @@ def infer(
 
         write_flushed(env.stdout, request.curl_command(env.api_url) + "\n")
         return
-    run(env, request, options, quiet=quiet, timeout=timeout)
+    run(env, request, options, quiet=quiet, timeout=timeout, history=not no_history)
 
 
-def run(env: Environment, request, options, quiet: bool, timeout: float) -> None:
+def run(env: Environment, request, options, quiet: bool, timeout: float, history: bool) -> None:
     from llamactl.client import ApiClient
     from llamactl.credentials import require_token
+    from llamactl.history.recording import recorder_for
     from llamactl.inference import format_summary, run_inference
     from llamactl.output import Messages
+    from llamactl.pricing import cost_estimator
     from llamactl.views import JsonView, SelectorView, TextView
 
     messages = Messages(env, quiet=quiet)
@@ -77,7 +80,11 @@ def run(env: Environment, request, options, quiet: bool, timeout: float) -> None
     else:
         view = TextView(env)
     try:
-        outcome = run_inference(client, request, view)
+        outcome = run_inference(
+            client, request, view,
+            estimate_cost=cost_estimator(env),
+            record=recorder_for(env, messages, enabled=history),
+        )
     finally:
         view.finish()
     if outcome.status == "queued":

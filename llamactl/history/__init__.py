@@ -1,0 +1,1 @@
+"""Inference history in SQLite under the state directory."""
