@@ -63,6 +63,24 @@ def report_traceback(env: Environment) -> None:
 class LlamactlGroup(TyperGroup):
     """Turns every expected failure into `error: ...` on stderr and its exit code."""
 
+    def main(self, args: Any = None, prog_name: Any = None, complete_var: Any = None,
+             standalone_mode: bool = True, **extra: Any) -> Any:
+        """Typer's usage errors as one `error:` line and a hint, instead of a boxed panel."""
+        try:
+            result = super().main(args=args, prog_name=prog_name, complete_var=complete_var,
+                                  standalone_mode=False, **extra)
+            code = result if isinstance(result, int) else 0
+        except typer.Abort:
+            report(Environment(), "aborted")
+            code = ExitCode.INTERNAL
+        except Exception as exc:
+            if not _is_click_exception(exc):
+                raise
+            code = _report_usage_error(exc)
+        if standalone_mode:
+            raise SystemExit(code)
+        return code
+
     def invoke(self, ctx: Any) -> Any:
         try:
             return super().invoke(ctx)
@@ -96,6 +114,16 @@ class LlamactlGroup(TyperGroup):
 def _is_click_exception(exc: BaseException) -> bool:
     """Typer's own usage errors must reach Typer, which prints them with exit code 2."""
     return type(exc).__module__.startswith(("typer.", "click."))
+
+
+def _report_usage_error(exc: Any) -> int:
+    """Print a Typer/click usage error compactly; `llamactl GROUP` alone has printed help."""
+    if type(exc).__name__ == "NoArgsIsHelpError":
+        return ExitCode.OK
+    ctx = getattr(exc, "ctx", None)
+    hint = f"see '{ctx.command_path} --help'" if ctx is not None else None
+    report(Environment(), exc.format_message(), hint)
+    return getattr(exc, "exit_code", ExitCode.USAGE)
 
 
 def _silence_stdout() -> None:

@@ -2,8 +2,9 @@
 
 PATH is dot-separated (`results.0.generated_text`; empty = the whole response). TARGET
 `-` or `*.json` gets JSON; a `data:` URL string is decoded into the file (`{EXT}` from its
-MIME type); `{IDX}` in TARGET expands an array, one file per item. Unlike deepctl, a
-plain string may be written to any other file as text.
+MIME type); `{IDX}` in TARGET expands an array, one file per item. Beyond deepctl, a
+plain string may be written to any other file as text, and `{IDX}` may also stand in PATH
+(`results.{IDX}.generated_text=answer{IDX}.txt`) to pick one field of every item.
 """
 
 from __future__ import annotations
@@ -44,6 +45,19 @@ def select(value: Any, path: str) -> Any:
         else:
             raise UsageError(f"-o {path}: the response has no {step!r} there")
     return value
+
+
+def apply_selector(response: Any, selector: Selector, stdout: IO, write_stdout) -> None:
+    prefix, sep, suffix = selector.path.partition("{IDX}")
+    if not sep:
+        write_selected(select(response, selector.path), selector.target, stdout, write_stdout)
+        return
+    items = select(response, prefix.rstrip("."))
+    if not isinstance(items, list):
+        raise UsageError(f"-o {selector.path}: {{IDX}} needs an array at {prefix.rstrip('.') or 'the top'}")
+    for index, item in enumerate(items):
+        target = selector.target.replace("{IDX}", str(index))
+        write_selected(select(item, suffix.lstrip(".")), target, stdout, write_stdout)
 
 
 def _accepts_json(target: str) -> bool:

@@ -7,7 +7,7 @@ from typing import Any
 from llamactl.env import Environment
 from llamactl.errors import RequestFailed
 from llamactl.output import print_json, print_json_line, text_renderer, write_flushed
-from llamactl.selectors import Selector, select, write_selected
+from llamactl.selectors import Selector, apply_selector
 from llamactl.stream import StreamEvent
 
 
@@ -65,7 +65,7 @@ class SelectorView:
 
     def on_response(self, data: dict[str, Any], texts: list[str] | None) -> None:
         for selector in self.selectors:
-            write_selected(select(data, selector.path), selector.target, self.stdout, write_flushed)
+            apply_selector(data, selector, self.stdout, write_flushed)
 
     def finish(self) -> None:
         pass
