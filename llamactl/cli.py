@@ -86,8 +86,12 @@ class LlamactlGroup(TyperGroup):
             return super().invoke(ctx)
         except (typer.Exit, typer.Abort):
             raise
-        except KeyboardInterrupt:
-            return self._fail(ctx, Interrupted())
+        except KeyboardInterrupt as exc:
+            from llamactl.signals import Terminated
+
+            if isinstance(exc, Terminated):
+                raise typer.Exit(ExitCode.TERMINATED) from None
+            return self._fail(ctx, Interrupted("interrupted: anything shown above is incomplete"))
         except BrokenPipeError:
             _silence_stdout()
             raise typer.Exit(ExitCode.BROKEN_PIPE) from None

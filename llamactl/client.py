@@ -3,6 +3,7 @@ and the `--debug` trace (token redacted)."""
 
 from __future__ import annotations
 
+import time
 from typing import Any, Callable
 from urllib.parse import urlsplit
 
@@ -14,6 +15,7 @@ from llamactl.credentials import ResolvedToken
 from llamactl.env import Environment, is_loopback_host
 from llamactl.errors import RequestFailed, UsageError
 from llamactl.request import InferenceRequest, form_text
+from llamactl.retry import RETRY_STATUSES, RetryPolicy, parse_retry_after
 
 CONNECT_TIMEOUT = 10.0
 DEFAULT_TIMEOUT = 600.0
@@ -42,7 +44,6 @@ def describe_network_error(exc: BaseException) -> str:
         (("Connection reset", "RemoteDisconnected", "Connection aborted", "BadStatusLine"),
          "the connection was closed before a complete response"),
         (("SSL", "CERTIFICATE"), "TLS error"),
-        (("ProxyError", "Unable to connect to proxy"), "the proxy could not be reached"),
     ):
         if any(needle in text for needle in needles):
             return words
@@ -58,8 +59,12 @@ class ApiClient:
         token: ResolvedToken | None,
         timeout: float = DEFAULT_TIMEOUT,
         trace: Callable[[str], None] | None = None,
+        retry: RetryPolicy | None = None,
+        notify: Callable[[str], None] | None = None,
     ):
         self.env = env
+        self.retry = retry or RetryPolicy()
+        self.notify = notify or (lambda line: None)
         self.api_url = env.api_url
         self.token = token
         self.timeout = timeout
@@ -96,8 +101,42 @@ class ApiClient:
         return headers
 
     def send(self, method: str, url: str, *, stream: bool = False, target: str | None = None, **kwargs: Any):
-        """Send one request; network failures and non-2xx answers become typed errors."""
+        """Send one request, retrying 429/502/503/504 and connection failures (before any
+        response byte); other failures and non-2xx answers become typed errors."""
         headers = {**self._headers(kwargs.pop("accept", "application/json")), **kwargs.pop("headers", {})}
+        attempt = 1
+        while True:
+            try:
+                response = self._send_once(method, url, headers, stream, kwargs)
+            except requests.exceptions.ConnectionError as exc:
+                if isinstance(exc, requests.exceptions.SSLError):
+                    raise self._network_error(exc) from exc
+                failure, retry_after, reason = self._network_error(exc), None, describe_network_error(exc)
+            except requests.exceptions.RequestException as exc:
+                raise self._network_error(exc) from exc
+            else:
+                if 200 <= response.status_code < 300:
+                    return response
+                body = self._read_error_body(response)
+                self.trace("< " + body[:2000].decode("utf-8", errors="replace"))
+                failure = error_for_status(
+                    response.status_code, response.reason or "", body,
+                    response.headers.get("Content-Type", ""), target,
+                )
+                if response.status_code not in RETRY_STATUSES:
+                    raise failure
+                retry_after = parse_retry_after(response.headers.get("Retry-After"))
+                reason = f"{response.status_code} {message_or_reason(body, response)}"
+            delay = self.retry.delay(attempt, retry_after)
+            if delay is None:
+                if attempt > 1:
+                    failure.message += f" (gave up after {attempt} attempts)"
+                raise failure
+            attempt += 1
+            self.notify(f"retrying in {delay:.1f} s after {reason} (attempt {attempt} of {self.retry.retries + 1})")
+            time.sleep(delay)
+
+    def _send_once(self, method: str, url: str, headers: dict[str, str], stream: bool, kwargs: dict):
         self.trace(f"> {method} {url}")
         for name, value in headers.items():
             shown = "Bearer " + REDACTED if name == "Authorization" else value
@@ -117,22 +156,21 @@ class ApiClient:
             ) from None
         except requests.exceptions.InvalidURL as exc:
             raise UsageError(f"invalid URL: {self.redact(str(exc))}") from None
-        except requests.exceptions.RequestException as exc:
-            raise RequestFailed(
-                f"could not reach {self.env.api_host}: {describe_network_error(exc)}",
-                hint="check the network, --api-url or DEEPINFRA_HOST",
-            ) from exc
         self.trace(f"< HTTP {response.status_code} {response.reason}")
         for name, value in response.headers.items():
             self.trace(f"< {name}: {value}")
-        if not 200 <= response.status_code < 300:
-            body = self._read_error_body(response)
-            self.trace("< " + body[:2000].decode("utf-8", errors="replace"))
-            raise error_for_status(
-                response.status_code, response.reason or "", body,
-                response.headers.get("Content-Type", ""), target,
-            )
         return response
+
+    def _network_error(self, exc: BaseException) -> RequestFailed:
+        if isinstance(exc, requests.exceptions.ProxyError):
+            return RequestFailed(
+                f"could not reach the proxy for {self.env.api_host}: {describe_network_error(exc)}",
+                hint="check HTTPS_PROXY / HTTP_PROXY / NO_PROXY",
+            )
+        return RequestFailed(
+            f"could not reach {self.env.api_host}: {describe_network_error(exc)}",
+            hint="check the network, --api-url or DEEPINFRA_HOST",
+        )
 
     def _read_error_body(self, response) -> bytes:
         try:
@@ -161,6 +199,14 @@ class ApiClient:
     def get_json(self, path: str, params: dict[str, str] | None = None, target: str | None = None) -> Any:
         response = self.send("GET", self.api_url + path, params=params, target=target)
         return read_json(response)
+
+
+def message_or_reason(body: bytes, response) -> str:
+    """The server's message for a retry notice, else the status line's reason."""
+    from llamactl.api_errors import message_from_body, shorten
+
+    message = message_from_body(body, response.headers.get("Content-Type", ""))
+    return shorten(message) if message else (response.reason or "")
 
 
 def read_json(response) -> Any:

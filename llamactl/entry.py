@@ -16,10 +16,15 @@ def main(argv: list[str] | None = None) -> int:
 
         sys.stdout.write(f"llamactl {__version__}\n")
         return 0
-    from llamactl.cli import app
+    from llamactl import signals
 
+    signals.install()
     try:
+        from llamactl.cli import app
+
         app(args=args, prog_name="llamactl")
     except SystemExit as exc:
         return exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
+    except KeyboardInterrupt as exc:  # before or after a command ran: nothing to clean up
+        return 143 if isinstance(exc, signals.Terminated) else 130
     return 0

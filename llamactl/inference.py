@@ -82,6 +82,8 @@ def consume_stream(response, view: View, outcome: InferenceOutcome) -> None:
             view.on_event(event)
             if event.final:
                 break
+    except BrokenPipeError:  # our stdout closed: not a network failure
+        raise
     except urllib3.exceptions.ReadTimeoutError:
         raise StreamIncomplete(
             f"the stream stalled: nothing arrived for {response_timeout(response)} "
@@ -170,7 +172,13 @@ def run_inference(
         outcome.status, outcome.error = "incomplete", exc.message
         raise
     except (KeyboardInterrupt, Interrupted):
+        from llamactl.signals import exit_at_once_on_next_signal
+
+        exit_at_once_on_next_signal()
         outcome.status, outcome.error = "interrupted", "interrupted"
+        raise
+    except BrokenPipeError:
+        outcome.status, outcome.error = "interrupted", "the output pipe was closed"
         raise
     except LlamactlError as exc:
         outcome.status, outcome.error = "error", exc.message

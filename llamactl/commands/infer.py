@@ -36,6 +36,7 @@ def infer(
     selections: Annotated[Optional[list[str]], typer.Option("-o", metavar="PATH=TARGET", help="Write part of the response, as deepctl: -o results.0.generated_text=- or -o results.{IDX}.generated_text=out{IDX}.txt.", rich_help_panel=OUTPUT_PANEL, show_default=False)] = None,
     quiet: Annotated[bool, typer.Option("-q", "--quiet", help="No summary line on stderr.", rich_help_panel=OUTPUT_PANEL)] = False,
     timeout: Annotated[float, typer.Option("--timeout", metavar="SECONDS", min=0.1, help="Longest wait for the next byte from the API.", rich_help_panel=REQUEST_PANEL)] = 600.0,
+    retries: Annotated[int, typer.Option("--retries", metavar="N", min=0, help="Retries after 429/502/503/504 or a failed connection (0 disables).", rich_help_panel=REQUEST_PANEL)] = 2,
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Print the equivalent curl command and send nothing.", rich_help_panel=REQUEST_PANEL)] = False,
     no_history: Annotated[bool, typer.Option("--no-history", help="Do not record this request in history [env: LLAMACTL_NO_HISTORY=1].", rich_help_panel=REQUEST_PANEL)] = False,
 ) -> None:
@@ -59,10 +60,10 @@ def infer(
 
         write_flushed(env.stdout, request.curl_command(env.api_url) + "\n")
         return
-    run(env, request, options, quiet=quiet, timeout=timeout, history=not no_history)
+    run(env, request, options, quiet=quiet, timeout=timeout, retries=retries, history=not no_history)
 
 
-def run(env: Environment, request, options, quiet: bool, timeout: float, history: bool) -> None:
+def run(env: Environment, request, options, quiet: bool, timeout: float, retries: int, history: bool) -> None:
     from llamactl.client import ApiClient
     from llamactl.credentials import require_token
     from llamactl.history.recording import recorder_for
@@ -72,7 +73,10 @@ def run(env: Environment, request, options, quiet: bool, timeout: float, history
     from llamactl.views import JsonView, SelectorView, TextView
 
     messages = Messages(env, quiet=quiet)
-    client = ApiClient(env, require_token(env), timeout=timeout, trace=debug_trace(env))
+    from llamactl.retry import RetryPolicy
+
+    client = ApiClient(env, require_token(env), timeout=timeout, trace=debug_trace(env),
+                       retry=RetryPolicy(retries=retries), notify=messages.info)
     if options.selectors:
         view = SelectorView(env, options.selectors)
     elif options.json:

@@ -1,0 +1,60 @@
+"""When and how long to wait before sending a request again.
+
+Retried: 429, 502, 503, 504 and connection failures before any response byte. Never
+other 4xx, and never once a stream has delivered a token (that would charge twice and
+duplicate text): retries happen only before the response body is read.
+"""
+
+from __future__ import annotations
+
+import random
+import time
+from dataclasses import dataclass
+from email.utils import parsedate_to_datetime
+
+RETRY_STATUSES = frozenset({429, 502, 503, 504})
+DEFAULT_RETRIES = 2
+BASE_DELAY = 0.5
+MAX_DELAY = 20.0
+MAX_TOTAL_WAIT = 60.0
+
+
+def parse_retry_after(value: str | None, now: float | None = None) -> float | None:
+    """Seconds to wait from a Retry-After header: delta-seconds or an HTTP date."""
+    if not value:
+        return None
+    value = value.strip()
+    if value.isdigit():
+        return float(value)
+    try:
+        when = parsedate_to_datetime(value)
+    except (TypeError, ValueError, IndexError):
+        return None
+    if when is None:
+        return None
+    return max(0.0, when.timestamp() - (time.time() if now is None else now))
+
+
+@dataclass
+class RetryPolicy:
+    """Exponential backoff with jitter, Retry-After honoured, total wait capped."""
+
+    retries: int = DEFAULT_RETRIES
+    base_delay: float = BASE_DELAY
+    max_delay: float = MAX_DELAY
+    max_total_wait: float = MAX_TOTAL_WAIT
+    waited: float = 0.0
+
+    def delay(self, attempt: int, retry_after: float | None) -> float | None:
+        """Seconds to wait before attempt `attempt + 1`, or None to give up now."""
+        if attempt > self.retries:
+            return None
+        if retry_after is not None:
+            delay = retry_after
+        else:
+            backoff = min(self.max_delay, self.base_delay * 2 ** (attempt - 1))
+            delay = backoff * random.uniform(0.5, 1.0)
+        if self.waited + delay > self.max_total_wait:
+            return None
+        self.waited += delay
+        return delay
