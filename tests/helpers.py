@@ -1,0 +1,59 @@
+"""Running llamactl the two ways the tests do: in-process (CliRunner) and as a real
+subprocess with real pipes."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+from typer.testing import CliRunner
+
+from llamactl.cli import app
+
+REPO = Path(__file__).resolve().parent.parent
+SCRUBBED_VARIABLES = (
+    "DEEPINFRA_TOKEN", "DEEPINFRA_API_KEY", "DEEPINFRA_HOST", "DEEPINFRA_BASE_URL",
+    "LLAMACTL_HOME", "LLAMACTL_NO_HISTORY", "NO_COLOR", "FORCE_COLOR",
+    "HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "http_proxy", "https_proxy", "all_proxy",
+    "PYTHON_KEYRING_BACKEND",
+)
+
+
+@dataclass
+class Run:
+    exit_code: int
+    stdout: str
+    stderr: str
+    stdout_bytes: bytes = b""
+
+
+def invoke(args: list[str], input: str | bytes | None = None, env: dict | None = None) -> Run:
+    """Run the CLI in-process, as Typer's CliRunner does, with the real command tree."""
+    result = CliRunner().invoke(app, args, input=input, env=env, prog_name="llamactl")
+    if result.exception is not None and not isinstance(result.exception, SystemExit):
+        raise result.exception
+    return Run(result.exit_code, result.stdout, result.stderr, result.stdout_bytes)
+
+
+def subprocess_env(**overrides: str) -> dict[str, str]:
+    env = {key: value for key, value in os.environ.items() if key not in SCRUBBED_VARIABLES}
+    env["PYTHONUNBUFFERED"] = "0"
+    env.update(overrides)
+    return env
+
+
+def llamactl_command(*args: str) -> list[str]:
+    return [sys.executable, "-m", "llamactl", *args]
+
+
+def run_llamactl(args: list[str], env: dict[str, str], input: bytes | None = None,
+                 timeout: float = 30) -> Run:
+    """Run llamactl as a real subprocess with real pipes; stdin is /dev/null unless given."""
+    stdin = {"input": input} if input is not None else {"stdin": subprocess.DEVNULL}
+    proc = subprocess.run(llamactl_command(*args), capture_output=True, env=env,
+                          timeout=timeout, cwd=REPO, **stdin)
+    return Run(proc.returncode, proc.stdout.decode("utf-8", "replace"),
+               proc.stderr.decode("utf-8", "replace"), proc.stdout)
