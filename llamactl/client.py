@@ -100,14 +100,17 @@ class ApiClient:
             headers["Authorization"] = f"Bearer {self.token.value}"
         return headers
 
-    def send(self, method: str, url: str, *, stream: bool = False, target: str | None = None, **kwargs: Any):
+    def send(self, method: str, url: str, *, target: str | None = None, **kwargs: Any):
         """Send one request, retrying 429/502/503/504 and connection failures (before any
-        response byte); other failures and non-2xx answers become typed errors."""
+        response byte); other failures and non-2xx answers become typed errors.
+
+        The body is never read here (requests' stream mode): a stream is consumed as it
+        arrives, and an error body is read once, in `_read_error_body`."""
         headers = {**self._headers(kwargs.pop("accept", "application/json")), **kwargs.pop("headers", {})}
         attempt = 1
         while True:
             try:
-                response = self._send_once(method, url, headers, stream, kwargs)
+                response = self._send_once(method, url, headers, kwargs)
             except requests.exceptions.ConnectionError as exc:
                 if isinstance(exc, requests.exceptions.SSLError):
                     raise self._network_error(exc) from exc
@@ -136,7 +139,7 @@ class ApiClient:
             self.notify(f"retrying in {delay:.1f} s after {reason} (attempt {attempt} of {self.retry.retries + 1})")
             time.sleep(delay)
 
-    def _send_once(self, method: str, url: str, headers: dict[str, str], stream: bool, kwargs: dict):
+    def _send_once(self, method: str, url: str, headers: dict[str, str], kwargs: dict):
         self.trace(f"> {method} {url}")
         for name, value in headers.items():
             shown = "Bearer " + REDACTED if name == "Authorization" else value
@@ -146,7 +149,7 @@ class ApiClient:
             self.trace("> " + body[:2000].decode("utf-8", errors="replace"))
         try:
             response = self.session.request(
-                method, url, headers=headers, stream=stream,
+                method, url, headers=headers, stream=True,
                 timeout=(CONNECT_TIMEOUT, self.timeout), **kwargs,
             )
         except requests.exceptions.ReadTimeout:
@@ -189,10 +192,10 @@ class ApiClient:
                 key: (upload.filename, upload.content, upload.content_type)
                 for key, upload in request.files.items()
             }
-            return self.send("POST", url, stream=True, target=request.target.label,
+            return self.send("POST", url, target=request.target.label,
                              accept=accept, data=data, files=files)
         return self.send(
-            "POST", url, stream=True, target=request.target.label, accept=accept,
+            "POST", url, target=request.target.label, accept=accept,
             data=request.json_body(), headers={"Content-Type": "application/json"},
         )
 

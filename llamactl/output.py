@@ -133,3 +133,10 @@ class Messages:
 
     def error(self, line: str) -> None:
         self._write(line, "red")
+
+
+def debug_trace(env: Environment):
+    """With --debug, a writer of HTTP trace lines to stderr (the client redacts the token)."""
+    if not env.debug:
+        return None
+    return lambda line: write_flushed(env.stderr, f"debug: {line}\n")

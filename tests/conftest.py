@@ -17,3 +17,19 @@ def emulator_session():
 def emulator(emulator_session):
     emulator_session.reset()
     yield emulator_session
+
+
+@pytest.fixture(autouse=True)
+def isolated_user(tmp_path_factory, monkeypatch):
+    """No test touches the real user's state, keyring or tokens: a private home for llamactl,
+    private XDG directories, the null keyring backend, and no token or API URL variables.
+    Tests that need a token or a keyring set them explicitly."""
+    from tests.helpers import SCRUBBED_VARIABLES
+
+    home = tmp_path_factory.mktemp("user")
+    for name in SCRUBBED_VARIABLES:
+        monkeypatch.delenv(name, raising=False)
+    for name in ("XDG_CONFIG_HOME", "XDG_DATA_HOME", "XDG_CACHE_HOME"):
+        monkeypatch.setenv(name, str(home / name.lower()))
+    monkeypatch.setenv("LLAMACTL_HOME", str(home / "llamactl"))
+    monkeypatch.setenv("PYTHON_KEYRING_BACKEND", "keyring.backends.null.Keyring")

@@ -40,7 +40,7 @@ def invoke(args: list[str], input: str | bytes | None = None, env: dict | None =
 
 def subprocess_env(**overrides: str) -> dict[str, str]:
     env = {key: value for key, value in os.environ.items() if key not in SCRUBBED_VARIABLES}
-    env["PYTHONUNBUFFERED"] = "0"
+    env["PYTHON_KEYRING_BACKEND"] = "keyring.backends.null.Keyring"  # never the user's keyring
     env.update(overrides)
     return env
 

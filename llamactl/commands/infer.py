@@ -68,7 +68,7 @@ def run(env: Environment, request, options, quiet: bool, timeout: float, retries
     from llamactl.credentials import require_token
     from llamactl.history.recording import recorder_for
     from llamactl.inference import format_summary, run_inference
-    from llamactl.output import Messages
+    from llamactl.output import Messages, debug_trace
     from llamactl.pricing import cost_estimator
     from llamactl.views import JsonView, SelectorView, TextView
 
@@ -96,12 +96,3 @@ def run(env: Environment, request, options, quiet: bool, timeout: float, retries
         messages.info(f"queued as request {outcome.request_id or 'n/a'}: the result will be POSTed to {webhook}")
         return
     messages.info(format_summary(outcome))
-
-
-def debug_trace(env: Environment):
-    """With --debug, HTTP trace lines go to stderr (the client redacts the token)."""
-    if not env.debug:
-        return None
-    from llamactl.output import write_flushed
-
-    return lambda line: write_flushed(env.stderr, f"debug: {line}\n")

@@ -1,0 +1,301 @@
+"""`llamactl infer` in-process (CliRunner) against the emulator: request building, output
+modes, error messages and exit codes."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from tests.emulator import Behavior, VALID_TOKEN
+from tests.helpers import invoke
+
+MODEL = "meta-llama/Llama-2-70b-chat-hf"
+
+
+@pytest.fixture
+def api(emulator, tmp_path, monkeypatch):
+    """The environment of a user with a valid token, pointed at the emulator."""
+    for name in ("DEEPINFRA_TOKEN", "DEEPINFRA_API_KEY", "DEEPINFRA_HOST", "DEEPINFRA_BASE_URL", "NO_COLOR"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("LLAMACTL_HOME", str(tmp_path / "home"))
+    monkeypatch.setenv("DEEPINFRA_TOKEN", VALID_TOKEN)
+    monkeypatch.setenv("DEEPINFRA_HOST", emulator.url)
+    return emulator
+
+
+def last_request(emulator):
+    inference = [r for r in emulator.requests if r.path.startswith("/v1/inference/")]
+    assert inference, "no inference request reached the emulator"
+    return inference[-1]
+
+
+def test_streams_exactly_the_generated_text(api):
+    api.behave(Behavior(tokens=["Roses", " are", " red", "\n"]))
+    run = invoke(["infer", "-m", MODEL, "Write a poem"])
+    assert run.exit_code == 0, run.stderr
+    assert run.stdout == "Roses are red\n"
+    sent = last_request(api)
+    assert sent.path == f"/v1/inference/{MODEL}"
+    assert sent.json == {"input": "Write a poem", "stream": True}
+    assert sent.headers["Authorization"] == f"Bearer {VALID_TOKEN}"
+
+
+def test_summary_line_names_model_tokens_and_request(api):
+    api.behave(Behavior(tokens=["a", "b", "c"]))
+    run = invoke(["infer", "-m", MODEL, "--no-stream", "one two three"])
+    body = json.loads(api.requests[-1].body)
+    assert "stream" not in body
+    lines = run.stderr.splitlines()
+    assert len(lines) == 1
+    assert lines[0].startswith(MODEL + " · ")
+    assert " out tokens" in lines[0] and "request R" in lines[0] and "cost $" in lines[0]
+
+
+def test_quiet_leaves_stderr_empty(api):
+    run = invoke(["infer", "-m", MODEL, "-q", "hi"])
+    assert run.exit_code == 0
+    assert run.stderr == ""
+    assert run.stdout
+
+
+def test_typed_inputs_reach_the_wire(api):
+    run = invoke(["infer", "-m", MODEL, "-i", "max_new_tokens=5", "-i", "temperature=0.5",
+                  "-i", "stop=</s>", "-i", "stop=[INST]", "-i", "custom={\"a\": 1}", "hi"])
+    assert run.exit_code == 0, run.stderr
+    sent = last_request(api).json
+    assert sent["max_new_tokens"] == 5 and sent["temperature"] == 0.5
+    assert sent["stop"] == ["</s>", "[INST]"]
+    assert sent["custom"] == {"a": 1}
+
+
+def test_version_and_deploy_id_paths(api):
+    invoke(["infer", "-m", MODEL, "--version", "abc123", "hi"])
+    assert last_request(api).query == {"version": "abc123"}
+    invoke(["infer", "-d", "DpLlama70b", "hi"])
+    assert last_request(api).path == "/v1/inference/deploy/DpLlama70b"
+
+
+def test_stdin_then_blank_line_then_prompt(api):
+    invoke(["infer", "-m", MODEL, "review this"], input="diff --git a/x b/x\n+new line\n")
+    assert last_request(api).json["input"] == "diff --git a/x b/x\n+new line\n\nreview this"
+
+
+def test_input_field_wins_over_prompt_and_stdin(api):
+    invoke(["infer", "-m", MODEL, "-i", "input=from flag", "positional"], input="piped")
+    assert last_request(api).json["input"] == "from flag"
+
+
+def test_at_file_and_binary_upload_go_multipart(api, tmp_path):
+    prompt = tmp_path / "prompt.txt"
+    prompt.write_text("Describe the image.", encoding="utf-8")
+    image = tmp_path / "llama.png"
+    image.write_bytes(b"\x89PNG\r\n\x1a\n\x00\xff fake pixels")
+    run = invoke(["infer", "-m", MODEL, "-i", f"input=@{prompt}", "-i", f"image=@{image}", "-i", "max_new_tokens=7"])
+    assert run.exit_code == 0, run.stderr
+    sent = last_request(api)
+    assert sent.form["input"] == "Describe the image."
+    assert sent.form["max_new_tokens"] == 7
+    assert sent.files["image"] == (str(image), "image/png", image.read_bytes())
+
+
+def test_json_prints_the_full_response(api):
+    api.behave(Behavior(tokens=["x", "y"]))
+    run = invoke(["infer", "-m", MODEL, "--json", "hi"])
+    data = json.loads(run.stdout)
+    assert data["results"][0]["generated_text"] == "xy"
+    assert data["inference_status"]["status"] == "succeeded"
+    assert "stream" not in last_request(api).json
+
+
+def test_json_stream_prints_one_event_per_line(api):
+    api.behave(Behavior(tokens=["x", "y"]))
+    run = invoke(["infer", "-m", MODEL, "--json", "--stream", "hi"])
+    events = [json.loads(line) for line in run.stdout.splitlines()]
+    assert [e["token"]["text"] for e in events] == ["x", "y", "</s>"]
+    assert events[-1]["details"]["finish_reason"] == "eos_token"
+
+
+def test_several_responses_are_separated_by_a_blank_line(api):
+    run = invoke(["infer", "-m", MODEL, "-i", "num_responses=2", "hi"])
+    assert run.exit_code == 0, run.stderr
+    sent = last_request(api).json
+    assert sent["num_responses"] == 2 and "stream" not in sent
+    api.behave(Behavior())
+    expected = json.loads(invoke(["infer", "-m", MODEL, "-i", "num_responses=2", "--json", "hi"]).stdout)
+    texts = [result["generated_text"] for result in expected["results"]]
+    assert len(texts) == 2
+    assert run.stdout == "\n\n".join(texts)
+
+
+def test_special_tokens_are_not_printed(api):
+    api.behave(Behavior(tokens=["ok"]))
+    run = invoke(["infer", "-m", MODEL, "hi"])
+    assert "</s>" not in run.stdout
+
+
+def test_selectors_write_parts_like_deepctl(api, tmp_path):
+    api.behave(Behavior(tokens=["sel", "ected"]))
+    target = tmp_path / "out{IDX}.txt"
+    run = invoke(["infer", "-m", MODEL, "-o", "results.0.generated_text=-", "-o", f"results.{{IDX}}.generated_text={target}", "hi"])
+    assert run.exit_code == 0, run.stderr
+    assert json.loads(run.stdout) == "selected"
+    assert (tmp_path / "out0.txt").read_text(encoding="utf-8") == "selected"
+
+
+def test_dry_run_prints_curl_and_sends_nothing(api):
+    run = invoke(["infer", "-m", MODEL, "--dry-run", "-i", "max_new_tokens=3", "it's a test"])
+    assert run.exit_code == 0
+    assert api.requests == []
+    assert VALID_TOKEN not in run.stdout + run.stderr
+    assert '"Authorization: Bearer $DEEPINFRA_TOKEN"' in run.stdout
+    assert run.stdout.startswith("curl ")
+    assert f"{api.url}/v1/inference/{MODEL}" in run.stdout
+
+
+def test_webhook_says_where_the_result_goes(api):
+    run = invoke(["infer", "-m", MODEL, "-i", "webhook=http://127.0.0.1:9/hook", "hi"])
+    assert run.exit_code == 0, run.stderr
+    assert run.stdout == ""
+    assert "queued as request R" in run.stderr
+    assert "http://127.0.0.1:9/hook" in run.stderr
+
+
+@pytest.mark.parametrize(
+    "args, words",
+    [
+        (["infer", "hi"], "exactly one of -m/--model or -d/--deploy-id"),
+        (["infer", "-m", MODEL, "-d", "X", "hi"], "exactly one of"),
+        (["infer", "-d", "X", "--version", "v", "hi"], "--version needs -m"),
+        (["infer", "-m", MODEL], "no input"),
+        (["infer", "-m", MODEL, "-i", "max_new_tokens=lots", "hi"], "max_new_tokens: expected an integer"),
+        (["infer", "-m", MODEL, "-i", "input=@/nonexistent/prompt.txt"], "cannot read @/nonexistent/prompt.txt"),
+        (["infer", "-m", MODEL, "--stream", "-i", "num_responses=2", "hi"], "cannot be streamed"),
+        (["infer", "-m", MODEL, "--json", "-o", "x=-", "hi"], "cannot be combined"),
+        (["infer", "-m", MODEL, "-i", "stop=a", "-i", "stop=b", "-i", "stop=c", "-i", "stop=d", "-i", "stop=e", "hi"], "at most 4"),
+    ],
+)
+def test_usage_errors_exit_2_before_any_request(api, args, words):
+    run = invoke(args)
+    assert run.exit_code == 2
+    assert words in run.stderr
+    assert run.stderr.startswith("error: ")
+    assert "Traceback" not in run.stderr
+    assert api.requests == []
+
+
+def test_unknown_option_is_exit_2(api):
+    run = invoke(["infer", "-m", MODEL, "--bogus", "hi"])
+    assert run.exit_code == 2
+    assert "--bogus" in run.stderr
+
+
+def test_missing_token_is_exit_3(api, monkeypatch):
+    monkeypatch.delenv("DEEPINFRA_TOKEN")
+    run = invoke(["infer", "-m", MODEL, "hi"])
+    assert run.exit_code == 3
+    assert "no API token" in run.stderr
+    assert api.requests == []
+
+
+def test_refuses_plain_http_to_a_remote_host_before_connecting(api):
+    run = invoke(["--api-url", "http://api.example.invalid", "infer", "-m", MODEL, "hi"])
+    assert run.exit_code == 2
+    assert "plain http" in run.stderr
+    assert "--allow-insecure" in run.stderr
+
+
+@pytest.mark.parametrize(
+    "behavior, code, words",
+    [
+        (Behavior(status=401, message="Invalid token"), 3, "Invalid token"),
+        (Behavior(status=403, body_shape="detail_error", message="Not authenticated"), 3, "Not authenticated"),
+        (Behavior(status=404, body_shape="error", message="Model not found"), 4, "Model not found"),
+        (Behavior(status=422, body_shape="detail_list"), 4, "body."),
+        (Behavior(status=402, body_shape="error_message", message="Insufficient balance"), 4, "Insufficient balance"),
+        (Behavior(status=400, body_shape="detail_str", message="prompt too long"), 4, "prompt too long"),
+        (Behavior(status=500, message="Something went wrong"), 5, "Something went wrong"),
+        (Behavior(status=429, message="Rate limited"), 5, "Rate limited"),
+        (Behavior(status=502, body_shape="html"), 5, "HTML page"),
+        (Behavior(status=503, body_shape="empty"), 5, "empty body"),
+        (Behavior(status=500, body_shape="truncated_json"), 5, "HTTP 500"),
+        (Behavior(body_shape="not_json"), 5, "not valid JSON"),
+    ],
+)
+def test_api_errors_map_to_exit_codes_with_the_servers_message(api, behavior, code, words):
+    api.behave(behavior)
+    run = invoke(["infer", "-m", MODEL, "--no-stream", "--retries", "0", "hi"])
+    assert run.exit_code == code, run.stderr
+    assert words in run.stderr
+    assert run.stderr.startswith("error: ")
+    assert len(run.stderr.splitlines()) <= 2
+    assert "<html" not in run.stderr.lower() and "Traceback" not in run.stderr
+    assert run.stdout == ""
+
+
+def test_response_without_results_is_exit_5(api):
+    api.behave(Behavior(body_shape="no_results"))
+    run = invoke(["infer", "-m", MODEL, "--no-stream", "hi"])
+    assert run.exit_code == 5
+    assert "no results" in run.stderr
+
+
+def test_error_event_mid_stream_keeps_the_partial_text(api):
+    api.behave(Behavior(tokens=["one", " two", " three"], error_after=2, message="CUDA out of memory"))
+    run = invoke(["infer", "-m", MODEL, "hi"])
+    assert run.exit_code == 5
+    assert run.stdout == "one two"
+    assert "CUDA out of memory" in run.stderr
+
+
+@pytest.mark.parametrize("framing", ["chunked", "close"])
+def test_cut_stream_keeps_the_partial_text_and_exits_5(api, framing):
+    api.behave(Behavior(tokens=["one", " two", " three"], cut_after=2, framing=framing))
+    run = invoke(["infer", "-m", MODEL, "hi"])
+    assert run.exit_code == 5
+    assert run.stdout == "one two"
+    assert "incomplete" in run.stderr
+
+
+def test_stalled_stream_times_out_with_the_partial_text(api):
+    api.behave(Behavior(tokens=["one", " two", " three"], stall_after=1))
+    run = invoke(["infer", "-m", MODEL, "--timeout", "0.3", "hi"])
+    assert run.exit_code == 5
+    assert run.stdout == "one"
+    assert "stalled" in run.stderr
+
+
+def test_connection_refused_is_exit_5(api, monkeypatch):
+    import socket
+
+    with socket.socket() as sock:  # a port that was free a moment ago and has no listener
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    monkeypatch.setenv("DEEPINFRA_HOST", f"http://127.0.0.1:{port}")
+    run = invoke(["infer", "-m", MODEL, "--retries", "0", "hi"])
+    assert run.exit_code == 5
+    assert "connection refused" in run.stderr
+
+
+def test_debug_trace_redacts_the_token(api):
+    run = invoke(["--debug", "infer", "-m", MODEL, "hi"])
+    assert run.exit_code == 0
+    assert "debug: > POST" in run.stderr
+    assert "Authorization: Bearer ***" in run.stderr
+    assert VALID_TOKEN not in run.stderr + run.stdout
+
+
+def test_debug_shows_a_traceback_for_failures(api):
+    api.behave(Behavior(status=500))
+    run = invoke(["--debug", "infer", "-m", MODEL, "--retries", "0", "hi"])
+    assert run.exit_code == 5
+    assert "Traceback (most recent call last)" in run.stderr
+    assert VALID_TOKEN not in run.stderr
+
+
+def test_version_flag():
+    from llamactl import __version__
+
+    run = invoke(["--version"])
+    assert run.exit_code == 0
+    assert run.stdout == f"llamactl {__version__}\n"

@@ -1,0 +1,73 @@
+"""HTTP_PROXY / HTTPS_PROXY / NO_PROXY through a real proxy process, streaming intact."""
+
+from __future__ import annotations
+
+import subprocess
+import threading
+
+import pytest
+
+from tests.emulator import Behavior, VALID_TOKEN
+from tests.helpers import REPO, llamactl_command, run_llamactl, subprocess_env
+from tests.proxy import ForwardingProxy
+from tests.test_infer_e2e import HANG_GUARD, read_exactly
+
+MODEL = "meta-llama/Llama-2-70b-chat-hf"
+
+
+@pytest.fixture
+def proxy():
+    with ForwardingProxy() as proxy:
+        yield proxy
+
+
+@pytest.fixture
+def env(emulator, tmp_path):
+    return subprocess_env(DEEPINFRA_TOKEN=VALID_TOKEN, DEEPINFRA_HOST=emulator.url,
+                          LLAMACTL_HOME=str(tmp_path / "home"))
+
+
+def test_requests_go_through_http_proxy(emulator, env, proxy):
+    emulator.behave(Behavior(tokens=["via", " proxy"]))
+    run = run_llamactl(["infer", "-m", MODEL, "hi"], {**env, "HTTP_PROXY": proxy.url})
+    assert run.exit_code == 0, run.stderr
+    assert run.stdout == "via proxy"
+    assert proxy.requests == [f"POST {emulator.url}/v1/inference/{MODEL}"]
+
+
+def test_no_proxy_bypasses_it(emulator, env, proxy):
+    run = run_llamactl(["infer", "-m", MODEL, "hi"], {**env, "HTTP_PROXY": proxy.url, "NO_PROXY": "127.0.0.1"})
+    assert run.exit_code == 0, run.stderr
+    assert proxy.requests == []
+    assert len(emulator.requests) == 1
+
+
+def test_streaming_arrives_token_by_token_through_the_proxy(emulator, env, proxy):
+    gate = threading.Event()
+    tokens = ["one", " two", " three"]
+    emulator.behave(Behavior(tokens=tokens, gate=gate))
+    proc = subprocess.Popen(llamactl_command("infer", "-m", MODEL, "-q", "hi"), cwd=REPO,
+                            env={**env, "HTTP_PROXY": proxy.url}, stdin=subprocess.DEVNULL,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    try:
+        for index, token in enumerate(tokens):
+            assert read_exactly(proc.stdout.fileno(), len(token)) == token.encode()
+            assert emulator.tokens_written == index + 1
+            gate.set()
+        assert proc.wait(HANG_GUARD) == 0
+    finally:
+        gate.set()
+        proc.kill()
+        proc.wait()
+    assert len(proxy.requests) == 1
+
+
+def test_an_unreachable_proxy_is_exit_5(emulator, env):
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        dead = f"http://127.0.0.1:{sock.getsockname()[1]}"
+    run = run_llamactl(["infer", "-m", MODEL, "--retries", "0", "hi"], {**env, "HTTP_PROXY": dead})
+    assert run.exit_code == 5
+    assert "proxy" in run.stderr

@@ -1,0 +1,119 @@
+"""Retries: which failures are retried, Retry-After, the notices, and what is never retried."""
+
+from __future__ import annotations
+
+from email.utils import formatdate
+
+import pytest
+
+from llamactl.retry import RetryPolicy, parse_retry_after
+from tests.emulator import Behavior, VALID_TOKEN
+from tests.helpers import invoke
+
+MODEL = "meta-llama/Llama-2-70b-chat-hf"
+
+
+@pytest.fixture
+def api(emulator, tmp_path, monkeypatch):
+    for name in ("DEEPINFRA_API_KEY", "DEEPINFRA_BASE_URL", "NO_COLOR"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("LLAMACTL_HOME", str(tmp_path / "home"))
+    monkeypatch.setenv("DEEPINFRA_TOKEN", VALID_TOKEN)
+    monkeypatch.setenv("DEEPINFRA_HOST", emulator.url)
+    return emulator
+
+
+def inference_count(emulator) -> int:
+    return sum(1 for r in emulator.requests if r.path.startswith("/v1/inference/"))
+
+
+def test_retry_after_seconds_and_http_dates():
+    assert parse_retry_after("3") == 3.0
+    assert parse_retry_after(formatdate(1_000_010, usegmt=True), now=1_000_000) == pytest.approx(10, abs=1)
+    assert parse_retry_after(formatdate(999_000, usegmt=True), now=1_000_000) == 0.0
+    assert parse_retry_after("soon") is None
+    assert parse_retry_after(None) is None
+
+
+def test_backoff_grows_and_the_total_wait_is_capped():
+    policy = RetryPolicy(retries=10, base_delay=1.0, max_delay=100, max_total_wait=10)
+    delays = [policy.delay(attempt, None) for attempt in range(1, 5)]
+    assert delays[0] is not None and 0.5 <= delays[0] <= 1.0
+    assert delays[1] is not None and 1.0 <= delays[1] <= 2.0
+    assert None in delays  # 1 + 2 + 4 + 8 > 10: the budget runs out
+    assert policy.waited <= 10
+
+
+def test_retry_after_is_honoured_unless_it_exceeds_the_budget():
+    policy = RetryPolicy(retries=3, max_total_wait=5)
+    assert policy.delay(1, 2.0) == 2.0
+    assert policy.delay(2, 30.0) is None
+    assert RetryPolicy(retries=0).delay(1, 0.0) is None
+
+
+@pytest.mark.parametrize("status", [429, 502, 503, 504])
+def test_transient_statuses_are_retried_then_succeed(api, status):
+    api.queue(Behavior(status=status, message="Rate limited" if status == 429 else None,
+                       headers={"Retry-After": "0"}))
+    api.behave(Behavior(tokens=["fine"]))
+    run = invoke(["infer", "-m", MODEL, "hi"])
+    assert run.exit_code == 0, run.stderr
+    assert run.stdout == "fine"
+    assert inference_count(api) == 2
+    assert f"retrying in 0.0 s after {status}" in run.stderr
+    assert "(attempt 2 of 3)" in run.stderr
+
+
+def test_a_reset_connection_is_retried(api):
+    api.queue(Behavior(reset_connection=True))
+    api.behave(Behavior(tokens=["again"]))
+    run = invoke(["infer", "-m", MODEL, "hi"])
+    assert run.exit_code == 0, run.stderr
+    assert run.stdout == "again"
+    assert inference_count(api) == 2
+
+
+def test_retries_are_silent_with_quiet(api):
+    api.queue(Behavior(status=503, headers={"Retry-After": "0"}))
+    run = invoke(["infer", "-m", MODEL, "-q", "hi"])
+    assert run.exit_code == 0
+    assert run.stderr == ""
+
+
+def test_exhausted_retries_say_how_many_attempts(api):
+    api.behave(Behavior(status=429, message="Rate limited", headers={"Retry-After": "0"}))
+    run = invoke(["infer", "-m", MODEL, "--retries", "1", "hi"])
+    assert run.exit_code == 5
+    assert inference_count(api) == 2
+    assert "gave up after 2 attempts" in run.stderr
+
+
+@pytest.mark.parametrize("status", [400, 401, 404, 422, 500])
+def test_other_statuses_are_not_retried(api, status):
+    api.behave(Behavior(status=status, headers={"Retry-After": "0"}))
+    run = invoke(["infer", "-m", MODEL, "hi"])
+    assert run.exit_code != 0
+    assert inference_count(api) == 1
+    assert "retrying" not in run.stderr
+
+
+def test_retries_zero_disables_them(api):
+    api.behave(Behavior(status=503, headers={"Retry-After": "0"}))
+    run = invoke(["infer", "-m", MODEL, "--retries", "0", "hi"])
+    assert run.exit_code == 5
+    assert inference_count(api) == 1
+
+
+def test_a_retry_after_beyond_the_budget_gives_up_at_once(api):
+    api.behave(Behavior(status=429, headers={"Retry-After": "3600"}))
+    run = invoke(["infer", "-m", MODEL, "hi"])
+    assert run.exit_code == 5
+    assert inference_count(api) == 1
+
+
+def test_a_stream_that_delivered_tokens_is_never_retried(api):
+    api.behave(Behavior(tokens=["one", " two"], cut_after=1))
+    run = invoke(["infer", "-m", MODEL, "hi"])
+    assert run.exit_code == 5
+    assert run.stdout == "one"
+    assert inference_count(api) == 1

@@ -1,0 +1,69 @@
+"""Signals and pipes, end to end: SIGTERM and a closed stdout end quietly, output kept."""
+
+from __future__ import annotations
+
+import signal
+import subprocess
+import threading
+
+import pytest
+
+from tests.emulator import Behavior, VALID_TOKEN
+from tests.helpers import REPO, llamactl_command, subprocess_env
+from tests.test_infer_e2e import HANG_GUARD, read_exactly
+
+MODEL = "meta-llama/Llama-2-70b-chat-hf"
+
+
+@pytest.fixture
+def env(emulator, tmp_path):
+    return subprocess_env(DEEPINFRA_TOKEN=VALID_TOKEN, DEEPINFRA_HOST=emulator.url,
+                          LLAMACTL_HOME=str(tmp_path / "home"))
+
+
+def start(env, *args):
+    return subprocess.Popen(llamactl_command(*args), env=env, cwd=REPO, stdin=subprocess.DEVNULL,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+
+
+def test_sigterm_ends_quietly_with_the_partial_text(emulator, env):
+    gate = threading.Event()
+    emulator.behave(Behavior(tokens=["kept", " lost"], gate=gate))
+    proc = start(env, "infer", "-m", MODEL, "hi")
+    try:
+        assert read_exactly(proc.stdout.fileno(), 4) == b"kept"
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(HANG_GUARD) == 143
+        assert proc.stderr.read() == b""
+    finally:
+        gate.set()
+        proc.kill()
+        proc.wait()
+
+
+def test_a_closed_stdout_ends_quietly(emulator, env):
+    """`llamactl infer ... | head -c 5`: no BrokenPipeError, no traceback."""
+    gate = threading.Event()
+    emulator.behave(Behavior(tokens=["first", " second", " third"], gate=gate))
+    proc = start(env, "infer", "-m", MODEL, "hi")
+    try:
+        assert read_exactly(proc.stdout.fileno(), 5) == b"first"
+        proc.stdout.close()
+        gate.set()
+        assert proc.wait(HANG_GUARD) == 141
+        assert proc.stderr.read() == b""
+    finally:
+        gate.set()
+        proc.kill()
+        proc.wait()
+
+
+def test_head_in_a_real_shell_pipeline(emulator, env):
+    emulator.behave(Behavior(tokens=[f" word{i}" for i in range(2000)]))
+    shell = subprocess.run(
+        ["bash", "-c", f"{' '.join(llamactl_command('infer', '-m', MODEL, '-q', 'hi'))} | head -c 20; exit ${{PIPESTATUS[0]}}"],
+        env=env, cwd=REPO, capture_output=True, timeout=HANG_GUARD,
+    )
+    assert shell.stdout == " word0 word1 word2 w".encode()
+    assert shell.stderr == b""
+    assert shell.returncode in (0, 141)
