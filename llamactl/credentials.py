@@ -1,28 +1,68 @@
-"""Where the API token comes from.
+"""Where the API token comes from, and where it came from.
 
-Order (the contract's): DEEPINFRA_TOKEN, DEEPINFRA_API_KEY, then stored credentials for
-the API host. Environment variables are checked first so the (slow, possibly prompting)
-keyring is never touched when CI provides a token.
+Order (the contract's): DEEPINFRA_TOKEN, DEEPINFRA_API_KEY, then what `llamactl auth login`
+stored for this API host: the system keyring, then the token file. Environment variables
+are checked first so the (slow, possibly prompting) keyring is never touched when CI
+provides a token; `keyring` is not even imported then.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from llamactl.env import Environment
-from llamactl.errors import AuthError
+from llamactl.env import DEFAULT_API_URL, Environment
+from llamactl.errors import AuthError, UsageError
+from llamactl.output import Messages
+from llamactl.token_store import TOKEN_FILE_NAME, KeyringUnavailable, SystemKeyring, TokenFile
 
 TOKEN_VARIABLES = ("DEEPINFRA_TOKEN", "DEEPINFRA_API_KEY")
 NO_TOKEN_MESSAGE = "no API token: set DEEPINFRA_TOKEN or run 'llamactl auth login'"
+KEYRING_TIMEOUT_VARIABLE = "LLAMACTL_KEYRING_TIMEOUT"
+DEFAULT_KEYRING_TIMEOUT = 5.0
+VISIBLE_TAIL = 4
 
 
 @dataclass(frozen=True)
 class ResolvedToken:
     value: str
-    source: str  # e.g. "env:DEEPINFRA_TOKEN"
+    source: str  # "env:DEEPINFRA_TOKEN", "keyring:<backend name>" or "file:<path>"
 
     def __repr__(self) -> str:  # never show the value in a debug dump
         return f"ResolvedToken(source={self.source!r})"
+
+    @property
+    def kind(self) -> str:
+        """`env`, `keyring` or `file`."""
+        return self.source.partition(":")[0]
+
+    @property
+    def location(self) -> str:
+        """The variable name, the keyring backend or the file path."""
+        return self.source.partition(":")[2]
+
+    @property
+    def masked(self) -> str:
+        return mask_token(self.value)
+
+
+def mask_token(value: str) -> str:
+    """`****` and the last 4 characters; nothing of a token too short to spare them."""
+    return "****" + (value[-VISIBLE_TAIL:] if len(value) >= 3 * VISIBLE_TAIL else "")
+
+
+def is_well_formed(token: str) -> bool:
+    """A token is one word of printable ASCII (it goes into an HTTP header)."""
+    return bool(token) and all(char.isascii() and char.isprintable() and not char.isspace() for char in token)
+
+
+def clean_token(text: str) -> str:
+    """The token a user typed or piped, without surrounding whitespace; exit 2 if unusable."""
+    token = text.strip()
+    if not token:
+        raise UsageError("no token was given")
+    if not is_well_formed(token):
+        raise UsageError("the token contains spaces or unprintable characters", hint="give only the token itself")
+    return token
 
 
 def token_from_environment(env: Environment) -> ResolvedToken | None:
@@ -33,8 +73,51 @@ def token_from_environment(env: Environment) -> ResolvedToken | None:
     return None
 
 
+def keyring_timeout(env: Environment) -> float:
+    """Seconds to wait for any one keyring call (LLAMACTL_KEYRING_TIMEOUT, default 5)."""
+    text = env.environ.get(KEYRING_TIMEOUT_VARIABLE)
+    if not text:
+        return DEFAULT_KEYRING_TIMEOUT
+    try:
+        seconds = float(text)
+    except ValueError:
+        seconds = 0.0
+    if not 0 < seconds < float("inf"):
+        raise UsageError(f"{KEYRING_TIMEOUT_VARIABLE} must be a number of seconds above 0, not {text!r}")
+    return seconds
+
+
+def system_keyring(env: Environment) -> SystemKeyring:
+    return SystemKeyring(keyring_timeout(env))
+
+
+def token_file(env: Environment) -> TokenFile:
+    return TokenFile(env.state_dir / TOKEN_FILE_NAME, warn=Messages(env).warn)
+
+
 def stored_token(env: Environment) -> ResolvedToken | None:
-    """Credentials stored by `llamactl auth login` for this API host (keyring or file)."""
+    """Credentials stored by `llamactl auth login` for this API host (keyring, then file).
+
+    A keyring that fails or does not answer in time is skipped with a warning; a machine
+    without any keyring backend is skipped silently (that is what headless CI looks like).
+    """
+    host = env.api_host
+    keyring = system_keyring(env)
+    try:
+        value = keyring.get(host)
+    except KeyringUnavailable as exc:
+        if not exc.missing:
+            Messages(env).warn(f"{exc.reason}; skipped it")
+        value = None
+    if value:
+        return ResolvedToken(value, f"keyring:{keyring.name}")
+    file = token_file(env)
+    value = file.get(host)
+    if value and not is_well_formed(value):
+        Messages(env).warn(f"ignoring the token for {host} in {file.path}: it contains spaces or unprintable characters")
+        return None
+    if value:
+        return ResolvedToken(value, f"file:{file.path}")
     return None
 
 
@@ -45,5 +128,8 @@ def resolve_token(env: Environment) -> ResolvedToken | None:
 def require_token(env: Environment) -> ResolvedToken:
     token = resolve_token(env)
     if token is None:
-        raise AuthError(NO_TOKEN_MESSAGE)
+        hint = None
+        if env.api_url != DEFAULT_API_URL:
+            hint = f"tokens are stored per API host: log in with 'llamactl --api-url {env.api_url} auth login'"
+        raise AuthError(NO_TOKEN_MESSAGE, hint=hint)
     return token
