@@ -22,9 +22,12 @@ from pathlib import Path
 import pytest
 import requests
 import sseclient
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from tests.emulator import VALID_TOKEN, Behavior, Emulator
-from tests.emulator import catalogue
+from tests.emulator import catalogue, textgen
+from tests.emulator.server import parse_multipart
 
 REPO = Path(__file__).resolve().parent.parent
 LLAMA = catalogue.LLAMA_70B
@@ -216,7 +219,7 @@ def test_stop_sequence_ends_generation(emulator, http_client):
     assert body["num_tokens"] == 7
     events = stream_payloads(raw_post(emulator, {"input": PROMPT, "stop": ["joke"], "stream": True}).body)
     assert events[-1]["details"]["finish_reason"] == "stop_sequence"
-    assert events[-1]["token"] == {**events[-1]["token"], "text": " joke", "special": False}
+    assert (events[-1]["token"]["text"], events[-1]["token"]["special"]) == (" joke", False)
 
 
 def test_behavior_reply_and_tokens_replace_the_text(emulator, http_client):
@@ -325,6 +328,17 @@ def test_multipart_repeated_field_becomes_list(emulator, http_client):
     assert emulator.requests[-1].form == {"input": "x", "stop": ["a", "b"]}
 
 
+@settings(max_examples=60, deadline=None)
+@given(blob=st.binary(max_size=300), text=st.text(max_size=40), name=st.text(
+    alphabet=st.characters(blacklist_categories=("Cs", "Cc")), min_size=1, max_size=20))
+def test_multipart_parser_round_trips_any_bytes_and_text(blob, text, name):
+    prepared = requests.Request("POST", "http://x/", data={"input": text},
+                                files={"file": (name, blob, "application/octet-stream")}).prepare()
+    form, files = parse_multipart(prepared.headers["Content-Type"], prepared.body)
+    assert form == {"input": text}
+    assert files["file"][2] == blob and files["file"][1] == "application/octet-stream"
+
+
 def test_whisper_takes_an_audio_file_and_prices_by_length(emulator, http_client):
     audio = b"RIFF" + b"\x01" * 31996
     response = http_client.post(f"{emulator.url}/v1/inference/{catalogue.WHISPER_SMALL}", headers=AUTH,
@@ -333,6 +347,21 @@ def test_whisper_takes_an_audio_file_and_prices_by_length(emulator, http_client)
     assert body["text"] == " Hello World"
     assert body["inference_status"]["cost"] == 2.0 * 0.0005 / 100
     assert emulator.requests[-1].files["audio"] == ("my_voice.mp3", "audio/mpeg", audio)
+
+
+@settings(max_examples=100, deadline=None)
+@given(words=st.lists(st.text(min_size=1, max_size=6).filter(lambda w: not w.isspace()), max_size=12),
+       max_new=st.none() | st.integers(min_value=1, max_value=20))
+def test_generation_text_is_its_tokens_and_respects_max_new_tokens(words, max_new):
+    params = {"input": "x"} if max_new is None else {"input": "x", "max_new_tokens": max_new}
+    gen = textgen.generate(params, tokens=words)
+    assert gen.text == "".join(t.text for t in gen.tokens if not t.special)
+    if max_new is not None:
+        assert gen.generated_tokens <= max_new
+    if gen.finish_reason == "eos_token":
+        assert gen.tokens[-1] == textgen.EOS and gen.text == "".join(words)
+    else:
+        assert gen.finish_reason == "length" and gen.generated_tokens == max_new
 
 
 # --- auth ----------------------------------------------------------------------------------
@@ -383,11 +412,11 @@ def test_stream_default_wire_format(emulator):
     text = response.body.decode("utf-8")
     blocks = text.split("\n\n")
     assert blocks[-1] == ""
-    first = blocks[0]
-    assert first.startswith('data: {"token": {"id": ')
-    assert first.endswith(', "logprob": ' + str(json.loads(first[6:])["token"]["logprob"])
-                          + ', "special": false}, "generated_text": null, "details": null}')
     events = [json.loads(b[len("data: "):]) for b in blocks[:-1]]
+    # Exactly json.dumps' default separators and key order, one "data: " line per event.
+    assert blocks[:-1] == ["data: " + json.dumps(e, ensure_ascii=False) for e in events]
+    assert list(events[0]) == ["token", "generated_text", "details"]
+    assert list(events[0]["token"]) == ["id", "text", "logprob", "special"]
     assert [e["token"]["text"] for e in events] == REPLY_TOKENS + ["</s>"]
     assert all(e["generated_text"] is None and e["details"] is None for e in events[:-1])
     last = events[-1]
@@ -427,7 +456,8 @@ def test_newline_variants(emulator, newline):
     emulator.behave(Behavior(newline=newline))
     body = raw_post(emulator, {"input": PROMPT, "stream": True}).body
     assert body.count((newline * 2).encode()) == 12
-    assert b"\n" not in body.replace(b"\r\n", b"") if newline == "\r" else b"\n\n" not in body.replace(b"\r\n", b"")
+    leftover = body.replace(newline.encode(), b"")
+    assert b"\n" not in leftover and b"\r" not in leftover  # no other line ending anywhere
     assert stream_payloads(body, newline.encode())[-1]["generated_text"] == REPLY
 
 
@@ -602,8 +632,9 @@ def test_gate_releases_tokens_one_at_a_time(emulator):
     emulator.behave(Behavior(gate=gate, tokens=["one", " two", " three"]))
     stream = OpenStream(emulator, {"input": "x", "stream": True})
     try:
-        assert emulator.wait_written(1, timeout=2)
         assert stream.read_until(lambda s: s.token_events() == 1, timeout=2)
+        assert emulator.tokens_written == 1  # counted before the bytes could reach the client
+        assert emulator.wait_written(1, timeout=2)
         assert b'"one"' in stream.data
         assert not emulator.wait_written(2, timeout=0.1)
         assert not stream.read_until(lambda s: s.token_events() > 1, timeout=0.1)
@@ -851,6 +882,13 @@ def test_webhook_retries_connection_errors(emulator, http_client):
     assert all(a.status is None and "Connection refused" in a.error for a in emulator.webhook_attempts)
 
 
+def test_webhook_with_a_bad_url_is_recorded_not_raised(emulator, http_client):
+    assert infer(emulator, http_client, {"input": "x", "webhook": "-3.7"}).status_code == 200
+    assert emulator.wait_webhooks(1, timeout=5)
+    assert [a.error.split(":")[0] for a in emulator.webhook_attempts] == ["ValueError"] * 4
+    assert emulator.errors == []
+
+
 def test_webhook_failure_payload(emulator, http_client):
     receiver = WebhookReceiver([])
     try:
@@ -1038,7 +1076,7 @@ def test_module_runs_standalone():
         with Session() as session:
             assert session.get(f"{url}/v1/me", headers={"Authorization": "Bearer abc"}).status_code == 200
     finally:
-        proc.send_signal(signal.SIGINT)
+        proc.send_signal(signal.SIGTERM)
         assert proc.wait(timeout=5) == 0
         proc.stdout.close()
         proc.stderr.close()

@@ -70,6 +70,7 @@ def test_each_token_is_on_the_pipe_before_the_next_is_sent(emulator, env, framin
         for index, token in enumerate(tokens):
             assert read_exactly(fd, len(token)) == token.encode()
             # The next event is held back by the gate: this token arrived on its own.
+            assert emulator.wait_written(index + 1, HANG_GUARD)
             assert emulator.tokens_written == index + 1
             gate.set()
         assert proc.wait(HANG_GUARD) == 0
@@ -170,3 +171,17 @@ def test_no_color_in_a_terminal_means_no_escape_codes(emulator, env):
     child.close()
     assert child.exitstatus == 0
     assert "\x1b[" not in child.before
+
+
+def test_the_emulators_run_mode_serves_one_command(tmp_path):
+    """The README's first command: `python -m tests.emulator --run -- llamactl infer ...`."""
+    import sys
+
+    env = subprocess_env(LLAMACTL_HOME=str(tmp_path / "home"))
+    ok = subprocess.run([sys.executable, "-m", "tests.emulator", "--run", "--", *llamactl_command("infer", "-m", MODEL, "Write a haiku")],
+                        env=env, cwd=REPO, capture_output=True, timeout=HANG_GUARD, stdin=subprocess.DEVNULL)
+    assert ok.returncode == 0, ok.stderr
+    assert "Write a haiku" in ok.stdout.decode()
+    failed = subprocess.run([sys.executable, "-m", "tests.emulator", "--run", "--", *llamactl_command("infer", "-m", "no/such-model", "hi")],
+                            env=env, cwd=REPO, capture_output=True, timeout=HANG_GUARD, stdin=subprocess.DEVNULL)
+    assert failed.returncode == 4

@@ -52,6 +52,7 @@ def test_streaming_arrives_token_by_token_through_the_proxy(emulator, env, proxy
     try:
         for index, token in enumerate(tokens):
             assert read_exactly(proc.stdout.fileno(), len(token)) == token.encode()
+            assert emulator.wait_written(index + 1, HANG_GUARD)
             assert emulator.tokens_written == index + 1
             gate.set()
         assert proc.wait(HANG_GUARD) == 0

@@ -16,7 +16,7 @@ Control API:
     emu.tokens                        # accepted bearer tokens (a set; reset() restores)
     emu.release()                     # stalled streams (stall_after) go on
     emu.wait_written(n, timeout)      # True once n events of the current stream are flushed
-    emu.tokens_written                # that count
+    emu.tokens_written                # events of the current stream whose write has begun
     emu.wait_idle(timeout)            # True once no request is being handled
     emu.wait_webhooks(n, timeout)     # True once n webhook deliveries finished
     emu.webhook_attempts              # [WebhookAttempt(url, attempt, status, error, payload)]
@@ -226,7 +226,8 @@ class Emulator:
         self._queue: collections.deque[Behavior] = collections.deque()
         self._cancel = threading.Event()  # set by reset()/stop(): in-flight waits give up
         self._release = threading.Event()  # set by release(): stalled streams go on
-        self._written = 0
+        self._writing = 0  # events of the current stream whose write has begun
+        self._written = 0  # ... and whose write has completed
         self._webhooks_done = 0
         self._in_flight = 0
         self._progress = threading.Condition()
@@ -299,7 +300,7 @@ class Emulator:
             self._cancel.set()
             self._cancel = threading.Event()
         with self._progress:
-            self._written = 0
+            self._writing = self._written = 0
             self._webhooks_done = 0
 
     def release(self) -> None:
@@ -310,9 +311,14 @@ class Emulator:
 
     @property
     def tokens_written(self) -> int:
-        """Events of the most recently started stream written and flushed to the socket."""
+        """Events of the most recently started stream handed to the socket.
+
+        Counted as each write begins, so a client that has received event N always sees
+        `tokens_written >= N` (and, with a `gate`, exactly N).  To know that bytes are on the
+        socket, use `wait_written`.
+        """
         with self._progress:
-            return self._written
+            return self._writing
 
     def wait_written(self, n: int, timeout: float = 5.0) -> bool:
         """True once `n` events of the current stream are on the socket; False on timeout."""
@@ -353,8 +359,12 @@ class Emulator:
 
     def _begin_stream(self) -> None:
         with self._progress:
-            self._written = 0
+            self._writing = self._written = 0
             self._progress.notify_all()
+
+    def _mark_writing(self) -> None:
+        with self._progress:
+            self._writing += 1
 
     def _busy(self, delta: int) -> None:
         with self._progress:
@@ -372,9 +382,9 @@ class Emulator:
         opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
         for attempt in range(1, _WEBHOOK_ATTEMPTS + 1):
             status = error = None
-            request = urllib.request.Request(url, data=data, method="POST", headers={
-                "Content-Type": "application/json", "User-Agent": "deepinfra-webhook-emulator"})
             try:
+                request = urllib.request.Request(url, data=data, method="POST", headers={
+                    "Content-Type": "application/json", "User-Agent": "deepinfra-webhook-emulator"})
                 with opener.open(request, timeout=5) as answer:
                     status = answer.status
             except urllib.error.HTTPError as exc:
@@ -818,6 +828,7 @@ class _Handler(http.server.BaseHTTPRequestHandler):
                 writer.comment()
             if behavior.garbage_lines:
                 writer.junk()
+            self.emu._mark_writing()
             writer.data(events[i])
             self.emu._mark_written()
             if behavior.garbage_lines and i == 0:
