@@ -155,7 +155,7 @@ _FIELDS: dict[str, tuple[str, float | None, float | None]] = {
     "frequency_penalty": ("float", -2, 2),
     "stream": ("bool", None, None),
     "stop": ("list", None, MAX_STOP),
-    "webhook": ("str", None, None),
+    "webhook": ("url", None, None),
     "seed": ("int", None, None),
     "response_format": ("dict", None, None),
 }
@@ -176,6 +176,10 @@ def _coerce(field: str, value, kind: str):
         if isinstance(value, str):
             return value, None
         return None, _error(field, "str type expected", "type_error.str")
+    if kind == "url":  # pydantic's HttpUrl
+        if isinstance(value, str) and re.match(r"https?://[^/\s]+", value):
+            return value, None
+        return None, _error(field, "invalid or missing URL scheme", "value_error.url.scheme")
     if kind == "int":
         if isinstance(value, float) and value.is_integer():
             value = int(value)
