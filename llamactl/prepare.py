@@ -7,7 +7,7 @@ from pathlib import Path
 
 from llamactl.env import Environment
 from llamactl.errors import UsageError
-from llamactl.inputs import InputError, assemble_prompt, parse_inputs, validate_fields
+from llamactl.inputs import InputError, RequestInputs, assemble_prompt, parse_inputs, validate_fields
 from llamactl.request import InferenceRequest, InferenceTarget
 
 
@@ -95,6 +95,14 @@ def prepare_request(options: InferOptions, env: Environment) -> InferenceRequest
             if not prompt:
                 raise InputError("no input: give a PROMPT, pipe text on stdin, or use -i input=...")
             inputs.fields["input"] = prompt
+    except InputError as exc:
+        raise UsageError(str(exc)) from None
+    return build_request(target, options, inputs)
+
+
+def build_request(target: InferenceTarget, options: InferOptions, inputs: RequestInputs) -> InferenceRequest:
+    """The request from parsed fields (also `history rerun`'s): limits checked, streaming decided."""
+    try:
         validate_fields(inputs.fields)
     except InputError as exc:
         raise UsageError(str(exc)) from None

@@ -1,10 +1,36 @@
-"""The hook `infer` calls with each InferenceOutcome (filled in by the history issue)."""
+"""The hook `infer` calls with each InferenceOutcome: one row in the history database.
+
+History never breaks an inference: whatever goes wrong while recording (a database locked
+past the timeout, a damaged file, a read-only disk) becomes one warning on stderr and the
+answer stands. sqlite3 is imported only when a record is actually written.
+"""
 
 from __future__ import annotations
 
 from llamactl.env import Environment
 
+TRUE_WORDS = frozenset({"1", "true", "yes", "on"})
+
+
+def history_disabled(env: Environment) -> bool:
+    return env.environ.get("LLAMACTL_NO_HISTORY", "").strip().lower() in TRUE_WORDS
+
 
 def recorder_for(env: Environment, messages, enabled: bool):
     """A callable that records one InferenceOutcome, or None when history is off."""
-    return None
+    if not enabled or history_disabled(env):
+        return None
+
+    def record(outcome) -> None:
+        from llamactl.history.records import HistoryRecord
+        from llamactl.history.store import HistoryStore, history_path
+
+        path = history_path(env)
+        try:
+            with HistoryStore.open(path) as store:
+                store.add_all([HistoryRecord.from_outcome(outcome, env.api_host)])
+        except Exception as exc:  # noqa: BLE001 - any failure here must leave the answer alone
+            reason = getattr(exc, "strerror", None) or str(exc) or type(exc).__name__
+            messages.warn(f"history: this request was not saved to {path} ({reason})")
+
+    return record

@@ -1,0 +1,67 @@
+"""The history schema, as small named steps applied in order.
+
+`PRAGMA user_version` counts the steps a database has had; a new step is appended at the
+end and never edited once released, so every existing database can catch up.
+"""
+
+from __future__ import annotations
+
+
+def create_requests(db) -> None:
+    """One row per inference request: where it went, how it went, and its figures. Ids are
+    never reused, so an id seen once always means the same request (or none)."""
+    db.execute("""
+        CREATE TABLE requests (
+            id INTEGER PRIMARY KEY AUTOINCREMENT,
+            created_at REAL NOT NULL,
+            model TEXT,
+            version TEXT,
+            deploy_id TEXT,
+            api_host TEXT NOT NULL,
+            fields TEXT NOT NULL,
+            uploads TEXT,
+            status TEXT NOT NULL,
+            error TEXT,
+            tokens_in INTEGER,
+            tokens_out INTEGER,
+            cost REAL,
+            cost_estimated INTEGER NOT NULL DEFAULT 0,
+            runtime_ms INTEGER,
+            wall_seconds REAL,
+            request_id TEXT,
+            streamed INTEGER NOT NULL DEFAULT 0
+        )""")
+
+
+def create_results(db) -> None:
+    """The generated text of every result of a request, in order."""
+    db.execute("""
+        CREATE TABLE results (
+            request INTEGER NOT NULL,
+            position INTEGER NOT NULL,
+            text TEXT NOT NULL,
+            PRIMARY KEY (request, position)
+        ) WITHOUT ROWID""")
+
+
+def create_search_index(db) -> None:
+    """Full-text search over prompts and outputs; its rowid is the request's id. It keeps
+    only the index (content=''), not a third copy of every text."""
+    db.execute("""
+        CREATE VIRTUAL TABLE requests_search USING fts5(
+            input, output, content = '', tokenize = 'unicode61 remove_diacritics 2'
+        )""")
+
+
+def index_listing_and_stats(db) -> None:
+    """`list --model/--status` walk an index newest first; `stats` reads only the
+    covering time index, never the rows with their request fields."""
+    db.execute("CREATE INDEX requests_by_model ON requests (model, id)")
+    db.execute("CREATE INDEX requests_by_status ON requests (status, id)")
+    db.execute("""
+        CREATE INDEX requests_by_time ON requests (
+            created_at, model, deploy_id, tokens_in, tokens_out, cost, cost_estimated
+        )""")
+
+
+MIGRATIONS = (create_requests, create_results, create_search_index, index_listing_and_stats)

@@ -1,0 +1,42 @@
+"""`history rerun`: the request of a history record rebuilt, with infer's options on top."""
+
+from __future__ import annotations
+
+from llamactl.env import Environment
+from llamactl.errors import UsageError
+from llamactl.history.records import HistoryRecord
+from llamactl.inputs import InputError, RequestInputs, parse_inputs
+from llamactl.prepare import InferOptions, StdinReader, build_request, make_target, read_path
+from llamactl.request import InferenceRequest, InferenceTarget
+
+
+def rerun_target(record: HistoryRecord, options: InferOptions) -> InferenceTarget:
+    """The recorded model or deployment, unless -m/-d name another; --version alone pins
+    the recorded model to another version."""
+    if options.model or options.deploy_id:
+        return make_target(options.model, options.version, options.deploy_id)
+    if options.version:
+        return make_target(record.model, options.version, record.deploy_id)
+    return InferenceTarget(record.model, record.version, record.deploy_id)
+
+
+def rebuild_request(record: HistoryRecord, options: InferOptions, env: Environment) -> InferenceRequest:
+    """The recorded fields with `-i` overrides merged over them. Streaming is decided again
+    from this run's options (text streams, --json does not), as infer would. Uploaded files
+    were never kept, so each must be given again with -i NAME=@PATH."""
+    try:
+        overrides = parse_inputs(options.inputs, read_path, StdinReader(env).read_bytes)
+    except InputError as exc:
+        raise UsageError(str(exc)) from None
+    fields = {key: value for key, value in record.fields.items() if key != "stream"}
+    fields.update(overrides.fields)
+    for name in overrides.files:
+        fields.pop(name, None)
+    for name, upload in record.uploads.items():
+        if name not in overrides.files and name not in overrides.fields:
+            raise UsageError(
+                f"request {record.id} uploaded {name} ({upload['filename']}, {upload['size']} bytes),"
+                " which history does not keep",
+                hint=f"give it again: llamactl history rerun {record.id} -i {name}=@PATH",
+            )
+    return build_request(rerun_target(record, options), options, RequestInputs(fields, overrides.files))

@@ -1,0 +1,237 @@
+"""The history database: one SQLite file under the data directory, private to the user.
+
+Many llamactl processes may write at once (CI jobs, `xargs -P`): the database runs in WAL
+mode so readers never block writers, every connection waits up to BUSY_TIMEOUT_SECONDS for
+a lock, and every write is one `BEGIN IMMEDIATE` transaction, which takes the write lock
+up front instead of failing half-way when another process got it first.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sqlite3
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Iterable, Iterator
+
+from llamactl.env import Environment, ensure_private_dir
+from llamactl.errors import LlamactlError
+from llamactl.history import queries
+from llamactl.history.migrations import MIGRATIONS
+from llamactl.history.queries import Query, StatsRow
+from llamactl.history.records import HistoryRecord
+
+HISTORY_FILENAME = "history.db"
+BUSY_TIMEOUT_SECONDS = 5.0
+EXPORT_BATCH = 500
+
+
+class HistoryUnavailable(LlamactlError):
+    """The history database cannot be opened, read or written."""
+
+
+def history_path(env: Environment) -> Path:
+    return env.data_dir / HISTORY_FILENAME
+
+
+def create_private_file(path: Path) -> None:
+    """Create the database file 0600 before SQLite would create it by the umask; SQLite
+    gives its -wal and -shm files the same permissions."""
+    if not path.exists():
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT, 0o600))
+
+
+@contextmanager
+def write_transaction(db: sqlite3.Connection) -> Iterator[None]:
+    db.execute("BEGIN IMMEDIATE")
+    try:
+        yield
+    except BaseException:
+        if db.in_transaction:
+            db.execute("ROLLBACK")
+        raise
+    db.execute("COMMIT")
+
+
+def migrate(db: sqlite3.Connection) -> None:
+    """Apply the migrations this database has not had yet. The version is read again
+    under the write lock: another process may have migrated in the meantime."""
+    if schema_version(db) >= len(MIGRATIONS):
+        return
+    with write_transaction(db):
+        for step in MIGRATIONS[schema_version(db):]:
+            step(db)
+        db.execute(f"PRAGMA user_version = {len(MIGRATIONS)}")
+
+
+def schema_version(db: sqlite3.Connection) -> int:
+    return db.execute("PRAGMA user_version").fetchone()[0]
+
+
+def _json_or_none(value) -> str | None:
+    return json.dumps(value, ensure_ascii=False) if value else None
+
+
+class HistoryStore:
+    """Adds, reads and removes history records. Use as a context manager: it closes the
+    connection, which lets the last process out fold the WAL back into the database."""
+
+    def __init__(self, db: sqlite3.Connection):
+        self.db = db
+
+    @classmethod
+    def open(cls, path: Path, timeout: float = BUSY_TIMEOUT_SECONDS) -> HistoryStore:
+        ensure_private_dir(path.parent)
+        create_private_file(path)
+        db = sqlite3.connect(path, timeout=timeout, isolation_level=None)
+        try:
+            db.execute("PRAGMA journal_mode = WAL")
+            db.execute("PRAGMA synchronous = NORMAL")
+            migrate(db)
+        except BaseException:
+            db.close()
+            raise
+        return cls(db)
+
+    def __enter__(self) -> HistoryStore:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.db.close()
+
+    # writing
+
+    def add_all(self, records: Iterable[HistoryRecord]) -> list[int]:
+        """Insert records in one transaction; returns their new ids."""
+        with write_transaction(self.db):
+            return [self._insert(record) for record in records]
+
+    def _insert(self, record: HistoryRecord) -> int:
+        row_id = self.db.execute(
+            "INSERT INTO requests (created_at, model, version, deploy_id, api_host, fields, uploads,"
+            " status, error, tokens_in, tokens_out, cost, cost_estimated, runtime_ms, wall_seconds,"
+            " request_id, streamed) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (record.created_at, record.model, record.version, record.deploy_id, record.api_host,
+             json.dumps(record.fields, ensure_ascii=False, default=str), _json_or_none(record.uploads),
+             record.status, record.error, record.tokens_in, record.tokens_out, record.cost,
+             record.cost_estimated, record.runtime_ms, record.wall_seconds, record.request_id,
+             record.streamed),
+        ).lastrowid
+        self.db.executemany(
+            "INSERT INTO results (request, position, text) VALUES (?, ?, ?)",
+            [(row_id, position, text) for position, text in enumerate(record.results)],
+        )
+        self.db.execute("INSERT INTO requests_search (rowid, input, output) VALUES (?, ?, ?)",
+                        (row_id, *search_texts(record)))
+        return row_id
+
+    def remove(self, ids: list[int]) -> list[int]:
+        """Remove the requests with these ids, all or none: returns the ids not found."""
+        with write_transaction(self.db):
+            records = self._records(queries.by_ids(ids))
+            found = {record.id for record in records}
+            missing = [request_id for request_id in ids if request_id not in found]
+            if not missing:
+                self._delete(records)
+        return missing
+
+    def clear(self) -> int:
+        """Remove every request; returns how many there were."""
+        with write_transaction(self.db):
+            count = self.count()
+            self.db.execute("DELETE FROM results")
+            self.db.execute("INSERT INTO requests_search (requests_search) VALUES ('delete-all')")
+            self.db.execute("DELETE FROM requests")
+        return count
+
+    def _delete(self, records: list[HistoryRecord]) -> None:
+        """The search index keeps no texts, so it is told which texts to forget."""
+        ids = [record.id for record in records]
+        marks = queries.placeholders(len(ids))
+        self.db.executemany("INSERT INTO requests_search (requests_search, rowid, input, output)"
+                            " VALUES ('delete', ?, ?, ?)", [(record.id, *search_texts(record)) for record in records])
+        self.db.execute(f"DELETE FROM results WHERE request IN ({marks})", ids)
+        self.db.execute(f"DELETE FROM requests WHERE id IN ({marks})", ids)
+
+    # reading
+
+    def count(self) -> int:
+        return self.db.execute("SELECT count(*) FROM requests").fetchone()[0]
+
+    def get(self, request_id: int) -> HistoryRecord | None:
+        records = self._records(queries.by_ids([request_id]))
+        return records[0] if records else None
+
+    def recent(self, limit: int, model: str | None = None, status: str | None = None) -> list[HistoryRecord]:
+        return self._records(queries.recent(limit, model, status))
+
+    def search(self, text: str, limit: int) -> list[HistoryRecord]:
+        return self._records(queries.search(text, limit))
+
+    def stats(self, since: float | None, by: str) -> list[StatsRow]:
+        sql, params = queries.stats(since, by)
+        return [StatsRow(*row) for row in self.db.execute(sql, params)]
+
+    def since(self, since: float | None) -> Iterator[HistoryRecord]:
+        """Every record from `since` on, oldest first, read in batches so that an export
+        of a large history starts at once and stays small in memory."""
+        after_id = 0
+        while True:
+            batch = self._records(queries.since(since, after_id, EXPORT_BATCH))
+            yield from batch
+            if len(batch) < EXPORT_BATCH:
+                return
+            after_id = batch[-1].id
+
+    def _records(self, query: Query) -> list[HistoryRecord]:
+        records = [record_from_row(row) for row in self.db.execute(*query)]
+        if records:
+            by_id = {record.id: record for record in records}
+            for request_id, text in self.db.execute(*queries.results_of(list(by_id))):
+                by_id[request_id].results.append(text)
+        return records
+
+
+def search_texts(record: HistoryRecord) -> tuple[str, str]:
+    """What the search index holds for a record: its prompt, and its results together."""
+    return record.prompt, "\n\n".join(record.results)
+
+
+def record_from_row(row: tuple) -> HistoryRecord:
+    (row_id, created_at, model, version, deploy_id, api_host, fields, uploads, status, error,
+     tokens_in, tokens_out, cost, cost_estimated, runtime_ms, wall_seconds, request_id, streamed) = row
+    return HistoryRecord(
+        id=row_id, created_at=created_at, model=model, version=version, deploy_id=deploy_id,
+        api_host=api_host, fields=json.loads(fields), uploads=json.loads(uploads) if uploads else {},
+        status=status, error=error, tokens_in=tokens_in, tokens_out=tokens_out, cost=cost,
+        cost_estimated=bool(cost_estimated), runtime_ms=runtime_ms, wall_seconds=wall_seconds,
+        request_id=request_id, streamed=bool(streamed),
+    )
+
+
+@contextmanager
+def open_history(env: Environment) -> Iterator[HistoryStore]:
+    """The store for a `history` command: any database failure becomes one error that
+    names the file, never a traceback."""
+    path = history_path(env)
+    try:
+        store = HistoryStore.open(path)
+    except (sqlite3.Error, OSError) as exc:
+        raise unavailable(path, exc) from None
+    try:
+        with store:
+            yield store
+    except sqlite3.Error as exc:
+        raise unavailable(path, exc) from None
+
+
+def unavailable(path: Path, exc: Exception) -> HistoryUnavailable:
+    reason = getattr(exc, "strerror", None) or str(exc)
+    # A plain DatabaseError (not one of its subclasses) means the file itself is damaged.
+    if type(exc) is sqlite3.DatabaseError:
+        return HistoryUnavailable(
+            f"the history database {path} is damaged: {reason}",
+            hint=f"move it aside to start a new history: mv '{path}' '{path}.broken'",
+        )
+    return HistoryUnavailable(f"cannot use the history database {path}: {reason}")

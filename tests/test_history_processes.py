@@ -1,0 +1,140 @@
+"""History across real llamactl processes: many at once on one database, Ctrl-C mid-stream,
+and the confirmation prompt of `history clear` on a real terminal."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import signal
+import subprocess
+import sys
+import threading
+
+import pexpect
+
+from tests.emulator import VALID_TOKEN, Behavior
+from tests.helpers import REPO, llamactl_command, run_llamactl, subprocess_env
+
+MODEL = "meta-llama/Llama-2-70b-chat-hf"
+WORKERS = 8
+REQUESTS_EACH = 4
+
+
+def environment(emulator, home, **extra):
+    return subprocess_env(DEEPINFRA_TOKEN=VALID_TOKEN, DEEPINFRA_HOST=emulator.url,
+                          LLAMACTL_HOME=str(home), **extra)
+
+
+def exported(env) -> list[dict]:
+    run = run_llamactl(["history", "export"], env)
+    assert run.exit_code == 0, run.stderr
+    return [json.loads(line) for line in run.stdout.splitlines()]
+
+
+def test_parallel_processes_each_record_every_request_exactly_once(emulator, tmp_path):
+    """8 workers start their llamactl processes together, round after round, on a database
+    that does not exist yet: creation, migration and inserts all race."""
+    env = environment(emulator, tmp_path / "home")
+    start_together = threading.Barrier(WORKERS)
+    runs: dict[str, object] = {}
+
+    def worker(number: int) -> None:
+        for request in range(REQUESTS_EACH):
+            prompt = f"worker {number} request {request}"
+            start_together.wait()
+            runs[prompt] = run_llamactl(["infer", "-m", MODEL, "-q", prompt], env)
+
+    threads = [threading.Thread(target=worker, args=(number,)) for number in range(WORKERS)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    assert len(runs) == WORKERS * REQUESTS_EACH
+    for prompt, run in runs.items():
+        assert run.exit_code == 0, (prompt, run.stderr)
+        assert run.stderr == "", (prompt, run.stderr)
+        assert prompt in run.stdout
+    prompts = sorted(record["fields"]["input"] for record in exported(env))
+    assert prompts == sorted(runs)
+    assert all(record["status"] == "ok" for record in exported(env))
+
+
+def test_ctrl_c_mid_stream_records_interrupted_with_the_partial_text(emulator, tmp_path):
+    env = environment(emulator, tmp_path / "home")
+    emulator.behave(Behavior(tokens=["one", " two", " three", " four", " five"], stall_after=3))
+    proc = subprocess.Popen(llamactl_command("infer", "-m", MODEL, "count to five"), env=env, cwd=REPO,
+                            stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    try:
+        printed = os.read(proc.stdout.fileno(), 4096)  # the first tokens are on screen
+        proc.send_signal(signal.SIGINT)
+        rest, stderr = proc.communicate(timeout=30)
+    finally:
+        proc.kill()
+        emulator.release()
+    assert proc.returncode == 130, stderr
+    [record] = exported(env)
+    assert record["status"] == "interrupted"
+    assert printed
+    assert record["results"] == [(printed + rest).decode("utf-8")]
+    assert b"warning" not in stderr
+
+
+def spawn_clear(env) -> pexpect.spawn:
+    return pexpect.spawn(sys.executable, ["-m", "llamactl", "history", "clear"], env=env, cwd=str(REPO),
+                         encoding="utf-8", timeout=20)
+
+
+def test_clear_asks_on_a_terminal(emulator, tmp_path):
+    env = environment(emulator, tmp_path / "home")
+    for prompt in ("keep me", "and me"):
+        assert run_llamactl(["infer", "-m", MODEL, "-q", prompt], env).exit_code == 0
+
+    declined = spawn_clear(env)
+    declined.expect(r"Remove every request from .*history\.db\? \[y/N\]: ")
+    declined.sendline("n")
+    declined.expect("nothing removed")
+    declined.expect(pexpect.EOF)
+    declined.close()
+    assert declined.exitstatus == 0
+    assert len(exported(env)) == 2
+
+    accepted = spawn_clear(env)
+    accepted.expect(r"\[y/N\]: ")
+    accepted.sendline("y")
+    accepted.expect("removed 2 requests from history")
+    accepted.expect(pexpect.EOF)
+    accepted.close()
+    assert accepted.exitstatus == 0
+    assert exported(env) == []
+
+
+def terminal_output(env, *args: str) -> str:
+    """What `llamactl ARGS` shows on a 120-column terminal, styles stripped."""
+    child = pexpect.spawn(sys.executable, ["-m", "llamactl", *args], env={**env, "COLUMNS": "120"},
+                          cwd=str(REPO), encoding="utf-8", timeout=20, dimensions=(40, 120))
+    child.expect(pexpect.EOF)
+    child.close()
+    assert child.exitstatus == 0, child.before
+    return re.sub(r"\x1b\[[0-9;]*m", "", child.before)
+
+
+def test_on_a_terminal_history_prints_tables_and_panels(emulator, tmp_path):
+    env = environment(emulator, tmp_path / "home")
+    emulator.behave(Behavior(tokens=["Soft", " wool"]))
+    assert run_llamactl(["infer", "-m", MODEL, "-q", "a haiku about llamas"], env).exit_code == 0
+    assert run_llamactl(["infer", "-m", "mistralai/Mistral-7B-Instruct-v0.1", "-q", "alpacas"], env).exit_code == 0
+
+    listing = terminal_output(env, "history", "list")
+    header, *rows = [line for line in listing.splitlines() if line.strip()]
+    assert header.split() == ["ID", "Time", "Model", "Status", "Tokens", "Cost", "Prompt"]
+    assert rows[1].split()[0] == "1" and rows[1].rstrip().endswith("a haiku about llamas")
+    assert "\t" not in listing
+
+    shown = terminal_output(env, "history", "show", "1")
+    assert re.search(r"╭─ input ─+╮\s*\n│ a haiku about llamas +│", shown)
+    assert re.search(r"╭─ result ─+╮\s*\n│ Soft wool +│", shown)
+
+    totals = terminal_output(env, "history", "stats")
+    assert re.search(r"^total +2 ", totals, re.M)
