@@ -1,10 +1,98 @@
-"""Cost estimates from the model catalogue's pricing (filled in by the models issue)."""
+"""Prices from the model catalogue (deepinfra-api.md §4.2): the estimated cost of a request
+whose stream reported none, and the prices `models list` shows.
+
+Catalogue prices are US cents per unit (token, second, ...); costs are US dollars.
+Only token prices can be turned into a cost from a request's token counts: a model priced
+by run time, audio length or image units has no estimate.
+"""
 
 from __future__ import annotations
 
+import math
+from typing import Any, Callable
+
 from llamactl.env import Environment
 
+CENTS_PER_DOLLAR = 100
+TOKENS_PER_PRICE_UNIT = 1_000_000  # `models list` shows prices per million tokens
 
-def cost_estimator(env: Environment):
-    """A callable giving an InferenceOutcome's estimated cost in USD, or None."""
-    return None
+
+def cents(pricing: dict[str, Any], key: str) -> float | None:
+    """A price field as a number of cents, or None when missing or not a usable number."""
+    value = pricing.get(key)
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return None
+    return float(value) if math.isfinite(value) and value >= 0 else None
+
+
+def estimate_cost(pricing: Any, tokens_in: int | None, tokens_out: int | None) -> float | None:
+    """USD for `tokens_in` + `tokens_out` under token pricing; None when it cannot be known."""
+    if not isinstance(pricing, dict) or tokens_in is None:
+        return None
+    input_cents = cents(pricing, "cents_per_input_token")
+    if input_cents is None:
+        return None
+    if pricing.get("type") == "input_tokens":
+        return tokens_in * input_cents / CENTS_PER_DOLLAR
+    output_cents = cents(pricing, "cents_per_output_token")
+    if pricing.get("type") != "tokens" or output_cents is None or tokens_out is None:
+        return None
+    return tokens_in * input_cents / CENTS_PER_DOLLAR + tokens_out * output_cents / CENTS_PER_DOLLAR
+
+
+def cost_estimator(env: Environment) -> Callable[[Any], float | None]:
+    """A callable giving an InferenceOutcome's estimated cost in USD, or None.
+
+    It reads the cached model list only (never the network: this runs after every answer
+    whose stream reported no cost), and only when called.
+    """
+
+    def estimate(outcome: Any) -> float | None:
+        model = outcome.request.target.model
+        if not model:
+            return None
+        from llamactl.catalogue import ModelCache
+
+        catalogue = ModelCache(env).read()
+        entry = catalogue.serving_entry(model) if catalogue else None
+        if entry is None:
+            return None
+        return estimate_cost(entry.pricing, outcome.tokens_in, outcome.tokens_out)
+
+    return estimate
+
+
+def dollars(amount: float) -> str:
+    """`$0.64`, `$0.80`, `$0.0005`: at least two decimals, as many as a small price needs."""
+    text = f"{amount:.8f}".rstrip("0")
+    whole, _, decimals = text.partition(".")
+    return f"${whole}.{decimals.ljust(2, '0')}"
+
+
+def price_texts(pricing: Any) -> tuple[str | None, str | None]:
+    """(input price, output price) as `models list` shows them: per million tokens for
+    token-priced models, per second for time-priced ones; None where there is no price."""
+    if not isinstance(pricing, dict):
+        return None, None
+    kind = pricing.get("type")
+
+    def per_million_tokens(key: str) -> str | None:
+        value = cents(pricing, key)
+        return None if value is None else dollars(value * TOKENS_PER_PRICE_UNIT / CENTS_PER_DOLLAR) + "/Mtoken"
+
+    def per_second(key: str, suffix: str = "") -> str | None:
+        value = cents(pricing, key)
+        return None if value is None else dollars(value / CENTS_PER_DOLLAR) + "/sec" + suffix
+
+    if kind in ("tokens", "input_tokens"):
+        return per_million_tokens("cents_per_input_token"), per_million_tokens("cents_per_output_token")
+    if kind == "time":
+        return per_second("cents_per_sec"), None
+    if kind == "uptime":
+        return per_second("cents_per_sec", " uptime"), None
+    if kind == "input_length":
+        return per_second("cents_per_input_sec"), None
+    if kind == "output_length":
+        return None, per_second("cents_per_output_sec")
+    short = pricing.get("short")
+    return (short if isinstance(short, str) and short else None), None

@@ -7,6 +7,7 @@ from typing import Annotated, Optional
 import typer
 
 from llamactl.env import Environment
+from llamactl.known_models import complete_model_name
 
 EXAMPLES = """\
 Examples:
@@ -27,7 +28,7 @@ REQUEST_PANEL = "Request"
 def infer(
     ctx: typer.Context,
     prompt: Annotated[Optional[str], typer.Argument(help="The prompt. Piped stdin comes first, then a blank line, then PROMPT.", show_default=False)] = None,
-    model: Annotated[Optional[str], typer.Option("-m", "--model", help="Model name, e.g. meta-llama/Llama-2-70b-chat-hf.", rich_help_panel=MODEL_PANEL, show_default=False)] = None,
+    model: Annotated[Optional[str], typer.Option("-m", "--model", help="Model name, e.g. meta-llama/Llama-2-70b-chat-hf.", autocompletion=complete_model_name, rich_help_panel=MODEL_PANEL, show_default=False)] = None,
     version: Annotated[Optional[str], typer.Option("--version", help="Pin a model version.", rich_help_panel=MODEL_PANEL, show_default=False)] = None,
     deploy_id: Annotated[Optional[str], typer.Option("-d", "--deploy-id", help="Run a deployment instead of a model.", rich_help_panel=MODEL_PANEL, show_default=False)] = None,
     inputs: Annotated[Optional[list[str]], typer.Option("-i", "--input", metavar="KEY=VALUE", help="Request field, repeatable: -i max_new_tokens=200 -i temperature=0.7 -i stop=X. @path reads a file, @- stdin.", rich_help_panel=INPUT_PANEL, show_default=False)] = None,
@@ -68,6 +69,7 @@ def run(env: Environment, request, options, quiet: bool, timeout: float, retries
     from llamactl.credentials import require_token
     from llamactl.history.recording import recorder_for
     from llamactl.inference import format_summary, run_inference
+    from llamactl.known_models import suggest_known_models
     from llamactl.output import Messages, debug_trace
     from llamactl.pricing import cost_estimator
     from llamactl.views import JsonView, SelectorView, TextView
@@ -84,11 +86,12 @@ def run(env: Environment, request, options, quiet: bool, timeout: float, retries
     else:
         view = TextView(env)
     try:
-        outcome = run_inference(
-            client, request, view,
-            estimate_cost=cost_estimator(env),
-            record=recorder_for(env, messages, enabled=history),
-        )
+        with suggest_known_models(env, request.target.model, request.target.version):
+            outcome = run_inference(
+                client, request, view,
+                estimate_cost=cost_estimator(env),
+                record=recorder_for(env, messages, enabled=history),
+            )
     finally:
         view.finish()
     if outcome.status == "queued":

@@ -1,7 +1,119 @@
-"""`llamactl models`."""
+"""`llamactl models`: the model catalogue, a model's card and its versions."""
 
 from __future__ import annotations
 
+from typing import Annotated, Optional
+
 import typer
 
-app = typer.Typer(no_args_is_help=True, help="models")
+from llamactl.env import Environment
+from llamactl.known_models import complete_model_name
+
+# Paragraphs are single lines: Typer's Rich help keeps every line break it is given.
+HELP = (
+    "List the models, show a model's card and its versions.\n\n"
+    "'models list' also keeps a copy of the list (per API host): -m completes model names "
+    "from it, infer estimates a cost from its prices when the API reports none, and an "
+    "unknown model name gets \"did you mean\" suggestions."
+)
+
+LIST_HELP = (
+    "Every model with its type, prices, context length and deprecation.\n\n"
+    "On a terminal a table; in a pipe one tab-separated line per model (name, type, input "
+    "price, output price, context length, notes; '-' where there is none). Prices are per "
+    "million tokens, or per second for models priced by time. With a token, your private "
+    "models are listed too. Refreshes the local copy of the list.\n\n"
+    "Examples:\n\n"
+    "  llamactl models list --type text-generation\n\n"
+    "  llamactl models list | cut -f1,3,4\n\n"
+    "  llamactl models list --json | jq -r '.[].model_name'"
+)
+
+INFO_HELP = (
+    "The model's card, as 'deepctl model info' prints it.\n\n"
+    "Type, version, price, description, links, README, how to call it, and its input and "
+    "output fields. A field the API leaves out is left out (where deepctl would fail)."
+)
+
+VERSIONS_HELP = (
+    "The model's versions, newest first, with their upload times.\n\n"
+    "Pin one with 'llamactl infer --version V'."
+)
+
+ModelOption = Annotated[str, typer.Option(
+    "-m", "--model", metavar="MODEL", help="Model name, e.g. meta-llama/Llama-2-70b-chat-hf.",
+    autocompletion=complete_model_name, show_default=False,
+)]
+JsonOption = Annotated[bool, typer.Option("--json", help="Print the API's JSON.")]
+
+app = typer.Typer(no_args_is_help=True, help=HELP)
+
+
+@app.command("list", help=LIST_HELP)
+def list_models(
+    ctx: typer.Context,
+    model_type: Annotated[Optional[str], typer.Option("--type", metavar="TYPE", help="Only models of this type, e.g. text-generation.", show_default=False)] = None,
+    json_output: JsonOption = False,
+) -> None:
+    from llamactl.catalogue import fetch_models, parse_entries, refresh_cache
+    from llamactl.catalogue_display import print_models
+    from llamactl.credentials import resolve_token
+    from llamactl.output import Messages, print_json
+
+    env: Environment = ctx.obj
+    messages = Messages(env)
+    raws = fetch_models(env, resolve_token(env), warn=messages.warn)
+    refresh_cache(env, raws, warn=messages.warn)
+    if json_output:
+        print_json(env.stdout, [raw for raw in raws if model_type is None or _type_of(raw) == model_type])
+        return
+    entries = parse_entries(raws, warn=messages.warn)
+    shown = [entry for entry in entries if model_type is None or entry.type == model_type]
+    if model_type is not None and not shown:
+        types = ", ".join(sorted({entry.type for entry in entries}))
+        messages.info(f"no models of type {model_type!r}; the types are: {types}")
+    print_models(env, shown)
+
+
+def _type_of(raw) -> object:
+    return raw.get("type") if isinstance(raw, dict) else None
+
+
+@app.command(help=INFO_HELP)
+def info(
+    ctx: typer.Context,
+    model: ModelOption,
+    version: Annotated[Optional[str], typer.Option("--version", metavar="V", help="A version of the model (see 'models versions').", show_default=False)] = None,
+    json_output: JsonOption = False,
+) -> None:
+    from llamactl.catalogue import fetch_model_info
+    from llamactl.known_models import suggest_known_models
+    from llamactl.model_card import card_text, deprecation_notice
+    from llamactl.output import Messages, print_json, write_flushed
+
+    env: Environment = ctx.obj
+    with suggest_known_models(env, model, version, refresh=True):
+        card = fetch_model_info(env, model, version)
+    if json_output:
+        print_json(env.stdout, card)
+        return
+    write_flushed(env.stdout, card_text(model, card))
+    notice = deprecation_notice(model, card)
+    if notice:
+        Messages(env).warn(notice)
+
+
+@app.command(help=VERSIONS_HELP)
+def versions(ctx: typer.Context, model: ModelOption, json_output: JsonOption = False) -> None:
+    from llamactl.catalogue import fetch_versions
+    from llamactl.catalogue_display import print_versions, version_rows
+    from llamactl.known_models import suggest_known_models
+    from llamactl.output import Messages, print_json
+
+    env: Environment = ctx.obj
+    with suggest_known_models(env, model, refresh=True):
+        items = fetch_versions(env, model)
+    if json_output:
+        print_json(env.stdout, items)
+        return
+    print_versions(env, version_rows(items, warn=Messages(env).warn))

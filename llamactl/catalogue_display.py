@@ -1,0 +1,87 @@
+"""How `models list` and `models versions` print: a Rich table on a terminal, one
+tab-separated line per model or version in a pipe (ready for cut/awk), `-` for a blank."""
+
+from __future__ import annotations
+
+from typing import Any, Callable
+
+from llamactl.catalogue import CatalogueEntry
+from llamactl.env import Environment
+from llamactl.output import make_console, write_flushed
+from llamactl.pricing import price_texts
+
+BLANK = "-"
+
+
+def notes(entry: CatalogueEntry) -> str | None:
+    """`private`, `deprecated`, `replaced by NAME`, as they apply."""
+    marks = ["private"] if entry.private else []
+    if entry.deprecated:
+        marks.append("deprecated")
+    if entry.replaced_by:
+        marks.append(f"replaced by {entry.replaced_by}")
+    return ", ".join(marks) or None
+
+
+def model_row(entry: CatalogueEntry) -> tuple[str, ...]:
+    """model, type, input price, output price, context length, notes."""
+    input_price, output_price = price_texts(entry.pricing)
+    context = str(entry.context_length) if entry.context_length else None
+    cells = (entry.name, entry.type, input_price, output_price, context, notes(entry))
+    return tuple(cell or BLANK for cell in cells)
+
+
+def print_models(env: Environment, entries: list[CatalogueEntry]) -> None:
+    """Sorted by type then name, as deepctl sorts its list."""
+    ordered = sorted(entries, key=lambda entry: (entry.type, entry.name))
+    rows = [model_row(entry) for entry in ordered]
+    if not env.stdout_isatty:
+        write_flushed(env.stdout, "".join("\t".join(row) + "\n" for row in rows))
+        return
+    from rich.markup import escape
+    from rich.table import Table
+
+    table = Table(box=None, padding=(0, 1), pad_edge=False, header_style="bold underline")
+    table.add_column("Model", no_wrap=True)
+    table.add_column("Type", no_wrap=True)
+    table.add_column("Input", justify="right", no_wrap=True)
+    table.add_column("Output", justify="right", no_wrap=True)
+    table.add_column("Context", justify="right", no_wrap=True)
+    table.add_column("Notes", overflow="fold")
+    for entry, row in zip(ordered, rows):
+        cells = [escape(cell) for cell in row]
+        if cells[5] == BLANK:
+            cells[5] = ""
+        elif entry.deprecated or entry.replaced_by:
+            cells[0] = f"[dim]{cells[0]}[/]"
+            cells[5] = f"[yellow]{cells[5]}[/]"
+        table.add_row(*cells)
+    make_console(env.stdout, env).print(table)
+
+
+def version_rows(items: list[Any], warn: Callable[[str], None]) -> list[tuple[str, str]]:
+    """(version, uploaded_at) of each ModelVersionOut; one without a version is skipped."""
+    rows = []
+    for position, item in enumerate(items, 1):
+        if not isinstance(item, dict) or not isinstance(item.get("version"), str):
+            warn(f"skipped entry {position} of the version list: it has no version")
+            continue
+        uploaded = item.get("uploaded_at")
+        rows.append((item["version"], uploaded if isinstance(uploaded, str) and uploaded else BLANK))
+    return rows
+
+
+def print_versions(env: Environment, rows: list[tuple[str, str]]) -> None:
+    """Newest first, as the API lists them."""
+    if not env.stdout_isatty:
+        write_flushed(env.stdout, "".join(f"{version}\t{uploaded}\n" for version, uploaded in rows))
+        return
+    from rich.markup import escape
+    from rich.table import Table
+
+    table = Table(box=None, padding=(0, 1), pad_edge=False, header_style="bold underline")
+    table.add_column("Version", no_wrap=True)
+    table.add_column("Uploaded", no_wrap=True)
+    for version, uploaded in rows:
+        table.add_row(escape(version), escape(uploaded))
+    make_console(env.stdout, env).print(table)

@@ -1,0 +1,81 @@
+"""Model names from the cached catalogue, where a name is typed: `-m` shell completion,
+and "did you mean" after the API answers 404 for an unknown model.
+
+Completion never touches the network; it only reads the cache `models list` writes.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+from typing import Iterator
+
+import typer
+
+from llamactl.env import Environment, resolve_api_url
+
+MAX_SUGGESTIONS = 3
+SIMILARITY_CUTOFF = 0.6
+
+
+def complete_model_name(ctx: typer.Context, incomplete: str) -> list[str]:
+    """Cached model names starting with what was typed (ignoring case)."""
+    from llamactl.catalogue import ModelCache
+
+    api_url = resolve_api_url(ctx.find_root().params.get("api_url"), os.environ)
+    catalogue = ModelCache(Environment(api_url=api_url)).read()
+    if catalogue is None:
+        return []
+    typed = incomplete.lower()
+    return sorted(name for name in set(catalogue.names()) if name.lower().startswith(typed))
+
+
+def closest_names(name: str, known: list[str]) -> list[str]:
+    """The known names most like `name`, best first; only the one that differs from it just
+    in case, when there is one."""
+    import difflib
+
+    by_lower = {candidate.lower(): candidate for candidate in known}
+    if name.lower() in by_lower:
+        return [by_lower[name.lower()]]
+    matches = difflib.get_close_matches(name.lower(), list(by_lower), n=MAX_SUGGESTIONS, cutoff=SIMILARITY_CUTOFF)
+    return [by_lower[match] for match in matches]
+
+
+def _one_of(names: list[str]) -> str:
+    return names[0] if len(names) == 1 else f"{', '.join(names[:-1])} or {names[-1]}"
+
+
+@contextlib.contextmanager
+def suggest_known_models(env: Environment, model: str | None, version: str | None = None,
+                         refresh: bool = False) -> Iterator[None]:
+    """Adds a better hint to a 404 from the API about `model`: the closest names in the
+    catalogue, or `models versions` when the model exists and a version was asked for.
+
+    With `refresh`, a missing or day-old cache is fetched again first (never for infer,
+    which only reads the cache).
+    """
+    from llamactl.errors import ApiRejected
+
+    try:
+        yield
+    except ApiRejected as exc:
+        if exc.status == 404 and model:
+            hint = unknown_model_hint(env, model, version, refresh)
+            exc.hint = hint or exc.hint
+        raise
+
+
+def unknown_model_hint(env: Environment, model: str, version: str | None, refresh: bool) -> str | None:
+    from llamactl.catalogue import ModelCache, current_catalogue
+
+    catalogue = current_catalogue(env) if refresh else ModelCache(env).read()
+    if catalogue is None:
+        return None
+    known = catalogue.names()
+    if model in known:
+        return f"see 'llamactl models versions -m {model}' for its versions" if version else None
+    closest = closest_names(model, known)
+    if not closest:
+        return None
+    return f"did you mean {_one_of(closest)}? ('llamactl models list' shows every model)"
