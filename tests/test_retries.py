@@ -36,12 +36,13 @@ def test_retry_after_seconds_and_http_dates():
 
 
 def test_backoff_grows_and_the_total_wait_is_capped():
-    policy = RetryPolicy(retries=10, base_delay=1.0, max_delay=100, max_total_wait=10)
-    delays = [policy.delay(attempt, None) for attempt in range(1, 5)]
+    # Jittered delays lie in [0.5, 1], [1, 2], [2, 4]: two always fit a 3 s budget, three never.
+    policy = RetryPolicy(retries=10, base_delay=1.0, max_delay=100, max_total_wait=3)
+    delays = [policy.delay(attempt, None) for attempt in range(1, 4)]
     assert delays[0] is not None and 0.5 <= delays[0] <= 1.0
     assert delays[1] is not None and 1.0 <= delays[1] <= 2.0
-    assert None in delays  # 1 + 2 + 4 + 8 > 10: the budget runs out
-    assert policy.waited <= 10
+    assert delays[2] is None
+    assert policy.waited <= 3
 
 
 def test_retry_after_is_honoured_unless_it_exceeds_the_budget():
