@@ -45,6 +45,8 @@ class View(Protocol):
 
     def on_event(self, event: StreamEvent) -> None: ...
 
+    def flush(self) -> None: ...
+
     def on_response(self, data: dict[str, Any], texts: list[str]) -> None: ...
 
 
@@ -69,12 +71,14 @@ def _request_id_header(response) -> str | None:
 
 def consume_stream(response, view: View, outcome: InferenceOutcome) -> None:
     """Hand each event to the view as it arrives; stop at the final event."""
+    import http.client
+
     import urllib3.exceptions
 
     accumulator = StreamAccumulator()
     outcome.streamed = True
     try:
-        for event in iter_events(iter_byte_chunks(response.raw)):
+        for event in iter_events(iter_byte_chunks(response.raw, before_read=view.flush)):
             if event.error is not None:
                 view.on_event(event)
                 raise StreamError(f"the server reported an error mid-stream: {event.error}")
@@ -84,18 +88,19 @@ def consume_stream(response, view: View, outcome: InferenceOutcome) -> None:
                 break
     except BrokenPipeError:  # our stdout closed: not a network failure
         raise
-    except urllib3.exceptions.ReadTimeoutError:
+    except (urllib3.exceptions.ReadTimeoutError, TimeoutError):
         raise StreamIncomplete(
             f"the stream stalled: nothing arrived for {response_timeout(response)} "
             f"after {accumulator.tokens_received} tokens; the output is incomplete",
             hint="raise --timeout if the model is just slow",
         ) from None
-    except (urllib3.exceptions.HTTPError, OSError) as exc:
+    except (urllib3.exceptions.HTTPError, http.client.HTTPException, OSError) as exc:
         raise StreamIncomplete(
             f"the stream broke after {accumulator.tokens_received} tokens ({type(exc).__name__}); "
             "the output is incomplete"
         ) from None
     finally:
+        view.flush()
         response.close()
         outcome.texts = [accumulator.text]
         outcome.tokens_in = accumulator.tokens_in

@@ -1,8 +1,10 @@
 """Where bytes are written: generated text to stdout, one-line messages to stderr.
 
 On a terminal the text is rendered with Rich as it arrives; in a pipe or file it is
-written exactly as generated, flushed per token, with no colour codes. Rich is imported
-only when a terminal is being rendered to.
+written exactly as generated, with no colour codes. Pipe output is flushed whenever the
+stream is about to wait for the network (see stream.iter_byte_chunks), so every token is
+on the pipe as soon as its bytes arrived, and tokens that arrived together cost one write.
+Rich is imported only when a terminal is being rendered to.
 """
 
 from __future__ import annotations
@@ -13,15 +15,23 @@ from typing import IO, Any
 from llamactl.env import Environment
 
 
-def write_flushed(stream: IO, text: str) -> None:
-    """Write UTF-8 text and flush at once, so each token reaches the reader as it arrives."""
+def write_text(stream: IO, text: str) -> None:
+    """Write UTF-8 text to the stream's byte buffer (whatever the locale's encoding)."""
     buffer = getattr(stream, "buffer", None)
     if buffer is not None:
         buffer.write(text.encode("utf-8", errors="replace"))
-        buffer.flush()
     else:
         stream.write(text)
-        stream.flush()
+
+
+def flush_stream(stream: IO) -> None:
+    (getattr(stream, "buffer", None) or stream).flush()
+
+
+def write_flushed(stream: IO, text: str) -> None:
+    """Write UTF-8 text and flush at once."""
+    write_text(stream, text)
+    flush_stream(stream)
 
 
 def make_console(stream: IO, env: Environment):
@@ -41,23 +51,18 @@ class PlainText:
 
     def __init__(self, stream: IO):
         self.stream = stream
-        self.results_started = 0
-
-    def begin_result(self, index: int, count: int) -> None:
-        if self.results_started:
-            write_flushed(self.stream, "\n\n")
-        self.results_started += 1
 
     def token(self, text: str) -> None:
-        write_flushed(self.stream, text)
+        write_text(self.stream, text)
+
+    def flush(self) -> None:
+        flush_stream(self.stream)
 
     def results(self, texts: list[str]) -> None:
-        for index, text in enumerate(texts):
-            self.begin_result(index, len(texts))
-            self.token(text)
+        write_flushed(self.stream, "\n\n".join(texts))
 
     def end(self) -> None:
-        pass
+        self.flush()
 
 
 class RichText:
@@ -66,20 +71,25 @@ class RichText:
 
     def __init__(self, stream: IO, env: Environment):
         self.console = make_console(stream, env)
+        self.pending: list[str] = []
         self.at_line_start = True
 
-    def begin_result(self, index: int, count: int) -> None:
-        pass
-
     def token(self, text: str) -> None:
-        # console.out writes the text as-is (no markup, no re-layout): constant cost per token.
-        self.console.out(text, end="", highlight=False)
-        self.console.file.flush()
-        self.at_line_start = text.endswith("\n")
+        self.pending.append(text)
+
+    def flush(self) -> None:
+        """Render what arrived since the last network read: console.out writes text as-is
+        (no markup, no re-layout of earlier output), so the cost stays linear."""
+        if self.pending:
+            text = "".join(self.pending)
+            self.pending.clear()
+            self.console.out(text, end="", highlight=False)
+            self.at_line_start = text.endswith("\n")
 
     def results(self, texts: list[str]) -> None:
         if len(texts) == 1:
             self.token(texts[0])
+            self.flush()
             return
         from rich.panel import Panel
         from rich.text import Text
@@ -89,6 +99,7 @@ class RichText:
         self.at_line_start = True
 
     def end(self) -> None:
+        self.flush()
         if not self.at_line_start:
             self.console.file.write("\n")
             self.console.file.flush()
@@ -105,8 +116,8 @@ def print_json(stream: IO, value: Any) -> None:
 
 
 def print_json_line(stream: IO, value: Any) -> None:
-    """One stream event as one NDJSON line."""
-    write_flushed(stream, json.dumps(value, ensure_ascii=False, separators=(",", ":")) + "\n")
+    """One stream event as one NDJSON line (flushed with the stream's other output)."""
+    write_text(stream, json.dumps(value, ensure_ascii=False, separators=(",", ":")) + "\n")
 
 
 class Messages:

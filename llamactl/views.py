@@ -6,7 +6,7 @@ from typing import Any
 
 from llamactl.env import Environment
 from llamactl.errors import RequestFailed
-from llamactl.output import print_json, print_json_line, text_renderer, write_flushed
+from llamactl.output import flush_stream, print_json, print_json_line, text_renderer, write_flushed
 from llamactl.selectors import Selector, apply_selector
 from llamactl.stream import StreamEvent
 
@@ -25,6 +25,9 @@ class TextView:
     def on_event(self, event: StreamEvent) -> None:
         if event.text and not event.special:
             self.renderer.token(event.text)
+
+    def flush(self) -> None:
+        self.renderer.flush()
 
     def on_response(self, data: dict[str, Any], texts: list[str] | None) -> None:
         if texts is None:
@@ -46,6 +49,9 @@ class JsonView:
     def on_event(self, event: StreamEvent) -> None:
         print_json_line(self.stdout, event.data)
 
+    def flush(self) -> None:
+        flush_stream(self.stdout)
+
     def on_response(self, data: dict[str, Any], texts: list[str] | None) -> None:
         print_json(self.stdout, data)
 
@@ -61,6 +67,9 @@ class SelectorView:
         self.selectors = selectors
 
     def on_event(self, event: StreamEvent) -> None:  # -o never streams
+        pass
+
+    def flush(self) -> None:
         pass
 
     def on_response(self, data: dict[str, Any], texts: list[str] | None) -> None:

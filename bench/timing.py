@@ -1,0 +1,66 @@
+"""Shared helpers for the benchmarks: run commands repeatedly, interleaved, and compare
+medians. Ratios against a baseline measured in the same run are what we report, since
+absolute times drift on a shared machine."""
+
+from __future__ import annotations
+
+import os
+import resource
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+BIN = Path(sys.executable).parent
+
+
+def llamactl_script() -> str:
+    """The installed console script, as users run it."""
+    script = BIN / "llamactl"
+    if not script.exists():
+        raise SystemExit(f"no llamactl script next to {sys.executable}: pip install -e . first")
+    return str(script)
+
+
+def run_once(command: list[str], env: dict | None = None, stdin=subprocess.DEVNULL) -> tuple[float, float, int]:
+    """Wall seconds, CPU seconds (user+sys) and peak RSS in KiB of one run of `command`."""
+    start = time.perf_counter()
+    proc = subprocess.Popen(command, env=env, stdin=stdin, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL, cwd=REPO)
+    _, status, usage = os.wait4(proc.pid, 0)
+    wall = time.perf_counter() - start
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    if proc.returncode != 0:
+        raise SystemExit(f"{command} exited {proc.returncode}")
+    return wall, usage.ru_utime + usage.ru_stime, usage.ru_maxrss
+
+
+def compare(commands: dict[str, list[str]], runs: int, env: dict | None = None) -> dict[str, float]:
+    """Median wall time of each command, the runs interleaved so drift hits all alike."""
+    samples: dict[str, list[float]] = {name: [] for name in commands}
+    for name, command in commands.items():  # warm the page cache first
+        run_once(command, env)
+    for _ in range(runs):
+        for name, command in commands.items():
+            samples[name].append(run_once(command, env)[0])
+    return {name: statistics.median(values) for name, values in samples.items()}
+
+
+def report(title: str, medians: dict[str, float], baseline: str, target: float | None = None) -> bool:
+    print(f"\n{title}")
+    ok = True
+    for name, value in medians.items():
+        ratio = value / medians[baseline]
+        line = f"  {name:<40} {value * 1000:8.1f} ms   {ratio:5.2f}x {baseline}"
+        if name != baseline and target is not None:
+            passed = ratio <= target
+            ok = ok and passed
+            line += f"   (target <= {target}x: {'ok' if passed else 'MISSED'})"
+        print(line)
+    return ok
+
+
+def children_peak_rss_kib() -> int:
+    return resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
