@@ -10,7 +10,6 @@ import typer
 from typer.core import TyperGroup
 
 from llamactl import __version__
-from llamactl.commands import auth, history, models
 from llamactl.commands.infer import infer
 from llamactl.env import Environment, resolve_api_url
 from llamactl.errors import ExitCode, Interrupted, LlamactlError
@@ -60,8 +59,29 @@ def report_traceback(env: Environment) -> None:
     write_flushed(env.stderr, text)
 
 
+# Command groups built only when used: `llamactl infer` need not import or build them.
+LAZY_GROUPS = {"auth": "llamactl.commands.auth", "models": "llamactl.commands.models",
+               "history": "llamactl.commands.history"}
+COMMAND_ORDER = ("auth", "infer", "models", "history")
+
+
 class LlamactlGroup(TyperGroup):
-    """Turns every expected failure into `error: ...` on stderr and its exit code."""
+    """Builds command groups on first use, and turns every expected failure into
+    `error: ...` on stderr and its exit code."""
+
+    def list_commands(self, ctx: Any) -> list[str]:
+        return [*COMMAND_ORDER, *(name for name in super().list_commands(ctx) if name not in COMMAND_ORDER)]
+
+    def get_command(self, ctx: Any, name: str) -> Any:
+        if name in LAZY_GROUPS and name not in self.commands:
+            import importlib
+
+            from typer.main import get_group
+
+            group = get_group(importlib.import_module(LAZY_GROUPS[name]).app)
+            group.name = name
+            self.commands[name] = group
+        return super().get_command(ctx, name)
 
     def main(self, args: Any = None, prog_name: Any = None, complete_var: Any = None,
              standalone_mode: bool = True, **extra: Any) -> Any:
@@ -171,7 +191,4 @@ def root(
     )
 
 
-app.add_typer(auth.app, name="auth")
 app.command()(infer)
-app.add_typer(models.app, name="models")
-app.add_typer(history.app, name="history")
