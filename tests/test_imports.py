@@ -1,0 +1,88 @@
+"""What each path imports: --version imports nothing heavy, and infer's import set does
+not grow beyond what it needs. Checked by module names, never by wall-clock time."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+from tests.emulator import VALID_TOKEN
+from tests.helpers import REPO, subprocess_env
+
+MODEL = "meta-llama/Llama-2-70b-chat-hf"
+HEAVY = {"requests", "urllib3", "rich", "keyring", "sqlite3", "_sqlite3", "sseclient", "pydantic", "typer"}
+
+PROBE = """
+import json, sys
+before = set(sys.modules)  # what the interpreter's start-up (site, .pth files) loaded
+from llamactl.entry import main
+code = main(sys.argv[1:])
+new = {m: mod for m, mod in list(sys.modules.items()) if m not in before}
+site = [m for m, mod in new.items() if "-packages" in (getattr(mod, "__file__", None) or "")]
+ours = [m for m in new if m == "llamactl" or m.startswith("llamactl.")]
+std = [m for m in new if m in {"sqlite3", "_sqlite3"}]
+sys.stderr.write("\\nIMPORTS " + json.dumps({"code": code, "third_party": sorted({m.split(".")[0] for m in site}),
+                                           "llamactl": sorted(ours), "std": std}) + "\\n")
+"""
+
+# The distributions a non-streamed infer may load: Typer (and what it needs), requests.
+# (`backports` is the namespace package keyring's dependency backports.tarfile installs;
+# urllib3 looks in it for an optional zstd module.)
+INFER_THIRD_PARTY = {"typer", "annotated_doc", "shellingham", "requests", "urllib3", "certifi",
+                     "charset_normalizer", "idna", "backports"}
+INFER_MODULES = {
+    "llamactl", "llamactl.entry", "llamactl.signals", "llamactl.cli", "llamactl.env", "llamactl.errors",
+    "llamactl.commands", "llamactl.commands.infer", "llamactl.prepare", "llamactl.inputs",
+    "llamactl.request", "llamactl.selectors", "llamactl.client", "llamactl.api_errors",
+    "llamactl.credentials", "llamactl.token_store", "llamactl.retry", "llamactl.output",
+    "llamactl.inference", "llamactl.stream", "llamactl.views", "llamactl.pricing",
+    "llamactl.known_models", "llamactl.history", "llamactl.history.recording",
+}
+
+
+def imports_of(args: list[str], env: dict) -> dict:
+    run = subprocess.run([sys.executable, "-c", PROBE, *args], env=env, cwd=REPO, capture_output=True,
+                         text=True, stdin=subprocess.DEVNULL, timeout=30)
+    line = next(line for line in run.stderr.splitlines() if line.startswith("IMPORTS "))
+    return json.loads(line[len("IMPORTS "):])
+
+
+@pytest.fixture
+def env(emulator, tmp_path):
+    return subprocess_env(DEEPINFRA_TOKEN=VALID_TOKEN, DEEPINFRA_HOST=emulator.url,
+                          LLAMACTL_HOME=str(tmp_path / "home"))
+
+
+def test_version_imports_nothing_heavy(env):
+    seen = imports_of(["--version"], env)
+    assert seen["code"] == 0
+    assert seen["third_party"] == []
+    assert seen["std"] == []
+    assert set(seen["llamactl"]) == {"llamactl", "llamactl.entry"}
+
+
+def test_non_streamed_infer_imports_only_what_it_needs(env):
+    seen = imports_of(["infer", "-m", MODEL, "--no-stream", "--no-history", "-q", "hi"], env)
+    assert seen["code"] == 0
+    assert set(seen["third_party"]) <= INFER_THIRD_PARTY, set(seen["third_party"]) - INFER_THIRD_PARTY
+    assert set(seen["llamactl"]) <= INFER_MODULES, set(seen["llamactl"]) - INFER_MODULES
+    assert seen["std"] == []
+
+
+def test_streamed_infer_adds_only_sseclient_and_history_adds_only_sqlite(env):
+    streamed = imports_of(["infer", "-m", MODEL, "--no-history", "-q", "hi"], env)
+    assert set(streamed["third_party"]) - INFER_THIRD_PARTY == {"sseclient"}
+    assert streamed["std"] == []
+    recorded = imports_of(["infer", "-m", MODEL, "--no-stream", "-q", "hi"], env)
+    assert set(recorded["third_party"]) <= INFER_THIRD_PARTY
+    assert "sqlite3" in recorded["std"]
+    assert not {"rich", "keyring"} & set(recorded["third_party"])
+
+
+def test_the_check_sees_heavy_imports(env):
+    """The probe must notice a heavy module when a path does load one (a control)."""
+    seen = imports_of(["models", "list", "--help"], env)
+    assert "rich" in seen["third_party"]
