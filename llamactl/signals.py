@@ -3,7 +3,6 @@ the exit code says what happened. A second signal during that cleanup exits at o
 
 from __future__ import annotations
 
-import os
 import signal
 
 _installed = False
@@ -17,10 +16,6 @@ def _raise_terminated(signum, frame) -> None:
     raise Terminated()
 
 
-def _exit_now(signum, frame) -> None:
-    os._exit(128 + signum)
-
-
 def install() -> None:
     """Called once by the console script (never inside a test runner's process)."""
     global _installed
@@ -29,7 +24,10 @@ def install() -> None:
 
 
 def exit_at_once_on_next_signal() -> None:
-    """After the first Ctrl-C/SIGTERM, the next one must not wait for cleanup."""
+    """After the first Ctrl-C/SIGTERM, the next one must not wait for cleanup: the default
+    action lets the kernel end the process at once, even inside C code (such as SQLite
+    waiting for a lock), where a Python handler would only run afterwards. The shell sees
+    128 + the signal number, as for any program killed by Ctrl-C."""
     if _installed:
-        signal.signal(signal.SIGINT, _exit_now)
-        signal.signal(signal.SIGTERM, _exit_now)
+        signal.signal(signal.SIGINT, signal.SIG_DFL)
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)

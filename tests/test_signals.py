@@ -67,3 +67,40 @@ def test_head_in_a_real_shell_pipeline(emulator, env):
     assert shell.stdout == " word0 word1 word2 w".encode()
     assert shell.stderr == b""
     assert shell.returncode in (0, 141)
+
+
+def test_a_second_ctrl_c_exits_at_once_even_while_history_waits(emulator, env, tmp_path):
+    """The first Ctrl-C starts the cleanup (here: recording, stuck on a locked database);
+    the second must end the process without waiting for it."""
+    import os
+    import sqlite3
+    import time
+
+    from tests.helpers import run_llamactl
+
+    assert run_llamactl(["infer", "-m", MODEL, "-q", "warm up"], env).exit_code == 0  # creates the database
+    db_path = run_llamactl(["history", "path"], env).stdout.strip()
+    lock = sqlite3.connect(db_path, isolation_level=None)
+    lock.execute("BEGIN EXCLUSIVE")  # every writer now waits for its busy timeout
+    gate = threading.Event()
+    emulator.behave(Behavior(tokens=["partial", " never"], gate=gate))
+    proc = start(env, "infer", "-m", MODEL, "hi")
+    try:
+        assert read_exactly(proc.stdout.fileno(), len("partial")) == b"partial"
+        proc.send_signal(signal.SIGINT)
+        deadline = time.monotonic() + HANG_GUARD
+        while not any(os.path.realpath(f"/proc/{proc.pid}/fd/{fd}") == os.path.realpath(db_path)
+                      for fd in os.listdir(f"/proc/{proc.pid}/fd")):  # the recorder opened the database
+            assert time.monotonic() < deadline and proc.poll() is None
+        proc.send_signal(signal.SIGINT)
+        # Ended by the signal itself (the shell reports 130), not by Python code that ran
+        # once the lock wait was over.
+        assert proc.wait(HANG_GUARD) == -signal.SIGINT
+        assert b"not saved" not in proc.stderr.read()
+        assert lock.in_transaction  # the lock was held throughout
+    finally:
+        lock.rollback()
+        lock.close()
+        gate.set()
+        proc.kill()
+        proc.wait()
