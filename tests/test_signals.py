@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import signal
 import subprocess
 import threading
@@ -9,7 +10,7 @@ import threading
 import pytest
 
 from tests.emulator import Behavior, VALID_TOKEN
-from tests.helpers import REPO, llamactl_command, subprocess_env
+from tests.helpers import REPO, llamactl_command, run_llamactl, subprocess_env
 from tests.test_infer_e2e import HANG_GUARD, read_exactly
 
 MODEL = "meta-llama/Llama-2-70b-chat-hf"
@@ -39,6 +40,8 @@ def test_sigterm_ends_quietly_with_the_partial_text(emulator, env):
         gate.set()
         proc.kill()
         proc.wait()
+    rows = json.loads(run_llamactl(["history", "list", "--json"], env).stdout)
+    assert [(row["status"], row["results"]) for row in rows] == [("interrupted", ["kept"])]
 
 
 def test_a_closed_stdout_ends_quietly(emulator, env):
