@@ -4,6 +4,7 @@ subprocess with real pipes."""
 from __future__ import annotations
 
 import os
+import select
 import subprocess
 import sys
 from dataclasses import dataclass
@@ -14,6 +15,7 @@ from typer.testing import CliRunner
 from llamactl.cli import app
 
 REPO = Path(__file__).resolve().parent.parent
+HANG_GUARD = 20  # seconds; only to fail instead of hanging, never a performance threshold
 SCRUBBED_VARIABLES = (
     "DEEPINFRA_TOKEN", "DEEPINFRA_API_KEY", "DEEPINFRA_HOST", "DEEPINFRA_BASE_URL",
     "LLAMACTL_HOME", "LLAMACTL_NO_HISTORY", "NO_COLOR", "FORCE_COLOR",
@@ -57,3 +59,25 @@ def run_llamactl(args: list[str], env: dict[str, str], input: bytes | None = Non
                           timeout=timeout, cwd=REPO, **stdin)
     return Run(proc.returncode, proc.stdout.decode("utf-8", "replace"),
                proc.stderr.decode("utf-8", "replace"), proc.stdout)
+
+
+def start_llamactl(env: dict[str, str], *args: str) -> subprocess.Popen:
+    """Start llamactl with stdin from /dev/null and its stdout and stderr on pipes."""
+    return subprocess.Popen(llamactl_command(*args), env=env, cwd=REPO, stdin=subprocess.DEVNULL,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+
+
+def read_some(fd: int) -> bytes:
+    """Whatever is readable on fd now, waiting for it at most HANG_GUARD seconds."""
+    ready, _, _ = select.select([fd], [], [], HANG_GUARD)
+    assert ready, "nothing arrived on the pipe"
+    return os.read(fd, 65536)
+
+
+def read_exactly(fd: int, size: int) -> bytes:
+    data = b""
+    while len(data) < size:
+        chunk = read_some(fd)
+        assert chunk, f"pipe closed after {data!r}"
+        data += chunk
+    return data

@@ -12,7 +12,6 @@ import json
 import re
 import socket
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import pytest
 

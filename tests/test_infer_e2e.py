@@ -3,8 +3,6 @@ the text on stdout, incremental delivery, every exit code of the contract, a ter
 
 from __future__ import annotations
 
-import os
-import select
 import signal
 import subprocess
 import threading
@@ -12,32 +10,17 @@ import threading
 import pytest
 
 from tests.emulator import Behavior, VALID_TOKEN
-from tests.helpers import REPO, llamactl_command, run_llamactl, subprocess_env
+from tests.helpers import (
+    HANG_GUARD, REPO, llamactl_command, read_exactly, run_llamactl, start_llamactl, subprocess_env,
+)
 
 MODEL = "meta-llama/Llama-2-70b-chat-hf"
-HANG_GUARD = 20  # seconds; only to fail instead of hanging, never a performance threshold
 
 
 @pytest.fixture
 def env(emulator, tmp_path):
     return subprocess_env(DEEPINFRA_TOKEN=VALID_TOKEN, DEEPINFRA_HOST=emulator.url,
                           LLAMACTL_HOME=str(tmp_path / "home"))
-
-
-def read_some(fd: int) -> bytes:
-    """Whatever is readable on fd now, waiting for it at most HANG_GUARD seconds."""
-    ready, _, _ = select.select([fd], [], [], HANG_GUARD)
-    assert ready, "nothing arrived on the pipe"
-    return os.read(fd, 65536)
-
-
-def read_exactly(fd: int, size: int) -> bytes:
-    data = b""
-    while len(data) < size:
-        chunk = read_some(fd)
-        assert chunk, f"pipe closed after {data!r}"
-        data += chunk
-    return data
 
 
 def test_piped_stdin_and_prompt_give_exactly_the_text(emulator, env):
@@ -63,8 +46,7 @@ def test_each_token_is_on_the_pipe_before_the_next_is_sent(emulator, env, framin
     gate = threading.Event()
     tokens = ["first", " second", " third"]
     emulator.behave(Behavior(tokens=tokens, gate=gate, framing=framing))
-    proc = subprocess.Popen(llamactl_command("infer", "-m", MODEL, "-q", "hi"), env=env, cwd=REPO,
-                            stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    proc = start_llamactl(env, "infer", "-m", MODEL, "-q", "hi")
     try:
         fd = proc.stdout.fileno()
         for index, token in enumerate(tokens):
@@ -84,8 +66,7 @@ def test_each_token_is_on_the_pipe_before_the_next_is_sent(emulator, env, framin
 def test_ctrl_c_keeps_the_partial_text_and_exits_130(emulator, env):
     gate = threading.Event()
     emulator.behave(Behavior(tokens=["partial", " never"], gate=gate))
-    proc = subprocess.Popen(llamactl_command("infer", "-m", MODEL, "hi"), env=env, cwd=REPO,
-                            stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    proc = start_llamactl(env, "infer", "-m", MODEL, "hi")
     try:
         assert read_exactly(proc.stdout.fileno(), len("partial")) == b"partial"
         proc.send_signal(signal.SIGINT)

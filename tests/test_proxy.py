@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-import subprocess
 import threading
 
 import pytest
 
 from tests.emulator import Behavior, VALID_TOKEN
-from tests.helpers import REPO, llamactl_command, run_llamactl, subprocess_env
+from tests.helpers import HANG_GUARD, read_exactly, run_llamactl, start_llamactl, subprocess_env
 from tests.proxy import ForwardingProxy
-from tests.test_infer_e2e import HANG_GUARD, read_exactly
 
 MODEL = "meta-llama/Llama-2-70b-chat-hf"
 
@@ -46,9 +44,7 @@ def test_streaming_arrives_token_by_token_through_the_proxy(emulator, env, proxy
     gate = threading.Event()
     tokens = ["one", " two", " three"]
     emulator.behave(Behavior(tokens=tokens, gate=gate))
-    proc = subprocess.Popen(llamactl_command("infer", "-m", MODEL, "-q", "hi"), cwd=REPO,
-                            env={**env, "HTTP_PROXY": proxy.url}, stdin=subprocess.DEVNULL,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    proc = start_llamactl({**env, "HTTP_PROXY": proxy.url}, "infer", "-m", MODEL, "-q", "hi")
     try:
         for index, token in enumerate(tokens):
             assert read_exactly(proc.stdout.fileno(), len(token)) == token.encode()

@@ -10,8 +10,7 @@ import threading
 import pytest
 
 from tests.emulator import Behavior, VALID_TOKEN
-from tests.helpers import REPO, llamactl_command, run_llamactl, subprocess_env
-from tests.test_infer_e2e import HANG_GUARD, read_exactly
+from tests.helpers import HANG_GUARD, REPO, llamactl_command, read_exactly, run_llamactl, start_llamactl, subprocess_env
 
 MODEL = "meta-llama/Llama-2-70b-chat-hf"
 
@@ -22,15 +21,10 @@ def env(emulator, tmp_path):
                           LLAMACTL_HOME=str(tmp_path / "home"))
 
 
-def start(env, *args):
-    return subprocess.Popen(llamactl_command(*args), env=env, cwd=REPO, stdin=subprocess.DEVNULL,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-
-
 def test_sigterm_ends_quietly_with_the_partial_text(emulator, env):
     gate = threading.Event()
     emulator.behave(Behavior(tokens=["kept", " lost"], gate=gate))
-    proc = start(env, "infer", "-m", MODEL, "hi")
+    proc = start_llamactl(env, "infer", "-m", MODEL, "hi")
     try:
         assert read_exactly(proc.stdout.fileno(), 4) == b"kept"
         proc.send_signal(signal.SIGTERM)
@@ -48,7 +42,7 @@ def test_a_closed_stdout_ends_quietly(emulator, env):
     """`llamactl infer ... | head -c 5`: no BrokenPipeError, no traceback."""
     gate = threading.Event()
     emulator.behave(Behavior(tokens=["first", " second", " third"], gate=gate))
-    proc = start(env, "infer", "-m", MODEL, "hi")
+    proc = start_llamactl(env, "infer", "-m", MODEL, "hi")
     try:
         assert read_exactly(proc.stdout.fileno(), 5) == b"first"
         proc.stdout.close()
@@ -87,7 +81,7 @@ def test_a_second_ctrl_c_exits_at_once_even_while_history_waits(emulator, env, t
     lock.execute("BEGIN EXCLUSIVE")  # every writer now waits for its busy timeout
     gate = threading.Event()
     emulator.behave(Behavior(tokens=["partial", " never"], gate=gate))
-    proc = start(env, "infer", "-m", MODEL, "hi")
+    proc = start_llamactl(env, "infer", "-m", MODEL, "hi")
     try:
         assert read_exactly(proc.stdout.fileno(), len("partial")) == b"partial"
         proc.send_signal(signal.SIGINT)
