@@ -13,6 +13,7 @@ from typing import Any, Callable, Protocol
 
 from llamactl.client import ApiClient, read_json
 from llamactl.errors import Interrupted, LlamactlError, RequestFailed, StreamIncomplete
+from llamactl.output import format_dollars
 from llamactl.request import InferenceRequest
 from llamactl.stream import StreamAccumulator, StreamEvent, iter_byte_chunks, iter_events
 
@@ -38,6 +39,7 @@ class InferenceOutcome:
     streamed: bool = False
     error: str | None = None
     response: dict[str, Any] | None = None
+    batch_id: str | None = None  # set by `infer --batch`, so history can group a batch
 
 
 class View(Protocol):
@@ -193,11 +195,6 @@ def run_inference(
         if record is not None:
             record(outcome)
     return outcome
-
-
-def format_dollars(amount: float) -> str:
-    """Dollars with as many decimals as a tiny per-request cost needs ($0.0000436)."""
-    return "$" + (f"{amount:.8f}".rstrip("0").rstrip(".") or "0")
 
 
 def format_cost(cost: float | None, estimated: bool) -> str:

@@ -34,6 +34,11 @@ def write_flushed(stream: IO, text: str) -> None:
     flush_stream(stream)
 
 
+def format_dollars(amount: float) -> str:
+    """Dollars with as many decimals as a tiny per-request cost needs ($0.0000436)."""
+    return "$" + (f"{amount:.8f}".rstrip("0").rstrip(".") or "0")
+
+
 def make_console(stream: IO, env: Environment):
     from rich.console import Console
 

@@ -10,22 +10,17 @@ from typing import Any
 from llamactl.env import Environment
 from llamactl.history.queries import StatsRow
 from llamactl.history.records import HistoryRecord
-from llamactl.output import make_console, write_flushed
+from llamactl.output import format_dollars, make_console, write_flushed
 
 PREVIEW_WIDTH = 80
 MIN_FLEXIBLE = 12
 STATUS_STYLES = {"ok": "green", "error": "red", "incomplete": "yellow", "interrupted": "yellow", "queued": "cyan"}
 
 
-def dollars(amount: float) -> str:
-    """Dollars with as many decimals as a tiny per-request cost needs ($0.0000436)."""
-    return "$" + (f"{amount:.8f}".rstrip("0").rstrip(".") or "0")
-
-
 def cost_text(cost: float | None, estimated: bool) -> str:
     if cost is None:
         return "-"
-    return ("~" if estimated else "") + dollars(cost)
+    return ("~" if estimated else "") + format_dollars(cost)
 
 
 def number_text(value: int | None) -> str:
@@ -108,6 +103,7 @@ def figures(record: HistoryRecord) -> list[tuple[str, str]]:
     rows += [
         ("request id", record.request_id or "-"),
         ("streamed", "yes" if record.streamed else "no"),
+        *([("batch", record.batch_id)] if record.batch_id else []),
         ("tokens", f"{number_text(record.tokens_in)} in / {number_text(record.tokens_out)} out"),
         ("cost", cost),
         ("runtime", "-" if record.runtime_ms is None else f"{record.runtime_ms} ms"),
