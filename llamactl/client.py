@@ -4,6 +4,7 @@ and the `--debug` trace (token redacted)."""
 from __future__ import annotations
 
 import time
+from dataclasses import replace
 from typing import Any, Callable
 from urllib.parse import urlsplit
 
@@ -21,6 +22,7 @@ CONNECT_TIMEOUT = 10.0
 DEFAULT_TIMEOUT = 600.0
 MAX_ERROR_BODY = 65536
 REDACTED = "***"
+PERMANENT_NETWORK_ERRORS = frozenset({"host name not found", "TLS error"})  # a retry cannot help
 
 
 class Redactor:
@@ -107,14 +109,16 @@ class ApiClient:
         The body is never read here (requests' stream mode): a stream is consumed as it
         arrives, and an error body is read once, in `_read_error_body`."""
         headers = {**self._headers(kwargs.pop("accept", "application/json")), **kwargs.pop("headers", {})}
+        retry = replace(self.retry, waited=0.0)  # each request its own wait budget (a batch shares the client)
         attempt = 1
         while True:
             try:
                 response = self._send_once(method, url, headers, kwargs)
             except requests.exceptions.ConnectionError as exc:
-                if isinstance(exc, requests.exceptions.SSLError):
+                reason = describe_network_error(exc)
+                if reason in PERMANENT_NETWORK_ERRORS or isinstance(exc, requests.exceptions.SSLError):
                     raise self._network_error(exc) from exc
-                failure, retry_after, reason = self._network_error(exc), None, describe_network_error(exc)
+                failure, retry_after = self._network_error(exc), None
             except requests.exceptions.RequestException as exc:
                 raise self._network_error(exc) from exc
             else:
@@ -130,13 +134,13 @@ class ApiClient:
                     raise failure
                 retry_after = parse_retry_after(response.headers.get("Retry-After"))
                 reason = f"{response.status_code} {message_or_reason(body, response)}"
-            delay = self.retry.delay(attempt, retry_after)
+            delay = retry.delay(attempt, retry_after)
             if delay is None:
                 if attempt > 1:
                     failure.message += f" (gave up after {attempt} attempts)"
                 raise failure
             attempt += 1
-            self.notify(f"retrying in {delay:.1f} s after {reason} (attempt {attempt} of {self.retry.retries + 1})")
+            self.notify(f"retrying in {delay:.1f} s after {reason} (attempt {attempt} of {retry.retries + 1})")
             time.sleep(delay)
 
     def _send_once(self, method: str, url: str, headers: dict[str, str], kwargs: dict):

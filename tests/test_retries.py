@@ -118,3 +118,11 @@ def test_a_stream_that_delivered_tokens_is_never_retried(api):
     assert run.exit_code == 5
     assert run.stdout == "one"
     assert inference_count(api) == 1
+
+
+def test_an_unknown_host_is_not_retried(monkeypatch):
+    monkeypatch.setenv("DEEPINFRA_TOKEN", VALID_TOKEN)
+    run = invoke(["--api-url", "http://no-such-host.invalid", "--allow-insecure", "infer", "-m", MODEL, "hi"])
+    assert run.exit_code == 5
+    assert "host name not found" in run.stderr
+    assert "retrying" not in run.stderr and "gave up" not in run.stderr
