@@ -7,18 +7,147 @@ from typing import Annotated, Optional
 import typer
 
 from llamactl.env import Environment
+from llamactl.history.completion import complete_request_id
+from llamactl.known_models import complete_model_name
 
-HELP = """\
-Past inferences: every `infer` is recorded (unless --no-history or LLAMACTL_NO_HISTORY=1)
-in a SQLite database under the state directory; see `llamactl history path`.
+# Help paragraphs are single lines: Typer's Rich help keeps every line break it is given.
+# Epilogs are blocks that keep theirs, each line within 80 columns; they start with a
+# newline because Typer dedents help like a docstring, which would strip their indent.
+HELP = (
+    "Every past inference: list, show, search, totals, export, rerun, remove.\n\n"
+    "Every infer is recorded (unless --no-history or LLAMACTL_NO_HISTORY=1) in a SQLite "
+    "database under the state directory; 'llamactl history path' prints where. The token "
+    "is never recorded. In a pipe, listings are tab-separated lines: id, time, model, "
+    "status, tokens in, tokens out, cost, prompt."
+)
+EPILOG = """
+Examples:
+  llamactl history list -n 5
+  llamactl history show 1
+  # in a pipeline: the prompts of the requests that failed
+  llamactl history list --status error | cut -f8
+  # in CI: what this job's requests cost
+  llamactl history stats --since 1h --json | jq .total.cost
 """
+
+LIST_HELP = (
+    "The most recent requests: id, time, model, status, tokens, cost and prompt.\n\n"
+    "On a terminal a table; in a pipe one tab-separated line per request, ready for cut "
+    "and awk. A cost is '-' when unknown and starts with '~' when estimated."
+)
+LIST_EPILOG = """
+Examples:
+  llamactl history list -n 5
+  # in a pipeline: the ids of the requests that did not finish
+  llamactl history list --status incomplete | cut -f1
+  # in CI: the prompt of the last request, from JSON
+  llamactl history list -n 1 --json | jq -r '.[0].fields.input'
+"""
+
+SHOW_HELP = (
+    "One request in full: its fields, every result, tokens, cost and timings.\n\n"
+    "The ID is the first column of 'history list'; TAB completes the recent ones."
+)
+SHOW_EPILOG = """
+Examples:
+  llamactl history show 1
+  # in a pipeline: the text of the first result
+  llamactl history show 1 --json | jq -r '.results[0]'
+"""
+
+SEARCH_HELP = (
+    "Full-text search over prompts and outputs, newest first.\n\n"
+    "Every word must appear, as a word or the start of one ('alpac' finds 'alpacas'); "
+    "quotes, AND or NEAR are plain text."
+)
+SEARCH_EPILOG = """
+Examples:
+  llamactl history search alpaca
+  # in a pipeline: the answers to every prompt about llamas
+  llamactl history search llama --json | jq -r '.[].results[0]'
+"""
+
+STATS_HELP = (
+    "Requests, tokens in and out, and cost, totalled by model, day or batch.\n\n"
+    "On a terminal a table; in a pipe one tab-separated line per group: key, requests, "
+    "tokens in, tokens out, cost. --json adds the totals of all groups."
+)
+STATS_EPILOG = """
+Examples:
+  llamactl history stats --since 7d
+  llamactl history stats --by day --since 2w
+  # in CI: the cost of the last hour's requests
+  llamactl history stats --since 1h --json | jq .total.cost
+"""
+
+EXPORT_HELP = (
+    "Every request as one JSON object a line (JSON Lines), oldest first.\n\n"
+    "Each object has every recorded field (as 'history show --json'): for a backup, jq, "
+    "pandas or a spreadsheet."
+)
+EXPORT_EPILOG = """
+Examples:
+  llamactl history export > history.jsonl
+  # in a pipeline: requests per model over the last week
+  llamactl history export --since 7d | jq -r .model | sort | uniq -c
+"""
+
+RERUN_HELP = (
+    "Send a recorded request again, with infer's options on top.\n\n"
+    "It goes to the current API URL, streams as infer would, and is recorded as a new "
+    "request. -i overrides one field; a request that uploaded a file needs it again "
+    "(-i audio=@clip.wav)."
+)
+RERUN_EPILOG = """
+Examples:
+  llamactl history rerun 1
+  # the same request with one field changed, the API's JSON saved
+  llamactl history rerun 1 -i temperature=0.2 --json > answer.json
+"""
+
+RM_HELP = (
+    "Remove requests from history: all of them, or none if an id is unknown.\n\n"
+    "Unknown ids are exit 2, and nothing is removed."
+)
+RM_EPILOG = """
+Examples:
+  llamactl history rm 2 3
+  # in a pipeline: forget every request that mentions a password
+  llamactl history search password | cut -f1 | xargs -r llamactl history rm
+"""
+
+CLEAR_HELP = (
+    "Remove every request from history.\n\n"
+    "Asks first on a terminal; without one (a script, CI) it needs --yes and exits 2 "
+    "without it."
+)
+CLEAR_EPILOG = """
+Examples:
+  llamactl history clear
+  # in a script or CI job, where nobody can answer
+  llamactl history clear --yes
+"""
+
+PATH_HELP = (
+    "Print where the history database is (it may not exist yet).\n\n"
+    "LLAMACTL_HOME moves it, with the rest of llamactl's state."
+)
+PATH_EPILOG = """
+Examples:
+  llamactl history path
+  # how big it has grown
+  du -h "$(llamactl history path)"
+"""
+
 INFER_PANEL = "Infer options"
+FILTER_PANEL = "Filters"
 
-app = typer.Typer(no_args_is_help=True, help=HELP)
+app = typer.Typer(no_args_is_help=True, help=HELP, epilog=EPILOG)
 
-JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")]
-SinceOption = Annotated[Optional[str], typer.Option("--since", metavar="DATE", help="Only requests since a date (2024-05-01), a local time (2024-05-01T14:30) or a duration back from now (30m, 12h, 7d, 2w).", show_default=False)]
+JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON instead of a table or tab-separated lines.")]
+SinceOption = Annotated[Optional[str], typer.Option("--since", metavar="DATE", help="Only requests since a date (2024-05-01), a local time (2024-05-01T14:30) or a duration back from now (30m, 12h, 7d, 2w).", rich_help_panel=FILTER_PANEL, show_default=False)]
 LimitOption = Annotated[int, typer.Option("-n", "--limit", metavar="N", min=1, help="At most N requests, newest first.")]
+BatchOption = Annotated[Optional[str], typer.Option("--batch", metavar="ID", help="Only the requests of one 'infer --batch' run (its id is in the batch's summary line).", rich_help_panel=FILTER_PANEL, show_default=False)]
 
 
 def _choice(option: str, value: Optional[str], allowed: tuple[str, ...]) -> None:
@@ -54,32 +183,31 @@ def _print_records(env: Environment, records, json_output: bool) -> None:
         Messages(env).info("no requests found")
 
 
-@app.command("list")
+@app.command("list", help=LIST_HELP, epilog=LIST_EPILOG)
 def list_requests(
     ctx: typer.Context,
     limit: LimitOption = 20,
-    model: Annotated[Optional[str], typer.Option("-m", "--model", help="Only this model.", show_default=False)] = None,
-    status: Annotated[Optional[str], typer.Option("--status", help="Only this status: ok, error, incomplete, interrupted or queued.", show_default=False)] = None,
+    model: Annotated[Optional[str], typer.Option("-m", "--model", metavar="MODEL", help="Only this model.", autocompletion=complete_model_name, rich_help_panel=FILTER_PANEL, show_default=False)] = None,
+    status: Annotated[Optional[str], typer.Option("--status", metavar="STATUS", help="Only this status: ok, error, incomplete, interrupted or queued.", rich_help_panel=FILTER_PANEL, show_default=False)] = None,
+    batch: BatchOption = None,
     json_output: JsonOption = False,
 ) -> None:
-    """The most recent requests: id, time, model, status, tokens, cost and prompt."""
     from llamactl.history.records import STATUSES
     from llamactl.history.store import open_history
 
     _choice("--status", status, STATUSES)
     env: Environment = ctx.obj
     with open_history(env) as store:
-        records = store.recent(limit, model=model, status=status)
+        records = store.recent(limit, model=model, status=status, batch=batch)
     _print_records(env, records, json_output)
 
 
-@app.command()
+@app.command(help=SHOW_HELP, epilog=SHOW_EPILOG)
 def show(
     ctx: typer.Context,
-    request_id: Annotated[int, typer.Argument(metavar="ID", help="A request's id, as `history list` shows it.")],
-    json_output: JsonOption = False,
+    request_id: Annotated[int, typer.Argument(metavar="ID", help="A request's id, as 'history list' shows it.", autocompletion=complete_request_id, show_default=False)],
+    json_output: Annotated[bool, typer.Option("--json", help="Print the request as one JSON object.")] = False,
 ) -> None:
-    """One request in full: its fields, every result, tokens, cost and timings."""
     from llamactl.history.display import print_record
     from llamactl.history.store import open_history
     from llamactl.output import print_json
@@ -95,14 +223,13 @@ def show(
         print_record(env, record)
 
 
-@app.command()
+@app.command(help=SEARCH_HELP, epilog=SEARCH_EPILOG)
 def search(
     ctx: typer.Context,
-    text: Annotated[str, typer.Argument(help="Words that must all appear in the prompt or the output (prefixes match: 'llam' finds 'llamas').")],
+    text: Annotated[str, typer.Argument(metavar="TEXT", help="Words that must all appear in the prompt or the output (prefixes match: 'llam' finds 'llamas').")],
     limit: LimitOption = 20,
     json_output: JsonOption = False,
 ) -> None:
-    """Full-text search over prompts and outputs, newest first."""
     from llamactl.history.store import open_history
 
     env: Environment = ctx.obj
@@ -111,14 +238,14 @@ def search(
     _print_records(env, records, json_output)
 
 
-@app.command()
+@app.command(help=STATS_HELP, epilog=STATS_EPILOG)
 def stats(
     ctx: typer.Context,
     since: SinceOption = None,
-    by: Annotated[str, typer.Option("--by", metavar="model|day", help="Group by model or by (local) day.")] = "model",
+    by: Annotated[str, typer.Option("--by", metavar="model|day|batch", help="Group by model, by (local) day or by 'infer --batch' run.")] = "model",
+    batch: BatchOption = None,
     json_output: JsonOption = False,
 ) -> None:
-    """Requests, tokens in and out, and cost, totalled by model or by day."""
     from llamactl.history.display import print_stats, stats_json
     from llamactl.history.queries import STATS_KEYS
     from llamactl.history.records import local_time
@@ -129,16 +256,15 @@ def stats(
     start = _since(since)
     env: Environment = ctx.obj
     with open_history(env) as store:
-        rows = store.stats(start, by)
+        rows = store.stats(start, by, batch)
     if json_output:
         print_json(env.stdout, stats_json(rows, by, None if start is None else local_time(start)))
     else:
         print_stats(env, rows, by)
 
 
-@app.command()
+@app.command(help=EXPORT_HELP, epilog=EXPORT_EPILOG)
 def export(ctx: typer.Context, since: SinceOption = None) -> None:
-    """Every request as one JSON object a line (JSON Lines), oldest first."""
     from llamactl.history.store import open_history
     from llamactl.output import print_json_line
 
@@ -149,13 +275,13 @@ def export(ctx: typer.Context, since: SinceOption = None) -> None:
             print_json_line(env.stdout, record.to_json())
 
 
-@app.command()
+@app.command(help=RERUN_HELP, epilog=RERUN_EPILOG)
 def rerun(
     ctx: typer.Context,
-    request_id: Annotated[int, typer.Argument(metavar="ID", help="The request to send again.")],
-    model: Annotated[Optional[str], typer.Option("-m", "--model", help="Another model.", rich_help_panel=INFER_PANEL, show_default=False)] = None,
-    version: Annotated[Optional[str], typer.Option("--version", help="Pin a model version.", rich_help_panel=INFER_PANEL, show_default=False)] = None,
-    deploy_id: Annotated[Optional[str], typer.Option("-d", "--deploy-id", help="Run a deployment instead.", rich_help_panel=INFER_PANEL, show_default=False)] = None,
+    request_id: Annotated[int, typer.Argument(metavar="ID", help="The request to send again.", autocompletion=complete_request_id, show_default=False)],
+    model: Annotated[Optional[str], typer.Option("-m", "--model", metavar="MODEL", help="Another model.", autocompletion=complete_model_name, rich_help_panel=INFER_PANEL, show_default=False)] = None,
+    version: Annotated[Optional[str], typer.Option("--version", metavar="V", help="Pin a model version.", rich_help_panel=INFER_PANEL, show_default=False)] = None,
+    deploy_id: Annotated[Optional[str], typer.Option("-d", "--deploy-id", metavar="ID", help="Run a deployment instead.", rich_help_panel=INFER_PANEL, show_default=False)] = None,
     inputs: Annotated[Optional[list[str]], typer.Option("-i", "--input", metavar="KEY=VALUE", help="Override a request field, repeatable (as infer's -i).", rich_help_panel=INFER_PANEL, show_default=False)] = None,
     stream: Annotated[Optional[bool], typer.Option("--stream/--no-stream", help="Stream tokens as they are generated (default for text output).", rich_help_panel=INFER_PANEL, show_default=False)] = None,
     json_output: Annotated[bool, typer.Option("--json", help="Print the API's JSON response.", rich_help_panel=INFER_PANEL)] = False,
@@ -164,10 +290,6 @@ def rerun(
     retries: Annotated[int, typer.Option("--retries", metavar="N", min=0, help="Retries after 429/502/503/504 or a failed connection.", rich_help_panel=INFER_PANEL)] = 2,
     no_history: Annotated[bool, typer.Option("--no-history", help="Do not record this run in history.", rich_help_panel=INFER_PANEL)] = False,
 ) -> None:
-    """Send a recorded request again, with infer's options on top.
-
-    It goes to the current API URL, streams as infer would, and is recorded as a new request.
-    """
     from llamactl.commands.infer import run
     from llamactl.history.rerun import rebuild_request
     from llamactl.history.store import open_history
@@ -184,12 +306,11 @@ def rerun(
     run(env, request, options, quiet=quiet, timeout=timeout, retries=retries, history=not no_history)
 
 
-@app.command()
+@app.command(help=RM_HELP, epilog=RM_EPILOG)
 def rm(
     ctx: typer.Context,
-    request_ids: Annotated[list[int], typer.Argument(metavar="ID...", help="The requests to remove.")],
+    request_ids: Annotated[list[int], typer.Argument(metavar="ID...", help="The requests to remove.", autocompletion=complete_request_id, show_default=False)],
 ) -> None:
-    """Remove requests from history: all of them, or none if an id is unknown."""
     from llamactl.errors import UsageError
     from llamactl.history.store import open_history
     from llamactl.output import Messages
@@ -203,12 +324,11 @@ def rm(
     Messages(env).info(f"removed {count} request{'s' if count != 1 else ''} from history")
 
 
-@app.command()
+@app.command(help=CLEAR_HELP, epilog=CLEAR_EPILOG)
 def clear(
     ctx: typer.Context,
     yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask (needed when not on a terminal).")] = False,
 ) -> None:
-    """Remove every request from history. Asks first on a terminal."""
     from llamactl.errors import UsageError
     from llamactl.history.store import history_path, open_history
     from llamactl.output import Messages
@@ -225,9 +345,8 @@ def clear(
     Messages(env).info(f"removed {count} request{'s' if count != 1 else ''} from history")
 
 
-@app.command()
+@app.command(help=PATH_HELP, epilog=PATH_EPILOG)
 def path(ctx: typer.Context) -> None:
-    """Print where the history database is (it may not exist yet)."""
     from llamactl.history.store import history_path
     from llamactl.output import write_flushed
 

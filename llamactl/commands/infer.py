@@ -23,6 +23,7 @@ MODEL_PANEL = "Model"
 INPUT_PANEL = "Input"
 OUTPUT_PANEL = "Output"
 REQUEST_PANEL = "Request"
+BATCH_PANEL = "Batch"
 
 
 def infer(
@@ -40,12 +41,31 @@ def infer(
     retries: Annotated[int, typer.Option("--retries", metavar="N", min=0, help="Retries after 429/502/503/504 or a failed connection (0 disables).", rich_help_panel=REQUEST_PANEL)] = 2,
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Print the equivalent curl command and send nothing.", rich_help_panel=REQUEST_PANEL)] = False,
     no_history: Annotated[bool, typer.Option("--no-history", help="Do not record this request in history [env: LLAMACTL_NO_HISTORY=1].", rich_help_panel=REQUEST_PANEL)] = False,
+    batch: Annotated[Optional[str], typer.Option("--batch", metavar="FILE|-", help="Run every line of FILE (- for stdin): a JSON string (the prompt) or a JSON object of request fields over the -i defaults. One JSON result a line, in input order.", rich_help_panel=BATCH_PANEL, show_default=False)] = None,
+    batch_format: Annotated[Optional[str], typer.Option("--batch-format", metavar="jsonl|lines", help="lines: each line is one plain prompt. \\[default: jsonl]", rich_help_panel=BATCH_PANEL, show_default=False)] = None,
+    concurrency: Annotated[Optional[int], typer.Option("--concurrency", metavar="N", min=1, max=64, help="Requests in flight at once. \\[default: 4]", rich_help_panel=BATCH_PANEL, show_default=False)] = None,
+    output: Annotated[Optional[str], typer.Option("--output", metavar="FILE", help="Write the results to FILE instead of stdout; running again with the same FILE sends only the lines not done yet.", rich_help_panel=BATCH_PANEL, show_default=False)] = None,
+    max_cost: Annotated[Optional[float], typer.Option("--max-cost", metavar="DOLLARS", help="Stop sending once the batch has cost this much (server-reported or estimated).", rich_help_panel=BATCH_PANEL, show_default=False)] = None,
 ) -> None:
     """Run a model on a prompt and stream the answer to stdout."""
     from llamactl.prepare import InferOptions, prepare_request
     from llamactl.selectors import parse_selector
 
     env: Environment = ctx.obj
+    if batch is not None:
+        from llamactl.batch import BatchSettings, refuse_single_flags, run_batch
+
+        refuse_single_flags(prompt=prompt, stream=stream, json=json_output, selections=selections, dry_run=dry_run)
+        settings = BatchSettings.from_flags(
+            batch, batch_format=batch_format, concurrency=concurrency, output=output, max_cost=max_cost,
+            quiet=quiet, timeout=timeout, retries=retries, history=not no_history)
+        options = InferOptions(model=model, version=version, deploy_id=deploy_id, inputs=inputs or [])
+        run_batch(env, options, settings)
+        return
+    if any(value is not None for value in (batch_format, concurrency, output, max_cost)):
+        from llamactl.errors import UsageError
+
+        raise UsageError("--batch-format, --concurrency, --output and --max-cost need --batch FILE")
     options = InferOptions(
         model=model, version=version, deploy_id=deploy_id, inputs=inputs or [],
         prompt=prompt, stream=stream, json=json_output,

@@ -19,11 +19,12 @@ Query = tuple[str, tuple[Any, ...]]
 
 RECORD_COLUMNS = (
     "id, created_at, model, version, deploy_id, api_host, fields, uploads, status, error,"
-    " tokens_in, tokens_out, cost, cost_estimated, runtime_ms, wall_seconds, request_id, streamed"
+    " tokens_in, tokens_out, cost, cost_estimated, runtime_ms, wall_seconds, request_id, streamed, batch_id"
 )
 STATS_KEYS = {
     "model": "coalesce(model, 'deploy:' || deploy_id)",
     "day": "date(created_at, 'unixepoch', 'localtime')",
+    "batch": "coalesce(batch_id, '-')",
 }
 DURATION_UNITS = {"m": 60, "h": 3600, "d": 86400, "w": 7 * 86400}
 
@@ -49,8 +50,11 @@ def placeholders(count: int) -> str:
     return ", ".join("?" * count)
 
 
-def recent(limit: int, model: str | None, status: str | None) -> Query:
+def recent(limit: int, model: str | None, status: str | None, batch: str | None = None) -> Query:
     conditions, params = [], []
+    if batch:
+        conditions.append("batch_id = ?")
+        params.append(batch)
     if model:
         conditions.append("model = ?")
         params.append(model)
@@ -82,12 +86,13 @@ def since(timestamp: float | None, after_id: int, limit: int) -> Query:
             (after_id, timestamp or 0, limit))
 
 
-def stats(timestamp: float | None, by: str) -> Query:
+def stats(timestamp: float | None, by: str, batch: str | None = None) -> Query:
     key = STATS_KEYS[by]
+    in_batch = " AND batch_id = ?" if batch else ""
     return (f"SELECT {key} AS key, count(*), coalesce(sum(tokens_in), 0), coalesce(sum(tokens_out), 0),"
             " sum(cost), total(CASE WHEN cost_estimated THEN cost END)"
-            " FROM requests WHERE created_at >= ? GROUP BY key ORDER BY key",
-            (timestamp or 0,))
+            f" FROM requests WHERE created_at >= ?{in_batch} GROUP BY key ORDER BY key",
+            (timestamp or 0, *([batch] if batch else [])))
 
 
 def match_expression(text: str) -> str:

@@ -32,6 +32,7 @@ class HistoryRecord:
     wall_seconds: float | None = None
     request_id: str | None = None
     streamed: bool = False
+    batch_id: str | None = None
     id: int | None = None
 
     @classmethod
@@ -59,6 +60,7 @@ class HistoryRecord:
             wall_seconds=outcome.wall_seconds,
             request_id=outcome.request_id,
             streamed=outcome.streamed,
+            batch_id=outcome.batch_id,
         )
 
     @property
@@ -98,6 +100,7 @@ class HistoryRecord:
             "wall_seconds": None if self.wall_seconds is None else round(self.wall_seconds, 3),
             "request_id": self.request_id,
             "streamed": self.streamed,
+            "batch_id": self.batch_id,
         }
 
 

@@ -1,0 +1,450 @@
+"""`llamactl infer --batch`: many prompts in one command, concurrent, resumable, within a budget.
+
+The main thread reads the lines, submits their requests to N workers (never more in
+flight), collects the answers, writes one output record per line in input order, and
+decides when to stop sending: at Ctrl-C, at --max-cost, after a rate limit (for a while),
+or on a failure every other line would meet too (the token, the model, the account's
+funds). Each request goes through run_inference, as a single `infer` does, and to history
+tagged with the batch's id.
+"""
+
+from __future__ import annotations
+
+import secrets
+import threading
+import time
+from collections import deque
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Iterator
+
+from llamactl.batch_input import FORMATS, BatchLine, parse_batch
+from llamactl.batch_output import (
+    FileSink, OrderedOutput, StreamSink, batch_record, is_done, read_previous,
+)
+from llamactl.batch_pool import HistoryWriter, SharedBackoff, WorkerPool, share_session
+from llamactl.batch_progress import BatchTally, make_progress, summary_line
+from llamactl.client import DEFAULT_TIMEOUT, ApiClient
+from llamactl.credentials import ResolvedToken
+from llamactl.env import Environment
+from llamactl.errors import ApiRejected, AuthError, ExitCode, Interrupted, LlamactlError, RequestFailed, UsageError
+from llamactl.inference import InferenceOutcome, run_inference
+from llamactl.inputs import InputError, RequestInputs, parse_inputs, validate_fields
+from llamactl.output import format_dollars
+from llamactl.prepare import InferOptions, StdinReader, make_target, read_path
+from llamactl.request import InferenceTarget
+from llamactl.retry import DEFAULT_RETRIES, RetryPolicy
+from llamactl.signals import Terminated, exit_at_once_on_next_signal
+from llamactl.views import is_queued
+
+DEFAULT_CONCURRENCY = 4
+TICK = 0.1  # seconds the main thread waits for an answer before looking at the clock again
+MAX_REPORTED_FAILURES = 10  # failed lines named on stderr; the output has all of them
+
+
+@dataclass
+class BatchSettings:
+    """`infer`'s batch flags, plus the request options every line shares."""
+
+    source: str  # a path, or "-" for stdin
+    batch_format: str = "jsonl"
+    concurrency: int = DEFAULT_CONCURRENCY
+    output: Path | None = None
+    max_cost: float | None = None
+    quiet: bool = False
+    timeout: float = DEFAULT_TIMEOUT
+    retries: int = DEFAULT_RETRIES
+    history: bool = True
+
+    @classmethod
+    def from_flags(cls, source: str, batch_format: str | None, concurrency: int | None, output: str | None,
+                   max_cost: float | None, **request_options: Any) -> BatchSettings:
+        batch_format = batch_format or FORMATS[0]
+        if batch_format not in FORMATS:
+            raise UsageError(f"--batch-format: expected {' or '.join(FORMATS)}, got {batch_format!r}")
+        if max_cost is not None and not max_cost > 0:
+            raise UsageError(f"--max-cost: expected an amount of dollars above 0, got {max_cost:g}")
+        return cls(source, batch_format, concurrency or DEFAULT_CONCURRENCY,
+                   Path(output).expanduser() if output else None, max_cost, **request_options)
+
+
+class BudgetReached(RequestFailed):
+    """--max-cost was reached with lines still to send (exit 5)."""
+
+
+@dataclass(eq=False)
+class Job:
+    """One line on its way through a worker."""
+
+    index: int  # the line's position in the batch
+    line: BatchLine
+    started_at: float = 0.0
+    outcome: InferenceOutcome | None = None
+    error: LlamactlError | None = None
+    crash: BaseException | None = None
+    recorded: bool = False  # its outcome went to history
+    abandoned: bool = False  # given up at Ctrl-C: history gets it from the main thread
+
+
+class QuietView:
+    """run_inference's view for a batch line: nothing is shown (the outcome keeps the
+    texts); an answer without results is a failure, as it is for `infer`."""
+
+    def on_event(self, event) -> None:
+        pass
+
+    def flush(self) -> None:
+        pass
+
+    def on_response(self, data: dict[str, Any], texts: list[str] | None) -> None:
+        if texts is None and not is_queued(data):
+            raise RequestFailed("the API's answer has no results")
+
+
+def read_source(env: Environment, source: str) -> bytes:
+    if source == "-":
+        if not env.stdin_readable():
+            raise UsageError("--batch -: stdin is a terminal; pipe the prompts in")
+        stream = env.stdin
+        data = (getattr(stream, "buffer", None) or stream).read() or b""
+        return data.encode("utf-8") if isinstance(data, str) else data
+    try:
+        return Path(source).expanduser().read_bytes()
+    except OSError as exc:
+        raise UsageError(f"cannot read --batch {source}: {exc.strerror or exc}") from None
+
+
+def default_inputs(options: InferOptions, env: Environment, source: str) -> RequestInputs:
+    """The `-i` fields every line starts from, checked once before anything is sent."""
+
+    def read_stdin() -> bytes:
+        if source == "-":
+            raise InputError("@-: stdin already carries the batch (--batch -)")
+        return StdinReader(env).read_bytes()
+
+    try:
+        defaults = parse_inputs(options.inputs, read_path, read_stdin)
+        validate_fields(defaults.fields)
+    except InputError as exc:
+        raise UsageError(str(exc)) from None
+    return defaults
+
+
+def refuse_single_flags(prompt: str | None, stream: bool | None, json: bool, selections: list | None,
+                        dry_run: bool) -> None:
+    """Flags of a single request that mean nothing for a batch (exit 2)."""
+    given = [flag for flag, used in (("a PROMPT", prompt is not None), ("--stream", stream is True),
+                                     ("--json", json), ("-o", bool(selections)), ("--dry-run", dry_run)) if used]
+    if given:
+        raise UsageError(f"--batch cannot be combined with {', '.join(given)}",
+                         hint="the prompts are the lines of the batch; each result is one JSON line, never streamed")
+
+
+def check_output_path(settings: BatchSettings) -> None:
+    output = settings.output
+    if output and settings.source != "-" and output.exists() and output.samefile(settings.source):
+        raise UsageError("--output is the --batch file: choose another file for the results")
+
+
+def stops_the_batch(error: LlamactlError) -> bool:
+    """Failures every other line would meet too: the token, the model, the account's funds."""
+    return isinstance(error, AuthError) or (isinstance(error, ApiRejected) and error.status in (402, 404))
+
+
+def lines_text(numbers: list[int], shown: int = 5) -> str:
+    """`line 7`, `lines 3, 9`, `lines 1, 2, 3, 4, 5 and 12 more`."""
+    numbers = sorted(numbers)
+    text = ", ".join(map(str, numbers[:shown]))
+    if len(numbers) > shown:
+        text += f" and {len(numbers) - shown} more"
+    return ("line " if len(numbers) == 1 else "lines ") + text
+
+
+def run_batch(env: Environment, options: InferOptions, settings: BatchSettings) -> None:
+    """Everything is checked (flags, `-i`, the lines, the token, --output) before the first
+    request; then the batch runs and its worst outcome decides the exit code."""
+    from llamactl.credentials import require_token
+
+    target = make_target(options.model, options.version, options.deploy_id)
+    defaults = default_inputs(options, env, settings.source)
+    data = read_source(env, settings.source)
+    check_output_path(settings)
+    lines = parse_batch(data, settings.batch_format, target, defaults)
+    source = "stdin" if settings.source == "-" else settings.source
+    if not lines:
+        raise UsageError(f"no prompts in {source}")
+    if all(line.request is None for line in lines):
+        hint = "for one plain prompt a line, add --batch-format lines" if settings.batch_format == "jsonl" else None
+        raise UsageError(f"no line of {source} is a request (line {lines[0].number}: {lines[0].error})", hint=hint)
+    previous = read_previous(settings.output) if settings.output else {}
+    token = require_token(env)
+    BatchRun(env, settings, target, lines, previous, token).run()
+
+
+class BatchRun:
+    """One run of a batch, from the first submission to the rewritten output."""
+
+    def __init__(self, env: Environment, settings: BatchSettings, target: InferenceTarget,
+                 lines: list[BatchLine], previous: dict[int, dict[str, Any]], token: ResolvedToken):
+        from llamactl.history.recording import recorder_for
+        from llamactl.output import debug_trace
+        from llamactl.pricing import cost_estimator
+
+        self.env = env
+        self.settings = settings
+        self.target = target
+        self.lines = lines
+        self.previous = previous
+        self.batch_id = previous_batch_id(previous) or secrets.token_hex(4)
+        self.records: list[dict[str, Any] | None] = [None] * len(lines)
+        self.pending: deque[Job] = deque(
+            Job(index, line) for index, line in enumerate(lines)
+            if line.request is not None and not is_done(previous.get(line.number), line)
+        )
+        self.in_flight: set[Job] = set()
+        self.tally = BatchTally(to_send=len(self.pending))
+        self.reporter = make_progress(env, self.tally, self.batch_id, settings.quiet,
+                                      output_on_stdout=settings.output is None)
+        self.client = ApiClient(env, token, timeout=settings.timeout, trace=debug_trace(env),
+                                retry=RetryPolicy(retries=settings.retries), notify=self.reporter.info)
+        self.backoff = SharedBackoff()
+        share_session(self.client.session, self.backoff, settings.concurrency, self.paused)
+        self.sink = FileSink(settings.output) if settings.output else StreamSink(env.stdout)
+        self.output = OrderedOutput(self.sink.write)
+        recorder = recorder_for(env, self.reporter, enabled=settings.history)
+        self.record_history = HistoryWriter(recorder) if recorder else None
+        self.estimate_cost = cost_estimator(env)
+        self.lock = threading.Lock()
+        self.stop_reason: LlamactlError | None = None
+        self.interrupt: KeyboardInterrupt | None = None
+        self.rejected: list[int] = []  # lines the API refused, or that are malformed (exit 4)
+        self.failed: list[int] = []  # lines whose request could not be completed (exit 5)
+        self.reported = 0
+        self.warned_unknown_cost = False
+
+    # the main thread
+
+    def run(self) -> None:
+        self.settle_known_lines()
+        with self.history_held_open():
+            pool = WorkerPool(self.settings.concurrency, self.work)
+            self.reporter.start()
+            try:
+                self.send_all(pool)
+            except KeyboardInterrupt as exc:
+                exit_at_once_on_next_signal()
+                self.interrupt = exc
+                self.stop_reason = Interrupted()
+            finally:
+                pool.close()
+                try:
+                    self.finish()
+                finally:
+                    self.reporter.stop()
+                    self.client.session.close()
+                    if self.record_history is not None:
+                        self.record_history.close()
+        self.reporter.info(summary_line(self.tally, self.batch_id, time.monotonic()))
+        if isinstance(self.interrupt, Terminated):
+            raise self.interrupt  # SIGTERM ends quietly (143), as for a single infer
+        failure = self.failure()
+        if failure is not None:
+            raise failure
+
+    def settle_known_lines(self) -> None:
+        """Malformed lines are reported now; lines an earlier run finished are kept as they are."""
+        for index, line in enumerate(self.lines):
+            if line.request is None:
+                self.rejected.append(line.number)
+                self.report_failure(line.number, line.error)
+                self.settle(index, line, "invalid", line.error)
+            elif is_done(self.previous.get(line.number), line):
+                self.records[index] = self.previous[line.number]
+                self.output.put(index, None)
+                self.tally.done_before += 1
+        if self.tally.done_before:
+            self.reporter.info(f"resuming batch {self.batch_id}: {self.tally.done_before} lines were done"
+                               f" before, {self.tally.to_send} to send")
+
+    @contextmanager
+    def history_held_open(self) -> Iterator[None]:
+        """The history database, open for the whole run, so that no record's own
+        connection is the last one out: that one folds the write-ahead log back into the
+        database, which would then happen after every request."""
+        store = None
+        if self.record_history is not None:
+            from llamactl.history.store import HistoryStore, history_path
+
+            try:
+                store = HistoryStore.open(history_path(self.env))
+            except Exception:  # noqa: BLE001 - each record then warns about what went wrong
+                pass
+        try:
+            yield
+        finally:
+            if store is not None:
+                store.db.close()
+
+    def send_all(self, pool: WorkerPool) -> None:
+        while True:
+            self.submit_ready(pool)
+            self.reporter.update()
+            if not self.in_flight and (not self.pending or self.stop_reason):
+                return
+            job = pool.next_finished(TICK)
+            if job is not None:
+                self.collect(job)
+
+    def submit_ready(self, pool: WorkerPool) -> None:
+        while (self.pending and len(self.in_flight) < self.settings.concurrency
+               and self.stop_reason is None and not self.backoff.remaining()):
+            job = self.pending.popleft()
+            job.started_at = time.time()
+            self.in_flight.add(job)
+            self.tally.in_flight += 1
+            pool.submit(job)
+
+    def collect(self, job: Job) -> None:
+        self.in_flight.discard(job)
+        self.tally.in_flight -= 1
+        if job.crash is not None:
+            raise job.crash
+        outcome, error = job.outcome, job.error
+        self.tally.add_outcome(outcome)
+        self.settle(job.index, job.line, outcome.status, error.message if error else None, outcome)
+        if error is not None:
+            self.note_failure(job.line.number, error)
+        self.check_budget(job.line.number, outcome)
+
+    def note_failure(self, number: int, error: LlamactlError) -> None:
+        if stops_the_batch(error):
+            if self.stop_reason is None:
+                self.stop_reason = error
+            return
+        (self.rejected if error.exit_code == ExitCode.API_REJECTED else self.failed).append(number)
+        self.report_failure(number, error.message)
+
+    def check_budget(self, number: int, outcome: InferenceOutcome) -> None:
+        limit = self.settings.max_cost
+        if limit is None:
+            return
+        if outcome.cost is None and outcome.status == "ok" and not self.warned_unknown_cost:
+            self.warned_unknown_cost = True
+            self.reporter.warn(f"--max-cost: the cost of line {number} is unknown (the API reported none and"
+                               " no pricing is cached); lines without a cost are not counted")
+        if self.tally.cost >= limit and self.pending and self.stop_reason is None:
+            self.stop_reason = BudgetReached(
+                f"--max-cost {format_dollars(limit)} reached: {self.tally.cost_text()} spent")
+
+    def settle(self, index: int, line: BatchLine, status: str, error: str | None,
+               outcome: InferenceOutcome | None = None) -> None:
+        record = batch_record(line, self.batch_id, status, error, outcome)
+        self.records[index] = record
+        self.tally.statuses[status] += 1
+        self.output.put(index, record)
+
+    def report_failure(self, number: int, message: str) -> None:
+        self.reported += 1
+        if self.reported <= MAX_REPORTED_FAILURES:
+            self.reporter.warn(f"line {number}: {message}")
+        elif self.reported == MAX_REPORTED_FAILURES + 1:
+            self.reporter.warn("more lines failed; the output has the error of every line")
+
+    def finish(self) -> None:
+        """In-flight lines (after Ctrl-C) are marked interrupted, unsent ones skipped; then
+        the output is complete, one record per line in input order."""
+        for job in sorted(self.in_flight, key=lambda job: job.index):
+            self.abandon(job)
+            self.settle(job.index, job.line, "interrupted", "interrupted before the answer came")
+        why = f"not sent: {self.stop_reason.message}" if self.stop_reason else "not sent"
+        for job in self.pending:
+            self.settle(job.index, job.line, "skipped", why)
+        self.sink.finish(self.records)
+
+    def abandon(self, job: Job) -> None:
+        """History gets an interrupted row for a request given up in flight, unless its
+        worker already recorded the answer."""
+        with self.lock:
+            if job.recorded:
+                return
+            job.abandoned = True
+        if self.record_history is not None:
+            outcome = InferenceOutcome(job.line.request, self.client.api_url, started_at=job.started_at,
+                                       status="interrupted", error="interrupted",
+                                       wall_seconds=time.time() - job.started_at, batch_id=self.batch_id)
+            self.record_history(outcome)
+
+    def failure(self) -> LlamactlError | None:
+        """The error the batch ends with: its stop reason, else its worst line (5 over 4)."""
+        not_sent = self.tally.statuses["skipped"]
+        hint = ("run the same command again to finish the batch" if self.settings.output
+                else "with --output FILE, running the same command again sends only what is left")
+        stop = self.stop_reason
+        if isinstance(stop, Interrupted):
+            stop.message = (f"interrupted: {self.tally.answered} lines done, {self.tally.statuses['interrupted']}"
+                            f" in flight marked interrupted, {not_sent} not sent")
+            stop.hint = hint
+            return stop
+        if stop is not None:
+            if not_sent:
+                stop.message += f"; the batch stopped: {not_sent} lines not sent"
+            if isinstance(stop, BudgetReached):
+                stop.hint = "raise --max-cost, then " + hint
+            elif isinstance(stop, ApiRejected) and stop.status == 404:
+                return self.with_model_hint(stop)
+            return stop
+        parts = []
+        if self.failed:
+            parts.append(f"{len(self.failed)} could not be completed ({lines_text(self.failed)})")
+        if self.rejected:
+            parts.append(f"{len(self.rejected)} rejected by the API or malformed ({lines_text(self.rejected)})")
+        if not parts:
+            return None
+        message = f"{len(self.failed) + len(self.rejected)} of {len(self.lines)} lines failed: {'; '.join(parts)}"
+        if self.failed:
+            return RequestFailed(message, hint="the output has each line's error; " + (
+                "run the same command again to retry the lines not done" if self.settings.output
+                else "with --output FILE, running the same command again retries only the lines not done"))
+        return ApiRejected(message, hint="the output has each line's error" + (
+            "; fix those lines and run the same command again: the lines done are not sent again"
+            if self.settings.output else ""))
+
+    def with_model_hint(self, error: ApiRejected) -> ApiRejected:
+        """The closest model names, as `infer` suggests them for an unknown model."""
+        from llamactl.known_models import unknown_model_hint
+
+        if self.target.model:
+            error.hint = (unknown_model_hint(self.env, self.target.model, self.target.version, refresh=False)
+                          or error.hint)
+        return error
+
+    # the workers
+
+    def work(self, job: Job) -> None:
+        try:
+            run_inference(self.client, job.line.request, QuietView(), self.estimate_cost,
+                          record=lambda outcome: self.record(job, outcome))
+        except LlamactlError as exc:
+            job.error = exc
+
+    def record(self, job: Job, outcome: InferenceOutcome) -> None:
+        outcome.batch_id = self.batch_id
+        job.outcome = outcome
+        with self.lock:
+            if job.abandoned:
+                return
+            job.recorded = True
+        if self.record_history is not None:
+            self.record_history(outcome)
+
+    def paused(self, status: int, seconds: float) -> None:
+        self.reporter.info(f"HTTP {status} from the API: holding new requests back for {seconds:.1f} s")
+
+
+def previous_batch_id(previous: dict[int, dict[str, Any]]) -> str | None:
+    """A resumed batch keeps its id, so history shows it as one batch."""
+    for record in previous.values():
+        if isinstance(record.get("batch_id"), str) and record["batch_id"]:
+            return record["batch_id"]
+    return None

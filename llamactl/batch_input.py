@@ -1,0 +1,126 @@
+"""The lines of an `infer --batch` file turned into checked requests (pure logic).
+
+A line is a JSON string (the prompt) or a JSON object of request fields, merged over the
+`-i` defaults; with `--batch-format lines` each line is one plain prompt. Blank lines are
+skipped. A line that cannot become a request keeps its error instead, so it is reported
+with its number while the other lines still run.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+from dataclasses import dataclass
+from functools import cached_property
+from typing import Any
+
+from llamactl.errors import UsageError
+from llamactl.inputs import (
+    BOOL_FIELDS, FLOAT_FIELDS, INT_FIELDS, TEXT_FIELDS, InputError, RequestInputs, loads_strict,
+)
+from llamactl.prepare import InferOptions, build_request
+from llamactl.request import InferenceRequest, InferenceTarget
+
+FORMATS = ("jsonl", "lines")
+NEVER_STREAM = InferOptions(stream=False)  # a batch collects whole answers
+
+
+@dataclass
+class BatchLine:
+    """One non-blank input line: its request, or why it has none."""
+
+    number: int  # 1-based, counting blank lines too, as an editor shows it
+    request: InferenceRequest | None = None
+    error: str | None = None
+
+    @cached_property
+    def request_hash(self) -> str | None:
+        return request_hash(self.request) if self.request else None
+
+
+def numbered_lines(data: bytes) -> list[tuple[int, bytes]]:
+    """(line number, bytes) of every line that is not blank; a UTF-8 BOM is dropped."""
+    data = data.removeprefix(b"\xef\xbb\xbf")
+    return [(number, raw.rstrip(b"\r")) for number, raw in enumerate(data.split(b"\n"), 1) if raw.strip()]
+
+
+def _type_error(key: str, expected: str, value: Any) -> InputError:
+    return InputError(f"{key}: expected {expected}, got {json.dumps(value, ensure_ascii=False)}")
+
+
+def checked_field(key: str, value: Any) -> Any:
+    """A JSON value for a known field, checked against the type `-i` would give it."""
+    if key in INT_FIELDS and (isinstance(value, bool) or not isinstance(value, int)):
+        raise _type_error(key, "an integer", value)
+    if key in FLOAT_FIELDS and (isinstance(value, bool) or not isinstance(value, (int, float))
+                                or not math.isfinite(value)):
+        raise _type_error(key, "a number", value)
+    if key in BOOL_FIELDS and not isinstance(value, bool):
+        raise _type_error(key, "true or false", value)
+    if key in TEXT_FIELDS and not isinstance(value, str):
+        raise _type_error(key, "a string", value)
+    if key == "response_format" and not isinstance(value, dict):
+        raise _type_error(key, "a JSON object", value)
+    if key == "stop":
+        stops = [value] if isinstance(value, str) else value
+        if not isinstance(stops, list) or not all(isinstance(item, str) for item in stops):
+            raise _type_error(key, "a string or an array of strings", value)
+        return stops
+    return value
+
+
+def line_fields(raw: bytes, batch_format: str) -> dict[str, Any]:
+    """The request fields one line asks for."""
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError:
+        raise InputError("not UTF-8 text") from None
+    if batch_format == "lines":
+        return {"input": text}
+    try:
+        value = loads_strict(text)
+    except json.JSONDecodeError as exc:
+        raise InputError(f"not valid JSON ({exc.msg} at column {exc.colno})") from None
+    except ValueError:
+        raise InputError("not valid JSON (NaN and Infinity are not JSON)") from None
+    if isinstance(value, str):
+        return {"input": value}
+    if not isinstance(value, dict):
+        raise InputError("expected a JSON string (the prompt) or an object of request fields")
+    return {key: checked_field(key, item) for key, item in value.items()}
+
+
+def line_request(target: InferenceTarget, defaults: RequestInputs, fields: dict[str, Any]) -> InferenceRequest:
+    """The line's fields over the `-i` defaults: limits checked, never streamed."""
+    merged = {**defaults.fields, **fields}
+    files = {name: upload for name, upload in defaults.files.items() if name not in fields}
+    if "input" not in merged and "input" not in files:
+        raise InputError('no input: give the prompt as a JSON string or as {"input": ...}')
+    try:
+        return build_request(target, NEVER_STREAM, RequestInputs(merged, files))
+    except UsageError as exc:
+        raise InputError(exc.message.removeprefix("-i ")) from None
+
+
+def parse_batch(data: bytes, batch_format: str, target: InferenceTarget, defaults: RequestInputs) -> list[BatchLine]:
+    lines = []
+    for number, raw in numbered_lines(data):
+        try:
+            lines.append(BatchLine(number, request=line_request(target, defaults, line_fields(raw, batch_format))))
+        except InputError as exc:
+            lines.append(BatchLine(number, error=str(exc)))
+    return lines
+
+
+def request_hash(request: InferenceRequest) -> str:
+    """sha256 of what is sent (target, fields, uploaded bytes) as canonical JSON: a resumed
+    batch skips a line only if its request is unchanged."""
+    target = request.target
+    canonical = {
+        "target": {"model": target.model, "version": target.version, "deploy_id": target.deploy_id},
+        "fields": request.fields,
+        "files": {name: hashlib.sha256(upload.content).hexdigest() for name, upload in request.files.items()},
+    }
+    text = json.dumps(canonical, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
