@@ -176,3 +176,32 @@ def test_since_accepts_local_dates_and_times():
 def test_since_rejects_anything_else(text):
     with pytest.raises(UsageError, match="--since"):
         queries.parse_since(text, NOW)
+
+
+def _open_at_once(path, barrier, results):
+    from llamactl.history.store import HistoryStore
+
+    barrier.wait()
+    try:
+        with HistoryStore.open(path):
+            results.put("ok")
+    except Exception as exc:  # reported to the test, which names it
+        results.put(repr(exc))
+
+
+def test_processes_opening_a_brand_new_database_together_all_succeed(tmp_path):
+    """Switching a new file to WAL mode is where SQLite does not wait for a lock: eight
+    processes opening a fresh database at the same instant, ten times over."""
+    import multiprocessing
+
+    context = multiprocessing.get_context("fork")
+    for round_ in range(10):
+        path = tmp_path / f"round{round_}" / "history.db"
+        barrier, results = context.Barrier(8), context.Queue()
+        processes = [context.Process(target=_open_at_once, args=(path, barrier, results)) for _ in range(8)]
+        for process in processes:
+            process.start()
+        outcomes = [results.get(timeout=30) for _ in processes]
+        for process in processes:
+            process.join()
+        assert outcomes == ["ok"] * 8

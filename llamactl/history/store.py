@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import os
 import sqlite3
+import time
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Iterable, Iterator
@@ -73,6 +74,22 @@ def _json_or_none(value) -> str | None:
     return json.dumps(value, ensure_ascii=False) if value else None
 
 
+def use_wal(db: sqlite3.Connection, timeout: float) -> None:
+    """Switch the file to WAL mode. The switch needs the file to itself, and SQLite reports
+    `database is locked` at once there instead of waiting: processes that open a brand-new
+    database together retry here. WAL mode is persistent, so later opens only check it."""
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            if db.execute("PRAGMA journal_mode").fetchone()[0] != "wal":
+                db.execute("PRAGMA journal_mode = WAL")
+            return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or time.monotonic() > deadline:
+                raise
+            time.sleep(0.01)
+
+
 class HistoryStore:
     """Adds, reads and removes history records. Use as a context manager: it closes the
     connection, which lets the last process out fold the WAL back into the database."""
@@ -86,7 +103,7 @@ class HistoryStore:
         create_private_file(path)
         db = sqlite3.connect(path, timeout=timeout, isolation_level=None)
         try:
-            db.execute("PRAGMA journal_mode = WAL")
+            use_wal(db, timeout)
             db.execute("PRAGMA synchronous = NORMAL")
             migrate(db)
         except BaseException:
@@ -111,12 +128,12 @@ class HistoryStore:
         row_id = self.db.execute(
             "INSERT INTO requests (created_at, model, version, deploy_id, api_host, fields, uploads,"
             " status, error, tokens_in, tokens_out, cost, cost_estimated, runtime_ms, wall_seconds,"
-            " request_id, streamed) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            " request_id, streamed, batch_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (record.created_at, record.model, record.version, record.deploy_id, record.api_host,
              json.dumps(record.fields, ensure_ascii=False, default=str), _json_or_none(record.uploads),
              record.status, record.error, record.tokens_in, record.tokens_out, record.cost,
              record.cost_estimated, record.runtime_ms, record.wall_seconds, record.request_id,
-             record.streamed),
+             record.streamed, record.batch_id),
         ).lastrowid
         self.db.executemany(
             "INSERT INTO results (request, position, text) VALUES (?, ?, ?)",
@@ -163,14 +180,15 @@ class HistoryStore:
         records = self._records(queries.by_ids([request_id]))
         return records[0] if records else None
 
-    def recent(self, limit: int, model: str | None = None, status: str | None = None) -> list[HistoryRecord]:
-        return self._records(queries.recent(limit, model, status))
+    def recent(self, limit: int, model: str | None = None, status: str | None = None,
+               batch: str | None = None) -> list[HistoryRecord]:
+        return self._records(queries.recent(limit, model, status, batch))
 
     def search(self, text: str, limit: int) -> list[HistoryRecord]:
         return self._records(queries.search(text, limit))
 
-    def stats(self, since: float | None, by: str) -> list[StatsRow]:
-        sql, params = queries.stats(since, by)
+    def stats(self, since: float | None, by: str, batch: str | None = None) -> list[StatsRow]:
+        sql, params = queries.stats(since, by, batch)
         return [StatsRow(*row) for row in self.db.execute(sql, params)]
 
     def since(self, since: float | None) -> Iterator[HistoryRecord]:
@@ -200,13 +218,13 @@ def search_texts(record: HistoryRecord) -> tuple[str, str]:
 
 def record_from_row(row: tuple) -> HistoryRecord:
     (row_id, created_at, model, version, deploy_id, api_host, fields, uploads, status, error,
-     tokens_in, tokens_out, cost, cost_estimated, runtime_ms, wall_seconds, request_id, streamed) = row
+     tokens_in, tokens_out, cost, cost_estimated, runtime_ms, wall_seconds, request_id, streamed, batch_id) = row
     return HistoryRecord(
         id=row_id, created_at=created_at, model=model, version=version, deploy_id=deploy_id,
         api_host=api_host, fields=json.loads(fields), uploads=json.loads(uploads) if uploads else {},
         status=status, error=error, tokens_in=tokens_in, tokens_out=tokens_out, cost=cost,
         cost_estimated=bool(cost_estimated), runtime_ms=runtime_ms, wall_seconds=wall_seconds,
-        request_id=request_id, streamed=bool(streamed),
+        request_id=request_id, streamed=bool(streamed), batch_id=batch_id,
     )
 
 
