@@ -170,7 +170,7 @@ def run_batch(env: Environment, options: InferOptions, settings: BatchSettings) 
     defaults = default_inputs(options, env, settings.source)
     data = read_source(env, settings.source)
     check_output_path(settings)
-    lines = parse_batch(data, settings.batch_format, target, defaults)
+    lines = parse_batch(data, settings.batch_format, target, defaults, chat_options=options)
     source = "stdin" if settings.source == "-" else settings.source
     if not lines:
         raise UsageError(f"no prompts in {source}")

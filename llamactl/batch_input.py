@@ -11,7 +11,7 @@ from __future__ import annotations
 import hashlib
 import json
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import cached_property
 from typing import Any
 
@@ -91,23 +91,28 @@ def line_fields(raw: bytes, batch_format: str) -> dict[str, Any]:
     return {key: checked_field(key, item) for key, item in value.items()}
 
 
-def line_request(target: InferenceTarget, defaults: RequestInputs, fields: dict[str, Any]) -> InferenceRequest:
+def line_request(target: InferenceTarget, defaults: RequestInputs, fields: dict[str, Any],
+                 options: InferOptions = NEVER_STREAM) -> InferenceRequest:
     """The line's fields over the `-i` defaults: limits checked, never streamed."""
     merged = {**defaults.fields, **fields}
     files = {name: upload for name, upload in defaults.files.items() if name not in fields}
     if "input" not in merged and "input" not in files:
         raise InputError('no input: give the prompt as a JSON string or as {"input": ...}')
     try:
-        return build_request(target, NEVER_STREAM, RequestInputs(merged, files))
+        return build_request(target, options, RequestInputs(merged, files))
     except UsageError as exc:
         raise InputError(exc.message.removeprefix("-i ")) from None
 
 
-def parse_batch(data: bytes, batch_format: str, target: InferenceTarget, defaults: RequestInputs) -> list[BatchLine]:
+def parse_batch(data: bytes, batch_format: str, target: InferenceTarget, defaults: RequestInputs,
+                chat_options: InferOptions | None = None) -> list[BatchLine]:
+    """Every line as a request or an error. `chat_options` carries --chat/--system."""
+    options = (replace(NEVER_STREAM, chat=chat_options.chat, system=chat_options.system)
+               if chat_options else NEVER_STREAM)
     lines = []
     for number, raw in numbered_lines(data):
         try:
-            lines.append(BatchLine(number, request=line_request(target, defaults, line_fields(raw, batch_format))))
+            lines.append(BatchLine(number, request=line_request(target, defaults, line_fields(raw, batch_format), options)))
         except InputError as exc:
             lines.append(BatchLine(number, error=str(exc)))
     return lines

@@ -21,6 +21,8 @@ class InferOptions:
     stream: bool | None = None
     json: bool = False
     selectors: list = field(default_factory=list)
+    chat: bool = False
+    system: str | None = None
 
 
 def make_target(model: str | None, version: str | None, deploy_id: str | None) -> InferenceTarget:
@@ -100,9 +102,22 @@ def prepare_request(options: InferOptions, env: Environment) -> InferenceRequest
     return build_request(target, options, inputs)
 
 
+def apply_chat_format(fields: dict, system: str | None) -> None:
+    """Wrap the text input in Llama 2's chat format (`--chat`, `--system`)."""
+    from llamactl.chat_template import llama2_chat_prompt
+
+    text = fields.get("input")
+    if not isinstance(text, str):
+        raise InputError("--chat and --system need a text input")
+    fields["input"] = llama2_chat_prompt(text, system)
+
+
 def build_request(target: InferenceTarget, options: InferOptions, inputs: RequestInputs) -> InferenceRequest:
-    """The request from parsed fields (also `history rerun`'s): limits checked, streaming decided."""
+    """The request from parsed fields (also `history rerun`'s and each batch line's): the chat
+    format applied when asked, limits checked, streaming decided."""
     try:
+        if options.chat or options.system:
+            apply_chat_format(inputs.fields, options.system)
         validate_fields(inputs.fields)
     except InputError as exc:
         raise UsageError(str(exc)) from None

@@ -299,3 +299,21 @@ def test_version_flag():
     run = invoke(["--version"])
     assert run.exit_code == 0
     assert run.stdout == f"llamactl {__version__}\n"
+
+
+def test_chat_wraps_the_whole_input_in_the_llama2_format(api):
+    invoke(["infer", "-m", MODEL, "--chat", "review this"], input="a diff\n")
+    assert last_request(api).json["input"] == "[INST] a diff\n\nreview this [/INST]"
+    invoke(["infer", "-m", MODEL, "--system", "Be terse.", "Hello"])
+    assert last_request(api).json["input"] == "[INST] <<SYS>>\nBe terse.\n<</SYS>>\n\nHello [/INST]"
+    invoke(["infer", "-m", MODEL, "Hello"])
+    assert last_request(api).json["input"] == "Hello"  # never without being asked
+
+
+def test_chat_applies_to_every_batch_line(api, tmp_path):
+    batch = tmp_path / "prompts.jsonl"
+    batch.write_text('"first"\n{"input": "second"}\n', encoding="utf-8")
+    run = invoke(["infer", "-m", MODEL, "--chat", "--batch", str(batch), "-q"])
+    assert run.exit_code == 0, run.stderr
+    sent = sorted(r.json["input"] for r in api.requests if r.path.startswith("/v1/inference/"))
+    assert sent == ["[INST] first [/INST]", "[INST] second [/INST]"]

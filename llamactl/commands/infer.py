@@ -33,6 +33,8 @@ def infer(
     version: Annotated[Optional[str], typer.Option("--version", help="Pin a model version.", rich_help_panel=MODEL_PANEL, show_default=False)] = None,
     deploy_id: Annotated[Optional[str], typer.Option("-d", "--deploy-id", help="Run a deployment instead of a model.", rich_help_panel=MODEL_PANEL, show_default=False)] = None,
     inputs: Annotated[Optional[list[str]], typer.Option("-i", "--input", metavar="KEY=VALUE", help="Request field, repeatable: -i max_new_tokens=200 -i temperature=0.7 -i stop=X. @path reads a file, @- stdin.", rich_help_panel=INPUT_PANEL, show_default=False)] = None,
+    chat: Annotated[bool, typer.Option("--chat", help="Wrap the input in Llama 2's chat format ([INST] ... [/INST]), so a chat model answers it instead of continuing it.", rich_help_panel=INPUT_PANEL)] = False,
+    system: Annotated[Optional[str], typer.Option("--system", metavar="TEXT", help="A system prompt for the chat format (implies --chat).", rich_help_panel=INPUT_PANEL, show_default=False)] = None,
     stream: Annotated[Optional[bool], typer.Option("--stream/--no-stream", help="Stream tokens as they are generated (default for text output).", rich_help_panel=OUTPUT_PANEL, show_default=False)] = None,
     json_output: Annotated[bool, typer.Option("--json", help="Print the API's JSON response (NDJSON events with --stream).", rich_help_panel=OUTPUT_PANEL)] = False,
     selections: Annotated[Optional[list[str]], typer.Option("-o", metavar="PATH=TARGET", help="Write part of the response, as deepctl: -o results.0.generated_text=- or -o results.{IDX}.generated_text=out{IDX}.txt.", rich_help_panel=OUTPUT_PANEL, show_default=False)] = None,
@@ -59,7 +61,8 @@ def infer(
         settings = BatchSettings.from_flags(
             batch, batch_format=batch_format, concurrency=concurrency, output=output, max_cost=max_cost,
             quiet=quiet, timeout=timeout, retries=retries, history=not no_history)
-        options = InferOptions(model=model, version=version, deploy_id=deploy_id, inputs=inputs or [])
+        options = InferOptions(model=model, version=version, deploy_id=deploy_id, inputs=inputs or [],
+                               chat=chat, system=system)
         run_batch(env, options, settings)
         return
     if any(value is not None for value in (batch_format, concurrency, output, max_cost)):
@@ -69,7 +72,7 @@ def infer(
     options = InferOptions(
         model=model, version=version, deploy_id=deploy_id, inputs=inputs or [],
         prompt=prompt, stream=stream, json=json_output,
-        selectors=[parse_selector(text) for text in selections or []],
+        selectors=[parse_selector(text) for text in selections or []], chat=chat, system=system,
     )
     if json_output and options.selectors:
         from llamactl.errors import UsageError
