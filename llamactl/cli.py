@@ -10,19 +10,45 @@ import typer
 from typer.core import TyperGroup
 
 from llamactl import __version__
-from llamactl.commands.infer import infer
+from llamactl.commands.infer import EPILOG as INFER_EPILOG, HELP as INFER_HELP, infer
 from llamactl.env import Environment, resolve_api_url
 from llamactl.errors import ExitCode, Interrupted, LlamactlError
 
-ROOT_HELP = """\
-Stream answers from DeepInfra-hosted LLMs in terminals, pipelines and CI.
+# Help paragraphs are single lines: Typer's Rich help keeps every line break it is given.
+# Epilogs are blocks that keep theirs, each line within 80 columns; they start with a
+# newline because Typer dedents help like a docstring, which would strip their indent.
+ROOT_HELP = (
+    "Stream answers from DeepInfra-hosted LLMs in terminals, pipelines and CI.\n\n"
+    "Global options go before the command. 'llamactl COMMAND --help' shows each command's "
+    "options and examples. The API token comes from DEEPINFRA_TOKEN or 'llamactl auth login'."
+)
 
-Exit codes: 0 ok, 1 internal error, 2 usage or input error, 3 authentication,
-4 request rejected by the API (4xx), 5 request failed (5xx, 429, network, broken stream),
-130 interrupted.
+ROOT_EPILOG = """
+Exit codes:
+  0    success
+  1    internal error: a bug in llamactl (rerun with --debug)
+  2    usage or input error, found before any request was sent
+  3    authentication: no token, or the API answered 401/403
+  4    the API rejected the request (unknown model, validation, funding)
+  5    the request failed (5xx, 429, timeout, network, stream cut short)
+  130  interrupted by Ctrl-C (143 by SIGTERM, 141 when stdout is closed)
 
-Environment: DEEPINFRA_TOKEN / DEEPINFRA_API_KEY (token), DEEPINFRA_HOST /
-DEEPINFRA_BASE_URL (API URL), LLAMACTL_HOME (state directory), NO_COLOR.
+Environment:
+  DEEPINFRA_TOKEN           the API token (DEEPINFRA_API_KEY works too)
+  DEEPINFRA_HOST            the API URL (DEEPINFRA_BASE_URL works too)
+  LLAMACTL_HOME             one directory for config, history and caches
+  LLAMACTL_NO_HISTORY=1     record nothing in history
+  LLAMACTL_KEYRING_TIMEOUT  seconds to wait for the system keyring (5)
+  NO_COLOR                  no colour, even on a terminal
+  HTTPS_PROXY, NO_PROXY     a proxy, and the hosts that bypass it
+
+Examples:
+  # in a terminal: the answer streams in, a summary line follows on stderr
+  llamactl infer -m meta-llama/Llama-2-70b-chat-hf "Write a haiku"
+  # in a pipeline: stdin, a blank line, then the prompt; only text on stdout
+  git diff | llamactl infer -m meta-llama/Llama-2-70b-chat-hf "review this"
+  # in CI: the token from the environment, JSON out, an exit code to check
+  llamactl infer -m meta-llama/Llama-2-70b-chat-hf --json "Say hi" | jq .
 """
 
 
@@ -63,6 +89,7 @@ def report_traceback(env: Environment) -> None:
 LAZY_GROUPS = {"auth": "llamactl.commands.auth", "models": "llamactl.commands.models",
                "history": "llamactl.commands.history"}
 COMMAND_ORDER = ("auth", "infer", "models", "history")
+CONNECTION_PANEL = "Connection"
 
 
 class LlamactlGroup(TyperGroup):
@@ -170,6 +197,8 @@ def _show_version(value: bool) -> None:
 app = typer.Typer(
     cls=LlamactlGroup,
     help=ROOT_HELP,
+    epilog=ROOT_EPILOG,
+    rich_markup_mode="rich",
     no_args_is_help=True,
     pretty_exceptions_enable=False,
     context_settings={"help_option_names": ["-h", "--help"]},
@@ -179,8 +208,8 @@ app = typer.Typer(
 @app.callback()
 def root(
     ctx: typer.Context,
-    api_url: Annotated[Optional[str], typer.Option("--api-url", metavar="URL", help="API base URL \\[env: DEEPINFRA_HOST, DEEPINFRA_BASE_URL; default https://api.deepinfra.com].", show_default=False)] = None,
-    allow_insecure: Annotated[bool, typer.Option("--allow-insecure", help="Allow sending the token over plain http to a non-loopback host.")] = False,
+    api_url: Annotated[Optional[str], typer.Option("--api-url", metavar="URL", help="API base URL \\[env: DEEPINFRA_HOST, DEEPINFRA_BASE_URL; default https://api.deepinfra.com].", rich_help_panel=CONNECTION_PANEL, show_default=False)] = None,
+    allow_insecure: Annotated[bool, typer.Option("--allow-insecure", help="Allow sending the token over plain http to a host that is not loopback.", rich_help_panel=CONNECTION_PANEL)] = False,
     debug: Annotated[bool, typer.Option("--debug", help="Tracebacks and an HTTP trace (token redacted) on stderr.")] = False,
     version: Annotated[bool, typer.Option("--version", callback=_show_version, is_eager=True, help="Print the version and exit.")] = False,
 ) -> None:
@@ -191,4 +220,4 @@ def root(
     )
 
 
-app.command()(infer)
+app.command(help=INFER_HELP, epilog=INFER_EPILOG)(infer)
