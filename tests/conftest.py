@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.emulator import Emulator
+from tests.emulator import VALID_TOKEN, Emulator
 
 
 @pytest.fixture(scope="session")
@@ -33,3 +33,26 @@ def isolated_user(tmp_path_factory, monkeypatch):
         monkeypatch.setenv(name, str(home / name.lower()))
     monkeypatch.setenv("LLAMACTL_HOME", str(home / "llamactl"))
     monkeypatch.setenv("PYTHON_KEYRING_BACKEND", "keyring.backends.null.Keyring")
+
+
+@pytest.fixture
+def home(tmp_path):
+    """This test's LLAMACTL_HOME (created by llamactl when it needs it)."""
+    return tmp_path / "home"
+
+
+@pytest.fixture
+def api(emulator, home, monkeypatch):
+    """In-process runs: a user with a valid token in the environment, pointed at the emulator."""
+    monkeypatch.setenv("LLAMACTL_HOME", str(home))
+    monkeypatch.setenv("DEEPINFRA_TOKEN", VALID_TOKEN)
+    monkeypatch.setenv("DEEPINFRA_HOST", emulator.url)
+    return emulator
+
+
+@pytest.fixture
+def env(emulator, home):
+    """Subprocess runs: the environment of the same user."""
+    from tests.helpers import subprocess_env
+
+    return subprocess_env(DEEPINFRA_TOKEN=VALID_TOKEN, DEEPINFRA_HOST=emulator.url, LLAMACTL_HOME=str(home))

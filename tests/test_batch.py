@@ -10,24 +10,10 @@ from contextlib import closing
 
 import pytest
 
-from tests.emulator import Behavior, VALID_TOKEN
+from tests.emulator import Behavior
 from tests.helpers import HANG_GUARD, invoke
 
 MODEL = "meta-llama/Llama-2-70b-chat-hf"
-
-
-@pytest.fixture
-def home(tmp_path):
-    return tmp_path / "home"
-
-
-@pytest.fixture
-def api(emulator, home, monkeypatch):
-    """A user with a valid token, pointed at the emulator."""
-    monkeypatch.setenv("LLAMACTL_HOME", str(home))
-    monkeypatch.setenv("DEEPINFRA_TOKEN", VALID_TOKEN)
-    monkeypatch.setenv("DEEPINFRA_HOST", emulator.url)
-    return emulator
 
 
 def write(tmp_path, text: str, name: str = "prompts.jsonl"):

@@ -13,16 +13,10 @@ import time
 
 import pytest
 
-from tests.emulator import Behavior, VALID_TOKEN
-from tests.helpers import HANG_GUARD, REPO, llamactl_command, run_llamactl, start_llamactl, subprocess_env
+from tests.emulator import Behavior
+from tests.helpers import HANG_GUARD, REPO, llamactl_command, run_llamactl, start_llamactl
 
 MODEL = "meta-llama/Llama-2-70b-chat-hf"
-
-
-@pytest.fixture
-def env(emulator, tmp_path):
-    return subprocess_env(DEEPINFRA_TOKEN=VALID_TOKEN, DEEPINFRA_HOST=emulator.url,
-                          LLAMACTL_HOME=str(tmp_path / "home"))
 
 
 def wait_until(predicate) -> None:

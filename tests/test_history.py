@@ -18,20 +18,6 @@ MODEL = "meta-llama/Llama-2-70b-chat-hf"
 OTHER_MODEL = "mistralai/Mistral-7B-Instruct-v0.1"
 
 
-@pytest.fixture
-def home(tmp_path):
-    return tmp_path / "home"
-
-
-@pytest.fixture
-def api(emulator, home, monkeypatch):
-    """A user with a valid token, pointed at the emulator, with history under `home`."""
-    monkeypatch.setenv("LLAMACTL_HOME", str(home))
-    monkeypatch.setenv("DEEPINFRA_TOKEN", VALID_TOKEN)
-    monkeypatch.setenv("DEEPINFRA_HOST", emulator.url)
-    return emulator
-
-
 def infer(*args: str, input: str | bytes | None = None):
     run = invoke(["infer", *args], input=input)
     assert "warning" not in run.stderr, run.stderr

@@ -7,10 +7,8 @@ import json
 import subprocess
 import sys
 
-import pytest
 
-from tests.emulator import VALID_TOKEN
-from tests.helpers import REPO, subprocess_env
+from tests.helpers import REPO
 
 MODEL = "meta-llama/Llama-2-70b-chat-hf"
 HEAVY = {"requests", "urllib3", "rich", "keyring", "sqlite3", "_sqlite3", "sseclient", "pydantic", "typer"}
@@ -48,12 +46,6 @@ def imports_of(args: list[str], env: dict) -> dict:
                          text=True, stdin=subprocess.DEVNULL, timeout=30)
     line = next(line for line in run.stderr.splitlines() if line.startswith("IMPORTS "))
     return json.loads(line[len("IMPORTS "):])
-
-
-@pytest.fixture
-def env(emulator, tmp_path):
-    return subprocess_env(DEEPINFRA_TOKEN=VALID_TOKEN, DEEPINFRA_HOST=emulator.url,
-                          LLAMACTL_HOME=str(tmp_path / "home"))
 
 
 def test_version_imports_nothing_heavy(env):

@@ -13,17 +13,6 @@ from tests.helpers import invoke
 MODEL = "meta-llama/Llama-2-70b-chat-hf"
 
 
-@pytest.fixture
-def api(emulator, tmp_path, monkeypatch):
-    """The environment of a user with a valid token, pointed at the emulator."""
-    for name in ("DEEPINFRA_TOKEN", "DEEPINFRA_API_KEY", "DEEPINFRA_HOST", "DEEPINFRA_BASE_URL", "NO_COLOR"):
-        monkeypatch.delenv(name, raising=False)
-    monkeypatch.setenv("LLAMACTL_HOME", str(tmp_path / "home"))
-    monkeypatch.setenv("DEEPINFRA_TOKEN", VALID_TOKEN)
-    monkeypatch.setenv("DEEPINFRA_HOST", emulator.url)
-    return emulator
-
-
 def last_request(emulator):
     inference = [r for r in emulator.requests if r.path.startswith("/v1/inference/")]
     assert inference, "no inference request reached the emulator"

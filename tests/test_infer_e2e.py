@@ -18,12 +18,6 @@ from tests.helpers import (
 MODEL = "meta-llama/Llama-2-70b-chat-hf"
 
 
-@pytest.fixture
-def env(emulator, tmp_path):
-    return subprocess_env(DEEPINFRA_TOKEN=VALID_TOKEN, DEEPINFRA_HOST=emulator.url,
-                          LLAMACTL_HOME=str(tmp_path / "home"))
-
-
 def test_piped_stdin_and_prompt_give_exactly_the_text(emulator, env):
     emulator.behave(Behavior(tokens=["Looks", " good", " 🦙", "\n"]))
     run = run_llamactl(["infer", "-m", MODEL, "review this"], env, input=b"--- a\n+++ b\n")

@@ -6,8 +6,8 @@ import threading
 
 import pytest
 
-from tests.emulator import Behavior, VALID_TOKEN
-from tests.helpers import HANG_GUARD, read_exactly, run_llamactl, start_llamactl, subprocess_env
+from tests.emulator import Behavior
+from tests.helpers import HANG_GUARD, read_exactly, run_llamactl, start_llamactl
 from tests.proxy import ForwardingProxy
 
 MODEL = "meta-llama/Llama-2-70b-chat-hf"
@@ -17,12 +17,6 @@ MODEL = "meta-llama/Llama-2-70b-chat-hf"
 def proxy():
     with ForwardingProxy() as proxy:
         yield proxy
-
-
-@pytest.fixture
-def env(emulator, tmp_path):
-    return subprocess_env(DEEPINFRA_TOKEN=VALID_TOKEN, DEEPINFRA_HOST=emulator.url,
-                          LLAMACTL_HOME=str(tmp_path / "home"))
 
 
 def test_requests_go_through_http_proxy(emulator, env, proxy):

@@ -13,16 +13,6 @@ from tests.helpers import invoke
 MODEL = "meta-llama/Llama-2-70b-chat-hf"
 
 
-@pytest.fixture
-def api(emulator, tmp_path, monkeypatch):
-    for name in ("DEEPINFRA_API_KEY", "DEEPINFRA_BASE_URL", "NO_COLOR"):
-        monkeypatch.delenv(name, raising=False)
-    monkeypatch.setenv("LLAMACTL_HOME", str(tmp_path / "home"))
-    monkeypatch.setenv("DEEPINFRA_TOKEN", VALID_TOKEN)
-    monkeypatch.setenv("DEEPINFRA_HOST", emulator.url)
-    return emulator
-
-
 def inference_count(emulator) -> int:
     return sum(1 for r in emulator.requests if r.path.startswith("/v1/inference/"))
 

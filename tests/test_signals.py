@@ -7,18 +7,11 @@ import signal
 import subprocess
 import threading
 
-import pytest
 
-from tests.emulator import Behavior, VALID_TOKEN
-from tests.helpers import HANG_GUARD, REPO, llamactl_command, read_exactly, run_llamactl, start_llamactl, subprocess_env
+from tests.emulator import Behavior
+from tests.helpers import HANG_GUARD, REPO, llamactl_command, read_exactly, run_llamactl, start_llamactl
 
 MODEL = "meta-llama/Llama-2-70b-chat-hf"
-
-
-@pytest.fixture
-def env(emulator, tmp_path):
-    return subprocess_env(DEEPINFRA_TOKEN=VALID_TOKEN, DEEPINFRA_HOST=emulator.url,
-                          LLAMACTL_HOME=str(tmp_path / "home"))
 
 
 def test_sigterm_ends_quietly_with_the_partial_text(emulator, env):
@@ -87,7 +80,6 @@ def has_open(pid: int, path: str) -> bool:
 def test_a_second_ctrl_c_exits_at_once_even_while_history_waits(emulator, env, tmp_path):
     """The first Ctrl-C starts the cleanup (here: recording, stuck on a locked database);
     the second must end the process without waiting for it."""
-    import os
     import sqlite3
     import time
 

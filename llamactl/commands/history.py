@@ -171,6 +171,17 @@ def _not_found(request_id: int):
     return UsageError(f"no request {request_id} in history", hint="'llamactl history list' shows the recent ones")
 
 
+def _stored_record(env: Environment, request_id: int):
+    """The record with this id, or the not-found error (exit 2)."""
+    from llamactl.history.store import open_history
+
+    with open_history(env) as store:
+        record = store.get(request_id)
+    if record is None:
+        raise _not_found(request_id)
+    return record
+
+
 def _print_records(env: Environment, records, json_output: bool) -> None:
     from llamactl.history.display import print_records
     from llamactl.output import Messages, print_json
@@ -209,14 +220,10 @@ def show(
     json_output: Annotated[bool, typer.Option("--json", help="Print the request as one JSON object.")] = False,
 ) -> None:
     from llamactl.history.display import print_record
-    from llamactl.history.store import open_history
     from llamactl.output import print_json
 
     env: Environment = ctx.obj
-    with open_history(env) as store:
-        record = store.get(request_id)
-    if record is None:
-        raise _not_found(request_id)
+    record = _stored_record(env, request_id)
     if json_output:
         print_json(env.stdout, record.to_json())
     else:
@@ -292,14 +299,10 @@ def rerun(
 ) -> None:
     from llamactl.commands.infer import run
     from llamactl.history.rerun import rebuild_request
-    from llamactl.history.store import open_history
     from llamactl.prepare import InferOptions
 
     env: Environment = ctx.obj
-    with open_history(env) as store:
-        record = store.get(request_id)
-    if record is None:
-        raise _not_found(request_id)
+    record = _stored_record(env, request_id)
     options = InferOptions(model=model, version=version, deploy_id=deploy_id, inputs=inputs or [],
                            stream=stream, json=json_output)
     request = rebuild_request(record, options, env)
