@@ -109,14 +109,15 @@ def throughput(emulator: Emulator, env: dict, tokens: int) -> None:
     print(f"  sseclient-py over requests, bare loop   {baseline * 1e6:6.2f} µs/event   (CPU beyond start-up)")
     print(f"  llamactl infer | /dev/null              {ours * 1e6:6.2f} µs/token   {ours / baseline:4.2f}x   (target <= 1.5x)")
     print(f"  (sseclient-py alone on the bytes in memory: {in_memory_sseclient_per_event(raw, tokens) * 1e6:.2f} µs/event)")
-    emulator.behave(Behavior(tokens=words(1000)))
-    small = peak_rss_mib(llamactl, env)
-    emulator.behave(Behavior(tokens=words(tokens)))
-    big = peak_rss_mib(llamactl, env)
-    if small is not None and big is not None:
-        text_mib = sum(len(w.encode()) for w in words(tokens)) / 2**20
-        print(f"  peak RSS: 1,000 tokens {small:.1f} MiB, {tokens:,} tokens {big:.1f} MiB "
-              f"(+{big - small:.1f} MiB for {text_mib:.1f} MiB of text)")
+    text_mib = sum(len(w.encode()) for w in words(tokens)) / 2**20
+    for name, command in (("llamactl", llamactl), ("bare loop (keeps no text)", bare)):
+        emulator.behave(Behavior(tokens=words(1000)))
+        small = peak_rss_mib(command, env)
+        emulator.behave(Behavior(tokens=words(tokens)))
+        big = peak_rss_mib(command, env)
+        if small is not None and big is not None:
+            print(f"  peak RSS, {name}: 1,000 tokens {small:.1f} MiB, {tokens:,} tokens {big:.1f} MiB "
+                  f"(+{big - small:.1f} MiB; the text is {text_mib:.1f} MiB)")
 
 
 def first_token_latency(emulator: Emulator, env: dict, runs: int) -> None:
