@@ -44,11 +44,25 @@ def _load_backend():
     except Exception as exc:  # a configured backend that cannot load or is not viable here
         raise KeyringUnavailable(f"the configured keyring backend cannot be used ({type(exc).__name__}: {exc})") from None
     backend = keyring.core.get_keyring()
+    if type(backend).__module__.startswith("keyrings.alt") and not _configured_by_user():
+        # keyrings.alt's file backends (plain or base64 text in ~/.local/share) are what
+        # keyring's detection falls back to when only they are installed: not a system
+        # keyring. They are used only when the user selects one explicitly.
+        raise KeyringUnavailable(
+            f"no system keyring is available here (only {backend.name}, a plain file, which is "
+            "used only when selected with PYTHON_KEYRING_BACKEND or keyringrc.cfg)", missing=True)
     if isinstance(backend, fail.Keyring):
         raise KeyringUnavailable("no system keyring is available here (no Secret Service, KWallet or other backend)", missing=True)
     if isinstance(backend, null.Keyring):
         raise KeyringUnavailable("the system keyring is disabled (keyring's null backend is configured)", missing=True)
     return backend
+
+
+def _configured_by_user() -> bool:
+    """Whether keyring's own configuration names a backend (environment or keyringrc.cfg)."""
+    import keyring.core
+
+    return bool(os.environ.get("PYTHON_KEYRING_BACKEND")) or keyring.core.load_config() is not None
 
 
 class SystemKeyring:

@@ -541,3 +541,19 @@ def test_login_status_infer_logout_with_a_real_secret_service(emulator, sandbox,
     assert logout.returncode == 0, logout.stderr
     assert b"Removed the token" in logout.stderr
     assert secret_service(["auth", "token"]).returncode == 3
+
+
+def test_keyrings_alt_files_are_never_chosen_by_detection(emulator, tmp_path):
+    """keyrings.alt (a test dependency) is what keyring's detection falls back to on a box
+    without a system keyring: its plain files must not pass for one."""
+    from tests.helpers import subprocess_env
+
+    env = subprocess_env(HOME=str(tmp_path), XDG_DATA_HOME=str(tmp_path / "data"),
+                         XDG_CONFIG_HOME=str(tmp_path / "config"), LLAMACTL_HOME=str(tmp_path / "llamactl"),
+                         DEEPINFRA_HOST=emulator.url)
+    env.pop("PYTHON_KEYRING_BACKEND")
+    env.pop("DBUS_SESSION_BUS_ADDRESS", None)
+    run = run_llamactl(["auth", "login", "--with-token"], env, input=VALID_TOKEN.encode())
+    assert run.exit_code == 2, run.stderr
+    assert "no system keyring" in run.stderr and "--insecure-storage" in run.stderr
+    assert not any(VALID_TOKEN.encode() in path.read_bytes() for path in tmp_path.rglob("*") if path.is_file())
