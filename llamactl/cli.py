@@ -117,9 +117,13 @@ class LlamactlGroup(TyperGroup):
             result = super().main(args=args, prog_name=prog_name, complete_var=complete_var,
                                   standalone_mode=False, **extra)
             code = result if isinstance(result, int) else 0
-        except typer.Abort:
-            report(Environment(), "aborted")
-            code = ExitCode.INTERNAL
+        except typer.Abort:  # Ctrl-C or end of input at a confirmation or a prompt
+            from llamactl.output import write_flushed
+
+            env = Environment()
+            write_flushed(env.stderr, "\n")
+            report(env, "interrupted")
+            code = ExitCode.INTERRUPTED
         except Exception as exc:
             if not _is_click_exception(exc):
                 raise

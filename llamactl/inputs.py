@@ -17,10 +17,17 @@ FLOAT_FIELDS = frozenset(
 )
 BOOL_FIELDS = frozenset({"stream"})
 TEXT_FIELDS = frozenset({"input", "webhook"})
+GENERATION_PARAMETERS = INT_FIELDS | FLOAT_FIELDS | BOOL_FIELDS | {"stop", "response_format", "webhook"}
+SHOWN_VALUE = 40  # characters of a bad value quoted in an error message
 MAX_STOP_STRINGS = 4
 MAX_NUM_RESPONSES = 2
 TRUE_WORDS = frozenset({"true", "1", "yes", "on"})
 FALSE_WORDS = frozenset({"false", "0", "no", "off"})
+
+
+def shown(raw: str) -> str:
+    """A value quoted in an error message: short, so a wrong @file never floods a log."""
+    return repr(raw if len(raw) <= SHOWN_VALUE else raw[:SHOWN_VALUE] + "…")
 
 
 class InputError(ValueError):
@@ -46,7 +53,7 @@ def split_assignment(item: str) -> tuple[str, str]:
     key, sep, value = item.partition("=")
     key = key.strip()
     if not sep or not key:
-        raise InputError(f"-i {item!r}: expected KEY=VALUE")
+        raise InputError(f"-i {shown(item)}: expected KEY=VALUE")
     return key, value
 
 
@@ -63,7 +70,7 @@ def _as_int(key: str, raw: str) -> int:
     try:
         return int(raw.strip())
     except ValueError:
-        raise InputError(f"-i {key}: expected an integer, got {raw!r}") from None
+        raise InputError(f"-i {key}: expected an integer, got {shown(raw)}") from None
 
 
 def _as_float(key: str, raw: str) -> float:
@@ -72,7 +79,7 @@ def _as_float(key: str, raw: str) -> float:
     except ValueError:
         value = math.nan
     if not math.isfinite(value):
-        raise InputError(f"-i {key}: expected a number, got {raw!r}")
+        raise InputError(f"-i {key}: expected a number, got {shown(raw)}")
     return value
 
 
@@ -82,7 +89,7 @@ def _as_bool(key: str, raw: str) -> bool:
         return True
     if word in FALSE_WORDS:
         return False
-    raise InputError(f"-i {key}: expected true or false, got {raw!r}")
+    raise InputError(f"-i {key}: expected true or false, got {shown(raw)}")
 
 
 def _stop_strings(raw: str) -> list[str]:
@@ -106,7 +113,7 @@ def _response_format(raw: str) -> dict[str, Any]:
     except ValueError:
         value = None
     if not isinstance(value, dict):
-        raise InputError(f'-i response_format: expected a JSON object such as {{"type": "json_object"}}, got {raw!r}')
+        raise InputError(f'-i response_format: expected a JSON object such as {{"type": "json_object"}}, got {shown(raw)}')
     return value
 
 
@@ -193,6 +200,8 @@ def validate_fields(fields: dict[str, Any]) -> None:
     prompt = fields.get("input")
     if prompt is not None and not isinstance(prompt, str):
         raise InputError("-i input: must be text")
+    if isinstance(prompt, str) and not prompt.strip():
+        raise InputError("the input is empty: give a PROMPT, pipe text on stdin, or use -i input=...")
 
 
 def assemble_prompt(positional: str | None, stdin_text: str | None) -> str | None:

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from llamactl.env import Environment
 from llamactl.errors import UsageError
-from llamactl.inputs import InputError, RequestInputs, assemble_prompt, parse_inputs, validate_fields
+from llamactl.inputs import GENERATION_PARAMETERS, InputError, RequestInputs, assemble_prompt, parse_inputs, validate_fields
 from llamactl.request import InferenceRequest, InferenceTarget
 
 
@@ -30,9 +30,16 @@ def make_target(model: str | None, version: str | None, deploy_id: str | None) -
         raise UsageError("give exactly one of -m/--model or -d/--deploy-id")
     if version and not model:
         raise UsageError("--version needs -m/--model")
-    if model and (model != model.strip() or not model.strip("/")):
-        raise UsageError(f"invalid model name {model!r}")
+    if model and (model != model.strip() or any(part in ("", ".", "..") for part in model.split("/"))):
+        raise UsageError(f"invalid model name {model!r}: expected a name such as meta-llama/Llama-2-70b-chat-hf")
     return InferenceTarget(model=model, version=version, deploy_id=deploy_id)
+
+
+def has_other_inputs(inputs) -> bool:
+    """Whether the request carries inputs of a model that does not take `input` text
+    (whisper's audio, an image model's prompt): any file, or a field that is not one of
+    the text-generation parameters."""
+    return bool(inputs.files) or any(key not in GENERATION_PARAMETERS for key in inputs.fields)
 
 
 def read_path(path: str) -> bytes:
@@ -54,7 +61,7 @@ class StdinReader:
             raise InputError("stdin was already read")
         self.consumed = True
         if not self.env.stdin_readable():
-            raise InputError("@-: stdin is a terminal; pipe the content in")
+            raise InputError("@-: stdin is not a pipe or a file; pipe the content in")
         stream = self.env.stdin
         return (getattr(stream, "buffer", None) or stream).read() or b""
 
@@ -77,7 +84,8 @@ def decide_stream(options: InferOptions, fields: dict) -> bool:
     several = (fields.get("num_responses") or 1) > 1
     if requested:
         if several:
-            raise UsageError("num_responses > 1 cannot be streamed: drop --stream")
+            asked = "--stream" if options.stream else "-i stream=true"
+            raise UsageError(f"num_responses > 1 cannot be streamed: drop {asked}")
         if options.selectors:
             raise UsageError("-o needs the full response: drop --stream")
         if "webhook" in fields:
@@ -94,9 +102,10 @@ def prepare_request(options: InferOptions, env: Environment) -> InferenceRequest
         inputs = parse_inputs(options.inputs, read_path, stdin.read_bytes)
         if "input" not in inputs.fields and "input" not in inputs.files:
             prompt = assemble_prompt(options.prompt, stdin.read_text())
-            if not prompt:
+            if prompt:
+                inputs.fields["input"] = prompt
+            elif not has_other_inputs(inputs):
                 raise InputError("no input: give a PROMPT, pipe text on stdin, or use -i input=...")
-            inputs.fields["input"] = prompt
     except InputError as exc:
         raise UsageError(str(exc)) from None
     return build_request(target, options, inputs)

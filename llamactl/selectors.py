@@ -35,6 +35,15 @@ def parse_selector(text: str) -> Selector:
     return Selector(path.strip(), target)
 
 
+def check_target(selector: Selector) -> None:
+    """Before anything is sent: a file target must be in a directory that exists."""
+    if selector.target == "-":
+        return
+    folder = Path(selector.target.replace("{IDX}", "0").replace("{EXT}", "bin")).parent
+    if not folder.is_dir():
+        raise UsageError(f"-o {selector.target}: the directory {folder} does not exist")
+
+
 def select(value: Any, path: str) -> Any:
     """Follow a dotted path through objects and arrays."""
     for step in (part for part in path.split(".") if part) if path else ():

@@ -110,6 +110,19 @@ def test_clear_asks_on_a_terminal(emulator, tmp_path):
     assert exported(env) == []
 
 
+def test_ctrl_c_at_the_clear_question_is_an_interruption(emulator, tmp_path):
+    env = environment(emulator, tmp_path / "home")
+    assert run_llamactl(["infer", "-m", MODEL, "-q", "keep me"], env).exit_code == 0
+    asked = spawn_clear(env)
+    asked.expect(r"\[y/N\]: ")
+    asked.sendintr()
+    asked.expect("error: interrupted")
+    asked.expect(pexpect.EOF)
+    asked.close()
+    assert asked.exitstatus == 130
+    assert len(exported(env)) == 1
+
+
 def terminal_output(env, *args: str) -> str:
     """What `llamactl ARGS` shows on a 120-column terminal, styles stripped."""
     child = pexpect.spawn(sys.executable, ["-m", "llamactl", *args], env={**env, "COLUMNS": "120"},

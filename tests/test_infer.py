@@ -306,3 +306,44 @@ def test_chat_applies_to_every_batch_line(api, tmp_path):
     assert run.exit_code == 0, run.stderr
     sent = sorted(r.json["input"] for r in api.requests if r.path.startswith("/v1/inference/"))
     assert sent == ["[INST] first [/INST]", "[INST] second [/INST]"]
+
+
+@pytest.mark.parametrize("args", [["-i", "input="], ["   "], ["-i", "input=\n\n"]])
+def test_an_empty_input_is_exit_2_and_not_sent(api, args):
+    run = invoke(["infer", "-m", MODEL, *args])
+    assert run.exit_code == 2
+    assert "the input is empty" in run.stderr
+    assert api.requests == []
+
+
+@pytest.mark.parametrize("model", ["../../v1/me", "meta-llama/../x", "/meta-llama/x", "a//b"])
+def test_a_model_name_cannot_walk_the_url_path(api, model):
+    run = invoke(["infer", "-m", model, "hi"])
+    assert run.exit_code == 2
+    assert "invalid model name" in run.stderr
+    assert api.requests == []
+
+
+def test_a_model_without_text_input_needs_no_prompt(api, tmp_path):
+    audio = tmp_path / "clip.wav"
+    audio.write_bytes(b"RIFF\x00\x00\x00\x00WAVEfmt \x00\xff")
+    run = invoke(["infer", "-m", "openai/whisper-small", "-i", f"audio=@{audio}", "--json"])
+    assert run.exit_code == 0, run.stderr
+    sent = last_request(api)
+    assert "input" not in (sent.form or {}) and sent.files["audio"][2] == audio.read_bytes()
+
+
+def test_a_bad_value_is_quoted_short(api, tmp_path):
+    big = tmp_path / "big.txt"
+    big.write_text("x" * 10_000, encoding="utf-8")
+    run = invoke(["infer", "-m", MODEL, "-i", f"temperature=@{big}", "hi"])
+    assert run.exit_code == 2
+    assert "temperature: expected a number" in run.stderr
+    assert max(len(line) for line in run.stderr.splitlines()) < 200
+
+
+def test_an_o_target_in_a_missing_directory_is_refused_before_sending(api, tmp_path):
+    run = invoke(["infer", "-m", MODEL, "-o", f"results={tmp_path}/no/such/dir/x.json", "hi"])
+    assert run.exit_code == 2
+    assert "does not exist" in run.stderr
+    assert api.requests == []

@@ -65,7 +65,7 @@ def infer(
 ) -> None:
     """`llamactl infer`; its help is HELP and EPILOG."""
     from llamactl.prepare import InferOptions, prepare_request
-    from llamactl.selectors import parse_selector
+    from llamactl.selectors import check_target, parse_selector
 
     env: Environment = ctx.obj
     if batch is not None:
@@ -92,6 +92,8 @@ def infer(
         from llamactl.errors import UsageError
 
         raise UsageError("--json and -o cannot be combined: -o already selects JSON")
+    for selector in options.selectors:
+        check_target(selector)
     request = prepare_request(options, env)
     if dry_run:
         from llamactl.output import write_flushed
@@ -135,4 +137,14 @@ def run(env: Environment, request, options, quiet: bool, timeout: float, retries
         webhook = request.fields.get("webhook")
         messages.info(f"queued as request {outcome.request_id or 'n/a'}: the result will be POSTed to {webhook}")
         return
+    if needs_fresh_line(env, outcome, options):
+        messages.info("")  # `| tee` shows stdout and stderr on one screen: start the summary on its own line
     messages.info(format_summary(outcome))
+
+
+def needs_fresh_line(env: Environment, outcome, options) -> bool:
+    """stdout is a pipe that may end on the same screen as stderr, mid-line."""
+    text_output = not (options.json or options.selectors)
+    texts = outcome.texts
+    return (text_output and env.stderr_isatty and not env.stdout_isatty
+            and bool(texts) and not texts[-1].endswith("\n"))
