@@ -67,7 +67,9 @@ def example_env(directory: Path, api_url: str) -> dict[str, str]:
 def run_example(script: str, directory: Path, env: dict[str, str],
                 timeout: float = HANG_GUARD * 3) -> subprocess.CompletedProcess:
     """Run `script` with bash, stopping at the first command (or pipeline stage) that fails."""
-    return subprocess.run(["bash", "--noprofile", "--norc", "-e", "-o", "pipefail", "-c", script],
+    # `exit $?` keeps bash as the parent of the last command (bash would exec a lone one),
+    # so shell detection (--install-completion) finds bash even when pytest runs under sh.
+    return subprocess.run(["bash", "--noprofile", "--norc", "-e", "-o", "pipefail", "-c", f"{script}\nexit $?"],
                           cwd=directory, env=env, stdin=subprocess.DEVNULL, capture_output=True,
                           text=True, timeout=timeout)
 

@@ -41,8 +41,10 @@ def shell_env(emulator, home) -> dict[str, str]:
 
 
 def run_bash(script: str, env: dict[str, str]) -> subprocess.CompletedProcess:
-    proc = subprocess.run(["bash", "--norc", "--noprofile", "-c", script], env=env, capture_output=True,
-                          text=True, timeout=HANG_GUARD)
+    # `exit $?` keeps bash as llamactl's parent (a lone command would be exec'd in its
+    # place), so shell detection finds bash even when pytest itself runs under sh.
+    proc = subprocess.run(["bash", "--norc", "--noprofile", "-c", f"{script}\nexit $?"], env=env,
+                          capture_output=True, text=True, timeout=HANG_GUARD)
     assert proc.returncode == 0, proc.stderr
     return proc
 
