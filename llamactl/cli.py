@@ -89,6 +89,7 @@ def report_traceback(env: Environment) -> None:
 LAZY_GROUPS = {"auth": "llamactl.commands.auth", "models": "llamactl.commands.models",
                "history": "llamactl.commands.history"}
 COMMAND_ORDER = ("auth", "infer", "models", "history")
+GLOBAL_OPTIONS = ("--api-url", "--allow-insecure", "--debug")
 CONNECTION_PANEL = "Connection"
 
 
@@ -177,6 +178,9 @@ def _report_usage_error(exc: Any) -> int:
         return ExitCode.OK
     ctx = getattr(exc, "ctx", None)
     hint = f"see '{ctx.command_path} --help'" if ctx is not None else None
+    misplaced = getattr(exc, "option_name", None)
+    if misplaced in GLOBAL_OPTIONS and ctx is not None and ctx.parent is not None:
+        hint = f"{misplaced} is a global option: put it before the command, as in 'llamactl {misplaced} {ctx.info_name} ...'"
     report(Environment(), exc.format_message(), hint)
     return getattr(exc, "exit_code", ExitCode.USAGE)
 

@@ -139,7 +139,7 @@ def test_an_upload_is_described_never_stored(api, home, tmp_path):
     assert not any(b"UPLOADED-BYTES-7d1c" in data for data in files_under(home).values())
 
 
-@pytest.mark.parametrize("flags, variable", [(["--no-history"], None), ([], "1"), ([], "true")])
+@pytest.mark.parametrize("flags, variable", [(["--no-history"], None), ([], "1"), ([], "true"), ([], "banana")])
 def test_no_history_records_nothing(api, monkeypatch, flags, variable):
     if variable:
         monkeypatch.setenv("LLAMACTL_NO_HISTORY", variable)
@@ -147,6 +147,14 @@ def test_no_history_records_nothing(api, monkeypatch, flags, variable):
     assert run.exit_code == 0, run.stderr
     monkeypatch.delenv("LLAMACTL_NO_HISTORY", raising=False)
     assert history_json("list") == []
+
+
+@pytest.mark.parametrize("variable", ["0", "false", "no", ""])
+def test_an_explicit_no_keeps_history_on(api, monkeypatch, variable):
+    monkeypatch.setenv("LLAMACTL_NO_HISTORY", variable)
+    assert infer("-m", MODEL, "kept").exit_code == 0
+    monkeypatch.delenv("LLAMACTL_NO_HISTORY")
+    assert len(history_json("list")) == 1
 
 
 def files_under(directory) -> dict[str, bytes]:

@@ -347,3 +347,9 @@ def test_an_o_target_in_a_missing_directory_is_refused_before_sending(api, tmp_p
     assert run.exit_code == 2
     assert "does not exist" in run.stderr
     assert api.requests == []
+
+
+def test_a_global_option_after_the_command_gets_a_hint(api):
+    run = invoke(["infer", "-m", MODEL, "--debug", "hi"])
+    assert run.exit_code == 2
+    assert "put it before the command" in run.stderr and "llamactl --debug infer" in run.stderr

@@ -9,11 +9,13 @@ from __future__ import annotations
 
 from llamactl.env import Environment
 
-TRUE_WORDS = frozenset({"1", "true", "yes", "on"})
+FALSE_WORDS = frozenset({"", "0", "false", "no", "off"})
 
 
 def history_disabled(env: Environment) -> bool:
-    return env.environ.get("LLAMACTL_NO_HISTORY", "").strip().lower() in TRUE_WORDS
+    """LLAMACTL_NO_HISTORY set to anything but an explicit no (like NO_COLOR): a typo
+    must not silently keep recording."""
+    return env.environ.get("LLAMACTL_NO_HISTORY", "").strip().lower() not in FALSE_WORDS
 
 
 def recorder_for(env: Environment, messages, enabled: bool):
