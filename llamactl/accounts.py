@@ -47,9 +47,8 @@ def prompt_hidden(env: Environment) -> str:
 def fetch_account(env: Environment, token: ResolvedToken) -> dict[str, Any]:
     """GET /v1/me: who the token belongs to. 401/403 raise AuthError, network trouble RequestFailed."""
     from llamactl.client import ApiClient
-    from llamactl.output import debug_trace
 
-    client = ApiClient(env, token, timeout=VERIFY_TIMEOUT, trace=debug_trace(env))
+    client = ApiClient(env, token, timeout=VERIFY_TIMEOUT)
     account = client.get_json("/v1/me")
     return account if isinstance(account, dict) else {}
 

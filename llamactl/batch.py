@@ -188,7 +188,6 @@ class BatchRun:
     def __init__(self, env: Environment, settings: BatchSettings, target: InferenceTarget,
                  lines: list[BatchLine], previous: dict[int, dict[str, Any]], token: ResolvedToken):
         from llamactl.history.recording import recorder_for
-        from llamactl.output import debug_trace
         from llamactl.pricing import cost_estimator
 
         self.env = env
@@ -206,7 +205,7 @@ class BatchRun:
         self.tally = BatchTally(to_send=len(self.pending))
         self.reporter = make_progress(env, self.tally, self.batch_id, settings.quiet,
                                       output_on_stdout=settings.output is None)
-        self.client = ApiClient(env, token, timeout=settings.timeout, trace=debug_trace(env),
+        self.client = ApiClient(env, token, timeout=settings.timeout,
                                 retry=RetryPolicy(retries=settings.retries), notify=self.reporter.info)
         self.backoff = SharedBackoff()
         share_session(self.client.session, self.backoff, settings.concurrency, self.paused)

@@ -88,13 +88,12 @@ def fetch_models(env: Environment, token: ResolvedToken | None, warn: Callable[[
     """
     from llamactl.client import ApiClient
     from llamactl.errors import AuthError, UsageError
-    from llamactl.output import debug_trace
 
-    public = _model_array(ApiClient(env, None, timeout=CATALOGUE_TIMEOUT, trace=debug_trace(env)), "/models/list")
+    public = _model_array(ApiClient(env, None, timeout=CATALOGUE_TIMEOUT), "/models/list")
     if token is None:
         return public
     try:
-        private = _model_array(ApiClient(env, token, timeout=CATALOGUE_TIMEOUT, trace=debug_trace(env)),
+        private = _model_array(ApiClient(env, token, timeout=CATALOGUE_TIMEOUT),
                                "/models/private/list")
     except (AuthError, UsageError) as exc:
         warn(f"private models not listed: {exc.message}")
@@ -107,9 +106,8 @@ def model_client(env: Environment):
     need it), as deepctl's `model info` sends it."""
     from llamactl.client import ApiClient
     from llamactl.credentials import resolve_token
-    from llamactl.output import debug_trace
 
-    return ApiClient(env, resolve_token(env), timeout=CATALOGUE_TIMEOUT, trace=debug_trace(env))
+    return ApiClient(env, resolve_token(env), timeout=CATALOGUE_TIMEOUT)
 
 
 def model_path(model: str) -> str:

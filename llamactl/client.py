@@ -14,6 +14,7 @@ from llamactl import __version__
 from llamactl.api_errors import error_for_status
 from llamactl.credentials import ResolvedToken
 from llamactl.env import Environment, is_loopback_host
+from llamactl.output import debug_trace
 from llamactl.errors import RequestFailed, UsageError
 from llamactl.request import InferenceRequest, form_text
 from llamactl.retry import RETRY_STATUSES, RetryPolicy, parse_retry_after
@@ -60,7 +61,6 @@ class ApiClient:
         env: Environment,
         token: ResolvedToken | None,
         timeout: float = DEFAULT_TIMEOUT,
-        trace: Callable[[str], None] | None = None,
         retry: RetryPolicy | None = None,
         notify: Callable[[str], None] | None = None,
     ):
@@ -71,7 +71,7 @@ class ApiClient:
         self.token = token
         self.timeout = timeout
         self.redact = Redactor(token.value if token else None)
-        self._trace = trace
+        self._trace = debug_trace(env)  # with --debug, trace lines on stderr
         self.session = requests.Session()
         self.session.headers["User-Agent"] = f"llamactl/{__version__}"
         self.check_transport()

@@ -109,14 +109,14 @@ def run(env: Environment, request, options, quiet: bool, timeout: float, retries
     from llamactl.history.recording import recorder_for
     from llamactl.inference import format_summary, run_inference
     from llamactl.known_models import suggest_known_models
-    from llamactl.output import Messages, debug_trace
+    from llamactl.output import Messages
     from llamactl.pricing import cost_estimator
     from llamactl.views import JsonView, SelectorView, TextView
 
     messages = Messages(env, quiet=quiet)
     from llamactl.retry import RetryPolicy
 
-    client = ApiClient(env, require_token(env), timeout=timeout, trace=debug_trace(env),
+    client = ApiClient(env, require_token(env), timeout=timeout,
                        retry=RetryPolicy(retries=retries), notify=messages.info)
     if options.selectors:
         view = SelectorView(env, options.selectors)
