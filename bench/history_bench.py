@@ -30,9 +30,9 @@ from llamactl.env import Environment  # noqa: E402
 from llamactl.history.records import HistoryRecord  # noqa: E402
 from llamactl.history.recording import recorder_for  # noqa: E402
 from llamactl.history.store import HistoryStore, history_path  # noqa: E402
-from llamactl.inference import InferenceOutcome  # noqa: E402
-from llamactl.output import Messages  # noqa: E402
-from llamactl.request import InferenceRequest, InferenceTarget  # noqa: E402
+from llamactl.inference.run import InferenceOutcome  # noqa: E402
+from llamactl.output.streams import Messages  # noqa: E402
+from llamactl.api.request import InferenceRequest, InferenceTarget  # noqa: E402
 
 MODELS = ["meta-llama/Llama-2-70b-chat-hf", "meta-llama/Llama-2-7b-chat-hf",
           "mistralai/Mistral-7B-Instruct-v0.1", "acme-corp/Llama-2-13b-dedicated"]
@@ -141,7 +141,7 @@ def bench_recording(home: Path) -> None:
         row = HistoryRecord.from_outcome(outcome, env.api_host)
         report("  the insert transaction itself", median_ms(lambda: store.add_all([row]), 200))
     imports = subprocess.run(
-        [sys.executable, "-c", "import time, llamactl.commands.infer, llamactl.inference, llamactl.prepare; "
+        [sys.executable, "-c", "import time, llamactl.commands.infer, llamactl.inference.run, llamactl.inference.prepare; "
          "t = time.perf_counter(); import llamactl.history.store; print((time.perf_counter() - t) * 1000)"],
         cwd=REPO, capture_output=True, text=True, check=True)
     print(f"  {'importing sqlite3 + the store, once, in infer':<44} {float(imports.stdout):9.3f} ms")

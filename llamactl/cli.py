@@ -58,13 +58,13 @@ def _environment(ctx: typer.Context) -> Environment:
 
 
 def _secrets(env: Environment) -> list[str]:
-    from llamactl.credentials import TOKEN_VARIABLES
+    from llamactl.auth.credentials import TOKEN_VARIABLES
 
     return [env.environ[name] for name in TOKEN_VARIABLES if env.environ.get(name)]
 
 
 def report(env: Environment, message: str, hint: str | None = None) -> None:
-    from llamactl.output import Messages
+    from llamactl.output.streams import Messages
 
     for secret in _secrets(env):
         message = message.replace(secret, "***")
@@ -77,7 +77,7 @@ def report(env: Environment, message: str, hint: str | None = None) -> None:
 def report_traceback(env: Environment) -> None:
     import traceback
 
-    from llamactl.output import write_flushed
+    from llamactl.output.streams import write_flushed
 
     text = traceback.format_exc()
     for secret in _secrets(env):
@@ -119,7 +119,7 @@ class LlamactlGroup(TyperGroup):
                                   standalone_mode=False, **extra)
             code = result if isinstance(result, int) else 0
         except typer.Abort:  # Ctrl-C or end of input at a confirmation or a prompt
-            from llamactl.output import write_flushed
+            from llamactl.output.streams import write_flushed
 
             env = Environment()
             write_flushed(env.stderr, "\n")

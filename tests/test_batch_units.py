@@ -12,15 +12,15 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from llamactl.batch import lines_text
-from llamactl.batch_input import line_fields, numbered_lines, parse_batch, request_hash
-from llamactl.batch_output import OrderedOutput, read_previous, replace_atomically
-from llamactl.batch_pool import SharedBackoff
-from llamactl.batch_progress import BatchTally, PlainProgress, progress_line, summary_line
+from llamactl.batch.run import lines_text
+from llamactl.batch.input import line_fields, numbered_lines, parse_batch, request_hash
+from llamactl.batch.output import OrderedOutput, read_previous, replace_atomically
+from llamactl.batch.pool import SharedBackoff
+from llamactl.batch.progress import BatchTally, PlainProgress, progress_line, summary_line
 from llamactl.env import Environment
 from llamactl.errors import UsageError
-from llamactl.inputs import FileUpload, RequestInputs
-from llamactl.request import InferenceTarget
+from llamactl.inference.inputs import FileUpload, RequestInputs
+from llamactl.api.request import InferenceTarget
 
 TARGET = InferenceTarget(model="meta-llama/Llama-2-70b-chat-hf")
 
@@ -110,14 +110,14 @@ fields_strategy = st.dictionaries(st.sampled_from(["input", "top_k", "seed", "x"
 
 @given(fields_strategy)
 def test_the_hash_ignores_key_order(fields):
-    from llamactl.request import InferenceRequest
+    from llamactl.api.request import InferenceRequest
 
     reordered = dict(reversed(list(fields.items())))
     assert request_hash(InferenceRequest(TARGET, fields)) == request_hash(InferenceRequest(TARGET, reordered))
 
 
 def test_the_hash_changes_with_the_fields_the_target_and_uploaded_bytes():
-    from llamactl.request import InferenceRequest
+    from llamactl.api.request import InferenceRequest
 
     base = request_hash(InferenceRequest(TARGET, {"input": "a"}))
     assert request_hash(InferenceRequest(TARGET, {"input": "b"})) != base

@@ -2,7 +2,7 @@
 
 from hypothesis import given, strategies as st
 
-from llamactl.chat_template import llama2_chat_prompt
+from llamactl.inference.chat_template import llama2_chat_prompt
 
 
 def test_a_plain_turn():

@@ -10,7 +10,7 @@ import re
 import pytest
 from rich.text import Text
 
-from llamactl.credentials import KEYRING_TIMEOUT_VARIABLE, TOKEN_VARIABLES
+from llamactl.auth.credentials import KEYRING_TIMEOUT_VARIABLE, TOKEN_VARIABLES
 from llamactl.env import API_URL_VARIABLES
 from llamactl.errors import ExitCode
 from tests.gen_reference import README, commands, readme_reference, reference

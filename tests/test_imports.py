@@ -33,11 +33,13 @@ INFER_THIRD_PARTY = {"typer", "annotated_doc", "shellingham", "requests", "urlli
                      "charset_normalizer", "idna", "backports"}
 INFER_MODULES = {
     "llamactl", "llamactl.entry", "llamactl.signals", "llamactl.cli", "llamactl.env", "llamactl.errors",
-    "llamactl.commands", "llamactl.commands.infer", "llamactl.prepare", "llamactl.inputs",
-    "llamactl.request", "llamactl.selectors", "llamactl.client", "llamactl.api_errors",
-    "llamactl.credentials", "llamactl.token_store", "llamactl.retry", "llamactl.output",
-    "llamactl.inference", "llamactl.stream", "llamactl.views", "llamactl.pricing",
-    "llamactl.known_models", "llamactl.history", "llamactl.history.recording",
+    "llamactl.commands", "llamactl.commands.infer", "llamactl.inference.prepare", "llamactl.inference.inputs",
+    "llamactl.api.request", "llamactl.inference.selectors", "llamactl.api.client", "llamactl.api.error_body",
+    "llamactl.auth.credentials", "llamactl.auth.token_store", "llamactl.api.retry", "llamactl.output.streams",
+    "llamactl.inference.run", "llamactl.api.native_stream", "llamactl.output.views", "llamactl.catalogue.pricing",
+    "llamactl.catalogue.names", "llamactl.history", "llamactl.history.recording",
+    # the subpackages themselves: their __init__ modules are empty
+    "llamactl.api", "llamactl.auth", "llamactl.catalogue", "llamactl.inference", "llamactl.output",
 }
 
 

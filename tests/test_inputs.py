@@ -5,7 +5,7 @@ import json
 import pytest
 from hypothesis import given, strategies as st
 
-from llamactl.inputs import (
+from llamactl.inference.inputs import (
     InputError,
     assemble_prompt,
     parse_inputs,

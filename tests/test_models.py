@@ -12,11 +12,11 @@ import subprocess
 import pytest
 import typer
 
-from llamactl.catalogue import ModelCache
+from llamactl.catalogue.cache import ModelCache
 from llamactl.cli import app
 from llamactl.env import Environment
-from llamactl.known_models import complete_model_name
-from llamactl.model_card import card_text
+from llamactl.catalogue.names import complete_model_name
+from llamactl.catalogue.card import card_text
 from tests.emulator import Behavior, VALID_TOKEN, catalogue
 from tests.helpers import REPO, invoke, llamactl_command, run_llamactl, subprocess_env
 

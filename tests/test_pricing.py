@@ -9,9 +9,9 @@ import re
 import pytest
 from hypothesis import given, strategies as st
 
-from llamactl.catalogue import ModelCache
+from llamactl.catalogue.cache import ModelCache
 from llamactl.env import Environment
-from llamactl.pricing import dollars, estimate_cost, price_texts
+from llamactl.catalogue.pricing import dollars, estimate_cost, price_texts
 from tests.emulator import Behavior, VALID_TOKEN, catalogue
 from tests.helpers import invoke
 

@@ -6,7 +6,7 @@ from email.utils import formatdate
 
 import pytest
 
-from llamactl.retry import RetryPolicy, parse_retry_after
+from llamactl.api.retry import RetryPolicy, parse_retry_after
 from tests.emulator import Behavior, VALID_TOKEN
 from tests.helpers import invoke
 

@@ -4,7 +4,7 @@ import json
 
 from hypothesis import given, settings, strategies as st
 
-from llamactl.stream import StreamAccumulator, iter_events, parse_event
+from llamactl.api.native_stream import StreamAccumulator, iter_events, parse_event
 
 
 def token_event(text, special=False, **extra):

@@ -109,7 +109,7 @@ def login(
     with_token: Annotated[bool, typer.Option("--with-token", help="Read the token from stdin.")] = False,
     insecure_storage: InsecureStorage = False,
 ) -> None:
-    from llamactl.accounts import login as log_in, read_token
+    from llamactl.auth.actions import login as log_in, read_token
 
     env: Environment = ctx.obj
     log_in(env, lambda: read_token(env, from_stdin=with_token, pipe_hint=WITH_TOKEN_HINT), insecure_storage)
@@ -121,8 +121,8 @@ def set_token(
     token: Annotated[Optional[str], typer.Argument(metavar="[TOKEN|-]", help="The token; '-' or nothing reads stdin (or prompts on a terminal).", show_default=False)] = None,
     insecure_storage: InsecureStorage = False,
 ) -> None:
-    from llamactl.accounts import login as log_in, read_token
-    from llamactl.credentials import clean_token
+    from llamactl.auth.actions import login as log_in, read_token
+    from llamactl.auth.credentials import clean_token
 
     env: Environment = ctx.obj
 
@@ -137,8 +137,8 @@ def set_token(
 
 @app.command("token", help=TOKEN_HELP, epilog=TOKEN_EPILOG)
 def print_token(ctx: typer.Context) -> None:
-    from llamactl.credentials import require_token
-    from llamactl.output import write_flushed
+    from llamactl.auth.credentials import require_token
+    from llamactl.output.streams import write_flushed
 
     env: Environment = ctx.obj
     write_flushed(env.stdout, require_token(env).value + "\n")
@@ -149,13 +149,13 @@ def status(
     ctx: typer.Context,
     json_output: Annotated[bool, typer.Option("--json", help="Print a JSON object: host, source, location, token (masked), valid, account, error.")] = False,
 ) -> None:
-    from llamactl.accounts import show_status
+    from llamactl.auth.actions import show_status
 
     show_status(ctx.obj, as_json=json_output)
 
 
 @app.command(help=LOGOUT_HELP, epilog=LOGOUT_EPILOG)
 def logout(ctx: typer.Context) -> None:
-    from llamactl.accounts import logout as log_out
+    from llamactl.auth.actions import logout as log_out
 
     log_out(ctx.obj)

@@ -8,7 +8,7 @@ import typer
 
 from llamactl.env import Environment
 from llamactl.history.completion import complete_request_id
-from llamactl.known_models import complete_model_name
+from llamactl.catalogue.names import complete_model_name
 
 # Help paragraphs are single lines: Typer's Rich help keeps every line break it is given.
 # Epilogs are blocks that keep theirs, each line within 80 columns; they start with a
@@ -184,7 +184,7 @@ def _stored_record(env: Environment, request_id: int):
 
 def _print_records(env: Environment, records, json_output: bool) -> None:
     from llamactl.history.display import print_records
-    from llamactl.output import Messages, print_json
+    from llamactl.output.streams import Messages, print_json
 
     if json_output:
         print_json(env.stdout, [record.to_json() for record in records])
@@ -220,7 +220,7 @@ def show(
     json_output: Annotated[bool, typer.Option("--json", help="Print the request as one JSON object.")] = False,
 ) -> None:
     from llamactl.history.display import print_record
-    from llamactl.output import print_json
+    from llamactl.output.streams import print_json
 
     env: Environment = ctx.obj
     record = _stored_record(env, request_id)
@@ -257,7 +257,7 @@ def stats(
     from llamactl.history.queries import STATS_KEYS
     from llamactl.history.records import local_time
     from llamactl.history.store import open_history
-    from llamactl.output import print_json
+    from llamactl.output.streams import print_json
 
     _choice("--by", by, tuple(STATS_KEYS))
     start = _since(since)
@@ -273,7 +273,7 @@ def stats(
 @app.command(help=EXPORT_HELP, epilog=EXPORT_EPILOG)
 def export(ctx: typer.Context, since: SinceOption = None) -> None:
     from llamactl.history.store import open_history
-    from llamactl.output import print_json_line
+    from llamactl.output.streams import print_json_line
 
     start = _since(since)
     env: Environment = ctx.obj
@@ -299,7 +299,7 @@ def rerun(
 ) -> None:
     from llamactl.commands.infer import run
     from llamactl.history.rerun import rebuild_request
-    from llamactl.prepare import InferOptions
+    from llamactl.inference.prepare import InferOptions
 
     env: Environment = ctx.obj
     record = _stored_record(env, request_id)
@@ -316,7 +316,7 @@ def rm(
 ) -> None:
     from llamactl.errors import UsageError
     from llamactl.history.store import open_history
-    from llamactl.output import Messages
+    from llamactl.output.streams import Messages
 
     env: Environment = ctx.obj
     with open_history(env) as store:
@@ -334,7 +334,7 @@ def clear(
 ) -> None:
     from llamactl.errors import UsageError
     from llamactl.history.store import history_path, open_history
-    from llamactl.output import Messages
+    from llamactl.output.streams import Messages
 
     env: Environment = ctx.obj
     if not yes:
@@ -351,7 +351,7 @@ def clear(
 @app.command(help=PATH_HELP, epilog=PATH_EPILOG)
 def path(ctx: typer.Context) -> None:
     from llamactl.history.store import history_path
-    from llamactl.output import write_flushed
+    from llamactl.output.streams import write_flushed
 
     env: Environment = ctx.obj
     write_flushed(env.stdout, f"{history_path(env)}\n")

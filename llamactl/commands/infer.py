@@ -7,7 +7,7 @@ from typing import Annotated, Optional
 import typer
 
 from llamactl.env import Environment
-from llamactl.known_models import complete_model_name
+from llamactl.catalogue.names import complete_model_name
 
 # Help paragraphs are single lines: Typer's Rich help keeps every line break it is given.
 # The epilog keeps its own, each line within 80 columns; it starts with a newline because
@@ -64,12 +64,12 @@ def infer(
     max_cost: Annotated[Optional[float], typer.Option("--max-cost", metavar="DOLLARS", help="Stop sending once the batch has cost this much (server-reported or estimated).", rich_help_panel=BATCH_PANEL, show_default=False)] = None,
 ) -> None:
     """`llamactl infer`; its help is HELP and EPILOG."""
-    from llamactl.prepare import InferOptions, prepare_request
-    from llamactl.selectors import check_target, parse_selector
+    from llamactl.inference.prepare import InferOptions, prepare_request
+    from llamactl.inference.selectors import check_target, parse_selector
 
     env: Environment = ctx.obj
     if batch is not None:
-        from llamactl.batch import BatchSettings, refuse_single_flags, run_batch
+        from llamactl.batch.run import BatchSettings, refuse_single_flags, run_batch
 
         refuse_single_flags(prompt=prompt, stream=stream, json=json_output, selections=selections, dry_run=dry_run)
         settings = BatchSettings.from_flags(
@@ -96,7 +96,7 @@ def infer(
         check_target(selector)
     request = prepare_request(options, env)
     if dry_run:
-        from llamactl.output import write_flushed
+        from llamactl.output.streams import write_flushed
 
         write_flushed(env.stdout, request.curl_command(env.api_url) + "\n")
         return
@@ -104,17 +104,17 @@ def infer(
 
 
 def run(env: Environment, request, options, quiet: bool, timeout: float, retries: int, history: bool) -> None:
-    from llamactl.client import ApiClient
-    from llamactl.credentials import require_token
+    from llamactl.api.client import ApiClient
+    from llamactl.auth.credentials import require_token
     from llamactl.history.recording import recorder_for
-    from llamactl.inference import format_summary, run_inference
-    from llamactl.known_models import suggest_known_models
-    from llamactl.output import Messages
-    from llamactl.pricing import cost_estimator
-    from llamactl.views import JsonView, SelectorView, TextView
+    from llamactl.inference.run import format_summary, run_inference
+    from llamactl.catalogue.names import suggest_known_models
+    from llamactl.output.streams import Messages
+    from llamactl.catalogue.pricing import cost_estimator
+    from llamactl.output.views import JsonView, SelectorView, TextView
 
     messages = Messages(env, quiet=quiet)
-    from llamactl.retry import RetryPolicy
+    from llamactl.api.retry import RetryPolicy
 
     client = ApiClient(env, require_token(env), timeout=timeout,
                        retry=RetryPolicy(retries=retries), notify=messages.info)

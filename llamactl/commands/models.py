@@ -7,7 +7,7 @@ from typing import Annotated, Optional
 import typer
 
 from llamactl.env import Environment
-from llamactl.known_models import complete_model_name
+from llamactl.catalogue.names import complete_model_name
 
 # Help paragraphs are single lines: Typer's Rich help keeps every line break it is given.
 # Epilogs are blocks that keep theirs, each line within 80 columns; they start with a
@@ -83,10 +83,10 @@ def list_models(
     model_type: Annotated[Optional[str], typer.Option("--type", metavar="TYPE", help="Only models of this type, e.g. text-generation.", show_default=False)] = None,
     json_output: JsonOption = False,
 ) -> None:
-    from llamactl.catalogue import fetch_models, parse_entries, refresh_cache
-    from llamactl.catalogue_display import print_models
-    from llamactl.credentials import resolve_token
-    from llamactl.output import Messages, print_json
+    from llamactl.catalogue.cache import fetch_models, parse_entries, refresh_cache
+    from llamactl.catalogue.display import print_models
+    from llamactl.auth.credentials import resolve_token
+    from llamactl.output.streams import Messages, print_json
 
     env: Environment = ctx.obj
     messages = Messages(env)
@@ -114,10 +114,10 @@ def info(
     version: Annotated[Optional[str], typer.Option("--version", metavar="V", help="A version of the model (see 'models versions').", show_default=False)] = None,
     json_output: JsonOption = False,
 ) -> None:
-    from llamactl.catalogue import fetch_model_info
-    from llamactl.known_models import suggest_known_models
-    from llamactl.model_card import card_text, deprecation_notice
-    from llamactl.output import Messages, print_json, write_flushed
+    from llamactl.catalogue.cache import fetch_model_info
+    from llamactl.catalogue.names import suggest_known_models
+    from llamactl.catalogue.card import card_text, deprecation_notice
+    from llamactl.output.streams import Messages, print_json, write_flushed
 
     env: Environment = ctx.obj
     with suggest_known_models(env, model, version, refresh=True):
@@ -133,10 +133,10 @@ def info(
 
 @app.command(help=VERSIONS_HELP, epilog=VERSIONS_EPILOG)
 def versions(ctx: typer.Context, model: ModelOption, json_output: JsonOption = False) -> None:
-    from llamactl.catalogue import fetch_versions
-    from llamactl.catalogue_display import print_versions, version_rows
-    from llamactl.known_models import suggest_known_models
-    from llamactl.output import Messages, print_json
+    from llamactl.catalogue.cache import fetch_versions
+    from llamactl.catalogue.display import print_versions, version_rows
+    from llamactl.catalogue.names import suggest_known_models
+    from llamactl.output.streams import Messages, print_json
 
     env: Environment = ctx.obj
     with suggest_known_models(env, model, refresh=True):

@@ -10,7 +10,7 @@ from typing import Any
 from llamactl.env import Environment
 from llamactl.history.queries import StatsRow
 from llamactl.history.records import HistoryRecord
-from llamactl.output import format_dollars, make_console, write_flushed
+from llamactl.output.streams import format_dollars, make_console, write_flushed
 
 PREVIEW_WIDTH = 80
 MIN_FLEXIBLE = 12

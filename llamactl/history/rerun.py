@@ -5,9 +5,9 @@ from __future__ import annotations
 from llamactl.env import Environment
 from llamactl.errors import UsageError
 from llamactl.history.records import HistoryRecord
-from llamactl.inputs import InputError, RequestInputs, parse_inputs
-from llamactl.prepare import InferOptions, StdinReader, build_request, make_target, read_path
-from llamactl.request import InferenceRequest, InferenceTarget
+from llamactl.inference.inputs import InputError, RequestInputs, parse_inputs
+from llamactl.inference.prepare import InferOptions, StdinReader, build_request, make_target, read_path
+from llamactl.api.request import InferenceRequest, InferenceTarget
 
 
 def rerun_target(record: HistoryRecord, options: InferOptions) -> InferenceTarget:

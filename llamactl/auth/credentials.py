@@ -12,8 +12,8 @@ from dataclasses import dataclass
 
 from llamactl.env import DEFAULT_API_URL, Environment
 from llamactl.errors import AuthError, UsageError
-from llamactl.output import Messages
-from llamactl.token_store import TOKEN_FILE_NAME, KeyringUnavailable, SystemKeyring, TokenFile
+from llamactl.output.streams import Messages
+from llamactl.auth.token_store import TOKEN_FILE_NAME, KeyringUnavailable, SystemKeyring, TokenFile
 
 TOKEN_VARIABLES = ("DEEPINFRA_TOKEN", "DEEPINFRA_API_KEY")
 NO_TOKEN_MESSAGE = "no API token: set DEEPINFRA_TOKEN or run 'llamactl auth login'"

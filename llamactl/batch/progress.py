@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from typing import Callable
 
 from llamactl.env import Environment
-from llamactl.output import Messages, format_dollars, make_console
+from llamactl.output.streams import Messages, format_dollars, make_console
 
 PLAIN_INTERVAL = 5.0  # seconds between two progress lines in a log
 FAILED_STATUSES = ("error", "incomplete", "invalid")

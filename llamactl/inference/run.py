@@ -11,11 +11,11 @@ import time
 from dataclasses import dataclass, field
 from typing import Any, Callable, Protocol
 
-from llamactl.client import ApiClient, read_json
+from llamactl.api.client import ApiClient, read_json
 from llamactl.errors import Interrupted, LlamactlError, RequestFailed, StreamIncomplete
-from llamactl.output import format_dollars
-from llamactl.request import InferenceRequest
-from llamactl.stream import StreamAccumulator, StreamEvent, iter_byte_chunks, iter_events
+from llamactl.output.streams import format_dollars
+from llamactl.api.request import InferenceRequest
+from llamactl.api.native_stream import StreamAccumulator, StreamEvent, iter_byte_chunks, iter_events
 
 REQUEST_ID_HEADERS = ("X-Request-Id", "X-Deepinfra-Request-Id", "Request-Id")
 

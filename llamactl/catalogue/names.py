@@ -20,7 +20,7 @@ SIMILARITY_CUTOFF = 0.6
 
 def complete_model_name(ctx: typer.Context, incomplete: str) -> list[str]:
     """Cached model names starting with what was typed (ignoring case)."""
-    from llamactl.catalogue import ModelCache
+    from llamactl.catalogue.cache import ModelCache
 
     api_url = resolve_api_url(ctx.find_root().params.get("api_url"), os.environ)
     catalogue = ModelCache(Environment(api_url=api_url)).read()
@@ -67,7 +67,7 @@ def suggest_known_models(env: Environment, model: str | None, version: str | Non
 
 
 def unknown_model_hint(env: Environment, model: str, version: str | None, refresh: bool) -> str | None:
-    from llamactl.catalogue import ModelCache, current_catalogue
+    from llamactl.catalogue.cache import ModelCache, current_catalogue
 
     catalogue = current_catalogue(env) if refresh else ModelCache(env).read()
     if catalogue is None:

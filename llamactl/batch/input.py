@@ -16,11 +16,11 @@ from functools import cached_property
 from typing import Any
 
 from llamactl.errors import UsageError
-from llamactl.inputs import (
+from llamactl.inference.inputs import (
     BOOL_FIELDS, FLOAT_FIELDS, INT_FIELDS, TEXT_FIELDS, InputError, RequestInputs, loads_strict,
 )
-from llamactl.prepare import InferOptions, build_request
-from llamactl.request import InferenceRequest, InferenceTarget
+from llamactl.inference.prepare import InferOptions, build_request
+from llamactl.api.request import InferenceRequest, InferenceTarget
 
 FORMATS = ("jsonl", "lines")
 NEVER_STREAM = InferOptions(stream=False)  # a batch collects whole answers

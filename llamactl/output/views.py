@@ -6,9 +6,9 @@ from typing import Any
 
 from llamactl.env import Environment
 from llamactl.errors import RequestFailed
-from llamactl.output import flush_stream, print_json, print_json_line, text_renderer, write_flushed
-from llamactl.selectors import Selector, apply_selector
-from llamactl.stream import StreamEvent
+from llamactl.output.streams import flush_stream, print_json, print_json_line, text_renderer, write_flushed
+from llamactl.inference.selectors import Selector, apply_selector
+from llamactl.api.native_stream import StreamEvent
 
 
 def is_queued(data: dict[str, Any]) -> bool:

@@ -11,13 +11,13 @@ from urllib.parse import urlsplit
 import requests
 
 from llamactl import __version__
-from llamactl.api_errors import error_for_status
-from llamactl.credentials import ResolvedToken
+from llamactl.api.error_body import error_for_status
+from llamactl.auth.credentials import ResolvedToken
 from llamactl.env import Environment, is_loopback_host
-from llamactl.output import debug_trace
+from llamactl.output.streams import debug_trace
 from llamactl.errors import RequestFailed, UsageError
-from llamactl.request import InferenceRequest, form_text
-from llamactl.retry import RETRY_STATUSES, RetryPolicy, parse_retry_after
+from llamactl.api.request import InferenceRequest, form_text
+from llamactl.api.retry import RETRY_STATUSES, RetryPolicy, parse_retry_after
 
 CONNECT_TIMEOUT = 10.0
 DEFAULT_TIMEOUT = 600.0
@@ -210,7 +210,7 @@ class ApiClient:
 
 def message_or_reason(body: bytes, response) -> str:
     """The server's message for a retry notice, else the status line's reason."""
-    from llamactl.api_errors import message_from_body, shorten
+    from llamactl.api.error_body import message_from_body, shorten
 
     message = message_from_body(body, response.headers.get("Content-Type", ""))
     return shorten(message) if message else (response.reason or "")

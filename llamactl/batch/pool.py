@@ -18,7 +18,7 @@ from typing import Any, Callable
 
 from requests.adapters import HTTPAdapter
 
-from llamactl.retry import BASE_DELAY, MAX_DELAY, RETRY_STATUSES, parse_retry_after
+from llamactl.api.retry import BASE_DELAY, MAX_DELAY, RETRY_STATUSES, parse_retry_after
 
 
 class SharedBackoff:

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import quote, urlencode
 
-from llamactl.inputs import FileUpload
+from llamactl.inference.inputs import FileUpload
 
 
 @dataclass(frozen=True)

@@ -15,9 +15,9 @@ import tempfile
 from pathlib import Path
 from typing import IO, Any, Callable
 
-from llamactl.batch_input import BatchLine
+from llamactl.batch.input import BatchLine
 from llamactl.errors import LlamactlError, UsageError
-from llamactl.output import write_flushed
+from llamactl.output.streams import write_flushed
 
 DONE_STATUSES = frozenset({"ok", "queued"})  # sent again, these would be paid twice
 

@@ -7,8 +7,8 @@ from pathlib import Path
 
 from llamactl.env import Environment
 from llamactl.errors import UsageError
-from llamactl.inputs import GENERATION_PARAMETERS, InputError, RequestInputs, assemble_prompt, parse_inputs, validate_fields
-from llamactl.request import InferenceRequest, InferenceTarget
+from llamactl.inference.inputs import GENERATION_PARAMETERS, InputError, RequestInputs, assemble_prompt, parse_inputs, validate_fields
+from llamactl.api.request import InferenceRequest, InferenceTarget
 
 
 @dataclass
@@ -113,7 +113,7 @@ def prepare_request(options: InferOptions, env: Environment) -> InferenceRequest
 
 def apply_chat_format(fields: dict, system: str | None) -> None:
     """Wrap the text input in Llama 2's chat format (`--chat`, `--system`)."""
-    from llamactl.chat_template import llama2_chat_prompt
+    from llamactl.inference.chat_template import llama2_chat_prompt
 
     text = fields.get("input")
     if not isinstance(text, str):

@@ -19,24 +19,24 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterator
 
-from llamactl.batch_input import FORMATS, BatchLine, parse_batch
-from llamactl.batch_output import (
+from llamactl.batch.input import FORMATS, BatchLine, parse_batch
+from llamactl.batch.output import (
     FileSink, OrderedOutput, StreamSink, batch_record, is_done, read_previous,
 )
-from llamactl.batch_pool import HistoryWriter, SharedBackoff, WorkerPool, share_session
-from llamactl.batch_progress import BatchTally, make_progress, summary_line
-from llamactl.client import DEFAULT_TIMEOUT, ApiClient
-from llamactl.credentials import ResolvedToken
+from llamactl.batch.pool import HistoryWriter, SharedBackoff, WorkerPool, share_session
+from llamactl.batch.progress import BatchTally, make_progress, summary_line
+from llamactl.api.client import DEFAULT_TIMEOUT, ApiClient
+from llamactl.auth.credentials import ResolvedToken
 from llamactl.env import Environment
 from llamactl.errors import ApiRejected, AuthError, ExitCode, Interrupted, LlamactlError, RequestFailed, UsageError
-from llamactl.inference import InferenceOutcome, run_inference
-from llamactl.inputs import InputError, RequestInputs, parse_inputs, validate_fields
-from llamactl.output import format_dollars
-from llamactl.prepare import InferOptions, StdinReader, make_target, read_path
-from llamactl.request import InferenceTarget
-from llamactl.retry import DEFAULT_RETRIES, RetryPolicy
+from llamactl.inference.run import InferenceOutcome, run_inference
+from llamactl.inference.inputs import InputError, RequestInputs, parse_inputs, validate_fields
+from llamactl.output.streams import format_dollars
+from llamactl.inference.prepare import InferOptions, StdinReader, make_target, read_path
+from llamactl.api.request import InferenceTarget
+from llamactl.api.retry import DEFAULT_RETRIES, RetryPolicy
 from llamactl.signals import Terminated, exit_at_once_on_next_signal
-from llamactl.views import is_queued
+from llamactl.output.views import is_queued
 
 DEFAULT_CONCURRENCY = 4
 TICK = 0.1  # seconds the main thread waits for an answer before looking at the clock again
@@ -164,7 +164,7 @@ def lines_text(numbers: list[int], shown: int = 5) -> str:
 def run_batch(env: Environment, options: InferOptions, settings: BatchSettings) -> None:
     """Everything is checked (flags, `-i`, the lines, the token, --output) before the first
     request; then the batch runs and its worst outcome decides the exit code."""
-    from llamactl.credentials import require_token
+    from llamactl.auth.credentials import require_token
 
     target = make_target(options.model, options.version, options.deploy_id)
     defaults = default_inputs(options, env, settings.source)
@@ -188,7 +188,7 @@ class BatchRun:
     def __init__(self, env: Environment, settings: BatchSettings, target: InferenceTarget,
                  lines: list[BatchLine], previous: dict[int, dict[str, Any]], token: ResolvedToken):
         from llamactl.history.recording import recorder_for
-        from llamactl.pricing import cost_estimator
+        from llamactl.catalogue.pricing import cost_estimator
 
         self.env = env
         self.settings = settings
@@ -411,7 +411,7 @@ class BatchRun:
 
     def with_model_hint(self, error: ApiRejected) -> ApiRejected:
         """The closest model names, as `infer` suggests them for an unknown model."""
-        from llamactl.known_models import unknown_model_hint
+        from llamactl.catalogue.names import unknown_model_hint
 
         if self.target.model:
             error.hint = (unknown_model_hint(self.env, self.target.model, self.target.version, refresh=False)

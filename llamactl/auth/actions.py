@@ -7,14 +7,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Callable
 
-from llamactl.credentials import (
+from llamactl.auth.credentials import (
     NO_TOKEN_MESSAGE, ResolvedToken, clean_token, resolve_token, system_keyring, token_file,
     token_from_environment,
 )
 from llamactl.env import Environment
 from llamactl.errors import ApiRejected, AuthError, LlamactlError, RequestFailed, UsageError
-from llamactl.output import Messages
-from llamactl.token_store import KeyringUnavailable, SystemKeyring
+from llamactl.output.streams import Messages
+from llamactl.auth.token_store import KeyringUnavailable, SystemKeyring
 
 TOKENS_PAGE = "https://deepinfra.com/dash/api_keys"
 VERIFY_TIMEOUT = 30.0
@@ -46,7 +46,7 @@ def prompt_hidden(env: Environment) -> str:
 
 def fetch_account(env: Environment, token: ResolvedToken) -> dict[str, Any]:
     """GET /v1/me: who the token belongs to. 401/403 raise AuthError, network trouble RequestFailed."""
-    from llamactl.client import ApiClient
+    from llamactl.api.client import ApiClient
 
     client = ApiClient(env, token, timeout=VERIFY_TIMEOUT)
     account = client.get_json("/v1/me")
@@ -207,14 +207,14 @@ def gather_status(env: Environment) -> AuthStatus:
 def print_status(env: Environment, status: AuthStatus) -> None:
     """A short Rich block on a terminal, `key: value` lines in a pipe."""
     if not env.stdout_isatty:
-        from llamactl.output import write_flushed
+        from llamactl.output.streams import write_flushed
 
         write_flushed(env.stdout, "".join(f"{key}: {value}\n" for key, value in status.lines()))
         return
     from rich.markup import escape
     from rich.table import Table
 
-    from llamactl.output import make_console
+    from llamactl.output.streams import make_console
 
     if status.valid:
         verdict = "[green]✓ token accepted[/]"
@@ -234,7 +234,7 @@ def show_status(env: Environment, as_json: bool) -> None:
     """Print the status; then fail with exit 3 (no token, rejected) or 5 (API unreachable)."""
     status = gather_status(env)
     if as_json:
-        from llamactl.output import print_json
+        from llamactl.output.streams import print_json
 
         print_json(env.stdout, status.as_json())
     else:

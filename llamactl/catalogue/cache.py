@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any, Callable
 from llamactl.env import Environment, ensure_private_dir
 
 if TYPE_CHECKING:
-    from llamactl.credentials import ResolvedToken
+    from llamactl.auth.credentials import ResolvedToken
 
 CACHE_MAX_AGE = 24 * 3600.0
 CACHE_FORMAT = 1
@@ -86,7 +86,7 @@ def fetch_models(env: Environment, token: ResolvedToken | None, warn: Callable[[
     or that may not go over plain http to this host, costs only the private models, with
     a warning.
     """
-    from llamactl.client import ApiClient
+    from llamactl.api.client import ApiClient
     from llamactl.errors import AuthError, UsageError
 
     public = _model_array(ApiClient(env, None, timeout=CATALOGUE_TIMEOUT), "/models/list")
@@ -104,8 +104,8 @@ def fetch_models(env: Environment, token: ResolvedToken | None, warn: Callable[[
 def model_client(env: Environment):
     """A client for one model's pages: with the token when there is one (private models
     need it), as deepctl's `model info` sends it."""
-    from llamactl.client import ApiClient
-    from llamactl.credentials import resolve_token
+    from llamactl.api.client import ApiClient
+    from llamactl.auth.credentials import resolve_token
 
     return ApiClient(env, resolve_token(env), timeout=CATALOGUE_TIMEOUT)
 
@@ -236,7 +236,7 @@ def current_catalogue(env: Environment) -> CachedCatalogue | None:
     For commands that already talk to the API (never `infer`): a failed refresh falls
     back to whatever the cache holds, without a word, since the list is only a helper here.
     """
-    from llamactl.credentials import resolve_token
+    from llamactl.auth.credentials import resolve_token
     from llamactl.errors import LlamactlError
 
     cached = ModelCache(env).read()

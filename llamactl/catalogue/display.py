@@ -5,10 +5,10 @@ from __future__ import annotations
 
 from typing import Any, Callable
 
-from llamactl.catalogue import CatalogueEntry
+from llamactl.catalogue.cache import CatalogueEntry
 from llamactl.env import Environment
-from llamactl.output import make_console, write_flushed
-from llamactl.pricing import price_texts
+from llamactl.output.streams import make_console, write_flushed
+from llamactl.catalogue.pricing import price_texts
 
 BLANK = "-"
 

@@ -51,7 +51,7 @@ def cost_estimator(env: Environment) -> Callable[[Any], float | None]:
         model = outcome.request.target.model
         if not model:
             return None
-        from llamactl.catalogue import ModelCache
+        from llamactl.catalogue.cache import ModelCache
 
         catalogue = ModelCache(env).read()
         entry = catalogue.serving_entry(model) if catalogue else None

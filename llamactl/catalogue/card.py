@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from llamactl.pricing import cents
+from llamactl.catalogue.pricing import cents
 
 # (meta key, label) in deepctl's order; the README is a block of its own.
 META_LINES = (("github_url", "github"), ("paper_url", "paper"), ("license_url", "license"))

@@ -1,0 +1,1 @@
+"""The API layer: HTTP, retries, error mapping, and wire formats turned into typed events."""

@@ -1,0 +1,1 @@
+"""Where the API token comes from and where `llamactl auth` keeps it."""

@@ -1,0 +1,1 @@
+"""`llamactl infer --batch`: many requests from this machine, concurrent and resumable."""

@@ -1,0 +1,1 @@
+"""The model catalogue: the cached list, model cards, pricing and model names."""

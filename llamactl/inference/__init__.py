@@ -1,0 +1,1 @@
+"""One inference: flags and input in, a checked request, the run, the outcome."""
