@@ -31,7 +31,6 @@ from llamactl.history.records import HistoryRecord  # noqa: E402
 from llamactl.history.recording import recorder_for  # noqa: E402
 from llamactl.history.store import HistoryStore, history_path  # noqa: E402
 from llamactl.inference.run import InferenceOutcome  # noqa: E402
-from llamactl.output.streams import Messages  # noqa: E402
 from llamactl.api.request import InferenceRequest, InferenceTarget  # noqa: E402
 
 MODELS = ["meta-llama/Llama-2-70b-chat-hf", "meta-llama/Llama-2-7b-chat-hf",
@@ -129,7 +128,7 @@ def bench_recording(home: Path) -> None:
     outcome = InferenceOutcome(request, env.api_url, texts=[random_text(random.Random(2), 120)], tokens_in=41,
                                tokens_out=160, cost=0.0001, wall_seconds=1.5, request_id="Rbench", streamed=True)
     path = history_path(env)
-    record = recorder_for(env, Messages(env), enabled=True)
+    record = recorder_for(env, env.output.warn, enabled=True)
     # The last connection to close folds the WAL back into the database (a checkpoint with
     # its fsyncs); while other processes have it open, that is left to them.
     report("recorder call, alone (close checkpoints)", median_ms(lambda: record(outcome), 200))

@@ -57,6 +57,12 @@ def _environment(ctx: typer.Context) -> Environment:
     return env if isinstance(env, Environment) else Environment(api_url=resolve_api_url(None, os.environ))
 
 
+def _overrides(ctx: typer.Context) -> dict[str, Any]:
+    """Environment fields a caller passed as `obj` (tests render for a terminal in-process:
+    `CliRunner().invoke(app, args, obj={"stdout_isatty": True, "width": 60})`)."""
+    return dict(ctx.obj) if isinstance(ctx.obj, dict) else {}
+
+
 def _secrets(env: Environment) -> list[str]:
     from llamactl.auth.credentials import TOKEN_VARIABLES
 
@@ -64,25 +70,21 @@ def _secrets(env: Environment) -> list[str]:
 
 
 def report(env: Environment, message: str, hint: str | None = None) -> None:
-    from llamactl.output.streams import Messages
-
     for secret in _secrets(env):
         message = message.replace(secret, "***")
-    messages = Messages(env)
-    messages.error(f"error: {message}")
+    out = env.output
+    out.error(f"error: {message}")
     if hint:
-        messages.info(f"hint: {hint}")
+        out.info(f"hint: {hint}")
 
 
 def report_traceback(env: Environment) -> None:
     import traceback
 
-    from llamactl.output.streams import write_flushed
-
     text = traceback.format_exc()
     for secret in _secrets(env):
         text = text.replace(secret, "***")
-    write_flushed(env.stderr, text)
+    env.output.traceback(text)
 
 
 # Command groups built only when used: `llamactl infer` need not import or build them.
@@ -119,10 +121,8 @@ class LlamactlGroup(TyperGroup):
                                   standalone_mode=False, **extra)
             code = result if isinstance(result, int) else 0
         except typer.Abort:  # Ctrl-C or end of input at a confirmation or a prompt
-            from llamactl.output.streams import write_flushed
-
             env = Environment()
-            write_flushed(env.stderr, "\n")
+            env.output.end_line_on_stderr()
             report(env, "interrupted")
             code = ExitCode.INTERRUPTED
         except Exception as exc:
@@ -222,6 +222,7 @@ def root(
     version: Annotated[bool, typer.Option("--version", callback=_show_version, is_eager=True, help="Print the version and exit.")] = False,
 ) -> None:
     ctx.obj = Environment(
+        **_overrides(ctx),
         api_url=resolve_api_url(api_url, os.environ),
         allow_insecure=allow_insecure,
         debug=debug,

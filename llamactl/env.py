@@ -1,7 +1,8 @@
 """The process environment as data: streams, terminal awareness, API URL, state directories.
 
-Whether output is pretty is decided once here and passed on, rather than re-checked
-with isatty() throughout the code; tests build an Environment instead of patching sys.
+Whether each stream is a terminal is decided once here and passed on as data, rather
+than re-checked with isatty() throughout the code; tests build an Environment (or pass
+its fields) instead of patching sys or spawning a pseudo-terminal.
 """
 
 from __future__ import annotations
@@ -10,9 +11,13 @@ import os
 import stat
 import sys
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
-from typing import IO, Mapping
+from typing import IO, TYPE_CHECKING, Mapping
 from urllib.parse import urlsplit
+
+if TYPE_CHECKING:
+    from llamactl.output.sink import Output
 
 DEFAULT_API_URL = "https://api.deepinfra.com"
 API_URL_VARIABLES = ("DEEPINFRA_HOST", "DEEPINFRA_BASE_URL")
@@ -61,7 +66,12 @@ def stdin_can_be_read(stream: IO) -> bool:
 
 @dataclass
 class Environment:
-    """Everything a command needs to know about where it runs."""
+    """Everything a command needs to know about where it runs.
+
+    The terminal facts are fields: left as None they are detected from the streams once,
+    here; a test sets them (`Environment(stdout_isatty=True, width=60)`) to render for a
+    terminal in-process, as httpie's Environment(**overrides) allows.
+    """
 
     api_url: str = DEFAULT_API_URL
     allow_insecure: bool = False
@@ -70,16 +80,28 @@ class Environment:
     stdin: IO = field(default_factory=lambda: sys.stdin)
     stdout: IO = field(default_factory=lambda: sys.stdout)
     stderr: IO = field(default_factory=lambda: sys.stderr)
+    stdin_isatty: bool | None = None
+    stdout_isatty: bool | None = None
+    stderr_isatty: bool | None = None
+    no_color: bool | None = None  # NO_COLOR or TERM=dumb: Rich lays out, but without colour
+    width: int | None = None  # terminal columns; None lets Rich ask the terminal
 
     def __post_init__(self) -> None:
-        self.stdout_isatty = stream_is_terminal(self.stdout)
-        self.stderr_isatty = stream_is_terminal(self.stderr)
-        self.stdin_isatty = stream_is_terminal(self.stdin)
-        no_color = bool(self.environ.get("NO_COLOR")) or self.environ.get("TERM") == "dumb"
-        self.stdout_pretty = self.stdout_isatty and not no_color
-        self.stderr_pretty = self.stderr_isatty and not no_color
-        # Rich is used on a terminal even with NO_COLOR (layout only, no colour).
-        self.no_color = no_color
+        if self.stdin_isatty is None:
+            self.stdin_isatty = stream_is_terminal(self.stdin)
+        if self.stdout_isatty is None:
+            self.stdout_isatty = stream_is_terminal(self.stdout)
+        if self.stderr_isatty is None:
+            self.stderr_isatty = stream_is_terminal(self.stderr)
+        if self.no_color is None:
+            self.no_color = bool(self.environ.get("NO_COLOR")) or self.environ.get("TERM") == "dumb"
+
+    @cached_property
+    def output(self) -> "Output":
+        """The run's one output sink, built on first use."""
+        from llamactl.output.sink import Output
+
+        return Output(self)
 
     @property
     def api_host(self) -> str:

@@ -232,7 +232,7 @@ def test_plain_progress_prints_a_line_only_every_interval_and_never_with_quiet()
     stderr = io.StringIO()
     env = Environment(stderr=stderr)
     tally = BatchTally(to_send=10, started=0.0)
-    progress = PlainProgress(env, tally, quiet=False, clock=clock, interval=5.0)
+    progress = PlainProgress(env.output, tally, clock=clock, interval=5.0)
     progress.start()
     clock.now = 4.9
     progress.update()
@@ -241,7 +241,9 @@ def test_plain_progress_prints_a_line_only_every_interval_and_never_with_quiet()
     progress.update()
     assert stderr.getvalue().startswith("batch: 0/10 done")
     quiet_stderr = io.StringIO()
-    quiet = PlainProgress(Environment(stderr=quiet_stderr), tally, quiet=True, clock=clock, interval=5.0)
+    quiet_output = Environment(stderr=quiet_stderr).output
+    quiet_output.quiet = True
+    quiet = PlainProgress(quiet_output, tally, clock=clock, interval=5.0)
     clock.now = 100.0
     quiet.update()
     quiet.info("a notice")

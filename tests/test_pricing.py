@@ -11,7 +11,8 @@ from hypothesis import given, strategies as st
 
 from llamactl.catalogue.cache import ModelCache
 from llamactl.env import Environment
-from llamactl.catalogue.pricing import dollars, estimate_cost, price_texts
+from llamactl.catalogue.pricing import estimate_cost, price_texts
+from llamactl.output.format import format_dollars
 from tests.emulator import Behavior, VALID_TOKEN, catalogue
 from tests.helpers import invoke
 
@@ -79,7 +80,7 @@ def test_a_token_estimate_is_the_sum_of_both_sides(input_cents, output_cents, to
     (0.6400000000000001, "$0.64"),
 ])
 def test_dollars_keep_two_decimals_and_as_many_as_a_small_price_needs(amount, text):
-    assert dollars(amount) == text
+    assert format_dollars(amount, min_decimals=2) == text
 
 
 @pytest.mark.parametrize("pricing, texts", [

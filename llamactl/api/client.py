@@ -14,7 +14,6 @@ from llamactl import __version__
 from llamactl.api.error_body import error_for_status
 from llamactl.auth.credentials import ResolvedToken
 from llamactl.env import Environment, is_loopback_host
-from llamactl.output.streams import debug_trace
 from llamactl.errors import RequestFailed, UsageError
 from llamactl.api.request import InferenceRequest, form_text
 from llamactl.api.retry import RETRY_STATUSES, RetryPolicy, parse_retry_after
@@ -63,6 +62,7 @@ class ApiClient:
         timeout: float = DEFAULT_TIMEOUT,
         retry: RetryPolicy | None = None,
         notify: Callable[[str], None] | None = None,
+        trace: Callable[[str], None] | None = None,
     ):
         self.env = env
         self.retry = retry or RetryPolicy()
@@ -71,7 +71,7 @@ class ApiClient:
         self.token = token
         self.timeout = timeout
         self.redact = Redactor(token.value if token else None)
-        self._trace = debug_trace(env)  # with --debug, trace lines on stderr
+        self._trace = trace  # with --debug, a writer of trace lines (redacted here first)
         self.session = requests.Session()
         self.session.headers["User-Agent"] = f"llamactl/{__version__}"
         self.check_transport()

@@ -7,13 +7,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Callable
 
+Say = Callable[[str], None]  # a notice or warning for the user (the command passes the sink's)
+
 from llamactl.auth.credentials import (
     NO_TOKEN_MESSAGE, ResolvedToken, clean_token, resolve_token, system_keyring, token_file,
     token_from_environment,
 )
 from llamactl.env import Environment
 from llamactl.errors import ApiRejected, AuthError, LlamactlError, RequestFailed, UsageError
-from llamactl.output.streams import Messages
 from llamactl.auth.token_store import KeyringUnavailable, SystemKeyring
 
 TOKENS_PAGE = "https://deepinfra.com/dash/api_keys"
@@ -22,7 +23,7 @@ MAX_TOKEN_INPUT = 65536
 ACCOUNT_FIELDS = ("uid", "email", "display_name")
 
 
-def read_token(env: Environment, from_stdin: bool, pipe_hint: str) -> str:
+def read_token(env: Environment, from_stdin: bool, pipe_hint: str, tell: Say) -> str:
     """The token from stdin, or from a hidden prompt on a terminal; exit 2 rather than wait
     for input that cannot come (stdin is /dev/null, or a pipe without --with-token)."""
     if from_stdin:
@@ -31,13 +32,13 @@ def read_token(env: Environment, from_stdin: bool, pipe_hint: str) -> str:
         return clean_token(env.stdin.read(MAX_TOKEN_INPUT))
     if not env.stdin_isatty:
         raise UsageError("stdin is not a terminal, so there is nobody to ask for the token", hint=pipe_hint)
-    return clean_token(prompt_hidden(env))
+    return clean_token(prompt_hidden(env, tell))
 
 
-def prompt_hidden(env: Environment) -> str:
+def prompt_hidden(env: Environment, tell: Say) -> str:
     import getpass
 
-    Messages(env).info(f"Paste an API token from {TOKENS_PAGE}")
+    tell(f"Paste an API token from {TOKENS_PAGE}")
     try:
         return getpass.getpass("Token (input hidden): ", stream=env.stderr)
     except EOFError:
@@ -48,7 +49,7 @@ def fetch_account(env: Environment, token: ResolvedToken) -> dict[str, Any]:
     """GET /v1/me: who the token belongs to. 401/403 raise AuthError, network trouble RequestFailed."""
     from llamactl.api.client import ApiClient
 
-    client = ApiClient(env, token, timeout=VERIFY_TIMEOUT)
+    client = ApiClient(env, token, timeout=VERIFY_TIMEOUT, trace=env.output.tracer)
     account = client.get_json("/v1/me")
     return account if isinstance(account, dict) else {}
 
@@ -86,17 +87,17 @@ def _verify(env: Environment, token: str) -> dict[str, Any]:
         raise
 
 
-def _store(env: Environment, token: str, keyring: SystemKeyring | None) -> str:
+def _store(env: Environment, token: str, keyring: SystemKeyring | None, warn: Say) -> str:
     """Keep `token` in one place for this host and remove it from the other, so an older
     copy never shadows it. Returns where it went, in words."""
-    host, file = env.api_host, token_file(env)
+    host, file = env.api_host, token_file(env, warn)
     if keyring is None:
         file.set(host, token)
         try:
             system_keyring(env).delete(host)
         except KeyringUnavailable as exc:
             if not exc.missing:
-                Messages(env).warn(f"could not remove an older token from the system keyring ({exc.reason}); "
+                warn(f"could not remove an older token from the system keyring ({exc.reason}); "
                                    "one stored there would still be used first")
         return f"the token file {file.path}"
     try:
@@ -107,22 +108,21 @@ def _store(env: Environment, token: str, keyring: SystemKeyring | None) -> str:
     return f"the system keyring ({keyring.name})"
 
 
-def login(env: Environment, ask_token: Callable[[], str], insecure_storage: bool) -> None:
+def login(env: Environment, ask_token: Callable[[], str], insecure_storage: bool, info: Say, warn: Say) -> None:
     """Check where the token will go, read it, verify it, then store it."""
     keyring = None if insecure_storage else _keyring_for_storing(env)
     token = ask_token()
     account = _verify(env, token)
-    place = _store(env, token, keyring)
-    messages = Messages(env)
-    messages.info(f"Logged in to {env.api_host} as {account_label(account)}; the token is in {place}.")
+    place = _store(env, token, keyring, warn)
+    info(f"Logged in to {env.api_host} as {account_label(account)}; the token is in {place}.")
     shadow = token_from_environment(env)
     if shadow:
-        messages.warn(f"{shadow.location} is set and takes precedence over the stored token")
+        warn(f"{shadow.location} is set and takes precedence over the stored token")
 
 
-def logout(env: Environment) -> None:
+def logout(env: Environment, info: Say, warn: Say) -> None:
     """Remove the stored token for this API host from the keyring and the token file."""
-    host, messages = env.api_host, Messages(env)
+    host = env.api_host
     removed: list[str] = []
     failure = None
     keyring = system_keyring(env)
@@ -132,16 +132,16 @@ def logout(env: Environment) -> None:
     except KeyringUnavailable as exc:
         if not exc.missing:
             failure = exc
-    file = token_file(env)
+    file = token_file(env, warn)
     if file.delete(host):
         removed.append(str(file.path))
     if removed:
-        messages.info(f"Removed the token for {host} from {' and '.join(removed)}.")
+        info(f"Removed the token for {host} from {' and '.join(removed)}.")
     elif failure is None:
-        messages.info(f"No token was stored for {host}.")
+        info(f"No token was stored for {host}.")
     shadow = token_from_environment(env)
     if shadow:
-        messages.warn(f"{shadow.location} is still set, so llamactl goes on using that token")
+        warn(f"{shadow.location} is still set, so llamactl goes on using that token")
     if failure:
         raise UsageError(f"{failure.reason}; a token stored there for {host} may remain",
                          hint=f"try again, or delete it with your keyring tool (service 'llamactl', user '{host}')")
@@ -185,9 +185,9 @@ class AuthStatus:
         ]
 
 
-def gather_status(env: Environment) -> AuthStatus:
+def gather_status(env: Environment, warn: Say) -> AuthStatus:
     """Resolve the token as every command does, then ask GET /v1/me about it."""
-    token = resolve_token(env)
+    token = resolve_token(env, warn)
     status = AuthStatus(env.api_host, token)
     if token is None:
         status.valid = False
@@ -202,42 +202,3 @@ def gather_status(env: Environment) -> AuthStatus:
     except (ApiRejected, RequestFailed) as exc:
         status.problem = exc
     return status
-
-
-def print_status(env: Environment, status: AuthStatus) -> None:
-    """A short Rich block on a terminal, `key: value` lines in a pipe."""
-    if not env.stdout_isatty:
-        from llamactl.output.streams import write_flushed
-
-        write_flushed(env.stdout, "".join(f"{key}: {value}\n" for key, value in status.lines()))
-        return
-    from rich.markup import escape
-    from rich.table import Table
-
-    from llamactl.output.streams import make_console
-
-    if status.valid:
-        verdict = "[green]✓ token accepted[/]"
-    elif status.valid is None:
-        verdict = "[yellow]? could not ask the API[/]"
-    else:
-        verdict = "[red]✗ token rejected[/]" if status.token else "[red]✗ not logged in[/]"
-    grid = Table.grid(padding=(0, 2))
-    for key, value in status.lines()[1:]:
-        grid.add_row(f"  [dim]{key}[/]", escape(value))
-    console = make_console(env.stdout, env)
-    console.print(f"[bold]{escape(status.host)}[/]  {verdict}")
-    console.print(grid)
-
-
-def show_status(env: Environment, as_json: bool) -> None:
-    """Print the status; then fail with exit 3 (no token, rejected) or 5 (API unreachable)."""
-    status = gather_status(env)
-    if as_json:
-        from llamactl.output.streams import print_json
-
-        print_json(env.stdout, status.as_json())
-    else:
-        print_status(env, status)
-    if status.problem:
-        raise status.problem

@@ -9,10 +9,10 @@ provides a token; `keyring` is not even imported then.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Callable
 
 from llamactl.env import DEFAULT_API_URL, Environment
 from llamactl.errors import AuthError, UsageError
-from llamactl.output.streams import Messages
 from llamactl.auth.token_store import TOKEN_FILE_NAME, KeyringUnavailable, SystemKeyring, TokenFile
 
 TOKEN_VARIABLES = ("DEEPINFRA_TOKEN", "DEEPINFRA_API_KEY")
@@ -20,6 +20,8 @@ NO_TOKEN_MESSAGE = "no API token: set DEEPINFRA_TOKEN or run 'llamactl auth logi
 KEYRING_TIMEOUT_VARIABLE = "LLAMACTL_KEYRING_TIMEOUT"
 DEFAULT_KEYRING_TIMEOUT = 5.0
 VISIBLE_TAIL = 4
+
+Warn = Callable[[str], None]  # where a skipped keyring or a bad token file is reported
 
 
 @dataclass(frozen=True)
@@ -91,11 +93,11 @@ def system_keyring(env: Environment) -> SystemKeyring:
     return SystemKeyring(keyring_timeout(env))
 
 
-def token_file(env: Environment) -> TokenFile:
-    return TokenFile(env.state_dir / TOKEN_FILE_NAME, warn=Messages(env).warn)
+def token_file(env: Environment, warn: Warn) -> TokenFile:
+    return TokenFile(env.state_dir / TOKEN_FILE_NAME, warn=warn)
 
 
-def stored_token(env: Environment) -> ResolvedToken | None:
+def stored_token(env: Environment, warn: Warn) -> ResolvedToken | None:
     """Credentials stored by `llamactl auth login` for this API host (keyring, then file).
 
     A keyring that fails or does not answer in time is skipped with a warning; a machine
@@ -107,26 +109,26 @@ def stored_token(env: Environment) -> ResolvedToken | None:
         value = keyring.get(host)
     except KeyringUnavailable as exc:
         if not exc.missing:
-            Messages(env).warn(f"{exc.reason}; skipped it")
+            warn(f"{exc.reason}; skipped it")
         value = None
     if value:
         return ResolvedToken(value, f"keyring:{keyring.name}")
-    file = token_file(env)
+    file = token_file(env, warn)
     value = file.get(host)
     if value and not is_well_formed(value):
-        Messages(env).warn(f"ignoring the token for {host} in {file.path}: it contains spaces or unprintable characters")
+        warn(f"ignoring the token for {host} in {file.path}: it contains spaces or unprintable characters")
         return None
     if value:
         return ResolvedToken(value, f"file:{file.path}")
     return None
 
 
-def resolve_token(env: Environment) -> ResolvedToken | None:
-    return token_from_environment(env) or stored_token(env)
+def resolve_token(env: Environment, warn: Warn) -> ResolvedToken | None:
+    return token_from_environment(env) or stored_token(env, warn)
 
 
-def require_token(env: Environment) -> ResolvedToken:
-    token = resolve_token(env)
+def require_token(env: Environment, warn: Warn) -> ResolvedToken:
+    token = resolve_token(env, warn)
     if token is None:
         hint = None
         if env.api_url != DEFAULT_API_URL:

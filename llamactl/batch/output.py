@@ -17,7 +17,6 @@ from typing import IO, Any, Callable
 
 from llamactl.batch.input import BatchLine
 from llamactl.errors import LlamactlError, UsageError
-from llamactl.output.streams import write_flushed
 
 DONE_STATUSES = frozenset({"ok", "queued"})  # sent again, these would be paid twice
 
@@ -101,11 +100,11 @@ class OrderedOutput:
 class StreamSink:
     """Records on stdout, each flushed at once so a pipeline sees it."""
 
-    def __init__(self, stream: IO):
-        self.stream = stream
+    def __init__(self, write_stdout: Callable[[str], None]):
+        self.write_stdout = write_stdout
 
     def write(self, record: dict[str, Any]) -> None:
-        write_flushed(self.stream, json_line(record))
+        self.write_stdout(json_line(record))
 
     def finish(self, records: list[dict[str, Any]]) -> None:
         pass

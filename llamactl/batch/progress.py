@@ -13,8 +13,8 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Callable
 
-from llamactl.env import Environment
-from llamactl.output.streams import Messages, format_dollars, make_console
+from llamactl.output.format import cost_text
+from llamactl.output.sink import Output
 
 PLAIN_INTERVAL = 5.0  # seconds between two progress lines in a log
 FAILED_STATUSES = ("error", "incomplete", "invalid")
@@ -58,7 +58,7 @@ class BatchTally:
         return (self.to_send - self.answered) / rate if rate else None
 
     def cost_text(self) -> str:
-        return ("~" if self.cost_estimated else "") + format_dollars(self.cost)
+        return cost_text(self.cost, self.cost_estimated)
 
 
 def progress_line(tally: BatchTally, now: float) -> str:
@@ -94,11 +94,10 @@ def summary_line(tally: BatchTally, batch_id: str, now: float) -> str:
 class PlainProgress:
     """A progress line every PLAIN_INTERVAL seconds (none with -q), notices as lines."""
 
-    def __init__(self, env: Environment, tally: BatchTally, quiet: bool,
+    def __init__(self, out: Output, tally: BatchTally,
                  clock: Callable[[], float] = time.monotonic, interval: float = PLAIN_INTERVAL):
-        self.messages = Messages(env, quiet=quiet)
+        self.out = out
         self.tally = tally
-        self.quiet = quiet
         self.clock = clock
         self.interval = interval
         self.last = clock()
@@ -108,15 +107,15 @@ class PlainProgress:
 
     def update(self) -> None:
         now = self.clock()
-        if not self.quiet and now - self.last >= self.interval:
+        if not self.out.quiet and now - self.last >= self.interval:
             self.last = now
-            self.messages.info("batch: " + progress_line(self.tally, now))
+            self.out.info("batch: " + progress_line(self.tally, now))
 
     def info(self, line: str) -> None:
-        self.messages.info(line)
+        self.out.info(line)
 
     def warn(self, line: str) -> None:
-        self.messages.warn(line)
+        self.out.warn(line)
 
     def stop(self) -> None:
         pass
@@ -125,7 +124,7 @@ class PlainProgress:
 class RichProgress:
     """A live progress bar on the terminal's stderr; notices are printed above it."""
 
-    def __init__(self, env: Environment, tally: BatchTally, batch_id: str):
+    def __init__(self, out: Output, tally: BatchTally, batch_id: str):
         from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
         self.tally = tally
@@ -133,7 +132,7 @@ class RichProgress:
         self.progress = Progress(
             TextColumn(f"batch {batch_id}", markup=False), BarColumn(), MofNCompleteColumn(),
             TextColumn("{task.fields[figures]}", markup=False), TimeRemainingColumn(),
-            console=make_console(env.stderr, env), transient=True,
+            console=out.stderr_console, transient=True,
             redirect_stdout=False, redirect_stderr=False,
         )
         self.task = self.progress.add_task("batch", total=tally.to_send, figures="")
@@ -164,8 +163,8 @@ class RichProgress:
         self.progress.stop()
 
 
-def make_progress(env: Environment, tally: BatchTally, batch_id: str, quiet: bool, output_on_stdout: bool):
+def make_progress(out: Output, tally: BatchTally, batch_id: str, output_on_stdout: bool):
     """The bar needs stderr to itself: not with -q, nor when stdout is the same terminal."""
-    if env.stderr_isatty and not quiet and not (output_on_stdout and env.stdout_isatty):
-        return RichProgress(env, tally, batch_id)
-    return PlainProgress(env, tally, quiet)
+    if out.rich_stderr and not out.quiet and not (output_on_stdout and out.rich_stdout):
+        return RichProgress(out, tally, batch_id)
+    return PlainProgress(out, tally)

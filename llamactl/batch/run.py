@@ -31,7 +31,7 @@ from llamactl.env import Environment
 from llamactl.errors import ApiRejected, AuthError, ExitCode, Interrupted, LlamactlError, RequestFailed, UsageError
 from llamactl.inference.run import InferenceOutcome, run_inference
 from llamactl.inference.inputs import InputError, RequestInputs, parse_inputs, validate_fields
-from llamactl.output.streams import format_dollars
+from llamactl.output.format import format_dollars
 from llamactl.inference.prepare import InferOptions, StdinReader, make_target, read_path
 from llamactl.api.request import InferenceTarget
 from llamactl.api.retry import DEFAULT_RETRIES, RetryPolicy
@@ -178,7 +178,7 @@ def run_batch(env: Environment, options: InferOptions, settings: BatchSettings) 
         hint = "for one plain prompt a line, add --batch-format lines" if settings.batch_format == "jsonl" else None
         raise UsageError(f"no line of {source} is a request (line {lines[0].number}: {lines[0].error})", hint=hint)
     previous = read_previous(settings.output) if settings.output else {}
-    token = require_token(env)
+    token = require_token(env, env.output.warn)
     BatchRun(env, settings, target, lines, previous, token).run()
 
 
@@ -203,15 +203,17 @@ class BatchRun:
         )
         self.in_flight: set[Job] = set()
         self.tally = BatchTally(to_send=len(self.pending))
-        self.reporter = make_progress(env, self.tally, self.batch_id, settings.quiet,
+        env.output.quiet = settings.quiet
+        self.reporter = make_progress(env.output, self.tally, self.batch_id,
                                       output_on_stdout=settings.output is None)
         self.client = ApiClient(env, token, timeout=settings.timeout,
-                                retry=RetryPolicy(retries=settings.retries), notify=self.reporter.info)
+                                retry=RetryPolicy(retries=settings.retries), notify=self.reporter.info,
+                                trace=env.output.tracer)
         self.backoff = SharedBackoff()
         share_session(self.client.session, self.backoff, settings.concurrency, self.paused)
-        self.sink = FileSink(settings.output) if settings.output else StreamSink(env.stdout)
+        self.sink = FileSink(settings.output) if settings.output else StreamSink(env.output.text)
         self.output = OrderedOutput(self.sink.write)
-        recorder = recorder_for(env, self.reporter, enabled=settings.history)
+        recorder = recorder_for(env, self.reporter.warn, enabled=settings.history)
         self.record_history = HistoryWriter(recorder) if recorder else None
         self.estimate_cost = cost_estimator(env)
         self.lock = threading.Lock()

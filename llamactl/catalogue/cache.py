@@ -89,11 +89,11 @@ def fetch_models(env: Environment, token: ResolvedToken | None, warn: Callable[[
     from llamactl.api.client import ApiClient
     from llamactl.errors import AuthError, UsageError
 
-    public = _model_array(ApiClient(env, None, timeout=CATALOGUE_TIMEOUT), "/models/list")
+    public = _model_array(ApiClient(env, None, timeout=CATALOGUE_TIMEOUT, trace=env.output.tracer), "/models/list")
     if token is None:
         return public
     try:
-        private = _model_array(ApiClient(env, token, timeout=CATALOGUE_TIMEOUT),
+        private = _model_array(ApiClient(env, token, timeout=CATALOGUE_TIMEOUT, trace=env.output.tracer),
                                "/models/private/list")
     except (AuthError, UsageError) as exc:
         warn(f"private models not listed: {exc.message}")
@@ -107,7 +107,8 @@ def model_client(env: Environment):
     from llamactl.api.client import ApiClient
     from llamactl.auth.credentials import resolve_token
 
-    return ApiClient(env, resolve_token(env), timeout=CATALOGUE_TIMEOUT)
+    out = env.output
+    return ApiClient(env, resolve_token(env, out.warn), timeout=CATALOGUE_TIMEOUT, trace=out.tracer)
 
 
 def model_path(model: str) -> str:
@@ -243,7 +244,7 @@ def current_catalogue(env: Environment) -> CachedCatalogue | None:
     if cached is not None and not cached.is_stale():
         return cached
     try:
-        raws = fetch_models(env, resolve_token(env), warn=lambda line: None)
+        raws = fetch_models(env, resolve_token(env, env.output.warn), warn=lambda line: None)
         return ModelCache(env).write(raws)
     except (LlamactlError, OSError):
         return cached

@@ -3,12 +3,14 @@ tab-separated line per model or version in a pipe (ready for cut/awk), `-` for a
 
 from __future__ import annotations
 
-from typing import Any, Callable
+from typing import TYPE_CHECKING, Any, Callable
 
 from llamactl.catalogue.cache import CatalogueEntry
-from llamactl.env import Environment
-from llamactl.output.streams import make_console, write_flushed
 from llamactl.catalogue.pricing import price_texts
+from llamactl.output.sink import Output
+
+if TYPE_CHECKING:
+    from rich.table import Table
 
 BLANK = "-"
 
@@ -31,13 +33,18 @@ def model_row(entry: CatalogueEntry) -> tuple[str, ...]:
     return tuple(cell or BLANK for cell in cells)
 
 
-def print_models(env: Environment, entries: list[CatalogueEntry]) -> None:
+def tab_separated(rows: list[tuple[str, ...]]) -> str:
+    return "".join("\t".join(row) + "\n" for row in rows)
+
+
+def print_models(out: Output, entries: list[CatalogueEntry]) -> None:
     """Sorted by type then name, as deepctl sorts its list."""
     ordered = sorted(entries, key=lambda entry: (entry.type, entry.name))
     rows = [model_row(entry) for entry in ordered]
-    if not env.stdout_isatty:
-        write_flushed(env.stdout, "".join("\t".join(row) + "\n" for row in rows))
-        return
+    out.show(lambda: tab_separated(rows), lambda console: models_table(ordered, rows))
+
+
+def models_table(ordered: list[CatalogueEntry], rows: list[tuple[str, ...]]) -> Table:
     from rich.markup import escape
     from rich.table import Table
 
@@ -56,7 +63,7 @@ def print_models(env: Environment, entries: list[CatalogueEntry]) -> None:
             cells[0] = f"[dim]{cells[0]}[/]"
             cells[5] = f"[yellow]{cells[5]}[/]"
         table.add_row(*cells)
-    make_console(env.stdout, env).print(table)
+    return table
 
 
 def version_rows(items: list[Any], warn: Callable[[str], None]) -> list[tuple[str, str]]:
@@ -71,11 +78,12 @@ def version_rows(items: list[Any], warn: Callable[[str], None]) -> list[tuple[st
     return rows
 
 
-def print_versions(env: Environment, rows: list[tuple[str, str]]) -> None:
+def print_versions(out: Output, rows: list[tuple[str, str]]) -> None:
     """Newest first, as the API lists them."""
-    if not env.stdout_isatty:
-        write_flushed(env.stdout, "".join(f"{version}\t{uploaded}\n" for version, uploaded in rows))
-        return
+    out.show(lambda: tab_separated(rows), lambda console: versions_table(rows))
+
+
+def versions_table(rows: list[tuple[str, str]]) -> Table:
     from rich.markup import escape
     from rich.table import Table
 
@@ -84,4 +92,4 @@ def print_versions(env: Environment, rows: list[tuple[str, str]]) -> None:
     table.add_column("Uploaded", no_wrap=True)
     for version, uploaded in rows:
         table.add_row(escape(version), escape(uploaded))
-    make_console(env.stdout, env).print(table)
+    return table

@@ -12,6 +12,7 @@ import math
 from typing import Any, Callable
 
 from llamactl.env import Environment
+from llamactl.output.format import format_dollars
 
 CENTS_PER_DOLLAR = 100
 TOKENS_PER_PRICE_UNIT = 1_000_000  # `models list` shows prices per million tokens
@@ -62,13 +63,6 @@ def cost_estimator(env: Environment) -> Callable[[Any], float | None]:
     return estimate
 
 
-def dollars(amount: float) -> str:
-    """`$0.64`, `$0.80`, `$0.0005`: at least two decimals, as many as a small price needs."""
-    text = f"{amount:.8f}".rstrip("0")
-    whole, _, decimals = text.partition(".")
-    return f"${whole}.{decimals.ljust(2, '0')}"
-
-
 def price_texts(pricing: Any) -> tuple[str | None, str | None]:
     """(input price, output price) as `models list` shows them: per million tokens for
     token-priced models, per second for time-priced ones; None where there is no price."""
@@ -78,11 +72,11 @@ def price_texts(pricing: Any) -> tuple[str | None, str | None]:
 
     def per_million_tokens(key: str) -> str | None:
         value = cents(pricing, key)
-        return None if value is None else dollars(value * TOKENS_PER_PRICE_UNIT / CENTS_PER_DOLLAR) + "/Mtoken"
+        return None if value is None else format_dollars(value * TOKENS_PER_PRICE_UNIT / CENTS_PER_DOLLAR, min_decimals=2) + "/Mtoken"
 
     def per_second(key: str, suffix: str = "") -> str | None:
         value = cents(pricing, key)
-        return None if value is None else dollars(value / CENTS_PER_DOLLAR) + "/sec" + suffix
+        return None if value is None else format_dollars(value / CENTS_PER_DOLLAR, min_decimals=2) + "/sec" + suffix
 
     if kind in ("tokens", "input_tokens"):
         return per_million_tokens("cents_per_input_token"), per_million_tokens("cents_per_output_token")

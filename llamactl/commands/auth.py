@@ -112,7 +112,9 @@ def login(
     from llamactl.auth.actions import login as log_in, read_token
 
     env: Environment = ctx.obj
-    log_in(env, lambda: read_token(env, from_stdin=with_token, pipe_hint=WITH_TOKEN_HINT), insecure_storage)
+    out = env.output
+    log_in(env, lambda: read_token(env, from_stdin=with_token, pipe_hint=WITH_TOKEN_HINT, tell=out.info),
+           insecure_storage, info=out.info, warn=out.warn)
 
 
 @app.command("set-token", help=SET_TOKEN_HELP, epilog=SET_TOKEN_EPILOG)
@@ -129,19 +131,19 @@ def set_token(
     def ask_token() -> str:
         if token in (None, "-"):
             from_stdin = token == "-" or not env.stdin_isatty
-            return read_token(env, from_stdin=from_stdin, pipe_hint=SET_TOKEN_HINT)
+            return read_token(env, from_stdin=from_stdin, pipe_hint=SET_TOKEN_HINT, tell=out.info)
         return clean_token(token)
 
-    log_in(env, ask_token, insecure_storage)
+    out = env.output
+    log_in(env, ask_token, insecure_storage, info=out.info, warn=out.warn)
 
 
 @app.command("token", help=TOKEN_HELP, epilog=TOKEN_EPILOG)
 def print_token(ctx: typer.Context) -> None:
     from llamactl.auth.credentials import require_token
-    from llamactl.output.streams import write_flushed
 
     env: Environment = ctx.obj
-    write_flushed(env.stdout, require_token(env).value + "\n")
+    env.output.text(require_token(env, env.output.warn).value + "\n")
 
 
 @app.command(help=STATUS_HELP, epilog=STATUS_EPILOG)
@@ -149,13 +151,16 @@ def status(
     ctx: typer.Context,
     json_output: Annotated[bool, typer.Option("--json", help="Print a JSON object: host, source, location, token (masked), valid, account, error.")] = False,
 ) -> None:
-    from llamactl.auth.actions import show_status
+    from llamactl.auth.actions import gather_status
+    from llamactl.auth.display import show_status
 
-    show_status(ctx.obj, as_json=json_output)
+    env: Environment = ctx.obj
+    show_status(env.output, gather_status(env, env.output.warn), as_json=json_output)
 
 
 @app.command(help=LOGOUT_HELP, epilog=LOGOUT_EPILOG)
 def logout(ctx: typer.Context) -> None:
     from llamactl.auth.actions import logout as log_out
 
-    log_out(ctx.obj)
+    env: Environment = ctx.obj
+    log_out(env, info=env.output.info, warn=env.output.warn)

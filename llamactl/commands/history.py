@@ -184,14 +184,14 @@ def _stored_record(env: Environment, request_id: int):
 
 def _print_records(env: Environment, records, json_output: bool) -> None:
     from llamactl.history.display import print_records
-    from llamactl.output.streams import Messages, print_json
 
+    out = env.output
     if json_output:
-        print_json(env.stdout, [record.to_json() for record in records])
+        out.json([record.to_json() for record in records])
     elif records:
-        print_records(env, records)
-    elif env.stdout_isatty:
-        Messages(env).info("no requests found")
+        print_records(out, records)
+    elif out.rich_stdout:  # a pipe gets no lines, and no words either
+        out.info("no requests found")
 
 
 @app.command("list", help=LIST_HELP, epilog=LIST_EPILOG)
@@ -220,14 +220,13 @@ def show(
     json_output: Annotated[bool, typer.Option("--json", help="Print the request as one JSON object.")] = False,
 ) -> None:
     from llamactl.history.display import print_record
-    from llamactl.output.streams import print_json
 
     env: Environment = ctx.obj
     record = _stored_record(env, request_id)
     if json_output:
-        print_json(env.stdout, record.to_json())
+        env.output.json(record.to_json())
     else:
-        print_record(env, record)
+        print_record(env.output, record)
 
 
 @app.command(help=SEARCH_HELP, epilog=SEARCH_EPILOG)
@@ -257,7 +256,6 @@ def stats(
     from llamactl.history.queries import STATS_KEYS
     from llamactl.history.records import local_time
     from llamactl.history.store import open_history
-    from llamactl.output.streams import print_json
 
     _choice("--by", by, tuple(STATS_KEYS))
     start = _since(since)
@@ -265,21 +263,20 @@ def stats(
     with open_history(env) as store:
         rows = store.stats(start, by, batch)
     if json_output:
-        print_json(env.stdout, stats_json(rows, by, None if start is None else local_time(start)))
+        env.output.json(stats_json(rows, by, None if start is None else local_time(start)))
     else:
-        print_stats(env, rows, by)
+        print_stats(env.output, rows, by)
 
 
 @app.command(help=EXPORT_HELP, epilog=EXPORT_EPILOG)
 def export(ctx: typer.Context, since: SinceOption = None) -> None:
     from llamactl.history.store import open_history
-    from llamactl.output.streams import print_json_line
 
     start = _since(since)
     env: Environment = ctx.obj
     with open_history(env) as store:
         for record in store.since(start):
-            print_json_line(env.stdout, record.to_json())
+            env.output.json_line(record.to_json())
 
 
 @app.command(help=RERUN_HELP, epilog=RERUN_EPILOG)
@@ -297,16 +294,17 @@ def rerun(
     retries: Annotated[int, typer.Option("--retries", metavar="N", min=0, help="Retries after 429/502/503/504 or a failed connection.", rich_help_panel=INFER_PANEL)] = 2,
     no_history: Annotated[bool, typer.Option("--no-history", help="Do not record this run in history.", rich_help_panel=INFER_PANEL)] = False,
 ) -> None:
-    from llamactl.commands.infer import run
+    from llamactl.commands.common import run_and_show
     from llamactl.history.rerun import rebuild_request
     from llamactl.inference.prepare import InferOptions
+    from llamactl.inference.session import RunSettings
 
     env: Environment = ctx.obj
     record = _stored_record(env, request_id)
     options = InferOptions(model=model, version=version, deploy_id=deploy_id, inputs=inputs or [],
                            stream=stream, json=json_output)
     request = rebuild_request(record, options, env)
-    run(env, request, options, quiet=quiet, timeout=timeout, retries=retries, history=not no_history)
+    run_and_show(env, request, options, quiet, RunSettings(timeout=timeout, retries=retries, history=not no_history))
 
 
 @app.command(help=RM_HELP, epilog=RM_EPILOG)
@@ -316,7 +314,6 @@ def rm(
 ) -> None:
     from llamactl.errors import UsageError
     from llamactl.history.store import open_history
-    from llamactl.output.streams import Messages
 
     env: Environment = ctx.obj
     with open_history(env) as store:
@@ -324,7 +321,7 @@ def rm(
     if missing:
         raise UsageError(f"no request {', '.join(map(str, missing))} in history; nothing was removed")
     count = len(set(request_ids))
-    Messages(env).info(f"removed {count} request{'s' if count != 1 else ''} from history")
+    env.output.info(f"removed {count} request{'s' if count != 1 else ''} from history")
 
 
 @app.command(help=CLEAR_HELP, epilog=CLEAR_EPILOG)
@@ -334,24 +331,22 @@ def clear(
 ) -> None:
     from llamactl.errors import UsageError
     from llamactl.history.store import history_path, open_history
-    from llamactl.output.streams import Messages
 
     env: Environment = ctx.obj
     if not yes:
         if not env.stdin_isatty:
             raise UsageError("history clear asks for confirmation on a terminal; pass --yes in scripts")
         if not typer.confirm(f"Remove every request from {history_path(env)}?", default=False, err=True):
-            Messages(env).info("nothing removed")
+            env.output.info("nothing removed")
             return
     with open_history(env) as store:
         count = store.clear()
-    Messages(env).info(f"removed {count} request{'s' if count != 1 else ''} from history")
+    env.output.info(f"removed {count} request{'s' if count != 1 else ''} from history")
 
 
 @app.command(help=PATH_HELP, epilog=PATH_EPILOG)
 def path(ctx: typer.Context) -> None:
     from llamactl.history.store import history_path
-    from llamactl.output.streams import write_flushed
 
     env: Environment = ctx.obj
-    write_flushed(env.stdout, f"{history_path(env)}\n")
+    env.output.text(f"{history_path(env)}\n")

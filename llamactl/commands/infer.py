@@ -96,55 +96,9 @@ def infer(
         check_target(selector)
     request = prepare_request(options, env)
     if dry_run:
-        from llamactl.output.streams import write_flushed
-
-        write_flushed(env.stdout, request.curl_command(env.api_url) + "\n")
+        env.output.text(request.curl_command(env.api_url) + "\n")
         return
-    run(env, request, options, quiet=quiet, timeout=timeout, retries=retries, history=not no_history)
+    from llamactl.commands.common import run_and_show
+    from llamactl.inference.session import RunSettings
 
-
-def run(env: Environment, request, options, quiet: bool, timeout: float, retries: int, history: bool) -> None:
-    from llamactl.api.client import ApiClient
-    from llamactl.auth.credentials import require_token
-    from llamactl.history.recording import recorder_for
-    from llamactl.inference.run import format_summary, run_inference
-    from llamactl.catalogue.names import suggest_known_models
-    from llamactl.output.streams import Messages
-    from llamactl.catalogue.pricing import cost_estimator
-    from llamactl.output.views import JsonView, SelectorView, TextView
-
-    messages = Messages(env, quiet=quiet)
-    from llamactl.api.retry import RetryPolicy
-
-    client = ApiClient(env, require_token(env), timeout=timeout,
-                       retry=RetryPolicy(retries=retries), notify=messages.info)
-    if options.selectors:
-        view = SelectorView(env, options.selectors)
-    elif options.json:
-        view = JsonView(env)
-    else:
-        view = TextView(env)
-    try:
-        with suggest_known_models(env, request.target.model, request.target.version):
-            outcome = run_inference(
-                client, request, view,
-                estimate_cost=cost_estimator(env),
-                record=recorder_for(env, messages, enabled=history),
-            )
-    finally:
-        view.finish()
-    if outcome.status == "queued":
-        webhook = request.fields.get("webhook")
-        messages.info(f"queued as request {outcome.request_id or 'n/a'}: the result will be POSTed to {webhook}")
-        return
-    if needs_fresh_line(env, outcome, options):
-        messages.info("")  # `| tee` shows stdout and stderr on one screen: start the summary on its own line
-    messages.info(format_summary(outcome))
-
-
-def needs_fresh_line(env: Environment, outcome, options) -> bool:
-    """stdout is a pipe that may end on the same screen as stderr, mid-line."""
-    text_output = not (options.json or options.selectors)
-    texts = outcome.texts
-    return (text_output and env.stderr_isatty and not env.stdout_isatty
-            and bool(texts) and not texts[-1].endswith("\n"))
+    run_and_show(env, request, options, quiet, RunSettings(timeout=timeout, retries=retries, history=not no_history))

@@ -86,21 +86,20 @@ def list_models(
     from llamactl.catalogue.cache import fetch_models, parse_entries, refresh_cache
     from llamactl.catalogue.display import print_models
     from llamactl.auth.credentials import resolve_token
-    from llamactl.output.streams import Messages, print_json
 
     env: Environment = ctx.obj
-    messages = Messages(env)
-    raws = fetch_models(env, resolve_token(env), warn=messages.warn)
-    refresh_cache(env, raws, warn=messages.warn)
+    out = env.output
+    raws = fetch_models(env, resolve_token(env, out.warn), warn=out.warn)
+    refresh_cache(env, raws, warn=out.warn)
     if json_output:
-        print_json(env.stdout, [raw for raw in raws if model_type is None or _type_of(raw) == model_type])
+        out.json([raw for raw in raws if model_type is None or _type_of(raw) == model_type])
         return
-    entries = parse_entries(raws, warn=messages.warn)
+    entries = parse_entries(raws, warn=out.warn)
     shown = [entry for entry in entries if model_type is None or entry.type == model_type]
     if model_type is not None and not shown:
         types = ", ".join(sorted({entry.type for entry in entries}))
-        messages.info(f"no models of type {model_type!r}; the types are: {types}")
-    print_models(env, shown)
+        out.info(f"no models of type {model_type!r}; the types are: {types}")
+    print_models(out, shown)
 
 
 def _type_of(raw) -> object:
@@ -117,18 +116,18 @@ def info(
     from llamactl.catalogue.cache import fetch_model_info
     from llamactl.catalogue.names import suggest_known_models
     from llamactl.catalogue.card import card_text, deprecation_notice
-    from llamactl.output.streams import Messages, print_json, write_flushed
 
     env: Environment = ctx.obj
+    out = env.output
     with suggest_known_models(env, model, version, refresh=True):
         card = fetch_model_info(env, model, version)
     if json_output:
-        print_json(env.stdout, card)
+        out.json(card)
         return
-    write_flushed(env.stdout, card_text(model, card))
+    out.text(card_text(model, card))
     notice = deprecation_notice(model, card)
     if notice:
-        Messages(env).warn(notice)
+        out.warn(notice)
 
 
 @app.command(help=VERSIONS_HELP, epilog=VERSIONS_EPILOG)
@@ -136,12 +135,12 @@ def versions(ctx: typer.Context, model: ModelOption, json_output: JsonOption = F
     from llamactl.catalogue.cache import fetch_versions
     from llamactl.catalogue.display import print_versions, version_rows
     from llamactl.catalogue.names import suggest_known_models
-    from llamactl.output.streams import Messages, print_json
 
     env: Environment = ctx.obj
+    out = env.output
     with suggest_known_models(env, model, refresh=True):
         items = fetch_versions(env, model)
     if json_output:
-        print_json(env.stdout, items)
+        out.json(items)
         return
-    print_versions(env, version_rows(items, warn=Messages(env).warn))
+    print_versions(out, version_rows(items, warn=out.warn))

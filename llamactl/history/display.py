@@ -5,22 +5,19 @@ from __future__ import annotations
 
 import json
 from datetime import date
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from llamactl.env import Environment
 from llamactl.history.queries import StatsRow
 from llamactl.history.records import HistoryRecord
-from llamactl.output.streams import format_dollars, make_console, write_flushed
+from llamactl.output.format import cost_text
+from llamactl.output.sink import Output
+
+if TYPE_CHECKING:
+    from rich.console import Console, RenderableType
 
 PREVIEW_WIDTH = 80
 MIN_FLEXIBLE = 12
 STATUS_STYLES = {"ok": "green", "error": "red", "incomplete": "yellow", "interrupted": "yellow", "queued": "cyan"}
-
-
-def cost_text(cost: float | None, estimated: bool) -> str:
-    if cost is None:
-        return "-"
-    return ("~" if estimated else "") + format_dollars(cost)
 
 
 def number_text(value: int | None) -> str:
@@ -46,21 +43,24 @@ def field_text(value: Any) -> str:
 
 # list and search
 
-def print_records(env: Environment, records: list[HistoryRecord]) -> None:
-    if env.stdout_isatty:
-        _records_table(env, records)
-        return
+def print_records(out: Output, records: list[HistoryRecord]) -> None:
+    out.show(lambda: records_lines(records), lambda console: records_table(records, console))
+
+
+def records_lines(records: list[HistoryRecord]) -> str:
+    """One tab-separated line a record."""
+    lines = []
     for record in records:
         columns = (record.id, record.time, record.target_label, record.status, number_text(record.tokens_in),
                    number_text(record.tokens_out), cost_text(record.cost, record.cost_estimated),
                    one_line(record.prompt))
-        write_flushed(env.stdout, "\t".join(str(column) for column in columns) + "\n")
+        lines.append("\t".join(str(column) for column in columns) + "\n")
+    return "".join(lines)
 
 
-def _records_table(env: Environment, records: list[HistoryRecord]) -> None:
+def records_table(records: list[HistoryRecord], console: Console) -> RenderableType:
     from rich.table import Table
 
-    console = make_console(env.stdout, env)
     table = Table(box=None, padding=(0, 1), pad_edge=False, header_style="bold underline")
     figures = [
         (str(record.id), short_time(record.time), record.status,
@@ -86,7 +86,7 @@ def _records_table(env: Environment, records: list[HistoryRecord]) -> None:
     for (request_id, time, status, tokens, cost), record in zip(figures, records):
         table.add_row(request_id, time, record.target_label, f"[{STATUS_STYLES.get(status, '')}]{status}[/]",
                       tokens, cost, one_line(record.prompt, prompt_width))
-    console.print(table)
+    return table
 
 
 # show
@@ -124,17 +124,19 @@ def sections(record: HistoryRecord) -> list[tuple[str, str]]:
     ]
 
 
-def print_record(env: Environment, record: HistoryRecord) -> None:
-    if env.stdout_isatty:
-        _record_panels(env, record)
-        return
+def print_record(out: Output, record: HistoryRecord) -> None:
+    out.show(lambda: record_text(record), lambda console: record_panels(record))
+
+
+def record_text(record: HistoryRecord) -> str:
     lines = [f"{label + ':':<12}{value}" for label, value in figures(record)]
     for title, text in sections(record):
         lines += ["", f"== {title} ==", text]
-    write_flushed(env.stdout, "\n".join(lines) + "\n")
+    return "\n".join(lines) + "\n"
 
 
-def _record_panels(env: Environment, record: HistoryRecord) -> None:
+def record_panels(record: HistoryRecord) -> RenderableType:
+    from rich.console import Group
     from rich.panel import Panel
     from rich.table import Table
     from rich.text import Text
@@ -144,10 +146,8 @@ def _record_panels(env: Environment, record: HistoryRecord) -> None:
     grid.add_column()
     for label, value in figures(record):
         grid.add_row(label, Text(value, style=STATUS_STYLES.get(value, "") if label == "status" else ""))
-    console = make_console(env.stdout, env)
-    console.print(grid)
-    for title, text in sections(record):
-        console.print(Panel(Text(text), title=title, title_align="left"))
+    panels = [Panel(Text(text), title=title, title_align="left") for title, text in sections(record)]
+    return Group(grid, *panels)
 
 
 # stats
@@ -170,16 +170,16 @@ def stats_cost(row: StatsRow) -> str:
     return cost_text(row.cost, row.estimated_cost > 0)
 
 
-def print_stats(env: Environment, rows: list[StatsRow], by: str) -> None:
-    if env.stdout_isatty:
-        _stats_table(env, rows, by)
-        return
-    for row in rows:
-        columns = (row.key, row.requests, row.tokens_in, row.tokens_out, stats_cost(row))
-        write_flushed(env.stdout, "\t".join(str(column) for column in columns) + "\n")
+def print_stats(out: Output, rows: list[StatsRow], by: str) -> None:
+    out.show(lambda: stats_lines(rows), lambda console: stats_table(rows, by))
 
 
-def _stats_table(env: Environment, rows: list[StatsRow], by: str) -> None:
+def stats_lines(rows: list[StatsRow]) -> str:
+    return "".join("\t".join(str(column) for column in (row.key, row.requests, row.tokens_in, row.tokens_out,
+                                                         stats_cost(row))) + "\n" for row in rows)
+
+
+def stats_table(rows: list[StatsRow], by: str) -> RenderableType:
     from rich.table import Table
 
     total = stats_total(rows)
@@ -192,4 +192,4 @@ def _stats_table(env: Environment, rows: list[StatsRow], by: str) -> None:
     table.add_column("Cost", justify="right", footer=stats_cost(total))
     for row in rows:
         table.add_row(row.key, str(row.requests), str(row.tokens_in), str(row.tokens_out), stats_cost(row))
-    make_console(env.stdout, env).print(table)
+    return table

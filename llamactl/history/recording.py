@@ -7,6 +7,8 @@ answer stands. sqlite3 is imported only when a record is actually written.
 
 from __future__ import annotations
 
+from typing import Callable
+
 from llamactl.env import Environment
 
 FALSE_WORDS = frozenset({"", "0", "false", "no", "off"})
@@ -18,7 +20,7 @@ def history_disabled(env: Environment) -> bool:
     return env.environ.get("LLAMACTL_NO_HISTORY", "").strip().lower() not in FALSE_WORDS
 
 
-def recorder_for(env: Environment, messages, enabled: bool):
+def recorder_for(env: Environment, warn: Callable[[str], None], enabled: bool):
     """A callable that records one InferenceOutcome, or None when history is off."""
     if not enabled or history_disabled(env):
         return None
@@ -33,6 +35,6 @@ def recorder_for(env: Environment, messages, enabled: bool):
                 store.add_all([HistoryRecord.from_outcome(outcome, env.api_host)])
         except Exception as exc:  # noqa: BLE001 - any failure here must leave the answer alone
             reason = getattr(exc, "strerror", None) or str(exc) or type(exc).__name__
-            messages.warn(f"history: this request was not saved to {path} ({reason})")
+            warn(f"history: this request was not saved to {path} ({reason})")
 
     return record

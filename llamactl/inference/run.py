@@ -13,7 +13,6 @@ from typing import Any, Callable, Protocol
 
 from llamactl.api.client import ApiClient, read_json
 from llamactl.errors import Interrupted, LlamactlError, RequestFailed, StreamIncomplete
-from llamactl.output.streams import format_dollars
 from llamactl.api.request import InferenceRequest
 from llamactl.api.native_stream import StreamAccumulator, StreamEvent, iter_byte_chunks, iter_events
 
@@ -195,23 +194,3 @@ def run_inference(
         if record is not None:
             record(outcome)
     return outcome
-
-
-def format_cost(cost: float | None, estimated: bool) -> str:
-    if cost is None:
-        return "cost n/a"
-    return f"cost {'~' if estimated else ''}{format_dollars(cost)}"
-
-
-def format_summary(outcome: InferenceOutcome) -> str:
-    """The one stderr line after an answer: model, tokens, wall time, cost, request id."""
-    tokens_in = "?" if outcome.tokens_in is None else outcome.tokens_in
-    tokens_out = "?" if outcome.tokens_out is None else outcome.tokens_out
-    parts = [
-        outcome.request.target.label,
-        f"{tokens_in} in / {tokens_out} out tokens",
-        f"{outcome.wall_seconds or 0:.2f} s",
-        format_cost(outcome.cost, outcome.cost_estimated),
-        f"request {outcome.request_id or 'n/a'}",
-    ]
-    return " · ".join(parts)

@@ -15,7 +15,7 @@ import json
 import mimetypes
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, Any
+from typing import Any, Callable
 
 from llamactl.errors import UsageError
 
@@ -56,17 +56,17 @@ def select(value: Any, path: str) -> Any:
     return value
 
 
-def apply_selector(response: Any, selector: Selector, stdout: IO, write_stdout) -> None:
+def apply_selector(response: Any, selector: Selector, write_stdout: Callable[[str], None]) -> None:
     prefix, sep, suffix = selector.path.partition("{IDX}")
     if not sep:
-        write_selected(select(response, selector.path), selector.target, stdout, write_stdout)
+        write_selected(select(response, selector.path), selector.target, write_stdout)
         return
     items = select(response, prefix.rstrip("."))
     if not isinstance(items, list):
         raise UsageError(f"-o {selector.path}: {{IDX}} needs an array at {prefix.rstrip('.') or 'the top'}")
     for index, item in enumerate(items):
         target = selector.target.replace("{IDX}", str(index))
-        write_selected(select(item, suffix.lstrip(".")), target, stdout, write_stdout)
+        write_selected(select(item, suffix.lstrip(".")), target, write_stdout)
 
 
 def _accepts_json(target: str) -> bool:
@@ -90,13 +90,13 @@ def _write_file(target: str, data: bytes) -> None:
         raise UsageError(f"-o: cannot write {target}: {exc.strerror or exc}") from None
 
 
-def write_selected(value: Any, target: str, stdout: IO, write_stdout) -> None:
+def write_selected(value: Any, target: str, write_stdout: Callable[[str], None]) -> None:
     if isinstance(value, list) and "{IDX}" in target:
         for index, item in enumerate(value):
-            write_selected(item, target.replace("{IDX}", str(index)), stdout, write_stdout)
+            write_selected(item, target.replace("{IDX}", str(index)), write_stdout)
         return
     if isinstance(value, list) and len(value) == 1 and not _accepts_json(target):
-        write_selected(value[0], target, stdout, write_stdout)
+        write_selected(value[0], target, write_stdout)
         return
     if isinstance(value, str):
         decoded = _decode_data_url(value)
@@ -111,7 +111,7 @@ def write_selected(value: Any, target: str, stdout: IO, write_stdout) -> None:
     if _accepts_json(target):
         text = json.dumps(value, indent=2, ensure_ascii=False) + "\n"
         if target == "-":
-            write_stdout(stdout, text)
+            write_stdout(text)
         else:
             _write_file(target, text.encode("utf-8"))
         return

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from llamactl.env import Environment
-from llamactl.errors import RequestFailed
-from llamactl.output.streams import flush_stream, print_json, print_json_line, text_renderer, write_flushed
-from llamactl.inference.selectors import Selector, apply_selector
 from llamactl.api.native_stream import StreamEvent
+from llamactl.errors import RequestFailed
+from llamactl.inference.selectors import Selector, apply_selector
+from llamactl.output.sink import Output
+from llamactl.output.text import text_renderer
 
 
 def is_queued(data: dict[str, Any]) -> bool:
@@ -19,8 +19,8 @@ def is_queued(data: dict[str, Any]) -> bool:
 class TextView:
     """Generated text only: tokens as they arrive, special tokens skipped."""
 
-    def __init__(self, env: Environment):
-        self.renderer = text_renderer(env)
+    def __init__(self, out: Output):
+        self.renderer = text_renderer(out)
 
     def on_event(self, event: StreamEvent) -> None:
         if event.text and not event.special:
@@ -43,17 +43,17 @@ class TextView:
 class JsonView:
     """The API's JSON: the whole response, or each stream event as one NDJSON line."""
 
-    def __init__(self, env: Environment):
-        self.stdout = env.stdout
+    def __init__(self, out: Output):
+        self.out = out
 
     def on_event(self, event: StreamEvent) -> None:
-        print_json_line(self.stdout, event.data)
+        self.out.json_line(event.data, flush=False)
 
     def flush(self) -> None:
-        flush_stream(self.stdout)
+        self.out.flush()
 
     def on_response(self, data: dict[str, Any], texts: list[str] | None) -> None:
-        print_json(self.stdout, data)
+        self.out.json(data)
 
     def finish(self) -> None:
         pass
@@ -62,8 +62,8 @@ class JsonView:
 class SelectorView:
     """deepctl's `-o PATH=TARGET` selections of the full response."""
 
-    def __init__(self, env: Environment, selectors: list[Selector]):
-        self.stdout = env.stdout
+    def __init__(self, out: Output, selectors: list[Selector]):
+        self.out = out
         self.selectors = selectors
 
     def on_event(self, event: StreamEvent) -> None:  # -o never streams
@@ -74,7 +74,27 @@ class SelectorView:
 
     def on_response(self, data: dict[str, Any], texts: list[str] | None) -> None:
         for selector in self.selectors:
-            apply_selector(data, selector, self.stdout, write_flushed)
+            apply_selector(data, selector, self.out.text)
 
     def finish(self) -> None:
         pass
+
+
+def view_for(out: Output, selectors: list[Selector], as_json: bool) -> TextView | JsonView | SelectorView:
+    """-o selections, else --json, else the generated text."""
+    if selectors:
+        return SelectorView(out, selectors)
+    if as_json:
+        return JsonView(out)
+    return TextView(out)
+
+
+def report_outcome(out: Output, outcome: Any) -> None:
+    """After a run: where a queued (webhook) request's result will go, else the summary."""
+    from llamactl.output.format import format_summary
+
+    if outcome.status == "queued":
+        webhook = outcome.request.fields.get("webhook")
+        out.info(f"queued as request {outcome.request_id or 'n/a'}: the result will be POSTed to {webhook}")
+        return
+    out.info(format_summary(outcome))

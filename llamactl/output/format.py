@@ -1,0 +1,35 @@
+"""How figures read in messages and tables: dollars, costs, the one-line summary of a run."""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+def format_dollars(amount: float, min_decimals: int = 0) -> str:
+    """Dollars with as many decimals as a tiny amount needs (a cost: `$0.0000436`), and at
+    least `min_decimals` (a price: `$0.80` with 2)."""
+    whole, _, decimals = f"{amount:.8f}".rstrip("0").partition(".")
+    decimals = decimals.ljust(min_decimals, "0")
+    return f"${whole}.{decimals}" if decimals else f"${whole}"
+
+
+def cost_text(cost: float | None, estimated: bool, unknown: str = "-") -> str:
+    """`$0.0012`, `~$0.0012` when estimated from pricing, `unknown` when there is none."""
+    if cost is None:
+        return unknown
+    return ("~" if estimated else "") + format_dollars(cost)
+
+
+def format_summary(outcome: Any) -> str:
+    """The one stderr line after an answer: model, tokens, wall time, cost, request id.
+    (`outcome` is an inference.run.InferenceOutcome.)"""
+    tokens_in = "?" if outcome.tokens_in is None else outcome.tokens_in
+    tokens_out = "?" if outcome.tokens_out is None else outcome.tokens_out
+    parts = [
+        outcome.request.target.label,
+        f"{tokens_in} in / {tokens_out} out tokens",
+        f"{outcome.wall_seconds or 0:.2f} s",
+        "cost " + cost_text(outcome.cost, outcome.cost_estimated, unknown="n/a"),
+        f"request {outcome.request_id or 'n/a'}",
+    ]
+    return " · ".join(parts)

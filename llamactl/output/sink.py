@@ -1,0 +1,138 @@
+"""The one output sink of a run: every byte llamactl writes to stdout or stderr goes through it.
+
+Whether each stream is a terminal is decided once, in the Environment; the sink turns that
+into a mode (Rich on a terminal, exact text in a pipe or file) and keeps one Rich console
+per stream for the whole run, created on first use. Commands hand it results: text, JSON,
+tables (as a plain and a Rich form, of which it picks one), messages and progress. Rich
+is imported only when a terminal is actually rendered to.
+"""
+
+from __future__ import annotations
+
+import json
+from functools import cached_property
+from typing import TYPE_CHECKING, Any, Callable
+
+from llamactl.output.streams import flush_stream, write_text
+
+if TYPE_CHECKING:
+    from rich.console import Console, RenderableType
+
+    from llamactl.env import Environment
+
+TracerFn = Callable[[str], None]
+
+
+class Output:
+    """stdout for results, stderr for messages; one instance per run (`env.output`)."""
+
+    def __init__(self, env: Environment):
+        self.env = env
+        self.quiet = False  # -q: no info lines (warnings and errors still show)
+        self.stdout_mid_line = False  # the last text written to stdout did not end a line
+
+    # modes
+
+    @property
+    def rich_stdout(self) -> bool:
+        return bool(self.env.stdout_isatty)
+
+    @property
+    def rich_stderr(self) -> bool:
+        return bool(self.env.stderr_isatty)
+
+    @property
+    def shares_screen(self) -> bool:
+        """stdout is a pipe (`| tee`) whose text may end on stderr's screen mid-line."""
+        return self.rich_stderr and not self.rich_stdout
+
+    @cached_property
+    def stdout_console(self) -> Console:
+        return self._console(self.env.stdout)
+
+    @cached_property
+    def stderr_console(self) -> Console:
+        return self._console(self.env.stderr)
+
+    def _console(self, stream: Any) -> Console:
+        from rich.console import Console
+
+        return Console(file=stream, force_terminal=True, no_color=bool(self.env.no_color),
+                       highlight=False, soft_wrap=True, width=self.env.width)
+
+    # stdout
+
+    def write(self, text: str) -> None:
+        """Text to stdout as it is, unflushed (a stream flushes once per network read)."""
+        if text:
+            write_text(self.env.stdout, text)
+            self.stdout_mid_line = not text.endswith("\n")
+
+    def flush(self) -> None:
+        flush_stream(self.env.stdout)
+
+    def text(self, text: str) -> None:
+        """Text to stdout, flushed at once."""
+        self.write(text)
+        self.flush()
+
+    def json(self, value: Any) -> None:
+        """A JSON document as deepctl prints it: indented, UTF-8."""
+        self.text(json.dumps(value, indent=2, ensure_ascii=False) + "\n")
+
+    def json_line(self, value: Any, flush: bool = True) -> None:
+        """One compact JSON value on one line (NDJSON)."""
+        self.write(json.dumps(value, ensure_ascii=False, separators=(",", ":")) + "\n")
+        if flush:
+            self.flush()
+
+    def show(self, plain: Callable[[], str], rich: Callable[[Console], RenderableType]) -> None:
+        """A result with two forms: `rich` builds a renderable for the terminal's console
+        (its width is known there), `plain` the exact text for a pipe or file."""
+        if self.rich_stdout:
+            self.stdout_console.print(rich(self.stdout_console))
+        else:
+            self.text(plain())
+
+    # stderr
+
+    def _message(self, line: str, style: str | None) -> None:
+        if self.stdout_mid_line and self.shares_screen:
+            self._stderr_text("\n")  # start below the unfinished line of text
+            self.stdout_mid_line = False
+        if self.rich_stderr and style and not self.env.no_color:
+            from rich.text import Text
+
+            self.stderr_console.print(Text(line, style=style))
+        else:
+            self._stderr_text(line + "\n")
+
+    def _stderr_text(self, text: str) -> None:
+        write_text(self.env.stderr, text)
+        flush_stream(self.env.stderr)
+
+    def info(self, line: str) -> None:
+        """A notice or summary line (dim on a terminal); none with -q."""
+        if not self.quiet:
+            self._message(line, "dim")
+
+    def warn(self, line: str) -> None:
+        self._message(f"warning: {line}", "yellow")
+
+    def error(self, line: str) -> None:
+        self._message(line, "red")
+
+    def end_line_on_stderr(self) -> None:
+        """Move past a prompt's line (after Ctrl-C at a question) before a message."""
+        self._stderr_text("\n")
+
+    @property
+    def tracer(self) -> TracerFn | None:
+        """With --debug, a writer of `debug:` lines to stderr; None otherwise, so callers
+        skip building trace text at all."""
+        if not self.env.debug:
+            return None
+        return lambda line: self._stderr_text(f"debug: {line}\n")
+
+    def traceback(self, text: str) -> None:
+        self._stderr_text(text)

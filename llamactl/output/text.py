@@ -1,0 +1,75 @@
+"""Generated text as it streams in: exact bytes in a pipe or file, Rich on a terminal.
+
+Pipe output is flushed whenever the stream is about to wait for the network (see
+api/native_stream.iter_byte_chunks), so every token is on the pipe as soon as its bytes
+arrived, and tokens that arrived together cost one write.
+"""
+
+from __future__ import annotations
+
+from llamactl.output.sink import Output
+
+
+class PlainText:
+    """Generated text exactly as it arrives; several results separated by a blank line."""
+
+    def __init__(self, out: Output):
+        self.out = out
+
+    def token(self, text: str) -> None:
+        self.out.write(text)
+
+    def flush(self) -> None:
+        self.out.flush()
+
+    def results(self, texts: list[str]) -> None:
+        self.out.text("\n\n".join(texts))
+
+    def end(self) -> None:
+        self.flush()
+
+
+class RichText:
+    """Generated text on a terminal: streamed as plain Rich text (linear, no re-rendering),
+    several results as labelled panels, and a final newline so the prompt starts clean."""
+
+    def __init__(self, out: Output):
+        self.console = out.stdout_console
+        self.pending: list[str] = []
+        self.at_line_start = True
+
+    def token(self, text: str) -> None:
+        self.pending.append(text)
+
+    def flush(self) -> None:
+        """Render what arrived since the last network read: console.out writes text as-is
+        (no markup, no re-layout of earlier output), so the cost stays linear."""
+        if self.pending:
+            text = "".join(self.pending)
+            self.pending.clear()
+            self.console.out(text, end="", highlight=False)
+            self.at_line_start = text.endswith("\n")
+
+    def results(self, texts: list[str]) -> None:
+        if len(texts) == 1:
+            self.token(texts[0])
+            self.flush()
+            return
+        from rich.panel import Panel
+        from rich.text import Text
+
+        for index, text in enumerate(texts, 1):
+            self.console.print(Panel(Text(text), title=f"result {index} of {len(texts)}", title_align="left"),
+                               soft_wrap=False)  # wrap inside the panel, never crop
+        self.at_line_start = True
+
+    def end(self) -> None:
+        self.flush()
+        if not self.at_line_start:
+            self.console.file.write("\n")
+            self.console.file.flush()
+            self.at_line_start = True
+
+
+def text_renderer(out: Output) -> PlainText | RichText:
+    return RichText(out) if out.rich_stdout else PlainText(out)
