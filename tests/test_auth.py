@@ -471,19 +471,6 @@ def test_login_on_a_terminal_prompts_without_echo(emulator, sandbox):
     assert sandbox.keyring_entry() == VALID_TOKEN
 
 
-def test_status_on_a_terminal_is_a_short_block(emulator, sandbox):
-    pexpect, child, transcript = spawn(["auth", "status"], sandbox.subprocess_env(DEEPINFRA_TOKEN=VALID_TOKEN))
-    child.expect(pexpect.EOF)
-    child.close()
-    assert child.exitstatus == 0, transcript.getvalue()
-    screen = transcript.getvalue()
-    assert "✓ token accepted" in screen
-    assert "environment variable (DEEPINFRA_TOKEN)" in screen
-    assert "****" + VALID_TOKEN[-4:] in screen
-    assert "host:" not in screen
-    assert VALID_TOKEN not in screen
-
-
 # --- a real Secret Service ------------------------------------------------------------------
 
 # Starts gnome-keyring's Secret Service on the session bus that dbus-run-session created,

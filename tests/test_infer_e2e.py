@@ -3,7 +3,6 @@ the text on stdout, incremental delivery, every exit code of the contract, a ter
 
 from __future__ import annotations
 
-import json
 import signal
 import subprocess
 import threading
@@ -163,30 +162,3 @@ def test_the_emulators_run_mode_serves_one_command(tmp_path):
     assert failed.returncode == 4
 
 
-def test_several_results_are_labelled_panels_in_a_terminal(emulator, env):
-    pexpect = pytest.importorskip("pexpect")
-    child = pexpect.spawn(llamactl_command()[0], llamactl_command("infer", "-m", MODEL, "-i", "num_responses=2", "hi")[1:],
-                          env={**env, "NO_COLOR": "1"}, cwd=str(REPO), encoding="utf-8", timeout=HANG_GUARD,
-                          dimensions=(40, 100))
-    child.expect(pexpect.EOF)
-    child.close()
-    assert child.exitstatus == 0
-    screen = child.before
-    texts = [r["generated_text"] for r in json.loads(run_llamactl(
-        ["infer", "-m", MODEL, "-i", "num_responses=2", "--json", "--no-history", "hi"], env).stdout)["results"]]
-    assert "result 1 of 2" in screen and "result 2 of 2" in screen
-    assert screen.index("result 1 of 2") < screen.index(texts[0]) < screen.index("result 2 of 2") < screen.index(texts[1])
-
-
-def test_panels_wrap_long_results_instead_of_cropping_them(emulator, env):
-    pexpect = pytest.importorskip("pexpect")
-    words = [f"word{i}" for i in range(30)]
-    emulator.behave(Behavior(reply=" ".join(words)))
-    child = pexpect.spawn(llamactl_command()[0], llamactl_command("infer", "-m", MODEL, "-i", "num_responses=2", "hi")[1:],
-                          env={**env, "NO_COLOR": "1"}, cwd=str(REPO), encoding="utf-8", timeout=HANG_GUARD,
-                          dimensions=(60, 40))
-    child.expect(pexpect.EOF)
-    child.close()
-    assert child.exitstatus == 0
-    for word in words:
-        assert word in child.before

@@ -5,7 +5,6 @@ unknown-model suggestions and `-m` completion."""
 from __future__ import annotations
 
 import json
-import re
 import stat
 import subprocess
 
@@ -487,24 +486,3 @@ def test_completion_follows_the_api_url_typed_before_the_command(api, tmp_path):
     run_llamactl(["models", "list"], env)
     assert shell_completion(f"llamactl --api-url {api.url} infer -m hex", env) == [catalogue.KOKORO]
     assert shell_completion("llamactl --api-url https://elsewhere.example infer -m hex", env) == []
-
-
-# --- a real terminal --------------------------------------------------------------------------
-
-
-def test_list_on_a_terminal_is_a_table(api, tmp_path):
-    pexpect = pytest.importorskip("pexpect")
-    env = subprocess_env(LLAMACTL_HOME=str(tmp_path / "home"), DEEPINFRA_HOST=api.url)
-    child = pexpect.spawn(llamactl_command()[0], llamactl_command("models", "list")[1:], env=env,
-                          cwd=str(REPO), encoding="utf-8", timeout=HANG_GUARD, dimensions=(40, 200))
-    child.expect(pexpect.EOF)
-    child.close()
-    screen = re.sub(r"\x1b\[[0-9;]*m", "", child.before)  # bold and underline stay with NO_COLOR
-    assert child.exitstatus == 0, screen
-    rows = screen.splitlines()
-    assert rows[0].split() == ["Model", "Type", "Input", "Output", "Context", "Notes"]
-    seed_row = next(row for row in rows if row.startswith(SEED + " "))
-    assert seed_row.split() == [SEED, "text-generation", "$0.64/Mtoken", "$0.80/Mtoken", "4096"]
-    assert any(row.split()[-4:] == ["deprecated,", "replaced", "by", SEED] for row in rows)
-    assert "\t" not in screen
-

@@ -13,7 +13,7 @@ import json
 import os
 import tempfile
 from pathlib import Path
-from typing import IO, Any, Callable
+from typing import Any, Callable
 
 from llamactl.batch.input import BatchLine
 from llamactl.errors import LlamactlError, UsageError
