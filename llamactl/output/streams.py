@@ -10,22 +10,39 @@ Rich is imported only when a terminal is being rendered to.
 from __future__ import annotations
 
 import json
-from typing import IO, Any
+from contextlib import contextmanager
+from typing import IO, Any, Iterator
 
 from llamactl.env import Environment
+from llamactl.errors import local_failure
 
 
 def write_text(stream: IO, text: str) -> None:
     """Write UTF-8 text to the stream's byte buffer (whatever the locale's encoding)."""
     buffer = getattr(stream, "buffer", None)
-    if buffer is not None:
-        buffer.write(text.encode("utf-8", errors="replace"))
-    else:
-        stream.write(text)
+    with failures_are_local(stream):
+        if buffer is not None:
+            buffer.write(text.encode("utf-8", errors="replace"))
+        else:
+            stream.write(text)
 
 
 def flush_stream(stream: IO) -> None:
-    (getattr(stream, "buffer", None) or stream).flush()
+    with failures_are_local(stream):
+        (getattr(stream, "buffer", None) or stream).flush()
+
+
+@contextmanager
+def failures_are_local(stream: IO) -> Iterator[None]:
+    """A write that fails (full disk, I/O error) is the machine's failure, exit 6; a
+    closed pipe stays a BrokenPipeError, which ends the run quietly."""
+    try:
+        yield
+    except BrokenPipeError:
+        raise
+    except OSError as exc:
+        name = str(getattr(stream, "name", "the output")).strip("<>")
+        raise local_failure(f"write to {name}", exc) from None
 
 
 def write_flushed(stream: IO, text: str) -> None:
