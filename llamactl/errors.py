@@ -6,6 +6,7 @@ and an exit code in exactly one place (`llamactl.cli.LlamactlGroup`).
 
 from __future__ import annotations
 
+import errno
 from enum import IntEnum
 
 
@@ -95,8 +96,6 @@ _LOCAL_ERRNO_HINTS = {
 def local_errno_hint(exc: OSError) -> str | None:
     """The hint for an OSError whose errno is one of the machine's (full disk, read-only,
     permission denied, I/O error), or None for any other errno."""
-    import errno
-
     return _LOCAL_ERRNO_HINTS.get(errno.errorcode.get(exc.errno or 0, ""))
 
 
