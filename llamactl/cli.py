@@ -12,7 +12,7 @@ from typer.core import TyperGroup
 from llamactl import __version__
 from llamactl.commands.infer import EPILOG as INFER_EPILOG, HELP as INFER_HELP, infer
 from llamactl.env import Environment, resolve_api_url
-from llamactl.errors import ExitCode, Interrupted, LlamactlError
+from llamactl.errors import ExitCode, Interrupted, LlamactlError, local_errno_hint, local_failure
 
 # Help paragraphs are single lines: Typer's Rich help keeps every line break it is given.
 # Epilogs are blocks that keep theirs, each line within 80 columns; they start with a
@@ -31,7 +31,8 @@ Exit codes:
   3    authentication: no token, or the API answered 401/403
   4    the API rejected the request (unknown model, validation, funding)
   5    the request failed (5xx, 429, timeout, network, stream cut short)
-  130  interrupted by Ctrl-C (143 by SIGTERM, 141 when stdout is closed)
+  6    local failure: full or read-only disk, locked history, closed stdout
+  130  interrupted by Ctrl-C (143 by SIGTERM, 141 when a pipe's reader quits)
 
 Environment:
   DEEPINFRA_TOKEN           the API token (DEEPINFRA_API_KEY works too)
@@ -152,6 +153,8 @@ class LlamactlGroup(TyperGroup):
         except Exception as exc:
             if _is_click_exception(exc):
                 raise
+            if isinstance(exc, OSError) and local_errno_hint(exc):  # a full disk is no bug
+                return self._fail(ctx, local_failure(f"use {exc.filename}" if exc.filename else "write", exc))
             env = _environment(ctx)
             if env.debug:
                 report_traceback(env)

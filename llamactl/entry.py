@@ -9,8 +9,55 @@ from __future__ import annotations
 import sys
 
 
+class ClosedStdout:
+    """sys.stdout when the shell closed it (`>&-`): the first write fails as a local failure
+    (exit 6), since whatever was meant for it would be lost."""
+
+    encoding = "utf-8"
+
+    def write(self, text: str) -> int:
+        from llamactl.errors import LocalFailure
+
+        raise LocalFailure("cannot write to stdout: it is closed",
+                           hint="send it to a file or a pipe, or to /dev/null to discard it")
+
+    def flush(self) -> None:
+        pass
+
+    def isatty(self) -> bool:
+        return False
+
+
+def reserve_closed_descriptors() -> None:
+    """Point a descriptor the shell closed (`<&-`, `>&-`, `2>&-`) at /dev/null, so that no
+    file opened later (the history database) takes its number and gets stray writes. A
+    closed stdin is then no stdin and a closed stderr discards messages; a closed stdout
+    fails its first write."""
+    import os
+
+    for fd, name in enumerate(("stdin", "stdout", "stderr")):
+        if getattr(sys, name) is not None:
+            continue
+        devnull = os.open(os.devnull, os.O_RDONLY if fd == 0 else os.O_WRONLY)
+        if devnull != fd:  # the lowest free number is taken: was this one open after all?
+            os.close(devnull)
+            continue
+        setattr(sys, name, ClosedStdout() if fd == 1 else open(fd, "w" if fd else "r", closefd=False))
+
+
 def main(argv: list[str] | None = None) -> int:
     args = sys.argv[1:] if argv is None else argv
+    reserve_closed_descriptors()
+    try:
+        return run(args)
+    except Exception as exc:  # a closed stdout met outside any command (--version, --help)
+        if not isinstance(sys.stdout, ClosedStdout) or not hasattr(exc, "exit_code"):
+            raise
+        sys.stderr.write(f"error: {exc}\n" + (f"hint: {exc.hint}\n" if getattr(exc, "hint", None) else ""))
+        return exc.exit_code
+
+
+def run(args: list[str]) -> int:
     if args == ["--version"]:
         from llamactl import __version__
 

@@ -109,25 +109,30 @@ class Environment:
 
     @property
     def state_dir(self) -> Path:
-        """LLAMACTL_HOME, else the XDG config directory: config and the token file live here."""
-        return self._xdg_dir("XDG_CONFIG_HOME", ".config")
+        """LLAMACTL_HOME, else the platform's config directory: config and the token file."""
+        return self._platform_dir("user_config_dir")
 
     @property
     def data_dir(self) -> Path:
-        """LLAMACTL_HOME, else the XDG data directory: history lives here."""
-        return self._xdg_dir("XDG_DATA_HOME", ".local/share")
+        """LLAMACTL_HOME, else the platform's data directory: history."""
+        return self._platform_dir("user_data_dir")
 
     @property
     def cache_dir(self) -> Path:
-        """LLAMACTL_HOME, else the XDG cache directory: the model list lives here."""
-        return self._xdg_dir("XDG_CACHE_HOME", ".cache")
+        """LLAMACTL_HOME, else the platform's cache directory: the model list."""
+        return self._platform_dir("user_cache_dir")
 
-    def _xdg_dir(self, variable: str, fallback: str) -> Path:
+    def _platform_dir(self, kind: str) -> Path:
+        """LLAMACTL_HOME (from `environ`) wins; otherwise platformdirs decides: XDG on Linux
+        (honouring XDG_*_HOME from the process environment), ~/Library on macOS,
+        %LOCALAPPDATA% on Windows. Imported only here, so runs that need no directory
+        never load it."""
         home = self.environ.get("LLAMACTL_HOME")
         if home:
             return Path(home).expanduser()
-        base = self.environ.get(variable) or str(Path.home() / fallback)
-        return Path(base).expanduser() / "llamactl"
+        import platformdirs
+
+        return Path(getattr(platformdirs, kind)("llamactl", appauthor=False)).expanduser()
 
     def stdin_readable(self) -> bool:
         return stdin_can_be_read(self.stdin)

@@ -6,6 +6,7 @@ and an exit code in exactly one place (`llamactl.cli.LlamactlGroup`).
 
 from __future__ import annotations
 
+import errno
 from enum import IntEnum
 
 
@@ -18,6 +19,7 @@ class ExitCode(IntEnum):
     AUTH = 3
     API_REJECTED = 4
     REQUEST_FAILED = 5
+    LOCAL = 6
     INTERRUPTED = 130
     BROKEN_PIPE = 141
     TERMINATED = 143
@@ -68,6 +70,38 @@ class RequestFailed(LlamactlError):
 
 class StreamIncomplete(RequestFailed):
     """A stream ended or broke before its final event; the partial text was already shown."""
+
+
+class LocalFailure(LlamactlError):
+    """Something on this machine could not be read or written: the state directory, the
+    history database, an output file or stdout (a full or read-only disk, a lock held too
+    long, a closed descriptor). Neither a bug nor the API's doing."""
+
+    exit_code = ExitCode.LOCAL
+
+
+# The errno values that describe the machine, never the code: an OSError carrying one is a
+# local failure wherever it was raised.
+_LOCAL_ERRNO_HINTS = {
+    "ENOSPC": "the disk is full: free some space, or write somewhere else",
+    "EDQUOT": "the disk quota is used up: free some space, or write somewhere else",
+    "EFBIG": "the file is larger than this file system allows",
+    "EROFS": "the file system is read-only: point LLAMACTL_HOME (or the output) somewhere writable",
+    "EACCES": "check the permissions of the file and its directory",
+    "EPERM": "check the permissions of the file and its directory",
+    "EIO": "the device reported an I/O error",
+}
+
+
+def local_errno_hint(exc: OSError) -> str | None:
+    """The hint for an OSError whose errno is one of the machine's (full disk, read-only,
+    permission denied, I/O error), or None for any other errno."""
+    return _LOCAL_ERRNO_HINTS.get(errno.errorcode.get(exc.errno or 0, ""))
+
+
+def local_failure(what: str, exc: OSError, hint: str | None = None) -> LocalFailure:
+    """`cannot <what>: <the system's reason>`, with the errno's hint unless one is given."""
+    return LocalFailure(f"cannot {what}: {exc.strerror or exc}", hint=hint or local_errno_hint(exc))
 
 
 class Interrupted(LlamactlError):

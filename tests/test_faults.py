@@ -2,21 +2,28 @@
 
 Each row is run end to end against the emulator and asserts the exit code, that stderr is
 a short human message without a traceback, what reached stdout (the tokens sent before the
-fault, no more, no less), and how history recorded it. The README's troubleshooting table
-lists the same rows (a test below keeps them in step).
+fault, no more, no less), and how history recorded it. The last rows break this machine
+instead (a full disk, a closed stdout, a damaged database, a read-only state directory):
+those are exit 6, or a warning when only history is lost. The README's troubleshooting
+table lists the same rows (a test below keeps them in step).
 """
 
 from __future__ import annotations
 
 import json
+import os
 import re
+import shutil
 import socket
+import subprocess
 from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
 
 import pytest
 
 from tests.emulator import Behavior, VALID_TOKEN
-from tests.helpers import REPO, run_llamactl, subprocess_env
+from tests.helpers import REPO, Run, llamactl_command, run_llamactl, subprocess_env
 
 MODEL = "meta-llama/Llama-2-70b-chat-hf"
 TOKENS = ["Alpha", " beta", " gamma"]
@@ -29,12 +36,23 @@ class Fault:
     exit_code: int
     shown: int  # how many of TOKENS reach stdout (-1: no text output at all)
     history: str | None  # the recorded status, None when nothing reaches history
-    says: str  # words the stderr message must contain
+    says: str  # words the stderr message (or, with exit 0, a warning) must contain
     args: list[str] = field(default_factory=list)
+    breaks: Callable[[Path], None] | None = None  # what is broken under LLAMACTL_HOME first
+    stdout: str = "pipe"  # or "full" (/dev/full) or "closed" (>&-)
+    read_only: bool = False  # LLAMACTL_HOME on a read-only file system
+    command: list[str] | None = None  # instead of `infer -m MODEL ARGS "tell me"`; {home} is LLAMACTL_HOME
+    stdin: bytes | None = None
+    history_exit: int = 0  # what `history list` exits with afterwards
 
 
 def stream(**kwargs) -> Behavior:
     return Behavior(tokens=TOKENS, **kwargs)
+
+
+def damage_history(home: Path) -> None:
+    home.mkdir(mode=0o700, parents=True, exist_ok=True)
+    (home / "history.db").write_bytes(b"this is not a database\n" * 200)
 
 
 FAULTS = [
@@ -68,6 +86,15 @@ FAULTS = [
     Fault("slow first byte, beyond --timeout", stream(first_byte_delay=3), 5, -1, "error", "no answer", ["--timeout", "0.5", "--retries", "0"]),
     Fault("connection reset before any answer", Behavior(reset_connection=True), 5, -1, "error", "closed before a complete response", ["--retries", "1"]),
     Fault("connection refused", None, 5, -1, "error", "connection refused", ["--retries", "0"]),
+    Fault("stdout on a full disk (> /dev/full)", stream(), 6, -1, "error", "write to stdout: No space left", stdout="full"),
+    Fault("stdout on a full disk, not streamed", Behavior(), 6, -1, "error", "write to stdout: No space left", ["--no-stream"], stdout="full"),
+    Fault("stdout closed (>&-)", stream(), 6, -1, "error", "stdout: it is closed", stdout="closed"),
+    Fault("history database damaged", stream(), 0, 3, None, "not saved to", breaks=damage_history, history_exit=6),
+    Fault("state directory on a read-only disk", stream(), 0, 3, None, "Read-only file system", read_only=True),
+    Fault("history list, state directory on a read-only disk", None, 6, -1, None, "Read-only file system",
+          read_only=True, command=["history", "list"]),
+    Fault("batch --output in a directory that does not exist", stream(), 6, -1, None, "cannot write --output",
+          command=["infer", "-m", MODEL, "--batch", "-", "--output", "{home}/missing/out.jsonl"], stdin=b'"tell me"\n'),
 ]
 
 
@@ -77,14 +104,47 @@ def closed_port_url() -> str:
         return f"http://127.0.0.1:{sock.getsockname()[1]}"
 
 
+def read_only_prefix(directory: Path) -> list[str]:
+    """Run a command with `directory` mounted read-only, in a mount namespace of its own."""
+    if shutil.which("unshare") is None:
+        pytest.skip("unshare is not installed")
+    prefix = ["unshare", "-rm", "sh", "-c", 'mount --bind -o ro "$0" "$0" && exec "$@"', str(directory)]
+    probe = subprocess.run([*prefix, "true"], capture_output=True)
+    if probe.returncode != 0:
+        pytest.skip(f"no user and mount namespaces here: {probe.stderr.decode(errors='replace').strip()}")
+    return prefix
+
+
+def run_broken(fault: Fault, home: Path, env: dict[str, str]) -> Run:
+    """llamactl with the fault's stdin, and stdout on a pipe, on /dev/full or closed."""
+    args = [arg.replace("{home}", str(home)) for arg in fault.command or ["infer", "-m", MODEL, *fault.args, "tell me"]]
+    prefix = read_only_prefix(home) if fault.read_only else []
+    stdin = {"input": fault.stdin} if fault.stdin is not None else {"stdin": subprocess.DEVNULL}
+    with open("/dev/full", "wb") as full:
+        stdout = {"pipe": subprocess.PIPE, "full": full, "closed": None}[fault.stdout]
+        proc = subprocess.run([*prefix, *llamactl_command(*args)], stdout=stdout, stderr=subprocess.PIPE,
+                              env=env, cwd=REPO, timeout=30, **stdin,
+                              preexec_fn=close_stdout if fault.stdout == "closed" else None)
+    return Run(proc.returncode, (proc.stdout or b"").decode("utf-8", "replace"),
+               proc.stderr.decode("utf-8", "replace"), proc.stdout or b"")
+
+
+def close_stdout() -> None:
+    """In the child, before exec: what the shell's `>&-` does."""
+    os.close(1)
+
+
 @pytest.mark.parametrize("fault", FAULTS, ids=[fault.name for fault in FAULTS])
 def test_fault(emulator, tmp_path, fault):
     home = tmp_path / "home"
+    home.mkdir(mode=0o700)
     url = closed_port_url() if fault.behavior is None else emulator.url
     env = subprocess_env(DEEPINFRA_TOKEN=VALID_TOKEN, DEEPINFRA_HOST=url, LLAMACTL_HOME=str(home))
     if fault.behavior is not None:
         emulator.behave(fault.behavior)
-    run = run_llamactl(["infer", "-m", MODEL, *fault.args, "tell me"], env)
+    if fault.breaks is not None:
+        fault.breaks(home)
+    run = run_broken(fault, home, env)
 
     assert run.exit_code == fault.exit_code, run.stderr
     assert "Traceback" not in run.stderr and "<html" not in run.stderr.lower()
@@ -92,16 +152,20 @@ def test_fault(emulator, tmp_path, fault):
     if fault.exit_code:
         assert messages[0].startswith("error: ") and fault.says in messages[0], run.stderr
         assert len(messages) <= 2 and all(len(line) < 400 for line in messages)
+    else:
+        warnings = [line for line in messages if line.startswith("warning: ")]
+        assert all(fault.says in line for line in warnings) and len(warnings) == (1 if fault.says else 0), run.stderr
     expected = "" if fault.shown < 0 else "".join(TOKENS[: fault.shown])
     assert run.stdout == expected
     assert VALID_TOKEN not in run.stdout + run.stderr
 
     listed = run_llamactl(["history", "list", "--json"], env)
-    rows = json.loads(listed.stdout)
-    assert [row["status"] for row in rows] == [fault.history]
-    if fault.shown >= 0:
+    assert listed.exit_code == fault.history_exit, listed.stderr
+    rows = json.loads(listed.stdout) if fault.history_exit == 0 else []
+    assert [row["status"] for row in rows] == ([] if fault.history is None else [fault.history])
+    if fault.shown >= 0 and rows:
         assert rows[0]["results"] == [expected]
-    if fault.exit_code:
+    if fault.exit_code and rows:
         assert rows[0]["error"]
 
 

@@ -202,7 +202,7 @@ def test_a_damaged_database_warns_once_and_the_answer_stands(api, home):
     assert str(home / "history.db") in warnings[0] and "not saved" in warnings[0]
 
     listing = invoke(["history", "list"])
-    assert listing.exit_code == 1
+    assert listing.exit_code == 6  # a local failure, not a bug
     assert listing.stderr.startswith(f"error: the history database {home / 'history.db'} is damaged")
     assert "hint: move it aside" in listing.stderr
     assert "Traceback" not in listing.stderr

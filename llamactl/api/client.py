@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import replace
-from typing import Any, Callable
+from typing import TYPE_CHECKING, Any, Callable
 from urllib.parse import urlsplit
 
 import requests
@@ -18,11 +18,13 @@ from llamactl.errors import RequestFailed, UsageError
 from llamactl.api.request import InferenceRequest, form_text
 from llamactl.api.retry import RETRY_STATUSES, RetryPolicy, parse_retry_after
 
+if TYPE_CHECKING:
+    from llamactl.api.network_errors import NetworkFailure
+
 CONNECT_TIMEOUT = 10.0
 DEFAULT_TIMEOUT = 600.0
 MAX_ERROR_BODY = 65536
 REDACTED = "***"
-PERMANENT_NETWORK_ERRORS = frozenset({"host name not found", "TLS error"})  # a retry cannot help
 
 
 class Redactor:
@@ -33,23 +35,6 @@ class Redactor:
 
     def __call__(self, text: str) -> str:
         return text.replace(self.token, REDACTED) if self.token else text
-
-
-def describe_network_error(exc: BaseException) -> str:
-    """A few plain words for a requests/urllib3 network failure."""
-    text = str(exc)
-    for needles, words in (
-        (("Connection refused",), "connection refused"),
-        (("Name or service not known", "nodename nor servname", "getaddrinfo failed",
-          "Temporary failure in name resolution", "No address associated"), "host name not found"),
-        (("timed out", "Timeout"), "timed out"),
-        (("Connection reset", "RemoteDisconnected", "Connection aborted", "BadStatusLine"),
-         "the connection was closed before a complete response"),
-        (("SSL", "CERTIFICATE"), "TLS error"),
-    ):
-        if any(needle in text for needle in needles):
-            return words
-    return "network error"
 
 
 class ApiClient:
@@ -115,12 +100,12 @@ class ApiClient:
             try:
                 response = self._send_once(method, url, headers, kwargs)
             except requests.exceptions.ConnectionError as exc:
-                reason = describe_network_error(exc)
-                if reason in PERMANENT_NETWORK_ERRORS or isinstance(exc, requests.exceptions.SSLError):
-                    raise self._network_error(exc) from exc
-                failure, retry_after = self._network_error(exc), None
+                failure, cause = self._network_error(exc)
+                if not cause.retryable:
+                    raise failure from exc
+                retry_after, reason = None, cause.words
             except requests.exceptions.RequestException as exc:
-                raise self._network_error(exc) from exc
+                raise self._network_error(exc)[0] from exc
             else:
                 if 200 <= response.status_code < 300:
                     return response
@@ -168,16 +153,16 @@ class ApiClient:
             self.trace(f"< {name}: {value}")
         return response
 
-    def _network_error(self, exc: BaseException) -> RequestFailed:
-        if isinstance(exc, requests.exceptions.ProxyError):
-            return RequestFailed(
-                f"could not reach the proxy for {self.env.api_host}: {describe_network_error(exc)}",
-                hint="check HTTPS_PROXY / HTTP_PROXY / NO_PROXY",
-            )
-        return RequestFailed(
-            f"could not reach {self.env.api_host}: {describe_network_error(exc)}",
-            hint="check the network, --api-url or DEEPINFRA_HOST",
-        )
+    def _network_error(self, exc: BaseException) -> tuple[RequestFailed, NetworkFailure]:
+        """The RequestFailed for a network failure, and its cause (which decides retries)."""
+        from llamactl.api.network_errors import classify_network_error
+
+        cause = classify_network_error(exc)
+        if cause.through_proxy:
+            return RequestFailed(f"could not reach the proxy for {self.env.api_host}: {cause.words}",
+                                 hint="check HTTPS_PROXY / HTTP_PROXY / NO_PROXY"), cause
+        return RequestFailed(f"could not reach {self.env.api_host}: {cause.words}",
+                             hint="check the network, --api-url or DEEPINFRA_HOST"), cause
 
     def _read_error_body(self, response) -> bytes:
         try:

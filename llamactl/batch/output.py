@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 from llamactl.batch.input import BatchLine
-from llamactl.errors import LlamactlError, UsageError
+from llamactl.errors import LocalFailure, UsageError, local_failure
 
 DONE_STATUSES = frozenset({"ok", "queued"})  # sent again, these would be paid twice
 
@@ -59,7 +59,7 @@ def read_previous(path: Path) -> dict[int, dict[str, Any]]:
     except FileNotFoundError:
         return {}
     except OSError as exc:
-        raise UsageError(f"cannot read --output {path}: {exc.strerror or exc}") from None
+        raise local_failure(f"read --output {path}", exc) from None
     records: dict[int, dict[str, Any]] = {}
     rows = data.split(b"\n")
     for number, raw in enumerate(rows, 1):
@@ -118,7 +118,7 @@ class FileSink:
         try:
             self.file = open(path, "a", encoding="utf-8")
         except OSError as exc:
-            raise UsageError(f"cannot write --output {path}: {exc.strerror or exc}") from None
+            raise self.failed(exc) from None
 
     def write(self, record: dict[str, Any]) -> None:
         try:
@@ -134,8 +134,8 @@ class FileSink:
         except OSError as exc:
             raise self.failed(exc) from None
 
-    def failed(self, exc: OSError) -> LlamactlError:
-        return LlamactlError(f"cannot write --output {self.path}: {exc.strerror or exc}")
+    def failed(self, exc: OSError) -> LocalFailure:
+        return local_failure(f"write --output {self.path}", exc)
 
 
 def new_file_mode(path: Path) -> int:

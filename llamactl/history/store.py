@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Iterable, Iterator
 
 from llamactl.env import Environment, ensure_private_dir
-from llamactl.errors import LlamactlError
+from llamactl.errors import LocalFailure, local_errno_hint
 from llamactl.history import queries
 from llamactl.history.migrations import MIGRATIONS
 from llamactl.history.queries import Query, StatsRow
@@ -28,8 +28,9 @@ BUSY_TIMEOUT_SECONDS = 5.0
 EXPORT_BATCH = 500
 
 
-class HistoryUnavailable(LlamactlError):
-    """The history database cannot be opened, read or written."""
+class HistoryUnavailable(LocalFailure):
+    """The history database cannot be opened, read or written (damaged, locked for too
+    long, on a full or read-only disk): the machine's trouble, exit 6."""
 
 
 def history_path(env: Environment) -> Path:
@@ -252,4 +253,8 @@ def unavailable(path: Path, exc: Exception) -> HistoryUnavailable:
             f"the history database {path} is damaged: {reason}",
             hint=f"move it aside to start a new history: mv '{path}' '{path}.broken'",
         )
-    return HistoryUnavailable(f"cannot use the history database {path}: {reason}")
+    if getattr(exc, "sqlite_errorname", None) in ("SQLITE_BUSY", "SQLITE_LOCKED"):  # Python 3.11+
+        hint = "another process is holding it: try again when that one is done"
+    else:
+        hint = local_errno_hint(exc) if isinstance(exc, OSError) else None
+    return HistoryUnavailable(f"cannot use the history database {path}: {reason}", hint=hint)

@@ -1,21 +1,39 @@
 """Bytes onto a stream: UTF-8 whatever the locale, written to the byte buffer when there is one.
 
 The sink (output/sink.py) is the only caller; nothing else writes to stdout or stderr.
+A write that fails for a local reason (a full disk, an I/O error) is exit 6; a closed
+pipe stays a BrokenPipeError, which ends the run quietly.
 """
 
 from __future__ import annotations
 
-from typing import IO
+from contextlib import contextmanager
+from typing import IO, Iterator
+
+from llamactl.errors import local_failure
 
 
 def write_text(stream: IO, text: str) -> None:
     """Write UTF-8 text to the stream's byte buffer (whatever the locale's encoding)."""
     buffer = getattr(stream, "buffer", None)
-    if buffer is not None:
-        buffer.write(text.encode("utf-8", errors="replace"))
-    else:
-        stream.write(text)
+    with failures_are_local(stream):
+        if buffer is not None:
+            buffer.write(text.encode("utf-8", errors="replace"))
+        else:
+            stream.write(text)
 
 
 def flush_stream(stream: IO) -> None:
-    (getattr(stream, "buffer", None) or stream).flush()
+    with failures_are_local(stream):
+        (getattr(stream, "buffer", None) or stream).flush()
+
+
+@contextmanager
+def failures_are_local(stream: IO) -> Iterator[None]:
+    try:
+        yield
+    except BrokenPipeError:
+        raise
+    except OSError as exc:
+        name = str(getattr(stream, "name", "the output")).strip("<>")
+        raise local_failure(f"write to {name}", exc) from None
