@@ -11,7 +11,8 @@ stands for any text). A marker comment on the line before a block changes that:
     <!-- not run: REASON -->        a sh block that is not run, and the test report says why
     <!-- not checked: REASON -->    a console block that is not run, and the test report says why
 
-Plain blocks are synopses and are not run. docs/development.md says the same for writers.
+Plain blocks are synopses: not run, but every command and option they name must exist.
+docs/development.md says the same for writers.
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ import pytest
 from tests.emulator.textgen import default_reply
 from tests.examples import (ACTIVATE, empty_sandbox, matches, needs_missing_tool, reader_env, reader_path,
                             run_example, run_transcript, sandbox, seed, transcript)
-from tests.gen_reference import PARTS, REPO, TROUBLESHOOTING, exit_codes, help_page, help_page_run
+from tests.gen_reference import PARTS, REPO, TROUBLESHOOTING, commands, exit_codes, help_page, help_page_run
 
 README = REPO / "README.md"
 DOCS = REPO / "docs"
@@ -78,6 +79,22 @@ SH = [block for block in BLOCKS if block.language == "sh"]
 IN_SANDBOX = [block for block in SH if block.marker in (None, "not run")]
 IN_FRESH_CLONE = [block for block in SH if block.marker == "run in a fresh clone"]
 TRANSCRIPTS = [block for block in BLOCKS if block.language == "console"]
+OPTION = re.compile(r"(?<![\w-])(--?[A-Za-z][\w-]*)")
+
+
+def synopses(block: Block) -> list[str]:
+    """The command lines of a plain block that shows how to call llamactl: each `llamactl ...`
+    line with its indented continuation lines, without the comment after `#`."""
+    found: list[str] = []
+    for line in block.text.splitlines():
+        if line.startswith("llamactl "):
+            found.append(line.split("  #")[0])
+        elif found and line.startswith(" ") and line.strip() and not line.strip().startswith("#"):
+            found[-1] += " " + line.split("  #")[0].strip()
+    return found
+
+
+SYNOPSES = [(block, line) for block in BLOCKS if block.language == "" for line in synopses(block)]
 
 
 def ids(blocks: list[Block]) -> list[str]:
@@ -188,6 +205,23 @@ def test_the_reference_renders_help_as_llamactl_prints_it(path):
     """The reference is rendered in-process, for speed; it must be what a real
     `llamactl ... --help` prints, byte for byte."""
     assert help_page(path) == help_page_run(path)
+
+
+@pytest.mark.parametrize(("block", "line"), SYNOPSES, ids=[f"{block.id}: {line[:40]}" for block, line in SYNOPSES])
+def test_a_synopsis_names_only_commands_and_options_llamactl_has(block, line):
+    """The synopses quote --help loosely, so check what they name: the command path and
+    every option must exist."""
+    tree = dict(commands())
+    words, path = line.split()[1:], ()
+    while words and (*path, words[0]) in tree:
+        path, words = (*path, words[0]), words[1:]
+    command = tree[path]
+    unknown = words[0] if words and hasattr(command, "list_commands") and re.fullmatch(r"[a-z][\w-]*", words[0]) else None
+    assert unknown is None, f"{block.id}: llamactl {' '.join(path)} has no command {unknown!r}"
+    options = {name for param in command.params for name in (*param.opts, *param.secondary_opts)}
+    named = {option for match in OPTION.finditer(" ".join(words)) for option in match.group(1).split("/")}
+    assert named <= options | {"-h", "--help"}, f"{block.id}: llamactl {' '.join(path)} has no {sorted(named - options)}"
+    assert path or named, f"{block.id}: {line!r} names no command of llamactl"
 
 
 def test_troubleshooting_says_what_each_exit_code_looks_like():
