@@ -60,7 +60,7 @@ class Part:
         return text[start:end]
 
     def fresh(self) -> str:
-        return f"\n\n{self.render()}\n"
+        return f"\n\n{self.render()}\n\n"
 
     def write(self, fresh: str) -> None:
         text = self.path.read_text(encoding="utf-8")
@@ -151,7 +151,7 @@ def exit_codes() -> list[tuple[int, str]]:
 
 
 def exit_code_table() -> str:
-    rows = [f"| {code} | {meaning} |" for code, meaning in exit_codes()]
+    rows = ["| {} | {} |".format(code, meaning.replace("|", "\\|")) for code, meaning in exit_codes()]
     return "\n".join(["| code | meaning |", "|---|---|", *rows])
 
 
