@@ -139,6 +139,14 @@ def test_a_reader_has_llamactl_only_after_activating(tmp_path):
     assert after.returncode == 0 and after.stdout.startswith("llamactl "), after.stderr
 
 
+def test_every_marker_fits_its_block():
+    """A marker on the wrong kind of block would drop it from every run without a word."""
+    fits = {"sh": {None, "run in a fresh clone", "not run"}, "console": {None, "not checked"}}
+    misfits = [block.id for block in BLOCKS if block.marker not in fits.get(block.language, {None})]
+    assert not misfits, f"sh blocks take 'run in a fresh clone' or 'not run', console blocks 'not checked': {misfits}"
+    assert not [block.id for block in BLOCKS if "```" in block.text], "a fence was not closed where it should be"
+
+
 # --- the examples run ---------------------------------------------------------------------
 
 
