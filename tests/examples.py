@@ -1,5 +1,8 @@
-"""Running documented examples (from `--help` epilogs and the README) as a user would: with
-bash, in a directory of their own, against the emulator, with llamactl on PATH.
+"""Running documented examples (from `--help` epilogs, the README and docs/) as a user would:
+with bash, in a directory of their own, against the emulator. `--help` examples run with
+llamactl on PATH, as for anyone reading `--help`; the README's and docs' examples run with
+the PATH a reader of a fresh clone has, after the one line the README tells them to run
+first (ACTIVATE).
 
 Every example starts from the same seeded state, copied afresh: a cached model list, a few
 requests in history (one of them failed), a git repository with an uncommitted change (for
@@ -10,6 +13,8 @@ that stores in a file (keyrings.alt), empty at first.
 
 from __future__ import annotations
 
+import os
+import re
 import shutil
 import subprocess
 import sys
@@ -19,6 +24,7 @@ from tests.emulator import VALID_TOKEN
 from tests.helpers import HANG_GUARD, REPO, invoke, subprocess_env
 
 BIN = Path(sys.executable).parent
+ACTIVATE = ". .venv/bin/activate"  # what the README asks a reader to run before its examples
 MODEL = "meta-llama/Llama-2-70b-chat-hf"
 SEED_PROMPTS = ("Name three alpaca breeds", "Write a haiku about llamas", "Summarise the Andes")
 GIT = ("git", "-c", "user.name=Ada", "-c", "user.email=ada@example.com", "-c", "init.defaultBranch=main")
@@ -48,6 +54,18 @@ def sandbox(seeded: Path, destination: Path) -> Path:
     `tests` and `completions` are there (links to this checkout's), so README lines such as
     `.venv/bin/python -m tests.emulator` or `source completions/llamactl.bash` work."""
     shutil.copytree(seeded, destination, symlinks=True)
+    return link_checkout(destination)
+
+
+def empty_sandbox(destination: Path) -> Path:
+    """A directory as a fresh clone has it, for a transcript that builds all its own state:
+    `.venv`, `tests` and `completions` linked, no history, no cached model list."""
+    destination.mkdir(parents=True)
+    return link_checkout(destination)
+
+
+def link_checkout(destination: Path) -> Path:
+    """`.venv`, `tests` and `completions` in `destination`, as links to this checkout's."""
     (destination / ".venv").symlink_to(sys.prefix)
     for name in ("tests", "completions"):
         (destination / name).symlink_to(REPO / name)
@@ -62,6 +80,19 @@ def example_env(directory: Path, api_url: str) -> dict[str, str]:
         DEEPINFRA_TOKEN=VALID_TOKEN, TOKEN=VALID_TOKEN, LLAMACTL_HOME=str(directory / ".llamactl"),
         XDG_DATA_HOME=str(directory / ".local" / "share"), PYTHON_KEYRING_BACKEND="keyrings.alt.file.PlaintextKeyring",
     )
+
+
+def reader_path() -> str:
+    """The PATH of a reader who has not activated the virtual environment: this one,
+    without the directory of the Python running the tests (and its llamactl)."""
+    return os.pathsep.join(entry for entry in subprocess_env()["PATH"].split(os.pathsep)
+                           if entry and Path(entry).resolve() != BIN.resolve())
+
+
+def reader_env(directory: Path, api_url: str) -> dict[str, str]:
+    """What a reader's shell holds before activating anything: example_env's state and
+    token, with reader_path() as the PATH."""
+    return {**example_env(directory, api_url), "PATH": reader_path()}
 
 
 def run_example(script: str, directory: Path, env: dict[str, str],
@@ -80,3 +111,45 @@ def needs_missing_tool(script: str) -> str | None:
         if f"{tool} " in script and shutil.which(tool) is None:
             return f"{tool} is not installed"
     return None
+
+
+SEPARATOR = "@@ end of one transcript command @@"
+ELIDED = "…"  # in a transcript's expected line: any text that changes from run to run
+
+
+def transcript(text: str) -> list[tuple[str, list[str]]]:
+    """A `console` block as (command, the lines it printed) pairs: each `$ ` line is a
+    command (a trailing backslash continues it onto the next line), the lines up to the
+    next one are what it printed."""
+    steps: list[tuple[str, list[str]]] = []
+    lines = iter(text.splitlines())
+    for line in lines:
+        if line.startswith("$ "):
+            command = line[2:]
+            while command.endswith("\\"):
+                command += "\n" + next(lines)
+            steps.append((command, []))
+        else:
+            assert steps, f"a transcript starts with a '$ ' command, not {line!r}"
+            steps[-1][1].append(line)
+    return steps
+
+
+def run_transcript(steps: list[tuple[str, list[str]]], directory: Path, env: dict[str, str],
+                   prelude: str = "") -> list[list[str]]:
+    """Run a transcript's commands in one bash, in turn, each going on after a failure as
+    at a prompt, and return the lines each printed, stdout and stderr interleaved as a
+    terminal shows them."""
+    script = "\n".join(["exec 2>&1", prelude,
+                        *(f"{command}\nprintf '\\n%s\\n' '{SEPARATOR}'" for command, _ in steps)])
+    run = subprocess.run(["bash", "--noprofile", "--norc", "-c", script], cwd=directory, env=env,
+                         stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=HANG_GUARD * 3)
+    printed = run.stdout.split(f"\n{SEPARATOR}\n")
+    assert len(printed) == len(steps) + 1, run.stdout
+    return [chunk.splitlines() for chunk in printed[:-1]]
+
+
+def matches(expected: str, line: str) -> bool:
+    """Whether `line` is what a transcript shows, where each `…` stands for any text."""
+    pattern = ".*".join(re.escape(part) for part in expected.split(ELIDED))
+    return re.fullmatch(pattern, line) is not None

@@ -4,8 +4,8 @@ Each row is run end to end against the emulator and asserts the exit code, that 
 a short human message without a traceback, what reached stdout (the tokens sent before the
 fault, no more, no less), and how history recorded it. The last rows break this machine
 instead (a full disk, a closed stdout, a damaged database, a read-only state directory):
-those are exit 6, or a warning when only history is lost. The README's troubleshooting
-table lists the same rows (a test below keeps them in step).
+those are exit 6, or a warning when only history is lost. docs/faults.md lists the same
+rows (a test below keeps them in step, column by column).
 """
 
 from __future__ import annotations
@@ -169,8 +169,25 @@ def test_fault(emulator, tmp_path, fault):
         assert rows[0]["error"]
 
 
-def test_the_readme_troubleshooting_table_lists_every_fault():
-    readme = (REPO / "README.md").read_text(encoding="utf-8")
-    section = readme.split("### Fault table", 1)[1].split("\n## ", 1)[0]
-    rows = {m.group(1).strip(): int(m.group(2)) for m in re.finditer(r"^\| (.+?) \| (\d+) \|", section, re.M)}
-    assert rows == {fault.name: fault.exit_code for fault in FAULTS}
+def what_stays_on_stdout(fault: Fault) -> str:
+    """The fault table's words for `fault.shown`."""
+    if fault.shown < 0:
+        return "nothing"
+    if fault.shown == 0:
+        return "nothing (no token had arrived)"
+    return "the whole answer" if fault.exit_code == 0 else "the text received before the fault"
+
+
+def what_history_says(fault: Fault) -> str:
+    """The fault table's words for `fault.history` (and `history_exit`)."""
+    if fault.history is not None:
+        return fault.history
+    words = "not saved, one warning" if fault.exit_code == 0 else "none"
+    return words + ("; `history` commands exit 6" if fault.history_exit == 6 else "")
+
+
+def test_the_docs_fault_table_lists_every_fault():
+    page = (REPO / "docs" / "faults.md").read_text(encoding="utf-8")
+    rows = re.findall(r"^\| (.+?) \| (\d+) \| (.+?) \| (.+?) \|$", page, re.M)
+    assert rows == [(fault.name, str(fault.exit_code), what_stays_on_stdout(fault), what_history_says(fault))
+                    for fault in FAULTS]

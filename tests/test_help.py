@@ -1,7 +1,7 @@
 """Help that teaches: every command and group has a one-line summary, described and grouped
 options and examples that really run; the root help lists the exit codes and environment
-variables; help renders whole on an 80-column terminal; and the README's command
-reference is the `--help` text, regenerated."""
+variables; and help renders whole on an 80-column terminal. (docs/reference.md, the
+`--help` text regenerated, is checked in tests/test_docs.py.)"""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from rich.text import Text
 from llamactl.auth.credentials import KEYRING_TIMEOUT_VARIABLE, TOKEN_VARIABLES
 from llamactl.env import API_URL_VARIABLES
 from llamactl.errors import ExitCode
-from tests.gen_reference import README, commands, readme_reference, reference
+from tests.gen_reference import commands
 from tests.examples import example_env, needs_missing_tool, run_example, sandbox, seed
 from tests.helpers import invoke
 
@@ -159,11 +159,3 @@ def test_the_examples_run_against_the_emulator(path, command, seeded, emulator, 
     run = run_example(script, directory, example_env(directory, emulator.url))
     assert run.returncode == 0, f"{script}\n---\n{run.stderr}"
     assert "Traceback" not in run.stderr
-
-
-# --- the README's command reference --------------------------------------------------------
-
-
-def test_the_readme_reference_is_the_help_text():
-    assert readme_reference(README.read_text(encoding="utf-8")) == reference(), (
-        "README.md's command reference differs from --help: run python -m tests.gen_reference")
