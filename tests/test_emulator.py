@@ -27,7 +27,7 @@ from hypothesis import strategies as st
 
 from tests.emulator import VALID_TOKEN, Behavior, Emulator
 from tests.emulator import catalogue, textgen
-from tests.emulator.server import parse_multipart
+from tests.emulator.recording import parse_multipart
 
 REPO = Path(__file__).resolve().parent.parent
 LLAMA = catalogue.LLAMA_70B
