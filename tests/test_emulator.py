@@ -1,7 +1,8 @@
-"""Tests of the DeepInfra emulator itself, over raw sockets and `requests` (never llamactl).
+"""Tests of the DeepInfra emulator itself, over raw sockets and `requests`.
 
 If these pass, the llamactl tests can trust that the emulator speaks deepinfra-api.md and
-injects exactly the faults it claims to.
+injects exactly the faults it claims to.  One test (test_llamactl_reads_both_serialisations)
+checks that llamactl's stream reader takes both JSON forms the emulator can write.
 """
 
 from __future__ import annotations
@@ -413,8 +414,9 @@ def test_stream_default_wire_format(emulator):
     blocks = text.split("\n\n")
     assert blocks[-1] == ""
     events = [json.loads(b[len("data: "):]) for b in blocks[:-1]]
-    # Exactly json.dumps' default separators and key order, one "data: " line per event.
-    assert blocks[:-1] == ["data: " + json.dumps(e, ensure_ascii=False) for e in events]
+    # Exactly json.dumps' defaults (", " and ": ", \\uXXXX escapes) and key order, one
+    # "data: " line per event: what DeepInfra's Python gateway sends (deepinfra-api.md §2.1).
+    assert blocks[:-1] == ["data: " + json.dumps(e) for e in events]
     assert list(events[0]) == ["token", "generated_text", "details"]
     assert list(events[0]["token"]) == ["id", "text", "logprob", "special"]
     assert [e["token"]["text"] for e in events] == REPLY_TOKENS + ["</s>"]
@@ -426,7 +428,18 @@ def test_stream_default_wire_format(emulator):
     assert last["details"]["generated_tokens"] == 12 and last["details"]["input_tokens"] == 9
     assert isinstance(last["details"]["seed"], int)
     assert "[DONE]" not in text
-    assert "é" in text and "🦙" in text
+    assert text.isascii() and '"text": " caf\\u00e9"' in text and '"text": " \\ud83e\\udd99"' in text
+
+
+def test_compact_stream_json_is_the_tgi_backends_serialisation(emulator):
+    emulator.behave(Behavior(stream_json="compact"))
+    text = raw_post(emulator, {"input": PROMPT, "stream": True}).body.decode("utf-8")
+    blocks = text.split("\n\n")
+    events = [json.loads(b[len("data: "):]) for b in blocks[:-1]]
+    assert blocks[:-1] == ["data: " + json.dumps(e, separators=(",", ":"), ensure_ascii=False) for e in events]
+    assert blocks[0].startswith('data: {"token":{"id":') and ", " not in blocks[0]
+    assert '"text":" café"' in text and '"text":" 🦙"' in text
+    assert events[-1]["generated_text"] == REPLY and len(events) == 12
 
 
 def test_stream_events_are_one_chunk_each(emulator):
@@ -500,7 +513,7 @@ def test_garbage_lines_are_skipped_by_a_compliant_parser(emulator, http_client):
 
 
 def test_split_writes_split_every_byte_even_inside_utf8(emulator):
-    emulator.behave(Behavior(split_writes=True, tokens=["é", "🦙"]))
+    emulator.behave(Behavior(split_writes=True, stream_json="compact", tokens=["é", "🦙"]))
     response = raw_post(emulator, {"input": "x", "stream": True})
     assert response.complete
     assert set(len(c) for c in response.chunks) == {1}
@@ -514,6 +527,35 @@ def test_ensure_ascii_escapes_non_ascii(emulator):
     body = raw_post(emulator, {"input": "x", "stream": True}).body
     assert b'"text": "\\u00e9"' in body and b"\\ud83e\\udd99" in body
     assert stream_payloads(body)[-1]["generated_text"] == "é🦙"
+    # It forces escapes on every JSON body, also those that are raw UTF-8 by default...
+    plain = raw_post(emulator, {"input": "x"}).body
+    assert plain.isascii() and b'"generated_text": "\\u00e9\\ud83e\\udd99"' in plain
+    emulator.behave(Behavior(tokens=["é", "🦙"]))
+    assert '"generated_text": "é🦙"'.encode() in raw_post(emulator, {"input": "x"}).body
+    # ...and ensure_ascii=False turns them off in the (otherwise escaped) native stream.
+    emulator.behave(Behavior(ensure_ascii=False, tokens=["é", "🦙"]))
+    body = raw_post(emulator, {"input": "x", "stream": True}).body
+    assert '"text": "é"'.encode() in body and '"text": "🦙"'.encode() in body and b"\\u" not in body
+
+
+@pytest.mark.parametrize("behavior", [
+    Behavior(),
+    Behavior(stream_json="compact"),
+    Behavior(stream_json="compact", data_space=False, split_writes=True, newline="\r\n"),
+    Behavior(ensure_ascii=False, framing="close"),
+], ids=["python-json", "compact-json", "compact-split-crlf", "python-raw-utf8-close"])
+def test_llamactl_reads_both_serialisations(emulator, http_client, behavior):
+    """The one llamactl test in this file: its stream reader against both JSON forms."""
+    from llamactl.api.native_stream import StreamAccumulator, iter_byte_chunks, iter_events
+
+    emulator.behave(behavior)
+    response = infer(emulator, http_client, {"input": PROMPT, "stream": True}, stream=True)
+    accumulator = StreamAccumulator()
+    for event in iter_events(iter_byte_chunks(response.raw)):
+        accumulator.add(event)
+    assert accumulator.text == REPLY
+    assert accumulator.complete and accumulator.tokens_received == 12
+    assert (accumulator.tokens_in, accumulator.tokens_out) == (9, 12)
 
 
 # --- timing and faults -----------------------------------------------------------------------

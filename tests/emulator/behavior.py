@@ -14,6 +14,7 @@ SHAPE_STATUS = {"detail_list": 422, "html": 502, "no_results": 200, "not_json": 
 
 _CHOICES = {"body_shape": (None, *BODY_SHAPES), "framing": ("chunked", "close"),
             "newline": ("\n", "\r\n", "\r"), "error_event_shape": ("error_message", "tgi"),
+            "stream_json": ("python", "compact"), "ensure_ascii": (None, True, False),
             "scope": ("inference", "all")}
 
 
@@ -35,7 +36,11 @@ class Behavior:
     done: bool = False  # trailing "data: [DONE]" on the native stream
     final_event: bool = True  # the event carrying generated_text/details (OpenAI: finish chunk + [DONE])
     split_writes: bool = False  # every byte its own chunk/socket write
-    ensure_ascii: bool = False  # JSON with \uXXXX escapes instead of raw UTF-8 (json.dumps' default)
+    # JSON serialisation.  Native stream events: "python" is json.dumps' defaults (", " and
+    # ": " separators, \uXXXX escapes), as DeepInfra's gateway sends them; "compact" is the
+    # TGI backend's serde_json (no spaces, raw UTF-8).  Other bodies: ", " separators, raw UTF-8.
+    stream_json: str = "python"
+    ensure_ascii: bool | None = None  # force \uXXXX escapes on (True) or off (False) in every JSON body
     garbage_lines: bool = False  # "event: ping", "id: 5", "retry: 100", "foo bar", one "data: not-json"
     # Timing and faults.  N counts stream events already written (the final one included);
     # on a response that is not a stream, N counts body bytes.

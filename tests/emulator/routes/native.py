@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import base64
 
-from .. import catalogue, responses, textgen
+from .. import catalogue, responses, textgen, wire
 from ..routing import Route
 
 PREFIX = "/v1/inference/"
@@ -45,8 +45,15 @@ def text_generation(exchange, model: dict, params: dict) -> None:
         return exchange.send_json(200, responses.queued(rid))
     if params.get("stream"):
         events = responses.stream_events(gens[0], final_event=behavior.final_event)
-        return exchange.stream(events, done=behavior.done)
+        return exchange.stream(events, done=behavior.done, dumps=lambda event: event_json(behavior, event))
     exchange.send_json(200, responses.text_generation(model, gens, rid))
+
+
+def event_json(behavior, event: dict) -> str:
+    """A native stream event as the Behavior's `stream_json` writes it (see `Behavior`)."""
+    compact = behavior.stream_json == "compact"
+    ensure_ascii = not compact if behavior.ensure_ascii is None else behavior.ensure_ascii
+    return wire.json_text(event, compact=compact, ensure_ascii=ensure_ascii)
 
 
 def embeddings(exchange, model: dict, params: dict) -> None:
