@@ -28,7 +28,7 @@ from hypothesis import strategies as st
 
 from tests.emulator import VALID_TOKEN, Behavior, Emulator
 from tests.emulator import catalogue, textgen
-from tests.emulator.recording import parse_multipart
+from tests.emulator.recording import FormField, parse_multipart
 
 REPO = Path(__file__).resolve().parent.parent
 LLAMA = catalogue.LLAMA_70B
@@ -839,6 +839,65 @@ def test_requests_are_recorded_with_case_insensitive_headers(emulator, http_clie
     assert recorded.form is None and recorded.files == {}
 
 
+def test_raw_request_is_recorded_as_sent(emulator):
+    body = b'{"input":  "h\\u00e9llo"}'  # odd spacing and an escape: kept, not re-encoded
+    head = (f"POST /v1/inference/{LLAMA}?version=v1&stop=a&stop=b%2Fc&empty= HTTP/1.1\r\n"
+            "Host: 127.0.0.1\r\nX-Trace: one\r\nContent-Type: application/json\r\n"
+            f"Authorization: Bearer {VALID_TOKEN}\r\nx-trace: two\r\n"
+            f"Content-Length: {len(body)}\r\nConnection: close\r\n\r\n")
+    with socket.create_connection((emulator.host, emulator.port), timeout=5) as sock:
+        sock.sendall(head.encode() + body)
+        while sock.recv(65536):
+            pass
+    recorded = emulator.requests[-1]
+    assert recorded.target == f"/v1/inference/{LLAMA}?version=v1&stop=a&stop=b%2Fc&empty="
+    assert recorded.raw_query == "version=v1&stop=a&stop=b%2Fc&empty="
+    assert recorded.query_pairs == [("version", "v1"), ("stop", "a"), ("stop", "b/c"), ("empty", "")]
+    assert recorded.query == {"version": "v1", "stop": "b/c", "empty": ""}
+    assert recorded.raw_headers == [
+        ("Host", "127.0.0.1"), ("X-Trace", "one"), ("Content-Type", "application/json"),
+        ("Authorization", f"Bearer {VALID_TOKEN}"), ("x-trace", "two"),
+        ("Content-Length", str(len(body))), ("Connection", "close")]
+    assert recorded.headers["x-trace"] == "one, two"
+    assert recorded.body == body and recorded.json == {"input": "héllo"}
+    assert recorded.fields is None and recorded.body_error is None
+
+
+def test_chunked_request_body_is_recorded_de_chunked(emulator):
+    head = (f"POST /v1/inference/{LLAMA} HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+            f"Authorization: Bearer {VALID_TOKEN}\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n")
+    with socket.create_connection((emulator.host, emulator.port), timeout=5) as sock:
+        sock.sendall(head.encode() + b'5\r\n{"inp\r\n9;ext=1\r\nut": "x"}\r\n0\r\n\r\n')
+        data = b""
+        while part := sock.recv(65536):
+            data += part
+    assert parse_response(data).status == 200
+    assert emulator.requests[-1].body == b'{"input": "x"}'
+    assert emulator.requests[-1].json == {"input": "x"}
+
+
+def test_multipart_parts_are_recorded_as_sent(emulator, http_client):
+    blob = b"\x00\xff\r\n--x"
+    parts = [("input", (None, "[INST] hi [/INST]")), ("max_new_tokens", (None, "7", "text/plain")),
+             ("stop", (None, '["</s>"]', "text/plain; charset=utf-8")), ("stop", (None, "zz")),
+             ("image", ("cat.PNG", blob, "image/png")), ("note", ("n.txt", "é".encode(), None))]
+    response = http_client.post(f"{emulator.url}/v1/inference/{LLAMA}", headers=AUTH, files=parts)
+    assert response.status_code == 200
+    recorded = emulator.requests[-1]
+    assert recorded.fields == [
+        FormField("input", None, None, b"[INST] hi [/INST]"),
+        FormField("max_new_tokens", None, "text/plain", b"7"),
+        FormField("stop", None, "text/plain; charset=utf-8", b'["</s>"]'),
+        FormField("stop", None, None, b"zz"),
+        FormField("image", "cat.PNG", "image/png", blob),
+        FormField("note", "n.txt", None, "é".encode()),
+    ]
+    # What the API reads out of them: coerced values, and files by name.
+    assert recorded.form == {"input": "[INST] hi [/INST]", "max_new_tokens": 7, "stop": ["</s>", "zz"]}
+    assert recorded.files == {"image": ("cat.PNG", "image/png", blob), "note": ("n.txt", "text/plain", "é".encode())}
+    assert recorded.json is None and recorded.body.count(b"\r\n\r\n") == len(parts)
+
+
 def test_reset_clears_everything(emulator, http_client):
     emulator.behave(Behavior(status=500))
     emulator.queue(Behavior(status=429))
@@ -855,6 +914,7 @@ def test_invalid_json_body_is_recorded_and_rejected(emulator, http_client):
     assert response.status_code == 422
     assert response.json()["detail"][0]["type"] == "value_error.jsondecode"
     assert emulator.requests[-1].body == b"{not json" and emulator.requests[-1].json is None
+    assert emulator.requests[-1].body_error.startswith("Expecting property name")
 
 
 # --- webhook ---------------------------------------------------------------------------------

@@ -127,9 +127,8 @@ def multipart_fields(content_type: str, body: bytes) -> list[FormField]:
         if name is None:
             continue
         filename = part.get_param("filename", header="content-disposition")
-        content_type = part.get("content-type")
-        fields.append(FormField(str(name), None if filename is None else str(filename),
-                                None if content_type is None else str(content_type),
+        content_type = next((value for key, value in part.raw_items() if key.lower() == "content-type"), None)
+        fields.append(FormField(str(name), None if filename is None else str(filename), content_type,
                                 part.get_payload(decode=True) or b""))
     return fields
 
