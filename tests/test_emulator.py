@@ -33,6 +33,7 @@ from tests.emulator.recording import FormField, parse_multipart
 REPO = Path(__file__).resolve().parent.parent
 LLAMA = catalogue.LLAMA_70B
 AUTH = {"Authorization": f"Bearer {VALID_TOKEN}"}
+HANG_GUARD = 10  # seconds: only for waits that would otherwise last for ever; no test waits it out
 # "[INST] Tell me a joke please now [/INST]": 8 words -> 9 input tokens; the reply echoes 5 words.
 PROMPT = "[INST] Tell me a joke please now [/INST]"
 REPLY = "Hello! You said: Tell me a joke please. Voilà, café 🦙"
@@ -566,9 +567,19 @@ def test_first_byte_delay(emulator, http_client):
     response = infer(emulator, http_client, {"input": "x"})
     assert time.monotonic() - start >= 0.3
     assert response.status_code == 200
-    start = time.monotonic()
-    infer(emulator, http_client, {"input": "x"})
-    assert time.monotonic() - start < 0.3
+    # The delay is the queued request's alone, and holds back its first byte: while one
+    # request waits out a delay no test outlasts, the next one is answered in full.
+    emulator.queue(Behavior(first_byte_delay=3600))
+    delayed = OpenStream(emulator, {"input": "x"})
+    try:
+        assert emulator.wait_dequeued(timeout=HANG_GUARD)  # the delayed request took it
+        following = infer(emulator, http_client, {"input": "x"}, timeout=HANG_GUARD)
+        assert following.json()["results"][0]["generated_text"].startswith("Hello!")
+        emulator.reset()  # ends the delay: the connection is dropped unanswered
+        assert delayed.read_until(lambda s: s.eof, timeout=HANG_GUARD)
+        assert delayed.data == b""
+    finally:
+        delayed.close()
 
 
 def test_token_delay_spaces_out_events(emulator):
@@ -642,16 +653,22 @@ def test_reset_drops_a_stalled_stream(emulator):
 
 def test_stop_never_hangs_on_stalled_or_gated_streams():
     emu = Emulator().start()
-    emu.queue(Behavior(stall_after=1), Behavior(gate=threading.Event()))
+    gate = threading.Event()
+    emu.queue(Behavior(stall_after=1), Behavior(gate=gate))
     streams = [OpenStream(emu, {"input": "x", "stream": True}) for _ in range(2)]
     try:
         for stream in streams:
             assert stream.read_until(lambda s: s.token_events() == 1, timeout=2)
-        start = time.monotonic()
-        emu.stop()
-        assert time.monotonic() - start < 1
+        # Neither stream ends by itself, so a stop() that waited for them would never return.
+        stopper = threading.Thread(target=emu.stop)
+        stopper.start()
+        stopper.join(timeout=HANG_GUARD)
+        assert not stopper.is_alive()
+        assert not gate.is_set()  # nothing let them go on: stop() dropped them
         for stream in streams:
             assert stream.read_until(lambda s: s.eof, timeout=2)
+            assert stream.token_events() == 1 and b'"details": {' not in stream.data
+        assert emu.wait_idle(timeout=HANG_GUARD)  # their handlers gave up
         assert emu.errors == []
     finally:
         for stream in streams:

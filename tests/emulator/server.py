@@ -17,6 +17,7 @@ every knob; this module is its control surface:
     emu.wait_written(n, timeout)      # True once n events of the current stream are flushed
     emu.tokens_written                # events of the current stream whose write has begun
     emu.wait_idle(timeout)            # True once no request is being handled
+    emu.wait_dequeued(timeout)        # True once every queued behaviour has been taken
     emu.wait_webhooks(n, timeout)     # True once n webhook deliveries finished
     emu.webhook_attempts              # [WebhookAttempt(url, attempt, status, error, payload)]
     emu.errors                        # tracebacks of unexpected server exceptions (want [])
@@ -177,6 +178,15 @@ class Emulator:
         with self._progress:
             return self._progress.wait_for(lambda: self._webhooks_done >= n, timeout)
 
+    def wait_dequeued(self, timeout: float = 5.0) -> bool:
+        """True once every queued behaviour has been taken by a request."""
+        def empty() -> bool:
+            with self._lock:
+                return not self._queue
+
+        with self._progress:
+            return self._progress.wait_for(empty, timeout)
+
     # used by the handler
 
     def _take_behavior(self, inference: bool) -> Behavior:
@@ -184,10 +194,12 @@ class Emulator:
             for index, behavior in enumerate(self._queue):
                 if inference or behavior.scope == "all":
                     del self._queue[index]
-                    return behavior
-            if inference or self._default.scope == "all":
-                return self._default
-            return Behavior()
+                    break
+            else:
+                return self._default if inference or self._default.scope == "all" else Behavior()
+        with self._progress:
+            self._progress.notify_all()
+        return behavior
 
     def _record(self, request: RecordedRequest) -> None:
         with self._lock:
