@@ -1094,6 +1094,8 @@ def test_me_and_cli_version(emulator, http_client):
 def test_unknown_path_and_method(emulator, http_client):
     assert http_client.get(f"{emulator.url}/nope").json() == {"detail": "Not Found"}
     assert http_client.post(f"{emulator.url}/models/list").status_code == 405
+    wrong_method = http_client.get(f"{emulator.url}/v1/inference/{LLAMA}", headers=AUTH)
+    assert (wrong_method.status_code, wrong_method.json()) == (405, {"detail": "Method Not Allowed"})
 
 
 def test_other_tasks_answer_and_price_by_their_pricing_type(emulator, http_client):
