@@ -1,7 +1,8 @@
-"""Tests of the DeepInfra emulator itself, over raw sockets and `requests` (never llamactl).
+"""Tests of the DeepInfra emulator itself, over raw sockets and `requests`.
 
 If these pass, the llamactl tests can trust that the emulator speaks deepinfra-api.md and
-injects exactly the faults it claims to.
+injects exactly the faults it claims to.  One test (test_llamactl_reads_both_serialisations)
+checks that llamactl's stream reader takes both JSON forms the emulator can write.
 """
 
 from __future__ import annotations
@@ -27,11 +28,12 @@ from hypothesis import strategies as st
 
 from tests.emulator import VALID_TOKEN, Behavior, Emulator
 from tests.emulator import catalogue, textgen
-from tests.emulator.server import parse_multipart
+from tests.emulator.recording import FormField, parse_multipart
 
 REPO = Path(__file__).resolve().parent.parent
 LLAMA = catalogue.LLAMA_70B
 AUTH = {"Authorization": f"Bearer {VALID_TOKEN}"}
+HANG_GUARD = 10  # seconds: only for waits that would otherwise last for ever; no test waits it out
 # "[INST] Tell me a joke please now [/INST]": 8 words -> 9 input tokens; the reply echoes 5 words.
 PROMPT = "[INST] Tell me a joke please now [/INST]"
 REPLY = "Hello! You said: Tell me a joke please. Voilà, café 🦙"
@@ -413,8 +415,9 @@ def test_stream_default_wire_format(emulator):
     blocks = text.split("\n\n")
     assert blocks[-1] == ""
     events = [json.loads(b[len("data: "):]) for b in blocks[:-1]]
-    # Exactly json.dumps' default separators and key order, one "data: " line per event.
-    assert blocks[:-1] == ["data: " + json.dumps(e, ensure_ascii=False) for e in events]
+    # Exactly json.dumps' defaults (", " and ": ", \\uXXXX escapes) and key order, one
+    # "data: " line per event: what DeepInfra's Python gateway sends (deepinfra-api.md §2.1).
+    assert blocks[:-1] == ["data: " + json.dumps(e) for e in events]
     assert list(events[0]) == ["token", "generated_text", "details"]
     assert list(events[0]["token"]) == ["id", "text", "logprob", "special"]
     assert [e["token"]["text"] for e in events] == REPLY_TOKENS + ["</s>"]
@@ -426,7 +429,18 @@ def test_stream_default_wire_format(emulator):
     assert last["details"]["generated_tokens"] == 12 and last["details"]["input_tokens"] == 9
     assert isinstance(last["details"]["seed"], int)
     assert "[DONE]" not in text
-    assert "é" in text and "🦙" in text
+    assert text.isascii() and '"text": " caf\\u00e9"' in text and '"text": " \\ud83e\\udd99"' in text
+
+
+def test_compact_stream_json_is_the_tgi_backends_serialisation(emulator):
+    emulator.behave(Behavior(stream_json="compact"))
+    text = raw_post(emulator, {"input": PROMPT, "stream": True}).body.decode("utf-8")
+    blocks = text.split("\n\n")
+    events = [json.loads(b[len("data: "):]) for b in blocks[:-1]]
+    assert blocks[:-1] == ["data: " + json.dumps(e, separators=(",", ":"), ensure_ascii=False) for e in events]
+    assert blocks[0].startswith('data: {"token":{"id":') and ", " not in blocks[0]
+    assert '"text":" café"' in text and '"text":" 🦙"' in text
+    assert events[-1]["generated_text"] == REPLY and len(events) == 12
 
 
 def test_stream_events_are_one_chunk_each(emulator):
@@ -500,7 +514,7 @@ def test_garbage_lines_are_skipped_by_a_compliant_parser(emulator, http_client):
 
 
 def test_split_writes_split_every_byte_even_inside_utf8(emulator):
-    emulator.behave(Behavior(split_writes=True, tokens=["é", "🦙"]))
+    emulator.behave(Behavior(split_writes=True, stream_json="compact", tokens=["é", "🦙"]))
     response = raw_post(emulator, {"input": "x", "stream": True})
     assert response.complete
     assert set(len(c) for c in response.chunks) == {1}
@@ -514,6 +528,35 @@ def test_ensure_ascii_escapes_non_ascii(emulator):
     body = raw_post(emulator, {"input": "x", "stream": True}).body
     assert b'"text": "\\u00e9"' in body and b"\\ud83e\\udd99" in body
     assert stream_payloads(body)[-1]["generated_text"] == "é🦙"
+    # It forces escapes on every JSON body, also those that are raw UTF-8 by default...
+    plain = raw_post(emulator, {"input": "x"}).body
+    assert plain.isascii() and b'"generated_text": "\\u00e9\\ud83e\\udd99"' in plain
+    emulator.behave(Behavior(tokens=["é", "🦙"]))
+    assert '"generated_text": "é🦙"'.encode() in raw_post(emulator, {"input": "x"}).body
+    # ...and ensure_ascii=False turns them off in the (otherwise escaped) native stream.
+    emulator.behave(Behavior(ensure_ascii=False, tokens=["é", "🦙"]))
+    body = raw_post(emulator, {"input": "x", "stream": True}).body
+    assert '"text": "é"'.encode() in body and '"text": "🦙"'.encode() in body and b"\\u" not in body
+
+
+@pytest.mark.parametrize("behavior", [
+    Behavior(),
+    Behavior(stream_json="compact"),
+    Behavior(stream_json="compact", data_space=False, split_writes=True, newline="\r\n"),
+    Behavior(ensure_ascii=False, framing="close"),
+], ids=["python-json", "compact-json", "compact-split-crlf", "python-raw-utf8-close"])
+def test_llamactl_reads_both_serialisations(emulator, http_client, behavior):
+    """The one llamactl test in this file: its stream reader against both JSON forms."""
+    from llamactl.api.native_stream import StreamAccumulator, iter_byte_chunks, iter_events
+
+    emulator.behave(behavior)
+    response = infer(emulator, http_client, {"input": PROMPT, "stream": True}, stream=True)
+    accumulator = StreamAccumulator()
+    for event in iter_events(iter_byte_chunks(response.raw)):
+        accumulator.add(event)
+    assert accumulator.text == REPLY
+    assert accumulator.complete and accumulator.tokens_received == 12
+    assert (accumulator.tokens_in, accumulator.tokens_out) == (9, 12)
 
 
 # --- timing and faults -----------------------------------------------------------------------
@@ -524,9 +567,19 @@ def test_first_byte_delay(emulator, http_client):
     response = infer(emulator, http_client, {"input": "x"})
     assert time.monotonic() - start >= 0.3
     assert response.status_code == 200
-    start = time.monotonic()
-    infer(emulator, http_client, {"input": "x"})
-    assert time.monotonic() - start < 0.3
+    # The delay is the queued request's alone, and holds back its first byte: while one
+    # request waits out a delay no test outlasts, the next one is answered in full.
+    emulator.queue(Behavior(first_byte_delay=3600))
+    delayed = OpenStream(emulator, {"input": "x"})
+    try:
+        assert emulator.wait_dequeued(timeout=HANG_GUARD)  # the delayed request took it
+        following = infer(emulator, http_client, {"input": "x"}, timeout=HANG_GUARD)
+        assert following.json()["results"][0]["generated_text"].startswith("Hello!")
+        emulator.reset()  # ends the delay: the connection is dropped unanswered
+        assert delayed.read_until(lambda s: s.eof, timeout=HANG_GUARD)
+        assert delayed.data == b""
+    finally:
+        delayed.close()
 
 
 def test_token_delay_spaces_out_events(emulator):
@@ -600,16 +653,22 @@ def test_reset_drops_a_stalled_stream(emulator):
 
 def test_stop_never_hangs_on_stalled_or_gated_streams():
     emu = Emulator().start()
-    emu.queue(Behavior(stall_after=1), Behavior(gate=threading.Event()))
+    gate = threading.Event()
+    emu.queue(Behavior(stall_after=1), Behavior(gate=gate))
     streams = [OpenStream(emu, {"input": "x", "stream": True}) for _ in range(2)]
     try:
         for stream in streams:
             assert stream.read_until(lambda s: s.token_events() == 1, timeout=2)
-        start = time.monotonic()
-        emu.stop()
-        assert time.monotonic() - start < 1
+        # Neither stream ends by itself, so a stop() that waited for them would never return.
+        stopper = threading.Thread(target=emu.stop)
+        stopper.start()
+        stopper.join(timeout=HANG_GUARD)
+        assert not stopper.is_alive()
+        assert not gate.is_set()  # nothing let them go on: stop() dropped them
         for stream in streams:
             assert stream.read_until(lambda s: s.eof, timeout=2)
+            assert stream.token_events() == 1 and b'"details": {' not in stream.data
+        assert emu.wait_idle(timeout=HANG_GUARD)  # their handlers gave up
         assert emu.errors == []
     finally:
         for stream in streams:
@@ -797,6 +856,65 @@ def test_requests_are_recorded_with_case_insensitive_headers(emulator, http_clie
     assert recorded.form is None and recorded.files == {}
 
 
+def test_raw_request_is_recorded_as_sent(emulator):
+    body = b'{"input":  "h\\u00e9llo"}'  # odd spacing and an escape: kept, not re-encoded
+    head = (f"POST /v1/inference/{LLAMA}?version=v1&stop=a&stop=b%2Fc&empty= HTTP/1.1\r\n"
+            "Host: 127.0.0.1\r\nX-Trace: one\r\nContent-Type: application/json\r\n"
+            f"Authorization: Bearer {VALID_TOKEN}\r\nx-trace: two\r\n"
+            f"Content-Length: {len(body)}\r\nConnection: close\r\n\r\n")
+    with socket.create_connection((emulator.host, emulator.port), timeout=5) as sock:
+        sock.sendall(head.encode() + body)
+        while sock.recv(65536):
+            pass
+    recorded = emulator.requests[-1]
+    assert recorded.target == f"/v1/inference/{LLAMA}?version=v1&stop=a&stop=b%2Fc&empty="
+    assert recorded.raw_query == "version=v1&stop=a&stop=b%2Fc&empty="
+    assert recorded.query_pairs == [("version", "v1"), ("stop", "a"), ("stop", "b/c"), ("empty", "")]
+    assert recorded.query == {"version": "v1", "stop": "b/c", "empty": ""}
+    assert recorded.raw_headers == [
+        ("Host", "127.0.0.1"), ("X-Trace", "one"), ("Content-Type", "application/json"),
+        ("Authorization", f"Bearer {VALID_TOKEN}"), ("x-trace", "two"),
+        ("Content-Length", str(len(body))), ("Connection", "close")]
+    assert recorded.headers["x-trace"] == "one, two"
+    assert recorded.body == body and recorded.json == {"input": "héllo"}
+    assert recorded.fields is None and recorded.body_error is None
+
+
+def test_chunked_request_body_is_recorded_de_chunked(emulator):
+    head = (f"POST /v1/inference/{LLAMA} HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+            f"Authorization: Bearer {VALID_TOKEN}\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n")
+    with socket.create_connection((emulator.host, emulator.port), timeout=5) as sock:
+        sock.sendall(head.encode() + b'5\r\n{"inp\r\n9;ext=1\r\nut": "x"}\r\n0\r\n\r\n')
+        data = b""
+        while part := sock.recv(65536):
+            data += part
+    assert parse_response(data).status == 200
+    assert emulator.requests[-1].body == b'{"input": "x"}'
+    assert emulator.requests[-1].json == {"input": "x"}
+
+
+def test_multipart_parts_are_recorded_as_sent(emulator, http_client):
+    blob = b"\x00\xff\r\n--x"
+    parts = [("input", (None, "[INST] hi [/INST]")), ("max_new_tokens", (None, "7", "text/plain")),
+             ("stop", (None, '["</s>"]', "text/plain; charset=utf-8")), ("stop", (None, "zz")),
+             ("image", ("cat.PNG", blob, "image/png")), ("note", ("n.txt", "é".encode(), None))]
+    response = http_client.post(f"{emulator.url}/v1/inference/{LLAMA}", headers=AUTH, files=parts)
+    assert response.status_code == 200
+    recorded = emulator.requests[-1]
+    assert recorded.fields == [
+        FormField("input", None, None, b"[INST] hi [/INST]"),
+        FormField("max_new_tokens", None, "text/plain", b"7"),
+        FormField("stop", None, "text/plain; charset=utf-8", b'["</s>"]'),
+        FormField("stop", None, None, b"zz"),
+        FormField("image", "cat.PNG", "image/png", blob),
+        FormField("note", "n.txt", None, "é".encode()),
+    ]
+    # What the API reads out of them: coerced values, and files by name.
+    assert recorded.form == {"input": "[INST] hi [/INST]", "max_new_tokens": 7, "stop": ["</s>", "zz"]}
+    assert recorded.files == {"image": ("cat.PNG", "image/png", blob), "note": ("n.txt", "text/plain", "é".encode())}
+    assert recorded.json is None and recorded.body.count(b"\r\n\r\n") == len(parts)
+
+
 def test_reset_clears_everything(emulator, http_client):
     emulator.behave(Behavior(status=500))
     emulator.queue(Behavior(status=429))
@@ -813,6 +931,7 @@ def test_invalid_json_body_is_recorded_and_rejected(emulator, http_client):
     assert response.status_code == 422
     assert response.json()["detail"][0]["type"] == "value_error.jsondecode"
     assert emulator.requests[-1].body == b"{not json" and emulator.requests[-1].json is None
+    assert emulator.requests[-1].body_error.startswith("Expecting property name")
 
 
 # --- webhook ---------------------------------------------------------------------------------
@@ -975,6 +1094,8 @@ def test_me_and_cli_version(emulator, http_client):
 def test_unknown_path_and_method(emulator, http_client):
     assert http_client.get(f"{emulator.url}/nope").json() == {"detail": "Not Found"}
     assert http_client.post(f"{emulator.url}/models/list").status_code == 405
+    wrong_method = http_client.get(f"{emulator.url}/v1/inference/{LLAMA}", headers=AUTH)
+    assert (wrong_method.status_code, wrong_method.json()) == (405, {"detail": "Method Not Allowed"})
 
 
 def test_other_tasks_answer_and_price_by_their_pricing_type(emulator, http_client):

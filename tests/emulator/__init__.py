@@ -1,6 +1,7 @@
 """A local DeepInfra API emulator for tests (and for trying llamactl by hand).
 
-See `server` for the control API and `python -m tests.emulator --help` to run it standalone.
+See `server` for the control API, docs/emulator.md for every knob, and
+`python -m tests.emulator --help` to run it standalone.
 """
 
 from .server import Behavior, Emulator, RecordedRequest, VALID_TOKEN, WebhookAttempt

@@ -26,7 +26,7 @@ import subprocess
 import sys
 import threading
 
-from .server import VALID_TOKEN, Behavior, Emulator
+from . import VALID_TOKEN, Behavior, Emulator
 
 RUN_TOKEN_DELAY = 0.04  # seconds between tokens in --run mode, about a real model's pace
 
