@@ -38,8 +38,6 @@ LINK = re.compile(r"\]\((?P<target>[^)\s]+)\)")
 INSTALL_TIMEOUT = 540  # seconds: only so that a stuck download fails instead of hanging
 NOT_SOURCE = shutil.ignore_patterns(".git", ".venv", "__pycache__", "build", "dist", "*.egg-info",
                                     ".hypothesis", ".pytest_cache")
-# Pages of issue 12 written on other branches: a link to one is checked once it is here.
-WRITTEN_ELSEWHERE = {DOCS / "architecture.md", DOCS / "emulator.md"}
 
 
 @dataclass
@@ -259,8 +257,6 @@ LINKS = [(page, match.group("target")) for page in PAGES
 def test_every_link_between_pages_leads_somewhere(page, target):
     file, _, anchor = target.partition("#")
     destination = (page.parent / file).resolve() if file else page
-    if destination in WRITTEN_ELSEWHERE and not destination.exists():
-        pytest.skip(f"{destination.relative_to(REPO)} is written on another branch of issue 12")
     assert destination.exists(), f"{page.relative_to(REPO)} links to {target}, which does not exist"
     if anchor:
         assert anchor in heading_anchors(destination), f"{page.relative_to(REPO)}: no heading for #{anchor}"
