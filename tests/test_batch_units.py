@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 
 from llamactl.batch.run import lines_text
 from llamactl.batch.input import line_fields, numbered_lines, parse_batch, request_hash
-from llamactl.batch.output import OrderedOutput, read_previous, replace_atomically
+from llamactl.batch.output import OrderedOutput, read_previous
 from llamactl.batch.pool import SharedBackoff
 from llamactl.batch.progress import BatchTally, PlainProgress, progress_line, summary_line
 from llamactl.env import Environment
@@ -165,16 +165,6 @@ def test_a_file_that_is_not_a_batch_output_is_refused(tmp_path):
 
 def test_no_earlier_output_is_nothing_done(tmp_path):
     assert read_previous(tmp_path / "missing.jsonl") == {}
-
-
-def test_the_rewrite_keeps_the_file_mode_and_leaves_no_temporary_file(tmp_path):
-    path = tmp_path / "out.jsonl"
-    path.write_text("old\n")
-    path.chmod(0o640)
-    replace_atomically(path, "new\n")
-    assert path.read_text() == "new\n"
-    assert stat.S_IMODE(path.stat().st_mode) == 0o640
-    assert os.listdir(tmp_path) == ["out.jsonl"]
 
 
 # shared backoff

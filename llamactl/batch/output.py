@@ -10,13 +10,12 @@ already done with an unchanged request.
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from pathlib import Path
 from typing import IO, Any, Callable
 
 from llamactl.batch.input import BatchLine
 from llamactl.errors import LlamactlError, UsageError
+from llamactl.files import umask_mode, write_atomically
 from llamactl.output.streams import write_flushed
 
 DONE_STATUSES = frozenset({"ok", "queued"})  # sent again, these would be paid twice
@@ -131,36 +130,10 @@ class FileSink:
     def finish(self, records: list[dict[str, Any]]) -> None:
         try:
             self.file.close()
-            replace_atomically(self.path, "".join(json_line(record) for record in records))
+            # the mode the file has, or the umask's for a new one, as a shell `>` would give it
+            write_atomically(self.path, "".join(json_line(record) for record in records), umask_mode(self.path))
         except OSError as exc:
             raise self.failed(exc) from None
 
     def failed(self, exc: OSError) -> LlamactlError:
         return LlamactlError(f"cannot write --output {self.path}: {exc.strerror or exc}")
-
-
-def new_file_mode(path: Path) -> int:
-    """The mode the file has, or the one the umask gives a new file (as a shell `>` would)."""
-    try:
-        return path.stat().st_mode & 0o777
-    except OSError:
-        umask = os.umask(0)
-        os.umask(umask)
-        return 0o666 & ~umask
-
-
-def replace_atomically(path: Path, text: str) -> None:
-    """Write a sibling temporary file and rename it over `path`: readers see the old file
-    or the new one, never half of it."""
-    mode = new_file_mode(path)
-    descriptor, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(descriptor, "w", encoding="utf-8") as file:
-            file.write(text)
-            file.flush()
-            os.fsync(file.fileno())
-        os.chmod(temporary, mode)
-        os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise

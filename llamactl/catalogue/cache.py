@@ -10,9 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import json
-import os
 import re
-import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -207,17 +205,11 @@ class ModelCache:
 
     def write(self, raws: list[Any], now: float | None = None) -> CachedCatalogue:
         catalogue = CachedCatalogue(time.time() if now is None else now, raws)
-        directory = ensure_private_dir(self.path.parent)
-        descriptor, temporary = tempfile.mkstemp(prefix=".models-", suffix=".tmp", dir=directory)
-        try:
-            with os.fdopen(descriptor, "w", encoding="utf-8") as file:
-                json.dump({"format": CACHE_FORMAT, "fetched_at": catalogue.fetched_at, "models": raws},
-                          file, ensure_ascii=False)
-            os.replace(temporary, self.path)
-        except BaseException:
-            with contextlib.suppress(OSError):
-                os.unlink(temporary)
-            raise
+        from llamactl.files import write_atomically
+
+        ensure_private_dir(self.path.parent)
+        write_atomically(self.path, json.dumps(
+            {"format": CACHE_FORMAT, "fetched_at": catalogue.fetched_at, "models": raws}, ensure_ascii=False))
         return catalogue
 
 
