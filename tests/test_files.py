@@ -1,15 +1,17 @@
-"""The one atomic file write, and the three files written through it: the token file, the
-model cache and a batch's --output each reach the disk (fsync) with the mode they should have."""
+"""llamactl/files.py: the one atomic file write, and the three files written through it (the
+token file, the model cache and a batch's --output each reach the disk with the mode they
+should have); and the one stdin reader."""
 
 from __future__ import annotations
 
+import io
 import os
 import stat
 
 import pytest
 
 from llamactl import files
-from llamactl.files import umask_mode, write_atomically
+from llamactl.files import read_stdin, umask_mode, write_atomically
 
 
 @pytest.fixture
@@ -110,3 +112,19 @@ def test_a_batch_output_is_rewritten_through_it_keeping_its_mode(tmp_path, synce
     assert synced == ["out.jsonl"]
     assert stat.S_IMODE(path.stat().st_mode) == 0o640
     assert path.read_text().splitlines() == ['{"line":1,"status":"ok"}', '{"line":2,"status":"ok"}']
+
+
+# stdin, read once as bytes
+
+def test_stdin_is_read_through_its_binary_buffer_byte_for_byte():
+    raw = "héllo\r\n".encode("utf-8") + b"\xff"
+    assert read_stdin(io.TextIOWrapper(io.BytesIO(raw), encoding="ascii")) == raw
+
+
+def test_a_text_stream_without_a_buffer_is_read_as_utf8():
+    assert read_stdin(io.StringIO("héllo")) == "héllo".encode("utf-8")
+
+
+def test_a_limit_caps_what_is_read_and_an_empty_stdin_is_no_bytes():
+    assert read_stdin(io.BytesIO(b"abcdef"), limit=4) == b"abcd"
+    assert read_stdin(io.BytesIO(b"")) == b""

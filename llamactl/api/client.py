@@ -63,7 +63,9 @@ class ApiClient:
         timeout: float = DEFAULT_TIMEOUT,
         retry: RetryPolicy | None = None,
         notify: Callable[[str], None] | None = None,
+        session: requests.Session | None = None,
     ):
+        """`session`: another client's, so that one command opens one connection pool."""
         self.env = env
         self.retry = retry or RetryPolicy()
         self.notify = notify or (lambda line: None)
@@ -72,7 +74,7 @@ class ApiClient:
         self.timeout = timeout
         self.redact = Redactor(token.value if token else None)
         self._trace = debug_trace(env)  # with --debug, trace lines on stderr
-        self.session = requests.Session()
+        self.session = session or requests.Session()
         self.session.headers["User-Agent"] = f"llamactl/{__version__}"
         self.check_transport()
 

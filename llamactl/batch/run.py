@@ -28,6 +28,7 @@ from llamactl.batch.progress import BatchTally, make_progress, summary_line
 from llamactl.api.client import DEFAULT_TIMEOUT, ApiClient
 from llamactl.auth.credentials import ResolvedToken
 from llamactl.env import Environment
+from llamactl.files import read_stdin
 from llamactl.errors import ApiRejected, AuthError, ExitCode, Interrupted, LlamactlError, RequestFailed, UsageError
 from llamactl.inference.run import InferenceOutcome, run_inference
 from llamactl.inference.inputs import InputError, RequestInputs, parse_inputs, validate_fields
@@ -106,9 +107,7 @@ def read_source(env: Environment, source: str) -> bytes:
     if source == "-":
         if not env.stdin_readable():
             raise UsageError("--batch -: stdin is a terminal; pipe the prompts in")
-        stream = env.stdin
-        data = (getattr(stream, "buffer", None) or stream).read() or b""
-        return data.encode("utf-8") if isinstance(data, str) else data
+        return read_stdin(env.stdin)
     try:
         return Path(source).expanduser().read_bytes()
     except OSError as exc:

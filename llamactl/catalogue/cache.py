@@ -87,11 +87,12 @@ def fetch_models(env: Environment, token: ResolvedToken | None, warn: Callable[[
     from llamactl.api.client import ApiClient
     from llamactl.errors import AuthError, UsageError
 
-    public = _model_array(ApiClient(env, None, timeout=CATALOGUE_TIMEOUT), "/models/list")
+    anonymous = ApiClient(env, None, timeout=CATALOGUE_TIMEOUT)
+    public = _model_array(anonymous, "/models/list")
     if token is None:
         return public
     try:
-        private = _model_array(ApiClient(env, token, timeout=CATALOGUE_TIMEOUT),
+        private = _model_array(ApiClient(env, token, timeout=CATALOGUE_TIMEOUT, session=anonymous.session),
                                "/models/private/list")
     except (AuthError, UsageError) as exc:
         warn(f"private models not listed: {exc.message}")

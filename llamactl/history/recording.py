@@ -8,14 +8,14 @@ answer stands. sqlite3 is imported only when a record is actually written.
 from __future__ import annotations
 
 from llamactl.env import Environment
-
-FALSE_WORDS = frozenset({"", "0", "false", "no", "off"})
+from llamactl.inference.inputs import FALSE_WORDS
 
 
 def history_disabled(env: Environment) -> bool:
     """LLAMACTL_NO_HISTORY set to anything but an explicit no (like NO_COLOR): a typo
     must not silently keep recording."""
-    return env.environ.get("LLAMACTL_NO_HISTORY", "").strip().lower() not in FALSE_WORDS
+    word = env.environ.get("LLAMACTL_NO_HISTORY", "").strip().lower()
+    return bool(word) and word not in FALSE_WORDS
 
 
 def recorder_for(env: Environment, messages, enabled: bool):

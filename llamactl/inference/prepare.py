@@ -57,23 +57,21 @@ class StdinReader:
         self.consumed = False
 
     def read_bytes(self) -> bytes:
+        from llamactl.files import read_stdin
+
         if self.consumed:
             raise InputError("stdin was already read")
         self.consumed = True
         if not self.env.stdin_readable():
             raise InputError("@-: stdin is not a pipe or a file; pipe the content in")
-        stream = self.env.stdin
-        return (getattr(stream, "buffer", None) or stream).read() or b""
+        return read_stdin(self.env.stdin)
 
     def read_text(self) -> str | None:
         """The piped text for the prompt, or None when stdin is a terminal or device."""
         if self.consumed or not self.env.stdin_readable():
             return None
-        data = self.read_bytes()
-        if isinstance(data, str):
-            return data
         try:
-            return data.decode("utf-8")
+            return self.read_bytes().decode("utf-8")
         except UnicodeDecodeError:
             raise InputError("stdin is not UTF-8 text") from None
 
