@@ -72,6 +72,8 @@ def test_a_default_input_serves_lines_without_one():
     ('{"max_new_tokens": 5}', "no input"),
     ('{"input": "x", "stop": ["a", "b", "c", "d", "e"]}', "stop: at most 4 stop strings"),
     ('{"input": "x", "num_responses": 3}', "num_responses: must be between 1 and 2"),
+    ('{"input": "x", "max_new_tokens": 0}', "max_new_tokens: must be at least 1, got 0"),
+    ('{"input": ""}', "the input is empty"),
     ('{"input": "x", "temperature": NaN}', "NaN and Infinity are not JSON"),
 ])
 def test_a_malformed_line_keeps_its_number_and_why(text, message):

@@ -120,14 +120,20 @@ def apply_chat_format(fields: dict, system: str | None) -> None:
 
 
 def build_request(target: InferenceTarget, options: InferOptions, inputs: RequestInputs) -> InferenceRequest:
-    """The request from parsed fields (also `history rerun`'s and each batch line's): the chat
-    format applied when asked, limits checked, streaming decided."""
+    """The request from parsed fields (also `history rerun`'s): see checked_request; a
+    field that fails its checks is a usage error (exit 2)."""
     try:
-        if options.chat or options.system:
-            apply_chat_format(inputs.fields, options.system)
-        validate_fields(inputs.fields)
+        return checked_request(target, options, inputs)
     except InputError as exc:
         raise UsageError(str(exc)) from None
+
+
+def checked_request(target: InferenceTarget, options: InferOptions, inputs: RequestInputs) -> InferenceRequest:
+    """The request from parsed fields (each batch line's too): the chat format applied when
+    asked, limits checked (InputError), streaming decided."""
+    if options.chat or options.system:
+        apply_chat_format(inputs.fields, options.system)
+    validate_fields(inputs.fields)
     if decide_stream(options, inputs.fields):
         inputs.fields["stream"] = True
     else:
