@@ -16,24 +16,24 @@ from typing import IO, Any, Callable
 from llamactl.batch.input import BatchLine
 from llamactl.errors import LlamactlError, UsageError
 from llamactl.files import umask_mode, write_atomically
+from llamactl.inference.outcome import OutcomeFields, outcome_json
 from llamactl.output.streams import write_flushed
 
 DONE_STATUSES = frozenset({"ok", "queued"})  # sent again, these would be paid twice
 
 
+# What a line's record shows of its outcome (from OutcomeFields, in this order).
+ANSWER_FIELDS = ("results", "tokens_in", "tokens_out", "cost", "cost_estimated", "request_id", "wall_seconds")
+
+
 def batch_record(line: BatchLine, batch_id: str, status: str, error: str | None = None, outcome=None) -> dict[str, Any]:
     """What the output says about one line, with or without an answer."""
+    answer = outcome_json(outcome if outcome is not None else OutcomeFields())
     return {
         "line": line.number,
         "status": status,
         "fields": line.request.fields if line.request else None,
-        "results": outcome.texts if outcome else [],
-        "tokens_in": outcome.tokens_in if outcome else None,
-        "tokens_out": outcome.tokens_out if outcome else None,
-        "cost": outcome.cost if outcome else None,
-        "cost_estimated": outcome.cost_estimated if outcome else False,
-        "request_id": outcome.request_id if outcome else None,
-        "wall_seconds": round(outcome.wall_seconds, 3) if outcome and outcome.wall_seconds is not None else None,
+        **{name: answer[name] for name in ANSWER_FIELDS},
         "error": error,
         "batch_id": batch_id,
         "request_hash": line.request_hash,

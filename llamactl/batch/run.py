@@ -30,7 +30,8 @@ from llamactl.auth.credentials import ResolvedToken
 from llamactl.env import Environment
 from llamactl.files import read_stdin
 from llamactl.errors import ApiRejected, AuthError, ExitCode, Interrupted, LlamactlError, RequestFailed, UsageError
-from llamactl.inference.run import InferenceOutcome, run_inference
+from llamactl.inference.outcome import InferenceOutcome
+from llamactl.inference.run import run_inference
 from llamactl.inference.inputs import InputError, RequestInputs, parse_inputs, validate_fields
 from llamactl.output.streams import format_dollars
 from llamactl.inference.prepare import InferOptions, StdinReader, make_target, read_path

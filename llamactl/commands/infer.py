@@ -145,6 +145,6 @@ def run(env: Environment, request, options, quiet: bool, timeout: float, retries
 def needs_fresh_line(env: Environment, outcome, options) -> bool:
     """stdout is a pipe that may end on the same screen as stderr, mid-line."""
     text_output = not (options.json or options.selectors)
-    texts = outcome.texts
+    texts = outcome.results
     return (text_output and env.stderr_isatty and not env.stdout_isatty
             and bool(texts) and not texts[-1].endswith("\n"))

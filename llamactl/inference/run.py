@@ -8,38 +8,16 @@ and the failure reach history.
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, field
 from typing import Any, Callable, Protocol
 
 from llamactl.api.client import ApiClient, read_json
+from llamactl.inference.outcome import InferenceOutcome
 from llamactl.errors import Interrupted, LlamactlError, RequestFailed, StreamIncomplete
 from llamactl.output.streams import format_dollars
 from llamactl.api.request import InferenceRequest
 from llamactl.api.native_stream import StreamAccumulator, StreamEvent, iter_byte_chunks, iter_events
 
 REQUEST_ID_HEADERS = ("X-Request-Id", "X-Deepinfra-Request-Id", "Request-Id")
-
-
-@dataclass
-class InferenceOutcome:
-    """What one request produced, successful or not: the row history records."""
-
-    request: InferenceRequest
-    api_url: str
-    started_at: float = field(default_factory=time.time)
-    status: str = "ok"  # ok | error | incomplete | interrupted | queued
-    texts: list[str] = field(default_factory=list)
-    tokens_in: int | None = None
-    tokens_out: int | None = None
-    cost: float | None = None
-    cost_estimated: bool = False
-    runtime_ms: int | None = None
-    wall_seconds: float | None = None
-    request_id: str | None = None
-    streamed: bool = False
-    error: str | None = None
-    response: dict[str, Any] | None = None
-    batch_id: str | None = None  # set by `infer --batch`, so history can group a batch
 
 
 class View(Protocol):
@@ -104,7 +82,7 @@ def consume_stream(response, view: View, outcome: InferenceOutcome) -> None:
     finally:
         view.flush()
         response.close()
-        outcome.texts = [accumulator.text]
+        outcome.results = [accumulator.text]
         outcome.tokens_in = accumulator.tokens_in
         outcome.tokens_out = accumulator.tokens_out
         outcome.cost = accumulator.cost
@@ -147,8 +125,8 @@ def consume_json(response, view: View, outcome: InferenceOutcome) -> None:
     elif status.get("status") == "failed":
         raise RequestFailed("the API reports that the inference failed")
     texts = results_of(data)
-    outcome.texts = texts or []
-    view.on_response(data, outcome.texts if texts is not None else None)
+    outcome.results = texts or []
+    view.on_response(data, outcome.results if texts is not None else None)
 
 
 CostEstimator = Callable[[InferenceOutcome], float | None]
