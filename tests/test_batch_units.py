@@ -19,8 +19,8 @@ from llamactl.batch.pool import SharedBackoff
 from llamactl.batch.progress import BatchTally, PlainProgress, progress_line, summary_line
 from llamactl.env import Environment
 from llamactl.errors import UsageError
-from llamactl.inference.inputs import FileUpload, RequestInputs
-from llamactl.api.request import InferenceTarget
+from llamactl.inference.inputs import RequestInputs
+from llamactl.api.request import FileUpload, InferenceTarget
 
 TARGET = InferenceTarget(model="meta-llama/Llama-2-70b-chat-hf")
 

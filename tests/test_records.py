@@ -5,13 +5,12 @@ from __future__ import annotations
 
 import dataclasses
 
-from llamactl.api.request import InferenceRequest, InferenceTarget
+from llamactl.api.request import FileUpload, InferenceRequest, InferenceTarget
 from llamactl.batch.input import BatchLine
 from llamactl.batch.output import ANSWER_FIELDS, batch_record
 from llamactl.history.records import COLUMNS, HistoryRecord
 from llamactl.history.store import HistoryStore
 from llamactl.inference.outcome import OUTCOME_FIELDS, InferenceOutcome, OutcomeFields
-from llamactl.inference.inputs import FileUpload
 
 REQUEST = InferenceRequest(InferenceTarget("meta-llama/Llama-2-70b-chat-hf", "v1"), {"input": "hi"},
                            {"image": FileUpload("cat.png", b"png", "image/png")})

@@ -16,7 +16,7 @@ from llamactl.auth.credentials import ResolvedToken
 from llamactl.env import Environment, is_loopback_host
 from llamactl.output.streams import debug_trace
 from llamactl.errors import RequestFailed, UsageError
-from llamactl.api.request import InferenceRequest, form_text
+from llamactl.api.request import InferenceRequest
 from llamactl.api.retry import RETRY_STATUSES, RetryPolicy, parse_retry_after
 
 CONNECT_TIMEOUT = 10.0
@@ -190,20 +190,9 @@ class ApiClient:
             response.close()
 
     def post_inference(self, request: InferenceRequest):
-        url = request.target.url(self.api_url)
-        accept = "text/event-stream" if request.stream else "application/json"
-        if request.multipart:
-            data = {key: form_text(value) for key, value in request.fields.items()}
-            files = {
-                key: (upload.filename, upload.content, upload.content_type)
-                for key, upload in request.files.items()
-            }
-            return self.send("POST", url, target=request.target.label,
-                             accept=accept, data=data, files=files)
-        return self.send(
-            "POST", url, target=request.target.label, accept=accept,
-            data=request.json_body(), headers={"Content-Type": "application/json"},
-        )
+        """POST one inference; the request encodes its own body."""
+        return self.send("POST", request.target.url(self.api_url), target=request.target.label,
+                         accept=request.accept, **request.encode())
 
     def get_json(self, path: str, params: dict[str, str] | None = None, target: str | None = None) -> Any:
         response = self.send("GET", self.api_url + path, params=params, target=target)

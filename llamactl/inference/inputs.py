@@ -11,6 +11,8 @@ import mimetypes
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
+from llamactl.api.request import FileUpload
+
 SHOWN_VALUE = 40  # characters of a bad value quoted in an error message
 MAX_STOP_STRINGS = 4
 MAX_NUM_RESPONSES = 2
@@ -147,15 +149,6 @@ FIELD_TYPES: dict[str, FieldType] = {
                                  lambda value: isinstance(value, dict)),
 }
 GENERATION_PARAMETERS = frozenset(FIELD_TYPES) - {"input"}
-
-
-@dataclass
-class FileUpload:
-    """A binary value, sent as a multipart file part (deepctl's `@file`)."""
-
-    filename: str
-    content: bytes
-    content_type: str
 
 
 @dataclass

@@ -49,8 +49,9 @@ def _request_id_header(response) -> str | None:
     return None
 
 
-def consume_stream(response, view: View, outcome: InferenceOutcome) -> None:
-    """Hand each event to the view as it arrives; stop at the final event."""
+def consume_stream(response, view: View, outcome: InferenceOutcome, timeout: float | None = None) -> None:
+    """Hand each event to the view as it arrives; stop at the final event. `timeout` is
+    the client's read timeout, named when the stream stalls."""
     import http.client
 
     import urllib3.exceptions
@@ -70,7 +71,7 @@ def consume_stream(response, view: View, outcome: InferenceOutcome) -> None:
         raise
     except (urllib3.exceptions.ReadTimeoutError, TimeoutError):
         raise StreamIncomplete(
-            f"the stream stalled: nothing arrived for {response_timeout(response)} "
+            f"the stream stalled: nothing arrived for {timeout_text(timeout)} "
             f"after {accumulator.tokens_received} tokens; the output is incomplete",
             hint="raise --timeout if the model is just slow",
         ) from None
@@ -94,8 +95,7 @@ def consume_stream(response, view: View, outcome: InferenceOutcome) -> None:
         )
 
 
-def response_timeout(response) -> str:
-    timeout = getattr(response, "llamactl_timeout", None)
+def timeout_text(timeout: float | None) -> str:
     return f"{timeout:g} s" if timeout else "the --timeout"
 
 
@@ -145,9 +145,8 @@ def run_inference(
     started = time.monotonic()
     try:
         response = client.post_inference(request)
-        response.llamactl_timeout = client.timeout
         if "text/event-stream" in response.headers.get("Content-Type", ""):
-            consume_stream(response, view, outcome)
+            consume_stream(response, view, outcome, client.timeout)
         else:
             consume_json(response, view, outcome)
         if outcome.cost is None and estimate_cost is not None and outcome.status == "ok":
