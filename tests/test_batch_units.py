@@ -12,7 +12,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from llamactl.batch.run import lines_text
+from llamactl.batch.failure import lines_text
 from llamactl.batch.input import line_fields, numbered_lines, parse_batch, request_hash
 from llamactl.batch.output import OrderedOutput, read_previous
 from llamactl.batch.pool import SharedBackoff

@@ -69,7 +69,8 @@ def infer(
 
     env: Environment = ctx.obj
     if batch is not None:
-        from llamactl.batch.run import BatchSettings, refuse_single_flags, run_batch
+        from llamactl.batch.run import run_batch
+        from llamactl.batch.settings import BatchSettings, refuse_single_flags
 
         refuse_single_flags(prompt=prompt, stream=stream, json=json_output, selections=selections, dry_run=dry_run)
         settings = BatchSettings.from_flags(
