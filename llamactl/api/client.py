@@ -17,10 +17,9 @@ from llamactl.env import Environment, is_loopback_host
 from llamactl.output.streams import debug_trace
 from llamactl.errors import RequestFailed, UsageError
 from llamactl.api.request import InferenceRequest
-from llamactl.api.retry import RETRY_STATUSES, RetryPolicy, parse_retry_after
+from llamactl.api.retry import DEFAULT_TIMEOUT, RETRY_STATUSES, RetryPolicy, parse_retry_after
 
 CONNECT_TIMEOUT = 10.0
-DEFAULT_TIMEOUT = 600.0
 MAX_ERROR_BODY = 65536
 REDACTED = "***"
 PERMANENT_NETWORK_ERRORS = frozenset({"host name not found", "TLS error"})  # a retry cannot help

@@ -8,8 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from llamactl.api.client import DEFAULT_TIMEOUT
-from llamactl.api.retry import DEFAULT_RETRIES
+from llamactl.api.retry import DEFAULT_RETRIES, DEFAULT_TIMEOUT
 from llamactl.batch.input import FORMATS
 from llamactl.env import Environment
 from llamactl.errors import UsageError
