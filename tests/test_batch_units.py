@@ -5,22 +5,20 @@ from __future__ import annotations
 
 import io
 import json
-import os
-import stat
 
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from llamactl.batch.run import lines_text
+from llamactl.batch.failure import lines_text
 from llamactl.batch.input import line_fields, numbered_lines, parse_batch, request_hash
-from llamactl.batch.output import OrderedOutput, read_previous, replace_atomically
+from llamactl.batch.output import OrderedOutput, read_previous
 from llamactl.batch.pool import SharedBackoff
 from llamactl.batch.progress import BatchTally, PlainProgress, progress_line, summary_line
 from llamactl.env import Environment
 from llamactl.errors import UsageError
-from llamactl.inference.inputs import FileUpload, RequestInputs
-from llamactl.api.request import InferenceTarget
+from llamactl.inference.inputs import RequestInputs
+from llamactl.api.request import FileUpload, InferenceTarget
 
 TARGET = InferenceTarget(model="meta-llama/Llama-2-70b-chat-hf")
 
@@ -72,6 +70,8 @@ def test_a_default_input_serves_lines_without_one():
     ('{"max_new_tokens": 5}', "no input"),
     ('{"input": "x", "stop": ["a", "b", "c", "d", "e"]}', "stop: at most 4 stop strings"),
     ('{"input": "x", "num_responses": 3}', "num_responses: must be between 1 and 2"),
+    ('{"input": "x", "max_new_tokens": 0}', "max_new_tokens: must be at least 1, got 0"),
+    ('{"input": ""}', "the input is empty"),
     ('{"input": "x", "temperature": NaN}', "NaN and Infinity are not JSON"),
 ])
 def test_a_malformed_line_keeps_its_number_and_why(text, message):
@@ -165,16 +165,6 @@ def test_a_file_that_is_not_a_batch_output_is_refused(tmp_path):
 
 def test_no_earlier_output_is_nothing_done(tmp_path):
     assert read_previous(tmp_path / "missing.jsonl") == {}
-
-
-def test_the_rewrite_keeps_the_file_mode_and_leaves_no_temporary_file(tmp_path):
-    path = tmp_path / "out.jsonl"
-    path.write_text("old\n")
-    path.chmod(0o640)
-    replace_atomically(path, "new\n")
-    assert path.read_text() == "new\n"
-    assert stat.S_IMODE(path.stat().st_mode) == 0o640
-    assert os.listdir(tmp_path) == ["out.jsonl"]
 
 
 # shared backoff

@@ -6,8 +6,10 @@ import pytest
 from hypothesis import given, strategies as st
 
 from llamactl.inference.inputs import (
+    FIELD_TYPES,
     InputError,
     assemble_prompt,
+    json_value,
     parse_inputs,
     typed_value,
     validate_fields,
@@ -134,3 +136,62 @@ def test_unknown_json_values_round_trip(values):
     values = {k: v for k, v in values.items() if k not in known}
     items = [f"{key}={json.dumps(value)}" for key, value in values.items()]
     assert parse_inputs(items, no_file, no_stdin).fields == values
+
+
+# one field-type table for -i text and a batch's JSON values
+
+def test_an_input_error_carries_its_field_and_names_it_after_i_for_a_flag():
+    with pytest.raises(InputError) as caught:
+        parse("top_k=many")
+    error = caught.value
+    assert (error.field, error.problem) == ("top_k", "expected an integer, got 'many'")
+    assert str(error) == "-i top_k: expected an integer, got 'many'"
+    assert error.describe(prefix="") == "top_k: expected an integer, got 'many'"
+
+
+def test_an_error_without_a_field_is_its_problem_alone():
+    with pytest.raises(InputError) as caught:
+        parse("novalue")
+    assert caught.value.field is None
+    assert str(caught.value) == caught.value.describe(prefix="") == "-i 'novalue': expected KEY=VALUE"
+
+
+def test_the_limits_name_their_field():
+    with pytest.raises(InputError) as caught:
+        validate_fields({"max_new_tokens": 0})
+    assert (caught.value.field, str(caught.value)) == ("max_new_tokens", "-i max_new_tokens: must be at least 1, got 0")
+
+
+@pytest.mark.parametrize("key, text, value", [
+    ("top_k", "many", "many"),
+    ("seed", "1.5", 1.5),
+    ("temperature", "hot", "hot"),
+    ("temperature", "inf", True),
+    ("stream", "maybe", "maybe"),
+    ("response_format", "[1]", [1]),
+])
+def test_i_and_a_batch_refuse_a_wrong_type_in_the_same_words(key, text, value):
+    with pytest.raises(InputError) as from_text:
+        typed_value(key, text)
+    with pytest.raises(InputError) as from_json:
+        json_value(key, value)
+    assert from_text.value.field == from_json.value.field == key
+    expected = f"expected {FIELD_TYPES[key].expected}, got "
+    assert from_text.value.problem.startswith(expected)
+    assert from_json.value.problem.startswith(expected)
+
+
+@pytest.mark.parametrize("key", sorted(FIELD_TYPES))
+def test_every_known_field_refuses_binary_content(key):
+    with pytest.raises(InputError, match=f"^-i {key}: blob.bin is not UTF-8 text$"):
+        parse(f"{key}=@blob.bin", files={"blob.bin": b"\xff\x00"})
+
+
+@given(st.sampled_from(sorted(FIELD_TYPES)), st.text(max_size=20))
+def test_what_i_reads_a_batch_line_accepts_unchanged(key, text):
+    """A value `-i` produces is a JSON value of the same type: the two readers agree."""
+    try:
+        value = typed_value(key, text)
+    except InputError:
+        return
+    assert json_value(key, value) == value

@@ -15,14 +15,13 @@ from llamactl.api.error_body import error_for_status
 from llamactl.auth.credentials import ResolvedToken
 from llamactl.env import Environment, is_loopback_host
 from llamactl.errors import RequestFailed, UsageError
-from llamactl.api.request import InferenceRequest, form_text
-from llamactl.api.retry import RETRY_STATUSES, RetryPolicy, parse_retry_after
+from llamactl.api.request import InferenceRequest
+from llamactl.api.retry import DEFAULT_TIMEOUT, RETRY_STATUSES, RetryPolicy, parse_retry_after
 
 if TYPE_CHECKING:
     from llamactl.api.network_errors import NetworkFailure
 
 CONNECT_TIMEOUT = 10.0
-DEFAULT_TIMEOUT = 600.0
 MAX_ERROR_BODY = 65536
 REDACTED = "***"
 
@@ -48,7 +47,9 @@ class ApiClient:
         retry: RetryPolicy | None = None,
         notify: Callable[[str], None] | None = None,
         trace: Callable[[str], None] | None = None,
+        session: requests.Session | None = None,
     ):
+        """`session`: another client's, so that one command opens one connection pool."""
         self.env = env
         self.retry = retry or RetryPolicy()
         self.notify = notify or (lambda line: None)
@@ -57,7 +58,7 @@ class ApiClient:
         self.timeout = timeout
         self.redact = Redactor(token.value if token else None)
         self._trace = trace  # with --debug, a writer of trace lines (redacted here first)
-        self.session = requests.Session()
+        self.session = session or requests.Session()
         self.session.headers["User-Agent"] = f"llamactl/{__version__}"
         self.check_transport()
 
@@ -173,20 +174,9 @@ class ApiClient:
             response.close()
 
     def post_inference(self, request: InferenceRequest):
-        url = request.target.url(self.api_url)
-        accept = "text/event-stream" if request.stream else "application/json"
-        if request.multipart:
-            data = {key: form_text(value) for key, value in request.fields.items()}
-            files = {
-                key: (upload.filename, upload.content, upload.content_type)
-                for key, upload in request.files.items()
-            }
-            return self.send("POST", url, target=request.target.label,
-                             accept=accept, data=data, files=files)
-        return self.send(
-            "POST", url, target=request.target.label, accept=accept,
-            data=request.json_body(), headers={"Content-Type": "application/json"},
-        )
+        """POST one inference; the request encodes its own body."""
+        return self.send("POST", request.target.url(self.api_url), target=request.target.label,
+                         accept=request.accept, **request.encode())
 
     def get_json(self, path: str, params: dict[str, str] | None = None, target: str | None = None) -> Any:
         response = self.send("GET", self.api_url + path, params=params, target=target)

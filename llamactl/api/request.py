@@ -8,7 +8,14 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import quote, urlencode
 
-from llamactl.inference.inputs import FileUpload
+
+@dataclass
+class FileUpload:
+    """A binary value, sent as a multipart file part (deepctl's `@file`)."""
+
+    filename: str
+    content: bytes
+    content_type: str
 
 
 @dataclass(frozen=True)
@@ -62,8 +69,24 @@ class InferenceRequest:
     def multipart(self) -> bool:
         return bool(self.files)
 
+    @property
+    def accept(self) -> str:
+        """The answer asked for: server-sent events when streaming, else one JSON body."""
+        return "text/event-stream" if self.stream else "application/json"
+
     def json_body(self) -> bytes:
         return json.dumps(self.fields, ensure_ascii=False).encode("utf-8")
+
+    def encode(self) -> dict[str, Any]:
+        """The body as requests' keyword arguments: form parts when a file is uploaded
+        (every field a text part), else the fields as JSON."""
+        if self.multipart:
+            return {
+                "data": {key: form_text(value) for key, value in self.fields.items()},
+                "files": {key: (upload.filename, upload.content, upload.content_type)
+                          for key, upload in self.files.items()},
+            }
+        return {"data": self.json_body(), "headers": {"Content-Type": "application/json"}}
 
     def curl_command(self, api_url: str) -> str:
         """The equivalent curl command; the token stays a shell variable, never its value."""

@@ -1,4 +1,5 @@
-"""When and how long to wait before sending a request again.
+"""How long to wait: for the API's next byte (the read timeout), and before sending a
+request again.
 
 Retried: 429, 502, 503, 504 and connection failures before any response byte. Never
 other 4xx, and never once a stream has delivered a token (that would charge twice and
@@ -7,11 +8,10 @@ duplicate text): retries happen only before the response body is read.
 
 from __future__ import annotations
 
-import random
 import time
 from dataclasses import dataclass
-from email.utils import parsedate_to_datetime
 
+DEFAULT_TIMEOUT = 600.0  # seconds without a byte from the API before giving up (--timeout)
 RETRY_STATUSES = frozenset({429, 502, 503, 504})
 DEFAULT_RETRIES = 2
 BASE_DELAY = 0.5
@@ -21,6 +21,8 @@ MAX_TOTAL_WAIT = 60.0
 
 def parse_retry_after(value: str | None, now: float | None = None) -> float | None:
     """Seconds to wait from a Retry-After header: delta-seconds or an HTTP date."""
+    from email.utils import parsedate_to_datetime  # only for a dated Retry-After
+
     if not value:
         return None
     value = value.strip()
@@ -52,6 +54,8 @@ class RetryPolicy:
         if retry_after is not None:
             delay = retry_after
         else:
+            import random  # only when retrying
+
             backoff = min(self.max_delay, self.base_delay * 2 ** (attempt - 1))
             delay = backoff * random.uniform(0.5, 1.0)
         if self.waited + delay > self.max_total_wait:

@@ -29,7 +29,9 @@ def read_token(env: Environment, from_stdin: bool, pipe_hint: str, tell: Say) ->
     if from_stdin:
         if not env.stdin_readable():
             raise UsageError("expected the token on stdin, but stdin is a terminal or an empty device", hint=pipe_hint)
-        return clean_token(env.stdin.read(MAX_TOKEN_INPUT))
+        from llamactl.files import read_stdin
+
+        return clean_token(read_stdin(env.stdin, MAX_TOKEN_INPUT).decode("utf-8", "replace"))
     if not env.stdin_isatty:
         raise UsageError("stdin is not a terminal, so there is nobody to ask for the token", hint=pipe_hint)
     return clean_token(prompt_hidden(env, tell))

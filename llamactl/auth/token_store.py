@@ -8,11 +8,9 @@ for an unlock prompt must not hang the CLI. `keyring` is imported only inside th
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
 import stat
-import tempfile
 import threading
 from pathlib import Path
 from typing import Any, Callable
@@ -181,19 +179,10 @@ class TokenFile:
         return tokens
 
     def _write(self, tokens: dict[str, str]) -> None:
-        directory = ensure_private_dir(self.path.parent)
+        from llamactl.files import write_atomically
+
+        ensure_private_dir(self.path.parent)
         if not tokens:
             self.path.unlink(missing_ok=True)
             return
-        descriptor, temporary = tempfile.mkstemp(prefix=".tokens-", suffix=".tmp", dir=directory)
-        try:
-            with os.fdopen(descriptor, "w", encoding="utf-8") as file:
-                json.dump(tokens, file, indent=2, sort_keys=True)
-                file.write("\n")
-                file.flush()
-                os.fsync(file.fileno())
-            os.replace(temporary, self.path)
-        except BaseException:
-            with contextlib.suppress(OSError):
-                os.unlink(temporary)
-            raise
+        write_atomically(self.path, json.dumps(tokens, indent=2, sort_keys=True) + "\n")

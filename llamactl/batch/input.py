@@ -10,16 +10,12 @@ from __future__ import annotations
 
 import hashlib
 import json
-import math
 from dataclasses import dataclass, replace
 from functools import cached_property
 from typing import Any
 
-from llamactl.errors import UsageError
-from llamactl.inference.inputs import (
-    BOOL_FIELDS, FLOAT_FIELDS, INT_FIELDS, TEXT_FIELDS, InputError, RequestInputs, loads_strict,
-)
-from llamactl.inference.prepare import InferOptions, build_request
+from llamactl.inference.inputs import InputError, RequestInputs, json_value, loads_strict
+from llamactl.inference.prepare import InferOptions, checked_request
 from llamactl.api.request import InferenceRequest, InferenceTarget
 
 FORMATS = ("jsonl", "lines")
@@ -45,31 +41,6 @@ def numbered_lines(data: bytes) -> list[tuple[int, bytes]]:
     return [(number, raw.rstrip(b"\r")) for number, raw in enumerate(data.split(b"\n"), 1) if raw.strip()]
 
 
-def _type_error(key: str, expected: str, value: Any) -> InputError:
-    return InputError(f"{key}: expected {expected}, got {json.dumps(value, ensure_ascii=False)}")
-
-
-def checked_field(key: str, value: Any) -> Any:
-    """A JSON value for a known field, checked against the type `-i` would give it."""
-    if key in INT_FIELDS and (isinstance(value, bool) or not isinstance(value, int)):
-        raise _type_error(key, "an integer", value)
-    if key in FLOAT_FIELDS and (isinstance(value, bool) or not isinstance(value, (int, float))
-                                or not math.isfinite(value)):
-        raise _type_error(key, "a number", value)
-    if key in BOOL_FIELDS and not isinstance(value, bool):
-        raise _type_error(key, "true or false", value)
-    if key in TEXT_FIELDS and not isinstance(value, str):
-        raise _type_error(key, "a string", value)
-    if key == "response_format" and not isinstance(value, dict):
-        raise _type_error(key, "a JSON object", value)
-    if key == "stop":
-        stops = [value] if isinstance(value, str) else value
-        if not isinstance(stops, list) or not all(isinstance(item, str) for item in stops):
-            raise _type_error(key, "a string or an array of strings", value)
-        return stops
-    return value
-
-
 def line_fields(raw: bytes, batch_format: str) -> dict[str, Any]:
     """The request fields one line asks for."""
     try:
@@ -88,7 +59,7 @@ def line_fields(raw: bytes, batch_format: str) -> dict[str, Any]:
         return {"input": value}
     if not isinstance(value, dict):
         raise InputError("expected a JSON string (the prompt) or an object of request fields")
-    return {key: checked_field(key, item) for key, item in value.items()}
+    return {key: json_value(key, item) for key, item in value.items()}
 
 
 def line_request(target: InferenceTarget, defaults: RequestInputs, fields: dict[str, Any],
@@ -98,10 +69,7 @@ def line_request(target: InferenceTarget, defaults: RequestInputs, fields: dict[
     files = {name: upload for name, upload in defaults.files.items() if name not in fields}
     if "input" not in merged and "input" not in files:
         raise InputError('no input: give the prompt as a JSON string or as {"input": ...}')
-    try:
-        return build_request(target, options, RequestInputs(merged, files))
-    except UsageError as exc:
-        raise InputError(exc.message.removeprefix("-i ")) from None
+    return checked_request(target, options, RequestInputs(merged, files))
 
 
 def parse_batch(data: bytes, batch_format: str, target: InferenceTarget, defaults: RequestInputs,
@@ -114,7 +82,7 @@ def parse_batch(data: bytes, batch_format: str, target: InferenceTarget, default
         try:
             lines.append(BatchLine(number, request=line_request(target, defaults, line_fields(raw, batch_format), options)))
         except InputError as exc:
-            lines.append(BatchLine(number, error=str(exc)))
+            lines.append(BatchLine(number, error=exc.describe(prefix="")))
     return lines
 
 

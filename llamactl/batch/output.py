@@ -10,30 +10,29 @@ already done with an unchanged request.
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from pathlib import Path
 from typing import Any, Callable
 
 from llamactl.batch.input import BatchLine
 from llamactl.errors import LocalFailure, UsageError, local_failure
+from llamactl.files import umask_mode, write_atomically
+from llamactl.inference.outcome import OutcomeFields, outcome_json
 
 DONE_STATUSES = frozenset({"ok", "queued"})  # sent again, these would be paid twice
 
 
+# What a line's record shows of its outcome (from OutcomeFields, in this order).
+ANSWER_FIELDS = ("results", "tokens_in", "tokens_out", "cost", "cost_estimated", "request_id", "wall_seconds")
+
+
 def batch_record(line: BatchLine, batch_id: str, status: str, error: str | None = None, outcome=None) -> dict[str, Any]:
     """What the output says about one line, with or without an answer."""
+    answer = outcome_json(outcome if outcome is not None else OutcomeFields())
     return {
         "line": line.number,
         "status": status,
         "fields": line.request.fields if line.request else None,
-        "results": outcome.texts if outcome else [],
-        "tokens_in": outcome.tokens_in if outcome else None,
-        "tokens_out": outcome.tokens_out if outcome else None,
-        "cost": outcome.cost if outcome else None,
-        "cost_estimated": outcome.cost_estimated if outcome else False,
-        "request_id": outcome.request_id if outcome else None,
-        "wall_seconds": round(outcome.wall_seconds, 3) if outcome and outcome.wall_seconds is not None else None,
+        **{name: answer[name] for name in ANSWER_FIELDS},
         "error": error,
         "batch_id": batch_id,
         "request_hash": line.request_hash,
@@ -130,36 +129,10 @@ class FileSink:
     def finish(self, records: list[dict[str, Any]]) -> None:
         try:
             self.file.close()
-            replace_atomically(self.path, "".join(json_line(record) for record in records))
+            # the mode the file has, or the umask's for a new one, as a shell `>` would give it
+            write_atomically(self.path, "".join(json_line(record) for record in records), umask_mode(self.path))
         except OSError as exc:
             raise self.failed(exc) from None
 
     def failed(self, exc: OSError) -> LocalFailure:
         return local_failure(f"write --output {self.path}", exc)
-
-
-def new_file_mode(path: Path) -> int:
-    """The mode the file has, or the one the umask gives a new file (as a shell `>` would)."""
-    try:
-        return path.stat().st_mode & 0o777
-    except OSError:
-        umask = os.umask(0)
-        os.umask(umask)
-        return 0o666 & ~umask
-
-
-def replace_atomically(path: Path, text: str) -> None:
-    """Write a sibling temporary file and rename it over `path`: readers see the old file
-    or the new one, never half of it."""
-    mode = new_file_mode(path)
-    descriptor, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(descriptor, "w", encoding="utf-8") as file:
-            file.write(text)
-            file.flush()
-            os.fsync(file.fileno())
-        os.chmod(temporary, mode)
-        os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise

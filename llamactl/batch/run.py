@@ -16,61 +16,31 @@ import time
 from collections import deque
 from contextlib import contextmanager
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any, Iterator
 
-from llamactl.batch.input import FORMATS, BatchLine, parse_batch
+from llamactl.api.client import ApiClient
+from llamactl.api.request import InferenceTarget
+from llamactl.api.retry import RetryPolicy
+from llamactl.auth.credentials import ResolvedToken
+from llamactl.batch.failure import BatchEnd, BudgetReached, final_error, stops_the_batch
+from llamactl.batch.input import BatchLine, parse_batch
 from llamactl.batch.output import (
     FileSink, OrderedOutput, StreamSink, batch_record, is_done, read_previous,
 )
 from llamactl.batch.pool import HistoryWriter, SharedBackoff, WorkerPool, share_session
 from llamactl.batch.progress import BatchTally, make_progress, summary_line
-from llamactl.api.client import DEFAULT_TIMEOUT, ApiClient
-from llamactl.auth.credentials import ResolvedToken
+from llamactl.batch.settings import BatchSettings, check_output_path, default_inputs, read_source
 from llamactl.env import Environment
-from llamactl.errors import ApiRejected, AuthError, ExitCode, Interrupted, LlamactlError, RequestFailed, UsageError
-from llamactl.inference.run import InferenceOutcome, run_inference
-from llamactl.inference.inputs import InputError, RequestInputs, parse_inputs, validate_fields
+from llamactl.errors import ApiRejected, ExitCode, Interrupted, LlamactlError, RequestFailed, UsageError
+from llamactl.inference.outcome import InferenceOutcome
+from llamactl.inference.prepare import InferOptions, make_target
+from llamactl.inference.run import run_inference
 from llamactl.output.format import format_dollars
-from llamactl.inference.prepare import InferOptions, StdinReader, make_target, read_path
-from llamactl.api.request import InferenceTarget
-from llamactl.api.retry import DEFAULT_RETRIES, RetryPolicy
-from llamactl.signals import Terminated, exit_at_once_on_next_signal
 from llamactl.output.views import is_queued
+from llamactl.signals import Terminated, exit_at_once_on_next_signal
 
-DEFAULT_CONCURRENCY = 4
 TICK = 0.1  # seconds the main thread waits for an answer before looking at the clock again
 MAX_REPORTED_FAILURES = 10  # failed lines named on stderr; the output has all of them
-
-
-@dataclass
-class BatchSettings:
-    """`infer`'s batch flags, plus the request options every line shares."""
-
-    source: str  # a path, or "-" for stdin
-    batch_format: str = "jsonl"
-    concurrency: int = DEFAULT_CONCURRENCY
-    output: Path | None = None
-    max_cost: float | None = None
-    quiet: bool = False
-    timeout: float = DEFAULT_TIMEOUT
-    retries: int = DEFAULT_RETRIES
-    history: bool = True
-
-    @classmethod
-    def from_flags(cls, source: str, batch_format: str | None, concurrency: int | None, output: str | None,
-                   max_cost: float | None, **request_options: Any) -> BatchSettings:
-        batch_format = batch_format or FORMATS[0]
-        if batch_format not in FORMATS:
-            raise UsageError(f"--batch-format: expected {' or '.join(FORMATS)}, got {batch_format!r}")
-        if max_cost is not None and not max_cost > 0:
-            raise UsageError(f"--max-cost: expected an amount of dollars above 0, got {max_cost:g}")
-        return cls(source, batch_format, concurrency or DEFAULT_CONCURRENCY,
-                   Path(output).expanduser() if output else None, max_cost, **request_options)
-
-
-class BudgetReached(RequestFailed):
-    """--max-cost was reached with lines still to send (exit 5)."""
 
 
 @dataclass(eq=False)
@@ -100,65 +70,6 @@ class QuietView:
     def on_response(self, data: dict[str, Any], texts: list[str] | None) -> None:
         if texts is None and not is_queued(data):
             raise RequestFailed("the API's answer has no results")
-
-
-def read_source(env: Environment, source: str) -> bytes:
-    if source == "-":
-        if not env.stdin_readable():
-            raise UsageError("--batch -: stdin is a terminal; pipe the prompts in")
-        stream = env.stdin
-        data = (getattr(stream, "buffer", None) or stream).read() or b""
-        return data.encode("utf-8") if isinstance(data, str) else data
-    try:
-        return Path(source).expanduser().read_bytes()
-    except OSError as exc:
-        raise UsageError(f"cannot read --batch {source}: {exc.strerror or exc}") from None
-
-
-def default_inputs(options: InferOptions, env: Environment, source: str) -> RequestInputs:
-    """The `-i` fields every line starts from, checked once before anything is sent."""
-
-    def read_stdin() -> bytes:
-        if source == "-":
-            raise InputError("@-: stdin already carries the batch (--batch -)")
-        return StdinReader(env).read_bytes()
-
-    try:
-        defaults = parse_inputs(options.inputs, read_path, read_stdin)
-        validate_fields(defaults.fields)
-    except InputError as exc:
-        raise UsageError(str(exc)) from None
-    return defaults
-
-
-def refuse_single_flags(prompt: str | None, stream: bool | None, json: bool, selections: list | None,
-                        dry_run: bool) -> None:
-    """Flags of a single request that mean nothing for a batch (exit 2)."""
-    given = [flag for flag, used in (("a PROMPT", prompt is not None), ("--stream", stream is True),
-                                     ("--json", json), ("-o", bool(selections)), ("--dry-run", dry_run)) if used]
-    if given:
-        raise UsageError(f"--batch cannot be combined with {', '.join(given)}",
-                         hint="the prompts are the lines of the batch; each result is one JSON line, never streamed")
-
-
-def check_output_path(settings: BatchSettings) -> None:
-    output = settings.output
-    if output and settings.source != "-" and output.exists() and output.samefile(settings.source):
-        raise UsageError("--output is the --batch file: choose another file for the results")
-
-
-def stops_the_batch(error: LlamactlError) -> bool:
-    """Failures every other line would meet too: the token, the model, the account's funds."""
-    return isinstance(error, AuthError) or (isinstance(error, ApiRejected) and error.status in (402, 404))
-
-
-def lines_text(numbers: list[int], shown: int = 5) -> str:
-    """`line 7`, `lines 3, 9`, `lines 1, 2, 3, 4, 5 and 12 more`."""
-    numbers = sorted(numbers)
-    text = ", ".join(map(str, numbers[:shown]))
-    if len(numbers) > shown:
-        text += f" and {len(numbers) - shown} more"
-    return ("line " if len(numbers) == 1 else "lines ") + text
 
 
 def run_batch(env: Environment, options: InferOptions, settings: BatchSettings) -> None:
@@ -249,7 +160,9 @@ class BatchRun:
         self.reporter.info(summary_line(self.tally, self.batch_id, time.monotonic()))
         if isinstance(self.interrupt, Terminated):
             raise self.interrupt  # SIGTERM ends quietly (143), as for a single infer
-        failure = self.failure()
+        failure = final_error(self.end())
+        if isinstance(failure, ApiRejected) and failure.status == 404:
+            failure = self.with_model_hint(failure)
         if failure is not None:
             raise failure
 
@@ -376,40 +289,11 @@ class BatchRun:
                                        wall_seconds=time.time() - job.started_at, batch_id=self.batch_id)
             self.record_history(outcome)
 
-    def failure(self) -> LlamactlError | None:
-        """The error the batch ends with: its stop reason, else its worst line (5 over 4)."""
-        not_sent = self.tally.statuses["skipped"]
-        hint = ("run the same command again to finish the batch" if self.settings.output
-                else "with --output FILE, running the same command again sends only what is left")
-        stop = self.stop_reason
-        if isinstance(stop, Interrupted):
-            stop.message = (f"interrupted: {self.tally.answered} lines done, {self.tally.statuses['interrupted']}"
-                            f" in flight marked interrupted, {not_sent} not sent")
-            stop.hint = hint
-            return stop
-        if stop is not None:
-            if not_sent:
-                stop.message += f"; the batch stopped: {not_sent} lines not sent"
-            if isinstance(stop, BudgetReached):
-                stop.hint = "raise --max-cost, then " + hint
-            elif isinstance(stop, ApiRejected) and stop.status == 404:
-                return self.with_model_hint(stop)
-            return stop
-        parts = []
-        if self.failed:
-            parts.append(f"{len(self.failed)} could not be completed ({lines_text(self.failed)})")
-        if self.rejected:
-            parts.append(f"{len(self.rejected)} rejected by the API or malformed ({lines_text(self.rejected)})")
-        if not parts:
-            return None
-        message = f"{len(self.failed) + len(self.rejected)} of {len(self.lines)} lines failed: {'; '.join(parts)}"
-        if self.failed:
-            return RequestFailed(message, hint="the output has each line's error; " + (
-                "run the same command again to retry the lines not done" if self.settings.output
-                else "with --output FILE, running the same command again retries only the lines not done"))
-        return ApiRejected(message, hint="the output has each line's error" + (
-            "; fix those lines and run the same command again: the lines done are not sent again"
-            if self.settings.output else ""))
+    def end(self) -> BatchEnd:
+        return BatchEnd(lines=len(self.lines), answered=self.tally.answered,
+                        interrupted=self.tally.statuses["interrupted"], not_sent=self.tally.statuses["skipped"],
+                        failed=self.failed, rejected=self.rejected, stop_reason=self.stop_reason,
+                        resumable=self.settings.output is not None)
 
     def with_model_hint(self, error: ApiRejected) -> ApiRejected:
         """The closest model names, as `infer` suggests them for an unknown model."""

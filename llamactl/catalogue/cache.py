@@ -10,9 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import json
-import os
 import re
-import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -89,11 +87,13 @@ def fetch_models(env: Environment, token: ResolvedToken | None, warn: Callable[[
     from llamactl.api.client import ApiClient
     from llamactl.errors import AuthError, UsageError
 
-    public = _model_array(ApiClient(env, None, timeout=CATALOGUE_TIMEOUT, trace=env.output.tracer), "/models/list")
+    anonymous = ApiClient(env, None, timeout=CATALOGUE_TIMEOUT, trace=env.output.tracer)
+    public = _model_array(anonymous, "/models/list")
     if token is None:
         return public
     try:
-        private = _model_array(ApiClient(env, token, timeout=CATALOGUE_TIMEOUT, trace=env.output.tracer),
+        private = _model_array(ApiClient(env, token, timeout=CATALOGUE_TIMEOUT, session=anonymous.session,
+                                         trace=env.output.tracer),
                                "/models/private/list")
     except (AuthError, UsageError) as exc:
         warn(f"private models not listed: {exc.message}")
@@ -208,17 +208,11 @@ class ModelCache:
 
     def write(self, raws: list[Any], now: float | None = None) -> CachedCatalogue:
         catalogue = CachedCatalogue(time.time() if now is None else now, raws)
-        directory = ensure_private_dir(self.path.parent)
-        descriptor, temporary = tempfile.mkstemp(prefix=".models-", suffix=".tmp", dir=directory)
-        try:
-            with os.fdopen(descriptor, "w", encoding="utf-8") as file:
-                json.dump({"format": CACHE_FORMAT, "fetched_at": catalogue.fetched_at, "models": raws},
-                          file, ensure_ascii=False)
-            os.replace(temporary, self.path)
-        except BaseException:
-            with contextlib.suppress(OSError):
-                os.unlink(temporary)
-            raise
+        from llamactl.files import write_atomically
+
+        ensure_private_dir(self.path.parent)
+        write_atomically(self.path, json.dumps(
+            {"format": CACHE_FORMAT, "fetched_at": catalogue.fetched_at, "models": raws}, ensure_ascii=False))
         return catalogue
 
 

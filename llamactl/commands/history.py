@@ -6,6 +6,7 @@ from typing import Annotated, Optional
 
 import typer
 
+from llamactl.commands.infer_options import RequestFlags, with_request_options
 from llamactl.env import Environment
 from llamactl.history.completion import complete_request_id
 from llamactl.catalogue.names import complete_model_name
@@ -103,6 +104,8 @@ Examples:
   llamactl history rerun 1
   # the same request with one field changed, the API's JSON saved
   llamactl history rerun 1 -i temperature=0.2 --json > answer.json
+  # what would be sent in Llama 2's chat format, as a curl command
+  llamactl history rerun 1 --chat --dry-run
 """
 
 RM_HELP = (
@@ -139,7 +142,6 @@ Examples:
   du -h "$(llamactl history path)"
 """
 
-INFER_PANEL = "Infer options"
 FILTER_PANEL = "Filters"
 
 app = typer.Typer(no_args_is_help=True, help=HELP, epilog=EPILOG)
@@ -280,31 +282,19 @@ def export(ctx: typer.Context, since: SinceOption = None) -> None:
 
 
 @app.command(help=RERUN_HELP, epilog=RERUN_EPILOG)
+@with_request_options
 def rerun(
     ctx: typer.Context,
+    flags: RequestFlags,
     request_id: Annotated[int, typer.Argument(metavar="ID", help="The request to send again.", autocompletion=complete_request_id, show_default=False)],
-    model: Annotated[Optional[str], typer.Option("-m", "--model", metavar="MODEL", help="Another model.", autocompletion=complete_model_name, rich_help_panel=INFER_PANEL, show_default=False)] = None,
-    version: Annotated[Optional[str], typer.Option("--version", metavar="V", help="Pin a model version.", rich_help_panel=INFER_PANEL, show_default=False)] = None,
-    deploy_id: Annotated[Optional[str], typer.Option("-d", "--deploy-id", metavar="ID", help="Run a deployment instead.", rich_help_panel=INFER_PANEL, show_default=False)] = None,
-    inputs: Annotated[Optional[list[str]], typer.Option("-i", "--input", metavar="KEY=VALUE", help="Override a request field, repeatable (as infer's -i).", rich_help_panel=INFER_PANEL, show_default=False)] = None,
-    stream: Annotated[Optional[bool], typer.Option("--stream/--no-stream", help="Stream tokens as they are generated (default for text output).", rich_help_panel=INFER_PANEL, show_default=False)] = None,
-    json_output: Annotated[bool, typer.Option("--json", help="Print the API's JSON response.", rich_help_panel=INFER_PANEL)] = False,
-    quiet: Annotated[bool, typer.Option("-q", "--quiet", help="No summary line on stderr.", rich_help_panel=INFER_PANEL)] = False,
-    timeout: Annotated[float, typer.Option("--timeout", metavar="SECONDS", min=0.1, help="Longest wait for the next byte from the API.", rich_help_panel=INFER_PANEL)] = 600.0,
-    retries: Annotated[int, typer.Option("--retries", metavar="N", min=0, help="Retries after 429/502/503/504 or a failed connection.", rich_help_panel=INFER_PANEL)] = 2,
-    no_history: Annotated[bool, typer.Option("--no-history", help="Do not record this run in history.", rich_help_panel=INFER_PANEL)] = False,
 ) -> None:
-    from llamactl.commands.common import run_and_show
+    from llamactl.commands.common import infer_options, send
     from llamactl.history.rerun import rebuild_request
-    from llamactl.inference.prepare import InferOptions
-    from llamactl.inference.session import RunSettings
 
     env: Environment = ctx.obj
     record = _stored_record(env, request_id)
-    options = InferOptions(model=model, version=version, deploy_id=deploy_id, inputs=inputs or [],
-                           stream=stream, json=json_output)
-    request = rebuild_request(record, options, env)
-    run_and_show(env, request, options, quiet, RunSettings(timeout=timeout, retries=retries, history=not no_history))
+    options = infer_options(flags)
+    send(env, rebuild_request(record, options, env), options, flags)
 
 
 @app.command(help=RM_HELP, epilog=RM_EPILOG)

@@ -14,13 +14,13 @@ from datetime import datetime
 from typing import Any
 
 from llamactl.errors import UsageError
+from llamactl.history.records import COLUMNS, INSERT_COLUMNS
 
 Query = tuple[str, tuple[Any, ...]]
 
-RECORD_COLUMNS = (
-    "id, created_at, model, version, deploy_id, api_host, fields, uploads, status, error,"
-    " tokens_in, tokens_out, cost, cost_estimated, runtime_ms, wall_seconds, request_id, streamed, batch_id"
-)
+RECORD_COLUMNS = ", ".join(COLUMNS)
+INSERT_RECORD = (f"INSERT INTO requests ({', '.join(INSERT_COLUMNS)})"
+                 f" VALUES ({', '.join('?' * len(INSERT_COLUMNS))})")
 STATS_KEYS = {
     "model": "coalesce(model, 'deploy:' || deploy_id)",
     "day": "date(created_at, 'unixepoch', 'localtime')",

@@ -10,14 +10,14 @@ from __future__ import annotations
 from typing import Callable
 
 from llamactl.env import Environment
-
-FALSE_WORDS = frozenset({"", "0", "false", "no", "off"})
+from llamactl.inference.inputs import FALSE_WORDS
 
 
 def history_disabled(env: Environment) -> bool:
     """LLAMACTL_NO_HISTORY set to anything but an explicit no (like NO_COLOR): a typo
     must not silently keep recording."""
-    return env.environ.get("LLAMACTL_NO_HISTORY", "").strip().lower() not in FALSE_WORDS
+    word = env.environ.get("LLAMACTL_NO_HISTORY", "").strip().lower()
+    return bool(word) and word not in FALSE_WORDS
 
 
 def recorder_for(env: Environment, warn: Callable[[str], None], enabled: bool):

@@ -1,44 +1,38 @@
-"""One history entry as data: built from an InferenceOutcome, stored, and printed as JSON."""
+"""One history entry as data: built from an InferenceOutcome, stored as a row, and printed
+as JSON, all from the one definition of its fields (OutcomeFields, and the request's here)."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+import json
+from dataclasses import dataclass, field, fields
 from datetime import datetime
 from typing import Any
+
+from llamactl.inference.outcome import OUTCOME_FIELDS, OutcomeFields, outcome_json
 
 STATUSES = ("ok", "error", "incomplete", "interrupted", "queued")
 
 
-@dataclass
-class HistoryRecord:
+@dataclass(kw_only=True)
+class HistoryRecord(OutcomeFields):
     """What history keeps of one request. Uploaded files are described, never kept, and the
     token is not part of an outcome, so it cannot land here."""
 
+    id: int | None = None
     created_at: float
-    api_host: str
-    fields: dict[str, Any]
-    status: str
     model: str | None = None
     version: str | None = None
     deploy_id: str | None = None
+    api_host: str
+    fields: dict[str, Any]
     uploads: dict[str, dict[str, Any]] = field(default_factory=dict)
-    results: list[str] = field(default_factory=list)
-    error: str | None = None
-    tokens_in: int | None = None
-    tokens_out: int | None = None
-    cost: float | None = None
-    cost_estimated: bool = False
-    runtime_ms: int | None = None
-    wall_seconds: float | None = None
-    request_id: str | None = None
-    streamed: bool = False
-    batch_id: str | None = None
-    id: int | None = None
 
     @classmethod
     def from_outcome(cls, outcome, api_host: str) -> HistoryRecord:
         request = outcome.request
         return cls(
+            **{name: getattr(outcome, name) for name in OUTCOME_FIELDS if name != "results"},
+            results=list(outcome.results),
             created_at=outcome.started_at,
             api_host=api_host,
             fields=dict(request.fields),
@@ -46,21 +40,9 @@ class HistoryRecord:
                 name: {"filename": upload.filename, "size": len(upload.content), "content_type": upload.content_type}
                 for name, upload in request.files.items()
             },
-            status=outcome.status,
             model=request.target.model,
             version=request.target.version,
             deploy_id=request.target.deploy_id,
-            results=list(outcome.texts),
-            error=outcome.error,
-            tokens_in=outcome.tokens_in,
-            tokens_out=outcome.tokens_out,
-            cost=outcome.cost,
-            cost_estimated=outcome.cost_estimated,
-            runtime_ms=outcome.runtime_ms,
-            wall_seconds=outcome.wall_seconds,
-            request_id=outcome.request_id,
-            streamed=outcome.streamed,
-            batch_id=outcome.batch_id,
         )
 
     @property
@@ -80,28 +62,38 @@ class HistoryRecord:
         return local_time(self.created_at)
 
     def to_json(self) -> dict[str, Any]:
-        return {
-            "id": self.id,
-            "time": self.time,
-            "model": self.model,
-            "version": self.version,
-            "deploy_id": self.deploy_id,
-            "api_host": self.api_host,
-            "fields": self.fields,
-            "uploads": self.uploads,
-            "results": self.results,
-            "status": self.status,
-            "error": self.error,
-            "tokens_in": self.tokens_in,
-            "tokens_out": self.tokens_out,
-            "cost": self.cost,
-            "cost_estimated": self.cost_estimated,
-            "runtime_ms": self.runtime_ms,
-            "wall_seconds": None if self.wall_seconds is None else round(self.wall_seconds, 3),
-            "request_id": self.request_id,
-            "streamed": self.streamed,
-            "batch_id": self.batch_id,
-        }
+        """The request's own fields (its time in local ISO 8601), then the outcome's."""
+        own = {name: getattr(self, name) for name in REQUEST_FIELDS if name != "created_at"}
+        return {"id": own.pop("id"), "time": self.time, **own, **outcome_json(self)}
+
+    def to_row(self) -> tuple[Any, ...]:
+        """The values of INSERT_COLUMNS, as the database keeps them."""
+        return tuple(TO_COLUMN.get(name, _same)(getattr(self, name)) for name in INSERT_COLUMNS)
+
+    @classmethod
+    def from_row(cls, row: tuple[Any, ...]) -> HistoryRecord:
+        """A record from a row of COLUMNS; its results are in their own table, added after."""
+        return cls(**{name: FROM_COLUMN.get(name, _same)(value) for name, value in zip(COLUMNS, row)})
+
+
+def _same(value: Any) -> Any:
+    return value
+
+
+REQUEST_FIELDS = tuple(item.name for item in fields(HistoryRecord) if item.name not in OUTCOME_FIELDS)
+# The requests table's columns: every field but the results, which have a table of their own.
+COLUMNS = tuple(name for name in (*REQUEST_FIELDS, *OUTCOME_FIELDS) if name != "results")
+INSERT_COLUMNS = tuple(name for name in COLUMNS if name != "id")  # the database gives the id
+TO_COLUMN = {
+    "fields": lambda value: json.dumps(value, ensure_ascii=False, default=str),
+    "uploads": lambda value: json.dumps(value, ensure_ascii=False) if value else None,
+}
+FROM_COLUMN = {
+    "fields": json.loads,
+    "uploads": lambda text: json.loads(text) if text else {},
+    "cost_estimated": bool,
+    "streamed": bool,
+}
 
 
 def local_time(timestamp: float) -> str:

@@ -8,7 +8,6 @@ up front instead of failing half-way when another process got it first.
 
 from __future__ import annotations
 
-import json
 import os
 import sqlite3
 import time
@@ -71,10 +70,6 @@ def schema_version(db: sqlite3.Connection) -> int:
     return db.execute("PRAGMA user_version").fetchone()[0]
 
 
-def _json_or_none(value) -> str | None:
-    return json.dumps(value, ensure_ascii=False) if value else None
-
-
 def use_wal(db: sqlite3.Connection, timeout: float) -> None:
     """Switch the file to WAL mode. The switch needs the file to itself, and SQLite reports
     `database is locked` at once there instead of waiting: processes that open a brand-new
@@ -126,16 +121,7 @@ class HistoryStore:
             return [self._insert(record) for record in records]
 
     def _insert(self, record: HistoryRecord) -> int:
-        row_id = self.db.execute(
-            "INSERT INTO requests (created_at, model, version, deploy_id, api_host, fields, uploads,"
-            " status, error, tokens_in, tokens_out, cost, cost_estimated, runtime_ms, wall_seconds,"
-            " request_id, streamed, batch_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            (record.created_at, record.model, record.version, record.deploy_id, record.api_host,
-             json.dumps(record.fields, ensure_ascii=False, default=str), _json_or_none(record.uploads),
-             record.status, record.error, record.tokens_in, record.tokens_out, record.cost,
-             record.cost_estimated, record.runtime_ms, record.wall_seconds, record.request_id,
-             record.streamed, record.batch_id),
-        ).lastrowid
+        row_id = self.db.execute(queries.INSERT_RECORD, record.to_row()).lastrowid
         self.db.executemany(
             "INSERT INTO results (request, position, text) VALUES (?, ?, ?)",
             [(row_id, position, text) for position, text in enumerate(record.results)],
@@ -204,7 +190,7 @@ class HistoryStore:
             after_id = batch[-1].id
 
     def _records(self, query: Query) -> list[HistoryRecord]:
-        records = [record_from_row(row) for row in self.db.execute(*query)]
+        records = [HistoryRecord.from_row(row) for row in self.db.execute(*query)]
         if records:
             by_id = {record.id: record for record in records}
             for request_id, text in self.db.execute(*queries.results_of(list(by_id))):
@@ -215,18 +201,6 @@ class HistoryStore:
 def search_texts(record: HistoryRecord) -> tuple[str, str]:
     """What the search index holds for a record: its prompt, and its results together."""
     return record.prompt, "\n\n".join(record.results)
-
-
-def record_from_row(row: tuple) -> HistoryRecord:
-    (row_id, created_at, model, version, deploy_id, api_host, fields, uploads, status, error,
-     tokens_in, tokens_out, cost, cost_estimated, runtime_ms, wall_seconds, request_id, streamed, batch_id) = row
-    return HistoryRecord(
-        id=row_id, created_at=created_at, model=model, version=version, deploy_id=deploy_id,
-        api_host=api_host, fields=json.loads(fields), uploads=json.loads(uploads) if uploads else {},
-        status=status, error=error, tokens_in=tokens_in, tokens_out=tokens_out, cost=cost,
-        cost_estimated=bool(cost_estimated), runtime_ms=runtime_ms, wall_seconds=wall_seconds,
-        request_id=request_id, streamed=bool(streamed), batch_id=batch_id,
-    )
 
 
 @contextmanager

@@ -57,23 +57,21 @@ class StdinReader:
         self.consumed = False
 
     def read_bytes(self) -> bytes:
+        from llamactl.files import read_stdin
+
         if self.consumed:
             raise InputError("stdin was already read")
         self.consumed = True
         if not self.env.stdin_readable():
             raise InputError("@-: stdin is not a pipe or a file; pipe the content in")
-        stream = self.env.stdin
-        return (getattr(stream, "buffer", None) or stream).read() or b""
+        return read_stdin(self.env.stdin)
 
     def read_text(self) -> str | None:
         """The piped text for the prompt, or None when stdin is a terminal or device."""
         if self.consumed or not self.env.stdin_readable():
             return None
-        data = self.read_bytes()
-        if isinstance(data, str):
-            return data
         try:
-            return data.decode("utf-8")
+            return self.read_bytes().decode("utf-8")
         except UnicodeDecodeError:
             raise InputError("stdin is not UTF-8 text") from None
 
@@ -122,14 +120,20 @@ def apply_chat_format(fields: dict, system: str | None) -> None:
 
 
 def build_request(target: InferenceTarget, options: InferOptions, inputs: RequestInputs) -> InferenceRequest:
-    """The request from parsed fields (also `history rerun`'s and each batch line's): the chat
-    format applied when asked, limits checked, streaming decided."""
+    """The request from parsed fields (also `history rerun`'s): see checked_request; a
+    field that fails its checks is a usage error (exit 2)."""
     try:
-        if options.chat or options.system:
-            apply_chat_format(inputs.fields, options.system)
-        validate_fields(inputs.fields)
+        return checked_request(target, options, inputs)
     except InputError as exc:
         raise UsageError(str(exc)) from None
+
+
+def checked_request(target: InferenceTarget, options: InferOptions, inputs: RequestInputs) -> InferenceRequest:
+    """The request from parsed fields (each batch line's too): the chat format applied when
+    asked, limits checked (InputError), streaming decided."""
+    if options.chat or options.system:
+        apply_chat_format(inputs.fields, options.system)
+    validate_fields(inputs.fields)
     if decide_stream(options, inputs.fields):
         inputs.fields["stream"] = True
     else:

@@ -8,37 +8,15 @@ and the failure reach history.
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, field
 from typing import Any, Callable, Protocol
 
 from llamactl.api.client import ApiClient, read_json
+from llamactl.inference.outcome import InferenceOutcome
 from llamactl.errors import Interrupted, LlamactlError, RequestFailed, StreamIncomplete
 from llamactl.api.request import InferenceRequest
 from llamactl.api.native_stream import StreamAccumulator, StreamEvent, iter_byte_chunks, iter_events
 
 REQUEST_ID_HEADERS = ("X-Request-Id", "X-Deepinfra-Request-Id", "Request-Id")
-
-
-@dataclass
-class InferenceOutcome:
-    """What one request produced, successful or not: the row history records."""
-
-    request: InferenceRequest
-    api_url: str
-    started_at: float = field(default_factory=time.time)
-    status: str = "ok"  # ok | error | incomplete | interrupted | queued
-    texts: list[str] = field(default_factory=list)
-    tokens_in: int | None = None
-    tokens_out: int | None = None
-    cost: float | None = None
-    cost_estimated: bool = False
-    runtime_ms: int | None = None
-    wall_seconds: float | None = None
-    request_id: str | None = None
-    streamed: bool = False
-    error: str | None = None
-    response: dict[str, Any] | None = None
-    batch_id: str | None = None  # set by `infer --batch`, so history can group a batch
 
 
 class View(Protocol):
@@ -70,8 +48,9 @@ def _request_id_header(response) -> str | None:
     return None
 
 
-def consume_stream(response, view: View, outcome: InferenceOutcome) -> None:
-    """Hand each event to the view as it arrives; stop at the final event."""
+def consume_stream(response, view: View, outcome: InferenceOutcome, timeout: float | None = None) -> None:
+    """Hand each event to the view as it arrives; stop at the final event. `timeout` is
+    the client's read timeout, named when the stream stalls."""
     import http.client
 
     import urllib3.exceptions
@@ -91,7 +70,7 @@ def consume_stream(response, view: View, outcome: InferenceOutcome) -> None:
         raise
     except (urllib3.exceptions.ReadTimeoutError, TimeoutError):
         raise StreamIncomplete(
-            f"the stream stalled: nothing arrived for {response_timeout(response)} "
+            f"the stream stalled: nothing arrived for {timeout_text(timeout)} "
             f"after {accumulator.tokens_received} tokens; the output is incomplete",
             hint="raise --timeout if the model is just slow",
         ) from None
@@ -103,7 +82,7 @@ def consume_stream(response, view: View, outcome: InferenceOutcome) -> None:
     finally:
         view.flush()
         response.close()
-        outcome.texts = [accumulator.text]
+        outcome.results = [accumulator.text]
         outcome.tokens_in = accumulator.tokens_in
         outcome.tokens_out = accumulator.tokens_out
         outcome.cost = accumulator.cost
@@ -115,8 +94,7 @@ def consume_stream(response, view: View, outcome: InferenceOutcome) -> None:
         )
 
 
-def response_timeout(response) -> str:
-    timeout = getattr(response, "llamactl_timeout", None)
+def timeout_text(timeout: float | None) -> str:
     return f"{timeout:g} s" if timeout else "the --timeout"
 
 
@@ -146,8 +124,8 @@ def consume_json(response, view: View, outcome: InferenceOutcome) -> None:
     elif status.get("status") == "failed":
         raise RequestFailed("the API reports that the inference failed")
     texts = results_of(data)
-    outcome.texts = texts or []
-    view.on_response(data, outcome.texts if texts is not None else None)
+    outcome.results = texts or []
+    view.on_response(data, outcome.results if texts is not None else None)
 
 
 CostEstimator = Callable[[InferenceOutcome], float | None]
@@ -166,9 +144,8 @@ def run_inference(
     started = time.monotonic()
     try:
         response = client.post_inference(request)
-        response.llamactl_timeout = client.timeout
         if "text/event-stream" in response.headers.get("Content-Type", ""):
-            consume_stream(response, view, outcome)
+            consume_stream(response, view, outcome, client.timeout)
         else:
             consume_json(response, view, outcome)
         if outcome.cost is None and estimate_cost is not None and outcome.status == "ok":

@@ -1,0 +1,46 @@
+"""The file input and output several layers share: stdin read as bytes, and the one
+atomic replacement of a file a reader may open at any moment (the token file, the model
+cache, a batch's --output)."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import IO
+
+PRIVATE = 0o600
+
+
+def read_stdin(stream: IO, limit: int = -1) -> bytes:
+    """All of `stream` (at most `limit` bytes) as bytes, through its binary buffer when it
+    has one: a prompt, an @- upload, a batch or a token piped in arrive byte for byte."""
+    data = (getattr(stream, "buffer", None) or stream).read(limit) or b""
+    return data.encode("utf-8") if isinstance(data, str) else data
+
+
+def umask_mode(path: Path) -> int:
+    """The mode `path` has, or the one the umask gives a new file (as a shell `>` would)."""
+    try:
+        return path.stat().st_mode & 0o777
+    except OSError:
+        umask = os.umask(0)
+        os.umask(umask)
+        return 0o666 & ~umask
+
+
+def write_atomically(path: Path, text: str, mode: int = PRIVATE) -> None:
+    """Write a temporary file beside `path`, flush it to disk, give it `mode` and rename it
+    over `path`: a reader, or a crash, sees the old file or the new one, never half of one."""
+    import tempfile
+
+    descriptor, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(descriptor, "w", encoding="utf-8") as file:
+            file.write(text)
+            file.flush()
+            os.fsync(file.fileno())
+        os.chmod(temporary, mode)
+        os.replace(temporary, path)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise

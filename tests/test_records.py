@@ -1,0 +1,73 @@
+"""One definition of what a request produced (OutcomeFields): InferenceOutcome, the history
+record, its database row, `history --json` and a batch line's record all derive from it."""
+
+from __future__ import annotations
+
+import dataclasses
+
+from llamactl.api.request import FileUpload, InferenceRequest, InferenceTarget
+from llamactl.batch.input import BatchLine
+from llamactl.batch.output import ANSWER_FIELDS, batch_record
+from llamactl.history.records import COLUMNS, HistoryRecord
+from llamactl.history.store import HistoryStore
+from llamactl.inference.outcome import OUTCOME_FIELDS, InferenceOutcome, OutcomeFields
+
+REQUEST = InferenceRequest(InferenceTarget("meta-llama/Llama-2-70b-chat-hf", "v1"), {"input": "hi"},
+                           {"image": FileUpload("cat.png", b"png", "image/png")})
+# a value for every outcome field that is not its default, so a field left uncopied shows
+DISTINCT = {"results": ["a", "b"], "status": "incomplete", "error": "boom", "tokens_in": 3, "tokens_out": 7,
+            "cost": 0.25, "cost_estimated": True, "runtime_ms": 12, "wall_seconds": 1.23456,
+            "request_id": "R1", "streamed": True, "batch_id": "b1"}
+
+
+def outcome() -> InferenceOutcome:
+    return InferenceOutcome(REQUEST, "https://api.deepinfra.com", started_at=1_700_000_000.0, **DISTINCT)
+
+
+def test_the_distinct_values_cover_every_outcome_field():
+    assert set(DISTINCT) == set(OUTCOME_FIELDS)
+    defaults = OutcomeFields()
+    assert all(getattr(defaults, name) != value for name, value in DISTINCT.items())
+
+
+def test_a_history_record_takes_every_outcome_field():
+    record = HistoryRecord.from_outcome(outcome(), "api.deepinfra.com")
+    assert {name: getattr(record, name) for name in OUTCOME_FIELDS} == DISTINCT
+    assert (record.model, record.version, record.created_at) == ("meta-llama/Llama-2-70b-chat-hf", "v1", 1_700_000_000.0)
+    assert record.uploads == {"image": {"filename": "cat.png", "size": 3, "content_type": "image/png"}}
+
+
+def test_history_json_keeps_its_keys_in_their_order():
+    record = HistoryRecord.from_outcome(outcome(), "api.deepinfra.com")
+    data = record.to_json()
+    assert list(data) == ["id", "time", "model", "version", "deploy_id", "api_host", "fields", "uploads",
+                          "results", "status", "error", "tokens_in", "tokens_out", "cost", "cost_estimated",
+                          "runtime_ms", "wall_seconds", "request_id", "streamed", "batch_id"]
+    assert data["wall_seconds"] == 1.235
+    assert {name: data[name] for name in OUTCOME_FIELDS if name != "wall_seconds"} == {
+        name: value for name, value in DISTINCT.items() if name != "wall_seconds"}
+
+
+def test_the_columns_are_the_requests_table(tmp_path):
+    with HistoryStore.open(tmp_path / "history.db") as store:
+        table = {row[1] for row in store.db.execute("PRAGMA table_info(requests)")}
+        assert set(COLUMNS) == table
+        (row_id,) = store.add_all([HistoryRecord.from_outcome(outcome(), "api.deepinfra.com")])
+        back = store.get(row_id)
+    assert {name: getattr(back, name) for name in OUTCOME_FIELDS} == DISTINCT
+    assert back.fields == {"input": "hi"} and back.uploads["image"]["size"] == 3
+
+
+def test_a_batch_record_shows_the_outcome_as_history_json_does():
+    line = BatchLine(4, request=REQUEST)
+    record = batch_record(line, "b1", "incomplete", "boom", outcome())
+    assert list(record) == ["line", "status", "fields", *ANSWER_FIELDS, "error", "batch_id", "request_hash"]
+    history = HistoryRecord.from_outcome(outcome(), "api.deepinfra.com").to_json()
+    assert {name: record[name] for name in ANSWER_FIELDS} == {name: history[name] for name in ANSWER_FIELDS}
+
+
+def test_a_batch_record_without_an_answer_has_the_outcome_defaults():
+    record = batch_record(BatchLine(2, error="bad"), "b1", "invalid", "bad")
+    defaults = dataclasses.asdict(OutcomeFields())
+    assert {name: record[name] for name in ANSWER_FIELDS} == {name: defaults[name] for name in ANSWER_FIELDS}
+    assert (record["fields"], record["request_hash"], record["results"]) == (None, None, [])
