@@ -21,6 +21,7 @@ SCRUBBED_VARIABLES = (
     "LLAMACTL_HOME", "LLAMACTL_NO_HISTORY", "NO_COLOR", "FORCE_COLOR",
     "HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "http_proxy", "https_proxy", "all_proxy",
     "PYTHON_KEYRING_BACKEND",
+    "COLUMNS", "LINES",  # a terminal's size, or pytest-xdist's 80x24: tests that need one set it
 )
 
 

@@ -23,7 +23,8 @@ from tests.emulator import VALID_TOKEN
 from tests.emulator.textgen import default_reply
 from tests.helpers import REPO, subprocess_env
 
-pytestmark = [pytest.mark.slow, pytest.mark.timeout(600)]
+# One worker builds the module's environment once when pytest-xdist runs with --dist loadgroup.
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(600), pytest.mark.xdist_group("packaging")]
 
 NOT_SOURCE = shutil.ignore_patterns(".git", ".venv", "__pycache__", "build", "dist", "*.egg-info",
                                     ".hypothesis", ".pytest_cache")
