@@ -3,12 +3,15 @@ subprocess with real pipes."""
 
 from __future__ import annotations
 
+import fcntl
 import os
 import select
+import shutil
 import subprocess
 import sys
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Callable
 
 from typer.testing import CliRunner
 
@@ -82,3 +85,23 @@ def read_exactly(fd: int, size: int) -> bytes:
         assert chunk, f"pipe closed after {data!r}"
         data += chunk
     return data
+
+
+def built_once(tmp_path_factory, name: str, build: Callable[[Path], None]) -> Path:
+    """A directory that `build` fills once per test run. Under pytest-xdist the first worker
+    to ask builds it in the run's shared temporary directory while the others wait on a
+    lock, and then they all use it; a build that failed is tried again from scratch."""
+    if os.environ.get("PYTEST_XDIST_WORKER") is None:
+        directory = tmp_path_factory.mktemp(name)
+        build(directory)
+        return directory
+    run = tmp_path_factory.getbasetemp().parent  # this run's directory, above each worker's own
+    directory, done = run / name, run / f"{name}.done"
+    with open(run / f"{name}.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not done.exists():
+            shutil.rmtree(directory, ignore_errors=True)
+            directory.mkdir()
+            build(directory)
+            done.touch()
+    return directory

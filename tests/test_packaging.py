@@ -21,10 +21,9 @@ import llamactl
 from tests.gen_completions import COMPLETIONS
 from tests.emulator import VALID_TOKEN
 from tests.emulator.textgen import default_reply
-from tests.helpers import REPO, subprocess_env
+from tests.helpers import REPO, built_once, subprocess_env
 
-# One worker builds the module's environment once when pytest-xdist runs with --dist loadgroup.
-pytestmark = [pytest.mark.slow, pytest.mark.timeout(600), pytest.mark.xdist_group("packaging")]
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(600)]
 
 NOT_SOURCE = shutil.ignore_patterns(".git", ".venv", "__pycache__", "build", "dist", "*.egg-info",
                                     ".hypothesis", ".pytest_cache")
@@ -42,10 +41,8 @@ def build(*command: str | Path, cwd: Path) -> None:
     assert proc.returncode == 0, f"{' '.join(map(str, command))} failed:\n{proc.stdout}\n{proc.stderr}"
 
 
-@pytest.fixture(scope="module")
-def venv(tmp_path_factory) -> Path:
-    """A fresh virtual environment with only the built wheel and its dependencies."""
-    work = tmp_path_factory.mktemp("packaging")
+def build_venv(work: Path) -> None:
+    """The wheel built from a copy of the tree, installed into work/venv with its dependencies."""
     source = work / "source"
     # A copy, so that no stale build/ directory of the working tree ends up in the wheel.
     shutil.copytree(REPO, source, ignore=NOT_SOURCE)
@@ -54,7 +51,13 @@ def venv(tmp_path_factory) -> Path:
     venv = work / "venv"
     build(sys.executable, "-m", "venv", "--without-pip", venv, cwd=work)
     build(sys.executable, "-m", "pip", "--python", venv / "bin" / "python", "install", "--quiet", wheel, cwd=work)
-    return venv
+
+
+@pytest.fixture(scope="session")
+def venv(tmp_path_factory) -> Path:
+    """A fresh virtual environment with only the built wheel and its dependencies, built
+    once per run however many pytest-xdist workers get these tests."""
+    return built_once(tmp_path_factory, "packaging", build_venv) / "venv"
 
 
 def run_installed(venv: Path, *args: str, env: dict[str, str], cwd: Path) -> subprocess.CompletedProcess:
