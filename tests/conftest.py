@@ -7,6 +7,12 @@ import pytest
 from tests.emulator import VALID_TOKEN, Emulator
 
 
+def pytest_collection_modifyitems(items):
+    """The slow tests (the wheel, the fresh clone) run first: under pytest-xdist they then
+    run beside the others instead of keeping one worker busy after the rest are done."""
+    items.sort(key=lambda item: item.get_closest_marker("slow") is None)
+
+
 @pytest.fixture(scope="session")
 def emulator_session():
     with Emulator() as emulator:

@@ -3,12 +3,15 @@ subprocess with real pipes."""
 
 from __future__ import annotations
 
+import fcntl
 import os
 import select
+import shutil
 import subprocess
 import sys
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Callable
 
 from typer.testing import CliRunner
 
@@ -21,6 +24,7 @@ SCRUBBED_VARIABLES = (
     "LLAMACTL_HOME", "LLAMACTL_NO_HISTORY", "NO_COLOR", "FORCE_COLOR",
     "HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "http_proxy", "https_proxy", "all_proxy",
     "PYTHON_KEYRING_BACKEND",
+    "COLUMNS", "LINES",  # a terminal's size, or pytest-xdist's 80x24: tests that need one set it
 )
 
 
@@ -81,3 +85,23 @@ def read_exactly(fd: int, size: int) -> bytes:
         assert chunk, f"pipe closed after {data!r}"
         data += chunk
     return data
+
+
+def built_once(tmp_path_factory, name: str, build: Callable[[Path], None]) -> Path:
+    """A directory that `build` fills once per test run. Under pytest-xdist the first worker
+    to ask builds it in the run's shared temporary directory while the others wait on a
+    lock, and then they all use it; a build that failed is tried again from scratch."""
+    if os.environ.get("PYTEST_XDIST_WORKER") is None:
+        directory = tmp_path_factory.mktemp(name)
+        build(directory)
+        return directory
+    run = tmp_path_factory.getbasetemp().parent  # this run's directory, above each worker's own
+    directory, done = run / name, run / f"{name}.done"
+    with open(run / f"{name}.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not done.exists():
+            shutil.rmtree(directory, ignore_errors=True)
+            directory.mkdir()
+            build(directory)
+            done.touch()
+    return directory

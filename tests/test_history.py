@@ -208,8 +208,9 @@ def test_a_damaged_database_warns_once_and_the_answer_stands(api, home):
     assert "Traceback" not in listing.stderr
 
 
-def test_a_database_locked_past_the_timeout_warns_and_the_answer_stands(api, home):
+def test_a_database_locked_past_the_timeout_warns_and_the_answer_stands(api, home, monkeypatch):
     infer("-m", MODEL, "first")
+    monkeypatch.setattr("llamactl.history.store.BUSY_TIMEOUT_SECONDS", 0.05)  # the lock outlasts any wait
     blocker = sqlite3.connect(home / "history.db", isolation_level=None)
     blocker.execute("BEGIN EXCLUSIVE")
     try:
@@ -313,10 +314,23 @@ def test_search_finds_prompts_and_outputs_newest_first(api):
     assert history_json("search", "llamas alpacas") == []
 
 
-@pytest.mark.parametrize("text", ['"unbalanced', "AND", "NEAR(", "col:umn", "*", "-x"])
+SYNTAX_SEARCHES = {  # FTS5 query syntax searched for as text: what it finds among record_three's and a note
+    '"unbalanced': ['a note on "unbalanced syntax'],
+    "AND": ["a note on AND syntax", "llamas graze in the Andes"],  # a prefix, not the operator
+    "NEAR(": ["a note on NEAR( syntax"],
+    "col:umn": ["a note on col:umn syntax"],  # not a column filter
+    "*": [],  # no word in it, so nothing to find, and no error
+    "-x": ["a note on -x syntax"],  # not a NOT
+}
+
+
+@pytest.mark.parametrize("text", SYNTAX_SEARCHES)
 def test_search_treats_query_syntax_as_plain_text(api, text):
     record_three(api)
-    assert invoke(["history", "search", "--", text]).exit_code == 0
+    infer("-m", MODEL, f"a note on {text} syntax")
+    run = invoke(["history", "search", "--json", "--", text])
+    assert run.exit_code == 0, run.stderr
+    assert [record["fields"]["input"] for record in json.loads(run.stdout)] == SYNTAX_SEARCHES[text]
 
 
 def test_search_needs_a_word(api):

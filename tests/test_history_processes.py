@@ -14,11 +14,12 @@ import threading
 import pexpect
 
 from tests.emulator import VALID_TOKEN, Behavior
-from tests.helpers import REPO, llamactl_command, run_llamactl, subprocess_env
+from tests.helpers import REPO, invoke, llamactl_command, run_llamactl, subprocess_env
 
 MODEL = "meta-llama/Llama-2-70b-chat-hf"
 WORKERS = 8
-REQUESTS_EACH = 4
+ROUNDS = 2  # the first races creation and migration, the second inserts into the database it left
+IN_PROCESS = ("LLAMACTL_HOME", "DEEPINFRA_HOST", "DEEPINFRA_TOKEN")
 
 
 def environment(emulator, home, **extra):
@@ -26,21 +27,28 @@ def environment(emulator, home, **extra):
                           LLAMACTL_HOME=str(home), **extra)
 
 
-def exported(env) -> list[dict]:
-    run = run_llamactl(["history", "export"], env)
+def in_process(env, *args: str):
+    """llamactl ARGS run in this process by the same user: where the test is about another
+    process (the racers, the terminal), a subprocess to set up or read history adds nothing."""
+    run = invoke(list(args), env={name: env[name] for name in IN_PROCESS})
     assert run.exit_code == 0, run.stderr
-    return [json.loads(line) for line in run.stdout.splitlines()]
+    return run
+
+
+def exported(env) -> list[dict]:
+    return [json.loads(line) for line in in_process(env, "history", "export").stdout.splitlines()]
 
 
 def test_parallel_processes_each_record_every_request_exactly_once(emulator, tmp_path):
     """8 workers start their llamactl processes together, round after round, on a database
-    that does not exist yet: creation, migration and inserts all race."""
+    that does not exist yet: creation, migration and inserts all race. (tests/test_history_store.py
+    races the creation alone ten times over, in forked processes.)"""
     env = environment(emulator, tmp_path / "home")
     start_together = threading.Barrier(WORKERS)
     runs: dict[str, object] = {}
 
     def worker(number: int) -> None:
-        for request in range(REQUESTS_EACH):
+        for request in range(ROUNDS):
             prompt = f"worker {number} request {request}"
             start_together.wait()
             runs[prompt] = run_llamactl(["infer", "-m", MODEL, "-q", prompt], env)
@@ -51,14 +59,14 @@ def test_parallel_processes_each_record_every_request_exactly_once(emulator, tmp
     for thread in threads:
         thread.join()
 
-    assert len(runs) == WORKERS * REQUESTS_EACH
+    assert len(runs) == WORKERS * ROUNDS
     for prompt, run in runs.items():
         assert run.exit_code == 0, (prompt, run.stderr)
         assert run.stderr == "", (prompt, run.stderr)
         assert prompt in run.stdout
-    prompts = sorted(record["fields"]["input"] for record in exported(env))
-    assert prompts == sorted(runs)
-    assert all(record["status"] == "ok" for record in exported(env))
+    records = exported(env)
+    assert sorted(record["fields"]["input"] for record in records) == sorted(runs)
+    assert all(record["status"] == "ok" for record in records)
 
 
 def test_ctrl_c_mid_stream_records_interrupted_with_the_partial_text(emulator, tmp_path):
@@ -89,7 +97,7 @@ def spawn_clear(env) -> pexpect.spawn:
 def test_clear_asks_on_a_terminal(emulator, tmp_path):
     env = environment(emulator, tmp_path / "home")
     for prompt in ("keep me", "and me"):
-        assert run_llamactl(["infer", "-m", MODEL, "-q", prompt], env).exit_code == 0
+        in_process(env, "infer", "-m", MODEL, "-q", prompt)
 
     declined = spawn_clear(env)
     declined.expect(r"Remove every request from .*history\.db\? \[y/N\]: ")
@@ -112,7 +120,7 @@ def test_clear_asks_on_a_terminal(emulator, tmp_path):
 
 def test_ctrl_c_at_the_clear_question_is_an_interruption(emulator, tmp_path):
     env = environment(emulator, tmp_path / "home")
-    assert run_llamactl(["infer", "-m", MODEL, "-q", "keep me"], env).exit_code == 0
+    in_process(env, "infer", "-m", MODEL, "-q", "keep me")
     asked = spawn_clear(env)
     asked.expect(r"\[y/N\]: ")
     asked.sendintr()
@@ -136,8 +144,8 @@ def terminal_output(env, *args: str) -> str:
 def test_on_a_terminal_history_prints_tables_and_panels(emulator, tmp_path):
     env = environment(emulator, tmp_path / "home")
     emulator.behave(Behavior(tokens=["Soft", " wool"]))
-    assert run_llamactl(["infer", "-m", MODEL, "-q", "a haiku about llamas"], env).exit_code == 0
-    assert run_llamactl(["infer", "-m", "mistralai/Mistral-7B-Instruct-v0.1", "-q", "alpacas"], env).exit_code == 0
+    in_process(env, "infer", "-m", MODEL, "-q", "a haiku about llamas")
+    in_process(env, "infer", "-m", "mistralai/Mistral-7B-Instruct-v0.1", "-q", "alpacas")
 
     listing = terminal_output(env, "history", "list")
     header, *rows = [line for line in listing.splitlines() if line.strip()]

@@ -4,10 +4,12 @@ modes, error messages and exit codes."""
 from __future__ import annotations
 
 import json
+import re
 
 import pytest
 
 from tests.emulator import Behavior, VALID_TOKEN
+from tests.emulator.textgen import default_reply
 from tests.helpers import invoke
 
 MODEL = "meta-llama/Llama-2-70b-chat-hf"
@@ -33,12 +35,15 @@ def test_streams_exactly_the_generated_text(api):
 def test_summary_line_names_model_tokens_and_request(api):
     api.behave(Behavior(tokens=["a", "b", "c"]))
     run = invoke(["infer", "-m", MODEL, "--no-stream", "one two three"])
+    assert run.exit_code == 0, run.stderr
     body = json.loads(api.requests[-1].body)
     assert "stream" not in body
     lines = run.stderr.splitlines()
     assert len(lines) == 1
-    assert lines[0].startswith(MODEL + " · ")
-    assert " out tokens" in lines[0] and "request R" in lines[0] and "cost $" in lines[0]
+    # The emulator counts 3 words + BOS in and a, b, c + </s> out; the model's catalogue price
+    # is $0.00000064 per input and $0.0000008 per output token: 4 × both = $0.00000576.
+    summary = re.escape(f"{MODEL} · 4 in / 4 out tokens · ") + r"\d+\.\d\d s" + re.escape(" · cost $0.00000576 · ")
+    assert re.fullmatch(summary + r"request R[0-9A-Za-z]{23}", lines[0]), lines[0]
 
 
 def test_quiet_leaves_stderr_empty(api):
@@ -110,17 +115,18 @@ def test_several_responses_are_separated_by_a_blank_line(api):
     assert run.exit_code == 0, run.stderr
     sent = last_request(api).json
     assert sent["num_responses"] == 2 and "stream" not in sent
-    api.behave(Behavior())
-    expected = json.loads(invoke(["infer", "-m", MODEL, "-i", "num_responses=2", "--json", "hi"]).stdout)
-    texts = [result["generated_text"] for result in expected["results"]]
-    assert len(texts) == 2
+    texts = [default_reply("hi"), default_reply("hi") + " (2)"]  # the emulator's second result is marked
     assert run.stdout == "\n\n".join(texts)
+    api.behave(Behavior())
+    response = json.loads(invoke(["infer", "-m", MODEL, "-i", "num_responses=2", "--json", "hi"]).stdout)
+    assert [result["generated_text"] for result in response["results"]] == texts
 
 
 def test_special_tokens_are_not_printed(api):
     api.behave(Behavior(tokens=["ok"]))
     run = invoke(["infer", "-m", MODEL, "hi"])
-    assert "</s>" not in run.stdout
+    assert run.exit_code == 0, run.stderr
+    assert run.stdout == "ok"  # the stream ended with the special token </s>
 
 
 def test_selectors_write_parts_like_deepctl(api, tmp_path):

@@ -21,7 +21,7 @@ import llamactl
 from tests.gen_completions import COMPLETIONS
 from tests.emulator import VALID_TOKEN
 from tests.emulator.textgen import default_reply
-from tests.helpers import REPO, subprocess_env
+from tests.helpers import REPO, built_once, subprocess_env
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(600)]
 
@@ -41,10 +41,8 @@ def build(*command: str | Path, cwd: Path) -> None:
     assert proc.returncode == 0, f"{' '.join(map(str, command))} failed:\n{proc.stdout}\n{proc.stderr}"
 
 
-@pytest.fixture(scope="module")
-def venv(tmp_path_factory) -> Path:
-    """A fresh virtual environment with only the built wheel and its dependencies."""
-    work = tmp_path_factory.mktemp("packaging")
+def build_venv(work: Path) -> None:
+    """The wheel built from a copy of the tree, installed into work/venv with its dependencies."""
     source = work / "source"
     # A copy, so that no stale build/ directory of the working tree ends up in the wheel.
     shutil.copytree(REPO, source, ignore=NOT_SOURCE)
@@ -53,7 +51,13 @@ def venv(tmp_path_factory) -> Path:
     venv = work / "venv"
     build(sys.executable, "-m", "venv", "--without-pip", venv, cwd=work)
     build(sys.executable, "-m", "pip", "--python", venv / "bin" / "python", "install", "--quiet", wheel, cwd=work)
-    return venv
+
+
+@pytest.fixture(scope="session")
+def venv(tmp_path_factory) -> Path:
+    """A fresh virtual environment with only the built wheel and its dependencies, built
+    once per run however many pytest-xdist workers get these tests."""
+    return built_once(tmp_path_factory, "packaging", build_venv) / "venv"
 
 
 def run_installed(venv: Path, *args: str, env: dict[str, str], cwd: Path) -> subprocess.CompletedProcess:

@@ -94,7 +94,10 @@ class HistoryStore:
         self.db = db
 
     @classmethod
-    def open(cls, path: Path, timeout: float = BUSY_TIMEOUT_SECONDS) -> HistoryStore:
+    def open(cls, path: Path, timeout: float | None = None) -> HistoryStore:
+        """Open (creating and migrating) the database; `timeout` is how long to wait for a
+        lock, BUSY_TIMEOUT_SECONDS unless given (read here, so that tests can lower it)."""
+        timeout = BUSY_TIMEOUT_SECONDS if timeout is None else timeout
         ensure_private_dir(path.parent)
         create_private_file(path)
         db = sqlite3.connect(path, timeout=timeout, isolation_level=None)
