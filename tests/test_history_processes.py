@@ -92,7 +92,7 @@ def test_clear_asks_on_a_terminal(emulator, tmp_path):
         assert run_llamactl(["infer", "-m", MODEL, "-q", prompt], env).exit_code == 0
 
     declined = spawn_clear(env)
-    declined.expect(r"Remove every request from .*history\.db\? \[y/N\]: ")
+    declined.expect(r"Remove all 2 requests from .*history\.db\? \[y/N\]: ")
     declined.sendline("n")
     declined.expect("nothing removed")
     declined.expect(pexpect.EOF)
