@@ -13,7 +13,7 @@ prompt, an error) never drives the terminal, and is measured as it will be shown
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from enum import Enum
 from typing import TYPE_CHECKING
 
@@ -77,11 +77,12 @@ def fit(columns: list[Column], width: int) -> list[tuple[Column, int]]:
     for column in sorted((c for c in columns if c.role is not Role.KEY), key=lambda c: c.drop):
         if narrowest() <= width:
             break
+        position = next(index for index, candidate in enumerate(shown) if candidate is column)
         if column.compact is not None:
-            column.cells, column.compact = column.compact, None
+            shown[position] = replace(column, cells=column.compact, compact=None)
             if narrowest() <= width:
                 break
-        shown.remove(column)
+        del shown[position]
     widths = {id(column): column.least() for column in shown}
     spare = width - narrowest()
     growing = sorted((c for c in shown if c.role is Role.TEXT), key=lambda c: c.natural() - c.least())
