@@ -85,17 +85,26 @@ def report(label: str, timing: tuple[float, float]) -> None:
 def bench_queries(path: Path) -> None:
     print("queries (in-process, database open):")
     since_7d = time.time() - 7 * 86400
+    since_1d = time.time() - 86400
     with HistoryStore.open(path) as store:
         for label, action in [
             ("list -n 20", lambda: store.recent(20)),
-            ("list -n 20 --model (3 of 4 models' rows)", lambda: store.recent(20, model=MODELS[1])),
-            ("list -n 20 --status interrupted (2%)", lambda: store.recent(20, status="interrupted")),
+            ("list -n 20 --model (a quarter of the rows)", lambda: store.recent(20, store.filters(model=MODELS[1]))),
+            ("list -n 20 --model meta-llama/ (2 models)", lambda: store.recent(20, store.filters(model="meta-llama/"))),
+            ("list -n 20 --model nobody/ (no match)", lambda: store.recent(20, store.filters(model="nobody/"))),
+            ("list -n 20 --status interrupted (2%)", lambda: store.recent(20, store.filters(status="interrupted"))),
+            ("list -n 20 --since 1d", lambda: store.recent(20, store.filters(since=since_1d))),
+            ("list -n 20 --since (a future time: no match)", lambda: store.recent(20, store.filters(since=time.time() + 60))),
             ("search llama (common word)", lambda: store.search("llama", 20)),
             ("search 'w17 w4242' (two words)", lambda: store.search("w17 w4242", 20)),
             ("search zzz (no match)", lambda: store.search("zzz", 20)),
-            ("stats --by model (all 100k)", lambda: store.stats(None, "model")),
-            ("stats --by day (all 100k)", lambda: store.stats(None, "day")),
-            ("stats --since 7d", lambda: store.stats(since_7d, "model")),
+            ("search llama --model meta-llama/ --status error", lambda: store.search("llama", 20, store.filters(model="meta-llama/", status="error"))),
+            ("stats --by model (all 100k)", lambda: store.stats("model")),
+            ("stats --by day (all 100k)", lambda: store.stats("day")),
+            ("stats --since 7d", lambda: store.stats("model", store.filters(since=since_7d))),
+            ("stats --model meta-llama/", lambda: store.stats("model", store.filters(model="meta-llama/"))),
+            ("stats --status error", lambda: store.stats("model", store.filters(status="error"))),
+            ("export --model meta-llama/ --since 1d", lambda: sum(1 for _ in store.export(store.filters(model="meta-llama/", since=since_1d)))),
             ("show ID", lambda: store.get(50_000)),
         ]:
             report(label, median_ms(action, 20))
@@ -117,6 +126,8 @@ def bench_commands(home: Path) -> None:
         ("history stats", ("history", "stats")),
         ("history stats --by day", ("history", "stats", "--by", "day")),
         ("history export --since 1d", ("history", "export", "--since", "1d")),
+        ("history list --model meta-llama/", ("history", "list", "--model", "meta-llama/")),
+        ("history search llama --status error", ("history", "search", "llama", "--status", "error")),
     ]:
         report(label, median_ms(command(*args), 7))
 

@@ -354,10 +354,10 @@ def test_batch_queries_read_an_index_not_the_whole_table(tmp_path):
         def plan(query) -> str:
             return " | ".join(row[3] for row in store.db.execute("EXPLAIN QUERY PLAN " + query[0], query[1]))
 
-        listing = plan(queries.recent(20, None, None, "b1"))
+        listing = plan(queries.recent(20, queries.Filters(batch="b1")))
         assert "USING INDEX requests_by_batch" in listing and "TEMP B-TREE" not in listing
-        assert "USING INDEX requests_by_batch" in plan(queries.stats(None, "model", "b1"))
-        assert "USING COVERING INDEX requests_by_time" in plan(queries.stats(None, "batch"))
+        assert "USING INDEX requests_by_batch" in plan(queries.stats("model", queries.Filters(batch="b1")))
+        assert "USING COVERING INDEX requests_by_time" in plan(queries.stats("batch"))
 
 
 def test_an_older_history_database_gains_the_batch_column_and_keeps_its_rows(tmp_path):
@@ -376,7 +376,7 @@ def test_an_older_history_database_gains_the_batch_column_and_keeps_its_rows(tmp
     with HistoryStore.open(path) as store:
         (record,) = store.recent(5)
         assert (record.prompt, record.batch_id) == ("x", None)
-        assert [row.key for row in store.stats(None, "batch")] == ["-"]
+        assert [row.key for row in store.stats("batch")] == ["-"]
 
 
 def test_a_budget_reached_by_the_last_line_stops_nothing(api, tmp_path):

@@ -180,3 +180,25 @@ def test_a_prompt_in_llama_2_brackets_is_shown_as_typed(shell_env, emulator):
                  env={"DEEPINFRA_HOST": emulator.url, "DEEPINFRA_TOKEN": VALID_TOKEN})
     assert run.exit_code == 0, run.stderr
     assert f'"1":"[INST] hi [/INST] - {MODEL}"' in described("zsh", "llamactl history show ", shell_env)
+
+
+# --- options with fixed values -----------------------------------------------------------
+
+
+def test_options_with_fixed_values_complete_their_values_not_file_names(shell_env):
+    """Without values of their own, bash would offer file names (its `-o default`)."""
+    env = shell_env
+    assert tab("llamactl history list --status ", env) == ["ok", "error", "incomplete", "interrupted", "queued"]
+    assert tab("llamactl history list --status in", env) == ["incomplete", "interrupted"]
+    for command in ("search alpaca", "stats", "export"):
+        assert tab(f"llamactl history {command} --status o", env) == ["ok"], command
+    assert tab("llamactl history stats --by ", env) == ["model", "day", "batch"]
+    assert tab(f"llamactl infer -m {MODEL} --batch-format ", env) == ["jsonl", "lines"]
+
+
+def test_model_types_complete_from_the_cached_list(shell_env, emulator):
+    assert tab("llamactl models list --type ", shell_env) == []  # no cached list: nothing, no request
+    assert emulator.requests == []
+    assert invoke(["models", "list"], env={"DEEPINFRA_HOST": emulator.url}).exit_code == 0
+    expected = sorted({model["type"] for model in MODELS if model["type"].startswith("text-") and not model.get("private")})
+    assert tab("llamactl models list --type text-", shell_env) == expected

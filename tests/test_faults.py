@@ -95,6 +95,8 @@ FAULTS = [
           read_only=True, command=["history", "list"]),
     Fault("batch --output in a directory that does not exist", stream(), 6, -1, None, "cannot write --output",
           command=["infer", "-m", MODEL, "--batch", "-", "--output", "{home}/missing/out.jsonl"], stdin=b'"tell me"\n'),
+    Fault("models list --type that no model has", Behavior(), 2, -1, None, "no models of type 'nope'",
+          command=["models", "list", "--type", "nope"]),
 ]
 
 

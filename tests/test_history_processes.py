@@ -100,7 +100,7 @@ def test_clear_asks_on_a_terminal(emulator, tmp_path):
         in_process(env, "infer", "-m", MODEL, "-q", prompt)
 
     declined = spawn_clear(env)
-    declined.expect(r"Remove every request from .*history\.db\? \[y/N\]: ")
+    declined.expect(r"Remove all 2 requests from .*history\.db\? \[y/N\]: ")
     declined.sendline("n")
     declined.expect("nothing removed")
     declined.expect(pexpect.EOF)

@@ -106,7 +106,7 @@ def plan(store, query) -> str:
 @pytest.mark.parametrize("model, status", [(None, None), ("m", None), (None, "ok"), ("m", "error")])
 def test_listing_walks_an_index_without_sorting_the_table(store, model, status):
     store.add_all([make_record()])
-    text = plan(store, queries.recent(20, model, status))
+    text = plan(store, queries.recent(20, queries.Filters(models=(model,) if model else None, status=status)))
     assert "TEMP B-TREE" not in text
     if model or status:
         assert "USING INDEX requests_by_" in text
@@ -116,7 +116,7 @@ def test_listing_walks_an_index_without_sorting_the_table(store, model, status):
 @pytest.mark.parametrize("since", [None, 1_700_000_000.0])
 def test_stats_read_only_the_covering_time_index(store, by, since):
     store.add_all([make_record()])
-    assert "USING COVERING INDEX requests_by_time" in plan(store, queries.stats(since, by))
+    assert "USING COVERING INDEX requests_by_time" in plan(store, queries.stats(by, queries.Filters(since=since)))
 
 
 def test_search_asks_the_full_text_index(store):
@@ -130,12 +130,12 @@ def test_stats_add_up_in_sql(store):
         make_record(tokens_in=3, tokens_out=7, cost=0.25, cost_estimated=True),
         make_record(model=None, deploy_id="Dp1", tokens_in=1, tokens_out=1),
     ])
-    rows = {row.key: row for row in store.stats(None, "model")}
+    rows = {row.key: row for row in store.stats("model")}
     assert set(rows) == {"meta-llama/Llama-2-70b-chat-hf", "deploy:Dp1"}
     llama = rows["meta-llama/Llama-2-70b-chat-hf"]
     assert (llama.requests, llama.tokens_in, llama.tokens_out, llama.cost, llama.estimated_cost) == (2, 5, 12, 0.75, 0.25)
     assert rows["deploy:Dp1"].cost is None
-    assert store.stats(1_800_000_000.0, "model") == []
+    assert store.stats("model", queries.Filters(since=1_800_000_000.0)) == []
 
 
 words = st.text(alphabet=string.ascii_letters + string.digits, min_size=1, max_size=12)

@@ -106,11 +106,14 @@ def test_type_filters_the_list(api):
         catalogue.FLUX_SCHNELL, catalogue.STABLE_DIFFUSION]
 
 
-def test_an_unknown_type_lists_nothing_and_names_the_types(api):
-    run = invoke(["models", "list", "--type", "chat"])
-    assert run.exit_code == 0
-    assert run.stdout == ""
-    assert run.stderr.startswith("no models of type 'chat'; the types are: automatic-speech-recognition, embeddings,")
+def test_an_unknown_type_is_exit_2_and_names_the_types(api):
+    types = ", ".join(sorted({model["type"] for model in PUBLIC}))
+    for args in (["models", "list", "--type", "chat"], ["models", "list", "--type", "chat", "--json"]):
+        run = invoke(args)
+        assert run.exit_code == 2
+        assert run.stdout == ""
+        assert run.stderr == f"error: --type: no models of type 'chat'\nhint: the types are: {types}\n"
+        assert run.stderr.splitlines()[1].startswith("hint: the types are: automatic-speech-recognition, embeddings,")
 
 
 def test_json_is_the_apis_data(api, token):

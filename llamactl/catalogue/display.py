@@ -10,7 +10,7 @@ from llamactl.catalogue.pricing import price_texts
 from llamactl.output.sink import Output
 
 if TYPE_CHECKING:
-    from rich.table import Table
+    from rich.text import Text
 
 BLANK = "-"
 
@@ -41,29 +41,25 @@ def print_models(out: Output, entries: list[CatalogueEntry]) -> None:
     """Sorted by type then name, as deepctl sorts its list."""
     ordered = sorted(entries, key=lambda entry: (entry.type, entry.name))
     rows = [model_row(entry) for entry in ordered]
-    out.show(lambda: tab_separated(rows), lambda console: models_table(ordered, rows))
+    out.show(lambda: tab_separated(rows), lambda console: models_table(ordered, rows, console.width))
 
 
-def models_table(ordered: list[CatalogueEntry], rows: list[tuple[str, ...]]) -> Table:
-    from rich.markup import escape
-    from rich.table import Table
+def models_table(ordered: list[CatalogueEntry], rows: list[tuple[str, ...]], width: int) -> Text:
+    """The model is the row's key; prices and context are figures, never cut; the type
+    shrinks, and the notes go first. A replaced or deprecated model is dimmed."""
+    from llamactl.output.tables import Column, Role, render
 
-    table = Table(box=None, padding=(0, 1), pad_edge=False, header_style="bold underline")
-    table.add_column("Model", no_wrap=True)
-    table.add_column("Type", no_wrap=True)
-    table.add_column("Input", justify="right", no_wrap=True)
-    table.add_column("Output", justify="right", no_wrap=True)
-    table.add_column("Context", justify="right", no_wrap=True)
-    table.add_column("Notes", overflow="fold")
-    for entry, row in zip(ordered, rows):
-        cells = [escape(cell) for cell in row]
-        if cells[5] == BLANK:
-            cells[5] = ""
-        elif entry.deprecated or entry.replaced_by:
-            cells[0] = f"[dim]{cells[0]}[/]"
-            cells[5] = f"[yellow]{cells[5]}[/]"
-        table.add_row(*cells)
-    return table
+    names, types, inputs, outputs, contexts, marks = (list(cells) for cells in zip(*rows)) if rows else ([],) * 6
+    retired = ["dim" if entry.deprecated or entry.replaced_by else "" for entry in ordered]
+    return render([
+        Column("Model", names, Role.KEY, styles=retired),
+        Column("Type", types, Role.TEXT, drop=2, min_width=len("text-generation")),
+        Column("Input", inputs, Role.FIGURE, right=True, drop=5),
+        Column("Output", outputs, Role.FIGURE, right=True, drop=4),
+        Column("Context", contexts, Role.FIGURE, right=True, drop=3),
+        Column("Notes", ["" if mark == BLANK else mark for mark in marks], Role.TEXT, drop=1,
+               styles=["yellow" if style else "" for style in retired]),
+    ], width)
 
 
 def version_rows(items: list[Any], warn: Callable[[str], None]) -> list[tuple[str, str]]:
@@ -80,16 +76,16 @@ def version_rows(items: list[Any], warn: Callable[[str], None]) -> list[tuple[st
 
 def print_versions(out: Output, rows: list[tuple[str, str]]) -> None:
     """Newest first, as the API lists them."""
-    out.show(lambda: tab_separated(rows), lambda console: versions_table(rows))
+    out.show(lambda: tab_separated(rows), lambda console: versions_table(rows, console.width))
 
 
-def versions_table(rows: list[tuple[str, str]]) -> Table:
-    from rich.markup import escape
-    from rich.table import Table
+def versions_table(rows: list[tuple[str, str]], width: int) -> Text:
+    """The version is what a user copies: always whole. The upload time shortens to its
+    date, then goes."""
+    from llamactl.output.tables import Column, Role, render
 
-    table = Table(box=None, padding=(0, 1), pad_edge=False, header_style="bold underline")
-    table.add_column("Version", no_wrap=True)
-    table.add_column("Uploaded", no_wrap=True)
-    for version, uploaded in rows:
-        table.add_row(escape(version), escape(uploaded))
-    return table
+    uploaded = [time for _, time in rows]
+    return render([
+        Column("Version", [version for version, _ in rows], Role.KEY),
+        Column("Uploaded", uploaded, Role.FIGURE, compact=[time[:10] for time in uploaded]),
+    ], width)

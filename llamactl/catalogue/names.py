@@ -30,6 +30,17 @@ def complete_model_name(ctx: typer.Context, incomplete: str) -> list[str]:
     return sorted(name for name in set(catalogue.names()) if name.lower().startswith(typed))
 
 
+def complete_model_type(ctx: typer.Context, incomplete: str) -> list[str]:
+    """The model types in the cached list (`models list --type <TAB>`)."""
+    from llamactl.catalogue.cache import ModelCache
+
+    api_url = resolve_api_url(ctx.find_root().params.get("api_url"), os.environ)
+    catalogue = ModelCache(Environment(api_url=api_url)).read()
+    if catalogue is None:
+        return []
+    return sorted({entry.type for entry in catalogue.entries() if entry.type.startswith(incomplete)})
+
+
 def closest_names(name: str, known: list[str]) -> list[str]:
     """The known names most like `name`, best first; only the one that differs from it just
     in case, when there is one."""

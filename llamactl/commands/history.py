@@ -19,7 +19,9 @@ HELP = (
     "Every infer is recorded (unless --no-history or LLAMACTL_NO_HISTORY=1) in a SQLite "
     "database under the state directory; 'llamactl history path' prints where. The token "
     "is never recorded. In a pipe, listings are tab-separated lines: id, time, model, "
-    "status, tokens in, tokens out, cost, prompt."
+    "status, tokens in, tokens out, cost, prompt. list, search, stats and export take the "
+    "same filters: --model (a name or its start, such as meta-llama/), --status, --since "
+    "and --batch."
 )
 EPILOG = """
 Examples:
@@ -39,6 +41,8 @@ LIST_HELP = (
 LIST_EPILOG = """
 Examples:
   llamactl history list -n 5
+  # the last week's requests to any of Meta's models
+  llamactl history list --model meta-llama/ --since 7d
   # in a pipeline: the ids of the requests that did not finish
   llamactl history list --status incomplete | cut -f1
   # in CI: the prompt of the last request, from JSON
@@ -64,6 +68,7 @@ SEARCH_HELP = (
 SEARCH_EPILOG = """
 Examples:
   llamactl history search alpaca
+  llamactl history search alpaca --status error --since 1d
   # in a pipeline: the answers to every prompt about llamas
   llamactl history search llama --json | jq -r '.[].results[0]'
 """
@@ -77,6 +82,7 @@ STATS_EPILOG = """
 Examples:
   llamactl history stats --since 7d
   llamactl history stats --by day --since 2w
+  llamactl history stats --by day --model meta-llama/
   # in CI: the cost of the last hour's requests
   llamactl history stats --since 1h --json | jq .total.cost
 """
@@ -91,6 +97,8 @@ Examples:
   llamactl history export > history.jsonl
   # in a pipeline: requests per model over the last week
   llamactl history export --since 7d | jq -r .model | sort | uniq -c
+  # the requests of one batch that failed, for a second try
+  llamactl history export --batch b-1 --status error > failed.jsonl
 """
 
 RERUN_HELP = (
@@ -147,9 +155,26 @@ FILTER_PANEL = "Filters"
 app = typer.Typer(no_args_is_help=True, help=HELP, epilog=EPILOG)
 
 JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON instead of a table or tab-separated lines.")]
-SinceOption = Annotated[Optional[str], typer.Option("--since", metavar="DATE", help="Only requests since a date (2024-05-01), a local time (2024-05-01T14:30) or a duration back from now (30m, 12h, 7d, 2w).", rich_help_panel=FILTER_PANEL, show_default=False)]
 LimitOption = Annotated[int, typer.Option("-n", "--limit", metavar="N", min=1, help="At most N requests, newest first.")]
-BatchOption = Annotated[Optional[str], typer.Option("--batch", metavar="ID", help="Only the requests of one 'infer --batch' run (its id is in the batch's summary line).", rich_help_panel=FILTER_PANEL, show_default=False)]
+
+
+def complete_status(incomplete: str) -> list[str]:
+    from llamactl.history.records import STATUSES
+
+    return [status for status in STATUSES if status.startswith(incomplete)]
+
+
+def complete_stats_key(incomplete: str) -> list[str]:
+    from llamactl.history.queries import STATS_KEYS
+
+    return [key for key in STATS_KEYS if key.startswith(incomplete)]
+
+
+# The filters list, search, stats and export share, with the same names and meaning.
+ModelFilter = Annotated[Optional[str], typer.Option("-m", "--model", metavar="MODEL", help="Only models whose name starts with MODEL: a whole name, or a prefix such as meta-llama/.", autocompletion=complete_model_name, rich_help_panel=FILTER_PANEL, show_default=False)]
+StatusFilter = Annotated[Optional[str], typer.Option("--status", metavar="STATUS", help="Only this status: ok, error, incomplete, interrupted or queued.", autocompletion=complete_status, rich_help_panel=FILTER_PANEL, show_default=False)]
+SinceFilter = Annotated[Optional[str], typer.Option("--since", metavar="DATE", help="Only requests since a date (2024-05-01), a local time (2024-05-01T14:30) or a duration back from now (30m, 12h, 7d, 2w).", rich_help_panel=FILTER_PANEL, show_default=False)]
+BatchFilter = Annotated[Optional[str], typer.Option("--batch", metavar="ID", help="Only the requests of one 'infer --batch' run (its id is in the batch's summary line).", rich_help_panel=FILTER_PANEL, show_default=False)]
 
 
 def _choice(option: str, value: Optional[str], allowed: tuple[str, ...]) -> None:
@@ -165,6 +190,14 @@ def _since(text: Optional[str]) -> Optional[float]:
     from llamactl.history.queries import parse_since
 
     return None if text is None else parse_since(text, time.time())
+
+
+def _checked_filters(status: Optional[str], since: Optional[str]) -> Optional[float]:
+    """Check the filters before the database is opened; returns --since as a Unix time."""
+    from llamactl.history.records import STATUSES
+
+    _choice("--status", status, STATUSES)
+    return _since(since)
 
 
 def _not_found(request_id: int):
@@ -200,18 +233,18 @@ def _print_records(env: Environment, records, json_output: bool) -> None:
 def list_requests(
     ctx: typer.Context,
     limit: LimitOption = 20,
-    model: Annotated[Optional[str], typer.Option("-m", "--model", metavar="MODEL", help="Only this model.", autocompletion=complete_model_name, rich_help_panel=FILTER_PANEL, show_default=False)] = None,
-    status: Annotated[Optional[str], typer.Option("--status", metavar="STATUS", help="Only this status: ok, error, incomplete, interrupted or queued.", rich_help_panel=FILTER_PANEL, show_default=False)] = None,
-    batch: BatchOption = None,
+    model: ModelFilter = None,
+    status: StatusFilter = None,
+    since: SinceFilter = None,
+    batch: BatchFilter = None,
     json_output: JsonOption = False,
 ) -> None:
-    from llamactl.history.records import STATUSES
     from llamactl.history.store import open_history
 
-    _choice("--status", status, STATUSES)
+    start = _checked_filters(status, since)
     env: Environment = ctx.obj
     with open_history(env) as store:
-        records = store.recent(limit, model=model, status=status, batch=batch)
+        records = store.recent(limit, store.filters(model, status, start, batch))
     _print_records(env, records, json_output)
 
 
@@ -236,22 +269,29 @@ def search(
     ctx: typer.Context,
     text: Annotated[str, typer.Argument(metavar="TEXT", help="Words that must all appear in the prompt or the output (prefixes match: 'llam' finds 'llamas').")],
     limit: LimitOption = 20,
+    model: ModelFilter = None,
+    status: StatusFilter = None,
+    since: SinceFilter = None,
+    batch: BatchFilter = None,
     json_output: JsonOption = False,
 ) -> None:
     from llamactl.history.store import open_history
 
+    start = _checked_filters(status, since)
     env: Environment = ctx.obj
     with open_history(env) as store:
-        records = store.search(text, limit)
+        records = store.search(text, limit, store.filters(model, status, start, batch))
     _print_records(env, records, json_output)
 
 
 @app.command(help=STATS_HELP, epilog=STATS_EPILOG)
 def stats(
     ctx: typer.Context,
-    since: SinceOption = None,
-    by: Annotated[str, typer.Option("--by", metavar="model|day|batch", help="Group by model, by (local) day or by 'infer --batch' run.")] = "model",
-    batch: BatchOption = None,
+    by: Annotated[str, typer.Option("--by", metavar="model|day|batch", help="Group by model, by (local) day or by 'infer --batch' run.", autocompletion=complete_stats_key)] = "model",
+    model: ModelFilter = None,
+    status: StatusFilter = None,
+    since: SinceFilter = None,
+    batch: BatchFilter = None,
     json_output: JsonOption = False,
 ) -> None:
     from llamactl.history.display import print_stats, stats_json
@@ -260,10 +300,10 @@ def stats(
     from llamactl.history.store import open_history
 
     _choice("--by", by, tuple(STATS_KEYS))
-    start = _since(since)
+    start = _checked_filters(status, since)
     env: Environment = ctx.obj
     with open_history(env) as store:
-        rows = store.stats(start, by, batch)
+        rows = store.stats(by, store.filters(model, status, start, batch))
     if json_output:
         env.output.json(stats_json(rows, by, None if start is None else local_time(start)))
     else:
@@ -271,13 +311,19 @@ def stats(
 
 
 @app.command(help=EXPORT_HELP, epilog=EXPORT_EPILOG)
-def export(ctx: typer.Context, since: SinceOption = None) -> None:
+def export(
+    ctx: typer.Context,
+    model: ModelFilter = None,
+    status: StatusFilter = None,
+    since: SinceFilter = None,
+    batch: BatchFilter = None,
+) -> None:
     from llamactl.history.store import open_history
 
-    start = _since(since)
+    start = _checked_filters(status, since)
     env: Environment = ctx.obj
     with open_history(env) as store:
-        for record in store.since(start):
+        for record in store.export(store.filters(model, status, start, batch)):
             env.output.json_line(record.to_json())
 
 
@@ -310,8 +356,7 @@ def rm(
         missing = store.remove(request_ids)
     if missing:
         raise UsageError(f"no request {', '.join(map(str, missing))} in history; nothing was removed")
-    count = len(set(request_ids))
-    env.output.info(f"removed {count} request{'s' if count != 1 else ''} from history")
+    env.output.info(f"removed {_requests(len(set(request_ids)))} from history")
 
 
 @app.command(help=CLEAR_HELP, epilog=CLEAR_EPILOG)
@@ -323,15 +368,23 @@ def clear(
     from llamactl.history.store import history_path, open_history
 
     env: Environment = ctx.obj
-    if not yes:
-        if not env.stdin_isatty:
-            raise UsageError("history clear asks for confirmation on a terminal; pass --yes in scripts")
-        if not typer.confirm(f"Remove every request from {history_path(env)}?", default=False, err=True):
-            env.output.info("nothing removed")
-            return
+    if not yes and not env.stdin_isatty:
+        raise UsageError("history clear asks for confirmation on a terminal; pass --yes in scripts")
     with open_history(env) as store:
+        if not yes:
+            count = store.count()
+            if not count:
+                env.output.info("history is empty: nothing to remove")
+                return
+            if not typer.confirm(f"Remove all {_requests(count)} from {history_path(env)}?", default=False, err=True):
+                env.output.info("nothing removed")
+                return
         count = store.clear()
-    env.output.info(f"removed {count} request{'s' if count != 1 else ''} from history")
+    env.output.info(f"removed {_requests(count)} from history")
+
+
+def _requests(count: int) -> str:
+    return f"{count} request{'s' if count != 1 else ''}"
 
 
 @app.command(help=PATH_HELP, epilog=PATH_EPILOG)

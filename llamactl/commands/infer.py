@@ -36,13 +36,19 @@ Examples:
 BATCH_PANEL = "Batch"
 
 
+def complete_batch_format(incomplete: str) -> list[str]:
+    from llamactl.batch.input import FORMATS
+
+    return [name for name in FORMATS if name.startswith(incomplete)]
+
+
 @with_request_options
 def infer(
     ctx: typer.Context,
     flags: RequestFlags,
     prompt: Annotated[Optional[str], typer.Argument(metavar="PROMPT", help="The prompt. Piped stdin comes first, then a blank line, then PROMPT.", show_default=False)] = None,
     batch: Annotated[Optional[str], typer.Option("--batch", metavar="FILE|-", help="Run every line of FILE (- for stdin): a JSON string (the prompt) or a JSON object of request fields over the -i defaults. One JSON result a line, in input order.", rich_help_panel=BATCH_PANEL, show_default=False)] = None,
-    batch_format: Annotated[Optional[str], typer.Option("--batch-format", metavar="jsonl|lines", help="lines: each line is one plain prompt. \\[default: jsonl]", rich_help_panel=BATCH_PANEL, show_default=False)] = None,
+    batch_format: Annotated[Optional[str], typer.Option("--batch-format", metavar="jsonl|lines", help="lines: each line is one plain prompt. \\[default: jsonl]", autocompletion=complete_batch_format, rich_help_panel=BATCH_PANEL, show_default=False)] = None,
     concurrency: Annotated[Optional[int], typer.Option("--concurrency", metavar="N", min=1, max=64, help="Requests in flight at once. \\[default: 4]", rich_help_panel=BATCH_PANEL, show_default=False)] = None,
     output: Annotated[Optional[str], typer.Option("--output", metavar="FILE", help="Write the results to FILE instead of stdout; running again with the same FILE sends only the lines not done yet.", rich_help_panel=BATCH_PANEL, show_default=False)] = None,
     max_cost: Annotated[Optional[float], typer.Option("--max-cost", metavar="DOLLARS", help="Stop sending once the batch has cost this much (server-reported or estimated).", rich_help_panel=BATCH_PANEL, show_default=False)] = None,

@@ -7,7 +7,7 @@ from typing import Annotated, Optional
 import typer
 
 from llamactl.env import Environment
-from llamactl.catalogue.names import complete_model_name
+from llamactl.catalogue.names import complete_model_name, complete_model_type
 
 # Help paragraphs are single lines: Typer's Rich help keeps every line break it is given.
 # Epilogs are blocks that keep theirs, each line within 80 columns; they start with a
@@ -80,7 +80,7 @@ app = typer.Typer(no_args_is_help=True, help=HELP, epilog=EPILOG)
 @app.command("list", help=LIST_HELP, epilog=LIST_EPILOG)
 def list_models(
     ctx: typer.Context,
-    model_type: Annotated[Optional[str], typer.Option("--type", metavar="TYPE", help="Only models of this type, e.g. text-generation.", show_default=False)] = None,
+    model_type: Annotated[Optional[str], typer.Option("--type", metavar="TYPE", help="Only models of this type, e.g. text-generation.", autocompletion=complete_model_type, show_default=False)] = None,
     json_output: JsonOption = False,
 ) -> None:
     from llamactl.catalogue.cache import fetch_models, parse_entries, refresh_cache
@@ -91,15 +91,16 @@ def list_models(
     out = env.output
     raws = fetch_models(env, resolve_token(env, out.warn), warn=out.warn)
     refresh_cache(env, raws, warn=out.warn)
+    types = sorted({kind for kind in map(_type_of, raws) if isinstance(kind, str)})
+    if model_type is not None and model_type not in types:
+        from llamactl.errors import UsageError
+
+        raise UsageError(f"--type: no models of type {model_type!r}", hint=f"the types are: {', '.join(types)}")
     if json_output:
         out.json([raw for raw in raws if model_type is None or _type_of(raw) == model_type])
         return
     entries = parse_entries(raws, warn=out.warn)
-    shown = [entry for entry in entries if model_type is None or entry.type == model_type]
-    if model_type is not None and not shown:
-        types = ", ".join(sorted({entry.type for entry in entries}))
-        out.info(f"no models of type {model_type!r}; the types are: {types}")
-    print_models(out, shown)
+    print_models(out, [entry for entry in entries if model_type is None or entry.type == model_type])
 
 
 def _type_of(raw) -> object:

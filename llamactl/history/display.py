@@ -13,10 +13,9 @@ from llamactl.output.format import cost_text
 from llamactl.output.sink import Output
 
 if TYPE_CHECKING:
-    from rich.console import Console, RenderableType
+    from rich.console import RenderableType
 
 PREVIEW_WIDTH = 80
-MIN_FLEXIBLE = 12
 STATUS_STYLES = {"ok": "green", "error": "red", "incomplete": "yellow", "interrupted": "yellow", "queued": "cyan"}
 
 
@@ -44,7 +43,7 @@ def field_text(value: Any) -> str:
 # list and search
 
 def print_records(out: Output, records: list[HistoryRecord]) -> None:
-    out.show(lambda: records_lines(records), lambda console: records_table(records, console))
+    out.show(lambda: records_lines(records), lambda console: records_table(records, console.width))
 
 
 def records_lines(records: list[HistoryRecord]) -> str:
@@ -58,35 +57,23 @@ def records_lines(records: list[HistoryRecord]) -> str:
     return "".join(lines)
 
 
-def records_table(records: list[HistoryRecord], console: Console) -> RenderableType:
-    from rich.table import Table
+def records_table(records: list[HistoryRecord], width: int) -> RenderableType:
+    """The id is the row's key (what `show` and `rerun` take); time, status, tokens and
+    cost are figures, never cut; the model and the prompt shrink, and go first."""
+    from llamactl.output.tables import Column, Role, render
 
-    table = Table(box=None, padding=(0, 1), pad_edge=False, header_style="bold underline")
-    figures = [
-        (str(record.id), short_time(record.time), record.status,
-         f"{number_text(record.tokens_in)}/{number_text(record.tokens_out)}",
-         cost_text(record.cost, record.cost_estimated))
-        for record in records
-    ]
-    # The figures keep their width; the model and the prompt share what is left of the
-    # terminal's (columns are 2 apart), the prompt keeping at least MIN_FLEXIBLE.
-    headers = ("ID", "Time", "Status", "Tokens", "Cost")
-    fixed = sum(max(len(header), *(len(row[index]) for row in figures)) for index, header in enumerate(headers))
-    rest = console.width - fixed - 2 * (len(headers) + 1)
-    widest_model = max(len(record.target_label) for record in records)
-    model_width = max(MIN_FLEXIBLE, min(widest_model, rest - MIN_FLEXIBLE))
-    prompt_width = max(MIN_FLEXIBLE, rest - model_width)
-    table.add_column("ID", justify="right", no_wrap=True)
-    table.add_column("Time", no_wrap=True)
-    table.add_column("Model", no_wrap=True, overflow="ellipsis", max_width=model_width)
-    table.add_column("Status", no_wrap=True)
-    table.add_column("Tokens", justify="right", no_wrap=True)
-    table.add_column("Cost", justify="right", no_wrap=True)
-    table.add_column("Prompt", no_wrap=True, overflow="ellipsis", max_width=prompt_width)
-    for (request_id, time, status, tokens, cost), record in zip(figures, records):
-        table.add_row(request_id, time, record.target_label, f"[{STATUS_STYLES.get(status, '')}]{status}[/]",
-                      tokens, cost, one_line(record.prompt, prompt_width))
-    return table
+    statuses = [record.status for record in records]
+    return render([
+        Column("ID", [str(record.id) for record in records], Role.KEY, right=True),
+        Column("Time", [short_time(record.time) for record in records], Role.FIGURE, drop=4),
+        Column("Model", [record.target_label for record in records], Role.TEXT, drop=1),
+        Column("Status", statuses, Role.FIGURE, drop=6, styles=[STATUS_STYLES.get(status, "") for status in statuses]),
+        Column("Tokens", [f"{number_text(record.tokens_in)}/{number_text(record.tokens_out)}" for record in records],
+               Role.FIGURE, right=True, drop=3),
+        Column("Cost", [cost_text(record.cost, record.cost_estimated) for record in records],
+               Role.FIGURE, right=True, drop=5),
+        Column("Prompt", [one_line(record.prompt) for record in records], Role.TEXT, drop=2),
+    ], width)
 
 
 # show
@@ -171,7 +158,7 @@ def stats_cost(row: StatsRow) -> str:
 
 
 def print_stats(out: Output, rows: list[StatsRow], by: str) -> None:
-    out.show(lambda: stats_lines(rows), lambda console: stats_table(rows, by))
+    out.show(lambda: stats_lines(rows), lambda console: stats_table(rows, by, console.width))
 
 
 def stats_lines(rows: list[StatsRow]) -> str:
@@ -179,17 +166,19 @@ def stats_lines(rows: list[StatsRow]) -> str:
                                                          stats_cost(row))) + "\n" for row in rows)
 
 
-def stats_table(rows: list[StatsRow], by: str) -> RenderableType:
-    from rich.table import Table
+def stats_table(rows: list[StatsRow], by: str, width: int) -> RenderableType:
+    """The model, day or batch is the row's key; the figures go from the left, cost last;
+    the totals are a footer when there is more than one group."""
+    from llamactl.output.tables import Column, Role, render
 
     total = stats_total(rows)
-    table = Table(box=None, padding=(0, 1), pad_edge=False, header_style="bold underline",
-                  footer_style="bold", show_footer=len(rows) > 1)
-    table.add_column(by.capitalize(), footer="total", overflow="fold")
-    table.add_column("Requests", justify="right", footer=str(total.requests))
-    table.add_column("Tokens in", justify="right", footer=str(total.tokens_in))
-    table.add_column("Tokens out", justify="right", footer=str(total.tokens_out))
-    table.add_column("Cost", justify="right", footer=stats_cost(total))
-    for row in rows:
-        table.add_row(row.key, str(row.requests), str(row.tokens_in), str(row.tokens_out), stats_cost(row))
-    return table
+    footers = ((total.key, str(total.requests), str(total.tokens_in), str(total.tokens_out), stats_cost(total))
+               if len(rows) > 1 else (None,) * 5)
+    return render([
+        Column(by.capitalize(), [row.key for row in rows], Role.KEY, footer=footers[0]),
+        Column("Requests", [str(row.requests) for row in rows], Role.FIGURE, right=True, drop=3, footer=footers[1]),
+        Column("Tokens in", [str(row.tokens_in) for row in rows], Role.FIGURE, right=True, drop=1, footer=footers[2]),
+        Column("Tokens out", [str(row.tokens_out) for row in rows], Role.FIGURE, right=True, drop=2,
+               footer=footers[3]),
+        Column("Cost", [stats_cost(row) for row in rows], Role.FIGURE, right=True, drop=4, footer=footers[4]),
+    ], width)

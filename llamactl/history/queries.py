@@ -9,7 +9,7 @@ aggregate in SQL over the covering time index without reading the rows themselve
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
@@ -50,19 +50,70 @@ def placeholders(count: int) -> str:
     return ", ".join("?" * count)
 
 
-def recent(limit: int, model: str | None, status: str | None, batch: str | None = None) -> Query:
-    conditions, params = [], []
-    if batch:
-        conditions.append("batch_id = ?")
-        params.append(batch)
-    if model:
-        conditions.append("model = ?")
-        params.append(model)
-    if status:
-        conditions.append("status = ?")
-        params.append(status)
-    where = f" WHERE {' AND '.join(conditions)}" if conditions else ""
-    return f"SELECT {RECORD_COLUMNS} FROM requests{where} ORDER BY id DESC LIMIT ?", (*params, limit)
+@dataclass(frozen=True)
+class Filters:
+    """What `list`, `search`, `stats` and `export` narrow their requests to; None is no
+    filter. `models` are exact names: the ones a `--model` prefix matched (models_starting)."""
+
+    models: tuple[str, ...] | None = None
+    status: str | None = None
+    since: float | None = None  # a Unix time
+    batch: str | None = None
+
+    def conditions(self) -> tuple[list[str], list[Any]]:
+        """SQL conditions, each on an indexed column, and their parameters."""
+        conditions: list[str] = []
+        params: list[Any] = []
+        if self.batch is not None:
+            conditions.append("batch_id = ?")
+            params.append(self.batch)
+        if self.models is not None:
+            # One model walks its index in id order; several merge their index walks.
+            conditions.append("model = ?" if len(self.models) == 1 else f"model IN ({placeholders(len(self.models))})")
+            params.extend(self.models)
+        if self.status is not None:
+            conditions.append("status = ?")
+            params.append(self.status)
+        if self.since is not None:
+            conditions.append("created_at >= ?")
+            params.append(self.since)
+        return conditions, params
+
+
+NO_FILTERS = Filters()
+
+
+def where(filters: Filters, *more: str) -> tuple[str, list[Any]]:
+    """A WHERE clause of `more` and the filters' conditions; `more` come first, so their
+    parameters go before the filters'."""
+    conditions, params = filters.conditions()
+    conditions = [*more, *conditions]
+    return (f" WHERE {' AND '.join(conditions)}" if conditions else ""), params
+
+
+def models_starting(prefix: str) -> Query:
+    """The distinct model names that start with `prefix`, each found by one step down the
+    model index (a skip scan), however many requests each has."""
+    upper = prefix_upper_bound(prefix)
+    return ("WITH RECURSIVE found(name) AS ("
+            " SELECT min(model) FROM requests WHERE model >= ?1 AND model < ?2"
+            " UNION ALL SELECT (SELECT min(model) FROM requests WHERE model > found.name AND model < ?2)"
+            " FROM found WHERE found.name IS NOT NULL"
+            ") SELECT name FROM found WHERE name IS NOT NULL", (prefix, upper))
+
+
+def prefix_upper_bound(prefix: str) -> str:
+    """The least string above every string that starts with `prefix`, in SQLite's binary
+    order (code point order): the prefix with its last character incremented. (U+10FFFF,
+    a noncharacter, is where it stops; no typed name ends in it.)"""
+    if not prefix:
+        return chr(0x10FFFF)
+    return prefix[:-1] + chr(min(ord(prefix[-1]) + 1, 0x10FFFF))
+
+
+def recent(limit: int, filters: Filters = NO_FILTERS) -> Query:
+    clause, params = where(filters)
+    return f"SELECT {RECORD_COLUMNS} FROM requests{clause} ORDER BY id DESC LIMIT ?", (*params, limit)
 
 
 def by_ids(ids: list[int]) -> Query:
@@ -74,25 +125,32 @@ def results_of(ids: list[int]) -> Query:
             " ORDER BY request, position", tuple(ids))
 
 
-def search(text: str, limit: int) -> Query:
-    """Newest first among the requests whose prompt or output match every word of `text`."""
-    return (f"SELECT {RECORD_COLUMNS} FROM requests WHERE id IN ("
-            "SELECT rowid FROM requests_search WHERE requests_search MATCH ? ORDER BY rowid DESC LIMIT ?"
-            ") ORDER BY id DESC", (match_expression(text), limit))
+def search(text: str, limit: int, filters: Filters = NO_FILTERS) -> Query:
+    """Newest first among the requests whose prompt or output match every word of `text`.
+    Unfiltered, the index itself stops after `limit` matches; filtered, every match is
+    checked against the filters, newest first, until `limit` pass."""
+    if filters == NO_FILTERS:
+        return (f"SELECT {RECORD_COLUMNS} FROM requests WHERE id IN ("
+                "SELECT rowid FROM requests_search WHERE requests_search MATCH ? ORDER BY rowid DESC LIMIT ?"
+                ") ORDER BY id DESC", (match_expression(text), limit))
+    clause, params = where(filters, "id IN (SELECT rowid FROM requests_search WHERE requests_search MATCH ?)")
+    return (f"SELECT {RECORD_COLUMNS} FROM requests{clause} ORDER BY id DESC LIMIT ?",
+            (match_expression(text), *params, limit))
 
 
-def since(timestamp: float | None, after_id: int, limit: int) -> Query:
-    return (f"SELECT {RECORD_COLUMNS} FROM requests WHERE id > ? AND created_at >= ? ORDER BY id LIMIT ?",
-            (after_id, timestamp or 0, limit))
+def export_page(after_id: int, limit: int, filters: Filters = NO_FILTERS) -> Query:
+    """The next `limit` requests after `after_id`, oldest first (an export, page by page)."""
+    clause, params = where(filters, "id > ?")
+    return f"SELECT {RECORD_COLUMNS} FROM requests{clause} ORDER BY id LIMIT ?", (after_id, *params, limit)
 
 
-def stats(timestamp: float | None, by: str, batch: str | None = None) -> Query:
-    key = STATS_KEYS[by]
-    in_batch = " AND batch_id = ?" if batch else ""
-    return (f"SELECT {key} AS key, count(*), coalesce(sum(tokens_in), 0), coalesce(sum(tokens_out), 0),"
+def stats(by: str, filters: Filters = NO_FILTERS) -> Query:
+    """Totals in SQL. A time condition is always given (from 0 when there is no --since),
+    so that without other filters only the covering time index is read."""
+    clause, params = where(replace(filters, since=filters.since or 0))
+    return (f"SELECT {STATS_KEYS[by]} AS key, count(*), coalesce(sum(tokens_in), 0), coalesce(sum(tokens_out), 0),"
             " sum(cost), total(CASE WHEN cost_estimated THEN cost END)"
-            f" FROM requests WHERE created_at >= ?{in_batch} GROUP BY key ORDER BY key",
-            (timestamp or 0, *([batch] if batch else [])))
+            f" FROM requests{clause} GROUP BY key ORDER BY key", tuple(params))
 
 
 def match_expression(text: str) -> str:

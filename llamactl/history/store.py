@@ -19,7 +19,7 @@ from llamactl.env import Environment, ensure_private_dir
 from llamactl.errors import LocalFailure, local_errno_hint
 from llamactl.history import queries
 from llamactl.history.migrations import MIGRATIONS
-from llamactl.history.queries import Query, StatsRow
+from llamactl.history.queries import NO_FILTERS, Filters, Query, StatsRow
 from llamactl.history.records import HistoryRecord
 
 HISTORY_FILENAME = "history.db"
@@ -170,23 +170,29 @@ class HistoryStore:
         records = self._records(queries.by_ids([request_id]))
         return records[0] if records else None
 
-    def recent(self, limit: int, model: str | None = None, status: str | None = None,
-               batch: str | None = None) -> list[HistoryRecord]:
-        return self._records(queries.recent(limit, model, status, batch))
+    def filters(self, model: str | None = None, status: str | None = None, since: float | None = None,
+                batch: str | None = None) -> Filters:
+        """The filters of `history list/search/stats/export`, with a `--model` prefix
+        resolved to the recorded model names it matches."""
+        models = None if model is None else tuple(name for (name,) in self.db.execute(*queries.models_starting(model)))
+        return Filters(models, status, since, batch)
 
-    def search(self, text: str, limit: int) -> list[HistoryRecord]:
-        return self._records(queries.search(text, limit))
+    def recent(self, limit: int, filters: Filters = NO_FILTERS) -> list[HistoryRecord]:
+        return self._records(queries.recent(limit, filters))
 
-    def stats(self, since: float | None, by: str, batch: str | None = None) -> list[StatsRow]:
-        sql, params = queries.stats(since, by, batch)
+    def search(self, text: str, limit: int, filters: Filters = NO_FILTERS) -> list[HistoryRecord]:
+        return self._records(queries.search(text, limit, filters))
+
+    def stats(self, by: str, filters: Filters = NO_FILTERS) -> list[StatsRow]:
+        sql, params = queries.stats(by, filters)
         return [StatsRow(*row) for row in self.db.execute(sql, params)]
 
-    def since(self, since: float | None) -> Iterator[HistoryRecord]:
-        """Every record from `since` on, oldest first, read in batches so that an export
+    def export(self, filters: Filters = NO_FILTERS) -> Iterator[HistoryRecord]:
+        """Every record the filters pass, oldest first, read in batches so that an export
         of a large history starts at once and stays small in memory."""
         after_id = 0
         while True:
-            batch = self._records(queries.since(since, after_id, EXPORT_BATCH))
+            batch = self._records(queries.export_page(after_id, EXPORT_BATCH, filters))
             yield from batch
             if len(batch) < EXPORT_BATCH:
                 return
