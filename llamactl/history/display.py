@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 from llamactl.history.queries import StatsRow
 from llamactl.history.records import HistoryRecord
 from llamactl.output.format import cost_text
+from llamactl.output.sanitize import visible, visible_inline
 from llamactl.output.sink import Output
 
 if TYPE_CHECKING:
@@ -25,8 +26,8 @@ def number_text(value: int | None) -> str:
 
 
 def one_line(text: str, width: int = PREVIEW_WIDTH) -> str:
-    """Text on one line (whitespace collapsed), cut to `width` characters."""
-    flat = " ".join(text.split())
+    """Text on one line (whitespace collapsed, control characters shown), cut to `width` characters."""
+    flat = " ".join(visible(text).split())
     return flat if len(flat) <= width else flat[: width - 1] + "…"
 
 
@@ -51,7 +52,7 @@ def records_lines(records: list[HistoryRecord]) -> str:
     """One tab-separated line a record."""
     lines = []
     for record in records:
-        columns = (record.id, record.time, record.target_label, record.status, number_text(record.tokens_in),
+        columns = (record.id, record.time, visible_inline(record.target_label), record.status, number_text(record.tokens_in),
                    number_text(record.tokens_out), cost_text(record.cost, record.cost_estimated),
                    one_line(record.prompt))
         lines.append("\t".join(str(column) for column in columns) + "\n")
@@ -84,7 +85,7 @@ def records_table(records: list[HistoryRecord], console: Console) -> RenderableT
     table.add_column("Cost", justify="right", no_wrap=True)
     table.add_column("Prompt", no_wrap=True, overflow="ellipsis", max_width=prompt_width)
     for (request_id, time, status, tokens, cost), record in zip(figures, records):
-        table.add_row(request_id, time, record.target_label, f"[{STATUS_STYLES.get(status, '')}]{status}[/]",
+        table.add_row(request_id, time, visible_inline(record.target_label), f"[{STATUS_STYLES.get(status, '')}]{status}[/]",
                       tokens, cost, one_line(record.prompt, prompt_width))
     return table
 
@@ -112,7 +113,7 @@ def figures(record: HistoryRecord) -> list[tuple[str, str]]:
     rows += [("-i", f"{key}={field_text(value)}") for key, value in record.fields.items() if key != "input"]
     rows += [("-i", f"{name}=@{upload['filename']} ({upload['size']} bytes, {upload['content_type']})")
              for name, upload in record.uploads.items()]
-    return rows
+    return [(label, visible_inline(value)) for label, value in rows]
 
 
 def sections(record: HistoryRecord) -> list[tuple[str, str]]:
@@ -146,7 +147,7 @@ def record_panels(record: HistoryRecord) -> RenderableType:
     grid.add_column()
     for label, value in figures(record):
         grid.add_row(label, Text(value, style=STATUS_STYLES.get(value, "") if label == "status" else ""))
-    panels = [Panel(Text(text), title=title, title_align="left") for title, text in sections(record)]
+    panels = [Panel(Text(visible(text)), title=title, title_align="left") for title, text in sections(record)]
     return Group(grid, *panels)
 
 
@@ -175,7 +176,7 @@ def print_stats(out: Output, rows: list[StatsRow], by: str) -> None:
 
 
 def stats_lines(rows: list[StatsRow]) -> str:
-    return "".join("\t".join(str(column) for column in (row.key, row.requests, row.tokens_in, row.tokens_out,
+    return "".join("\t".join(str(column) for column in (visible_inline(row.key), row.requests, row.tokens_in, row.tokens_out,
                                                          stats_cost(row))) + "\n" for row in rows)
 
 
@@ -191,5 +192,5 @@ def stats_table(rows: list[StatsRow], by: str) -> RenderableType:
     table.add_column("Tokens out", justify="right", footer=str(total.tokens_out))
     table.add_column("Cost", justify="right", footer=stats_cost(total))
     for row in rows:
-        table.add_row(row.key, str(row.requests), str(row.tokens_in), str(row.tokens_out), stats_cost(row))
+        table.add_row(visible_inline(row.key), str(row.requests), str(row.tokens_in), str(row.tokens_out), stats_cost(row))
     return table
