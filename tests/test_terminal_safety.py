@@ -253,3 +253,12 @@ def test_history_list_rows_show_stored_text_in_a_pipe_and_on_a_terminal(hostile_
     assert_shown_not_obeyed(piped.stdout, "prompt ^[]0;owned^G")
     shown = on_terminal(["history", "list"])
     assert_shown_not_obeyed(shown.stdout, "prompt ^[]0;owned^G")
+
+
+def test_stored_text_that_looks_like_rich_markup_is_shown_as_it_is(api):
+    run = invoke(["infer", "-m", MODEL, "-q", "[bold]x[/] and [/]"])
+    assert run.exit_code == 0, run.stderr
+    for command in (["history", "list"], ["history", "search", "and"], ["history", "stats", "--by", "model"]):
+        shown = on_terminal(command)
+        assert shown.exit_code == 0, shown.stderr
+    assert "[bold]x[/] and [/]" in on_terminal(["history", "list"]).stdout

@@ -60,6 +60,7 @@ def records_lines(records: list[HistoryRecord]) -> str:
 
 
 def records_table(records: list[HistoryRecord], console: Console) -> RenderableType:
+    from rich.markup import escape
     from rich.table import Table
 
     table = Table(box=None, padding=(0, 1), pad_edge=False, header_style="bold underline")
@@ -85,8 +86,8 @@ def records_table(records: list[HistoryRecord], console: Console) -> RenderableT
     table.add_column("Cost", justify="right", no_wrap=True)
     table.add_column("Prompt", no_wrap=True, overflow="ellipsis", max_width=prompt_width)
     for (request_id, time, status, tokens, cost), record in zip(figures, records):
-        table.add_row(request_id, time, visible_inline(record.target_label), f"[{STATUS_STYLES.get(status, '')}]{status}[/]",
-                      tokens, cost, one_line(record.prompt, prompt_width))
+        table.add_row(request_id, time, escape(visible_inline(record.target_label)), f"[{STATUS_STYLES.get(status, '')}]{status}[/]",
+                      tokens, cost, escape(one_line(record.prompt, prompt_width)))
     return table
 
 
@@ -181,6 +182,7 @@ def stats_lines(rows: list[StatsRow]) -> str:
 
 
 def stats_table(rows: list[StatsRow], by: str) -> RenderableType:
+    from rich.markup import escape
     from rich.table import Table
 
     total = stats_total(rows)
@@ -192,5 +194,5 @@ def stats_table(rows: list[StatsRow], by: str) -> RenderableType:
     table.add_column("Tokens out", justify="right", footer=str(total.tokens_out))
     table.add_column("Cost", justify="right", footer=stats_cost(total))
     for row in rows:
-        table.add_row(visible_inline(row.key), str(row.requests), str(row.tokens_in), str(row.tokens_out), stats_cost(row))
+        table.add_row(escape(visible_inline(row.key)), str(row.requests), str(row.tokens_in), str(row.tokens_out), stats_cost(row))
     return table
