@@ -21,7 +21,7 @@ from llamactl.env import Environment
 from llamactl.output.sink import Output
 from llamactl.output.text import RichText
 from tests.emulator import Behavior, catalogue
-from tests.helpers import invoke, run_llamactl
+from tests.helpers import HANG_GUARD, REPO, invoke, llamactl_command, run_llamactl
 from tests.test_rendering import on_terminal
 
 MODEL = "meta-llama/Llama-2-70b-chat-hf"
@@ -104,6 +104,19 @@ def test_an_output_selection_on_a_terminal_is_shown_not_obeyed(api):
     args = ["infer", "-m", MODEL, "--no-history", "-o", "results.0.generated_text=-", "hi"]
     assert_shown_not_obeyed(on_terminal(args).stdout, "C1 ^[[2J DEL ^?")
     assert "C1 \x9b2J DEL \x7f" in invoke(args).stdout
+
+
+def test_a_real_terminal_gets_nothing_to_obey(emulator, env):
+    pexpect = pytest.importorskip("pexpect")
+    emulator.behave(Behavior(tokens=TOKENS, headers={"X-Request-Id": "R-" + ASK_CURSOR}))
+    child = pexpect.spawn(llamactl_command()[0], llamactl_command("infer", "-m", MODEL, "hi")[1:],
+                          env={**env, "NO_COLOR": "1"}, cwd=str(REPO), encoding="utf-8", timeout=HANG_GUARD)
+    child.expect(pexpect.EOF)
+    child.close()
+    assert child.exitstatus == 0
+    screen = child.before.replace("\r\n", "\n")  # the pty's own line endings
+    assert screen.startswith(REPLY_SHOWN) and "R-^[[6n" in screen
+    assert not RAW_CONTROL.search(screen), repr(screen)
 
 
 # --- line endings: CRLF is a line ending, a lone CR is shown --------------------------------
