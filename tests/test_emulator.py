@@ -809,6 +809,12 @@ def test_status_with_retry_after_header(emulator, http_client):
     assert response.json() == {"detail": {"error": "Rate limited"}}
 
 
+def test_reason_phrase_as_given_else_the_standard_one(emulator, http_client):
+    emulator.queue(Behavior(status=503, reason="Busy \x1b]0;owned\x07"), Behavior(status=503))
+    assert infer(emulator, http_client, {"input": "x"}).reason == "Busy \x1b]0;owned\x07"
+    assert infer(emulator, http_client, {"input": "x"}).reason == "Service Unavailable"
+
+
 def test_faults_apply_before_auth(emulator, http_client):
     emulator.queue(Behavior(status=502, body_shape="html"))
     assert infer(emulator, http_client, {"input": "x"}, headers={}).status_code == 502

@@ -27,6 +27,11 @@ from tests.helpers import REPO, Run, llamactl_command, run_llamactl, subprocess_
 
 MODEL = "meta-llama/Llama-2-70b-chat-hf"
 TOKENS = ["Alpha", " beta", " gamma"]
+# A window title, a clipboard write, a cleared screen, a cursor report typed into stdin.
+CONTROL_SEQUENCES = "\x1b]0;owned\x07\x1b]52;c;aGk=\x07\x1b[2J\x1b[6n"
+SHOWN_SEQUENCES = "^[]0;owned^G^[]52;c;aGk=^G^[[2J^[[6n"
+HOSTILE_TOKENS = ["Alpha", " " + CONTROL_SEQUENCES, " gamma"]
+RAW_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")  # any control but newline and tab
 
 
 @dataclass
@@ -44,6 +49,7 @@ class Fault:
     command: list[str] | None = None  # instead of `infer -m MODEL ARGS "tell me"`; {home} is LLAMACTL_HOME
     stdin: bytes | None = None
     history_exit: int = 0  # what `history list` exits with afterwards
+    tokens: list[str] = field(default_factory=lambda: TOKENS)  # what the stream sends, of which `shown` reach stdout
 
 
 def stream(**kwargs) -> Behavior:
@@ -74,6 +80,11 @@ FAULTS = [
     Fault("200 response without results", Behavior(body_shape="no_results"), 5, -1, "error", "no results", ["--no-stream"]),
     Fault("stream with garbage lines", stream(garbage_lines=True), 0, 3, "ok", ""),
     Fault("stream with comments, CRLF, [DONE]", stream(comments=True, newline="\r\n", done=True), 0, 3, "ok", ""),
+    Fault("reply with terminal control sequences", Behavior(tokens=HOSTILE_TOKENS), 0, 3, "ok", "", tokens=HOSTILE_TOKENS),
+    Fault("error message with terminal control sequences", Behavior(status=400, body_shape="detail_str", message=f"bad {CONTROL_SEQUENCES}"),
+          4, -1, "error", f"bad {SHOWN_SEQUENCES}"),
+    Fault("reason phrase with terminal control sequences", Behavior(status=503, body_shape="empty", reason=f"Busy {CONTROL_SEQUENCES}"),
+          5, -1, "error", f"HTTP 503 Busy {SHOWN_SEQUENCES}", ["--retries", "0"]),
     Fault("stream cut before any event", stream(cut_after=0), 5, 0, "incomplete", "incomplete"),
     Fault("stream cut after 1 token", stream(cut_after=1), 5, 1, "incomplete", "incomplete"),
     Fault("stream cut after 2 tokens", stream(cut_after=2), 5, 2, "incomplete", "incomplete"),
@@ -150,6 +161,7 @@ def test_fault(emulator, tmp_path, fault):
 
     assert run.exit_code == fault.exit_code, run.stderr
     assert "Traceback" not in run.stderr and "<html" not in run.stderr.lower()
+    assert not RAW_CONTROL.search(run.stderr), run.stderr  # a CI log shows the server's control characters
     messages = [line for line in run.stderr.splitlines() if not line.startswith("retrying in ")]
     if fault.exit_code:
         assert messages[0].startswith("error: ") and fault.says in messages[0], run.stderr
@@ -157,7 +169,7 @@ def test_fault(emulator, tmp_path, fault):
     else:
         warnings = [line for line in messages if line.startswith("warning: ")]
         assert all(fault.says in line for line in warnings) and len(warnings) == (1 if fault.says else 0), run.stderr
-    expected = "" if fault.shown < 0 else "".join(TOKENS[: fault.shown])
+    expected = "" if fault.shown < 0 else "".join(fault.tokens[: fault.shown])
     assert run.stdout == expected
     assert VALID_TOKEN not in run.stdout + run.stderr
 

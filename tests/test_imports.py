@@ -40,7 +40,7 @@ INFER_MODULES = {
     "llamactl.catalogue.names", "llamactl.history", "llamactl.history.recording",
     # the subpackages themselves: their __init__ modules are empty
     "llamactl.api", "llamactl.auth", "llamactl.catalogue", "llamactl.inference", "llamactl.output",
-    "llamactl.output.sink", "llamactl.output.text", "llamactl.output.format", "llamactl.inference.session",
+    "llamactl.output.sink", "llamactl.output.sanitize", "llamactl.output.text", "llamactl.output.format", "llamactl.inference.session",
     "llamactl.commands.common",
 }
 

@@ -1,10 +1,12 @@
-"""How `auth status` prints: a short Rich block on a terminal, `key: value` lines in a pipe."""
+"""How `auth status` prints: a short Rich block on a terminal, `key: value` lines in a pipe.
+The account's fields come from the API, so their control characters are shown, never obeyed."""
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
 from llamactl.auth.actions import AuthStatus
+from llamactl.output.sanitize import visible_inline
 from llamactl.output.sink import Output
 
 if TYPE_CHECKING:
@@ -12,7 +14,7 @@ if TYPE_CHECKING:
 
 
 def status_lines(status: AuthStatus) -> str:
-    return "".join(f"{key}: {value}\n" for key, value in status.lines())
+    return "".join(f"{key}: {visible_inline(value)}\n" for key, value in status.lines())
 
 
 def status_block(status: AuthStatus, console: Console) -> RenderableType:
@@ -28,8 +30,8 @@ def status_block(status: AuthStatus, console: Console) -> RenderableType:
         verdict = "[red]✗ token rejected[/]" if status.token else "[red]✗ not logged in[/]"
     grid = Table.grid(padding=(0, 2))
     for key, value in status.lines()[1:]:
-        grid.add_row(f"  [dim]{key}[/]", escape(value))
-    return Group(f"[bold]{escape(status.host)}[/]  {verdict}", grid)
+        grid.add_row(f"  [dim]{key}[/]", escape(visible_inline(value)))
+    return Group(f"[bold]{escape(visible_inline(status.host))}[/]  {verdict}", grid)
 
 
 def show_status(out: Output, status: AuthStatus, as_json: bool) -> None:

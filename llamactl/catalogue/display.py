@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Any, Callable
 
 from llamactl.catalogue.cache import CatalogueEntry
 from llamactl.catalogue.pricing import price_texts
+from llamactl.output.sanitize import visible_inline
 from llamactl.output.sink import Output
 
 if TYPE_CHECKING:
@@ -30,7 +31,7 @@ def model_row(entry: CatalogueEntry) -> tuple[str, ...]:
     input_price, output_price = price_texts(entry.pricing)
     context = str(entry.context_length) if entry.context_length else None
     cells = (entry.name, entry.type, input_price, output_price, context, notes(entry))
-    return tuple(cell or BLANK for cell in cells)
+    return tuple(visible_inline(cell) if cell else BLANK for cell in cells)
 
 
 def tab_separated(rows: list[tuple[str, ...]]) -> str:
@@ -70,7 +71,7 @@ def version_rows(items: list[Any], warn: Callable[[str], None]) -> list[tuple[st
             warn(f"skipped entry {position} of the version list: it has no version")
             continue
         uploaded = item.get("uploaded_at")
-        rows.append((item["version"], uploaded if isinstance(uploaded, str) and uploaded else BLANK))
+        rows.append((visible_inline(item["version"]), visible_inline(uploaded) if isinstance(uploaded, str) and uploaded else BLANK))
     return rows
 
 

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 from llamactl.history.queries import StatsRow
 from llamactl.history.records import HistoryRecord
 from llamactl.output.format import cost_text
+from llamactl.output.sanitize import visible, visible_inline
 from llamactl.output.sink import Output
 
 if TYPE_CHECKING:
@@ -24,8 +25,8 @@ def number_text(value: int | None) -> str:
 
 
 def one_line(text: str, width: int = PREVIEW_WIDTH) -> str:
-    """Text on one line (whitespace collapsed), cut to `width` characters."""
-    flat = " ".join(text.split())
+    """Text on one line (whitespace collapsed, control characters shown), cut to `width` characters."""
+    flat = " ".join(visible(text).split())
     return flat if len(flat) <= width else flat[: width - 1] + "…"
 
 
@@ -50,7 +51,7 @@ def records_lines(records: list[HistoryRecord]) -> str:
     """One tab-separated line a record."""
     lines = []
     for record in records:
-        columns = (record.id, record.time, record.target_label, record.status, number_text(record.tokens_in),
+        columns = (record.id, record.time, visible_inline(record.target_label), record.status, number_text(record.tokens_in),
                    number_text(record.tokens_out), cost_text(record.cost, record.cost_estimated),
                    one_line(record.prompt))
         lines.append("\t".join(str(column) for column in columns) + "\n")
@@ -99,7 +100,7 @@ def figures(record: HistoryRecord) -> list[tuple[str, str]]:
     rows += [("-i", f"{key}={field_text(value)}") for key, value in record.fields.items() if key != "input"]
     rows += [("-i", f"{name}=@{upload['filename']} ({upload['size']} bytes, {upload['content_type']})")
              for name, upload in record.uploads.items()]
-    return rows
+    return [(label, visible_inline(value)) for label, value in rows]
 
 
 def sections(record: HistoryRecord) -> list[tuple[str, str]]:
@@ -133,7 +134,7 @@ def record_panels(record: HistoryRecord) -> RenderableType:
     grid.add_column()
     for label, value in figures(record):
         grid.add_row(label, Text(value, style=STATUS_STYLES.get(value, "") if label == "status" else ""))
-    panels = [Panel(Text(text), title=title, title_align="left") for title, text in sections(record)]
+    panels = [Panel(Text(visible(text)), title=title, title_align="left") for title, text in sections(record)]
     return Group(grid, *panels)
 
 
@@ -162,7 +163,7 @@ def print_stats(out: Output, rows: list[StatsRow], by: str) -> None:
 
 
 def stats_lines(rows: list[StatsRow]) -> str:
-    return "".join("\t".join(str(column) for column in (row.key, row.requests, row.tokens_in, row.tokens_out,
+    return "".join("\t".join(str(column) for column in (visible_inline(row.key), row.requests, row.tokens_in, row.tokens_out,
                                                          stats_cost(row))) + "\n" for row in rows)
 
 

@@ -5,6 +5,11 @@ into a mode (Rich on a terminal, exact text in a pipe or file) and keeps one Ric
 per stream for the whole run, created on first use. Commands hand it results: text, JSON,
 tables (as a plain and a Rich form, of which it picks one), messages and progress. Rich
 is imported only when a terminal is actually rendered to.
+
+Text that came from the API never drives a terminal (output/sanitize.py): what reaches a
+terminal's stdout has its control characters shown, and so has every stderr line, on a
+terminal or in a CI log (llamactl's own messages have none, so that changes only the
+server's text).
 """
 
 from __future__ import annotations
@@ -13,6 +18,7 @@ import json
 from functools import cached_property
 from typing import TYPE_CHECKING, Any, Callable
 
+from llamactl.output.sanitize import VisibleRendering, json_visible, visible
 from llamactl.output.streams import flush_stream, write_text
 
 if TYPE_CHECKING:
@@ -57,15 +63,18 @@ class Output:
     def _console(self, stream: Any) -> Console:
         from rich.console import Console
 
-        return Console(file=stream, force_terminal=True, no_color=bool(self.env.no_color),
-                       highlight=False, soft_wrap=True, width=self.env.width)
+        console = Console(file=stream, force_terminal=True, no_color=bool(self.env.no_color),
+                          highlight=False, soft_wrap=True, width=self.env.width)
+        console.push_render_hook(VisibleRendering())
+        return console
 
     # stdout
 
     def write(self, text: str) -> None:
-        """Text to stdout as it is, unflushed (a stream flushes once per network read)."""
+        """Text to stdout, unflushed (a stream flushes once per network read): as it is in a
+        pipe or file, its control characters shown on a terminal."""
         if text:
-            write_text(self.env.stdout, text)
+            write_text(self.env.stdout, visible(text) if self.rich_stdout else text)
             self.stdout_mid_line = not text.endswith("\n")
 
     def flush(self) -> None:
@@ -78,13 +87,17 @@ class Output:
 
     def json(self, value: Any) -> None:
         """A JSON document as deepctl prints it: indented, UTF-8."""
-        self.text(json.dumps(value, indent=2, ensure_ascii=False) + "\n")
+        self.text(self._json_text(json.dumps(value, indent=2, ensure_ascii=False)) + "\n")
 
     def json_line(self, value: Any, flush: bool = True) -> None:
         """One compact JSON value on one line (NDJSON)."""
-        self.write(json.dumps(value, ensure_ascii=False, separators=(",", ":")) + "\n")
+        self.write(self._json_text(json.dumps(value, ensure_ascii=False, separators=(",", ":"))) + "\n")
         if flush:
             self.flush()
+
+    def _json_text(self, text: str) -> str:
+        """On a terminal the same JSON with nothing raw to obey; in a pipe the exact text."""
+        return json_visible(text) if self.rich_stdout else text
 
     def show(self, plain: Callable[[], str], rich: Callable[[Console], RenderableType]) -> None:
         """A result with two forms: `rich` builds a renderable for the terminal's console
@@ -97,6 +110,7 @@ class Output:
     # stderr
 
     def _message(self, line: str, style: str | None) -> None:
+        line = visible(line)
         if self.stdout_mid_line and self.shares_screen:
             self._stderr_text("\n")  # start below the unfinished line of text
             self.stdout_mid_line = False
@@ -132,7 +146,7 @@ class Output:
         skip building trace text at all."""
         if not self.env.debug:
             return None
-        return lambda line: self._stderr_text(f"debug: {line}\n")
+        return lambda line: self._stderr_text(f"debug: {visible(line)}\n")
 
     def traceback(self, text: str) -> None:
-        self._stderr_text(text)
+        self._stderr_text(visible(text))

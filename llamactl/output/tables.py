@@ -7,7 +7,7 @@ compact form when they have one, or dropped. Free text (notes, prompts) shrinks 
 minimum with an ellipsis, and is dropped first. Columns go in their `drop` order, lowest
 first, until the rest fits.
 
-Every cell is passed through `visible()`, so a server-supplied string (a model name, a
+Every cell is passed through `visible_inline()`, so a server-supplied string (a model name, a
 prompt, an error) never drives the terminal, and is measured as it will be shown.
 """
 
@@ -17,7 +17,7 @@ from dataclasses import dataclass, field, replace
 from enum import Enum
 from typing import TYPE_CHECKING
 
-from llamactl.output.sanitize import visible
+from llamactl.output.sanitize import visible_inline
 
 if TYPE_CHECKING:
     from rich.text import Text
@@ -45,9 +45,9 @@ class Column:
     footer: str | None = None
 
     def __post_init__(self) -> None:
-        self.cells = [visible(cell) for cell in self.cells]
+        self.cells = [visible_inline(cell) for cell in self.cells]
         if self.compact is not None:
-            self.compact = [visible(cell) for cell in self.compact]
+            self.compact = [visible_inline(cell) for cell in self.compact]
 
     def natural(self) -> int:
         from rich.cells import cell_len

@@ -7,6 +7,7 @@ arrived, and tokens that arrived together cost one write.
 
 from __future__ import annotations
 
+from llamactl.output.sanitize import visible
 from llamactl.output.sink import Output
 
 
@@ -31,7 +32,8 @@ class PlainText:
 
 class RichText:
     """Generated text on a terminal: streamed as plain Rich text (linear, no re-rendering),
-    several results as labelled panels, and a final newline so the prompt starts clean."""
+    several results as labelled panels, and a final newline so the prompt starts clean.
+    Control characters in the text are shown, never obeyed (output/sanitize.py)."""
 
     def __init__(self, out: Output):
         self.console = out.stdout_console
@@ -41,14 +43,19 @@ class RichText:
     def token(self, text: str) -> None:
         self.pending.append(text)
 
-    def flush(self) -> None:
+    def flush(self, final: bool = False) -> None:
         """Render what arrived since the last network read: console.out writes text as-is
-        (no markup, no re-layout of earlier output), so the cost stays linear."""
+        (no markup, no re-layout of earlier output), so the cost stays linear. A CR that
+        ends the text waits for the next text: with a newline after it, it is a line ending."""
         if self.pending:
             text = "".join(self.pending)
             self.pending.clear()
-            self.console.out(text, end="", highlight=False)
-            self.at_line_start = text.endswith("\n")
+            if text.endswith("\r") and not final:
+                text = text[:-1]
+                self.pending.append("\r")
+            if text:
+                self.console.out(visible(text), end="", highlight=False)
+                self.at_line_start = text.endswith("\n")
 
     def results(self, texts: list[str]) -> None:
         if len(texts) == 1:
@@ -59,12 +66,12 @@ class RichText:
         from rich.text import Text
 
         for index, text in enumerate(texts, 1):
-            self.console.print(Panel(Text(text), title=f"result {index} of {len(texts)}", title_align="left"),
+            self.console.print(Panel(Text(visible(text)), title=f"result {index} of {len(texts)}", title_align="left"),
                                soft_wrap=False)  # wrap inside the panel, never crop
         self.at_line_start = True
 
     def end(self) -> None:
-        self.flush()
+        self.flush(final=True)
         if not self.at_line_start:
             self.console.file.write("\n")
             self.console.file.flush()

@@ -28,6 +28,7 @@ class Behavior:
     body_shape: str | None = None
     message: str | None = None
     headers: dict = field(default_factory=dict)  # extra response headers, any response
+    reason: str | None = None  # the status line's reason phrase on an answer that is not a stream
     # Stream framing.
     framing: str = "chunked"  # "chunked" | "close" (no length, body ends at socket close)
     newline: str = "\n"  # "\n" | "\r\n" | "\r"; events end with two of them

@@ -61,7 +61,7 @@ class Exchange:
         """A complete response with a Content-Length; `stall_after`/`cut_after` count its bytes."""
         headers = [("Content-Type", content_type)] if content_type else []
         headers.append(("Content-Length", str(len(body))))
-        wire.send_head(self.handler, status, headers + list(self.behavior.headers.items()))
+        wire.send_head(self.handler, status, headers + list(self.behavior.headers.items()), self.behavior.reason)
         faults.write_body(self, body)
 
     def send_json(self, status: int, obj) -> None:

@@ -35,9 +35,10 @@ def json_text(obj, *, compact: bool = False, ensure_ascii: bool = False) -> str:
     return json.dumps(obj, ensure_ascii=ensure_ascii, separators=separators)
 
 
-def send_head(handler, status: int, headers: list[tuple[str, str]]) -> None:
-    """Status line and headers; `handler` is the BaseHTTPRequestHandler of the connection."""
-    handler.send_response(status)
+def send_head(handler, status: int, headers: list[tuple[str, str]], reason: str | None = None) -> None:
+    """Status line (the standard reason phrase unless given) and headers; `handler` is the
+    BaseHTTPRequestHandler of the connection."""
+    handler.send_response(status, reason)
     for name, value in headers:
         handler.send_header(name, value)
     handler.end_headers()
