@@ -45,12 +45,13 @@ def iter_byte_chunks(raw: Any, before_read: Callable[[], None] = lambda: None) -
 def _fastest_read1(raw: Any) -> Callable[[int], bytes]:
     """http.client's own read1 under urllib3's response, when no content decoding is needed:
     it de-chunks just the same, without urllib3's per-call bookkeeping (most of the CPU
-    per token on a fast stream). Falls back to urllib3's read1."""
+    per token on a fast stream; bench/streaming.py). Otherwise urllib3's read1, told to
+    decode: requests leaves `decode_content` off on the raw response it hands out."""
     inner = getattr(raw, "_fp", None)
     encoding = (raw.headers.get("Content-Encoding") or "identity").strip().lower()
     if encoding == "identity" and callable(getattr(inner, "read1", None)):
         return inner.read1
-    return raw.read1
+    return lambda size: raw.read1(size, decode_content=True)
 
 
 def error_message_of(data: dict[str, Any]) -> str | None:
