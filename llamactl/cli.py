@@ -93,6 +93,7 @@ LAZY_GROUPS = {"auth": "llamactl.commands.auth", "models": "llamactl.commands.mo
                "history": "llamactl.commands.history"}
 COMMAND_ORDER = ("auth", "infer", "models", "history")
 GLOBAL_OPTIONS = ("--api-url", "--allow-insecure", "--debug")
+VALUE_OPTIONS = ("--api-url",)  # the global options that take a value
 CONNECTION_PANEL = "Connection"
 
 
@@ -129,7 +130,7 @@ class LlamactlGroup(TyperGroup):
         except Exception as exc:
             if not _is_click_exception(exc):
                 raise
-            code = _report_usage_error(exc)
+            code = _report_usage_error(exc, _given_args(args))
         if standalone_mode:
             raise SystemExit(code)
         return code
@@ -142,9 +143,7 @@ class LlamactlGroup(TyperGroup):
         except KeyboardInterrupt as exc:
             from llamactl.signals import Terminated
 
-            if isinstance(exc, Terminated):
-                raise typer.Exit(ExitCode.TERMINATED) from None
-            return self._fail(ctx, Interrupted("interrupted: anything shown above is incomplete"))
+            return self._interrupted(ctx, terminated=isinstance(exc, Terminated))
         except BrokenPipeError:
             _silence_stdout()
             raise typer.Exit(ExitCode.BROKEN_PIPE) from None
@@ -162,6 +161,22 @@ class LlamactlGroup(TyperGroup):
                    hint="this is a bug in llamactl; rerun with --debug for the traceback")
             raise typer.Exit(ExitCode.INTERNAL) from None
 
+    def _interrupted(self, ctx: Any, terminated: bool) -> None:
+        """One line saying the run was stopped, on a line of its own (not after the `^C` the
+        terminal echoed), claiming incomplete output only when some was shown. SIGTERM
+        leaves a trace in a CI log without an `error:`: the job was cancelled, nothing failed."""
+        env = _environment(ctx)
+        out = env.output
+        shown = out.stdout_mid_line
+        if not terminated and env.stderr_isatty:
+            out.end_line_on_stderr()
+            out.stdout_mid_line = False
+        incomplete = "; the output above is incomplete" if shown else ""
+        if terminated:
+            out.error(f"terminated by SIGTERM{incomplete}")
+            raise typer.Exit(ExitCode.TERMINATED)
+        self._fail(ctx, Interrupted(f"interrupted{incomplete}"))
+
     def _fail(self, ctx: Any, exc: LlamactlError) -> None:
         env = _environment(ctx)
         if env.debug:
@@ -175,7 +190,28 @@ def _is_click_exception(exc: BaseException) -> bool:
     return type(exc).__module__.startswith(("typer.", "click."))
 
 
-def _report_usage_error(exc: Any) -> int:
+def _given_args(args: Any) -> list[str]:
+    import sys
+
+    return [str(arg) for arg in (sys.argv[1:] if args is None else args)]
+
+
+def _global_option_as_given(option: str, args: list[str]) -> str:
+    """`--api-url URL` as the user typed it (value included), for the misplaced-option hint."""
+    import shlex
+
+    for index, arg in enumerate(args):
+        if arg.startswith(option + "="):
+            return arg
+        if arg == option:
+            if option in VALUE_OPTIONS:
+                value = args[index + 1] if index + 1 < len(args) else "URL"
+                return f"{option} {shlex.quote(value)}"
+            return option
+    return f"{option} URL" if option in VALUE_OPTIONS else option
+
+
+def _report_usage_error(exc: Any, args: list[str] | None = None) -> int:
     """Print a Typer/click usage error compactly; `llamactl GROUP` alone has printed help."""
     if type(exc).__name__ == "NoArgsIsHelpError":
         return ExitCode.OK
@@ -183,7 +219,9 @@ def _report_usage_error(exc: Any) -> int:
     hint = f"see '{ctx.command_path} --help'" if ctx is not None else None
     misplaced = getattr(exc, "option_name", None)
     if misplaced in GLOBAL_OPTIONS and ctx is not None and ctx.parent is not None:
-        hint = f"{misplaced} is a global option: put it before the command, as in 'llamactl {misplaced} {ctx.info_name} ...'"
+        given = _global_option_as_given(misplaced, args or [])
+        path = ctx.command_path.split(" ", 1)[1] if " " in ctx.command_path else ctx.info_name
+        hint = f"{misplaced} is a global option: put it before the command, as in 'llamactl {given} {path} ...'"
     report(Environment(), exc.format_message(), hint)
     return getattr(exc, "exit_code", ExitCode.USAGE)
 
