@@ -117,13 +117,19 @@ class LlamactlGroup(TyperGroup):
 
     def main(self, args: Any = None, prog_name: Any = None, complete_var: Any = None,
              standalone_mode: bool = True, **extra: Any) -> Any:
-        """Typer's usage errors as one `error:` line and a hint, instead of a boxed panel."""
+        """Typer's usage errors as one `error:` line and a hint, instead of a boxed panel;
+        help piped into `head` ends quietly, and piped help has no trailing spaces."""
+        env = Environment()
+        if not env.stdout_isatty:
+            _trim_help_when_shown()
         try:
             result = super().main(args=args, prog_name=prog_name, complete_var=complete_var,
                                   standalone_mode=False, **extra)
             code = result if isinstance(result, int) else 0
+        except HelpPipeClosed:  # `llamactl --help | head -1`: the reader has all it wanted
+            _silence_stdout()
+            code = ExitCode.BROKEN_PIPE
         except typer.Abort:  # Ctrl-C or end of input at a confirmation or a prompt
-            env = Environment()
             env.output.end_line_on_stderr()
             report(env, "interrupted")
             code = ExitCode.INTERRUPTED
@@ -138,7 +144,7 @@ class LlamactlGroup(TyperGroup):
     def invoke(self, ctx: Any) -> Any:
         try:
             return super().invoke(ctx)
-        except (typer.Exit, typer.Abort):
+        except (typer.Exit, typer.Abort, HelpPipeClosed):
             raise
         except KeyboardInterrupt as exc:
             from llamactl.signals import Terminated
@@ -224,6 +230,74 @@ def _report_usage_error(exc: Any, args: list[str] | None = None) -> int:
         hint = f"{misplaced} is a global option: put it before the command, as in 'llamactl {given} {path} ...'"
     report(Environment(), exc.format_message(), hint)
     return getattr(exc, "exit_code", ExitCode.USAGE)
+
+
+class HelpPipeClosed(Exception):
+    """The reader of piped help went away. Not an OSError, which click would turn into exit 1."""
+
+
+class _TrailingSpaceTrimmer:
+    """A file for Rich's help console in a pipe: each line without the spaces that pad it
+    to the console's width (Rich writes whole lines in one write)."""
+
+    def __init__(self, stream: Any):
+        self.stream = stream
+
+    def write(self, text: str) -> int:
+        import re
+
+        try:
+            return self.stream.write(re.sub(r"[ \t]+(?=\n|$)", "", text))
+        except BrokenPipeError:
+            raise HelpPipeClosed() from None
+
+    def flush(self) -> None:
+        try:
+            self.stream.flush()
+        except BrokenPipeError:
+            raise HelpPipeClosed() from None
+
+    def isatty(self) -> bool:
+        return False
+
+
+def _trim_help_when_shown() -> None:
+    """Trim piped help, patching Typer's help console only when help is formatted, so runs
+    that show none never import Rich."""
+    from typer.core import TyperCommand, TyperGroup as Group
+
+    for cls in (TyperCommand, Group):
+        original = cls.format_help
+        if getattr(original, "trims", False):
+            continue
+
+        def format_help(self: Any, ctx: Any, formatter: Any, _original: Any = original) -> Any:
+            _trim_piped_help()
+            return _original(self, ctx, formatter)
+
+        format_help.trims = True  # type: ignore[attr-defined]
+        cls.format_help = format_help
+
+
+def _trim_piped_help() -> None:
+    """Make Typer's help console write through a _TrailingSpaceTrimmer (its help is the only
+    output that does not go through the sink)."""
+    import sys
+
+    from typer import rich_utils
+
+    make_console = rich_utils._get_rich_console
+    if getattr(make_console, "trims", False):
+        return
+
+    def console(stderr: bool = False) -> Any:
+        made = make_console(stderr=stderr)
+        if not stderr:
+            made.file = _TrailingSpaceTrimmer(sys.stdout)
+        return made
+
+    console.trims = True  # type: ignore[attr-defined]
+    rich_utils._get_rich_console = console
 
 
 def _silence_stdout() -> None:

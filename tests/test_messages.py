@@ -62,3 +62,65 @@ def test_a_misplaced_global_option_hint_names_the_whole_command_path():
     run = invoke(["history", "list", "--api-url=http://127.0.0.1:9"])
     assert run.exit_code == 2
     assert "as in 'llamactl --api-url=http://127.0.0.1:9 history list ...'" in run.stderr
+
+
+def test_piped_help_has_no_trailing_spaces():
+    for args in (["--help"], ["infer", "--help"], ["history", "list", "--help"]):
+        run = invoke(args)
+        assert run.exit_code == 0
+        assert "Usage:" in run.stdout
+        assert [line for line in run.stdout.splitlines() if line != line.rstrip()] == []
+
+
+def test_help_into_head_ends_quietly(env):
+    import subprocess
+
+    from tests.helpers import REPO, llamactl_command
+
+    for args in (["--help"], ["infer", "--help"]):
+        shell = subprocess.run(
+            ["bash", "-c", f"{' '.join(llamactl_command(*args))} | head -1; exit ${{PIPESTATUS[0]}}"],
+            env=env, cwd=REPO, capture_output=True, timeout=HANG_GUARD,
+        )
+        assert (shell.returncode, shell.stderr) == (141, b"")
+
+
+def test_the_chat_format_is_not_applied_twice(api):
+    emulator = api
+    run = invoke(["infer", "-m", MODEL, "--chat", "-q", "[INST] hi [/INST]"])
+    assert run.exit_code == 0, run.stderr
+    assert [r.json["input"] for r in emulator.requests if r.path.startswith("/v1/inference/")] == ["[INST] hi [/INST]"]
+
+
+def test_a_stream_cut_after_one_token_says_one_token(api):
+    emulator = api
+    emulator.behave(Behavior(tokens=["only", " never"], cut_after=1))
+    run = invoke(["infer", "-m", MODEL, "-q", "hi"])
+    assert run.exit_code == 5
+    assert "after 1 token;" in run.stderr or "after 1 token " in run.stderr
+    assert "1 tokens" not in run.stderr
+
+
+def test_an_unknown_deployment_is_not_sent_to_models_list(api):
+    emulator = api
+    run = invoke(["infer", "-d", "nope", "hi"])
+    assert run.exit_code == 4
+    assert "models list" not in run.stderr
+    assert "hint: check the deployment id: your deployments are listed at https://deepinfra.com/dash/deployments" in run.stderr
+
+
+def test_an_embeddings_model_through_infer_says_what_it_expects(api):
+    emulator = api
+    run = invoke(["infer", "-m", "BAAI/bge-large-en-v1.5", "hi"])
+    assert run.exit_code == 4
+    assert "body.inputs: field required" in run.stderr
+    assert ("hint: this model expects inputs, so it is not a text-generation model: give -i inputs=... "
+            "instead of a prompt, and see 'llamactl models info -m BAAI/bge-large-en-v1.5' for its fields") in run.stderr
+
+
+def test_a_base_url_with_a_path_is_refused_before_sending(api):
+    emulator = api
+    run = invoke(["--api-url", emulator.url + "/v1/openai", "infer", "-m", MODEL, "hi"])
+    assert run.exit_code == 2
+    assert f"has a path (/v1/openai)" in run.stderr and f"hint: use {emulator.url} " in run.stderr
+    assert emulator.requests == []

@@ -67,6 +67,11 @@ class ApiClient:
         parts = urlsplit(self.api_url)
         if parts.scheme not in ("http", "https") or not parts.netloc:
             raise UsageError(f"invalid API URL {self.api_url!r}: expected http(s)://host[:port]")
+        if parts.path.strip("/"):  # `.../v1/openai` would post to .../v1/openai/v1/inference/...
+            raise UsageError(
+                f"the API URL {self.api_url} has a path ({parts.path}): llamactl adds the API paths itself",
+                hint=f"use {parts.scheme}://{parts.netloc} (--api-url, DEEPINFRA_HOST or DEEPINFRA_BASE_URL)",
+            )
         if (
             self.token
             and parts.scheme == "http"

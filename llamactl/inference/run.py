@@ -15,6 +15,7 @@ from llamactl.inference.outcome import InferenceOutcome
 from llamactl.errors import Interrupted, LlamactlError, RequestFailed, StreamIncomplete
 from llamactl.api.request import InferenceRequest
 from llamactl.api.native_stream import StreamAccumulator, StreamEvent, iter_byte_chunks, iter_events
+from llamactl.output.format import count_text
 
 REQUEST_ID_HEADERS = ("X-Request-Id", "X-Deepinfra-Request-Id", "Request-Id")
 
@@ -71,12 +72,12 @@ def consume_stream(response, view: View, outcome: InferenceOutcome, timeout: flo
     except (urllib3.exceptions.ReadTimeoutError, TimeoutError):
         raise StreamIncomplete(
             f"the stream stalled: nothing arrived for {timeout_text(timeout)} "
-            f"after {accumulator.tokens_received} tokens; the output is incomplete",
+            f"after {count_text(accumulator.tokens_received, 'token')}; the output is incomplete",
             hint="raise --timeout if the model is just slow",
         ) from None
     except (urllib3.exceptions.HTTPError, http.client.HTTPException, OSError) as exc:
         raise StreamIncomplete(
-            f"the stream broke after {accumulator.tokens_received} tokens ({type(exc).__name__}); "
+            f"the stream broke after {count_text(accumulator.tokens_received, 'token')} ({type(exc).__name__}); "
             "the output is incomplete"
         ) from None
     finally:
@@ -89,7 +90,7 @@ def consume_stream(response, view: View, outcome: InferenceOutcome, timeout: flo
         outcome.request_id = accumulator.request_id or _request_id_header(response)
     if not accumulator.complete:
         raise StreamIncomplete(
-            f"the stream ended before its final event after {accumulator.tokens_received} tokens; "
+            f"the stream ended before its final event after {count_text(accumulator.tokens_received, 'token')}; "
             "the output is incomplete"
         )
 

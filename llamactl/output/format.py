@@ -5,6 +5,11 @@ from __future__ import annotations
 from typing import Any
 
 
+def count_text(count: int, noun: str) -> str:
+    """`1 token`, `2 tokens`, `0 tokens`: a count with its noun in the right number."""
+    return f"{count} {noun}" if count == 1 else f"{count} {noun}s"
+
+
 def format_dollars(amount: float, min_decimals: int = 0) -> str:
     """Dollars with as many decimals as a tiny amount needs (a cost: `$0.0000436`), and at
     least `min_decimals` (a price: `$0.80` with 2)."""
