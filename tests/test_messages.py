@@ -124,3 +124,25 @@ def test_a_base_url_with_a_path_is_refused_before_sending(api):
     assert run.exit_code == 2
     assert f"has a path (/v1/openai)" in run.stderr and f"hint: use {emulator.url} " in run.stderr
     assert emulator.requests == []
+
+
+def test_costs_we_keep_and_total_carry_no_float_noise(api):
+    """The emulator's prices make 7.680000000000001e-06 per answer, as float arithmetic does."""
+    import json
+
+    for _ in range(4):
+        assert invoke(["infer", "-m", MODEL, "-q", "hi"]).exit_code == 0
+    rows = json.loads(invoke(["history", "list", "--json"]).stdout)
+    assert {row["cost"] for row in rows} == {7.68e-06}
+    total = json.loads(invoke(["history", "stats", "--json"]).stdout)["total"]["cost"]
+    assert total == 3.072e-05
+
+
+def test_round_cost_drops_float_noise_only():
+    from llamactl.output.format import round_cost
+
+    assert round_cost(1.3440000000000002e-05) == 1.344e-05
+    assert round_cost(0.00044416000000000003) == 0.00044416
+    assert round_cost(0.1 + 0.2) == 0.3
+    assert round_cost(1.23456789e-07) == 1.23456789e-07
+    assert round_cost(None) is None

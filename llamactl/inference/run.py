@@ -15,7 +15,7 @@ from llamactl.inference.outcome import InferenceOutcome
 from llamactl.errors import Interrupted, LlamactlError, RequestFailed, StreamIncomplete
 from llamactl.api.request import InferenceRequest
 from llamactl.api.native_stream import StreamAccumulator, StreamEvent, iter_byte_chunks, iter_events
-from llamactl.output.format import count_text
+from llamactl.output.format import count_text, round_cost
 
 REQUEST_ID_HEADERS = ("X-Request-Id", "X-Deepinfra-Request-Id", "Request-Id")
 
@@ -86,7 +86,7 @@ def consume_stream(response, view: View, outcome: InferenceOutcome, timeout: flo
         outcome.results = [accumulator.text]
         outcome.tokens_in = accumulator.tokens_in
         outcome.tokens_out = accumulator.tokens_out
-        outcome.cost = accumulator.cost
+        outcome.cost = round_cost(accumulator.cost)
         outcome.request_id = accumulator.request_id or _request_id_header(response)
     if not accumulator.complete:
         raise StreamIncomplete(
@@ -116,7 +116,7 @@ def consume_json(response, view: View, outcome: InferenceOutcome) -> None:
     outcome.response = data
     status = data.get("inference_status") if isinstance(data.get("inference_status"), dict) else {}
     outcome.request_id = data.get("request_id") if isinstance(data.get("request_id"), str) else _request_id_header(response)
-    outcome.cost = _number(status.get("cost"))
+    outcome.cost = round_cost(_number(status.get("cost")))
     outcome.runtime_ms = _int(status.get("runtime_ms"))
     outcome.tokens_in = _int(data.get("num_input_tokens")) or _int(status.get("tokens_input"))
     outcome.tokens_out = _int(data.get("num_tokens")) or _int(status.get("tokens_generated"))
@@ -150,7 +150,7 @@ def run_inference(
         else:
             consume_json(response, view, outcome)
         if outcome.cost is None and estimate_cost is not None and outcome.status == "ok":
-            outcome.cost = estimate_cost(outcome)
+            outcome.cost = round_cost(estimate_cost(outcome))
             outcome.cost_estimated = outcome.cost is not None
     except StreamIncomplete as exc:
         outcome.status, outcome.error = "incomplete", exc.message

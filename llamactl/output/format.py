@@ -5,6 +5,15 @@ from __future__ import annotations
 from typing import Any
 
 
+COST_DIGITS = 12  # significant digits: far below a billed unit, far above float noise
+
+
+def round_cost(cost: float | None) -> float | None:
+    """A cost without float noise (`1.3440000000000002e-05` → `1.344e-05`), for JSON and
+    history: sums and products of prices leave digits nobody was billed for."""
+    return None if cost is None else float(f"{cost:.{COST_DIGITS}g}")
+
+
 def count_text(count: int, noun: str) -> str:
     """`1 token`, `2 tokens`, `0 tokens`: a count with its noun in the right number."""
     return f"{count} {noun}" if count == 1 else f"{count} {noun}s"
