@@ -71,8 +71,9 @@ def _secrets(env: Environment) -> list[str]:
 
 
 def report(env: Environment, message: str, hint: str | None = None) -> None:
-    for secret in _secrets(env):
-        message = message.replace(secret, "***")
+    from llamactl.api.redact import redact
+
+    message = redact(message, _secrets(env))
     out = env.output
     out.error(f"error: {message}")
     if hint:
@@ -82,9 +83,9 @@ def report(env: Environment, message: str, hint: str | None = None) -> None:
 def report_traceback(env: Environment) -> None:
     import traceback
 
-    text = traceback.format_exc()
-    for secret in _secrets(env):
-        text = text.replace(secret, "***")
+    from llamactl.api.redact import redact
+
+    text = redact(traceback.format_exc(), _secrets(env))
     env.output.traceback(text)
 
 

@@ -146,3 +146,29 @@ def test_round_cost_drops_float_noise_only():
     assert round_cost(0.1 + 0.2) == 0.3
     assert round_cost(1.23456789e-07) == 1.23456789e-07
     assert round_cost(None) is None
+
+
+def test_a_short_token_is_hidden_without_mangling_our_words(monkeypatch):
+    monkeypatch.setenv("DEEPINFRA_TOKEN", "x")
+    run = invoke(["infer", "hi"])
+    assert run.exit_code == 2
+    assert "exactly one of -m/--model" in run.stderr and "***" not in run.stderr
+
+
+def test_redaction_hides_a_short_token_where_it_stands_alone_and_a_long_one_anywhere():
+    from llamactl.api.redact import redact
+
+    assert redact("give exactly one; token rejected: Bearer x", ["x"]) == "give exactly one; token rejected: Bearer ***"
+    long = "abcDEF0123456789xyz"
+    assert redact(f"Bearer{long}! and {long}", [long]) == "Bearer***! and ***"
+    assert redact("nothing", [""]) == "nothing"
+
+
+def test_a_non_ascii_prompt_under_a_strict_ascii_locale(emulator, env):
+    from tests.helpers import run_llamactl
+
+    strict = {**env, "LC_ALL": "C", "PYTHONUTF8": "0", "PYTHONCOERCECLOCALE": "0"}
+    strict.pop("LANG", None)
+    run = run_llamactl(["infer", "-m", MODEL, "-q", "héllo 🦙"], strict)
+    assert run.exit_code == 0, run.stderr
+    assert [r.json["input"] for r in emulator.requests if r.path.startswith("/v1/inference/")] == ["héllo 🦙"]
