@@ -172,3 +172,20 @@ def test_a_non_ascii_prompt_under_a_strict_ascii_locale(emulator, env):
     run = run_llamactl(["infer", "-m", MODEL, "-q", "héllo 🦙"], strict)
     assert run.exit_code == 0, run.stderr
     assert [r.json["input"] for r in emulator.requests if r.path.startswith("/v1/inference/")] == ["héllo 🦙"]
+
+
+def test_batch_flags_without_batch_name_only_those_given(api):
+    run = invoke(["infer", "-m", MODEL, "--output", "x.out", "hi"])
+    assert run.exit_code == 2
+    assert run.stderr == ("error: --output needs --batch FILE\n"
+                          "hint: to keep one answer in a file, redirect stdout: llamactl infer ... > FILE\n")
+    run = invoke(["infer", "-m", MODEL, "--concurrency", "2", "--max-cost", "1", "hi"])
+    assert run.stderr == "error: --concurrency and --max-cost need --batch FILE\n"
+    assert api.requests == []
+
+
+def test_the_headless_login_hint_keeps_insecure_storage(api, monkeypatch):
+    monkeypatch.delenv("DEEPINFRA_TOKEN")
+    run = invoke(["auth", "login", "--insecure-storage"], input="")
+    assert run.exit_code == 2
+    assert 'hint: pipe the token in: echo "$TOKEN" | llamactl auth login --with-token --insecure-storage\n' in run.stderr
