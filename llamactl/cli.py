@@ -134,6 +134,12 @@ class LlamactlGroup(TyperGroup):
             env.output.end_line_on_stderr()
             report(env, "interrupted")
             code = ExitCode.INTERRUPTED
+        except OSError as exc:  # outside any command: `--install-completion` on a read-only home
+            if not local_errno_hint(exc):
+                raise
+            failure = local_failure(f"write {exc.filename}" if exc.filename else "write", exc)
+            report(env, failure.message, failure.hint)
+            code = failure.exit_code
         except Exception as exc:
             if not _is_click_exception(exc):
                 raise

@@ -189,3 +189,37 @@ def test_the_headless_login_hint_keeps_insecure_storage(api, monkeypatch):
     run = invoke(["auth", "login", "--insecure-storage"], input="")
     assert run.exit_code == 2
     assert 'hint: pipe the token in: echo "$TOKEN" | llamactl auth login --with-token --insecure-storage\n' in run.stderr
+
+
+def test_install_completion_on_a_read_only_home_is_one_line(monkeypatch):
+    import errno
+
+    import typer.completion
+
+    def read_only(**kwargs):
+        raise OSError(errno.EROFS, "Read-only file system", "/home/user/.bashrc")
+
+    monkeypatch.setattr(typer.completion, "install", read_only)
+    run = invoke(["--install-completion", "bash"])
+    assert run.exit_code == 6
+    assert run.stderr.startswith("error: cannot write /home/user/.bashrc: Read-only file system\nhint: ")
+    assert "Traceback" not in run.stderr
+
+
+def test_a_batch_that_cannot_save_history_warns_once(api, home, tmp_path):
+    (home / "history.db").mkdir(parents=True)  # sqlite cannot open it: the same reason every line
+    prompts = tmp_path / "prompts.jsonl"
+    prompts.write_text('"a"\n"b"\n"c"\n')
+    run = invoke(["infer", "-m", MODEL, "-q", "--batch", str(prompts)])
+    assert run.exit_code == 0, run.stderr
+    assert run.stderr.count("warning: history: ") == 1, run.stderr
+
+
+def test_an_unwritable_model_cache_still_prices_the_first_run(api, home):
+    from llamactl.catalogue.cache import ModelCache
+    from llamactl.env import Environment
+
+    ModelCache(Environment(api_url=api.url, environ={"LLAMACTL_HOME": str(home)})).path.mkdir(parents=True)
+    run = invoke(["infer", "-m", MODEL, "hi"])
+    assert run.exit_code == 0, run.stderr
+    assert " · cost ~$" in run.stderr

@@ -61,17 +61,21 @@ class PricingPrefetch:
         import threading
 
         self.thread = None
+        self.catalogue: Any = None  # the list fetched, for when the cache cannot be written
         if model and cached_entry(env, model) is None:
             self.thread = threading.Thread(target=self._fetch, args=(env, token), daemon=True,
                                            name="pricing-prefetch")
             self.thread.start()
 
-    @staticmethod
-    def _fetch(env: Environment, token: Any) -> None:
-        from llamactl.catalogue.cache import ModelCache, fetch_models
+    def _fetch(self, env: Environment, token: Any) -> None:
+        import time
+
+        from llamactl.catalogue.cache import CachedCatalogue, ModelCache, fetch_models
 
         try:
-            ModelCache(env).write(fetch_models(env, token, warn=lambda line: None))
+            raws = fetch_models(env, token, warn=lambda line: None)
+            self.catalogue = CachedCatalogue(time.time(), raws)
+            ModelCache(env).write(raws)
         except Exception:  # noqa: BLE001 - a helper for the summary must never fail the run
             pass
 
@@ -95,7 +99,7 @@ def cost_estimator(env: Environment, prefetch: PricingPrefetch | None = None) ->
             prefetch.wait()
         from llamactl.catalogue.cache import ModelCache
 
-        catalogue = ModelCache(env).read()
+        catalogue = ModelCache(env).read() or (prefetch.catalogue if prefetch is not None else None)
         entry = catalogue.serving_entry(model) if catalogue else None
         if entry is None:
             return None
