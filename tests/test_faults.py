@@ -93,6 +93,11 @@ FAULTS = [
     Fault("state directory on a read-only disk", stream(), 0, 3, None, "Read-only file system", read_only=True),
     Fault("history list, state directory on a read-only disk", None, 6, -1, None, "Read-only file system",
           read_only=True, command=["history", "list"]),
+    Fault("API URL with a path (…/v1/openai)", stream(), 2, -1, None, "has a path (/v1/openai)",
+          command=["--api-url", "http://127.0.0.1:9/v1/openai", "infer", "-m", MODEL, "tell me"]),
+    Fault("unknown deployment (-d)", Behavior(), 4, -1, "error", "deploy:nope", command=["infer", "-d", "nope", "tell me"]),
+    Fault("embeddings model through infer", Behavior(), 4, -1, "error", "body.inputs: field required",
+          command=["infer", "-m", "BAAI/bge-large-en-v1.5", "tell me"]),
     Fault("batch --output in a directory that does not exist", stream(), 6, -1, None, "cannot write --output",
           command=["infer", "-m", MODEL, "--batch", "-", "--output", "{home}/missing/out.jsonl"], stdin=b'"tell me"\n'),
 ]
