@@ -81,3 +81,9 @@ def read_exactly(fd: int, size: int) -> bytes:
         assert chunk, f"pipe closed after {data!r}"
         data += chunk
     return data
+
+
+def last_inference(emulator):
+    """The last inference request the emulator received: a streamed run on a fresh install
+    also fetches the model list (for the summary's cost), in parallel and in any order."""
+    return [request for request in emulator.requests if request.path.startswith("/v1/inference/")][-1]

@@ -8,7 +8,7 @@ import json
 import pytest
 
 from tests.emulator import Behavior, VALID_TOKEN
-from tests.helpers import invoke
+from tests.helpers import invoke, last_inference
 
 MODEL = "meta-llama/Llama-2-70b-chat-hf"
 
@@ -33,7 +33,7 @@ def test_streams_exactly_the_generated_text(api):
 def test_summary_line_names_model_tokens_and_request(api):
     api.behave(Behavior(tokens=["a", "b", "c"]))
     run = invoke(["infer", "-m", MODEL, "--no-stream", "one two three"])
-    body = json.loads(api.requests[-1].body)
+    body = json.loads(last_inference(api).body)
     assert "stream" not in body
     lines = run.stderr.splitlines()
     assert len(lines) == 1

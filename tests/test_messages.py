@@ -223,3 +223,12 @@ def test_an_unwritable_model_cache_still_prices_the_first_run(api, home):
     run = invoke(["infer", "-m", MODEL, "hi"])
     assert run.exit_code == 0, run.stderr
     assert " · cost ~$" in run.stderr
+
+
+def test_a_model_that_counts_no_tokens_has_no_token_figures_in_its_summary(api, tmp_path):
+    clip = tmp_path / "clip.wav"
+    clip.write_bytes(b"RIFF" + bytes(200))
+    run = invoke(["infer", "-m", "openai/whisper-small", "-i", f"audio=@{clip}"])
+    assert run.exit_code == 0, run.stderr
+    summary = run.stderr.splitlines()[-1]
+    assert summary.startswith("openai/whisper-small · ") and "?" not in summary and "tokens" not in summary

@@ -44,11 +44,13 @@ def estimate_cost(pricing: Any, tokens_in: int | None, tokens_out: int | None) -
 PREFETCH_WAIT = 5.0  # seconds an answer's summary waits for a price still being fetched
 
 
-def cached_entry(env: Environment, model: str) -> Any:
+def needs_fetching(env: Environment, model: str) -> bool:
+    """No usable price for `model` in the cache: none, or a stale one without it. A fresh
+    list without the model means the name is unknown here; fetching again would not help."""
     from llamactl.catalogue.cache import ModelCache
 
     catalogue = ModelCache(env).read()
-    return catalogue.serving_entry(model) if catalogue else None
+    return catalogue is None or (catalogue.serving_entry(model) is None and catalogue.is_stale())
 
 
 class PricingPrefetch:
@@ -62,7 +64,7 @@ class PricingPrefetch:
 
         self.thread = None
         self.catalogue: Any = None  # the list fetched, for when the cache cannot be written
-        if model and cached_entry(env, model) is None:
+        if model and needs_fetching(env, model):
             self.thread = threading.Thread(target=self._fetch, args=(env, token), daemon=True,
                                            name="pricing-prefetch")
             self.thread.start()

@@ -40,6 +40,15 @@ def run_request(env: Environment, request: InferenceRequest, view: View, setting
                        retry=RetryPolicy(retries=settings.retries), notify=out.info, trace=out.tracer)
     # A stream's final event may carry no cost; a JSON answer has its inference_status.
     prefetch = PricingPrefetch(env, token, request.target.model if request.stream else None)
+    from llamactl.errors import Interrupted, LlamactlError
+
     with suggest_known_models(env, request.target.model, request.target.version):
-        return run_inference(client, request, view, estimate_cost=cost_estimator(env, prefetch),
-                             record=recorder_for(env, out.warn, enabled=settings.history))
+        try:
+            outcome = run_inference(client, request, view, estimate_cost=cost_estimator(env, prefetch),
+                                    record=recorder_for(env, out.warn, enabled=settings.history))
+        except LlamactlError as exc:  # the list fetched meanwhile also names the closest models
+            if not isinstance(exc, Interrupted):
+                prefetch.wait()
+            raise
+    prefetch.wait()  # the list reaches the cache for the next run, even when this one had a cost
+    return outcome

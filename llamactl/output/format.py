@@ -39,9 +39,10 @@ def format_summary(outcome: Any) -> str:
     (`outcome` is an inference.run.InferenceOutcome.)"""
     tokens_in = "?" if outcome.tokens_in is None else outcome.tokens_in
     tokens_out = "?" if outcome.tokens_out is None else outcome.tokens_out
+    no_tokens = outcome.tokens_in is None and outcome.tokens_out is None  # audio, images: not counted
     parts = [
         outcome.request.target.label,
-        f"{tokens_in} in / {tokens_out} out tokens",
+        *([] if no_tokens else [f"{tokens_in} in / {tokens_out} out tokens"]),
         f"{outcome.wall_seconds or 0:.2f} s",
         "cost " + cost_text(outcome.cost, outcome.cost_estimated, unknown="n/a"),
         f"request {outcome.request_id or 'n/a'}",

@@ -64,9 +64,9 @@ class Output:
 
     def write(self, text: str) -> None:
         """Text to stdout as it is, unflushed (a stream flushes once per network read)."""
-        if text:
-            write_text(self.env.stdout, text)
+        if text:  # the flag first: a signal may land once the bytes are out (PYTHONUNBUFFERED)
             self.stdout_mid_line = not text.endswith("\n")
+            write_text(self.env.stdout, text)
 
     def flush(self) -> None:
         flush_stream(self.env.stdout)
