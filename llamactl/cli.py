@@ -71,8 +71,9 @@ def _secrets(env: Environment) -> list[str]:
 
 
 def report(env: Environment, message: str, hint: str | None = None) -> None:
-    for secret in _secrets(env):
-        message = message.replace(secret, "***")
+    from llamactl.api.redact import redact
+
+    message = redact(message, _secrets(env))
     out = env.output
     out.error(f"error: {message}")
     if hint:
@@ -82,9 +83,9 @@ def report(env: Environment, message: str, hint: str | None = None) -> None:
 def report_traceback(env: Environment) -> None:
     import traceback
 
-    text = traceback.format_exc()
-    for secret in _secrets(env):
-        text = text.replace(secret, "***")
+    from llamactl.api.redact import redact
+
+    text = redact(traceback.format_exc(), _secrets(env))
     env.output.traceback(text)
 
 
@@ -93,6 +94,7 @@ LAZY_GROUPS = {"auth": "llamactl.commands.auth", "models": "llamactl.commands.mo
                "history": "llamactl.commands.history"}
 COMMAND_ORDER = ("auth", "infer", "models", "history")
 GLOBAL_OPTIONS = ("--api-url", "--allow-insecure", "--debug")
+VALUE_OPTIONS = ("--api-url",)  # the global options that take a value
 CONNECTION_PANEL = "Connection"
 
 
@@ -116,20 +118,32 @@ class LlamactlGroup(TyperGroup):
 
     def main(self, args: Any = None, prog_name: Any = None, complete_var: Any = None,
              standalone_mode: bool = True, **extra: Any) -> Any:
-        """Typer's usage errors as one `error:` line and a hint, instead of a boxed panel."""
+        """Typer's usage errors as one `error:` line and a hint, instead of a boxed panel;
+        help piped into `head` ends quietly, and piped help has no trailing spaces."""
+        env = Environment()
+        if not env.stdout_isatty:
+            _trim_help_when_shown()
         try:
             result = super().main(args=args, prog_name=prog_name, complete_var=complete_var,
                                   standalone_mode=False, **extra)
             code = result if isinstance(result, int) else 0
+        except HelpPipeClosed:  # `llamactl --help | head -1`: the reader has all it wanted
+            _silence_stdout()
+            code = ExitCode.BROKEN_PIPE
         except typer.Abort:  # Ctrl-C or end of input at a confirmation or a prompt
-            env = Environment()
             env.output.end_line_on_stderr()
             report(env, "interrupted")
             code = ExitCode.INTERRUPTED
+        except OSError as exc:  # outside any command: `--install-completion` on a read-only home
+            if not local_errno_hint(exc):
+                raise
+            failure = local_failure(f"write {exc.filename}" if exc.filename else "write", exc)
+            report(env, failure.message, failure.hint)
+            code = failure.exit_code
         except Exception as exc:
             if not _is_click_exception(exc):
                 raise
-            code = _report_usage_error(exc)
+            code = _report_usage_error(exc, _given_args(args))
         if standalone_mode:
             raise SystemExit(code)
         return code
@@ -137,14 +151,12 @@ class LlamactlGroup(TyperGroup):
     def invoke(self, ctx: Any) -> Any:
         try:
             return super().invoke(ctx)
-        except (typer.Exit, typer.Abort):
+        except (typer.Exit, typer.Abort, HelpPipeClosed):
             raise
         except KeyboardInterrupt as exc:
             from llamactl.signals import Terminated
 
-            if isinstance(exc, Terminated):
-                raise typer.Exit(ExitCode.TERMINATED) from None
-            return self._fail(ctx, Interrupted("interrupted: anything shown above is incomplete"))
+            return self._interrupted(ctx, terminated=isinstance(exc, Terminated))
         except BrokenPipeError:
             _silence_stdout()
             raise typer.Exit(ExitCode.BROKEN_PIPE) from None
@@ -162,6 +174,22 @@ class LlamactlGroup(TyperGroup):
                    hint="this is a bug in llamactl; rerun with --debug for the traceback")
             raise typer.Exit(ExitCode.INTERNAL) from None
 
+    def _interrupted(self, ctx: Any, terminated: bool) -> None:
+        """One line saying the run was stopped, on a line of its own (not after the `^C` the
+        terminal echoed), claiming incomplete output only when some was shown. SIGTERM
+        leaves a trace in a CI log without an `error:`: the job was cancelled, nothing failed."""
+        env = _environment(ctx)
+        out = env.output
+        shown = out.stdout_mid_line
+        if not terminated and env.stderr_isatty:
+            out.end_line_on_stderr()
+            out.stdout_mid_line = False
+        incomplete = "; the output above is incomplete" if shown else ""
+        if terminated:
+            out.error(f"terminated by SIGTERM{incomplete}")
+            raise typer.Exit(ExitCode.TERMINATED)
+        self._fail(ctx, Interrupted(f"interrupted{incomplete}"))
+
     def _fail(self, ctx: Any, exc: LlamactlError) -> None:
         env = _environment(ctx)
         if env.debug:
@@ -175,7 +203,28 @@ def _is_click_exception(exc: BaseException) -> bool:
     return type(exc).__module__.startswith(("typer.", "click."))
 
 
-def _report_usage_error(exc: Any) -> int:
+def _given_args(args: Any) -> list[str]:
+    import sys
+
+    return [str(arg) for arg in (sys.argv[1:] if args is None else args)]
+
+
+def _global_option_as_given(option: str, args: list[str]) -> str:
+    """`--api-url URL` as the user typed it (value included), for the misplaced-option hint."""
+    import shlex
+
+    for index, arg in enumerate(args):
+        if arg.startswith(option + "="):
+            return arg
+        if arg == option:
+            if option in VALUE_OPTIONS:
+                value = args[index + 1] if index + 1 < len(args) else "URL"
+                return f"{option} {shlex.quote(value)}"
+            return option
+    return f"{option} URL" if option in VALUE_OPTIONS else option
+
+
+def _report_usage_error(exc: Any, args: list[str] | None = None) -> int:
     """Print a Typer/click usage error compactly; `llamactl GROUP` alone has printed help."""
     if type(exc).__name__ == "NoArgsIsHelpError":
         return ExitCode.OK
@@ -183,9 +232,79 @@ def _report_usage_error(exc: Any) -> int:
     hint = f"see '{ctx.command_path} --help'" if ctx is not None else None
     misplaced = getattr(exc, "option_name", None)
     if misplaced in GLOBAL_OPTIONS and ctx is not None and ctx.parent is not None:
-        hint = f"{misplaced} is a global option: put it before the command, as in 'llamactl {misplaced} {ctx.info_name} ...'"
+        given = _global_option_as_given(misplaced, args or [])
+        path = ctx.command_path.split(" ", 1)[1] if " " in ctx.command_path else ctx.info_name
+        hint = f"{misplaced} is a global option: put it before the command, as in 'llamactl {given} {path} ...'"
     report(Environment(), exc.format_message(), hint)
     return getattr(exc, "exit_code", ExitCode.USAGE)
+
+
+class HelpPipeClosed(Exception):
+    """The reader of piped help went away. Not an OSError, which click would turn into exit 1."""
+
+
+class _TrailingSpaceTrimmer:
+    """A file for Rich's help console in a pipe: each line without the spaces that pad it
+    to the console's width (Rich writes whole lines in one write)."""
+
+    def __init__(self, stream: Any):
+        self.stream = stream
+
+    def write(self, text: str) -> int:
+        import re
+
+        try:
+            return self.stream.write(re.sub(r"[ \t]+(?=\n|$)", "", text))
+        except BrokenPipeError:
+            raise HelpPipeClosed() from None
+
+    def flush(self) -> None:
+        try:
+            self.stream.flush()
+        except BrokenPipeError:
+            raise HelpPipeClosed() from None
+
+    def isatty(self) -> bool:
+        return False
+
+
+def _trim_help_when_shown() -> None:
+    """Trim piped help, patching Typer's help console only when help is formatted, so runs
+    that show none never import Rich."""
+    from typer.core import TyperCommand, TyperGroup as Group
+
+    for cls in (TyperCommand, Group):
+        original = cls.format_help
+        if getattr(original, "trims", False):
+            continue
+
+        def format_help(self: Any, ctx: Any, formatter: Any, _original: Any = original) -> Any:
+            _trim_piped_help()
+            return _original(self, ctx, formatter)
+
+        format_help.trims = True  # type: ignore[attr-defined]
+        cls.format_help = format_help
+
+
+def _trim_piped_help() -> None:
+    """Make Typer's help console write through a _TrailingSpaceTrimmer (its help is the only
+    output that does not go through the sink)."""
+    import sys
+
+    from typer import rich_utils
+
+    make_console = rich_utils._get_rich_console
+    if getattr(make_console, "trims", False):
+        return
+
+    def console(stderr: bool = False) -> Any:
+        made = make_console(stderr=stderr)
+        if not stderr:
+            made.file = _TrailingSpaceTrimmer(sys.stdout)
+        return made
+
+    console.trims = True  # type: ignore[attr-defined]
+    rich_utils._get_rich_console = console
 
 
 def _silence_stdout() -> None:

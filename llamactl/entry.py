@@ -45,8 +45,20 @@ def reserve_closed_descriptors() -> None:
         setattr(sys, name, ClosedStdout() if fd == 1 else open(fd, "w" if fd else "r", closefd=False))
 
 
+def utf8_argument(arg: str) -> str:
+    """An argument as UTF-8 text even under a strict ASCII locale (`LC_ALL=C`), where Python
+    decodes non-ASCII bytes to lone surrogates that nothing can encode later. Bytes that
+    are not UTF-8 either keep their surrogates (the prompt checks report them)."""
+    import os
+
+    try:
+        return os.fsencode(arg).decode("utf-8")
+    except UnicodeDecodeError:
+        return arg
+
+
 def main(argv: list[str] | None = None) -> int:
-    args = sys.argv[1:] if argv is None else argv
+    args = [utf8_argument(arg) for arg in (sys.argv[1:] if argv is None else argv)]
     reserve_closed_descriptors()
     try:
         return run(args)

@@ -105,3 +105,9 @@ def built_once(tmp_path_factory, name: str, build: Callable[[Path], None]) -> Pa
             build(directory)
             done.touch()
     return directory
+
+
+def last_inference(emulator):
+    """The last inference request the emulator received: a streamed run on a fresh install
+    also fetches the model list (for the summary's cost), in parallel and in any order."""
+    return [request for request in emulator.requests if request.path.startswith("/v1/inference/")][-1]

@@ -34,7 +34,7 @@ INFER_THIRD_PARTY = {"typer", "annotated_doc", "shellingham", "requests", "urlli
 INFER_MODULES = {
     "llamactl", "llamactl.entry", "llamactl.signals", "llamactl.cli", "llamactl.env", "llamactl.errors",
     "llamactl.commands", "llamactl.commands.infer", "llamactl.commands.infer_options", "llamactl.inference.prepare", "llamactl.inference.inputs",
-    "llamactl.api.request", "llamactl.inference.selectors", "llamactl.api.client", "llamactl.api.error_body",
+    "llamactl.api.request", "llamactl.inference.selectors", "llamactl.api.client", "llamactl.api.error_body", "llamactl.api.redact",
     "llamactl.auth.credentials", "llamactl.auth.token_store", "llamactl.api.retry", "llamactl.output.streams",
     "llamactl.inference.run", "llamactl.inference.outcome", "llamactl.api.native_stream", "llamactl.output.views", "llamactl.catalogue.pricing",
     "llamactl.catalogue.names", "llamactl.history", "llamactl.history.recording",

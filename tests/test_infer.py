@@ -10,7 +10,7 @@ import pytest
 
 from tests.emulator import Behavior, VALID_TOKEN
 from tests.emulator.textgen import default_reply
-from tests.helpers import invoke
+from tests.helpers import invoke, last_inference
 
 MODEL = "meta-llama/Llama-2-70b-chat-hf"
 
@@ -36,7 +36,7 @@ def test_summary_line_names_model_tokens_and_request(api):
     api.behave(Behavior(tokens=["a", "b", "c"]))
     run = invoke(["infer", "-m", MODEL, "--no-stream", "one two three"])
     assert run.exit_code == 0, run.stderr
-    body = json.loads(api.requests[-1].body)
+    body = json.loads(last_inference(api).body)
     assert "stream" not in body
     lines = run.stderr.splitlines()
     assert len(lines) == 1

@@ -11,7 +11,8 @@ import pytest
 
 from tests.emulator import Behavior, VALID_TOKEN
 from tests.helpers import (
-    HANG_GUARD, REPO, llamactl_command, read_exactly, run_llamactl, start_llamactl, subprocess_env,
+    HANG_GUARD, REPO, last_inference, llamactl_command, read_exactly, run_llamactl, start_llamactl,
+    subprocess_env,
 )
 
 MODEL = "meta-llama/Llama-2-70b-chat-hf"
@@ -22,14 +23,15 @@ def test_piped_stdin_and_prompt_give_exactly_the_text(emulator, env):
     run = run_llamactl(["infer", "-m", MODEL, "review this"], env, input=b"--- a\n+++ b\n")
     assert run.exit_code == 0, run.stderr
     assert run.stdout_bytes == "Looks good 🦙\n".encode()
-    assert emulator.requests[-1].json["input"] == "--- a\n+++ b\n\nreview this"
+    inference = [request for request in emulator.requests if request.path.startswith("/v1/inference/")]
+    assert [request.json["input"] for request in inference] == ["--- a\n+++ b\n\nreview this"]
     assert "\x1b[" not in run.stdout + run.stderr
 
 
 def test_dev_null_stdin_is_never_read(emulator, env):
     run = run_llamactl(["infer", "-m", MODEL, "hello"], env)  # stdin is /dev/null
     assert run.exit_code == 0, run.stderr
-    assert emulator.requests[-1].json["input"] == "hello"
+    assert last_inference(emulator).json["input"] == "hello"
     run = run_llamactl(["infer", "-m", MODEL], env)
     assert run.exit_code == 2
     assert "no input" in run.stderr

@@ -429,8 +429,17 @@ def test_infer_suggests_names_from_the_cache(api, token):
     assert paths(api) == ["/v1/inference/mistralai/Mistral-7b-instruct-v0.1"]
 
 
-def test_infer_never_fetches_the_list_for_a_suggestion(api, token):
+def test_infer_on_a_fresh_install_suggests_from_the_list_fetched_for_pricing(api, token):
+    """A stream fetches the list alongside (for the summary's cost), so a typo on a fresh
+    install gets a "did you mean" too; no other request is made for it."""
     run = invoke(["infer", "-m", "meta-llama/Llama-2-70b-chat", "hi"])
+    assert run.exit_code == 4
+    assert run.stderr.splitlines()[1].startswith("hint: did you mean meta-llama/Llama-2-70b-chat-hf")
+    assert sorted(paths(api)) == ["/models/list", "/models/private/list", "/v1/inference/meta-llama/Llama-2-70b-chat"]
+
+
+def test_infer_never_fetches_the_list_for_a_suggestion_without_a_stream(api, token):
+    run = invoke(["infer", "-m", "meta-llama/Llama-2-70b-chat", "--no-stream", "hi"])
     assert run.exit_code == 4
     assert run.stderr.splitlines()[1] == "hint: see 'llamactl models list' for the model names"
     assert paths(api) == ["/v1/inference/meta-llama/Llama-2-70b-chat"]

@@ -89,7 +89,8 @@ def test_the_installed_program_streams_an_answer_from_the_emulator(venv, tmp_pat
     assert run.returncode == 0, run.stderr
     assert run.stdout == default_reply("Write a haiku about llamas")
     assert "meta-llama/Llama-2-70b-chat-hf" in run.stderr  # the summary line
-    assert [request.json["input"] for request in emulator.requests] == ["Write a haiku about llamas"]
+    assert [request.json["input"] for request in emulator.requests
+            if request.path.startswith("/v1/inference/")] == ["Write a haiku about llamas"]
 
 
 def test_the_wheel_installs_the_completion_scripts(venv):

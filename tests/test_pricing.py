@@ -149,11 +149,32 @@ def test_the_estimate_uses_both_token_counts_of_the_stream(api):
     assert summary_cost(run.stderr) == (True, 0.00000736)  # (4 × 0.000064 + 6 × 0.00008) cents
 
 
-def test_without_a_cached_catalogue_there_is_no_estimate_and_no_catalogue_request(api):
+def test_without_a_cached_catalogue_the_pricing_is_fetched_alongside_and_cached(api):
+    """Contract: the summary's cost is never n/a for a model with known pricing."""
     run = invoke(["infer", "-m", MODEL, "hello"])
     assert run.exit_code == 0, run.stderr
-    assert " · cost n/a · " in run.stderr
+    assert " · cost n/a · " not in run.stderr
+    assert summary_cost(run.stderr)[0] is True
+    assert sorted(request.path for request in api.requests) == sorted(
+        [f"/v1/inference/{MODEL}", "/models/list", "/models/private/list"])
+    assert ModelCache(Environment(api_url=api.url)).read().serving_entry(MODEL) is not None
+    api.requests.clear()
+    assert summary_cost(invoke(["infer", "-m", MODEL, "hello"]).stderr)[0] is True
+    assert [request.path for request in api.requests] == [f"/v1/inference/{MODEL}"]  # cached now
+
+
+def test_a_non_streamed_answer_carries_its_cost_and_fetches_no_pricing(api):
+    run = invoke(["infer", "-m", MODEL, "--no-stream", "hello"])
+    assert summary_cost(run.stderr)[0] is False
     assert [request.path for request in api.requests] == [f"/v1/inference/{MODEL}"]
+
+
+def test_a_failed_pricing_fetch_costs_only_the_estimate(api):
+    api.behave(Behavior(status=404, scope="all"))  # not retried
+    api.queue(Behavior())  # the inference answers; the catalogue requests fail
+    run = invoke(["infer", "-m", MODEL, "--retries", "0", "hello"])
+    assert run.exit_code == 0, run.stderr
+    assert " · cost n/a · " in run.stderr and "warning" not in run.stderr
 
 
 def test_infer_reads_the_cache_without_refreshing_even_a_stale_one(api):
@@ -180,10 +201,11 @@ def test_what_tokens_cannot_price_shows_no_cost(api, args):
 
 def test_the_prices_of_another_api_host_do_not_apply(api):
     cache_catalogue()
+    api.requests.clear()
     other_host = api.url.replace("127.0.0.1", "localhost")  # the same emulator, by another name
     run = invoke(["--api-url", other_host, "infer", "-m", MODEL, "hello"])
     assert run.exit_code == 0, run.stderr
-    assert " · cost n/a · " in run.stderr
+    assert "/models/list" in [request.path for request in api.requests]  # this host's own prices
 
 
 def test_a_damaged_cache_means_no_estimate_not_a_failure(api):
@@ -191,7 +213,8 @@ def test_a_damaged_cache_means_no_estimate_not_a_failure(api):
     ModelCache(Environment(api_url=api.url)).path.write_text('{"format": 1, "models": [tru')
     run = invoke(["infer", "-m", MODEL, "hello"])
     assert run.exit_code == 0, run.stderr
-    assert " · cost n/a · " in run.stderr
+    assert summary_cost(run.stderr)[0] is True  # fetched again, and the cache repaired
+    assert ModelCache(Environment(api_url=api.url)).read() is not None
 
 
 def test_history_keeps_whether_the_cost_was_estimated(api):

@@ -10,7 +10,7 @@ import typer.main
 from llamactl.api.retry import DEFAULT_RETRIES, DEFAULT_TIMEOUT
 from llamactl.cli import app
 from llamactl.inference.chat_template import llama2_chat_prompt
-from tests.helpers import invoke
+from tests.helpers import invoke, last_inference
 
 MODEL = "meta-llama/Llama-2-70b-chat-hf"
 SHARED = ("model", "version", "deploy_id", "inputs", "chat", "system", "stream", "json_output", "selections",
@@ -61,10 +61,10 @@ def test_rerun_chat_and_system_wrap_the_recorded_input(api):
     record_id = recorded("What is a llama?")
     run = invoke(["history", "rerun", record_id, "--system", "Answer in one word.", "-q"])
     assert run.exit_code == 0, run.stderr
-    assert api.requests[-1].json["input"] == llama2_chat_prompt("What is a llama?", "Answer in one word.")
+    assert last_inference(api).json["input"] == llama2_chat_prompt("What is a llama?", "Answer in one word.")
     chat = invoke(["history", "rerun", record_id, "--chat", "-q", "--no-history"])
     assert chat.exit_code == 0, chat.stderr
-    assert api.requests[-1].json["input"] == llama2_chat_prompt("What is a llama?")
+    assert last_inference(api).json["input"] == llama2_chat_prompt("What is a llama?")
     rows = json.loads(invoke(["history", "list", "--json"]).stdout)
     assert [row["fields"]["input"] for row in rows] == [llama2_chat_prompt("What is a llama?", "Answer in one word."),
                                                         "What is a llama?"]
@@ -75,7 +75,7 @@ def test_rerun_o_writes_the_selected_part_without_streaming(api, tmp_path):
     target = tmp_path / "answer.txt"
     run = invoke(["history", "rerun", record_id, "-q", "-o", f"results.0.generated_text={target}"])
     assert run.exit_code == 0, run.stderr
-    sent = api.requests[-1]
+    sent = last_inference(api)
     assert "stream" not in sent.json
     assert run.stdout == ""
     assert target.read_text() and target.read_text() == json.loads(

@@ -12,6 +12,7 @@ import requests
 
 from llamactl import __version__
 from llamactl.api.error_body import error_for_status
+from llamactl.api.redact import REDACTED, redact
 from llamactl.auth.credentials import ResolvedToken
 from llamactl.env import Environment, is_loopback_host
 from llamactl.errors import RequestFailed, UsageError
@@ -23,17 +24,16 @@ if TYPE_CHECKING:
 
 CONNECT_TIMEOUT = 10.0
 MAX_ERROR_BODY = 65536
-REDACTED = "***"
 
 
 class Redactor:
-    """Replaces the token wherever it might appear in text bound for the user."""
+    """Hides the token wherever it might appear in text bound for the user (api/redact.py)."""
 
     def __init__(self, token: str | None):
         self.token = token
 
     def __call__(self, text: str) -> str:
-        return text.replace(self.token, REDACTED) if self.token else text
+        return redact(text, [self.token]) if self.token else text
 
 
 class ApiClient:
@@ -67,6 +67,11 @@ class ApiClient:
         parts = urlsplit(self.api_url)
         if parts.scheme not in ("http", "https") or not parts.netloc:
             raise UsageError(f"invalid API URL {self.api_url!r}: expected http(s)://host[:port]")
+        if parts.path.strip("/"):  # `.../v1/openai` would post to .../v1/openai/v1/inference/...
+            raise UsageError(
+                f"the API URL {self.api_url} has a path ({parts.path}): llamactl adds the API paths itself",
+                hint=f"use {parts.scheme}://{parts.netloc} (--api-url, DEEPINFRA_HOST or DEEPINFRA_BASE_URL)",
+            )
         if (
             self.token
             and parts.scheme == "http"

@@ -83,6 +83,45 @@ def describe_body(body: bytes, content_type: str) -> str:
     return "an unreadable body"
 
 
+DEPLOYMENTS_PAGE = "https://deepinfra.com/dash/deployments"
+
+
+def _not_found_hint(target: str) -> str:
+    if target.startswith("deploy:"):  # `models list` lists models, not deployments
+        return f"check the deployment id: your deployments are listed at {DEPLOYMENTS_PAGE}"
+    return "see 'llamactl models list' for the model names"
+
+
+def missing_fields(body: bytes) -> list[str]:
+    """The request fields a 422 says are required (`loc: ["body", NAME]`, type missing)."""
+    try:
+        detail = json.loads(body.decode("utf-8", "replace")).get("detail")
+    except (ValueError, AttributeError, RecursionError):
+        return []
+    names = []
+    for item in detail if isinstance(detail, list) else []:
+        if not isinstance(item, dict):
+            continue
+        loc, kind, msg = item.get("loc"), str(item.get("type") or ""), str(item.get("msg") or "")
+        if (isinstance(loc, list) and len(loc) == 2 and loc[0] == "body" and isinstance(loc[1], str)
+                and ("missing" in kind or "required" in msg)):
+            names.append(loc[1])
+    return names
+
+
+def _missing_fields_hint(body: bytes, target: str | None) -> str | None:
+    """A model that wants other fields than `input` (embeddings want `inputs`, whisper
+    `audio`) is not a text-generation model: say so, and how to give it what it wants."""
+    wanted = [name for name in missing_fields(body) if name != "input"]
+    if not wanted:
+        return None
+    fields = ", ".join(wanted)
+    model = f"-m {target}" if target and not target.startswith("deploy:") else "-m MODEL"
+    return (f"this model expects {fields}, so it is not a text-generation model: give "
+            + " ".join(f"-i {name}=..." for name in wanted)
+            + f" instead of a prompt, and see 'llamactl models info {model}' for its fields")
+
+
 def error_for_status(status: int, reason: str, body: bytes, content_type: str, target: str | None = None) -> LlamactlError:
     """The typed error for a non-2xx answer (exit code 3, 4 or 5 by status)."""
     message = message_from_body(body, content_type)
@@ -94,11 +133,11 @@ def error_for_status(status: int, reason: str, body: bytes, content_type: str, t
             hint="check DEEPINFRA_TOKEN, or run 'llamactl auth login'",
         )
     if status == 404 and target:
-        return ApiRejected(f"{target}: {text}", status, hint="see 'llamactl models list' for the model names")
+        return ApiRejected(f"{target}: {text}", status, hint=_not_found_hint(target))
     if status == 402:
         return ApiRejected(f"{text}", status, hint="the account needs funding: see https://deepinfra.com/dash/billing")
     if status == 429 or status >= 500:
         return RequestFailed(f"the API could not complete the request: {text}", status)
     if 400 <= status < 500:
-        return ApiRejected(f"the API rejected the request: {text}", status)
+        return ApiRejected(f"the API rejected the request: {text}", status, hint=_missing_fields_hint(body, target))
     return RequestFailed(f"unexpected answer from the API: {text}", status)

@@ -41,20 +41,67 @@ def estimate_cost(pricing: Any, tokens_in: int | None, tokens_out: int | None) -
     return tokens_in * input_cents / CENTS_PER_DOLLAR + tokens_out * output_cents / CENTS_PER_DOLLAR
 
 
-def cost_estimator(env: Environment) -> Callable[[Any], float | None]:
+PREFETCH_WAIT = 5.0  # seconds an answer's summary waits for a price still being fetched
+
+
+def needs_fetching(env: Environment, model: str) -> bool:
+    """No usable price for `model` in the cache: none, or a stale one without it. A fresh
+    list without the model means the name is unknown here; fetching again would not help."""
+    from llamactl.catalogue.cache import ModelCache
+
+    catalogue = ModelCache(env).read()
+    return catalogue is None or (catalogue.serving_entry(model) is None and catalogue.is_stale())
+
+
+class PricingPrefetch:
+    """The model list (with its prices) fetched and cached in a background thread while the
+    request runs, when the cache has no entry for the model: a first run's summary then has
+    a cost, and the first token never waits for it. Best effort: a failure costs only the
+    estimate, silently."""
+
+    def __init__(self, env: Environment, token: Any, model: str | None):
+        import threading
+
+        self.thread = None
+        self.catalogue: Any = None  # the list fetched, for when the cache cannot be written
+        if model and needs_fetching(env, model):
+            self.thread = threading.Thread(target=self._fetch, args=(env, token), daemon=True,
+                                           name="pricing-prefetch")
+            self.thread.start()
+
+    def _fetch(self, env: Environment, token: Any) -> None:
+        import time
+
+        from llamactl.catalogue.cache import CachedCatalogue, ModelCache, fetch_models
+
+        try:
+            raws = fetch_models(env, token, warn=lambda line: None)
+            self.catalogue = CachedCatalogue(time.time(), raws)
+            ModelCache(env).write(raws)
+        except Exception:  # noqa: BLE001 - a helper for the summary must never fail the run
+            pass
+
+    def wait(self) -> None:
+        if self.thread is not None:
+            self.thread.join(PREFETCH_WAIT)
+
+
+def cost_estimator(env: Environment, prefetch: PricingPrefetch | None = None) -> Callable[[Any], float | None]:
     """A callable giving an InferenceOutcome's estimated cost in USD, or None.
 
-    It reads the cached model list only (never the network: this runs after every answer
-    whose stream reported no cost), and only when called.
+    It reads the cached model list only, once `prefetch` (when given) has filled it, and
+    only when called: after an answer whose stream reported no cost.
     """
 
     def estimate(outcome: Any) -> float | None:
         model = outcome.request.target.model
         if not model:
             return None
+        if prefetch is not None:
+            prefetch.wait()
         from llamactl.catalogue.cache import ModelCache
 
-        catalogue = ModelCache(env).read()
+        catalogue = ModelCache(env).read() or (prefetch.catalogue if prefetch is not None else None)
         entry = catalogue.serving_entry(model) if catalogue else None
         if entry is None:
             return None

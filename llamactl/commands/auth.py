@@ -95,6 +95,12 @@ Examples:
 WITH_TOKEN_HINT = 'pipe the token in: echo "$TOKEN" | llamactl auth login --with-token'
 SET_TOKEN_HINT = 'pipe the token in: echo "$TOKEN" | llamactl auth set-token -'
 
+
+def pipe_hint(hint: str, insecure_storage: bool) -> str:
+    """The piping example, keeping the flag the user gave: without it, the command shown
+    would fail again where there is no keyring."""
+    return hint + (" --insecure-storage" if insecure_storage else "")
+
 InsecureStorage = Annotated[bool, typer.Option(
     "--insecure-storage",
     help="Store the token in a 0600 file in the state directory instead of the system keyring.",
@@ -113,7 +119,7 @@ def login(
 
     env: Environment = ctx.obj
     out = env.output
-    log_in(env, lambda: read_token(env, from_stdin=with_token, pipe_hint=WITH_TOKEN_HINT, tell=out.info),
+    log_in(env, lambda: read_token(env, from_stdin=with_token, pipe_hint=pipe_hint(WITH_TOKEN_HINT, insecure_storage), tell=out.info),
            insecure_storage, info=out.info, warn=out.warn)
 
 
@@ -131,7 +137,7 @@ def set_token(
     def ask_token() -> str:
         if token in (None, "-"):
             from_stdin = token == "-" or not env.stdin_isatty
-            return read_token(env, from_stdin=from_stdin, pipe_hint=SET_TOKEN_HINT, tell=out.info)
+            return read_token(env, from_stdin=from_stdin, pipe_hint=pipe_hint(SET_TOKEN_HINT, insecure_storage), tell=out.info)
         return clean_token(token)
 
     out = env.output

@@ -70,10 +70,14 @@ def infer(
                                inputs=flags.inputs or [], chat=flags.chat, system=flags.system)
         run_batch(env, options, settings)
         return
-    if any(value is not None for value in (batch_format, concurrency, output, max_cost)):
+    given = [name for name, value in (("--batch-format", batch_format), ("--concurrency", concurrency),
+                                      ("--output", output), ("--max-cost", max_cost)) if value is not None]
+    if given:  # name only the flags given: the message is about what the user typed
         from llamactl.errors import UsageError
 
-        raise UsageError("--batch-format, --concurrency, --output and --max-cost need --batch FILE")
+        raise UsageError(f"{' and '.join(given)} {'needs' if len(given) == 1 else 'need'} --batch FILE",
+                         hint="to keep one answer in a file, redirect stdout: llamactl infer ... > FILE"
+                         if output is not None else None)
     from llamactl.commands.common import infer_options, send
 
     options = infer_options(flags, prompt=prompt)

@@ -15,6 +15,7 @@ from typing import Any
 
 from llamactl.errors import UsageError
 from llamactl.history.records import COLUMNS, INSERT_COLUMNS
+from llamactl.output.format import round_cost
 
 Query = tuple[str, tuple[Any, ...]]
 
@@ -43,7 +44,8 @@ class StatsRow:
 
     def to_json(self, by: str) -> dict[str, Any]:
         return {by: self.key, "requests": self.requests, "tokens_in": self.tokens_in,
-                "tokens_out": self.tokens_out, "cost": self.cost, "estimated_cost": self.estimated_cost}
+                "tokens_out": self.tokens_out, "cost": round_cost(self.cost),
+                "estimated_cost": round_cost(self.estimated_cost)}
 
 
 def placeholders(count: int) -> str:

@@ -15,6 +15,7 @@ from llamactl.inference.outcome import InferenceOutcome
 from llamactl.errors import Interrupted, LlamactlError, RequestFailed, StreamIncomplete
 from llamactl.api.request import InferenceRequest
 from llamactl.api.native_stream import StreamAccumulator, StreamEvent, iter_byte_chunks, iter_events
+from llamactl.output.format import count_text, round_cost
 
 REQUEST_ID_HEADERS = ("X-Request-Id", "X-Deepinfra-Request-Id", "Request-Id")
 
@@ -71,12 +72,12 @@ def consume_stream(response, view: View, outcome: InferenceOutcome, timeout: flo
     except (urllib3.exceptions.ReadTimeoutError, TimeoutError):
         raise StreamIncomplete(
             f"the stream stalled: nothing arrived for {timeout_text(timeout)} "
-            f"after {accumulator.tokens_received} tokens; the output is incomplete",
+            f"after {count_text(accumulator.tokens_received, 'token')}; the output is incomplete",
             hint="raise --timeout if the model is just slow",
         ) from None
     except (urllib3.exceptions.HTTPError, http.client.HTTPException, OSError) as exc:
         raise StreamIncomplete(
-            f"the stream broke after {accumulator.tokens_received} tokens ({type(exc).__name__}); "
+            f"the stream broke after {count_text(accumulator.tokens_received, 'token')} ({type(exc).__name__}); "
             "the output is incomplete"
         ) from None
     finally:
@@ -85,11 +86,11 @@ def consume_stream(response, view: View, outcome: InferenceOutcome, timeout: flo
         outcome.results = [accumulator.text]
         outcome.tokens_in = accumulator.tokens_in
         outcome.tokens_out = accumulator.tokens_out
-        outcome.cost = accumulator.cost
+        outcome.cost = round_cost(accumulator.cost)
         outcome.request_id = accumulator.request_id or _request_id_header(response)
     if not accumulator.complete:
         raise StreamIncomplete(
-            f"the stream ended before its final event after {accumulator.tokens_received} tokens; "
+            f"the stream ended before its final event after {count_text(accumulator.tokens_received, 'token')}; "
             "the output is incomplete"
         )
 
@@ -115,7 +116,7 @@ def consume_json(response, view: View, outcome: InferenceOutcome) -> None:
     outcome.response = data
     status = data.get("inference_status") if isinstance(data.get("inference_status"), dict) else {}
     outcome.request_id = data.get("request_id") if isinstance(data.get("request_id"), str) else _request_id_header(response)
-    outcome.cost = _number(status.get("cost"))
+    outcome.cost = round_cost(_number(status.get("cost")))
     outcome.runtime_ms = _int(status.get("runtime_ms"))
     outcome.tokens_in = _int(data.get("num_input_tokens")) or _int(status.get("tokens_input"))
     outcome.tokens_out = _int(data.get("num_tokens")) or _int(status.get("tokens_generated"))
@@ -149,7 +150,7 @@ def run_inference(
         else:
             consume_json(response, view, outcome)
         if outcome.cost is None and estimate_cost is not None and outcome.status == "ok":
-            outcome.cost = estimate_cost(outcome)
+            outcome.cost = round_cost(estimate_cost(outcome))
             outcome.cost_estimated = outcome.cost is not None
     except StreamIncomplete as exc:
         outcome.status, outcome.error = "incomplete", exc.message

@@ -5,6 +5,20 @@ from __future__ import annotations
 from typing import Any
 
 
+COST_DIGITS = 12  # significant digits: far below a billed unit, far above float noise
+
+
+def round_cost(cost: float | None) -> float | None:
+    """A cost without float noise (`1.3440000000000002e-05` → `1.344e-05`), for JSON and
+    history: sums and products of prices leave digits nobody was billed for."""
+    return None if cost is None else float(f"{cost:.{COST_DIGITS}g}")
+
+
+def count_text(count: int, noun: str) -> str:
+    """`1 token`, `2 tokens`, `0 tokens`: a count with its noun in the right number."""
+    return f"{count} {noun}" if count == 1 else f"{count} {noun}s"
+
+
 def format_dollars(amount: float, min_decimals: int = 0) -> str:
     """Dollars with as many decimals as a tiny amount needs (a cost: `$0.0000436`), and at
     least `min_decimals` (a price: `$0.80` with 2)."""
@@ -25,9 +39,10 @@ def format_summary(outcome: Any) -> str:
     (`outcome` is an inference.run.InferenceOutcome.)"""
     tokens_in = "?" if outcome.tokens_in is None else outcome.tokens_in
     tokens_out = "?" if outcome.tokens_out is None else outcome.tokens_out
+    no_tokens = outcome.tokens_in is None and outcome.tokens_out is None  # audio, images: not counted
     parts = [
         outcome.request.target.label,
-        f"{tokens_in} in / {tokens_out} out tokens",
+        *([] if no_tokens else [f"{tokens_in} in / {tokens_out} out tokens"]),
         f"{outcome.wall_seconds or 0:.2f} s",
         "cost " + cost_text(outcome.cost, outcome.cost_estimated, unknown="n/a"),
         f"request {outcome.request_id or 'n/a'}",

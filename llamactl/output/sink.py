@@ -73,9 +73,9 @@ class Output:
     def write(self, text: str) -> None:
         """Text to stdout, unflushed (a stream flushes once per network read): as it is in a
         pipe or file, its control characters shown on a terminal."""
-        if text:
-            write_text(self.env.stdout, visible(text) if self.rich_stdout else text)
+        if text:  # the flag first: a signal may land once the bytes are out (PYTHONUNBUFFERED)
             self.stdout_mid_line = not text.endswith("\n")
+            write_text(self.env.stdout, visible(text) if self.rich_stdout else text)
 
     def flush(self) -> None:
         flush_stream(self.env.stdout)
