@@ -41,7 +41,7 @@ class StalledBody:
 
     headers: dict[str, str] = {}
 
-    def read1(self, size: int) -> bytes:
+    def read1(self, size: int, decode_content: bool = False) -> bytes:
         raise TimeoutError("read timed out")
 
 
