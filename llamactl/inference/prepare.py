@@ -23,6 +23,7 @@ class InferOptions:
     selectors: list = field(default_factory=list)
     chat: bool = False
     system: str | None = None
+    no_stdin: bool = False  # --no-stdin: never read stdin (while-read loops, daemons)
 
 
 def make_target(model: str | None, version: str | None, deploy_id: str | None) -> InferenceTarget:
@@ -50,11 +51,12 @@ def read_path(path: str) -> bytes:
 
 
 class StdinReader:
-    """Reads stdin at most once, and only when it is a pipe or a file."""
+    """Reads stdin at most once, and only when it is a pipe or a file (never with --no-stdin)."""
 
-    def __init__(self, env: Environment):
+    def __init__(self, env: Environment, ignored: bool = False):
         self.env = env
         self.consumed = False
+        self.ignored = ignored
 
     def read_bytes(self) -> bytes:
         from llamactl.files import read_stdin
@@ -62,18 +64,23 @@ class StdinReader:
         if self.consumed:
             raise InputError("stdin was already read")
         self.consumed = True
+        if self.ignored:
+            raise InputError("@- reads stdin, which --no-stdin ignores: drop one of them")
         if not self.env.stdin_readable():
             raise InputError("@-: stdin is not a pipe or a file; pipe the content in")
         return read_stdin(self.env.stdin)
 
     def read_text(self) -> str | None:
         """The piped text for the prompt, or None when stdin is a terminal or device."""
-        if self.consumed or not self.env.stdin_readable():
+        if self.ignored or self.consumed or not self.env.stdin_readable():
             return None
         try:
             return self.read_bytes().decode("utf-8")
         except UnicodeDecodeError:
             raise InputError("stdin is not UTF-8 text") from None
+
+
+TWICE = "the input is given twice (-i input=... and PROMPT): give one of them"
 
 
 def decide_stream(options: InferOptions, fields: dict) -> bool:
@@ -95,14 +102,19 @@ def decide_stream(options: InferOptions, fields: dict) -> bool:
 
 def prepare_request(options: InferOptions, env: Environment) -> InferenceRequest:
     target = make_target(options.model, options.version, options.deploy_id)
-    stdin = StdinReader(env)
+    stdin = StdinReader(env, ignored=options.no_stdin)
     try:
         inputs = parse_inputs(options.inputs, read_path, stdin.read_bytes)
-        if "input" not in inputs.fields and "input" not in inputs.files:
-            prompt = assemble_prompt(options.prompt, stdin.read_text())
+        given = "input" in inputs.fields or "input" in inputs.files
+        if given and options.prompt is not None:
+            raise InputError(TWICE)
+        text = inputs.fields.get("input") if given else options.prompt
+        if "input" not in inputs.files and (text is None or isinstance(text, str)):
+            # -i input=TEXT is PROMPT in deepctl's spelling: piped stdin goes before it too
+            prompt = assemble_prompt(text, stdin.read_text())
             if prompt:
                 inputs.fields["input"] = prompt
-            elif not has_other_inputs(inputs):
+            elif not given and not has_other_inputs(inputs):
                 raise InputError("no input: give a PROMPT, pipe text on stdin, or use -i input=...")
     except InputError as exc:
         raise UsageError(str(exc)) from None
