@@ -95,6 +95,12 @@ FAULTS = [
           read_only=True, command=["history", "list"]),
     Fault("batch --output in a directory that does not exist", stream(), 6, -1, None, "cannot write --output",
           command=["infer", "-m", MODEL, "--batch", "-", "--output", "{home}/missing/out.jsonl"], stdin=b'"tell me"\n'),
+    Fault("-o a path a text-generation response does not have", stream(), 2, -1, None, "has no 'bogus'",
+          ["-o", "bogus.path=-"]),
+    Fault("-o the whole response to a text file", stream(), 2, -1, None, "only - or a .json file",
+          ["-o", "{home}/answer.txt"]),
+    Fault("the input given twice (-i input= and PROMPT)", stream(), 2, -1, None, "given twice",
+          ["-i", "input=hello"]),
 ]
 
 

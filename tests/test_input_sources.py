@@ -108,3 +108,45 @@ def test_no_blank_line_on_a_terminal_stderr_after_text_to_a_file(api):
     assert result.exit_code == 0, result.stderr
     assert result.stdout == "one\n"
     assert not result.stderr.startswith("\n")
+
+
+# --- -o checked before anything is sent (and billed) ----------------------------------------
+
+import pytest  # noqa: E402
+
+
+@pytest.mark.parametrize("selection, says", [
+    ("answer.txt", "the whole response is an object"),
+    ("bogus.path=-", "has no 'bogus'"),
+    ("results=answer.txt", "results is an object"),
+    ("results.0=answer.txt", "is an object"),
+    ("inference_status.cost=cost.txt", "is a number"),
+    ("results.1.generated_text=-", "1 result(s)"),
+    ("results.0.generated_text.x=-", "has no 'x'"),
+    ("inference_status.{IDX}=-", "{IDX} needs an array"),
+])
+def test_an_o_that_cannot_work_is_exit_2_before_sending(api, tmp_path, monkeypatch, selection, says):
+    monkeypatch.chdir(tmp_path)
+    run = invoke(["infer", "-m", MODEL, "hi", "-o", selection])
+    assert run.exit_code == 2, run.stderr
+    assert run.stderr.startswith("error: -o ") and says in run.stderr.splitlines()[0], run.stderr
+    assert api.requests == []
+    assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize("selection", [
+    "results.0.generated_text=answer.txt", "results.{IDX}.generated_text=a{IDX}.txt", "=all.json",
+    "results=r.json", "inference_status.cost=-", "request_id=id.txt", "results.{IDX}=r{IDX}.json",
+])
+def test_an_o_that_works_is_sent(api, tmp_path, monkeypatch, selection):
+    monkeypatch.chdir(tmp_path)
+    run = invoke(["infer", "-m", MODEL, "hi", "-o", selection])
+    assert run.exit_code == 0, run.stderr
+    assert len(inference_requests(api)) == 1
+
+
+def test_two_results_can_be_selected_by_index(api, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    run = invoke(["infer", "-m", MODEL, "-i", "num_responses=2", "hi", "-o", "results.1.generated_text=b.txt"])
+    assert run.exit_code == 0, run.stderr
+    assert (tmp_path / "b.txt").read_text(encoding="utf-8")

@@ -118,7 +118,21 @@ def prepare_request(options: InferOptions, env: Environment) -> InferenceRequest
                 raise InputError("no input: give a PROMPT, pipe text on stdin, or use -i input=...")
     except InputError as exc:
         raise UsageError(str(exc)) from None
-    return build_request(target, options, inputs)
+    request = build_request(target, options, inputs)
+    if options.selectors and is_text_generation(request.fields, inputs):
+        from llamactl.inference.selectors import check_text_generation_selector
+
+        for selector in options.selectors:
+            check_text_generation_selector(selector, request.fields.get("num_responses") or 1)
+    return request
+
+
+def is_text_generation(fields: dict, inputs: RequestInputs) -> bool:
+    """Whether the answer will be a text-generation response (its shape known before
+    sending): a text input and nothing but text-generation parameters, no webhook."""
+    others = {key: value for key, value in fields.items() if key != "input"}
+    return (isinstance(fields.get("input"), str) and not inputs.files and "webhook" not in fields
+            and not has_other_inputs(RequestInputs(others)))
 
 
 def apply_chat_format(fields: dict, system: str | None) -> None:
