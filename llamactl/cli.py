@@ -184,6 +184,10 @@ def _report_usage_error(exc: Any) -> int:
     misplaced = getattr(exc, "option_name", None)
     if misplaced in GLOBAL_OPTIONS and ctx is not None and ctx.parent is not None:
         hint = f"{misplaced} is a global option: put it before the command, as in 'llamactl {misplaced} {ctx.info_name} ...'"
+    elif type(exc).__name__ == "NoSuchOption" and misplaced and ctx is not None and ctx.info_name in ("infer", "rerun"):
+        from llamactl.inference.field_names import option_hint
+
+        hint = option_hint(misplaced) or hint
     report(Environment(), exc.format_message(), hint)
     return getattr(exc, "exit_code", ExitCode.USAGE)
 

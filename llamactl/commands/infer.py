@@ -78,4 +78,4 @@ def infer(
 
     options = infer_options(flags, prompt=prompt)
     options.no_stdin = no_stdin
-    send(env, prepare_request(options, env), options, flags)
+    send(env, prepare_request(options, env, warn=env.output.warn, fetch_schema=not flags.dry_run), options, flags)

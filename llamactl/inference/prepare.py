@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Callable
 
 from llamactl.env import Environment
 from llamactl.errors import UsageError
-from llamactl.inference.inputs import GENERATION_PARAMETERS, InputError, RequestInputs, assemble_prompt, parse_inputs, validate_fields
+from llamactl.inference.inputs import (GENERATION_PARAMETERS, InputError, RequestInputs, assemble_prompt, parse_inputs,
+                                       split_assignment, validate_fields)
 from llamactl.api.request import InferenceRequest, InferenceTarget
 
 
@@ -100,7 +102,10 @@ def decide_stream(options: InferOptions, fields: dict) -> bool:
     return not (options.json or options.selectors or several or "webhook" in fields)
 
 
-def prepare_request(options: InferOptions, env: Environment) -> InferenceRequest:
+def prepare_request(options: InferOptions, env: Environment, warn: Callable[[str], None] | None = None,
+                    fetch_schema: bool = True) -> InferenceRequest:
+    """The request infer sends; `warn` hears of `-i` fields the model's schema does not
+    have (the schema fetched, within a bounded wait, when `fetch_schema` and not cached)."""
     target = make_target(options.model, options.version, options.deploy_id)
     stdin = StdinReader(env, ignored=options.no_stdin)
     try:
@@ -124,7 +129,19 @@ def prepare_request(options: InferOptions, env: Environment) -> InferenceRequest
 
         for selector in options.selectors:
             check_text_generation_selector(selector, request.fields.get("num_responses") or 1)
+    if warn is not None and options.inputs and target.model:
+        warn_unknown_fields(env, target, [split_assignment(item)[0] for item in options.inputs], warn, fetch_schema)
     return request
+
+
+def warn_unknown_fields(env: Environment, target: InferenceTarget, keys: list[str], warn: Callable[[str], None],
+                        fetch_schema: bool) -> None:
+    from llamactl.catalogue.schema import model_fields
+    from llamactl.inference.field_names import unknown_field_warnings
+
+    for line in unknown_field_warnings(keys, model_fields(env, target.model, target.version, fetch_schema),
+                                       target.model):
+        warn(line)
 
 
 def is_text_generation(fields: dict, inputs: RequestInputs) -> bool:
