@@ -150,3 +150,23 @@ def test_two_results_can_be_selected_by_index(api, tmp_path, monkeypatch):
     run = invoke(["infer", "-m", MODEL, "-i", "num_responses=2", "hi", "-o", "results.1.generated_text=b.txt"])
     assert run.exit_code == 0, run.stderr
     assert (tmp_path / "b.txt").read_text(encoding="utf-8")
+
+
+def test_a_prompt_waiting_for_a_silent_pipe_says_why_then_uses_what_came(env, emulator):
+    """`sleep 3 | llamactl infer -m M hi`: the pipe still goes before PROMPT (the contract), and
+    stderr says what llamactl waits for and how not to."""
+    proc = subprocess.Popen(llamactl_command("infer", "-m", MODEL, "hi"), env=env, cwd=REPO,
+                            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    try:
+        said = b""
+        while b"\n" not in said:
+            said += read_some(proc.stderr.fileno())
+        assert said.decode().startswith("waiting for piped stdin to end") and b"--no-stdin" in said
+        assert inference_requests(emulator) == []
+        proc.stdin.write(b"late\n")
+        proc.stdin.close()
+        assert proc.wait(timeout=HANG_GUARD) == 0
+    finally:
+        proc.kill()
+        proc.wait()
+    assert inference_requests(emulator)[-1].json["input"] == "late\n\nhi"

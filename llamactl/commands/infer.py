@@ -78,4 +78,6 @@ def infer(
 
     options = infer_options(flags, prompt=prompt)
     options.no_stdin = no_stdin
-    send(env, prepare_request(options, env, warn=env.output.warn, fetch_schema=not flags.dry_run), options, flags)
+    env.output.quiet = flags.quiet
+    request = prepare_request(options, env, warn=env.output.warn, fetch_schema=not flags.dry_run, info=env.output.info)
+    send(env, request, options, flags)

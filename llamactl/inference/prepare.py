@@ -72,17 +72,31 @@ class StdinReader:
             raise InputError("@-: stdin is not a pipe or a file; pipe the content in")
         return read_stdin(self.env.stdin)
 
-    def read_text(self) -> str | None:
-        """The piped text for the prompt, or None when stdin is a terminal or device."""
+    def read_text(self, waiting: Callable[[], None] | None = None) -> str | None:
+        """The piped text for the prompt, or None when stdin is a terminal or device.
+        `waiting` is called when nothing has arrived within STDIN_NOTICE seconds."""
         if self.ignored or self.consumed or not self.env.stdin_readable():
             return None
+        if waiting is not None and not self._ready_within(STDIN_NOTICE):
+            waiting()
         try:
             return self.read_bytes().decode("utf-8")
         except UnicodeDecodeError:
             raise InputError("stdin is not UTF-8 text") from None
 
+    def _ready_within(self, seconds: float) -> bool:
+        """Whether stdin has data (or its end) within `seconds`; True when it cannot tell."""
+        import select
+
+        try:
+            return bool(select.select([self.env.stdin.fileno()], [], [], seconds)[0])
+        except (AttributeError, ValueError, OSError, TypeError):
+            return True
+
 
 TWICE = "the input is given twice (-i input=... and PROMPT): give one of them"
+STDIN_NOTICE = 2.0  # seconds a PROMPT waits for a silent pipe before saying why it waits
+WAITING = "waiting for piped stdin to end (it goes before the PROMPT); --no-stdin leaves it alone"
 
 
 def decide_stream(options: InferOptions, fields: dict) -> bool:
@@ -103,9 +117,10 @@ def decide_stream(options: InferOptions, fields: dict) -> bool:
 
 
 def prepare_request(options: InferOptions, env: Environment, warn: Callable[[str], None] | None = None,
-                    fetch_schema: bool = True) -> InferenceRequest:
+                    fetch_schema: bool = True, info: Callable[[str], None] | None = None) -> InferenceRequest:
     """The request infer sends; `warn` hears of `-i` fields the model's schema does not
-    have (the schema fetched, within a bounded wait, when `fetch_schema` and not cached)."""
+    have (the schema fetched, within a bounded wait, when `fetch_schema` and not cached);
+    `info` hears why a PROMPT waits for a silent piped stdin."""
     target = make_target(options.model, options.version, options.deploy_id)
     stdin = StdinReader(env, ignored=options.no_stdin)
     try:
@@ -116,7 +131,8 @@ def prepare_request(options: InferOptions, env: Environment, warn: Callable[[str
         text = inputs.fields.get("input") if given else options.prompt
         if "input" not in inputs.files and (text is None or isinstance(text, str)):
             # -i input=TEXT is PROMPT in deepctl's spelling: piped stdin goes before it too
-            prompt = assemble_prompt(text, stdin.read_text())
+            waiting = (lambda: info(WAITING)) if info is not None and text is not None else None
+            prompt = assemble_prompt(text, stdin.read_text(waiting))
             if prompt:
                 inputs.fields["input"] = prompt
             elif not given and not has_other_inputs(inputs):
