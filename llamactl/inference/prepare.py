@@ -152,6 +152,7 @@ def prepare_request(options: InferOptions, env: Environment, warn: Callable[[str
 
 def warn_unknown_fields(env: Environment, target: InferenceTarget, keys: list[str], warn: Callable[[str], None],
                         fetch_schema: bool) -> None:
+    """A warning per `-i` key the model's schema lacks: a misspelt field is ignored, not refused."""
     from llamactl.catalogue.schema import model_fields
     from llamactl.inference.field_names import unknown_field_warnings
 
