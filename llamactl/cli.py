@@ -235,6 +235,10 @@ def _report_usage_error(exc: Any, args: list[str] | None = None) -> int:
         given = _global_option_as_given(misplaced, args or [])
         path = ctx.command_path.split(" ", 1)[1] if " " in ctx.command_path else ctx.info_name
         hint = f"{misplaced} is a global option: put it before the command, as in 'llamactl {given} {path} ...'"
+    elif type(exc).__name__ == "NoSuchOption" and misplaced and ctx is not None and ctx.info_name in ("infer", "rerun"):
+        from llamactl.inference.field_names import option_hint
+
+        hint = option_hint(misplaced) or hint
     report(Environment(), exc.format_message(), hint)
     return getattr(exc, "exit_code", ExitCode.USAGE)
 

@@ -45,5 +45,6 @@ def test_arbitrary_input_never_crashes(api, items, prompt, stdin, stream):
     run = invoke(args, input=stdin)
     assert run.exit_code in (0, 2, 3, 4, 5), (args, run.stderr)
     assert "Traceback" not in run.stderr
-    if run.exit_code:
-        assert run.stderr.startswith("error: "), run.stderr
+    if run.exit_code:  # warnings about -i fields the model lacks may come first
+        messages = [line for line in run.stderr.splitlines() if not line.startswith("warning: -i ")]
+        assert messages and messages[0].startswith("error: "), run.stderr

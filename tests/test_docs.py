@@ -196,7 +196,7 @@ def test_the_first_command_works_in_a_fresh_clone(block, tmp_path):
     env = reader_env(clone, api_url="http://127.0.0.1:9")  # --run points llamactl at its own emulator
     run = run_example(block.text, clone, env, timeout=INSTALL_TIMEOUT)
     assert run.returncode == 0, run.stderr
-    assert run.stdout == default_reply("Write a haiku about llamas")
+    assert run.stdout == default_reply("Write a haiku about llamas") + "\n"  # its line ended
 
 
 # --- what is generated or checked ---------------------------------------------------------

@@ -113,6 +113,12 @@ FAULTS = [
           command=["infer", "-m", MODEL, "--batch", "-", "--output", "{home}/missing/out.jsonl"], stdin=b'"tell me"\n'),
     Fault("models list --type that no model has", Behavior(), 2, -1, None, "no models of type 'nope'",
           command=["models", "list", "--type", "nope"]),
+    Fault("-o a path a text-generation response does not have", stream(), 2, -1, None, "has no 'bogus'",
+          ["-o", "bogus.path=-"]),
+    Fault("-o the whole response to a text file", stream(), 2, -1, None, "only - or a .json file",
+          ["-o", "{home}/answer.txt"]),
+    Fault("the input given twice (-i input= and PROMPT)", stream(), 2, -1, None, "given twice",
+          ["-i", "input=hello"]),
 ]
 
 
@@ -175,7 +181,7 @@ def test_fault(emulator, tmp_path, fault):
         warnings = [line for line in messages if line.startswith("warning: ")]
         assert all(fault.says in line for line in warnings) and len(warnings) == (1 if fault.says else 0), run.stderr
     expected = "" if fault.shown < 0 else "".join(fault.tokens[: fault.shown])
-    assert run.stdout == expected
+    assert run.stdout == (expected + "\n" if expected else "")  # text output ends its line
     assert VALID_TOKEN not in run.stdout + run.stderr
 
     listed = run_llamactl(["history", "list", "--json"], env)

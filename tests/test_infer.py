@@ -75,9 +75,11 @@ def test_stdin_then_blank_line_then_prompt(api):
     assert last_request(api).json["input"] == "diff --git a/x b/x\n+new line\n\nreview this"
 
 
-def test_input_field_wins_over_prompt_and_stdin(api):
-    invoke(["infer", "-m", MODEL, "-i", "input=from flag", "positional"], input="piped")
-    assert last_request(api).json["input"] == "from flag"
+def test_input_field_and_prompt_together_is_exit_2_before_sending(api):
+    run = invoke(["infer", "-m", MODEL, "-i", "input=from flag", "positional"], input="piped")
+    assert run.exit_code == 2
+    assert run.stderr.startswith("error: the input is given twice") and len(run.stderr.splitlines()) == 1
+    assert api.requests == []
 
 
 def test_at_file_and_binary_upload_go_multipart(api, tmp_path):
@@ -116,7 +118,7 @@ def test_several_responses_are_separated_by_a_blank_line(api):
     sent = last_request(api).json
     assert sent["num_responses"] == 2 and "stream" not in sent
     texts = [default_reply("hi"), default_reply("hi") + " (2)"]  # the emulator's second result is marked
-    assert run.stdout == "\n\n".join(texts)
+    assert run.stdout == "\n\n".join(texts) + "\n"
     api.behave(Behavior())
     response = json.loads(invoke(["infer", "-m", MODEL, "-i", "num_responses=2", "--json", "hi"]).stdout)
     assert [result["generated_text"] for result in response["results"]] == texts
@@ -239,7 +241,7 @@ def test_error_event_mid_stream_keeps_the_partial_text(api):
     api.behave(Behavior(tokens=["one", " two", " three"], error_after=2, message="CUDA out of memory"))
     run = invoke(["infer", "-m", MODEL, "hi"])
     assert run.exit_code == 5
-    assert run.stdout == "one two"
+    assert run.stdout == "one two\n"  # the partial text, its line ended
     assert "CUDA out of memory" in run.stderr
 
 
@@ -248,7 +250,7 @@ def test_cut_stream_keeps_the_partial_text_and_exits_5(api, framing):
     api.behave(Behavior(tokens=["one", " two", " three"], cut_after=2, framing=framing))
     run = invoke(["infer", "-m", MODEL, "hi"])
     assert run.exit_code == 5
-    assert run.stdout == "one two"
+    assert run.stdout == "one two\n"  # the partial text, its line ended
     assert "incomplete" in run.stderr
 
 
@@ -256,7 +258,7 @@ def test_stalled_stream_times_out_with_the_partial_text(api):
     api.behave(Behavior(tokens=["one", " two", " three"], stall_after=1))
     run = invoke(["infer", "-m", MODEL, "--timeout", "0.3", "hi"])
     assert run.exit_code == 5
-    assert run.stdout == "one"
+    assert run.stdout == "one\n"  # the partial text, its line ended
     assert "stalled" in run.stderr
 
 

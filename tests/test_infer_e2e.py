@@ -52,7 +52,7 @@ def test_each_token_is_on_the_pipe_before_the_next_is_sent(emulator, env, framin
             assert emulator.tokens_written == index + 1
             gate.set()
         assert proc.wait(HANG_GUARD) == 0
-        assert proc.stdout.read() == b""
+        assert proc.stdout.read() == b"\n"  # the final newline, after the last token
     finally:
         gate.set()
         proc.kill()
@@ -69,7 +69,7 @@ def test_ctrl_c_keeps_the_partial_text_and_exits_130(emulator, env):
         assert proc.wait(HANG_GUARD) == 130
         stderr = proc.stderr.read().decode()
         assert "interrupted" in stderr and "Traceback" not in stderr
-        assert proc.stdout.read() == b""
+        assert proc.stdout.read() == b"\n"  # the partial text's line ended
     finally:
         gate.set()
         proc.kill()

@@ -87,7 +87,7 @@ def test_the_installed_program_streams_an_answer_from_the_emulator(venv, tmp_pat
     run = run_installed(venv, "llamactl", "infer", "-m", "meta-llama/Llama-2-70b-chat-hf",
                         "Write a haiku about llamas", env=env, cwd=tmp_path)
     assert run.returncode == 0, run.stderr
-    assert run.stdout == default_reply("Write a haiku about llamas")
+    assert run.stdout == default_reply("Write a haiku about llamas") + "\n"
     assert "meta-llama/Llama-2-70b-chat-hf" in run.stderr  # the summary line
     assert [request.json["input"] for request in emulator.requests
             if request.path.startswith("/v1/inference/")] == ["Write a haiku about llamas"]

@@ -23,7 +23,7 @@ def test_requests_go_through_http_proxy(emulator, env, proxy):
     emulator.behave(Behavior(tokens=["via", " proxy"]))
     run = run_llamactl(["infer", "-m", MODEL, "hi"], {**env, "HTTP_PROXY": proxy.url})
     assert run.exit_code == 0, run.stderr
-    assert run.stdout == "via proxy"
+    assert run.stdout == "via proxy\n"
     assert [request for request in proxy.requests if "/v1/inference/" in request] == [f"POST {emulator.url}/v1/inference/{MODEL}"]
     assert f"GET {emulator.url}/models/list" in proxy.requests  # fetched for the price, through the same proxy
 

@@ -74,13 +74,13 @@ def test_colour_on_a_terminal_styles_only_the_messages(api):
     assert run.stderr.startswith("\x1b[2m") and STYLE.sub("", run.stderr).startswith(MODEL)
 
 
-def test_a_pipe_on_the_same_screen_as_stderr_gets_its_line_ended_before_the_summary(api):
+def test_a_pipe_on_the_same_screen_as_stderr_ends_its_line_so_the_summary_needs_no_blank_line(api):
     api.behave(Behavior(tokens=["no", " newline"]))
     result = CliRunner().invoke(app, ["infer", "-m", MODEL, "--no-history", "hi"],
                                 obj={"stdout_isatty": False, "stderr_isatty": True, "no_color": True})
     assert result.exit_code == 0, result.stderr
-    assert result.stdout == "no newline"  # the pipe keeps the exact text
-    assert result.stderr.startswith("\n" + MODEL)
+    assert result.stdout == "no newline\n"  # the exact text, then the final newline
+    assert result.stderr.startswith(MODEL)
 
 
 # --- models, history, auth ------------------------------------------------------------------

@@ -49,7 +49,7 @@ def test_transient_statuses_are_retried_then_succeed(api, status):
     api.behave(Behavior(tokens=["fine"]))
     run = invoke(["infer", "-m", MODEL, "hi"])
     assert run.exit_code == 0, run.stderr
-    assert run.stdout == "fine"
+    assert run.stdout == "fine\n"
     assert inference_count(api) == 2
     assert f"retrying in 0.0 s after {status}" in run.stderr
     assert "(attempt 2 of 3)" in run.stderr
@@ -60,7 +60,7 @@ def test_a_reset_connection_is_retried(api):
     api.behave(Behavior(tokens=["again"]))
     run = invoke(["infer", "-m", MODEL, "hi"])
     assert run.exit_code == 0, run.stderr
-    assert run.stdout == "again"
+    assert run.stdout == "again\n"
     assert inference_count(api) == 2
 
 
@@ -106,7 +106,7 @@ def test_a_stream_that_delivered_tokens_is_never_retried(api):
     api.behave(Behavior(tokens=["one", " two"], cut_after=1))
     run = invoke(["infer", "-m", MODEL, "hi"])
     assert run.exit_code == 5
-    assert run.stdout == "one"
+    assert run.stdout == "one\n"
     assert inference_count(api) == 1
 
 

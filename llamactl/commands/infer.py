@@ -15,9 +15,10 @@ from llamactl.env import Environment
 # markup: write a literal one as \\[.
 HELP = (
     "Run a model on a prompt and stream the answer to stdout.\n\n"
-    "The prompt is PROMPT, -i input=..., or piped stdin; with both stdin and PROMPT the input "
-    "is stdin, a blank line, then PROMPT. Stdin is read only from a pipe or a file, never a "
-    "terminal. Stdout carries the generated text and nothing else; one summary line (tokens, "
+    "The prompt is PROMPT (or -i input=..., not both), or piped stdin; with both stdin and PROMPT "
+    "the input is stdin, a blank line, then PROMPT, so llamactl waits for a piped stdin to end. "
+    "Stdin is read only from a pipe or a file, never a terminal; --no-stdin never reads it (use "
+    "it in while-read loops, which would otherwise lose their next lines to llamactl). Stdout carries the generated text and nothing else; one summary line (tokens, "
     "time, cost, request id) goes to stderr. Every request is recorded in history. With "
     "--batch, each line of a file is one request."
 )
@@ -51,6 +52,7 @@ def infer(
     batch_format: Annotated[Optional[str], typer.Option("--batch-format", metavar="jsonl|lines", help="lines: each line is one plain prompt. \\[default: jsonl]", autocompletion=complete_batch_format, rich_help_panel=BATCH_PANEL, show_default=False)] = None,
     concurrency: Annotated[Optional[int], typer.Option("--concurrency", metavar="N", min=1, max=64, help="Requests in flight at once. \\[default: 4]", rich_help_panel=BATCH_PANEL, show_default=False)] = None,
     output: Annotated[Optional[str], typer.Option("--output", metavar="FILE", help="Write the results to FILE instead of stdout; running again with the same FILE sends only the lines not done yet.", rich_help_panel=BATCH_PANEL, show_default=False)] = None,
+    no_stdin: Annotated[bool, typer.Option("--no-stdin", help="Never read stdin, even when it is a pipe: for while-read loops and daemons that hand over a pipe.", rich_help_panel="Input")] = False,
     max_cost: Annotated[Optional[float], typer.Option("--max-cost", metavar="DOLLARS", help="Stop sending once the batch has cost this much (server-reported or estimated).", rich_help_panel=BATCH_PANEL, show_default=False)] = None,
 ) -> None:
     """`llamactl infer`; its help is HELP and EPILOG."""
@@ -61,6 +63,10 @@ def infer(
         from llamactl.batch.run import run_batch
         from llamactl.batch.settings import BatchSettings, refuse_single_flags
 
+        if no_stdin and batch == "-":
+            from llamactl.errors import UsageError
+
+            raise UsageError("--batch - reads stdin, which --no-stdin ignores: drop one of them")
         refuse_single_flags(prompt=prompt, stream=flags.stream, json=flags.json_output, selections=flags.selections,
                             dry_run=flags.dry_run)
         settings = BatchSettings.from_flags(
@@ -81,4 +87,7 @@ def infer(
     from llamactl.commands.common import infer_options, send
 
     options = infer_options(flags, prompt=prompt)
-    send(env, prepare_request(options, env), options, flags)
+    options.no_stdin = no_stdin
+    env.output.quiet = flags.quiet
+    request = prepare_request(options, env, warn=env.output.warn, fetch_schema=not flags.dry_run, info=env.output.info)
+    send(env, request, options, flags)

@@ -214,6 +214,8 @@ def parse_inputs(
     stdin_used = False
     for item in items:
         key, raw = split_assignment(item)
+        if key == "input" and ("input" in inputs.fields or "input" in inputs.files):
+            raise InputError("the input is given twice: give -i input=... once")
         kind = FIELD_TYPES.get(key)
         if raw.startswith("@") and len(raw) > 1:
             source = raw[1:]

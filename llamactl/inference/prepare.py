@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Callable
 
 from llamactl.env import Environment
 from llamactl.errors import UsageError
-from llamactl.inference.inputs import GENERATION_PARAMETERS, InputError, RequestInputs, assemble_prompt, parse_inputs, validate_fields
+from llamactl.inference.inputs import (GENERATION_PARAMETERS, InputError, RequestInputs, assemble_prompt, parse_inputs,
+                                       split_assignment, validate_fields)
 from llamactl.api.request import InferenceRequest, InferenceTarget
 
 
@@ -23,6 +25,7 @@ class InferOptions:
     selectors: list = field(default_factory=list)
     chat: bool = False
     system: str | None = None
+    no_stdin: bool = False  # --no-stdin: never read stdin (while-read loops, daemons)
 
 
 def make_target(model: str | None, version: str | None, deploy_id: str | None) -> InferenceTarget:
@@ -50,11 +53,12 @@ def read_path(path: str) -> bytes:
 
 
 class StdinReader:
-    """Reads stdin at most once, and only when it is a pipe or a file."""
+    """Reads stdin at most once, and only when it is a pipe or a file (never with --no-stdin)."""
 
-    def __init__(self, env: Environment):
+    def __init__(self, env: Environment, ignored: bool = False):
         self.env = env
         self.consumed = False
+        self.ignored = ignored
 
     def read_bytes(self) -> bytes:
         from llamactl.files import read_stdin
@@ -62,18 +66,37 @@ class StdinReader:
         if self.consumed:
             raise InputError("stdin was already read")
         self.consumed = True
+        if self.ignored:
+            raise InputError("@- reads stdin, which --no-stdin ignores: drop one of them")
         if not self.env.stdin_readable():
             raise InputError("@-: stdin is not a pipe or a file; pipe the content in")
         return read_stdin(self.env.stdin)
 
-    def read_text(self) -> str | None:
-        """The piped text for the prompt, or None when stdin is a terminal or device."""
-        if self.consumed or not self.env.stdin_readable():
+    def read_text(self, waiting: Callable[[], None] | None = None) -> str | None:
+        """The piped text for the prompt, or None when stdin is a terminal or device.
+        `waiting` is called when nothing has arrived within STDIN_NOTICE seconds."""
+        if self.ignored or self.consumed or not self.env.stdin_readable():
             return None
+        if waiting is not None and not self._ready_within(STDIN_NOTICE):
+            waiting()
         try:
             return self.read_bytes().decode("utf-8")
         except UnicodeDecodeError:
             raise InputError("stdin is not UTF-8 text") from None
+
+    def _ready_within(self, seconds: float) -> bool:
+        """Whether stdin has data (or its end) within `seconds`; True when it cannot tell."""
+        import select
+
+        try:
+            return bool(select.select([self.env.stdin.fileno()], [], [], seconds)[0])
+        except (AttributeError, ValueError, OSError, TypeError):
+            return True
+
+
+TWICE = "the input is given twice (-i input=... and PROMPT): give one of them"
+STDIN_NOTICE = 2.0  # seconds a PROMPT waits for a silent pipe before saying why it waits
+WAITING = "waiting for piped stdin to end (it goes before the PROMPT); --no-stdin leaves it alone"
 
 
 def decide_stream(options: InferOptions, fields: dict) -> bool:
@@ -93,20 +116,57 @@ def decide_stream(options: InferOptions, fields: dict) -> bool:
     return not (options.json or options.selectors or several or "webhook" in fields)
 
 
-def prepare_request(options: InferOptions, env: Environment) -> InferenceRequest:
+def prepare_request(options: InferOptions, env: Environment, warn: Callable[[str], None] | None = None,
+                    fetch_schema: bool = True, info: Callable[[str], None] | None = None) -> InferenceRequest:
+    """The request infer sends; `warn` hears of `-i` fields the model's schema does not
+    have (the schema fetched, within a bounded wait, when `fetch_schema` and not cached);
+    `info` hears why a PROMPT waits for a silent piped stdin."""
     target = make_target(options.model, options.version, options.deploy_id)
-    stdin = StdinReader(env)
+    stdin = StdinReader(env, ignored=options.no_stdin)
     try:
         inputs = parse_inputs(options.inputs, read_path, stdin.read_bytes)
-        if "input" not in inputs.fields and "input" not in inputs.files:
-            prompt = assemble_prompt(options.prompt, stdin.read_text())
+        given = "input" in inputs.fields or "input" in inputs.files
+        if given and options.prompt is not None:
+            raise InputError(TWICE)
+        text = inputs.fields.get("input") if given else options.prompt
+        if "input" not in inputs.files and (text is None or isinstance(text, str)):
+            # -i input=TEXT is PROMPT in deepctl's spelling: piped stdin goes before it too
+            waiting = (lambda: info(WAITING)) if info is not None and text is not None else None
+            prompt = assemble_prompt(text, stdin.read_text(waiting))
             if prompt:
                 inputs.fields["input"] = prompt
-            elif not has_other_inputs(inputs):
+            elif not given and not has_other_inputs(inputs):
                 raise InputError("no input: give a PROMPT, pipe text on stdin, or use -i input=...")
     except InputError as exc:
         raise UsageError(str(exc)) from None
-    return build_request(target, options, inputs)
+    request = build_request(target, options, inputs)
+    if options.selectors and is_text_generation(request.fields, inputs):
+        from llamactl.inference.selectors import check_text_generation_selector
+
+        for selector in options.selectors:
+            check_text_generation_selector(selector, request.fields.get("num_responses") or 1)
+    if warn is not None and options.inputs and target.model:
+        warn_unknown_fields(env, target, [split_assignment(item)[0] for item in options.inputs], warn, fetch_schema)
+    return request
+
+
+def warn_unknown_fields(env: Environment, target: InferenceTarget, keys: list[str], warn: Callable[[str], None],
+                        fetch_schema: bool) -> None:
+    """A warning per `-i` key the model's schema lacks: a misspelt field is ignored, not refused."""
+    from llamactl.catalogue.schema import model_fields
+    from llamactl.inference.field_names import unknown_field_warnings
+
+    for line in unknown_field_warnings(keys, model_fields(env, target.model, target.version, fetch_schema),
+                                       target.model):
+        warn(line)
+
+
+def is_text_generation(fields: dict, inputs: RequestInputs) -> bool:
+    """Whether the answer will be a text-generation response (its shape known before
+    sending): a text input and nothing but text-generation parameters, no webhook."""
+    others = {key: value for key, value in fields.items() if key != "input"}
+    return (isinstance(fields.get("input"), str) and not inputs.files and "webhook" not in fields
+            and not has_other_inputs(RequestInputs(others)))
 
 
 def apply_chat_format(fields: dict, system: str | None) -> None:

@@ -44,6 +44,52 @@ def check_target(selector: Selector) -> None:
         raise UsageError(f"-o {selector.target}: the directory {folder} does not exist")
 
 
+# The shape of a text-generation response (deepinfra-api.md §1.4): what -o can select from
+# one before it is sent. An array stands for `results`, whose length is num_responses.
+TEXT_GENERATION_RESPONSE: dict[str, Any] = {
+    "request_id": "string",
+    "inference_status": {key: "number" for key in ("runtime_ms", "cost", "tokens_input", "tokens_generated")}
+    | {"status": "string"},
+    "results": [{"generated_text": "string"}],
+    "num_tokens": "number",
+    "num_input_tokens": "number",
+}
+
+
+def _shape_at(shape: Any, steps: list[str], path: str, results: int) -> Any:
+    for step in steps:
+        if isinstance(shape, list) and step.isdigit():
+            if int(step) >= results:
+                raise UsageError(f"-o {path}: the response will have {results} result(s), so no index {step}",
+                                 hint="ask for more with -i num_responses=2" if results < 2 else None)
+            shape = shape[0]
+        elif isinstance(shape, dict) and step in shape:
+            shape = shape[step]
+        else:
+            where = f"has {', '.join(shape)}" if isinstance(shape, dict) else "has no fields there"
+            raise UsageError(f"-o {path}: a text-generation response has no {step!r} (it {where})")
+    return shape
+
+
+def check_text_generation_selector(selector: Selector, results: int) -> None:
+    """Before sending a text-generation request: the path exists in its response, and the
+    target can take what is there (an object, array or number needs - or a .json file)."""
+    prefix, idx, suffix = selector.path.partition("{IDX}")
+    steps = [part for part in prefix.split(".") if part]
+    shape = _shape_at(TEXT_GENERATION_RESPONSE, steps, selector.path, results)
+    if idx:
+        if not isinstance(shape, list):
+            raise UsageError(f"-o {selector.path}: {{IDX}} needs an array at {prefix.rstrip('.') or 'the top'}")
+        shape = _shape_at(shape[0], [part for part in suffix.split(".") if part], selector.path, results)
+    if isinstance(shape, list) and ("{IDX}" in selector.target or results == 1):
+        shape = shape[0]  # one file per item, or a one-item array written as its item
+    if shape != "string" and not _accepts_json(selector.target):
+        kind = {True: "an object"}.get(isinstance(shape, dict), "an array" if isinstance(shape, list) else "a number")
+        what = f"{selector.path or 'the whole response'} is {kind}"
+        raise UsageError(f"-o {selector.path}={selector.target}: {what}, which only - or a .json file can take",
+                         hint=f"the text is -o results.0.generated_text={selector.target}")
+
+
 def select(value: Any, path: str) -> Any:
     """Follow a dotted path through objects and arrays."""
     for step in (part for part in path.split(".") if part) if path else ():

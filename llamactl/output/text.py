@@ -12,7 +12,9 @@ from llamactl.output.sink import Output
 
 
 class PlainText:
-    """Generated text exactly as it arrives; several results separated by a blank line."""
+    """Generated text exactly as it arrives; several results separated by a blank line, and
+    a final newline when the text does not end with one, so files, `wc -l` and `while read`
+    see whole lines (history keeps the exact text)."""
 
     def __init__(self, out: Output):
         self.out = out
@@ -27,6 +29,8 @@ class PlainText:
         self.out.text("\n\n".join(texts))
 
     def end(self) -> None:
+        if self.out.stdout_mid_line:
+            self.out.write("\n")
         self.flush()
 
 

@@ -80,6 +80,10 @@ LLAMA_70B_CARD: dict = {
          "description": "maximum length of the newly generated text", "allowed": None,
          "default": 2048, "examples": None, "minimum": 1, "exclusiveMinimum": None,
          "maximum": 100000, "exclusiveMaximum": None},
+        # the other fields txt_docs describes, by name only (the rest of each entry as above)
+        *({"name": name, "parent": None} for name in (
+            "temperature", "top_p", "top_k", "repetition_penalty", "stop", "num_responses",
+            "response_format", "presence_penalty", "frequency_penalty", "seed", "stream", "webhook")),
     ],
     "doc_blocks": [{"key": "api", "url": "/models/meta-llama/Llama-2-70b-chat-hf/doc/api"}],
     "short_doc_block": "Llama 2 70B chat. Format prompts as [INST] ... [/INST].",

@@ -1,0 +1,46 @@
+"""Request field names a user may have meant: the OpenAI names of native fields and close
+misspellings, for warnings before a misspelt field is sent (and silently ignored)."""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Collection
+
+from llamactl.inference.inputs import FIELD_TYPES
+
+# OpenAI's name → the native API's (deepinfra-api.md §1.3)
+OPENAI_NAMES = {"max_tokens": "max_new_tokens", "n": "num_responses", "stop_sequences": "stop"}
+CLOSENESS = 0.75  # difflib ratio: `tempertaure` → `temperature`, not `top_k` → `top_p`
+
+
+def closest_field(key: str, names: Collection[str]) -> str | None:
+    """The field of `names` that `key` most likely meant, or None."""
+    if OPENAI_NAMES.get(key) in names:
+        return OPENAI_NAMES[key]
+    close = difflib.get_close_matches(key, list(names), n=1, cutoff=CLOSENESS)
+    return close[0] if close else None
+
+
+def unknown_field_warnings(keys: list[str], schema: frozenset[str] | None, model: str) -> list[str]:
+    """One warning per `-i` key the model's schema does not have. Without a schema, only keys
+    that llamactl does not know and that look like a known text-generation field are named."""
+    warnings = []
+    for key in dict.fromkeys(keys):
+        if schema is not None:
+            if key in schema:
+                continue
+            guess = closest_field(key, schema)
+            warnings.append(f"-i {key}: {model} has no such field"
+                            + (f"; did you mean {guess}?" if guess else "; it is sent, and may be ignored"))
+        elif key not in FIELD_TYPES:
+            guess = closest_field(key, FIELD_TYPES)
+            if guess:
+                warnings.append(f"-i {key}: not a text-generation field; did you mean {guess}?")
+    return warnings
+
+
+def option_hint(option: str) -> str | None:
+    """For `--temperature 0.2` (no such option): the `-i` field it names, if it names one."""
+    key = option.lstrip("-").replace("-", "_")
+    guess = key if key in FIELD_TYPES else closest_field(key, FIELD_TYPES)
+    return f"request fields go with -i: -i {guess}=VALUE" if guess else None
