@@ -176,11 +176,11 @@ class LlamactlGroup(TyperGroup):
 
     def _interrupted(self, ctx: Any, terminated: bool) -> None:
         """One line saying the run was stopped, on a line of its own (not after the `^C` the
-        terminal echoed), claiming incomplete output only when some was shown. SIGTERM
+        terminal echoed), claiming incomplete output only when some was written. SIGTERM
         leaves a trace in a CI log without an `error:`: the job was cancelled, nothing failed."""
         env = _environment(ctx)
         out = env.output
-        shown = out.stdout_mid_line
+        shown = out.stdout_used
         if not terminated and env.stderr_isatty:
             out.end_line_on_stderr()
             out.stdout_mid_line = False

@@ -15,7 +15,9 @@ NO_FIELDS_LISTED = "mistralai/Mistral-7B-Instruct-v0.1"  # the emulator's generi
 
 
 def card_lookups(emulator):
-    return [r for r in emulator.requests if r.path.startswith("/models/")]
+    """Requests for a model's card (not the model list a streamed run fetches for its price)."""
+    return [r for r in emulator.requests if r.path.startswith("/models/")
+            and r.path not in ("/models/list", "/models/private/list")]
 
 
 def warnings(stderr: str) -> list[str]:
@@ -26,7 +28,8 @@ def test_the_openai_name_gets_the_native_one_before_sending(api):
     run = invoke(["infer", "-m", MODEL, "-q", "-i", "max_tokens=3", "hi"])
     assert run.exit_code == 0, run.stderr
     assert warnings(run.stderr) == [f"warning: -i max_tokens: {MODEL} has no such field; did you mean max_new_tokens?"]
-    assert [r.path for r in api.requests] == [f"/models/{MODEL}", f"/v1/inference/{MODEL}"]  # warned first
+    paths = [r.path for r in api.requests if r.path not in ("/models/list", "/models/private/list")]
+    assert paths == [f"/models/{MODEL}", f"/v1/inference/{MODEL}"]  # warned first (the price list runs beside)
 
 
 def test_a_misspelling_gets_the_closest_field_and_the_schema_is_cached(api):

@@ -128,7 +128,7 @@ def test_special_tokens_are_not_printed(api):
     api.behave(Behavior(tokens=["ok"]))
     run = invoke(["infer", "-m", MODEL, "hi"])
     assert run.exit_code == 0, run.stderr
-    assert run.stdout == "ok"  # the stream ended with the special token </s>
+    assert run.stdout == "ok\n"  # the line ended; the stream ended with the special token </s>
 
 
 def test_selectors_write_parts_like_deepctl(api, tmp_path):

@@ -36,6 +36,7 @@ class Output:
         self.env = env
         self.quiet = False  # -q: no info lines (warnings and errors still show)
         self.stdout_mid_line = False  # the last text written to stdout did not end a line
+        self.stdout_used = False  # some text was written to stdout (an interrupted run says so)
 
     # modes
 
@@ -75,6 +76,7 @@ class Output:
         pipe or file, its control characters shown on a terminal."""
         if text:  # the flag first: a signal may land once the bytes are out (PYTHONUNBUFFERED)
             self.stdout_mid_line = not text.endswith("\n")
+            self.stdout_used = True
             write_text(self.env.stdout, visible(text) if self.rich_stdout else text)
 
     def flush(self) -> None:
