@@ -10,47 +10,10 @@ import typer
 from typer.core import TyperGroup
 
 from llamactl import __version__
-from llamactl.commands.infer import EPILOG as INFER_EPILOG, HELP as INFER_HELP, infer
+from llamactl.commands.helptext import command_help
+from llamactl.commands.infer import infer
 from llamactl.env import Environment, resolve_api_url
 from llamactl.errors import ExitCode, Interrupted, LlamactlError, local_errno_hint, local_failure
-
-# Help paragraphs are single lines: Typer's Rich help keeps every line break it is given.
-# Epilogs are blocks that keep theirs, each line within 80 columns; they start with a
-# newline because Typer dedents help like a docstring, which would strip their indent.
-ROOT_HELP = (
-    "Stream answers from DeepInfra-hosted LLMs in terminals, pipelines and CI.\n\n"
-    "Global options go before the command. 'llamactl COMMAND --help' shows each command's "
-    "options and examples. The API token comes from DEEPINFRA_TOKEN or 'llamactl auth login'."
-)
-
-ROOT_EPILOG = """
-Exit codes:
-  0    success
-  1    internal error: a bug in llamactl (rerun with --debug)
-  2    usage or input error, found before any request was sent
-  3    authentication: no token, or the API answered 401/403
-  4    the API rejected the request (unknown model, validation, funding)
-  5    the request failed (5xx, 429, timeout, network, stream cut short)
-  6    local failure: full or read-only disk, locked history, closed stdout
-  130  interrupted by Ctrl-C (143 by SIGTERM, 141 when a pipe's reader quits)
-
-Environment:
-  DEEPINFRA_TOKEN           the API token (DEEPINFRA_API_KEY works too)
-  DEEPINFRA_HOST            the API URL (DEEPINFRA_BASE_URL works too)
-  LLAMACTL_HOME             one directory for config, history and caches
-  LLAMACTL_NO_HISTORY=1     record nothing in history
-  LLAMACTL_KEYRING_TIMEOUT  seconds to wait for the system keyring (5)
-  NO_COLOR                  no colour, even on a terminal
-  HTTPS_PROXY, NO_PROXY     a proxy, and the hosts that bypass it
-
-Examples:
-  # in a terminal: the answer streams in, a summary line follows on stderr
-  llamactl infer -m meta-llama/Llama-2-70b-chat-hf "Write a haiku"
-  # in a pipeline: stdin, a blank line, then the prompt; only text on stdout
-  git diff | llamactl infer -m meta-llama/Llama-2-70b-chat-hf "review this"
-  # in CI: the token from the environment, JSON out, an exit code to check
-  llamactl infer -m meta-llama/Llama-2-70b-chat-hf --json "Say hi" | jq .
-"""
 
 
 def _environment(ctx: typer.Context) -> Environment:
@@ -330,8 +293,7 @@ def _show_version(value: bool) -> None:
 
 app = typer.Typer(
     cls=LlamactlGroup,
-    help=ROOT_HELP,
-    epilog=ROOT_EPILOG,
+    **command_help("llamactl"),
     rich_markup_mode="rich",
     no_args_is_help=True,
     pretty_exceptions_enable=False,
@@ -355,4 +317,4 @@ def root(
     )
 
 
-app.command(help=INFER_HELP, epilog=INFER_EPILOG)(infer)
+app.command(**command_help("infer"))(infer)

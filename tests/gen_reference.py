@@ -144,9 +144,9 @@ def reference() -> str:
 
 def exit_codes() -> list[tuple[int, str]]:
     """The "Exit codes:" block of `llamactl --help`, as (code, meaning) pairs."""
-    from llamactl.cli import ROOT_EPILOG
+    from llamactl.commands.helptext import command_help
 
-    lines = ROOT_EPILOG.split("Exit codes:\n", 1)[1].split("\n\n", 1)[0].splitlines()
+    lines = command_help("llamactl")["epilog"].split("Exit codes:\n", 1)[1].split("\n\n", 1)[0].splitlines()
     return [(int(match.group(1)), match.group(2).strip()) for match in map(EXIT_CODE_LINE.match, lines) if match]
 
 

@@ -41,7 +41,7 @@ INFER_MODULES = {
     # the subpackages themselves: their __init__ modules are empty
     "llamactl.api", "llamactl.auth", "llamactl.catalogue", "llamactl.inference", "llamactl.output",
     "llamactl.output.sink", "llamactl.output.sanitize", "llamactl.output.text", "llamactl.output.format", "llamactl.inference.session",
-    "llamactl.commands.common",
+    "llamactl.commands.common", "llamactl.commands.helptext",
 }
 
 

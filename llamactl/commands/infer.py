@@ -9,30 +9,6 @@ import typer
 from llamactl.commands.infer_options import RequestFlags, with_request_options
 from llamactl.env import Environment
 
-# Help paragraphs are single lines: Typer's Rich help keeps every line break it is given.
-# The epilog keeps its own, each line within 80 columns; it starts with a newline because
-# Typer dedents help like a docstring, which would strip its indent. Brackets are Rich
-# markup: write a literal one as \\[.
-HELP = (
-    "Run a model on a prompt and stream the answer to stdout.\n\n"
-    "The prompt is PROMPT (or -i input=..., not both), or piped stdin; with both stdin and PROMPT "
-    "the input is stdin, a blank line, then PROMPT, so llamactl waits for a piped stdin to end. "
-    "Stdin is read only from a pipe or a file, never a terminal; --no-stdin never reads it (use "
-    "it in while-read loops, which would otherwise lose their next lines to llamactl). Stdout carries the generated text and nothing else; one summary line (tokens, "
-    "time, cost, request id) goes to stderr. Every request is recorded in history. With "
-    "--batch, each line of a file is one request."
-)
-EPILOG = """
-Examples:
-  # in a terminal: the answer streams in, a summary line follows on stderr
-  llamactl infer -m meta-llama/Llama-2-70b-chat-hf "Write a haiku"
-  # in a pipeline: stdin, a blank line, then the prompt
-  git diff | llamactl infer -m meta-llama/Llama-2-70b-chat-hf "review this"
-  # in CI: the API's JSON, saved for the next step
-  llamactl infer -m meta-llama/Llama-2-70b-chat-hf --json "Hi" > answer.json
-  # a batch: one request a line, one JSON result a line, in order
-  llamactl infer -m meta-llama/Llama-2-70b-chat-hf --batch prompts.jsonl
-"""
 
 BATCH_PANEL = "Batch"
 
@@ -55,7 +31,7 @@ def infer(
     no_stdin: Annotated[bool, typer.Option("--no-stdin", help="Never read stdin, even when it is a pipe: for while-read loops and daemons that hand over a pipe.", rich_help_panel="Input")] = False,
     max_cost: Annotated[Optional[float], typer.Option("--max-cost", metavar="DOLLARS", help="Stop sending once the batch has cost this much (server-reported or estimated).", rich_help_panel=BATCH_PANEL, show_default=False)] = None,
 ) -> None:
-    """`llamactl infer`; its help is HELP and EPILOG."""
+    """`llamactl infer`; its help is in help.md."""
     from llamactl.inference.prepare import InferOptions, prepare_request
 
     env: Environment = ctx.obj
