@@ -33,8 +33,13 @@ def write_prompts(directory: Path, count: int) -> tuple[Path, Path]:
 
 def check_batch(command: list[str], env: dict, output: Path, lines: int) -> None:
     """One run with --output, to be sure every line came back ok before timing anything."""
-    subprocess.run([*command, "--output", str(output)], env=env, check=True,
-                   stdin=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    subprocess.run(
+        [*command, "--output", str(output)],
+        env=env,
+        check=True,
+        stdin=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     statuses = [json.loads(line)["status"] for line in output.read_text().splitlines()]
     if len(statuses) != lines or set(statuses) != {"ok"}:
         raise SystemExit(f"the batch did not answer every line: {len(statuses)} records, {set(statuses)}")
@@ -53,29 +58,48 @@ def main() -> int:
         emulator.behave(Behavior(first_byte_delay=args.latency))
         env = client_env(emulator)
         jsonl, plain = write_prompts(Path(scratch), args.lines)
-        batch = [llamactl, "infer", "-m", MODEL, "--batch", str(jsonl),
-                 "--concurrency", str(args.concurrency), "-q"]
+        batch = [
+            llamactl,
+            "infer",
+            "-m",
+            MODEL,
+            "--batch",
+            str(jsonl),
+            "--concurrency",
+            str(args.concurrency),
+            "-q",
+        ]
         check_batch(batch, env, Path(scratch) / "check.jsonl", args.lines)
         batch_times = [run_once(batch, env)[0] for _ in range(args.runs)]
         loop_input = Path(scratch) / "loop.txt"
-        loop_input.write_text("".join(plain.read_text().splitlines(keepends=True)[:args.loop_lines]))
+        loop_input.write_text("".join(plain.read_text().splitlines(keepends=True)[: args.loop_lines]))
         # Each llamactl gets /dev/null as stdin: a piped stdin would become its prompt
         # and swallow the rest of the loop's input.
-        loop = ["bash", "-c", f'while IFS= read -r line; do "{llamactl}" infer -m {MODEL} --no-stream -q "$line"'
-                              f' < /dev/null > /dev/null || exit 1; done < "{loop_input}"']
+        loop = [
+            "bash",
+            "-c",
+            f'while IFS= read -r line; do "{llamactl}" infer -m {MODEL} --no-stream -q "$line"'
+            f' < /dev/null > /dev/null || exit 1; done < "{loop_input}"',
+        ]
         loop_seconds = run_once(loop, env)[0] * args.lines / args.loop_lines
 
     ideal = args.lines * args.latency / args.concurrency
     batch_seconds = statistics.median(batch_times)
     ratio = batch_seconds / ideal
-    print(f"\n{args.lines} prompts, {args.latency * 1000:.0f} ms per request, concurrency {args.concurrency}"
-          f" (median of {args.runs} runs, history on)")
+    print(
+        f"\n{args.lines} prompts, {args.latency * 1000:.0f} ms per request, concurrency {args.concurrency}"
+        f" (median of {args.runs} runs, history on)"
+    )
     print(f"  ideal ({args.lines} x {args.latency * 1000:.0f} ms / {args.concurrency})   {ideal:8.2f} s")
-    print(f"  llamactl infer --batch               {batch_seconds:8.2f} s   {ratio:5.2f}x ideal"
-          f"   (target <= {TARGET}x: {'ok' if ratio <= TARGET else 'MISSED'})"
-          f"   runs: {', '.join(f'{t:.2f}' for t in batch_times)}")
-    print(f"  shell loop, one llamactl per line    {loop_seconds:8.2f} s   {loop_seconds / batch_seconds:5.1f}x the batch"
-          f"   ({args.loop_lines} lines timed, x{args.lines / args.loop_lines:g})")
+    print(
+        f"  llamactl infer --batch               {batch_seconds:8.2f} s   {ratio:5.2f}x ideal"
+        f"   (target <= {TARGET}x: {'ok' if ratio <= TARGET else 'MISSED'})"
+        f"   runs: {', '.join(f'{t:.2f}' for t in batch_times)}"
+    )
+    print(
+        f"  shell loop, one llamactl per line    {loop_seconds:8.2f} s   {loop_seconds / batch_seconds:5.1f}x the batch"
+        f"   ({args.loop_lines} lines timed, x{args.lines / args.loop_lines:g})"
+    )
     return 0 if ratio <= TARGET else 1
 
 

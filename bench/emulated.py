@@ -10,7 +10,7 @@ from timing import REPO
 
 sys.path.insert(0, str(REPO))
 
-from tests.emulator import Behavior, Emulator, VALID_TOKEN  # noqa: E402
+from tests.emulator import VALID_TOKEN, Behavior, Emulator  # noqa: E402
 
 MODEL = "meta-llama/Llama-2-70b-chat-hf"
 
@@ -18,9 +18,12 @@ MODEL = "meta-llama/Llama-2-70b-chat-hf"
 def client_env(emulator: Emulator, **extra: str) -> dict[str, str]:
     """A user with a token from the environment and a private, empty state directory."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(("DEEPINFRA_", "LLAMACTL_"))}
-    env.update(DEEPINFRA_HOST=emulator.url, DEEPINFRA_TOKEN=VALID_TOKEN,
-               LLAMACTL_HOME=tempfile.mkdtemp(prefix="llamactl-bench-"),
-               PYTHON_KEYRING_BACKEND="keyring.backends.null.Keyring")
+    env.update(
+        DEEPINFRA_HOST=emulator.url,
+        DEEPINFRA_TOKEN=VALID_TOKEN,
+        LLAMACTL_HOME=tempfile.mkdtemp(prefix="llamactl-bench-"),
+        PYTHON_KEYRING_BACKEND="keyring.backends.null.Keyring",
+    )
     env.update(extra)
     return env
 

@@ -1,7 +1,7 @@
 """The baseline for help timing: a minimal Typer app with llamactl's command tree and no
 work of its own. `llamactl --help` should cost no more than this plus 30%."""
 
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 
@@ -12,18 +12,18 @@ history = typer.Typer(no_args_is_help=True, help="history")
 
 
 @app.callback()
-def root(api_url: Optional[str] = None, allow_insecure: bool = False, debug: bool = False) -> None:
+def root(api_url: str | None = None, allow_insecure: bool = False, debug: bool = False) -> None:
     """Root."""
 
 
 @app.command()
 def infer(
-    prompt: Annotated[Optional[str], typer.Argument()] = None,
-    model: Annotated[Optional[str], typer.Option("-m", "--model")] = None,
-    version: Optional[str] = None,
-    deploy_id: Annotated[Optional[str], typer.Option("-d", "--deploy-id")] = None,
-    inputs: Annotated[Optional[list[str]], typer.Option("-i", "--input")] = None,
-    stream: Optional[bool] = None,
+    prompt: Annotated[str | None, typer.Argument()] = None,
+    model: Annotated[str | None, typer.Option("-m", "--model")] = None,
+    version: str | None = None,
+    deploy_id: Annotated[str | None, typer.Option("-d", "--deploy-id")] = None,
+    inputs: Annotated[list[str] | None, typer.Option("-i", "--input")] = None,
+    stream: bool | None = None,
     json: bool = False,
     quiet: Annotated[bool, typer.Option("-q", "--quiet")] = False,
     timeout: float = 600.0,

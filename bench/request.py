@@ -25,10 +25,18 @@ HEAVY = ("rich", "keyring", "sqlite3", "sseclient", "pydantic")
 
 
 def imported_heavy(command: list[str], env: dict) -> list[str]:
-    probe = subprocess.run([sys.executable, "-X", "importtime", *command[1:]] if command[0] == sys.executable
-                           else [sys.executable, "-X", "importtime", "-m", "llamactl", *command[1:]],
-                           env=env, capture_output=True, text=True, stdin=subprocess.DEVNULL)
-    names = {line.split("|")[-1].strip() for line in probe.stderr.splitlines() if line.startswith("import time:")}
+    probe = subprocess.run(
+        [sys.executable, "-X", "importtime", *command[1:]]
+        if command[0] == sys.executable
+        else [sys.executable, "-X", "importtime", "-m", "llamactl", *command[1:]],
+        env=env,
+        capture_output=True,
+        text=True,
+        stdin=subprocess.DEVNULL,
+    )
+    names = {
+        line.split("|")[-1].strip() for line in probe.stderr.splitlines() if line.startswith("import time:")
+    }
     return sorted(name for name in names if name.split(".")[0] in HEAVY and "." not in name)
 
 
@@ -40,10 +48,29 @@ def main() -> int:
         env = client_env(emulator)
         commands = {
             "bare typer+requests POST": [sys.executable, "-c", BARE, MODEL, "hi"],
-            "llamactl infer --no-stream": [llamactl_script(), "infer", "-m", MODEL, "--no-stream", "-q", "hi"],
-            "llamactl infer --no-stream --no-history": [llamactl_script(), "infer", "-m", MODEL, "--no-stream", "-q", "--no-history", "hi"],
+            "llamactl infer --no-stream": [
+                llamactl_script(),
+                "infer",
+                "-m",
+                MODEL,
+                "--no-stream",
+                "-q",
+                "hi",
+            ],
+            "llamactl infer --no-stream --no-history": [
+                llamactl_script(),
+                "infer",
+                "-m",
+                MODEL,
+                "--no-stream",
+                "-q",
+                "--no-history",
+                "hi",
+            ],
         }
-        ok = report("one request, no streaming", compare(commands, runs, env), "bare typer+requests POST", 1.3)
+        ok = report(
+            "one request, no streaming", compare(commands, runs, env), "bare typer+requests POST", 1.3
+        )
         print("\nheavy modules imported:")
         for name, command in commands.items():
             print(f"  {name:<40} {', '.join(imported_heavy(command, env)) or '-'}")

@@ -18,18 +18,42 @@ def main() -> int:
     parser.add_argument("--runs", type=int, default=30)
     runs = parser.parse_args().runs
     python, llamactl, minimal = sys.executable, llamactl_script(), str(REPO / "bench" / "minimal_app.py")
-    ok = report("--version", compare({
-        "python -c pass": [python, "-c", "pass"],
-        "llamactl --version": [llamactl, "--version"],
-    }, runs), "python -c pass", 2.0)
-    ok &= report("--help", compare({
-        "minimal typer app --help": [python, minimal, "--help"],
-        "llamactl --help": [llamactl, "--help"],
-    }, runs), "minimal typer app --help", 1.3)
-    ok &= report("infer --help", compare({
-        "minimal typer app infer --help": [python, minimal, "infer", "--help"],
-        "llamactl infer --help": [llamactl, "infer", "--help"],
-    }, runs), "minimal typer app infer --help", 1.3)
+    ok = report(
+        "--version",
+        compare(
+            {
+                "python -c pass": [python, "-c", "pass"],
+                "llamactl --version": [llamactl, "--version"],
+            },
+            runs,
+        ),
+        "python -c pass",
+        2.0,
+    )
+    ok &= report(
+        "--help",
+        compare(
+            {
+                "minimal typer app --help": [python, minimal, "--help"],
+                "llamactl --help": [llamactl, "--help"],
+            },
+            runs,
+        ),
+        "minimal typer app --help",
+        1.3,
+    )
+    ok &= report(
+        "infer --help",
+        compare(
+            {
+                "minimal typer app infer --help": [python, minimal, "infer", "--help"],
+                "llamactl infer --help": [llamactl, "infer", "--help"],
+            },
+            runs,
+        ),
+        "minimal typer app infer --help",
+        1.3,
+    )
     return 0 if ok else 1
 
 

@@ -36,8 +36,14 @@ def words(count: int) -> list[str]:
 
 def cpu_seconds(command: list[str], env: dict) -> float:
     """CPU time (user + system) of one run of `command`, output to /dev/null."""
-    proc = subprocess.Popen(command, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-                            stderr=subprocess.DEVNULL, cwd=REPO)
+    proc = subprocess.Popen(
+        command,
+        env=env,
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        cwd=REPO,
+    )
     _, status, usage = os.wait4(proc.pid, 0)
     if os.waitstatus_to_exitcode(status) != 0:
         raise SystemExit(f"{command} failed")
@@ -50,8 +56,14 @@ def peak_rss_mib(command: list[str], env: dict) -> float | None:
     if not os.path.exists("/usr/bin/time"):
         return None
     with tempfile.NamedTemporaryFile("r") as out:
-        subprocess.run(["/usr/bin/time", "-f", "%M", "-o", out.name, *command], env=env, check=True,
-                       stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        subprocess.run(
+            ["/usr/bin/time", "-f", "%M", "-o", out.name, *command],
+            env=env,
+            check=True,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
         return int(out.read().split()[-1]) / 1024
 
 
@@ -77,19 +89,21 @@ for event in SSEClient(answer).events():
 
 def stream_bytes(emulator: Emulator, count: int) -> bytes:
     import requests
-
     from emulated import VALID_TOKEN
 
     emulator.behave(Behavior(tokens=words(count)))
-    answer = requests.post(f"{emulator.url}/v1/inference/{MODEL}", json={"input": "x", "stream": True},
-                           headers={"Authorization": f"Bearer {VALID_TOKEN}"})
+    answer = requests.post(
+        f"{emulator.url}/v1/inference/{MODEL}",
+        json={"input": "x", "stream": True},
+        headers={"Authorization": f"Bearer {VALID_TOKEN}"},
+    )
     return answer.content
 
 
 def in_memory_sseclient_per_event(raw: bytes, events: int) -> float:
     from sseclient import SSEClient
 
-    chunks = [raw[i:i + 65536] for i in range(0, len(raw), 65536)]
+    chunks = [raw[i : i + 65536] for i in range(0, len(raw), 65536)]
     best = float("inf")
     for _ in range(3):
         start = time.process_time()
@@ -105,10 +119,16 @@ def throughput(emulator: Emulator, env: dict, tokens: int) -> None:
     raw = stream_bytes(emulator, tokens)
     baseline = cpu_per_token(bare, env, emulator, tokens)
     ours = cpu_per_token(llamactl, env, emulator, tokens)
-    print(f"\nthroughput: {tokens:,} tokens, as fast as the emulator sends, to /dev/null ({len(raw) / 1e6:.1f} MB of SSE)")
+    print(
+        f"\nthroughput: {tokens:,} tokens, as fast as the emulator sends, to /dev/null ({len(raw) / 1e6:.1f} MB of SSE)"
+    )
     print(f"  sseclient-py over requests, bare loop   {baseline * 1e6:6.2f} µs/event   (CPU beyond start-up)")
-    print(f"  llamactl infer | /dev/null              {ours * 1e6:6.2f} µs/token   {ours / baseline:4.2f}x   (target <= 1.5x)")
-    print(f"  (sseclient-py alone on the bytes in memory: {in_memory_sseclient_per_event(raw, tokens) * 1e6:.2f} µs/event)")
+    print(
+        f"  llamactl infer | /dev/null              {ours * 1e6:6.2f} µs/token   {ours / baseline:4.2f}x   (target <= 1.5x)"
+    )
+    print(
+        f"  (sseclient-py alone on the bytes in memory: {in_memory_sseclient_per_event(raw, tokens) * 1e6:.2f} µs/event)"
+    )
     text_mib = sum(len(w.encode()) for w in words(tokens)) / 2**20
     for name, command in (("llamactl", llamactl), ("bare loop (keeps no text)", bare)):
         emulator.behave(Behavior(tokens=words(1000)))
@@ -116,8 +136,10 @@ def throughput(emulator: Emulator, env: dict, tokens: int) -> None:
         emulator.behave(Behavior(tokens=words(tokens)))
         big = peak_rss_mib(command, env)
         if small is not None and big is not None:
-            print(f"  peak RSS, {name}: 1,000 tokens {small:.1f} MiB, {tokens:,} tokens {big:.1f} MiB "
-                  f"(+{big - small:.1f} MiB; the text is {text_mib:.1f} MiB)")
+            print(
+                f"  peak RSS, {name}: 1,000 tokens {small:.1f} MiB, {tokens:,} tokens {big:.1f} MiB "
+                f"(+{big - small:.1f} MiB; the text is {text_mib:.1f} MiB)"
+            )
 
 
 def first_token_latency(emulator: Emulator, env: dict, runs: int) -> None:
@@ -127,12 +149,23 @@ def first_token_latency(emulator: Emulator, env: dict, runs: int) -> None:
         for _ in range(runs):
             gate = threading.Event()
             emulator.reset()
-            emulator.behave(Behavior(tokens=["first"], gate=gate, framing=framing))  # the gate holds the final event
+            emulator.behave(
+                Behavior(tokens=["first"], gate=gate, framing=framing)
+            )  # the gate holds the final event
             written_at: list[float] = []
-            watcher = threading.Thread(target=lambda: emulator.wait_written(1, 30) and written_at.append(time.perf_counter()))
+            watcher = threading.Thread(
+                target=lambda stamps=written_at: (
+                    emulator.wait_written(1, 30) and stamps.append(time.perf_counter())
+                )
+            )
             watcher.start()
-            proc = subprocess.Popen([llamactl_script(), "infer", "-m", MODEL, "-q", "--no-history", "hi"], env=env,
-                                    stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+            proc = subprocess.Popen(
+                [llamactl_script(), "infer", "-m", MODEL, "-q", "--no-history", "hi"],
+                env=env,
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.DEVNULL,
+            )
             ready, _, _ = select.select([proc.stdout], [], [], 30)
             read_at = time.perf_counter()
             assert ready and os.read(proc.stdout.fileno(), 64) == b"first"
@@ -140,7 +173,9 @@ def first_token_latency(emulator: Emulator, env: dict, runs: int) -> None:
             samples.append(read_at - written_at[0])
             gate.set()
             proc.wait()
-        print(f"  {framing:<8} median {statistics.median(samples) * 1000:6.2f} ms   max {max(samples) * 1000:6.2f} ms   (target 10 ms)")
+        print(
+            f"  {framing:<8} median {statistics.median(samples) * 1000:6.2f} ms   max {max(samples) * 1000:6.2f} ms   (target 10 ms)"
+        )
 
 
 def render_in_terminal(emulator: Emulator, env: dict) -> None:
@@ -152,7 +187,9 @@ def render_in_terminal(emulator: Emulator, env: dict) -> None:
         for _ in range(3):
             pid, master = pty.fork()
             if pid == 0:
-                os.execve(llamactl_script(), [llamactl_script(), "infer", "-m", MODEL, "--no-history", "hi"], env)
+                os.execve(
+                    llamactl_script(), [llamactl_script(), "infer", "-m", MODEL, "--no-history", "hi"], env
+                )
             while True:
                 try:
                     if not os.read(master, 65536):
@@ -165,9 +202,13 @@ def render_in_terminal(emulator: Emulator, env: dict) -> None:
         costs[count] = min(runs)
     idle = costs.pop(1)
     for count, cost in costs.items():
-        print(f"  {count:>5} tokens  {cost * 1000:7.1f} ms CPU  {(cost - idle) / count * 1e6:6.1f} µs/token beyond start-up")
-    print(f"  8000 / 500 = {costs[8000] / costs[500]:.2f}x   (target <= 20x); "
-          f"per-token 8000 vs 500: {((costs[8000] - idle) / 8000) / ((costs[500] - idle) / 500):.2f}x")
+        print(
+            f"  {count:>5} tokens  {cost * 1000:7.1f} ms CPU  {(cost - idle) / count * 1e6:6.1f} µs/token beyond start-up"
+        )
+    print(
+        f"  8000 / 500 = {costs[8000] / costs[500]:.2f}x   (target <= 20x); "
+        f"per-token 8000 vs 500: {((costs[8000] - idle) / 8000) / ((costs[500] - idle) / 500):.2f}x"
+    )
 
 
 def simple_infer_memory(emulator: Emulator, env: dict) -> None:
@@ -177,8 +218,10 @@ def simple_infer_memory(emulator: Emulator, env: dict) -> None:
     if streamed is None or whole is None:
         print("\npeak memory: /usr/bin/time (Debian package 'time') is needed")
         return
-    print(f"\npeak memory of a simple infer (history on): streamed {streamed:.1f} MiB, "
-          f"--no-stream {whole:.1f} MiB   (target < 60 MiB)")
+    print(
+        f"\npeak memory of a simple infer (history on): streamed {streamed:.1f} MiB, "
+        f"--no-stream {whole:.1f} MiB   (target < 60 MiB)"
+    )
 
 
 def main() -> int:

@@ -24,11 +24,14 @@ def llamactl_script() -> str:
     return str(script)
 
 
-def run_once(command: list[str], env: dict | None = None, stdin=subprocess.DEVNULL) -> tuple[float, float, int]:
+def run_once(
+    command: list[str], env: dict | None = None, stdin=subprocess.DEVNULL
+) -> tuple[float, float, int]:
     """Wall seconds, CPU seconds (user+sys) and peak RSS in KiB of one run of `command`."""
     start = time.perf_counter()
-    proc = subprocess.Popen(command, env=env, stdin=stdin, stdout=subprocess.DEVNULL,
-                            stderr=subprocess.DEVNULL, cwd=REPO)
+    proc = subprocess.Popen(
+        command, env=env, stdin=stdin, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=REPO
+    )
     _, status, usage = os.wait4(proc.pid, 0)
     wall = time.perf_counter() - start
     proc.returncode = os.waitstatus_to_exitcode(status)
@@ -40,7 +43,7 @@ def run_once(command: list[str], env: dict | None = None, stdin=subprocess.DEVNU
 def compare(commands: dict[str, list[str]], runs: int, env: dict | None = None) -> dict[str, float]:
     """Median wall time of each command, the runs interleaved so drift hits all alike."""
     samples: dict[str, list[float]] = {name: [] for name in commands}
-    for name, command in commands.items():  # warm the page cache first
+    for command in commands.values():  # warm the page cache first
         run_once(command, env)
     for _ in range(runs):
         for name, command in commands.items():

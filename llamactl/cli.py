@@ -4,7 +4,7 @@ become a message on stderr and an exit code."""
 from __future__ import annotations
 
 import os
-from typing import Annotated, Any, Optional
+from typing import Annotated, Any
 
 import typer
 from typer.core import TyperGroup
@@ -53,8 +53,11 @@ def report_traceback(env: Environment) -> None:
 
 
 # Command groups built only when used: `llamactl infer` need not import or build them.
-LAZY_GROUPS = {"auth": "llamactl.commands.auth", "models": "llamactl.commands.models",
-               "history": "llamactl.commands.history"}
+LAZY_GROUPS = {
+    "auth": "llamactl.commands.auth",
+    "models": "llamactl.commands.models",
+    "history": "llamactl.commands.history",
+}
 COMMAND_ORDER = ("auth", "infer", "models", "history")
 GLOBAL_OPTIONS = ("--api-url", "--allow-insecure", "--debug")
 VALUE_OPTIONS = ("--api-url",)  # the global options that take a value
@@ -79,16 +82,23 @@ class LlamactlGroup(TyperGroup):
             self.commands[name] = group
         return super().get_command(ctx, name)
 
-    def main(self, args: Any = None, prog_name: Any = None, complete_var: Any = None,
-             standalone_mode: bool = True, **extra: Any) -> Any:
+    def main(
+        self,
+        args: Any = None,
+        prog_name: Any = None,
+        complete_var: Any = None,
+        standalone_mode: bool = True,
+        **extra: Any,
+    ) -> Any:
         """Typer's usage errors as one `error:` line and a hint, instead of a boxed panel;
         help piped into `head` ends quietly, and piped help has no trailing spaces."""
         env = Environment()
         if not env.stdout_isatty:
             _trim_help_when_shown()
         try:
-            result = super().main(args=args, prog_name=prog_name, complete_var=complete_var,
-                                  standalone_mode=False, **extra)
+            result = super().main(
+                args=args, prog_name=prog_name, complete_var=complete_var, standalone_mode=False, **extra
+            )
             code = result if isinstance(result, int) else 0
         except HelpPipeClosed:  # `llamactl --help | head -1`: the reader has all it wanted
             _silence_stdout()
@@ -133,8 +143,11 @@ class LlamactlGroup(TyperGroup):
             env = _environment(ctx)
             if env.debug:
                 report_traceback(env)
-            report(env, f"internal error: {type(exc).__name__}: {exc}",
-                   hint="this is a bug in llamactl; rerun with --debug for the traceback")
+            report(
+                env,
+                f"internal error: {type(exc).__name__}: {exc}",
+                hint="this is a bug in llamactl; rerun with --debug for the traceback",
+            )
             raise typer.Exit(ExitCode.INTERNAL) from None
 
     def _interrupted(self, ctx: Any, terminated: bool) -> None:
@@ -197,8 +210,15 @@ def _report_usage_error(exc: Any, args: list[str] | None = None) -> int:
     if misplaced in GLOBAL_OPTIONS and ctx is not None and ctx.parent is not None:
         given = _global_option_as_given(misplaced, args or [])
         path = ctx.command_path.split(" ", 1)[1] if " " in ctx.command_path else ctx.info_name
-        hint = f"{misplaced} is a global option: put it before the command, as in 'llamactl {given} {path} ...'"
-    elif type(exc).__name__ == "NoSuchOption" and misplaced and ctx is not None and ctx.info_name in ("infer", "rerun"):
+        hint = (
+            f"{misplaced} is a global option: put it before the command, as in 'llamactl {given} {path} ...'"
+        )
+    elif (
+        type(exc).__name__ == "NoSuchOption"
+        and misplaced
+        and ctx is not None
+        and ctx.info_name in ("infer", "rerun")
+    ):
         from llamactl.inference.field_names import option_hint
 
         hint = option_hint(misplaced) or hint
@@ -238,7 +258,8 @@ class _TrailingSpaceTrimmer:
 def _trim_help_when_shown() -> None:
     """Trim piped help, patching Typer's help console only when help is formatted, so runs
     that show none never import Rich."""
-    from typer.core import TyperCommand, TyperGroup as Group
+    from typer.core import TyperCommand
+    from typer.core import TyperGroup as Group
 
     for cls in (TyperCommand, Group):
         original = cls.format_help
@@ -304,10 +325,31 @@ app = typer.Typer(
 @app.callback()
 def root(
     ctx: typer.Context,
-    api_url: Annotated[Optional[str], typer.Option("--api-url", metavar="URL", help="API base URL \\[env: DEEPINFRA_HOST, DEEPINFRA_BASE_URL; default https://api.deepinfra.com].", rich_help_panel=CONNECTION_PANEL, show_default=False)] = None,
-    allow_insecure: Annotated[bool, typer.Option("--allow-insecure", help="Allow sending the token over plain http to a host that is not loopback.", rich_help_panel=CONNECTION_PANEL)] = False,
-    debug: Annotated[bool, typer.Option("--debug", help="Tracebacks and an HTTP trace (token redacted) on stderr.")] = False,
-    version: Annotated[bool, typer.Option("--version", callback=_show_version, is_eager=True, help="Print the version and exit.")] = False,
+    api_url: Annotated[
+        str | None,
+        typer.Option(
+            "--api-url",
+            metavar="URL",
+            help="API base URL \\[env: DEEPINFRA_HOST, DEEPINFRA_BASE_URL; default https://api.deepinfra.com].",
+            rich_help_panel=CONNECTION_PANEL,
+            show_default=False,
+        ),
+    ] = None,
+    allow_insecure: Annotated[
+        bool,
+        typer.Option(
+            "--allow-insecure",
+            help="Allow sending the token over plain http to a host that is not loopback.",
+            rich_help_panel=CONNECTION_PANEL,
+        ),
+    ] = False,
+    debug: Annotated[
+        bool, typer.Option("--debug", help="Tracebacks and an HTTP trace (token redacted) on stderr.")
+    ] = False,
+    version: Annotated[
+        bool,
+        typer.Option("--version", callback=_show_version, is_eager=True, help="Print the version and exit."),
+    ] = False,
 ) -> None:
     ctx.obj = Environment(
         **_overrides(ctx),

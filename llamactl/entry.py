@@ -18,8 +18,10 @@ class ClosedStdout:
     def write(self, text: str) -> int:
         from llamactl.errors import LocalFailure
 
-        raise LocalFailure("cannot write to stdout: it is closed",
-                           hint="send it to a file or a pipe, or to /dev/null to discard it")
+        raise LocalFailure(
+            "cannot write to stdout: it is closed",
+            hint="send it to a file or a pipe, or to /dev/null to discard it",
+        )
 
     def flush(self) -> None:
         pass

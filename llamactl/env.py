@@ -10,10 +10,11 @@ from __future__ import annotations
 import os
 import stat
 import sys
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
-from typing import IO, TYPE_CHECKING, Mapping
+from typing import IO, TYPE_CHECKING
 from urllib.parse import urlsplit
 
 if TYPE_CHECKING:
@@ -97,7 +98,7 @@ class Environment:
             self.no_color = bool(self.environ.get("NO_COLOR")) or self.environ.get("TERM") == "dumb"
 
     @cached_property
-    def output(self) -> "Output":
+    def output(self) -> Output:
         """The run's one output sink, built on first use."""
         from llamactl.output.sink import Output
 

@@ -40,7 +40,9 @@ def seed(directory: Path, api_url: str) -> Path:
     assert all(run.exit_code == 0 for run in runs), [run.stderr for run in runs]
     assert invoke(["infer", "-m", "no-such/model", "-q", "hi"], env=env).exit_code == 4  # one failed request
     (directory / "notes.txt").write_text("Llamas hum when they are curious. Alpacas are smaller.\n")
-    (directory / "prompts.jsonl").write_text('"Name a llama"\n{"input": "Name an alpaca", "max_new_tokens": 20}\n')
+    (directory / "prompts.jsonl").write_text(
+        '"Name a llama"\n{"input": "Name an alpaca", "max_new_tokens": 20}\n'
+    )
     (directory / "poem.txt").write_text("Soft wool in the wind\n")
     if shutil.which("git"):
         for command in (["init", "-q"], ["add", "poem.txt"], ["commit", "-q", "-m", "A poem"]):
@@ -76,17 +78,25 @@ def example_env(directory: Path, api_url: str) -> dict[str, str]:
     """What a user's shell would hold: llamactl on PATH, the token in DEEPINFRA_TOKEN (and in
     TOKEN, as examples that pipe it in call it), llamactl's state in the sandbox."""
     return subprocess_env(
-        PATH=f"{BIN}:{subprocess_env()['PATH']}", HOME=str(directory), DEEPINFRA_HOST=api_url,
-        DEEPINFRA_TOKEN=VALID_TOKEN, TOKEN=VALID_TOKEN, LLAMACTL_HOME=str(directory / ".llamactl"),
-        XDG_DATA_HOME=str(directory / ".local" / "share"), PYTHON_KEYRING_BACKEND="keyrings.alt.file.PlaintextKeyring",
+        PATH=f"{BIN}:{subprocess_env()['PATH']}",
+        HOME=str(directory),
+        DEEPINFRA_HOST=api_url,
+        DEEPINFRA_TOKEN=VALID_TOKEN,
+        TOKEN=VALID_TOKEN,
+        LLAMACTL_HOME=str(directory / ".llamactl"),
+        XDG_DATA_HOME=str(directory / ".local" / "share"),
+        PYTHON_KEYRING_BACKEND="keyrings.alt.file.PlaintextKeyring",
     )
 
 
 def reader_path() -> str:
     """The PATH of a reader who has not activated the virtual environment: this one,
     without the directory of the Python running the tests (and its llamactl)."""
-    return os.pathsep.join(entry for entry in subprocess_env()["PATH"].split(os.pathsep)
-                           if entry and Path(entry).resolve() != BIN.resolve())
+    return os.pathsep.join(
+        entry
+        for entry in subprocess_env()["PATH"].split(os.pathsep)
+        if entry and Path(entry).resolve() != BIN.resolve()
+    )
 
 
 def reader_env(directory: Path, api_url: str) -> dict[str, str]:
@@ -95,14 +105,21 @@ def reader_env(directory: Path, api_url: str) -> dict[str, str]:
     return {**example_env(directory, api_url), "PATH": reader_path()}
 
 
-def run_example(script: str, directory: Path, env: dict[str, str],
-                timeout: float = HANG_GUARD * 3) -> subprocess.CompletedProcess:
+def run_example(
+    script: str, directory: Path, env: dict[str, str], timeout: float = HANG_GUARD * 3
+) -> subprocess.CompletedProcess:
     """Run `script` with bash, stopping at the first command (or pipeline stage) that fails."""
     # `exit $?` keeps bash as the parent of the last command (bash would exec a lone one),
     # so shell detection (--install-completion) finds bash even when pytest runs under sh.
-    return subprocess.run(["bash", "--noprofile", "--norc", "-e", "-o", "pipefail", "-c", f"{script}\nexit $?"],
-                          cwd=directory, env=env, stdin=subprocess.DEVNULL, capture_output=True,
-                          text=True, timeout=timeout)
+    return subprocess.run(
+        ["bash", "--noprofile", "--norc", "-e", "-o", "pipefail", "-c", f"{script}\nexit $?"],
+        cwd=directory,
+        env=env,
+        stdin=subprocess.DEVNULL,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
 
 
 def needs_missing_tool(script: str) -> str | None:
@@ -135,15 +152,24 @@ def transcript(text: str) -> list[tuple[str, list[str]]]:
     return steps
 
 
-def run_transcript(steps: list[tuple[str, list[str]]], directory: Path, env: dict[str, str],
-                   prelude: str = "") -> list[list[str]]:
+def run_transcript(
+    steps: list[tuple[str, list[str]]], directory: Path, env: dict[str, str], prelude: str = ""
+) -> list[list[str]]:
     """Run a transcript's commands in one bash, in turn, each going on after a failure as
     at a prompt, and return the lines each printed, stdout and stderr interleaved as a
     terminal shows them."""
-    script = "\n".join(["exec 2>&1", prelude,
-                        *(f"{command}\nprintf '\\n%s\\n' '{SEPARATOR}'" for command, _ in steps)])
-    run = subprocess.run(["bash", "--noprofile", "--norc", "-c", script], cwd=directory, env=env,
-                         stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=HANG_GUARD * 3)
+    script = "\n".join(
+        ["exec 2>&1", prelude, *(f"{command}\nprintf '\\n%s\\n' '{SEPARATOR}'" for command, _ in steps)]
+    )
+    run = subprocess.run(
+        ["bash", "--noprofile", "--norc", "-c", script],
+        cwd=directory,
+        env=env,
+        stdin=subprocess.DEVNULL,
+        capture_output=True,
+        text=True,
+        timeout=HANG_GUARD * 3,
+    )
     printed = run.stdout.split(f"\n{SEPARATOR}\n")
     assert len(printed) == len(steps) + 1, run.stdout
     return [chunk.splitlines() for chunk in printed[:-1]]

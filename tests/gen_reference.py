@@ -21,10 +21,11 @@ import os
 import re
 import subprocess
 import sys
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Iterator
+from typing import Any
 
 REPO = Path(__file__).resolve().parent.parent
 README = REPO / "README.md"
@@ -88,8 +89,12 @@ def commands() -> list[tuple[tuple[str, ...], Any]]:
 
 def plain_environment(columns: int) -> dict[str, str]:
     """The environment `llamactl --help` is run with for the reference."""
-    return {"PATH": os.environ.get("PATH", ""), "HOME": os.environ.get("HOME", "/"),
-            **PLAIN_TERMINAL, "COLUMNS": str(columns)}
+    return {
+        "PATH": os.environ.get("PATH", ""),
+        "HOME": os.environ.get("HOME", "/"),
+        **PLAIN_TERMINAL,
+        "COLUMNS": str(columns),
+    }
 
 
 @contextmanager
@@ -102,7 +107,9 @@ def typer_reading(environ: dict[str, str]) -> Iterator[None]:
     width = environ.get("TERMINAL_WIDTH")
     forced = any(environ.get(name) for name in ("GITHUB_ACTIONS", "FORCE_COLOR", "PY_COLORS"))
     rich_utils.MAX_WIDTH = int(width) if width else None
-    rich_utils.FORCE_TERMINAL = False if environ.get("_TYPER_FORCE_DISABLE_TERMINAL") else (True if forced else None)
+    rich_utils.FORCE_TERMINAL = (
+        False if environ.get("_TYPER_FORCE_DISABLE_TERMINAL") else (True if forced else None)
+    )
     try:
         yield
     finally:
@@ -123,7 +130,9 @@ def help_page(path: tuple[str, ...], columns: int = COLUMNS) -> str:
     environ = plain_environment(columns)
     everything_else: dict[str, str | None] = {name: None for name in os.environ if name not in environ}
     with typer_reading(environ):
-        result = CliRunner().invoke(app, [*path, "--help"], env={**everything_else, **environ}, prog_name="llamactl")
+        result = CliRunner().invoke(
+            app, [*path, "--help"], env={**everything_else, **environ}, prog_name="llamactl"
+        )
     if result.exit_code != 0:
         raise RuntimeError(f"llamactl {' '.join(path)} --help exited {result.exit_code}: {result.output}")
     return without_trailing_blanks(result.stdout)
@@ -131,14 +140,23 @@ def help_page(path: tuple[str, ...], columns: int = COLUMNS) -> str:
 
 def help_page_run(path: tuple[str, ...], columns: int = COLUMNS) -> str:
     """The same page from a real `python -m llamactl PATH --help`, to check `help_page` by."""
-    proc = subprocess.run([sys.executable, "-m", "llamactl", *path, "--help"], env=plain_environment(columns),
-                          cwd=REPO, capture_output=True, text=True, encoding="utf-8", check=True)
+    proc = subprocess.run(
+        [sys.executable, "-m", "llamactl", *path, "--help"],
+        env=plain_environment(columns),
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        encoding="utf-8",
+        check=True,
+    )
     return without_trailing_blanks(proc.stdout)
 
 
 def reference() -> str:
     """docs/reference.md's body: one heading and one text block per command."""
-    sections = [f"## `{' '.join(('llamactl', *path))}`\n\n```text\n{help_page(path)}```\n" for path, _ in commands()]
+    sections = [
+        f"## `{' '.join(('llamactl', *path))}`\n\n```text\n{help_page(path)}```\n" for path, _ in commands()
+    ]
     return "\n".join(sections).rstrip("\n")
 
 
@@ -147,7 +165,9 @@ def exit_codes() -> list[tuple[int, str]]:
     from llamactl.commands.helptext import command_help
 
     lines = command_help("llamactl")["epilog"].split("Exit codes:\n", 1)[1].split("\n\n", 1)[0].splitlines()
-    return [(int(match.group(1)), match.group(2).strip()) for match in map(EXIT_CODE_LINE.match, lines) if match]
+    return [
+        (int(match.group(1)), match.group(2).strip()) for match in map(EXIT_CODE_LINE.match, lines) if match
+    ]
 
 
 def exit_code_table() -> str:
@@ -167,8 +187,11 @@ def main(argv: list[str]) -> int:
     stale = [part for part in PARTS if part.current() != fresh[part]]
     if "--check" in argv:
         for part in stale:
-            print(f"{part.path.relative_to(REPO)}: the {part.name} is out of date: "
-                  f"run .venv/bin/python tests/gen_reference.py", file=sys.stderr)
+            print(
+                f"{part.path.relative_to(REPO)}: the {part.name} is out of date: "
+                f"run .venv/bin/python tests/gen_reference.py",
+                file=sys.stderr,
+            )
         return 1 if stale else 0
     for part in stale:
         part.write(fresh[part])

@@ -9,9 +9,9 @@ import select
 import shutil
 import subprocess
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
 
 from typer.testing import CliRunner
 
@@ -20,11 +20,23 @@ from llamactl.cli import app
 REPO = Path(__file__).resolve().parent.parent
 HANG_GUARD = 20  # seconds; only to fail instead of hanging, never a performance threshold
 SCRUBBED_VARIABLES = (
-    "DEEPINFRA_TOKEN", "DEEPINFRA_API_KEY", "DEEPINFRA_HOST", "DEEPINFRA_BASE_URL",
-    "LLAMACTL_HOME", "LLAMACTL_NO_HISTORY", "NO_COLOR", "FORCE_COLOR",
-    "HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "http_proxy", "https_proxy", "all_proxy",
+    "DEEPINFRA_TOKEN",
+    "DEEPINFRA_API_KEY",
+    "DEEPINFRA_HOST",
+    "DEEPINFRA_BASE_URL",
+    "LLAMACTL_HOME",
+    "LLAMACTL_NO_HISTORY",
+    "NO_COLOR",
+    "FORCE_COLOR",
+    "HTTP_PROXY",
+    "HTTPS_PROXY",
+    "ALL_PROXY",
+    "http_proxy",
+    "https_proxy",
+    "all_proxy",
     "PYTHON_KEYRING_BACKEND",
-    "COLUMNS", "LINES",  # a terminal's size, or pytest-xdist's 80x24: tests that need one set it
+    "COLUMNS",
+    "LINES",  # a terminal's size, or pytest-xdist's 80x24: tests that need one set it
 )
 
 
@@ -55,20 +67,32 @@ def llamactl_command(*args: str) -> list[str]:
     return [sys.executable, "-m", "llamactl", *args]
 
 
-def run_llamactl(args: list[str], env: dict[str, str], input: bytes | None = None,
-                 timeout: float = 30) -> Run:
+def run_llamactl(
+    args: list[str], env: dict[str, str], input: bytes | None = None, timeout: float = 30
+) -> Run:
     """Run llamactl as a real subprocess with real pipes; stdin is /dev/null unless given."""
     stdin = {"input": input} if input is not None else {"stdin": subprocess.DEVNULL}
-    proc = subprocess.run(llamactl_command(*args), capture_output=True, env=env,
-                          timeout=timeout, cwd=REPO, **stdin)
-    return Run(proc.returncode, proc.stdout.decode("utf-8", "replace"),
-               proc.stderr.decode("utf-8", "replace"), proc.stdout)
+    proc = subprocess.run(
+        llamactl_command(*args), capture_output=True, env=env, timeout=timeout, cwd=REPO, **stdin
+    )
+    return Run(
+        proc.returncode,
+        proc.stdout.decode("utf-8", "replace"),
+        proc.stderr.decode("utf-8", "replace"),
+        proc.stdout,
+    )
 
 
 def start_llamactl(env: dict[str, str], *args: str) -> subprocess.Popen:
     """Start llamactl with stdin from /dev/null and its stdout and stderr on pipes."""
-    return subprocess.Popen(llamactl_command(*args), env=env, cwd=REPO, stdin=subprocess.DEVNULL,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    return subprocess.Popen(
+        llamactl_command(*args),
+        env=env,
+        cwd=REPO,
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
 
 
 def read_some(fd: int) -> bytes:

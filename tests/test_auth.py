@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.emulator import Behavior, Emulator, VALID_TOKEN
+from tests.emulator import VALID_TOKEN, Behavior, Emulator
 from tests.helpers import REPO, SCRUBBED_VARIABLES, invoke, llamactl_command, run_llamactl, subprocess_env
 
 MODEL = "meta-llama/Llama-2-70b-chat-hf"
@@ -138,12 +138,17 @@ def test_a_network_failure_stores_nothing_and_exits_5(emulator, sandbox, how):
 def test_login_without_a_terminal_or_with_token_is_a_usage_error(emulator, sandbox):
     run = invoke(["auth", "login"], input=VALID_TOKEN)
     assert run.exit_code == 2
-    assert run.stderr.splitlines()[0] == "error: stdin is not a terminal, so there is nobody to ask for the token"
+    assert (
+        run.stderr.splitlines()[0]
+        == "error: stdin is not a terminal, so there is nobody to ask for the token"
+    )
     assert "--with-token" in run.stderr.splitlines()[1]
     assert emulator.requests == []
 
 
-@pytest.mark.parametrize("args", [["auth", "login"], ["auth", "login", "--with-token"], ["auth", "set-token"]])
+@pytest.mark.parametrize(
+    "args", [["auth", "login"], ["auth", "login", "--with-token"], ["auth", "set-token"]]
+)
 def test_stdin_from_dev_null_never_blocks(emulator, sandbox, args):
     run = run_llamactl(args, sandbox.subprocess_env(), timeout=HANG_GUARD)  # stdin is /dev/null
     assert run.exit_code == 2, run.stderr
@@ -247,7 +252,9 @@ def test_the_token_file_is_replaced_atomically_and_keeps_other_hosts(emulator, s
         assert login(VALID_TOKEN, "--insecure-storage").exit_code == 0
         assert json.loads(before.read()) == {"api.deepinfra.com": "production-token-abcdef"}
     assert json.loads(sandbox.token_file.read_text()) == {
-        "api.deepinfra.com": "production-token-abcdef", sandbox.host: VALID_TOKEN}
+        "api.deepinfra.com": "production-token-abcdef",
+        sandbox.host: VALID_TOKEN,
+    }
     assert sorted(path.name for path in sandbox.home.iterdir()) == ["tokens.json"]
 
     assert invoke(["auth", "logout"]).exit_code == 0
@@ -261,8 +268,10 @@ def test_reading_a_token_file_with_loose_permissions_warns(emulator, sandbox):
     run = invoke(["auth", "token"])
     assert run.exit_code == 0
     assert run.stdout == VALID_TOKEN + "\n"
-    assert run.stderr == (f"warning: {sandbox.token_file} can be read by other users (mode 0644): "
-                          f"run 'chmod 600 {sandbox.token_file}'\n")
+    assert run.stderr == (
+        f"warning: {sandbox.token_file} can be read by other users (mode 0644): "
+        f"run 'chmod 600 {sandbox.token_file}'\n"
+    )
 
 
 def test_a_damaged_token_file_is_ignored_with_a_warning(emulator, sandbox):
@@ -299,10 +308,19 @@ def test_an_environment_variable_shadows_the_stored_token_and_commands_say_so(em
 
 
 def keyring_modules_imported(args: list[str], env: dict[str, str]) -> list[str]:
-    proc = subprocess.run([sys.executable, "-X", "importtime", "-m", "llamactl", *args], env=env, cwd=REPO,
-                          capture_output=True, text=True, stdin=subprocess.DEVNULL, timeout=HANG_GUARD)
+    proc = subprocess.run(
+        [sys.executable, "-X", "importtime", "-m", "llamactl", *args],
+        env=env,
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        stdin=subprocess.DEVNULL,
+        timeout=HANG_GUARD,
+    )
     assert proc.returncode == 0, proc.stderr
-    modules = [line.rsplit("|", 1)[1].strip() for line in proc.stderr.splitlines() if line.startswith("import time:")]
+    modules = [
+        line.rsplit("|", 1)[1].strip() for line in proc.stderr.splitlines() if line.startswith("import time:")
+    ]
     return [name for name in modules if name.split(".")[0] in ("keyring", "keyrings", "secretstorage")]
 
 
@@ -312,8 +330,12 @@ def test_keyring_is_never_imported_when_the_environment_provides_the_token(emula
     assert "keyring.core" in keyring_modules_imported(["auth", "token"], env)  # the check can fail
 
     env = sandbox.subprocess_env(DEEPINFRA_TOKEN=VALID_TOKEN)
-    for args in (["auth", "token"], ["auth", "status"], ["auth", "status", "--json"],
-                 ["infer", "-m", MODEL, "--no-history", "hi"]):
+    for args in (
+        ["auth", "token"],
+        ["auth", "status"],
+        ["auth", "status", "--json"],
+        ["infer", "-m", MODEL, "--no-history", "hi"],
+    ):
         assert keyring_modules_imported(args, env) == [], args
 
 
@@ -322,15 +344,21 @@ def test_keyring_is_never_imported_when_the_environment_provides_the_token(emula
 
 @pytest.mark.parametrize("backend", ["HangingKeyring", "HangingOnLoadKeyring"])
 def test_a_hung_keyring_is_abandoned_and_the_next_source_used(emulator, sandbox, backend):
-    env = sandbox.subprocess_env(PYTHON_KEYRING_BACKEND=f"tests.keyring_backends.{backend}",
-                                 LLAMACTL_KEYRING_TIMEOUT="0.3")
+    env = sandbox.subprocess_env(
+        PYTHON_KEYRING_BACKEND=f"tests.keyring_backends.{backend}", LLAMACTL_KEYRING_TIMEOUT="0.3"
+    )
     run = run_llamactl(["auth", "login"], env, timeout=HANG_GUARD)
     assert run.exit_code == 2
     assert run.stderr.splitlines()[0] == (
-        "error: the system keyring did not answer within 0.3 s, so the token cannot be stored there")
+        "error: the system keyring did not answer within 0.3 s, so the token cannot be stored there"
+    )
 
-    run = run_llamactl(["auth", "login", "--with-token", "--insecure-storage"], env,
-                       input=VALID_TOKEN.encode(), timeout=HANG_GUARD)
+    run = run_llamactl(
+        ["auth", "login", "--with-token", "--insecure-storage"],
+        env,
+        input=VALID_TOKEN.encode(),
+        timeout=HANG_GUARD,
+    )
     assert run.exit_code == 0, run.stderr
     assert "could not remove an older token from the system keyring" in run.stderr
 
@@ -351,13 +379,15 @@ def test_a_locked_keyring_is_skipped_with_a_warning(emulator, sandbox):
     assert run.exit_code == 2
     assert run.stderr.splitlines()[0] == (
         "error: the system keyring failed to read (KeyringLocked: Failed to unlock the collection!), "
-        "so the token cannot be stored there")
+        "so the token cannot be stored there"
+    )
     assert run.stderr.splitlines()[1].startswith("hint: add --insecure-storage")
 
     run = run_llamactl(["infer", "-m", MODEL, "--no-history", "hi"], env, timeout=HANG_GUARD)
     assert run.exit_code == 3
     assert run.stderr.splitlines()[0] == (
-        "warning: the system keyring failed to read (KeyringLocked: Failed to unlock the collection!); skipped it")
+        "warning: the system keyring failed to read (KeyringLocked: Failed to unlock the collection!); skipped it"
+    )
 
 
 def test_a_keyring_that_refuses_to_store_reports_it_without_the_token(emulator, sandbox):
@@ -366,7 +396,8 @@ def test_a_keyring_that_refuses_to_store_reports_it_without_the_token(emulator, 
     assert run.exit_code == 2
     assert run.stderr.splitlines()[0] == (
         "error: the system keyring failed to write (PasswordSetError: collection is read-only, "
-        "cannot store '***'); the token was not stored")
+        "cannot store '***'); the token was not stored"
+    )
     assert [request.path for request in emulator.requests] == ["/v1/me"]  # verified, then refused
     assert not sandbox.token_file.exists()
 
@@ -386,9 +417,16 @@ def test_status_tells_the_three_sources_apart(emulator, sandbox):
     run, report = status_json()
     assert run.exit_code == 0, run.stderr
     assert report == {
-        "host": sandbox.host, "source": "keyring", "location": "file PlaintextKeyring",
-        "token": "****" + VALID_TOKEN[-4:], "valid": True,
-        "account": {"uid": "u-emu-5a1c9e0b", "email": "emulator@example.com", "display_name": "Emulator User"},
+        "host": sandbox.host,
+        "source": "keyring",
+        "location": "file PlaintextKeyring",
+        "token": "****" + VALID_TOKEN[-4:],
+        "valid": True,
+        "account": {
+            "uid": "u-emu-5a1c9e0b",
+            "email": "emulator@example.com",
+            "display_name": "Emulator User",
+        },
         "error": None,
     }
     assert invoke(["auth", "logout"]).exit_code == 0
@@ -440,8 +478,10 @@ def test_a_token_is_never_sent_over_plain_http_to_another_host(emulator, sandbox
     assert run.stdout == ""
 
     sandbox.set(DEEPINFRA_TOKEN="")
-    run = invoke(["--api-url", "http://api.example.com", "auth", "login", "--with-token", "--insecure-storage"],
-                 input=VALID_TOKEN)
+    run = invoke(
+        ["--api-url", "http://api.example.com", "auth", "login", "--with-token", "--insecure-storage"],
+        input=VALID_TOKEN,
+    )
     assert run.exit_code == 2
     assert "refusing to send the API token over plain http" in run.stderr
     assert not sandbox.token_file.exists()
@@ -453,8 +493,15 @@ def test_a_token_is_never_sent_over_plain_http_to_another_host(emulator, sandbox
 def spawn(args: list[str], env: dict[str, str]):
     pexpect = pytest.importorskip("pexpect")
     transcript = io.StringIO()
-    child = pexpect.spawn(llamactl_command()[0], llamactl_command(*args)[1:], env=env, cwd=str(REPO),
-                          encoding="utf-8", timeout=HANG_GUARD, dimensions=(24, 100))
+    child = pexpect.spawn(
+        llamactl_command()[0],
+        llamactl_command(*args)[1:],
+        env=env,
+        cwd=str(REPO),
+        encoding="utf-8",
+        timeout=HANG_GUARD,
+        dimensions=(24, 100),
+    )
     child.logfile_read = transcript
     return pexpect, child, transcript
 
@@ -487,21 +534,47 @@ def secret_service(sandbox, tmp_path):
     `dbus` and `gnome-keyring`); keyrings persist in XDG_DATA_HOME between sessions."""
     missing = [name for name in ("dbus-run-session", "gnome-keyring-daemon") if shutil.which(name) is None]
     if missing:
-        pytest.skip(f"no Secret Service here: {' and '.join(missing)} not installed "
-                    "(apt-get install dbus gnome-keyring)")
+        pytest.skip(
+            f"no Secret Service here: {' and '.join(missing)} not installed "
+            "(apt-get install dbus gnome-keyring)"
+        )
     runtime = tmp_path / "runtime"
     runtime.mkdir(mode=0o700)
     sandbox.set(PYTHON_KEYRING_BACKEND=SECRET_SERVICE, XDG_RUNTIME_DIR=str(runtime))
 
     def run(args: list[str], input: bytes | None = None) -> subprocess.CompletedProcess:
-        command = ["dbus-run-session", "--", "sh", "-c", SECRET_SERVICE_SESSION, "sh", "session-password", *args]
-        return subprocess.run(command, env=sandbox.subprocess_env(), cwd=REPO, input=input, capture_output=True,
-                              timeout=HANG_GUARD, **({} if input is not None else {"stdin": subprocess.DEVNULL}))
+        command = [
+            "dbus-run-session",
+            "--",
+            "sh",
+            "-c",
+            SECRET_SERVICE_SESSION,
+            "sh",
+            "session-password",
+            *args,
+        ]
+        return subprocess.run(
+            command,
+            env=sandbox.subprocess_env(),
+            cwd=REPO,
+            input=input,
+            capture_output=True,
+            timeout=HANG_GUARD,
+            **({} if input is not None else {"stdin": subprocess.DEVNULL}),
+        )
 
-    probe = run([sys.executable, "-c", "import secretstorage; "
-                 "secretstorage.get_default_collection(secretstorage.dbus_init()).is_locked()"])
+    probe = run(
+        [
+            sys.executable,
+            "-c",
+            "import secretstorage; "
+            "secretstorage.get_default_collection(secretstorage.dbus_init()).is_locked()",
+        ]
+    )
     if probe.returncode != 0:
-        pytest.skip(f"gnome-keyring-daemon did not start under dbus-run-session: {probe.stderr.decode()[-300:]}")
+        pytest.skip(
+            f"gnome-keyring-daemon did not start under dbus-run-session: {probe.stderr.decode()[-300:]}"
+        )
     return lambda args, input=None: run(llamactl_command(*args), input)
 
 
@@ -513,7 +586,11 @@ def test_login_status_infer_logout_with_a_real_secret_service(emulator, sandbox,
     status = secret_service(["auth", "status", "--json"])
     assert status.returncode == 0, status.stderr
     report = json.loads(status.stdout)
-    assert (report["source"], report["location"], report["valid"]) == ("keyring", "SecretService Keyring", True)
+    assert (report["source"], report["location"], report["valid"]) == (
+        "keyring",
+        "SecretService Keyring",
+        True,
+    )
 
     infer = secret_service(["infer", "-m", MODEL, "--no-history", "hi"])
     assert infer.returncode == 0, infer.stderr
@@ -535,12 +612,18 @@ def test_keyrings_alt_files_are_never_chosen_by_detection(emulator, tmp_path):
     without a system keyring: its plain files must not pass for one."""
     from tests.helpers import subprocess_env
 
-    env = subprocess_env(HOME=str(tmp_path), XDG_DATA_HOME=str(tmp_path / "data"),
-                         XDG_CONFIG_HOME=str(tmp_path / "config"), LLAMACTL_HOME=str(tmp_path / "llamactl"),
-                         DEEPINFRA_HOST=emulator.url)
+    env = subprocess_env(
+        HOME=str(tmp_path),
+        XDG_DATA_HOME=str(tmp_path / "data"),
+        XDG_CONFIG_HOME=str(tmp_path / "config"),
+        LLAMACTL_HOME=str(tmp_path / "llamactl"),
+        DEEPINFRA_HOST=emulator.url,
+    )
     env.pop("PYTHON_KEYRING_BACKEND")
     env.pop("DBUS_SESSION_BUS_ADDRESS", None)
     run = run_llamactl(["auth", "login", "--with-token"], env, input=VALID_TOKEN.encode())
     assert run.exit_code == 2, run.stderr
     assert "no system keyring" in run.stderr and "--insecure-storage" in run.stderr
-    assert not any(VALID_TOKEN.encode() in path.read_bytes() for path in tmp_path.rglob("*") if path.is_file())
+    assert not any(
+        VALID_TOKEN.encode() in path.read_bytes() for path in tmp_path.rglob("*") if path.is_file()
+    )

@@ -4,23 +4,41 @@
 from __future__ import annotations
 
 import pytest
-from hypothesis import HealthCheck, given, settings, strategies as st
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from tests.emulator import VALID_TOKEN
 from tests.helpers import invoke
 
 MODEL = "meta-llama/Llama-2-70b-chat-hf"
-KNOWN_KEYS = ["input", "max_new_tokens", "top_k", "num_responses", "seed", "temperature", "top_p",
-              "repetition_penalty", "presence_penalty", "frequency_penalty", "stream", "stop",
-              "response_format", "webhook"]
+KNOWN_KEYS = [
+    "input",
+    "max_new_tokens",
+    "top_k",
+    "num_responses",
+    "seed",
+    "temperature",
+    "top_p",
+    "repetition_penalty",
+    "presence_penalty",
+    "frequency_penalty",
+    "stream",
+    "stop",
+    "response_format",
+    "webhook",
+]
 
 keys = st.sampled_from(KNOWN_KEYS) | st.text(min_size=0, max_size=12)
 values = (
     st.text(max_size=40)
     | st.from_regex(r"-?[0-9]{1,25}(\.[0-9]{0,5})?", fullmatch=True)
-    | st.sampled_from(["true", "no", "NaN", "inf", "[]", "[1]", '["a"]', "{}", "null", "@-", "@", "@/nonexistent"])
+    | st.sampled_from(
+        ["true", "no", "NaN", "inf", "[]", "[1]", '["a"]', "{}", "null", "@-", "@", "@/nonexistent"]
+    )
 )
-arguments = st.lists(st.tuples(keys, values).map(lambda kv: f"{kv[0]}={kv[1]}") | st.text(max_size=20), max_size=5)
+arguments = st.lists(
+    st.tuples(keys, values).map(lambda kv: f"{kv[0]}={kv[1]}") | st.text(max_size=20), max_size=5
+)
 prompts = st.none() | st.text(max_size=200)
 stdin_bytes = st.binary(max_size=200) | st.text(max_size=200).map(str.encode)
 
@@ -35,7 +53,12 @@ def api(emulator, tmp_path, monkeypatch):
 
 
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(items=arguments, prompt=prompts, stdin=stdin_bytes, stream=st.sampled_from([[], ["--no-stream"], ["--json"]]))
+@given(
+    items=arguments,
+    prompt=prompts,
+    stdin=stdin_bytes,
+    stream=st.sampled_from([[], ["--no-stream"], ["--json"]]),
+)
 def test_arbitrary_input_never_crashes(api, items, prompt, stdin, stream):
     args = ["infer", "-m", MODEL, "--retries", "0", "--no-history", *stream]
     for item in items:

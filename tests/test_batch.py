@@ -81,8 +81,11 @@ def exported_inputs(*extra: str) -> list[str]:
 
 # input and output
 
+
 def test_each_line_gets_one_json_result_in_input_order(api, tmp_path):
-    prompts = write(tmp_path, '"first prompt"\n{"input": "second prompt", "max_new_tokens": 3}\n\n"third prompt"\n')
+    prompts = write(
+        tmp_path, '"first prompt"\n{"input": "second prompt", "max_new_tokens": 3}\n\n"third prompt"\n'
+    )
     run = batch("--batch", str(prompts), "-i", "temperature=0.2", "--concurrency", "3")
     assert run.exit_code == 0, run.stderr
     results = records(run.stdout)
@@ -95,9 +98,11 @@ def test_each_line_gets_one_json_result_in_input_order(api, tmp_path):
         assert result["tokens_in"] > 0 and result["tokens_out"] > 0 and result["cost"] > 0
         assert result["request_id"].startswith("R") and result["error"] is None
     bodies = sorted((request.json for request in inference_requests(api)), key=lambda body: body["input"])
-    assert bodies == [{"input": "first prompt", "temperature": 0.2},
-                      {"input": "second prompt", "max_new_tokens": 3, "temperature": 0.2},
-                      {"input": "third prompt", "temperature": 0.2}]
+    assert bodies == [
+        {"input": "first prompt", "temperature": 0.2},
+        {"input": "second prompt", "max_new_tokens": 3, "temperature": 0.2},
+        {"input": "third prompt", "temperature": 0.2},
+    ]
     (summary,) = run.stderr.splitlines()
     assert summary.startswith(f"batch {results[0]['batch_id']}: 3 lines (3 ok)")
 
@@ -112,7 +117,11 @@ def test_answers_that_finish_early_wait_for_the_lines_before_them(api, home, tmp
     release_until_done(api, thread)
     run = result["run"]
     assert run.exit_code == 0, run.stderr
-    assert [(r["line"], r["fields"]["input"]) for r in records(run.stdout)] == [(1, "one"), (2, "two"), (3, "three")]
+    assert [(r["line"], r["fields"]["input"]) for r in records(run.stdout)] == [
+        (1, "one"),
+        (2, "two"),
+        (3, "three"),
+    ]
     finished = exported_inputs()
     assert finished[-1] in ("one", "two") and finished != ["one", "two", "three"]
 
@@ -159,6 +168,7 @@ def test_quiet_leaves_stderr_empty(api, tmp_path):
 
 # bad input
 
+
 def test_malformed_lines_are_reported_and_the_others_still_run(api, tmp_path):
     prompts = write(tmp_path, '"good"\nnot json\n{"input": "x", "top_k": "many"}\n"also good"\n')
     run = batch("--batch", str(prompts))
@@ -167,7 +177,11 @@ def test_malformed_lines_are_reported_and_the_others_still_run(api, tmp_path):
     assert 'line 3: top_k: expected an integer, got "many"' in run.stderr
     assert "2 of 4 lines failed: 2 rejected by the API or malformed (lines 2, 3)" in run.stderr
     assert [(r["line"], r["status"]) for r in records(run.stdout)] == [
-        (1, "ok"), (2, "invalid"), (3, "invalid"), (4, "ok")]
+        (1, "ok"),
+        (2, "invalid"),
+        (3, "invalid"),
+        (4, "ok"),
+    ]
     assert sent_inputs(api) == ["also good", "good"]
 
 
@@ -179,25 +193,37 @@ def test_plain_text_read_as_json_lines_says_how_to_read_it(api, tmp_path):
     assert inference_requests(api) == []
 
 
-@pytest.mark.parametrize("args, message", [
-    (["--batch", "{prompts}", "a prompt"], "--batch cannot be combined with a PROMPT"),
-    (["--batch", "{prompts}", "--stream"], "--batch cannot be combined with --stream"),
-    (["--batch", "{prompts}", "--json", "--dry-run"], "--batch cannot be combined with --json, --dry-run"),
-    (["--batch", "{prompts}", "-o", "results=-"], "--batch cannot be combined with -o"),
-    (["--concurrency", "2", "hi"], "error: --concurrency needs --batch FILE\n"),
-    (["--output", "x.jsonl", "hi"], "error: --output needs --batch FILE\n"),
-    (["--batch", "{prompts}", "--batch-format", "csv"], "--batch-format: expected jsonl or lines"),
-    (["--batch", "{prompts}", "--max-cost", "0"], "--max-cost: expected an amount of dollars above 0"),
-    (["--batch", "{prompts}", "--concurrency", "0"], "--concurrency"),
-    (["--batch", "{missing}"], "cannot read --batch"),
-    (["--batch", "{empty}"], "no prompts in"),
-    (["--batch", "{prompts}", "--output", "{prompts}"], "--output is the --batch file"),
-    (["--batch", "{prompts}", *"-i stop=a -i stop=b -i stop=c -i stop=d -i stop=e".split()], "at most 4 stop strings"),
-    (["--batch", "-", "-i", "context=@-"], "stdin already carries the batch"),
-])
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["--batch", "{prompts}", "a prompt"], "--batch cannot be combined with a PROMPT"),
+        (["--batch", "{prompts}", "--stream"], "--batch cannot be combined with --stream"),
+        (
+            ["--batch", "{prompts}", "--json", "--dry-run"],
+            "--batch cannot be combined with --json, --dry-run",
+        ),
+        (["--batch", "{prompts}", "-o", "results=-"], "--batch cannot be combined with -o"),
+        (["--concurrency", "2", "hi"], "error: --concurrency needs --batch FILE\n"),
+        (["--output", "x.jsonl", "hi"], "error: --output needs --batch FILE\n"),
+        (["--batch", "{prompts}", "--batch-format", "csv"], "--batch-format: expected jsonl or lines"),
+        (["--batch", "{prompts}", "--max-cost", "0"], "--max-cost: expected an amount of dollars above 0"),
+        (["--batch", "{prompts}", "--concurrency", "0"], "--concurrency"),
+        (["--batch", "{missing}"], "cannot read --batch"),
+        (["--batch", "{empty}"], "no prompts in"),
+        (["--batch", "{prompts}", "--output", "{prompts}"], "--output is the --batch file"),
+        (
+            ["--batch", "{prompts}", *"-i stop=a -i stop=b -i stop=c -i stop=d -i stop=e".split()],
+            "at most 4 stop strings",
+        ),
+        (["--batch", "-", "-i", "context=@-"], "stdin already carries the batch"),
+    ],
+)
 def test_usage_errors_are_found_before_any_request(api, tmp_path, args, message):
-    paths = {"prompts": write(tmp_path, '"hi"\n'), "missing": tmp_path / "missing.jsonl",
-             "empty": write(tmp_path, "\n\n", name="empty.jsonl")}
+    paths = {
+        "prompts": write(tmp_path, '"hi"\n'),
+        "missing": tmp_path / "missing.jsonl",
+        "empty": write(tmp_path, "\n\n", name="empty.jsonl"),
+    }
     run = invoke(["infer", "-m", MODEL, *(arg.format(**paths) for arg in args)], input='"x"\n')
     assert run.exit_code == 2, run.stderr
     assert message in run.stderr
@@ -215,6 +241,7 @@ def test_an_output_file_that_is_not_a_batch_output_is_left_alone(api, tmp_path):
 
 
 # failures of single lines
+
 
 def test_a_line_the_api_rejects_is_exit_4_and_the_rest_still_run(api, tmp_path):
     api.queue(Behavior(), Behavior(status=422, message="max_new_tokens is too large"))
@@ -245,8 +272,17 @@ def test_a_refused_token_stops_the_batch(api, tmp_path, monkeypatch):
 
 
 def test_an_unknown_model_stops_the_batch(api, tmp_path):
-    run = invoke(["infer", "-m", "meta-llama/no-such-model", "--batch", str(write(tmp_path, '"a"\n"b"\n')),
-                  "--concurrency", "1"])
+    run = invoke(
+        [
+            "infer",
+            "-m",
+            "meta-llama/no-such-model",
+            "--batch",
+            str(write(tmp_path, '"a"\n"b"\n')),
+            "--concurrency",
+            "1",
+        ]
+    )
     assert run.exit_code == 4
     assert "the batch stopped: 1 lines not sent" in run.stderr
     assert len(inference_requests(api)) == 1
@@ -262,6 +298,7 @@ def test_a_rate_limit_holds_back_the_whole_batch_then_it_goes_on(api, tmp_path):
 
 
 # resuming
+
 
 def test_running_again_with_the_same_output_sends_only_what_is_left(api, tmp_path):
     prompts = write(tmp_path, '"a"\n"b"\n"c"\n')
@@ -302,10 +339,13 @@ def test_a_changed_request_is_sent_again(api, tmp_path):
 
 # budget
 
+
 def test_max_cost_stops_sending_and_lets_the_requests_in_flight_finish(api, tmp_path):
     prompts = write(tmp_path, "".join(f'"prompt {n}"\n' for n in range(1, 6)))
     output = tmp_path / "results.jsonl"
-    run = batch("--batch", str(prompts), "--output", str(output), "--concurrency", "2", "--max-cost", "0.000001")
+    run = batch(
+        "--batch", str(prompts), "--output", str(output), "--concurrency", "2", "--max-cost", "0.000001"
+    )
     assert run.exit_code == 5
     assert "--max-cost $0.000001 reached" in run.stderr and "3 lines not sent" in run.stderr
     results = records(output.read_text())
@@ -320,6 +360,7 @@ def test_max_cost_stops_sending_and_lets_the_requests_in_flight_finish(api, tmp_
 
 
 # history
+
 
 def test_every_request_is_in_history_tagged_with_the_batch(api, tmp_path):
     assert invoke(["infer", "-m", MODEL, "-q", "not in the batch"]).exit_code == 0
@@ -351,6 +392,7 @@ def test_batch_queries_read_an_index_not_the_whole_table(tmp_path):
     from llamactl.history.store import HistoryStore
 
     with HistoryStore.open(tmp_path / "history.db") as store:
+
         def plan(query) -> str:
             return " | ".join(row[3] for row in store.db.execute("EXPLAIN QUERY PLAN " + query[0], query[1]))
 
@@ -371,7 +413,9 @@ def test_an_older_history_database_gains_the_batch_column_and_keeps_its_rows(tmp
     for step in MIGRATIONS[:-1]:
         step(old)
     old.execute(f"PRAGMA user_version = {len(MIGRATIONS) - 1}")
-    old.execute("INSERT INTO requests (created_at, api_host, fields, status) VALUES (1.0, 'h', '{\"input\": \"x\"}', 'ok')")
+    old.execute(
+        "INSERT INTO requests (created_at, api_host, fields, status) VALUES (1.0, 'h', '{\"input\": \"x\"}', 'ok')"
+    )
     old.close()
     with HistoryStore.open(path) as store:
         (record,) = store.recent(5)

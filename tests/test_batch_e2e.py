@@ -45,8 +45,13 @@ def test_a_signal_keeps_finished_lines_and_a_rerun_finishes_the_batch(emulator, 
     emulator.behave(Behavior(stall_after=0))
     proc = start_llamactl(env, *args)
     try:
-        wait_until(lambda: len(inference_inputs(emulator)) == 4 and output.exists()
-                   and len(output.read_text().splitlines()) == 2)
+        wait_until(
+            lambda: (
+                len(inference_inputs(emulator)) == 4
+                and output.exists()
+                and len(output.read_text().splitlines()) == 2
+            )
+        )
         proc.send_signal(signum)
         assert proc.wait(HANG_GUARD) == code
         stderr = proc.stderr.read().decode()
@@ -70,11 +75,18 @@ def test_a_signal_keeps_finished_lines_and_a_rerun_finishes_the_batch(emulator, 
 
 
 def test_a_pipeline_gets_json_lines_and_nothing_else(emulator, env):
-    run = run_llamactl(["infer", "-m", MODEL, "--batch", "-", "-i", "max_new_tokens=4"], env,
-                       input=b'"one"\n"two"\n"three"\n')
+    run = run_llamactl(
+        ["infer", "-m", MODEL, "--batch", "-", "-i", "max_new_tokens=4"],
+        env,
+        input=b'"one"\n"two"\n"three"\n',
+    )
     assert run.exit_code == 0, run.stderr
     results = [json.loads(line) for line in run.stdout.splitlines()]
-    assert [(result["line"], result["fields"]["input"]) for result in results] == [(1, "one"), (2, "two"), (3, "three")]
+    assert [(result["line"], result["fields"]["input"]) for result in results] == [
+        (1, "one"),
+        (2, "two"),
+        (3, "three"),
+    ]
     assert "\x1b[" not in run.stdout + run.stderr
     assert run.stderr.splitlines()[-1].startswith(f"batch {results[0]['batch_id']}: 3 lines (3 ok)")
 
@@ -83,9 +95,14 @@ def test_on_a_terminal_stderr_shows_a_progress_bar_and_stdout_stays_clean(emulat
     prompts = tmp_path / "prompts.jsonl"
     prompts.write_text("".join(f'"prompt {n}"\n' for n in range(20)))
     controller, terminal = pty.openpty()
-    proc = subprocess.Popen(llamactl_command("infer", "-m", MODEL, "--batch", str(prompts)),
-                            env={**env, "COLUMNS": "160"}, cwd=REPO, stdin=subprocess.DEVNULL,
-                            stdout=subprocess.PIPE, stderr=terminal)
+    proc = subprocess.Popen(
+        llamactl_command("infer", "-m", MODEL, "--batch", str(prompts)),
+        env={**env, "COLUMNS": "160"},
+        cwd=REPO,
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=terminal,
+    )
     os.close(terminal)
     shown = bytearray()
     reader = threading.Thread(target=drain, args=(controller, shown))

@@ -10,6 +10,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from llamactl.api.request import FileUpload, InferenceTarget
 from llamactl.batch.failure import lines_text
 from llamactl.batch.input import line_fields, numbered_lines, parse_batch, request_hash
 from llamactl.batch.output import OrderedOutput, read_previous
@@ -18,7 +19,6 @@ from llamactl.batch.progress import BatchTally, PlainProgress, progress_line, su
 from llamactl.env import Environment
 from llamactl.errors import UsageError
 from llamactl.inference.inputs import RequestInputs
-from llamactl.api.request import FileUpload, InferenceTarget
 
 TARGET = InferenceTarget(model="meta-llama/Llama-2-70b-chat-hf")
 
@@ -37,14 +37,22 @@ def parse(text: str, batch_format: str = "jsonl", defaults: RequestInputs | None
 
 # lines to requests
 
+
 def test_blank_lines_are_skipped_but_counted():
     assert numbered_lines(b'\xef\xbb\xbf"a"\r\n\n  \n"b"\n') == [(1, b'"a"'), (4, b'"b"')]
 
 
 def test_a_string_is_the_prompt_and_an_object_is_merged_over_the_defaults():
     defaults = RequestInputs({"max_new_tokens": 20, "temperature": 0.5, "stop": ["</s>"]})
-    first, second = parse('"Hello"\n{"input": "Bye", "max_new_tokens": 5, "stop": "END"}\n', defaults=defaults)
-    assert first.request.fields == {"max_new_tokens": 20, "temperature": 0.5, "stop": ["</s>"], "input": "Hello"}
+    first, second = parse(
+        '"Hello"\n{"input": "Bye", "max_new_tokens": 5, "stop": "END"}\n', defaults=defaults
+    )
+    assert first.request.fields == {
+        "max_new_tokens": 20,
+        "temperature": 0.5,
+        "stop": ["</s>"],
+        "input": "Hello",
+    }
     assert second.request.fields == {"max_new_tokens": 5, "temperature": 0.5, "stop": ["END"], "input": "Bye"}
 
 
@@ -58,22 +66,25 @@ def test_a_default_input_serves_lines_without_one():
     assert line.request.fields["input"] == "shared"
 
 
-@pytest.mark.parametrize("text, message", [
-    ("not json", "not valid JSON"),
-    ("[1, 2]", "expected a JSON string (the prompt) or an object"),
-    ('{"max_new_tokens": "50"}', 'max_new_tokens: expected an integer, got "50"'),
-    ('{"input": "x", "max_new_tokens": true}', "max_new_tokens: expected an integer, got true"),
-    ('{"input": "x", "temperature": "hot"}', "temperature: expected a number"),
-    ('{"input": "x", "stop": [1]}', "stop: expected a string or an array of strings"),
-    ('{"input": 5}', "input: expected a string, got 5"),
-    ('{"input": "x", "response_format": "json"}', "response_format: expected a JSON object"),
-    ('{"max_new_tokens": 5}', "no input"),
-    ('{"input": "x", "stop": ["a", "b", "c", "d", "e"]}', "stop: at most 4 stop strings"),
-    ('{"input": "x", "num_responses": 3}', "num_responses: must be between 1 and 2"),
-    ('{"input": "x", "max_new_tokens": 0}', "max_new_tokens: must be at least 1, got 0"),
-    ('{"input": ""}', "the input is empty"),
-    ('{"input": "x", "temperature": NaN}', "NaN and Infinity are not JSON"),
-])
+@pytest.mark.parametrize(
+    "text, message",
+    [
+        ("not json", "not valid JSON"),
+        ("[1, 2]", "expected a JSON string (the prompt) or an object"),
+        ('{"max_new_tokens": "50"}', 'max_new_tokens: expected an integer, got "50"'),
+        ('{"input": "x", "max_new_tokens": true}', "max_new_tokens: expected an integer, got true"),
+        ('{"input": "x", "temperature": "hot"}', "temperature: expected a number"),
+        ('{"input": "x", "stop": [1]}', "stop: expected a string or an array of strings"),
+        ('{"input": 5}', "input: expected a string, got 5"),
+        ('{"input": "x", "response_format": "json"}', "response_format: expected a JSON object"),
+        ('{"max_new_tokens": 5}', "no input"),
+        ('{"input": "x", "stop": ["a", "b", "c", "d", "e"]}', "stop: at most 4 stop strings"),
+        ('{"input": "x", "num_responses": 3}', "num_responses: must be between 1 and 2"),
+        ('{"input": "x", "max_new_tokens": 0}', "max_new_tokens: must be at least 1, got 0"),
+        ('{"input": ""}', "the input is empty"),
+        ('{"input": "x", "temperature": NaN}', "NaN and Infinity are not JSON"),
+    ],
+)
 def test_a_malformed_line_keeps_its_number_and_why(text, message):
     (good, bad) = parse(f'"fine"\n\n{text}\n')
     assert good.error is None and good.request is not None
@@ -104,8 +115,9 @@ def test_lines_format_sends_json_looking_text_as_text():
 
 # request hashes
 
-fields_strategy = st.dictionaries(st.sampled_from(["input", "top_k", "seed", "x"]),
-                                  st.integers() | st.text(), min_size=1)
+fields_strategy = st.dictionaries(
+    st.sampled_from(["input", "top_k", "seed", "x"]), st.integers() | st.text(), min_size=1
+)
 
 
 @given(fields_strategy)
@@ -129,6 +141,7 @@ def test_the_hash_changes_with_the_fields_the_target_and_uploaded_bytes():
 
 # output order
 
+
 @given(st.permutations(range(12)), st.sets(st.integers(0, 11)))
 def test_records_come_out_in_input_order_whatever_order_they_finish_in(order, nothing_to_write):
     written = []
@@ -149,16 +162,19 @@ def test_a_record_waits_for_the_ones_before_it():
 
 # an earlier output
 
+
 def test_the_last_record_of_a_line_wins_and_a_cut_last_line_is_ignored(tmp_path):
     path = tmp_path / "out.jsonl"
-    path.write_text('{"line": 1, "status": "error"}\n{"line": 2, "status": "ok"}\n'
-                    '{"line": 1, "status": "ok"}\n{"line": 3, "sta')
+    path.write_text(
+        '{"line": 1, "status": "error"}\n{"line": 2, "status": "ok"}\n'
+        '{"line": 1, "status": "ok"}\n{"line": 3, "sta'
+    )
     assert {number: record["status"] for number, record in read_previous(path).items()} == {1: "ok", 2: "ok"}
 
 
 def test_a_file_that_is_not_a_batch_output_is_refused(tmp_path):
     path = tmp_path / "notes.txt"
-    path.write_text("my notes\n{\"line\": 1, \"status\": \"ok\"}\n")
+    path.write_text('my notes\n{"line": 1, "status": "ok"}\n')
     with pytest.raises(UsageError, match="not the output of a batch .line 1."):
         read_previous(path)
 
@@ -168,6 +184,7 @@ def test_no_earlier_output_is_nothing_done(tmp_path):
 
 
 # shared backoff
+
 
 def test_a_retry_after_holds_new_requests_back_until_it_has_passed():
     clock = FakeClock()
@@ -210,11 +227,13 @@ def test_other_failures_do_not_pause_the_batch():
 
 # progress and summary
 
+
 def test_the_progress_line_counts_rate_and_eta():
     tally = BatchTally(to_send=100, started=0.0, answered=40, in_flight=8, tokens_in=100, tokens_out=300)
     tally.statuses.update({"ok": 38, "error": 2})
     assert progress_line(tally, now=10.0) == (
-        "40/100 done, 2 failed, 8 in flight · 400 tokens · cost $0 · 4.0 lines/s · ETA 15s")
+        "40/100 done, 2 failed, 8 in flight · 400 tokens · cost $0 · 4.0 lines/s · ETA 15s"
+    )
 
 
 def test_plain_progress_prints_a_line_only_every_interval_and_never_with_quiet():
@@ -241,12 +260,14 @@ def test_plain_progress_prints_a_line_only_every_interval_and_never_with_quiet()
 
 
 def test_the_summary_says_what_happened_to_every_line():
-    tally = BatchTally(to_send=5, started=0.0, done_before=3, tokens_in=10, tokens_out=20, cost=0.5,
-                       cost_estimated=True)
+    tally = BatchTally(
+        to_send=5, started=0.0, done_before=3, tokens_in=10, tokens_out=20, cost=0.5, cost_estimated=True
+    )
     tally.statuses.update({"ok": 3, "invalid": 1, "skipped": 1})
     assert summary_line(tally, "b1", now=2.0) == (
         "batch b1: 8 lines (3 ok, 1 invalid, 1 skipped, 3 done before) · 10 in / 20 out tokens"
-        " · cost ~$0.5 · 2.0 s")
+        " · cost ~$0.5 · 2.0 s"
+    )
 
 
 def test_lines_text_names_a_few_and_counts_the_rest():

@@ -1,6 +1,7 @@
 """Llama 2's chat format, as Meta's reference code builds one user turn."""
 
-from hypothesis import given, strategies as st
+from hypothesis import given
+from hypothesis import strategies as st
 
 from llamactl.inference.chat_template import llama2_chat_prompt
 

@@ -13,9 +13,9 @@ from pathlib import Path
 
 import pytest
 
-from tests.gen_completions import COMPLETIONS, FILES, generated_files
 from tests.emulator import VALID_TOKEN
 from tests.emulator.catalogue import MODELS
+from tests.gen_completions import COMPLETIONS, FILES, generated_files
 from tests.helpers import HANG_GUARD, invoke, subprocess_env
 
 BIN = Path(sys.executable).parent
@@ -36,15 +36,24 @@ def shell_env(emulator, home) -> dict[str, str]:
     """The environment a user's shell would have: llamactl of this virtual environment on
     PATH, the emulator as the API, a private LLAMACTL_HOME."""
     assert (BIN / "llamactl").exists(), f"no llamactl console script next to {sys.executable}"
-    return subprocess_env(PATH=f"{BIN}:{subprocess_env()['PATH']}", DEEPINFRA_HOST=emulator.url,
-                          DEEPINFRA_TOKEN=VALID_TOKEN, LLAMACTL_HOME=str(home))
+    return subprocess_env(
+        PATH=f"{BIN}:{subprocess_env()['PATH']}",
+        DEEPINFRA_HOST=emulator.url,
+        DEEPINFRA_TOKEN=VALID_TOKEN,
+        LLAMACTL_HOME=str(home),
+    )
 
 
 def run_bash(script: str, env: dict[str, str]) -> subprocess.CompletedProcess:
     # `exit $?` keeps bash as llamactl's parent (a lone command would be exec'd in its
     # place), so shell detection finds bash even when pytest itself runs under sh.
-    proc = subprocess.run(["bash", "--norc", "--noprofile", "-c", f"{script}\nexit $?"], env=env,
-                          capture_output=True, text=True, timeout=HANG_GUARD)
+    proc = subprocess.run(
+        ["bash", "--norc", "--noprofile", "-c", f"{script}\nexit $?"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=HANG_GUARD,
+    )
     assert proc.returncode == 0, proc.stderr
     return proc
 
@@ -66,8 +75,10 @@ def tab(line: str, env: dict[str, str], script: Path = BASH_SCRIPT) -> list[str]
 
 def record_requests(count: int, emulator) -> None:
     for number in range(1, count + 1):
-        run = invoke(["infer", "-m", MODEL, "-q", f"prompt number {number}"],
-                     env={"DEEPINFRA_HOST": emulator.url, "DEEPINFRA_TOKEN": VALID_TOKEN})
+        run = invoke(
+            ["infer", "-m", MODEL, "-q", f"prompt number {number}"],
+            env={"DEEPINFRA_HOST": emulator.url, "DEEPINFRA_TOKEN": VALID_TOKEN},
+        )
         assert run.exit_code == 0, run.stderr
 
 
@@ -125,8 +136,11 @@ def test_model_names_come_from_the_cached_list_without_a_request(shell_env, emul
     assert listed.exit_code == 0, listed.stderr
     emulator.reset()
 
-    expected = sorted(model["model_name"] for model in MODELS
-                      if model["model_name"].startswith("meta") and not model.get("private"))
+    expected = sorted(
+        model["model_name"]
+        for model in MODELS
+        if model["model_name"].startswith("meta") and not model.get("private")
+    )
     assert len(expected) >= 2
     assert sorted(tab("llamactl infer -m meta", shell_env)) == expected
     assert sorted(tab("llamactl history list --model meta", shell_env)) == expected
@@ -151,7 +165,9 @@ def test_history_rm_skips_the_ids_already_typed(shell_env, emulator):
 def test_history_ids_are_the_twenty_most_recent(shell_env, emulator):
     record_requests(23, emulator)
     assert tab("llamactl history show ", shell_env) == [str(n) for n in range(23, 3, -1)]
-    assert tab("llamactl history show 1", shell_env) == [str(n) for n in (19, 18, 17, 16, 15, 14, 13, 12, 11, 10, 1)]
+    assert tab("llamactl history show 1", shell_env) == [
+        str(n) for n in (19, 18, 17, 16, 15, 14, 13, 12, 11, 10, 1)
+    ]
 
 
 def test_history_completion_never_creates_the_database(shell_env, home):
@@ -161,9 +177,18 @@ def test_history_completion_never_creates_the_database(shell_env, home):
 
 def described(shell: str, line: str, env: dict[str, str]) -> str:
     """What zsh or fish get for `line`: candidates with descriptions, through Typer's protocol."""
-    proc = subprocess.run([str(BIN / "llamactl")], capture_output=True, text=True, timeout=HANG_GUARD, env={
-        **env, "_LLAMACTL_COMPLETE": f"complete_{shell}", "_TYPER_COMPLETE_ARGS": line,
-        "_TYPER_COMPLETE_FISH_ACTION": "get-args"})
+    proc = subprocess.run(
+        [str(BIN / "llamactl")],
+        capture_output=True,
+        text=True,
+        timeout=HANG_GUARD,
+        env={
+            **env,
+            "_LLAMACTL_COMPLETE": f"complete_{shell}",
+            "_TYPER_COMPLETE_ARGS": line,
+            "_TYPER_COMPLETE_FISH_ACTION": "get-args",
+        },
+    )
     assert proc.returncode == 0, proc.stderr
     return proc.stdout
 
@@ -176,8 +201,10 @@ def test_zsh_and_fish_are_offered_the_prompt_beside_each_id(shell_env, emulator)
 
 
 def test_a_prompt_in_llama_2_brackets_is_shown_as_typed(shell_env, emulator):
-    run = invoke(["infer", "-m", MODEL, "-q", "[INST] hi [/INST]"],
-                 env={"DEEPINFRA_HOST": emulator.url, "DEEPINFRA_TOKEN": VALID_TOKEN})
+    run = invoke(
+        ["infer", "-m", MODEL, "-q", "[INST] hi [/INST]"],
+        env={"DEEPINFRA_HOST": emulator.url, "DEEPINFRA_TOKEN": VALID_TOKEN},
+    )
     assert run.exit_code == 0, run.stderr
     assert f'"1":"[INST] hi [/INST] - {MODEL}"' in described("zsh", "llamactl history show ", shell_env)
 
@@ -188,7 +215,13 @@ def test_a_prompt_in_llama_2_brackets_is_shown_as_typed(shell_env, emulator):
 def test_options_with_fixed_values_complete_their_values_not_file_names(shell_env):
     """Without values of their own, bash would offer file names (its `-o default`)."""
     env = shell_env
-    assert tab("llamactl history list --status ", env) == ["ok", "error", "incomplete", "interrupted", "queued"]
+    assert tab("llamactl history list --status ", env) == [
+        "ok",
+        "error",
+        "incomplete",
+        "interrupted",
+        "queued",
+    ]
     assert tab("llamactl history list --status in", env) == ["incomplete", "interrupted"]
     for command in ("search alpaca", "stats", "export"):
         assert tab(f"llamactl history {command} --status o", env) == ["ok"], command
@@ -200,5 +233,7 @@ def test_model_types_complete_from_the_cached_list(shell_env, emulator):
     assert tab("llamactl models list --type ", shell_env) == []  # no cached list: nothing, no request
     assert emulator.requests == []
     assert invoke(["models", "list"], env={"DEEPINFRA_HOST": emulator.url}).exit_code == 0
-    expected = sorted({model["type"] for model in MODELS if model["type"].startswith("text-") and not model.get("private")})
+    expected = sorted(
+        {model["type"] for model in MODELS if model["type"].startswith("text-") and not model.get("private")}
+    )
     assert tab("llamactl models list --type text-", shell_env) == expected

@@ -36,5 +36,5 @@ def test_every_floor_is_pinned_in_the_lowest_run():
         assert name in pins, f"{name} missing from .ci/lowest.txt"
         # "13.8" allows 13.8.0, and the pin must be that release, not a later one
         assert pins[name].split(".")[: len(floor.split("."))] == floor.split("."), name
-        assert all(part == "0" for part in pins[name].split(".")[len(floor.split(".")):]), name
+        assert all(part == "0" for part in pins[name].split(".")[len(floor.split(".")) :]), name
     assert set(pins) == set(floors)

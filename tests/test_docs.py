@@ -25,8 +25,19 @@ from pathlib import Path
 import pytest
 
 from tests.emulator.textgen import default_reply
-from tests.examples import (ACTIVATE, empty_sandbox, matches, needs_missing_tool, reader_env, reader_path,
-                            run_example, run_transcript, sandbox, seed, transcript)
+from tests.examples import (
+    ACTIVATE,
+    empty_sandbox,
+    matches,
+    needs_missing_tool,
+    reader_env,
+    reader_path,
+    run_example,
+    run_transcript,
+    sandbox,
+    seed,
+    transcript,
+)
 from tests.gen_reference import PARTS, REPO, TROUBLESHOOTING, commands, exit_codes, help_page, help_page_run
 
 README = REPO / "README.md"
@@ -36,8 +47,9 @@ MARKER = re.compile(r"<!--\s*(?P<kind>run in a fresh clone|not run|not checked)(
 FENCE = re.compile(r"^```(?P<language>\S*)\s*$")
 LINK = re.compile(r"\]\((?P<target>[^)\s]+)\)")
 INSTALL_TIMEOUT = 540  # seconds: only so that a stuck download fails instead of hanging
-NOT_SOURCE = shutil.ignore_patterns(".git", ".venv", "__pycache__", "build", "dist", "*.egg-info",
-                                    ".hypothesis", ".pytest_cache")
+NOT_SOURCE = shutil.ignore_patterns(
+    ".git", ".venv", "__pycache__", "build", "dist", "*.egg-info", ".hypothesis", ".pytest_cache"
+)
 
 
 @dataclass
@@ -64,8 +76,16 @@ def fenced_blocks(path: Path) -> list[Block]:
             end = lines.index("```", index + 1)
             previous = next((line for line in reversed(lines[:index]) if line.strip()), "")
             marker = MARKER.fullmatch(previous.strip())
-            found.append(Block(path, index + 1, fence.group("language"), "\n".join(lines[index + 1:end]),
-                               marker and marker.group("kind"), marker and marker.group("reason")))
+            found.append(
+                Block(
+                    path,
+                    index + 1,
+                    fence.group("language"),
+                    "\n".join(lines[index + 1 : end]),
+                    marker and marker.group("kind"),
+                    marker and marker.group("reason"),
+                )
+            )
             index = end
         index += 1
     return found
@@ -144,8 +164,12 @@ def test_every_marker_fits_its_block():
     """A marker on the wrong kind of block would drop it from every run without a word."""
     fits = {"sh": {None, "run in a fresh clone", "not run"}, "console": {None, "not checked"}}
     misfits = [block.id for block in BLOCKS if block.marker not in fits.get(block.language, {None})]
-    assert not misfits, f"sh blocks take 'run in a fresh clone' or 'not run', console blocks 'not checked': {misfits}"
-    assert not [block.id for block in BLOCKS if "```" in block.text], "a fence was not closed where it should be"
+    assert not misfits, (
+        f"sh blocks take 'run in a fresh clone' or 'not run', console blocks 'not checked': {misfits}"
+    )
+    assert not [block.id for block in BLOCKS if "```" in block.text], (
+        "a fence was not closed where it should be"
+    )
 
 
 # --- the examples run ---------------------------------------------------------------------
@@ -179,7 +203,7 @@ def test_console_transcript_prints_what_it_shows(block, emulator, tmp_path):
         pytest.skip(reason)
     directory = empty_sandbox(tmp_path / "work")
     printed = run_transcript(steps, directory, reader_env(directory, emulator.url), prelude=ACTIVATE)
-    for (command, expected), lines in zip(steps, printed):
+    for (command, expected), lines in zip(steps, printed, strict=True):
         same = len(lines) == len(expected) and all(map(matches, expected, lines))
         shown, got = "\n".join(expected), "\n".join(lines)
         assert same, f"{block.id}: $ {command}\nthe page shows:\n{shown}\nbut it printed:\n{got}"
@@ -205,7 +229,8 @@ def test_the_first_command_works_in_a_fresh_clone(block, tmp_path):
 @pytest.mark.parametrize("part", PARTS, ids=[f"{part.path.relative_to(REPO)}: {part.name}" for part in PARTS])
 def test_the_generated_part_is_what_llamactl_says(part):
     assert part.current() == part.fresh(), (
-        f"{part.path.relative_to(REPO)}'s {part.name} differs from llamactl: run .venv/bin/python tests/gen_reference.py")
+        f"{part.path.relative_to(REPO)}'s {part.name} differs from llamactl: run .venv/bin/python tests/gen_reference.py"
+    )
 
 
 @pytest.mark.parametrize("path", [(), ("infer",)], ids=["llamactl", "llamactl infer"])
@@ -215,7 +240,9 @@ def test_the_reference_renders_help_as_llamactl_prints_it(path):
     assert help_page(path) == help_page_run(path)
 
 
-@pytest.mark.parametrize(("block", "line"), SYNOPSES, ids=[f"{block.id}: {line[:40]}" for block, line in SYNOPSES])
+@pytest.mark.parametrize(
+    ("block", "line"), SYNOPSES, ids=[f"{block.id}: {line[:40]}" for block, line in SYNOPSES]
+)
 def test_a_synopsis_names_only_commands_and_options_llamactl_has(block, line):
     """The synopses quote --help loosely, so check what they name: the command path and
     every option must exist."""
@@ -224,11 +251,17 @@ def test_a_synopsis_names_only_commands_and_options_llamactl_has(block, line):
     while words and (*path, words[0]) in tree:
         path, words = (*path, words[0]), words[1:]
     command = tree[path]
-    unknown = words[0] if words and hasattr(command, "list_commands") and re.fullmatch(r"[a-z][\w-]*", words[0]) else None
+    unknown = (
+        words[0]
+        if words and hasattr(command, "list_commands") and re.fullmatch(r"[a-z][\w-]*", words[0])
+        else None
+    )
     assert unknown is None, f"{block.id}: llamactl {' '.join(path)} has no command {unknown!r}"
     options = {name for param in command.params for name in (*param.opts, *param.secondary_opts)}
     named = {option for match in OPTION.finditer(" ".join(words)) for option in match.group(1).split("/")}
-    assert named <= options | {"-h", "--help"}, f"{block.id}: llamactl {' '.join(path)} has no {sorted(named - options)}"
+    assert named <= options | {"-h", "--help"}, (
+        f"{block.id}: llamactl {' '.join(path)} has no {sorted(named - options)}"
+    )
     assert path or named, f"{block.id}: {line!r} names no command of llamactl"
 
 
@@ -239,8 +272,10 @@ def test_troubleshooting_says_what_each_exit_code_looks_like():
 
 
 def test_the_index_lists_every_page():
-    linked = {(DOCS / match.group("target").split("#")[0]).resolve()
-              for match in LINK.finditer((DOCS / "index.md").read_text(encoding="utf-8"))}
+    linked = {
+        (DOCS / match.group("target").split("#")[0]).resolve()
+        for match in LINK.finditer((DOCS / "index.md").read_text(encoding="utf-8"))
+    }
     assert {page.resolve() for page in PAGES if page.parent == DOCS and page.name != "index.md"} <= linked
     assert README.resolve() in linked
 
@@ -251,12 +286,17 @@ def heading_anchors(page: Path) -> set[str]:
     return {re.sub(r"[^\w\- ]", "", heading.lower()).replace(" ", "-") for heading in headings}
 
 
-LINKS = [(page, match.group("target")) for page in PAGES
-         for match in LINK.finditer(page.read_text(encoding="utf-8"))
-         if not match.group("target").startswith(("http://", "https://", "mailto:"))]
+LINKS = [
+    (page, match.group("target"))
+    for page in PAGES
+    for match in LINK.finditer(page.read_text(encoding="utf-8"))
+    if not match.group("target").startswith(("http://", "https://", "mailto:"))
+]
 
 
-@pytest.mark.parametrize(("page", "target"), LINKS, ids=[f"{page.relative_to(REPO)}->{target}" for page, target in LINKS])
+@pytest.mark.parametrize(
+    ("page", "target"), LINKS, ids=[f"{page.relative_to(REPO)}->{target}" for page, target in LINKS]
+)
 def test_every_link_between_pages_leads_somewhere(page, target):
     file, _, anchor = target.partition("#")
     destination = (page.parent / file).resolve() if file else page

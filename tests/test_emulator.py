@@ -26,8 +26,7 @@ import sseclient
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from tests.emulator import VALID_TOKEN, Behavior, Emulator
-from tests.emulator import catalogue, textgen
+from tests.emulator import VALID_TOKEN, Behavior, Emulator, catalogue, textgen
 from tests.emulator.recording import FormField, parse_multipart
 
 REPO = Path(__file__).resolve().parent.parent
@@ -37,8 +36,19 @@ HANG_GUARD = 10  # seconds: only for waits that would otherwise last for ever; n
 # "[INST] Tell me a joke please now [/INST]": 8 words -> 9 input tokens; the reply echoes 5 words.
 PROMPT = "[INST] Tell me a joke please now [/INST]"
 REPLY = "Hello! You said: Tell me a joke please. Voilà, café 🦙"
-REPLY_TOKENS = ["Hello!", " You", " said:", " Tell", " me", " a", " joke", " please.",
-                " Voilà,", " café", " 🦙"]
+REPLY_TOKENS = [
+    "Hello!",
+    " You",
+    " said:",
+    " Tell",
+    " me",
+    " a",
+    " joke",
+    " please.",
+    " Voilà,",
+    " café",
+    " 🦙",
+]
 
 
 class Session(requests.Session):
@@ -66,6 +76,7 @@ def infer(emulator, http_client, payload, model=LLAMA, **kwargs):
 
 # --- raw HTTP helpers ----------------------------------------------------------------------
 
+
 @dataclass
 class RawResponse:
     status: int
@@ -77,8 +88,13 @@ class RawResponse:
 
 def request_bytes(path: str, payload: dict, headers: dict | None = None) -> bytes:
     body = json.dumps(payload).encode()
-    lines = [f"POST {path} HTTP/1.1", "Host: 127.0.0.1", "Content-Type: application/json",
-             f"Content-Length: {len(body)}", "Connection: close"]
+    lines = [
+        f"POST {path} HTTP/1.1",
+        "Host: 127.0.0.1",
+        "Content-Type: application/json",
+        f"Content-Length: {len(body)}",
+        "Connection: close",
+    ]
     lines += [f"{k}: {v}" for k, v in (AUTH if headers is None else headers).items()]
     return ("\r\n".join(lines) + "\r\n\r\n").encode() + body
 
@@ -95,7 +111,7 @@ def dechunk(raw: bytes) -> tuple[bytes, list[bytes], bool]:
         if len(rest) < size + 2:
             break
         chunks.append(rest[:size])
-        raw = rest[size + 2:]
+        raw = rest[size + 2 :]
     return b"".join(chunks), chunks, False
 
 
@@ -112,8 +128,9 @@ def parse_response(data: bytes) -> RawResponse:
     return RawResponse(int(status_line.split()[1]), headers, raw, None, True)
 
 
-def raw_post(emulator, payload: dict, path: str = f"/v1/inference/{LLAMA}",
-             headers: dict | None = None) -> RawResponse:
+def raw_post(
+    emulator, payload: dict, path: str = f"/v1/inference/{LLAMA}", headers: dict | None = None
+) -> RawResponse:
     """POST with `Connection: close` and read until the server closes the connection."""
     with socket.create_connection((emulator.host, emulator.port), timeout=5) as sock:
         sock.sendall(request_bytes(path, payload, headers))
@@ -145,7 +162,7 @@ class OpenStream:
             self.sock.settimeout(remaining)
             try:
                 part = self.sock.recv(65536)
-            except socket.timeout:
+            except TimeoutError:
                 return predicate(self)
             self.eof = not part
             self.data += part
@@ -172,6 +189,7 @@ def stream_payloads(body: bytes, newline: bytes = b"\n") -> list[dict]:
 
 
 # --- native non-streaming --------------------------------------------------------------------
+
 
 def test_non_stream_response_has_documented_shape_and_cost(emulator, http_client):
     response = infer(emulator, http_client, {"input": PROMPT})
@@ -226,7 +244,9 @@ def test_stop_sequence_ends_generation(emulator, http_client):
 
 def test_behavior_reply_and_tokens_replace_the_text(emulator, http_client):
     emulator.queue(Behavior(reply="Exactly this."), Behavior(tokens=["a", "é", "🦙", " b"]))
-    assert infer(emulator, http_client, {"input": "x"}).json()["results"][0]["generated_text"] == "Exactly this."
+    assert (
+        infer(emulator, http_client, {"input": "x"}).json()["results"][0]["generated_text"] == "Exactly this."
+    )
     events = stream_payloads(raw_post(emulator, {"input": "x", "stream": True}).body)
     assert [e["token"]["text"] for e in events] == ["a", "é", "🦙", " b", "</s>"]
     assert events[-1]["generated_text"] == "aé🦙 b"
@@ -239,16 +259,33 @@ def test_num_responses_two_gives_two_different_results(emulator, http_client):
     assert body["num_tokens"] == 8 + 9  # 7 words + </s>, then one more for " (2)"
 
 
-@pytest.mark.parametrize("payload, loc, msg", [
-    ({"max_new_tokens": 5}, ["body", "input"], "field required"),
-    ({"input": "x", "stop": ["a", "b", "c", "d", "e"]}, ["body", "stop"], "ensure this value has at most 4 items"),
-    ({"input": "x", "num_responses": 2, "stream": True}, ["body", "num_responses"],
-     "num_responses > 1 is incompatible with streaming"),
-    ({"input": "x", "num_responses": 3}, ["body", "num_responses"], "ensure this value is less than or equal to 2"),
-    ({"input": "x", "max_new_tokens": 0}, ["body", "max_new_tokens"],
-     "ensure this value is greater than or equal to 1"),
-    ({"input": "x", "temperature": "hot"}, ["body", "temperature"], "value is not a valid float"),
-])
+@pytest.mark.parametrize(
+    "payload, loc, msg",
+    [
+        ({"max_new_tokens": 5}, ["body", "input"], "field required"),
+        (
+            {"input": "x", "stop": ["a", "b", "c", "d", "e"]},
+            ["body", "stop"],
+            "ensure this value has at most 4 items",
+        ),
+        (
+            {"input": "x", "num_responses": 2, "stream": True},
+            ["body", "num_responses"],
+            "num_responses > 1 is incompatible with streaming",
+        ),
+        (
+            {"input": "x", "num_responses": 3},
+            ["body", "num_responses"],
+            "ensure this value is less than or equal to 2",
+        ),
+        (
+            {"input": "x", "max_new_tokens": 0},
+            ["body", "max_new_tokens"],
+            "ensure this value is greater than or equal to 1",
+        ),
+        ({"input": "x", "temperature": "hot"}, ["body", "temperature"], "value is not a valid float"),
+    ],
+)
 def test_invalid_requests_get_fastapi_422(emulator, http_client, payload, loc, msg):
     response = infer(emulator, http_client, payload)
     assert response.status_code == 422
@@ -258,8 +295,9 @@ def test_invalid_requests_get_fastapi_422(emulator, http_client, payload, loc, m
 
 def test_missing_input_422_exact_body(emulator, http_client):
     response = infer(emulator, http_client, {})
-    assert response.json() == {"detail": [{"loc": ["body", "input"], "msg": "field required",
-                                           "type": "value_error.missing"}]}
+    assert response.json() == {
+        "detail": [{"loc": ["body", "input"], "msg": "field required", "type": "value_error.missing"}]
+    }
 
 
 def test_unknown_model_and_deploy_404(emulator, http_client):
@@ -278,11 +316,14 @@ def test_deploy_id_maps_to_its_model(emulator, http_client):
 
 def test_version_query_is_recorded_and_checked(emulator, http_client):
     version = catalogue.VERSIONS[LLAMA][1]["version"]
-    ok = http_client.post(f"{emulator.url}/v1/inference/{LLAMA}?version={version}",
-                          json={"input": "x"}, headers=AUTH)
+    ok = http_client.post(
+        f"{emulator.url}/v1/inference/{LLAMA}?version={version}", json={"input": "x"}, headers=AUTH
+    )
     assert ok.status_code == 200
     assert emulator.requests[-1].query == {"version": version}
-    bad = http_client.post(f"{emulator.url}/v1/inference/{LLAMA}?version=nope", json={"input": "x"}, headers=AUTH)
+    bad = http_client.post(
+        f"{emulator.url}/v1/inference/{LLAMA}?version=nope", json={"input": "x"}, headers=AUTH
+    )
     assert bad.status_code == 404
     assert bad.json() == {"detail": {"error": "Model version not found"}}
 
@@ -300,42 +341,70 @@ def test_model_without_pricing_still_answers_with_zero_cost(emulator, http_clien
 
 # --- multipart -----------------------------------------------------------------------------
 
+
 def test_multipart_fields_are_coerced_and_files_kept_binary(emulator, http_client):
     blob = bytes(range(256)) + b"\r\n--not-a-boundary\r\n\x00\xff"
-    fields = {"input": "42", "max_new_tokens": "3", "temperature": "0.5", "stream": "false",
-              "stop": '["zzz"]', "response_format": '{"type": "json_object"}', "note": "plain text"}
-    response = http_client.post(f"{emulator.url}/v1/inference/{LLAMA}", data=fields, headers=AUTH,
-                                files={"image": ("pics/cat é.bin", blob, "application/octet-stream")})
+    fields = {
+        "input": "42",
+        "max_new_tokens": "3",
+        "temperature": "0.5",
+        "stream": "false",
+        "stop": '["zzz"]',
+        "response_format": '{"type": "json_object"}',
+        "note": "plain text",
+    }
+    response = http_client.post(
+        f"{emulator.url}/v1/inference/{LLAMA}",
+        data=fields,
+        headers=AUTH,
+        files={"image": ("pics/cat é.bin", blob, "application/octet-stream")},
+    )
 
     assert response.status_code == 200
     assert response.json()["results"] == [{"generated_text": "Hello! You said:"}]
     recorded = emulator.requests[-1]
     assert recorded.json is None
-    assert recorded.form == {"input": "42", "max_new_tokens": 3, "temperature": 0.5, "stream": False,
-                             "stop": ["zzz"], "response_format": {"type": "json_object"},
-                             "note": "plain text"}
+    assert recorded.form == {
+        "input": "42",
+        "max_new_tokens": 3,
+        "temperature": 0.5,
+        "stream": False,
+        "stop": ["zzz"],
+        "response_format": {"type": "json_object"},
+        "note": "plain text",
+    }
     assert recorded.files == {"image": ("pics/cat é.bin", "application/octet-stream", blob)}
 
 
 def test_multipart_stream_true_streams(emulator, http_client):
-    response = http_client.post(f"{emulator.url}/v1/inference/{LLAMA}", headers=AUTH,
-                                files={"input": (None, "hi"), "stream": (None, "true")})
+    response = http_client.post(
+        f"{emulator.url}/v1/inference/{LLAMA}",
+        headers=AUTH,
+        files={"input": (None, "hi"), "stream": (None, "true")},
+    )
     assert response.headers["Content-Type"] == "text/event-stream"
     assert stream_payloads(response.content)[-1]["generated_text"] == "Hello! You said: hi. Voilà, café 🦙"
 
 
 def test_multipart_repeated_field_becomes_list(emulator, http_client):
-    http_client.post(f"{emulator.url}/v1/inference/{LLAMA}", headers=AUTH,
-                     files=[("input", (None, "x")), ("stop", (None, "a")), ("stop", (None, "b"))])
+    http_client.post(
+        f"{emulator.url}/v1/inference/{LLAMA}",
+        headers=AUTH,
+        files=[("input", (None, "x")), ("stop", (None, "a")), ("stop", (None, "b"))],
+    )
     assert emulator.requests[-1].form == {"input": "x", "stop": ["a", "b"]}
 
 
 @settings(max_examples=60, deadline=None)
-@given(blob=st.binary(max_size=300), text=st.text(max_size=40), name=st.text(
-    alphabet=st.characters(blacklist_categories=("Cs", "Cc")), min_size=1, max_size=20))
+@given(
+    blob=st.binary(max_size=300),
+    text=st.text(max_size=40),
+    name=st.text(alphabet=st.characters(blacklist_categories=("Cs", "Cc")), min_size=1, max_size=20),
+)
 def test_multipart_parser_round_trips_any_bytes_and_text(blob, text, name):
-    prepared = requests.Request("POST", "http://x/", data={"input": text},
-                                files={"file": (name, blob, "application/octet-stream")}).prepare()
+    prepared = requests.Request(
+        "POST", "http://x/", data={"input": text}, files={"file": (name, blob, "application/octet-stream")}
+    ).prepare()
     form, files = parse_multipart(prepared.headers["Content-Type"], prepared.body)
     assert form == {"input": text}
     assert files["file"][2] == blob and files["file"][1] == "application/octet-stream"
@@ -343,8 +412,11 @@ def test_multipart_parser_round_trips_any_bytes_and_text(blob, text, name):
 
 def test_whisper_takes_an_audio_file_and_prices_by_length(emulator, http_client):
     audio = b"RIFF" + b"\x01" * 31996
-    response = http_client.post(f"{emulator.url}/v1/inference/{catalogue.WHISPER_SMALL}", headers=AUTH,
-                                files={"audio": ("my_voice.mp3", audio, "audio/mpeg")})
+    response = http_client.post(
+        f"{emulator.url}/v1/inference/{catalogue.WHISPER_SMALL}",
+        headers=AUTH,
+        files={"audio": ("my_voice.mp3", audio, "audio/mpeg")},
+    )
     body = response.json()
     assert body["text"] == " Hello World"
     assert body["inference_status"]["cost"] == 2.0 * 0.0005 / 100
@@ -352,8 +424,10 @@ def test_whisper_takes_an_audio_file_and_prices_by_length(emulator, http_client)
 
 
 @settings(max_examples=100, deadline=None)
-@given(words=st.lists(st.text(min_size=1, max_size=6).filter(lambda w: not w.isspace()), max_size=12),
-       max_new=st.none() | st.integers(min_value=1, max_value=20))
+@given(
+    words=st.lists(st.text(min_size=1, max_size=6).filter(lambda w: not w.isspace()), max_size=12),
+    max_new=st.none() | st.integers(min_value=1, max_value=20),
+)
 def test_generation_text_is_its_tokens_and_respects_max_new_tokens(words, max_new):
     params = {"input": "x"} if max_new is None else {"input": "x", "max_new_tokens": max_new}
     gen = textgen.generate(params, tokens=words)
@@ -368,14 +442,18 @@ def test_generation_text_is_its_tokens_and_respects_max_new_tokens(words, max_ne
 
 # --- auth ----------------------------------------------------------------------------------
 
-@pytest.mark.parametrize("headers, status, body", [
-    ({}, 403, {"detail": {"error": "Not authenticated"}}),
-    ({"Authorization": ""}, 403, {"detail": {"error": "Not authenticated"}}),
-    ({"Authorization": f"Basic {VALID_TOKEN}"}, 403, {"detail": {"error": "Not authenticated"}}),
-    ({"Authorization": "Bearer wrong"}, 401, {"detail": {"error": "Invalid token"}}),
-    ({"Authorization": f"bearer {VALID_TOKEN}"}, 200, None),
-    ({"Authorization": f"BEARER {VALID_TOKEN}"}, 200, None),
-])
+
+@pytest.mark.parametrize(
+    "headers, status, body",
+    [
+        ({}, 403, {"detail": {"error": "Not authenticated"}}),
+        ({"Authorization": ""}, 403, {"detail": {"error": "Not authenticated"}}),
+        ({"Authorization": f"Basic {VALID_TOKEN}"}, 403, {"detail": {"error": "Not authenticated"}}),
+        ({"Authorization": "Bearer wrong"}, 401, {"detail": {"error": "Invalid token"}}),
+        ({"Authorization": f"bearer {VALID_TOKEN}"}, 200, None),
+        ({"Authorization": f"BEARER {VALID_TOKEN}"}, 200, None),
+    ],
+)
 def test_auth_on_inference(emulator, http_client, headers, status, body):
     response = infer(emulator, http_client, {"input": "x"}, headers=headers)
     assert response.status_code == status
@@ -388,8 +466,12 @@ def test_auth_on_inference(emulator, http_client, headers, status, body):
 def test_accepted_tokens_are_configurable_and_reset(emulator, http_client):
     emulator.tokens = {"other-token"}
     assert infer(emulator, http_client, {"input": "x"}).status_code == 401
-    assert infer(emulator, http_client, {"input": "x"},
-                 headers={"Authorization": "Bearer other-token"}).status_code == 200
+    assert (
+        infer(
+            emulator, http_client, {"input": "x"}, headers={"Authorization": "Bearer other-token"}
+        ).status_code
+        == 200
+    )
     emulator.reset()
     assert infer(emulator, http_client, {"input": "x"}).status_code == 200
 
@@ -403,6 +485,7 @@ def test_custom_token_set_at_construction():
 
 # --- native streaming wire format ------------------------------------------------------------
 
+
 def test_stream_default_wire_format(emulator):
     response = raw_post(emulator, {"input": PROMPT, "stream": True})
 
@@ -414,7 +497,7 @@ def test_stream_default_wire_format(emulator):
     text = response.body.decode("utf-8")
     blocks = text.split("\n\n")
     assert blocks[-1] == ""
-    events = [json.loads(b[len("data: "):]) for b in blocks[:-1]]
+    events = [json.loads(b[len("data: ") :]) for b in blocks[:-1]]
     # Exactly json.dumps' defaults (", " and ": ", \\uXXXX escapes) and key order, one
     # "data: " line per event: what DeepInfra's Python gateway sends (deepinfra-api.md §2.1).
     assert blocks[:-1] == ["data: " + json.dumps(e) for e in events]
@@ -436,8 +519,10 @@ def test_compact_stream_json_is_the_tgi_backends_serialisation(emulator):
     emulator.behave(Behavior(stream_json="compact"))
     text = raw_post(emulator, {"input": PROMPT, "stream": True}).body.decode("utf-8")
     blocks = text.split("\n\n")
-    events = [json.loads(b[len("data: "):]) for b in blocks[:-1]]
-    assert blocks[:-1] == ["data: " + json.dumps(e, separators=(",", ":"), ensure_ascii=False) for e in events]
+    events = [json.loads(b[len("data: ") :]) for b in blocks[:-1]]
+    assert blocks[:-1] == [
+        "data: " + json.dumps(e, separators=(",", ":"), ensure_ascii=False) for e in events
+    ]
     assert blocks[0].startswith('data: {"token":{"id":') and ", " not in blocks[0]
     assert '"text":" café"' in text and '"text":" 🦙"' in text
     assert events[-1]["generated_text"] == REPLY and len(events) == 12
@@ -539,12 +624,16 @@ def test_ensure_ascii_escapes_non_ascii(emulator):
     assert '"text": "é"'.encode() in body and '"text": "🦙"'.encode() in body and b"\\u" not in body
 
 
-@pytest.mark.parametrize("behavior", [
-    Behavior(),
-    Behavior(stream_json="compact"),
-    Behavior(stream_json="compact", data_space=False, split_writes=True, newline="\r\n"),
-    Behavior(ensure_ascii=False, framing="close"),
-], ids=["python-json", "compact-json", "compact-split-crlf", "python-raw-utf8-close"])
+@pytest.mark.parametrize(
+    "behavior",
+    [
+        Behavior(),
+        Behavior(stream_json="compact"),
+        Behavior(stream_json="compact", data_space=False, split_writes=True, newline="\r\n"),
+        Behavior(ensure_ascii=False, framing="close"),
+    ],
+    ids=["python-json", "compact-json", "compact-split-crlf", "python-raw-utf8-close"],
+)
 def test_llamactl_reads_both_serialisations(emulator, http_client, behavior):
     """The one llamactl test in this file: its stream reader against both JSON forms."""
     from llamactl.api.native_stream import StreamAccumulator, iter_byte_chunks, iter_events
@@ -560,6 +649,7 @@ def test_llamactl_reads_both_serialisations(emulator, http_client, behavior):
 
 
 # --- timing and faults -----------------------------------------------------------------------
+
 
 def test_first_byte_delay(emulator, http_client):
     emulator.queue(Behavior(first_byte_delay=0.3))
@@ -604,7 +694,7 @@ def test_cut_after_is_a_chunked_encoding_error_for_requests(emulator, http_clien
     emulator.behave(Behavior(cut_after=2))
     response = infer(emulator, http_client, {"input": PROMPT, "stream": True}, stream=True)
     with pytest.raises(requests.exceptions.ChunkedEncodingError):
-        response.content
+        _ = response.content  # reading the whole body is what raises
 
 
 def test_cut_after_with_close_framing_is_a_plain_early_eof(emulator):
@@ -613,10 +703,13 @@ def test_cut_after_with_close_framing_is_a_plain_early_eof(emulator):
     assert [e["token"]["text"] for e in events] == ["Hello!"]
 
 
-@pytest.mark.parametrize("shape, expected", [
-    ("error_message", {"error_type": "generation", "error_message": "GPU fell over"}),
-    ("tgi", {"error": "GPU fell over", "error_type": "generation"}),
-])
+@pytest.mark.parametrize(
+    "shape, expected",
+    [
+        ("error_message", {"error_type": "generation", "error_message": "GPU fell over"}),
+        ("tgi", {"error": "GPU fell over", "error_type": "generation"}),
+    ],
+)
 def test_error_after_sends_error_event_then_ends_cleanly(emulator, shape, expected):
     emulator.behave(Behavior(error_after=2, error_event_shape=shape, message="GPU fell over"))
     response = raw_post(emulator, {"input": PROMPT, "stream": True})
@@ -767,25 +860,52 @@ def test_client_disconnect_mid_stream_is_quiet(emulator, capfd):
 
 # --- error bodies ----------------------------------------------------------------------------
 
-@pytest.mark.parametrize("behavior, status, content_type, body", [
-    (Behavior(status=404), 404, "application/json", b'{"detail": {"error": "Model not found"}}'),
-    (Behavior(status=429, body_shape="error", message="Rate limited"), 429, "application/json",
-     b'{"error": "Rate limited"}'),
-    (Behavior(status=429, body_shape="error_message", message="Model busy, retry later"), 429,
-     "application/json",
-     b'{"error": {"message": "Model busy, retry later", "type": "invalid_request_error", "param": null, "code": null}}'),
-    (Behavior(status=400, body_shape="detail_str", message="Prompt too long"), 400, "application/json",
-     b'{"detail": "Prompt too long"}'),
-    (Behavior(body_shape="detail_list"), 422, "application/json",
-     b'{"detail": [{"loc": ["body", "input"], "msg": "field required", "type": "value_error.missing"}]}'),
-    (Behavior(status=502, body_shape="html"), 502, "text/html",
-     b"<html>\r\n<head><title>502 Bad Gateway</title></head>\r\n<body>\r\n<center><h1>502 Bad Gateway"
-     b"</h1></center>\r\n<hr><center>nginx</center>\r\n</body>\r\n</html>\r\n"),
-    (Behavior(status=503, body_shape="empty"), 503, None, b""),
-    (Behavior(status=500, body_shape="truncated_json"), 500, "application/json", b'{"detail": {"err'),
-    (Behavior(body_shape="not_json"), 200, "text/plain",
-     b"upstream connect error or disconnect/reset before headers. reset reason: overflow"),
-])
+
+@pytest.mark.parametrize(
+    "behavior, status, content_type, body",
+    [
+        (Behavior(status=404), 404, "application/json", b'{"detail": {"error": "Model not found"}}'),
+        (
+            Behavior(status=429, body_shape="error", message="Rate limited"),
+            429,
+            "application/json",
+            b'{"error": "Rate limited"}',
+        ),
+        (
+            Behavior(status=429, body_shape="error_message", message="Model busy, retry later"),
+            429,
+            "application/json",
+            b'{"error": {"message": "Model busy, retry later", "type": "invalid_request_error", "param": null, "code": null}}',
+        ),
+        (
+            Behavior(status=400, body_shape="detail_str", message="Prompt too long"),
+            400,
+            "application/json",
+            b'{"detail": "Prompt too long"}',
+        ),
+        (
+            Behavior(body_shape="detail_list"),
+            422,
+            "application/json",
+            b'{"detail": [{"loc": ["body", "input"], "msg": "field required", "type": "value_error.missing"}]}',
+        ),
+        (
+            Behavior(status=502, body_shape="html"),
+            502,
+            "text/html",
+            b"<html>\r\n<head><title>502 Bad Gateway</title></head>\r\n<body>\r\n<center><h1>502 Bad Gateway"
+            b"</h1></center>\r\n<hr><center>nginx</center>\r\n</body>\r\n</html>\r\n",
+        ),
+        (Behavior(status=503, body_shape="empty"), 503, None, b""),
+        (Behavior(status=500, body_shape="truncated_json"), 500, "application/json", b'{"detail": {"err'),
+        (
+            Behavior(body_shape="not_json"),
+            200,
+            "text/plain",
+            b"upstream connect error or disconnect/reset before headers. reset reason: overflow",
+        ),
+    ],
+)
 def test_fault_bodies(emulator, http_client, behavior, status, content_type, body):
     emulator.queue(behavior)
     response = infer(emulator, http_client, {"input": "x"})
@@ -847,9 +967,13 @@ def test_behavior_rejects_unknown_options():
 
 # --- recording -------------------------------------------------------------------------------
 
+
 def test_requests_are_recorded_with_case_insensitive_headers(emulator, http_client):
-    http_client.post(f"{emulator.url}/v1/inference/{LLAMA}?version=v1&x=%2F", json={"input": "héllo"},
-                     headers={**AUTH, "X-Custom": "yes"})
+    http_client.post(
+        f"{emulator.url}/v1/inference/{LLAMA}?version=v1&x=%2F",
+        json={"input": "héllo"},
+        headers={**AUTH, "X-Custom": "yes"},
+    )
     recorded = emulator.requests[-1]
     assert recorded.method == "POST"
     assert recorded.path == f"/v1/inference/{LLAMA}"
@@ -864,10 +988,12 @@ def test_requests_are_recorded_with_case_insensitive_headers(emulator, http_clie
 
 def test_raw_request_is_recorded_as_sent(emulator):
     body = b'{"input":  "h\\u00e9llo"}'  # odd spacing and an escape: kept, not re-encoded
-    head = (f"POST /v1/inference/{LLAMA}?version=v1&stop=a&stop=b%2Fc&empty= HTTP/1.1\r\n"
-            "Host: 127.0.0.1\r\nX-Trace: one\r\nContent-Type: application/json\r\n"
-            f"Authorization: Bearer {VALID_TOKEN}\r\nx-trace: two\r\n"
-            f"Content-Length: {len(body)}\r\nConnection: close\r\n\r\n")
+    head = (
+        f"POST /v1/inference/{LLAMA}?version=v1&stop=a&stop=b%2Fc&empty= HTTP/1.1\r\n"
+        "Host: 127.0.0.1\r\nX-Trace: one\r\nContent-Type: application/json\r\n"
+        f"Authorization: Bearer {VALID_TOKEN}\r\nx-trace: two\r\n"
+        f"Content-Length: {len(body)}\r\nConnection: close\r\n\r\n"
+    )
     with socket.create_connection((emulator.host, emulator.port), timeout=5) as sock:
         sock.sendall(head.encode() + body)
         while sock.recv(65536):
@@ -878,17 +1004,24 @@ def test_raw_request_is_recorded_as_sent(emulator):
     assert recorded.query_pairs == [("version", "v1"), ("stop", "a"), ("stop", "b/c"), ("empty", "")]
     assert recorded.query == {"version": "v1", "stop": "b/c", "empty": ""}
     assert recorded.raw_headers == [
-        ("Host", "127.0.0.1"), ("X-Trace", "one"), ("Content-Type", "application/json"),
-        ("Authorization", f"Bearer {VALID_TOKEN}"), ("x-trace", "two"),
-        ("Content-Length", str(len(body))), ("Connection", "close")]
+        ("Host", "127.0.0.1"),
+        ("X-Trace", "one"),
+        ("Content-Type", "application/json"),
+        ("Authorization", f"Bearer {VALID_TOKEN}"),
+        ("x-trace", "two"),
+        ("Content-Length", str(len(body))),
+        ("Connection", "close"),
+    ]
     assert recorded.headers["x-trace"] == "one, two"
     assert recorded.body == body and recorded.json == {"input": "héllo"}
     assert recorded.fields is None and recorded.body_error is None
 
 
 def test_chunked_request_body_is_recorded_de_chunked(emulator):
-    head = (f"POST /v1/inference/{LLAMA} HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
-            f"Authorization: Bearer {VALID_TOKEN}\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n")
+    head = (
+        f"POST /v1/inference/{LLAMA} HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+        f"Authorization: Bearer {VALID_TOKEN}\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n"
+    )
     with socket.create_connection((emulator.host, emulator.port), timeout=5) as sock:
         sock.sendall(head.encode() + b'5\r\n{"inp\r\n9;ext=1\r\nut": "x"}\r\n0\r\n\r\n')
         data = b""
@@ -901,9 +1034,14 @@ def test_chunked_request_body_is_recorded_de_chunked(emulator):
 
 def test_multipart_parts_are_recorded_as_sent(emulator, http_client):
     blob = b"\x00\xff\r\n--x"
-    parts = [("input", (None, "[INST] hi [/INST]")), ("max_new_tokens", (None, "7", "text/plain")),
-             ("stop", (None, '["</s>"]', "text/plain; charset=utf-8")), ("stop", (None, "zz")),
-             ("image", ("cat.PNG", blob, "image/png")), ("note", ("n.txt", "é".encode(), None))]
+    parts = [
+        ("input", (None, "[INST] hi [/INST]")),
+        ("max_new_tokens", (None, "7", "text/plain")),
+        ("stop", (None, '["</s>"]', "text/plain; charset=utf-8")),
+        ("stop", (None, "zz")),
+        ("image", ("cat.PNG", blob, "image/png")),
+        ("note", ("n.txt", "é".encode(), None)),
+    ]
     response = http_client.post(f"{emulator.url}/v1/inference/{LLAMA}", headers=AUTH, files=parts)
     assert response.status_code == 200
     recorded = emulator.requests[-1]
@@ -917,7 +1055,10 @@ def test_multipart_parts_are_recorded_as_sent(emulator, http_client):
     ]
     # What the API reads out of them: coerced values, and files by name.
     assert recorded.form == {"input": "[INST] hi [/INST]", "max_new_tokens": 7, "stop": ["</s>", "zz"]}
-    assert recorded.files == {"image": ("cat.PNG", "image/png", blob), "note": ("n.txt", "text/plain", "é".encode())}
+    assert recorded.files == {
+        "image": ("cat.PNG", "image/png", blob),
+        "note": ("n.txt", "text/plain", "é".encode()),
+    }
     assert recorded.json is None and recorded.body.count(b"\r\n\r\n") == len(parts)
 
 
@@ -932,8 +1073,11 @@ def test_reset_clears_everything(emulator, http_client):
 
 
 def test_invalid_json_body_is_recorded_and_rejected(emulator, http_client):
-    response = http_client.post(f"{emulator.url}/v1/inference/{LLAMA}", data=b"{not json",
-                                headers={**AUTH, "Content-Type": "application/json"})
+    response = http_client.post(
+        f"{emulator.url}/v1/inference/{LLAMA}",
+        data=b"{not json",
+        headers={**AUTH, "Content-Type": "application/json"},
+    )
     assert response.status_code == 422
     assert response.json()["detail"][0]["type"] == "value_error.jsondecode"
     assert emulator.requests[-1].body == b"{not json" and emulator.requests[-1].json is None
@@ -941,6 +1085,7 @@ def test_invalid_json_body_is_recorded_and_rejected(emulator, http_client):
 
 
 # --- webhook ---------------------------------------------------------------------------------
+
 
 class WebhookReceiver:
     """A tiny HTTP server answering webhook POSTs with scripted statuses."""
@@ -961,7 +1106,9 @@ class WebhookReceiver:
                 pass
 
         self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        threading.Thread(target=self.server.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True).start()
+        threading.Thread(
+            target=self.server.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True
+        ).start()
         self.url = f"http://127.0.0.1:{self.server.server_address[1]}/hook"
 
     def close(self):
@@ -1021,13 +1168,15 @@ def test_webhook_failure_payload(emulator, http_client):
         emulator.queue(Behavior(error_after=0))
         rid = infer(emulator, http_client, {"input": "x", "webhook": receiver.url}).json()["request_id"]
         assert emulator.wait_webhooks(1, timeout=5)
-        assert receiver.bodies == [{"request_id": rid, "inference_status": {
-            "status": "failed", "runtime_ms": 0, "cost": 0.0}}]
+        assert receiver.bodies == [
+            {"request_id": rid, "inference_status": {"status": "failed", "runtime_ms": 0, "cost": 0.0}}
+        ]
     finally:
         receiver.close()
 
 
 # --- catalogue and account -------------------------------------------------------------------
+
 
 def test_models_list_is_public_and_covers_every_pricing_type(emulator, http_client):
     models = http_client.get(f"{emulator.url}/models/list").json()
@@ -1038,17 +1187,31 @@ def test_models_list_is_public_and_covers_every_pricing_type(emulator, http_clie
     assert llama["pricing"]["cents_per_input_token"] == 0.000064
     assert llama["pricing"]["cents_per_output_token"] == 0.00008
     kinds = {m["pricing"]["type"] for m in models if "pricing" in m}
-    assert kinds == {"tokens", "time", "uptime", "input_length", "input_tokens", "input_character_length",
-                     "image_units", "output_length"}
+    assert kinds == {
+        "tokens",
+        "time",
+        "uptime",
+        "input_length",
+        "input_tokens",
+        "input_character_length",
+        "image_units",
+        "output_length",
+    }
     assert [m["model_name"] for m in models if "pricing" not in m] == [catalogue.NO_PRICING]
     deprecated = models[names.index(catalogue.LLAMA_13B_DEPRECATED)]
     assert deprecated["replaced_by"] == LLAMA and deprecated["deprecated"]
     whisper = models[names.index(catalogue.WHISPER_SMALL)]
-    assert whisper["pricing"] == {"type": "input_length", "cents_per_input_sec": 0.0005, "short": "$0.0003 / minute"}
+    assert whisper["pricing"] == {
+        "type": "input_length",
+        "cents_per_input_sec": 0.0005,
+        "short": "$0.0003 / minute",
+    }
 
 
 def test_private_list_requires_auth(emulator, http_client):
-    assert http_client.get(f"{emulator.url}/models/private/list").json() == {"detail": {"error": "Not authenticated"}}
+    assert http_client.get(f"{emulator.url}/models/private/list").json() == {
+        "detail": {"error": "Not authenticated"}
+    }
     private = http_client.get(f"{emulator.url}/models/private/list", headers=AUTH).json()
     assert [m["model_name"] for m in private] == [catalogue.PRIVATE_MODEL]
     assert private[0]["private"] == 1
@@ -1076,8 +1239,11 @@ def test_model_card_version_and_versions_list(emulator, http_client):
 
 
 def test_unknown_model_card_is_404(emulator, http_client):
-    for path in ("/models/nobody/nothing", "/models/nobody/nothing/versions",
-                 f"/models/{catalogue.PRIVATE_MODEL}"):
+    for path in (
+        "/models/nobody/nothing",
+        "/models/nobody/nothing/versions",
+        f"/models/{catalogue.PRIVATE_MODEL}",
+    ):
         response = http_client.get(emulator.url + path)
         assert response.status_code == 404
         assert response.json() == {"detail": {"error": "Model not found"}}
@@ -1089,9 +1255,24 @@ def test_me_and_cli_version(emulator, http_client):
     assert http_client.get(f"{emulator.url}/v1/me").status_code == 403
     me = http_client.get(f"{emulator.url}/v1/me", headers=AUTH).json()
     assert me["email"] == "emulator@example.com" and me["uid"]
-    assert {"uid", "email", "email_verified", "account_setup", "display_name", "provider", "picture",
-            "is_admin", "name", "first_name", "last_name", "country", "is_business_account", "company",
-            "website", "title"} <= set(me)
+    assert {
+        "uid",
+        "email",
+        "email_verified",
+        "account_setup",
+        "display_name",
+        "provider",
+        "picture",
+        "is_admin",
+        "name",
+        "first_name",
+        "last_name",
+        "country",
+        "is_business_account",
+        "company",
+        "website",
+        "title",
+    } <= set(me)
     version = http_client.get(f"{emulator.url}/cli/version", params={"version": "0.6.0"})
     assert version.json() == {"min": "0.0.1", "update": "0.0.1", "latest": "0.6.0"}
     assert emulator.requests[-1].query == {"version": "0.6.0"}
@@ -1111,23 +1292,39 @@ def test_other_tasks_answer_and_price_by_their_pricing_type(emulator, http_clien
     image = infer(emulator, http_client, {"prompt": "a llama"}, model=catalogue.STABLE_DIFFUSION).json()
     assert image["images"][0].startswith("data:image/png;base64,")
     assert image["inference_status"]["cost"] == 1285 / 1000 * 0.05 / 100
-    flux = infer(emulator, http_client, {"prompt": "a llama", "width": 1024, "height": 1024},
-                 model=catalogue.FLUX_SCHNELL).json()
+    flux = infer(
+        emulator,
+        http_client,
+        {"prompt": "a llama", "width": 1024, "height": 1024},
+        model=catalogue.FLUX_SCHNELL,
+    ).json()
     assert flux["inference_status"]["cost"] == 4 * 0.05 / 100
     speech = infer(emulator, http_client, {"text": "Hello there, friend"}, model=catalogue.XTTS).json()
     assert speech["audio"].startswith("data:audio/wav;base64,")
     assert speech["inference_status"]["cost"] == 19 * 0.00008 / 100
     uptime = infer(emulator, http_client, {"input": "x"}, model=catalogue.DEDICATED_13B).json()
     assert uptime["inference_status"]["cost"] == 0.0
-    assert infer(emulator, http_client, {}, model=catalogue.WHISPER_SMALL).json()["detail"][0]["loc"] == ["body", "audio"]
+    assert infer(emulator, http_client, {}, model=catalogue.WHISPER_SMALL).json()["detail"][0]["loc"] == [
+        "body",
+        "audio",
+    ]
 
 
 # --- OpenAI-compatible -----------------------------------------------------------------------
 
+
 def test_openai_chat_non_stream(emulator, http_client):
-    response = http_client.post(f"{emulator.url}/v1/openai/chat/completions", headers=AUTH, json={
-        "model": LLAMA, "messages": [{"role": "system", "content": "Be nice."},
-                                     {"role": "user", "content": "Tell me a joke"}]})
+    response = http_client.post(
+        f"{emulator.url}/v1/openai/chat/completions",
+        headers=AUTH,
+        json={
+            "model": LLAMA,
+            "messages": [
+                {"role": "system", "content": "Be nice."},
+                {"role": "user", "content": "Tell me a joke"},
+            ],
+        },
+    )
     body = response.json()
     assert body["object"] == "chat.completion" and body["model"] == LLAMA
     assert body["id"].startswith("chatcmpl-")
@@ -1143,27 +1340,34 @@ def test_openai_chat_non_stream(emulator, http_client):
 
 
 def test_openai_chat_stream_ends_with_usage_and_done(emulator):
-    response = raw_post(emulator, {"model": LLAMA, "stream": True, "max_tokens": 2,
-                                   "messages": [{"role": "user", "content": "hi"}]},
-                        path="/v1/openai/chat/completions")
+    response = raw_post(
+        emulator,
+        {"model": LLAMA, "stream": True, "max_tokens": 2, "messages": [{"role": "user", "content": "hi"}]},
+        path="/v1/openai/chat/completions",
+    )
     datas = data_lines(response.body)
     assert datas[-1] == "[DONE]"
     chunks = [json.loads(d) for d in datas[:-1]]
     assert [c["choices"][0]["delta"] for c in chunks] == [
-        {"role": "assistant", "content": "Hello!"}, {"content": " You"}, {}]
+        {"role": "assistant", "content": "Hello!"},
+        {"content": " You"},
+        {},
+    ]
     assert chunks[-1]["choices"][0]["finish_reason"] == "length"
     assert chunks[-1]["usage"]["completion_tokens"] == 2 and "estimated_cost" in chunks[-1]["usage"]
     assert all(c["object"] == "chat.completion.chunk" for c in chunks)
 
 
 def test_openai_completions_stream_and_non_stream(emulator, http_client):
-    body = http_client.post(f"{emulator.url}/v1/openai/completions", headers=AUTH,
-                            json={"model": LLAMA, "prompt": "alpha"}).json()
+    body = http_client.post(
+        f"{emulator.url}/v1/openai/completions", headers=AUTH, json={"model": LLAMA, "prompt": "alpha"}
+    ).json()
     assert body["object"] == "text_completion"
     assert body["choices"][0]["text"] == "Hello! You said: alpha. Voilà, café 🦙"
     emulator.queue(Behavior(newline="\r\n"))
-    response = raw_post(emulator, {"model": LLAMA, "prompt": "alpha", "stream": True},
-                        path="/v1/openai/completions")
+    response = raw_post(
+        emulator, {"model": LLAMA, "prompt": "alpha", "stream": True}, path="/v1/openai/completions"
+    )
     datas = data_lines(response.body, b"\r\n")
     assert datas[-1] == "[DONE]"
     chunks = [json.loads(d) for d in datas[:-1]]
@@ -1175,13 +1379,20 @@ def test_openai_errors_use_openai_shape(emulator, http_client):
     url = f"{emulator.url}/v1/openai/chat/completions"
     unauth = http_client.post(url, json={"model": LLAMA, "messages": []})
     assert unauth.status_code == 403
-    assert unauth.json() == {"error": {"message": "Not authenticated", "type": "invalid_request_error",
-                                       "param": None, "code": None}}
+    assert unauth.json() == {
+        "error": {
+            "message": "Not authenticated",
+            "type": "invalid_request_error",
+            "param": None,
+            "code": None,
+        }
+    }
     missing = http_client.post(url, headers=AUTH, json={"model": "nobody/nothing", "messages": []})
     assert missing.status_code == 404 and "nobody/nothing" in missing.json()["error"]["message"]
     emulator.queue(Behavior(status=429))
     assert http_client.post(url, headers=AUTH, json={"model": LLAMA, "messages": []}).json() == {
-        "error": {"message": "Rate limited", "type": "invalid_request_error", "param": None, "code": None}}
+        "error": {"message": "Rate limited", "type": "invalid_request_error", "param": None, "code": None}
+    }
 
 
 def test_openai_models(emulator, http_client):
@@ -1194,9 +1405,15 @@ def test_openai_models(emulator, http_client):
 
 # --- standalone ------------------------------------------------------------------------------
 
+
 def test_module_runs_standalone():
-    proc = subprocess.Popen([sys.executable, "-m", "tests.emulator", "--port", "0", "--token", "abc", "--quiet"],
-                            cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "tests.emulator", "--port", "0", "--token", "abc", "--quiet"],
+        cwd=REPO,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     try:
         url = proc.stdout.readline().split()[-1]
         assert url.startswith("http://127.0.0.1:")

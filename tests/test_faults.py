@@ -16,13 +16,13 @@ import re
 import shutil
 import socket
 import subprocess
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
 
 import pytest
 
-from tests.emulator import Behavior, VALID_TOKEN
+from tests.emulator import VALID_TOKEN, Behavior
 from tests.helpers import REPO, Run, llamactl_command, run_llamactl, subprocess_env
 
 MODEL = "meta-llama/Llama-2-70b-chat-hf"
@@ -49,7 +49,9 @@ class Fault:
     command: list[str] | None = None  # instead of `infer -m MODEL ARGS "tell me"`; {home} is LLAMACTL_HOME
     stdin: bytes | None = None
     history_exit: int = 0  # what `history list` exits with afterwards
-    tokens: list[str] = field(default_factory=lambda: TOKENS)  # what the stream sends, of which `shown` reach stdout
+    tokens: list[str] = field(
+        default_factory=lambda: TOKENS
+    )  # what the stream sends, of which `shown` reach stdout
 
 
 def stream(**kwargs) -> Behavior:
@@ -62,63 +64,330 @@ def damage_history(home: Path) -> None:
 
 
 FAULTS = [
-    Fault("400 bad request, {detail: msg}", Behavior(status=400, body_shape="detail_str", message="prompt too long"), 4, -1, "error", "prompt too long"),
-    Fault("401 wrong token, {detail: {error}}", Behavior(status=401, message="Invalid token"), 3, -1, "error", "Invalid token"),
-    Fault("402 account needs funding, {error: {message}}", Behavior(status=402, body_shape="error_message", message="Insufficient balance"), 4, -1, "error", "Insufficient balance"),
-    Fault("403 no access, {detail: {error}}", Behavior(status=403, message="Not authenticated"), 3, -1, "error", "Not authenticated"),
-    Fault("404 unknown model, {error}", Behavior(status=404, body_shape="error", message="Model not found"), 4, -1, "error", "Model not found"),
-    Fault("422 validation, FastAPI detail list", Behavior(status=422, body_shape="detail_list"), 4, -1, "error", "body."),
+    Fault(
+        "400 bad request, {detail: msg}",
+        Behavior(status=400, body_shape="detail_str", message="prompt too long"),
+        4,
+        -1,
+        "error",
+        "prompt too long",
+    ),
+    Fault(
+        "401 wrong token, {detail: {error}}",
+        Behavior(status=401, message="Invalid token"),
+        3,
+        -1,
+        "error",
+        "Invalid token",
+    ),
+    Fault(
+        "402 account needs funding, {error: {message}}",
+        Behavior(status=402, body_shape="error_message", message="Insufficient balance"),
+        4,
+        -1,
+        "error",
+        "Insufficient balance",
+    ),
+    Fault(
+        "403 no access, {detail: {error}}",
+        Behavior(status=403, message="Not authenticated"),
+        3,
+        -1,
+        "error",
+        "Not authenticated",
+    ),
+    Fault(
+        "404 unknown model, {error}",
+        Behavior(status=404, body_shape="error", message="Model not found"),
+        4,
+        -1,
+        "error",
+        "Model not found",
+    ),
+    Fault(
+        "422 validation, FastAPI detail list",
+        Behavior(status=422, body_shape="detail_list"),
+        4,
+        -1,
+        "error",
+        "body.",
+    ),
     Fault("423 locked, {detail: {error}}", Behavior(status=423, message="Locked"), 4, -1, "error", "Locked"),
-    Fault("429 rate limited, retries exhausted", Behavior(status=429, message="Rate limited", headers={"Retry-After": "0"}), 5, -1, "error", "gave up after 3 attempts"),
-    Fault("500 server error, {error}", Behavior(status=500, body_shape="error", message="Something went wrong"), 5, -1, "error", "Something went wrong"),
-    Fault("502 HTML error page from a proxy", Behavior(status=502, body_shape="html"), 5, -1, "error", "HTML page", ["--retries", "0"]),
-    Fault("503 empty body", Behavior(status=503, body_shape="empty"), 5, -1, "error", "empty body", ["--retries", "0"]),
-    Fault("504 gateway timeout, {error: {message}}", Behavior(status=504, body_shape="error_message", message="upstream timed out"), 5, -1, "error", "upstream timed out", ["--retries", "0"]),
-    Fault("500 truncated JSON body", Behavior(status=500, body_shape="truncated_json"), 5, -1, "error", "HTTP 500"),
-    Fault("200 truncated JSON body", Behavior(status=200, body_shape="truncated_json"), 5, -1, "error", "not valid JSON", ["--no-stream"]),
-    Fault("200 body that is not JSON", Behavior(body_shape="not_json"), 5, -1, "error", "not valid JSON", ["--no-stream"]),
-    Fault("200 response without results", Behavior(body_shape="no_results"), 5, -1, "error", "no results", ["--no-stream"]),
+    Fault(
+        "429 rate limited, retries exhausted",
+        Behavior(status=429, message="Rate limited", headers={"Retry-After": "0"}),
+        5,
+        -1,
+        "error",
+        "gave up after 3 attempts",
+    ),
+    Fault(
+        "500 server error, {error}",
+        Behavior(status=500, body_shape="error", message="Something went wrong"),
+        5,
+        -1,
+        "error",
+        "Something went wrong",
+    ),
+    Fault(
+        "502 HTML error page from a proxy",
+        Behavior(status=502, body_shape="html"),
+        5,
+        -1,
+        "error",
+        "HTML page",
+        ["--retries", "0"],
+    ),
+    Fault(
+        "503 empty body",
+        Behavior(status=503, body_shape="empty"),
+        5,
+        -1,
+        "error",
+        "empty body",
+        ["--retries", "0"],
+    ),
+    Fault(
+        "504 gateway timeout, {error: {message}}",
+        Behavior(status=504, body_shape="error_message", message="upstream timed out"),
+        5,
+        -1,
+        "error",
+        "upstream timed out",
+        ["--retries", "0"],
+    ),
+    Fault(
+        "500 truncated JSON body",
+        Behavior(status=500, body_shape="truncated_json"),
+        5,
+        -1,
+        "error",
+        "HTTP 500",
+    ),
+    Fault(
+        "200 truncated JSON body",
+        Behavior(status=200, body_shape="truncated_json"),
+        5,
+        -1,
+        "error",
+        "not valid JSON",
+        ["--no-stream"],
+    ),
+    Fault(
+        "200 body that is not JSON",
+        Behavior(body_shape="not_json"),
+        5,
+        -1,
+        "error",
+        "not valid JSON",
+        ["--no-stream"],
+    ),
+    Fault(
+        "200 response without results",
+        Behavior(body_shape="no_results"),
+        5,
+        -1,
+        "error",
+        "no results",
+        ["--no-stream"],
+    ),
     Fault("stream with garbage lines", stream(garbage_lines=True), 0, 3, "ok", ""),
-    Fault("stream with comments, CRLF, [DONE]", stream(comments=True, newline="\r\n", done=True), 0, 3, "ok", ""),
-    Fault("reply with terminal control sequences", Behavior(tokens=HOSTILE_TOKENS), 0, 3, "ok", "", tokens=HOSTILE_TOKENS),
-    Fault("error message with terminal control sequences", Behavior(status=400, body_shape="detail_str", message=f"bad {CONTROL_SEQUENCES}"),
-          4, -1, "error", f"bad {SHOWN_SEQUENCES}"),
-    Fault("reason phrase with terminal control sequences", Behavior(status=503, body_shape="empty", reason=f"Busy {CONTROL_SEQUENCES}"),
-          5, -1, "error", f"HTTP 503 Busy {SHOWN_SEQUENCES}", ["--retries", "0"]),
+    Fault(
+        "stream with comments, CRLF, [DONE]", stream(comments=True, newline="\r\n", done=True), 0, 3, "ok", ""
+    ),
+    Fault(
+        "reply with terminal control sequences",
+        Behavior(tokens=HOSTILE_TOKENS),
+        0,
+        3,
+        "ok",
+        "",
+        tokens=HOSTILE_TOKENS,
+    ),
+    Fault(
+        "error message with terminal control sequences",
+        Behavior(status=400, body_shape="detail_str", message=f"bad {CONTROL_SEQUENCES}"),
+        4,
+        -1,
+        "error",
+        f"bad {SHOWN_SEQUENCES}",
+    ),
+    Fault(
+        "reason phrase with terminal control sequences",
+        Behavior(status=503, body_shape="empty", reason=f"Busy {CONTROL_SEQUENCES}"),
+        5,
+        -1,
+        "error",
+        f"HTTP 503 Busy {SHOWN_SEQUENCES}",
+        ["--retries", "0"],
+    ),
     Fault("stream cut before any event", stream(cut_after=0), 5, 0, "incomplete", "incomplete"),
     Fault("stream cut after 1 token", stream(cut_after=1), 5, 1, "incomplete", "incomplete"),
     Fault("stream cut after 2 tokens", stream(cut_after=2), 5, 2, "incomplete", "incomplete"),
     Fault("stream cut before its final event", stream(cut_after=3), 5, 3, "incomplete", "incomplete"),
-    Fault("close-delimited stream cut midway", stream(cut_after=2, framing="close"), 5, 2, "incomplete", "incomplete"),
-    Fault("error event mid-stream", stream(error_after=2, message="CUDA out of memory"), 5, 2, "error", "CUDA out of memory"),
-    Fault("error event mid-stream, TGI shape", stream(error_after=1, error_event_shape="tgi", message="Request failed during generation"), 5, 1, "error", "Request failed during generation"),
+    Fault(
+        "close-delimited stream cut midway",
+        stream(cut_after=2, framing="close"),
+        5,
+        2,
+        "incomplete",
+        "incomplete",
+    ),
+    Fault(
+        "error event mid-stream",
+        stream(error_after=2, message="CUDA out of memory"),
+        5,
+        2,
+        "error",
+        "CUDA out of memory",
+    ),
+    Fault(
+        "error event mid-stream, TGI shape",
+        stream(error_after=1, error_event_shape="tgi", message="Request failed during generation"),
+        5,
+        1,
+        "error",
+        "Request failed during generation",
+    ),
     Fault("stalled stream", stream(stall_after=1), 5, 1, "incomplete", "stalled", ["--timeout", "0.5"]),
-    Fault("slow first byte, within --timeout", stream(first_byte_delay=0.3), 0, 3, "ok", "", ["--timeout", "5"]),
-    Fault("slow first byte, beyond --timeout", stream(first_byte_delay=3), 5, -1, "error", "no answer", ["--timeout", "0.5", "--retries", "0"]),
-    Fault("connection reset before any answer", Behavior(reset_connection=True), 5, -1, "error", "closed before a complete response", ["--retries", "1"]),
+    Fault(
+        "slow first byte, within --timeout", stream(first_byte_delay=0.3), 0, 3, "ok", "", ["--timeout", "5"]
+    ),
+    Fault(
+        "slow first byte, beyond --timeout",
+        stream(first_byte_delay=3),
+        5,
+        -1,
+        "error",
+        "no answer",
+        ["--timeout", "0.5", "--retries", "0"],
+    ),
+    Fault(
+        "connection reset before any answer",
+        Behavior(reset_connection=True),
+        5,
+        -1,
+        "error",
+        "closed before a complete response",
+        ["--retries", "1"],
+    ),
     Fault("connection refused", None, 5, -1, "error", "connection refused", ["--retries", "0"]),
-    Fault("stdout on a full disk (> /dev/full)", stream(), 6, -1, "error", "write to stdout: No space left", stdout="full"),
-    Fault("stdout on a full disk, not streamed", Behavior(), 6, -1, "error", "write to stdout: No space left", ["--no-stream"], stdout="full"),
+    Fault(
+        "stdout on a full disk (> /dev/full)",
+        stream(),
+        6,
+        -1,
+        "error",
+        "write to stdout: No space left",
+        stdout="full",
+    ),
+    Fault(
+        "stdout on a full disk, not streamed",
+        Behavior(),
+        6,
+        -1,
+        "error",
+        "write to stdout: No space left",
+        ["--no-stream"],
+        stdout="full",
+    ),
     Fault("stdout closed (>&-)", stream(), 6, -1, "error", "stdout: it is closed", stdout="closed"),
-    Fault("history database damaged", stream(), 0, 3, None, "not saved to", breaks=damage_history, history_exit=6),
-    Fault("state directory on a read-only disk", stream(), 0, 3, None, "Read-only file system", read_only=True),
-    Fault("history list, state directory on a read-only disk", None, 6, -1, None, "Read-only file system",
-          read_only=True, command=["history", "list"]),
-    Fault("API URL with a path (…/v1/openai)", stream(), 2, -1, None, "has a path (/v1/openai)",
-          command=["--api-url", "http://127.0.0.1:9/v1/openai", "infer", "-m", MODEL, "tell me"]),
-    Fault("unknown deployment (-d)", Behavior(), 4, -1, "error", "deploy:nope", command=["infer", "-d", "nope", "tell me"]),
-    Fault("embeddings model through infer", Behavior(), 4, -1, "error", "body.inputs: field required",
-          command=["infer", "-m", "BAAI/bge-large-en-v1.5", "tell me"]),
-    Fault("batch --output in a directory that does not exist", stream(), 6, -1, None, "cannot write --output",
-          command=["infer", "-m", MODEL, "--batch", "-", "--output", "{home}/missing/out.jsonl"], stdin=b'"tell me"\n'),
-    Fault("models list --type that no model has", Behavior(), 2, -1, None, "no models of type 'nope'",
-          command=["models", "list", "--type", "nope"]),
-    Fault("-o a path a text-generation response does not have", stream(), 2, -1, None, "has no 'bogus'",
-          ["-o", "bogus.path=-"]),
-    Fault("-o the whole response to a text file", stream(), 2, -1, None, "only - or a .json file",
-          ["-o", "{home}/answer.txt"]),
-    Fault("the input given twice (-i input= and PROMPT)", stream(), 2, -1, None, "given twice",
-          ["-i", "input=hello"]),
+    Fault(
+        "history database damaged",
+        stream(),
+        0,
+        3,
+        None,
+        "not saved to",
+        breaks=damage_history,
+        history_exit=6,
+    ),
+    Fault(
+        "state directory on a read-only disk", stream(), 0, 3, None, "Read-only file system", read_only=True
+    ),
+    Fault(
+        "history list, state directory on a read-only disk",
+        None,
+        6,
+        -1,
+        None,
+        "Read-only file system",
+        read_only=True,
+        command=["history", "list"],
+    ),
+    Fault(
+        "API URL with a path (…/v1/openai)",
+        stream(),
+        2,
+        -1,
+        None,
+        "has a path (/v1/openai)",
+        command=["--api-url", "http://127.0.0.1:9/v1/openai", "infer", "-m", MODEL, "tell me"],
+    ),
+    Fault(
+        "unknown deployment (-d)",
+        Behavior(),
+        4,
+        -1,
+        "error",
+        "deploy:nope",
+        command=["infer", "-d", "nope", "tell me"],
+    ),
+    Fault(
+        "embeddings model through infer",
+        Behavior(),
+        4,
+        -1,
+        "error",
+        "body.inputs: field required",
+        command=["infer", "-m", "BAAI/bge-large-en-v1.5", "tell me"],
+    ),
+    Fault(
+        "batch --output in a directory that does not exist",
+        stream(),
+        6,
+        -1,
+        None,
+        "cannot write --output",
+        command=["infer", "-m", MODEL, "--batch", "-", "--output", "{home}/missing/out.jsonl"],
+        stdin=b'"tell me"\n',
+    ),
+    Fault(
+        "models list --type that no model has",
+        Behavior(),
+        2,
+        -1,
+        None,
+        "no models of type 'nope'",
+        command=["models", "list", "--type", "nope"],
+    ),
+    Fault(
+        "-o a path a text-generation response does not have",
+        stream(),
+        2,
+        -1,
+        None,
+        "has no 'bogus'",
+        ["-o", "bogus.path=-"],
+    ),
+    Fault(
+        "-o the whole response to a text file",
+        stream(),
+        2,
+        -1,
+        None,
+        "only - or a .json file",
+        ["-o", "{home}/answer.txt"],
+    ),
+    Fault(
+        "the input given twice (-i input= and PROMPT)",
+        stream(),
+        2,
+        -1,
+        None,
+        "given twice",
+        ["-i", "input=hello"],
+    ),
 ]
 
 
@@ -141,16 +410,30 @@ def read_only_prefix(directory: Path) -> list[str]:
 
 def run_broken(fault: Fault, home: Path, env: dict[str, str]) -> Run:
     """llamactl with the fault's stdin, and stdout on a pipe, on /dev/full or closed."""
-    args = [arg.replace("{home}", str(home)) for arg in fault.command or ["infer", "-m", MODEL, *fault.args, "tell me"]]
+    args = [
+        arg.replace("{home}", str(home))
+        for arg in fault.command or ["infer", "-m", MODEL, *fault.args, "tell me"]
+    ]
     prefix = read_only_prefix(home) if fault.read_only else []
     stdin = {"input": fault.stdin} if fault.stdin is not None else {"stdin": subprocess.DEVNULL}
     with open("/dev/full", "wb") as full:
         stdout = {"pipe": subprocess.PIPE, "full": full, "closed": None}[fault.stdout]
-        proc = subprocess.run([*prefix, *llamactl_command(*args)], stdout=stdout, stderr=subprocess.PIPE,
-                              env=env, cwd=REPO, timeout=30, **stdin,
-                              preexec_fn=close_stdout if fault.stdout == "closed" else None)
-    return Run(proc.returncode, (proc.stdout or b"").decode("utf-8", "replace"),
-               proc.stderr.decode("utf-8", "replace"), proc.stdout or b"")
+        proc = subprocess.run(
+            [*prefix, *llamactl_command(*args)],
+            stdout=stdout,
+            stderr=subprocess.PIPE,
+            env=env,
+            cwd=REPO,
+            timeout=30,
+            **stdin,
+            preexec_fn=close_stdout if fault.stdout == "closed" else None,
+        )
+    return Run(
+        proc.returncode,
+        (proc.stdout or b"").decode("utf-8", "replace"),
+        proc.stderr.decode("utf-8", "replace"),
+        proc.stdout or b"",
+    )
 
 
 def close_stdout() -> None:
@@ -179,7 +462,9 @@ def test_fault(emulator, tmp_path, fault):
         assert len(messages) <= 2 and all(len(line) < 400 for line in messages)
     else:
         warnings = [line for line in messages if line.startswith("warning: ")]
-        assert all(fault.says in line for line in warnings) and len(warnings) == (1 if fault.says else 0), run.stderr
+        assert all(fault.says in line for line in warnings) and len(warnings) == (1 if fault.says else 0), (
+            run.stderr
+        )
     expected = "" if fault.shown < 0 else "".join(fault.tokens[: fault.shown])
     assert run.stdout == (expected + "\n" if expected else "")  # text output ends its line
     assert VALID_TOKEN not in run.stdout + run.stderr
@@ -214,5 +499,7 @@ def what_history_says(fault: Fault) -> str:
 def test_the_docs_fault_table_lists_every_fault():
     page = (REPO / "docs" / "faults.md").read_text(encoding="utf-8")
     rows = re.findall(r"^\| (.+?) \| (\d+) \| (.+?) \| (.+?) \|$", page, re.M)
-    assert rows == [(fault.name, str(fault.exit_code), what_stays_on_stdout(fault), what_history_says(fault))
-                    for fault in FAULTS]
+    assert rows == [
+        (fault.name, str(fault.exit_code), what_stays_on_stdout(fault), what_history_says(fault))
+        for fault in FAULTS
+    ]

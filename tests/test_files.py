@@ -116,13 +116,14 @@ def test_a_batch_output_is_rewritten_through_it_keeping_its_mode(tmp_path, synce
 
 # stdin, read once as bytes
 
+
 def test_stdin_is_read_through_its_binary_buffer_byte_for_byte():
-    raw = "héllo\r\n".encode("utf-8") + b"\xff"
+    raw = "héllo\r\n".encode() + b"\xff"
     assert read_stdin(io.TextIOWrapper(io.BytesIO(raw), encoding="ascii")) == raw
 
 
 def test_a_text_stream_without_a_buffer_is_read_as_utf8():
-    assert read_stdin(io.StringIO("héllo")) == "héllo".encode("utf-8")
+    assert read_stdin(io.StringIO("héllo")) == "héllo".encode()
 
 
 def test_a_limit_caps_what_is_read_and_an_empty_stdin_is_no_bytes():

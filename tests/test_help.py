@@ -13,8 +13,8 @@ from rich.text import Text
 from llamactl.auth.credentials import KEYRING_TIMEOUT_VARIABLE, TOKEN_VARIABLES
 from llamactl.env import API_URL_VARIABLES
 from llamactl.errors import ExitCode
-from tests.gen_reference import commands
 from tests.examples import example_env, needs_missing_tool, run_example, sandbox, seed
+from tests.gen_reference import commands
 from tests.helpers import invoke
 
 COMMANDS = commands()
@@ -22,8 +22,16 @@ NAMES = [" ".join(("llamactl", *path)) for path, _ in COMMANDS]
 TERMINAL_80 = {"COLUMNS": "80", "NO_COLOR": "1", "TERM": "dumb"}
 MAX_UNGROUPED_OPTIONS = 3
 SUMMARY_MAX = 90
-ENVIRONMENT = (*TOKEN_VARIABLES, *API_URL_VARIABLES, "LLAMACTL_HOME", "LLAMACTL_NO_HISTORY",
-               KEYRING_TIMEOUT_VARIABLE, "NO_COLOR", "HTTPS_PROXY", "NO_PROXY")
+ENVIRONMENT = (
+    *TOKEN_VARIABLES,
+    *API_URL_VARIABLES,
+    "LLAMACTL_HOME",
+    "LLAMACTL_NO_HISTORY",
+    KEYRING_TIMEOUT_VARIABLE,
+    "NO_COLOR",
+    "HTTPS_PROXY",
+    "NO_PROXY",
+)
 NOT_RUN = {
     "llamactl auth login": "it asks for the token at a hidden prompt on a terminal",
     "llamactl history clear": "it asks for confirmation on a terminal",
@@ -56,7 +64,7 @@ def block(text: str, heading: str) -> list[str]:
     if heading not in lines:
         return []
     found = []
-    for line in lines[lines.index(heading) + 1:]:
+    for line in lines[lines.index(heading) + 1 :]:
         if not line:
             break
         found.append(line)

@@ -46,16 +46,31 @@ def only_record() -> dict:
 
 # what infer records
 
+
 def test_records_a_json_request_with_every_figure_of_the_response(api):
-    run = infer("-m", MODEL, "--json", "-i", "max_new_tokens=40", "-i", "temperature=0.5",
-                "-i", "num_responses=2", "Tell me about llamas")
+    run = infer(
+        "-m",
+        MODEL,
+        "--json",
+        "-i",
+        "max_new_tokens=40",
+        "-i",
+        "temperature=0.5",
+        "-i",
+        "num_responses=2",
+        "Tell me about llamas",
+    )
     assert run.exit_code == 0, run.stderr
     response = json.loads(run.stdout)
     record = only_record()
     assert record["model"] == MODEL and record["version"] is None and record["deploy_id"] is None
     assert record["api_host"] == api.url.split("//", 1)[1]
-    assert record["fields"] == {"input": "Tell me about llamas", "max_new_tokens": 40,
-                                "temperature": 0.5, "num_responses": 2}
+    assert record["fields"] == {
+        "input": "Tell me about llamas",
+        "max_new_tokens": 40,
+        "temperature": 0.5,
+        "num_responses": 2,
+    }
     assert record["results"] == [result["generated_text"] for result in response["results"]]
     assert len(record["results"]) == 2
     assert record["tokens_in"] == response["num_input_tokens"]
@@ -75,7 +90,9 @@ def test_records_a_streamed_request_with_the_text_printed(api):
     assert run.exit_code == 0, run.stderr
     record = only_record()
     assert record["streamed"] is True
-    assert record["results"] == [run.stdout.removesuffix("\n")] == ["Roses are red"]  # printed with its line ended
+    assert (
+        record["results"] == [run.stdout.removesuffix("\n")] == ["Roses are red"]
+    )  # printed with its line ended
     assert record["fields"] == {"input": "Write a poem", "stream": True}
 
 
@@ -133,13 +150,16 @@ def test_an_upload_is_described_never_stored(api, home, tmp_path):
     run = infer("-m", "openai/whisper-small", "-i", f"audio=@{clip}", "transcribe")
     assert run.exit_code == 0, run.stderr
     record = only_record()
-    assert record["uploads"] == {"audio": {"filename": str(clip), "size": len(content),
-                                           "content_type": "audio/x-wav"}}
+    assert record["uploads"] == {
+        "audio": {"filename": str(clip), "size": len(content), "content_type": "audio/x-wav"}
+    }
     assert "audio" not in record["fields"]
     assert not any(b"UPLOADED-BYTES-7d1c" in data for data in files_under(home).values())
 
 
-@pytest.mark.parametrize("flags, variable", [(["--no-history"], None), ([], "1"), ([], "true"), ([], "banana")])
+@pytest.mark.parametrize(
+    "flags, variable", [(["--no-history"], None), ([], "1"), ([], "true"), ([], "banana")]
+)
 def test_no_history_records_nothing(api, monkeypatch, flags, variable):
     if variable:
         monkeypatch.setenv("LLAMACTL_NO_HISTORY", variable)
@@ -189,6 +209,7 @@ def test_database_and_directory_are_private(api, home):
 
 
 # history never breaks an inference
+
 
 def test_a_damaged_database_warns_once_and_the_answer_stands(api, home):
     home.mkdir(mode=0o700)
@@ -249,6 +270,7 @@ def test_a_read_only_directory_warns_and_the_answer_stands(api, home):
 
 # list, show, search
 
+
 def record_three(api):
     api.behave(Behavior(tokens=["zebrafish", " swim"]))
     infer("-m", MODEL, "llamas graze in the Andes")
@@ -308,7 +330,9 @@ def test_show_of_an_unknown_id_is_exit_2(api):
 def test_search_finds_prompts_and_outputs_newest_first(api):
     record_three(api)
     assert [r["fields"]["input"] for r in history_json("search", "andes")] == ["llamas graze in the Andes"]
-    assert [r["fields"]["input"] for r in history_json("search", "zebrafish")] == ["llamas graze in the Andes"]
+    assert [r["fields"]["input"] for r in history_json("search", "zebrafish")] == [
+        "llamas graze in the Andes"
+    ]
     assert [r["fields"]["input"] for r in history_json("search", "alpac")] == ["alpacas hum softly"]
     assert [r["fields"]["input"] for r in history_json("search", "vicunas")] == ["vicuñas are shy"]
     assert history_json("search", "llamas alpacas") == []
@@ -340,6 +364,7 @@ def test_search_needs_a_word(api):
 
 
 # stats and export
+
 
 def test_stats_by_model_add_up_the_recorded_requests(api):
     record_three(api)
@@ -387,13 +412,18 @@ def test_export_is_json_lines_oldest_first(api):
     record_three(api)
     lines = history("export").stdout.splitlines()
     records = [json.loads(line) for line in lines]
-    assert [r["fields"]["input"] for r in records] == ["llamas graze in the Andes", "alpacas hum softly", "vicuñas are shy"]
+    assert [r["fields"]["input"] for r in records] == [
+        "llamas graze in the Andes",
+        "alpacas hum softly",
+        "vicuñas are shy",
+    ]
     assert records == list(reversed(history_json("list")))
     tomorrow = (date.today() + timedelta(days=2)).isoformat()
     assert history("export", "--since", tomorrow).stdout == ""
 
 
 # rerun
+
 
 def inference_requests(api):
     return [request for request in api.requests if request.path.startswith("/v1/inference/")]
@@ -414,7 +444,9 @@ def test_rerun_sends_the_same_request_again_and_records_it(api):
 def test_rerun_takes_infer_options_on_top(api):
     infer("-m", MODEL, "-i", "temperature=0.9", "rerun me")
     record_id = str(only_record()["id"])
-    run = invoke(["history", "rerun", record_id, "-m", OTHER_MODEL, "-i", "temperature=0.1", "--json", "--no-history"])
+    run = invoke(
+        ["history", "rerun", record_id, "-m", OTHER_MODEL, "-i", "temperature=0.1", "--json", "--no-history"]
+    )
     assert run.exit_code == 0, run.stderr
     sent = last_inference(api)
     assert sent.path == f"/v1/inference/{OTHER_MODEL}"
@@ -444,6 +476,7 @@ def test_rerun_of_an_unknown_id_is_exit_2(api):
 
 
 # rm, clear, path
+
 
 def test_rm_removes_requests_everywhere(api):
     record_three(api)

@@ -46,10 +46,18 @@ FILTERS = {
 def history(home, monkeypatch):
     monkeypatch.setenv("LLAMACTL_HOME", str(home))
     records = [
-        HistoryRecord(created_at=NOW - age * DAY, api_host="api.deepinfra.com", status=status, model=model,
-                      deploy_id=None if model else "Dp1", fields={"input": f"request {request_id} about llamas"},
-                      results=[] if status == "error" else ["an answer"], tokens_in=request_id, tokens_out=1,
-                      batch_id=batch)
+        HistoryRecord(
+            created_at=NOW - age * DAY,
+            api_host="api.deepinfra.com",
+            status=status,
+            model=model,
+            deploy_id=None if model else "Dp1",
+            fields={"input": f"request {request_id} about llamas"},
+            results=[] if status == "error" else ["an answer"],
+            tokens_in=request_id,
+            tokens_out=1,
+            batch_id=batch,
+        )
         for request_id, (model, status, age, batch) in REQUESTS.items()
     ]
     with HistoryStore.open(history_path(Environment())) as store:
@@ -109,7 +117,10 @@ def test_a_model_prefix_groups_stats_by_each_model_it_matched(history):
 def test_a_bad_status_or_since_is_exit_2_in_every_command(history, command):
     bad_status = invoke(["history", *command, "--status", "done"])
     assert bad_status.exit_code == 2
-    assert "--status: expected one of ok, error, incomplete, interrupted, queued, got 'done'" in bad_status.stderr
+    assert (
+        "--status: expected one of ok, error, incomplete, interrupted, queued, got 'done'"
+        in bad_status.stderr
+    )
     bad_since = invoke(["history", *command, "--since", "last week"])
     assert bad_since.exit_code == 2 and "--since: expected a date" in bad_since.stderr
     assert bad_status.stdout == bad_since.stdout == ""
@@ -137,8 +148,13 @@ def test_a_prefix_upper_bound_admits_exactly_the_names_that_start_with_it():
 
 def test_a_model_prefix_is_resolved_through_the_model_index_not_the_table(tmp_path):
     with HistoryStore.open(tmp_path / "history.db") as store:
-        plan = " | ".join(row[3] for row in store.db.execute(
-            "EXPLAIN QUERY PLAN " + queries.models_starting("meta-llama/")[0], ("meta-llama/", "meta-llama0")))
+        plan = " | ".join(
+            row[3]
+            for row in store.db.execute(
+                "EXPLAIN QUERY PLAN " + queries.models_starting("meta-llama/")[0],
+                ("meta-llama/", "meta-llama0"),
+            )
+        )
         assert "COVERING INDEX requests_by_model" in plan and "SCAN requests" not in plan
 
 

@@ -23,8 +23,9 @@ IN_PROCESS = ("LLAMACTL_HOME", "DEEPINFRA_HOST", "DEEPINFRA_TOKEN")
 
 
 def environment(emulator, home, **extra):
-    return subprocess_env(DEEPINFRA_TOKEN=VALID_TOKEN, DEEPINFRA_HOST=emulator.url,
-                          LLAMACTL_HOME=str(home), **extra)
+    return subprocess_env(
+        DEEPINFRA_TOKEN=VALID_TOKEN, DEEPINFRA_HOST=emulator.url, LLAMACTL_HOME=str(home), **extra
+    )
 
 
 def in_process(env, *args: str):
@@ -72,8 +73,14 @@ def test_parallel_processes_each_record_every_request_exactly_once(emulator, tmp
 def test_ctrl_c_mid_stream_records_interrupted_with_the_partial_text(emulator, tmp_path):
     env = environment(emulator, tmp_path / "home")
     emulator.behave(Behavior(tokens=["one", " two", " three", " four", " five"], stall_after=3))
-    proc = subprocess.Popen(llamactl_command("infer", "-m", MODEL, "count to five"), env=env, cwd=REPO,
-                            stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    proc = subprocess.Popen(
+        llamactl_command("infer", "-m", MODEL, "count to five"),
+        env=env,
+        cwd=REPO,
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
     try:
         printed = os.read(proc.stdout.fileno(), 4096)  # the first tokens are on screen
         proc.send_signal(signal.SIGINT)
@@ -90,8 +97,14 @@ def test_ctrl_c_mid_stream_records_interrupted_with_the_partial_text(emulator, t
 
 
 def spawn_clear(env) -> pexpect.spawn:
-    return pexpect.spawn(sys.executable, ["-m", "llamactl", "history", "clear"], env=env, cwd=str(REPO),
-                         encoding="utf-8", timeout=20)
+    return pexpect.spawn(
+        sys.executable,
+        ["-m", "llamactl", "history", "clear"],
+        env=env,
+        cwd=str(REPO),
+        encoding="utf-8",
+        timeout=20,
+    )
 
 
 def test_clear_asks_on_a_terminal(emulator, tmp_path):
@@ -133,8 +146,15 @@ def test_ctrl_c_at_the_clear_question_is_an_interruption(emulator, tmp_path):
 
 def terminal_output(env, *args: str) -> str:
     """What `llamactl ARGS` shows on a 120-column terminal, styles stripped."""
-    child = pexpect.spawn(sys.executable, ["-m", "llamactl", *args], env={**env, "COLUMNS": "120"},
-                          cwd=str(REPO), encoding="utf-8", timeout=20, dimensions=(40, 120))
+    child = pexpect.spawn(
+        sys.executable,
+        ["-m", "llamactl", *args],
+        env={**env, "COLUMNS": "120"},
+        cwd=str(REPO),
+        encoding="utf-8",
+        timeout=20,
+        dimensions=(40, 120),
+    )
     child.expect(pexpect.EOF)
     child.close()
     assert child.exitstatus == 0, child.before

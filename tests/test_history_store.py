@@ -19,9 +19,14 @@ from llamactl.history.store import HistoryStore
 
 
 def make_record(prompt: str = "hello llamas", results=("a reply",), **changes) -> HistoryRecord:
-    record = HistoryRecord(created_at=1_700_000_000.5, api_host="api.deepinfra.com",
-                           fields={"input": prompt, "max_new_tokens": 12}, status="ok",
-                           model="meta-llama/Llama-2-70b-chat-hf", results=list(results))
+    record = HistoryRecord(
+        created_at=1_700_000_000.5,
+        api_host="api.deepinfra.com",
+        fields={"input": prompt, "max_new_tokens": 12},
+        status="ok",
+        model="meta-llama/Llama-2-70b-chat-hf",
+        results=list(results),
+    )
     return dataclasses.replace(record, **changes)
 
 
@@ -41,8 +46,10 @@ def test_an_older_database_is_migrated_and_keeps_its_rows(tmp_path):
     old = sqlite3.connect(path)
     for step in MIGRATIONS[:2]:
         step(old)
-    old.execute("INSERT INTO requests (created_at, model, api_host, fields, status) "
-                "VALUES (1.0, 'm', 'h', '{\"input\": \"from before\"}', 'ok')")
+    old.execute(
+        "INSERT INTO requests (created_at, model, api_host, fields, status) "
+        "VALUES (1.0, 'm', 'h', '{\"input\": \"from before\"}', 'ok')"
+    )
     old.execute("PRAGMA user_version = 2")
     old.commit()
     old.close()
@@ -55,9 +62,19 @@ def test_an_older_database_is_migrated_and_keeps_its_rows(tmp_path):
 
 def test_a_record_comes_back_as_it_was_stored(store):
     record = make_record(
-        results=["first", "second"], version="abc", uploads={"image": {"filename": "cat.png", "size": 3, "content_type": "image/png"}},
-        error="boom", tokens_in=3, tokens_out=7, cost=0.00012, cost_estimated=True, runtime_ms=12,
-        wall_seconds=0.25, request_id="Rxyz", streamed=True, status="incomplete",
+        results=["first", "second"],
+        version="abc",
+        uploads={"image": {"filename": "cat.png", "size": 3, "content_type": "image/png"}},
+        error="boom",
+        tokens_in=3,
+        tokens_out=7,
+        cost=0.00012,
+        cost_estimated=True,
+        runtime_ms=12,
+        wall_seconds=0.25,
+        request_id="Rxyz",
+        streamed=True,
+        status="incomplete",
     )
     [record_id] = store.add_all([record])
     assert store.get(record_id) == dataclasses.replace(record, id=record_id)
@@ -79,7 +96,12 @@ def test_remove_is_all_or_nothing(store):
 
 
 def indexed_ids(store, word: str) -> list[int]:
-    return [row[0] for row in store.db.execute("SELECT rowid FROM requests_search WHERE requests_search MATCH ?", (word,))]
+    return [
+        row[0]
+        for row in store.db.execute(
+            "SELECT rowid FROM requests_search WHERE requests_search MATCH ?", (word,)
+        )
+    ]
 
 
 def test_removed_and_cleared_texts_leave_the_search_index(store):
@@ -116,7 +138,9 @@ def test_listing_walks_an_index_without_sorting_the_table(store, model, status):
 @pytest.mark.parametrize("since", [None, 1_700_000_000.0])
 def test_stats_read_only_the_covering_time_index(store, by, since):
     store.add_all([make_record()])
-    assert "USING COVERING INDEX requests_by_time" in plan(store, queries.stats(by, queries.Filters(since=since)))
+    assert "USING COVERING INDEX requests_by_time" in plan(
+        store, queries.stats(by, queries.Filters(since=since))
+    )
 
 
 def test_search_asks_the_full_text_index(store):
@@ -125,15 +149,23 @@ def test_search_asks_the_full_text_index(store):
 
 
 def test_stats_add_up_in_sql(store):
-    store.add_all([
-        make_record(tokens_in=2, tokens_out=5, cost=0.5),
-        make_record(tokens_in=3, tokens_out=7, cost=0.25, cost_estimated=True),
-        make_record(model=None, deploy_id="Dp1", tokens_in=1, tokens_out=1),
-    ])
+    store.add_all(
+        [
+            make_record(tokens_in=2, tokens_out=5, cost=0.5),
+            make_record(tokens_in=3, tokens_out=7, cost=0.25, cost_estimated=True),
+            make_record(model=None, deploy_id="Dp1", tokens_in=1, tokens_out=1),
+        ]
+    )
     rows = {row.key: row for row in store.stats("model")}
     assert set(rows) == {"meta-llama/Llama-2-70b-chat-hf", "deploy:Dp1"}
     llama = rows["meta-llama/Llama-2-70b-chat-hf"]
-    assert (llama.requests, llama.tokens_in, llama.tokens_out, llama.cost, llama.estimated_cost) == (2, 5, 12, 0.75, 0.25)
+    assert (llama.requests, llama.tokens_in, llama.tokens_out, llama.cost, llama.estimated_cost) == (
+        2,
+        5,
+        12,
+        0.75,
+        0.25,
+    )
     assert rows["deploy:Dp1"].cost is None
     assert store.stats("model", queries.Filters(since=1_800_000_000.0)) == []
 
@@ -162,7 +194,9 @@ def test_a_recorded_word_is_found_by_itself_and_by_its_prefix(store, word, in_ou
 NOW = datetime(2024, 5, 10, 12, 0).timestamp()
 
 
-@pytest.mark.parametrize("text, seconds_back", [("30m", 1800), ("12h", 43200), ("7d", 7 * 86400), ("2w", 14 * 86400)])
+@pytest.mark.parametrize(
+    "text, seconds_back", [("30m", 1800), ("12h", 43200), ("7d", 7 * 86400), ("2w", 14 * 86400)]
+)
 def test_since_accepts_durations_back_from_now(text, seconds_back):
     assert queries.parse_since(text, NOW) == NOW - seconds_back
 

@@ -7,7 +7,6 @@ import json
 import subprocess
 import sys
 
-
 from tests.helpers import REPO
 
 MODEL = "meta-llama/Llama-2-70b-chat-hf"
@@ -29,27 +28,74 @@ sys.stderr.write("\\nIMPORTS " + json.dumps({"code": code, "third_party": sorted
 # The distributions a non-streamed infer may load: Typer (and what it needs), requests.
 # (`backports` is the namespace package keyring's dependency backports.tarfile installs;
 # urllib3 looks in it for an optional zstd module.)
-INFER_THIRD_PARTY = {"typer", "annotated_doc", "shellingham", "requests", "urllib3", "certifi",
-                     "charset_normalizer", "idna", "backports"}
+INFER_THIRD_PARTY = {
+    "typer",
+    "annotated_doc",
+    "shellingham",
+    "requests",
+    "urllib3",
+    "certifi",
+    "charset_normalizer",
+    "idna",
+    "backports",
+}
 INFER_MODULES = {
-    "llamactl", "llamactl.entry", "llamactl.signals", "llamactl.cli", "llamactl.env", "llamactl.errors",
-    "llamactl.commands", "llamactl.commands.infer", "llamactl.commands.infer_options", "llamactl.inference.prepare", "llamactl.inference.inputs",
-    "llamactl.api.request", "llamactl.inference.selectors", "llamactl.api.client", "llamactl.api.error_body", "llamactl.api.redact",
-    "llamactl.auth.credentials", "llamactl.auth.token_store", "llamactl.api.retry", "llamactl.output.streams",
-    "llamactl.inference.run", "llamactl.inference.outcome", "llamactl.api.native_stream", "llamactl.output.views", "llamactl.catalogue.pricing",
-    "llamactl.catalogue.names", "llamactl.history", "llamactl.history.recording",
+    "llamactl",
+    "llamactl.entry",
+    "llamactl.signals",
+    "llamactl.cli",
+    "llamactl.env",
+    "llamactl.errors",
+    "llamactl.commands",
+    "llamactl.commands.infer",
+    "llamactl.commands.infer_options",
+    "llamactl.inference.prepare",
+    "llamactl.inference.inputs",
+    "llamactl.api.request",
+    "llamactl.inference.selectors",
+    "llamactl.api.client",
+    "llamactl.api.error_body",
+    "llamactl.api.redact",
+    "llamactl.auth.credentials",
+    "llamactl.auth.token_store",
+    "llamactl.api.retry",
+    "llamactl.output.streams",
+    "llamactl.inference.run",
+    "llamactl.inference.outcome",
+    "llamactl.api.native_stream",
+    "llamactl.output.views",
+    "llamactl.catalogue.pricing",
+    "llamactl.catalogue.names",
+    "llamactl.history",
+    "llamactl.history.recording",
     # the subpackages themselves: their __init__ modules are empty
-    "llamactl.api", "llamactl.auth", "llamactl.catalogue", "llamactl.inference", "llamactl.output",
-    "llamactl.output.sink", "llamactl.output.sanitize", "llamactl.output.text", "llamactl.output.format", "llamactl.inference.session",
-    "llamactl.commands.common", "llamactl.commands.helptext",
+    "llamactl.api",
+    "llamactl.auth",
+    "llamactl.catalogue",
+    "llamactl.inference",
+    "llamactl.output",
+    "llamactl.output.sink",
+    "llamactl.output.sanitize",
+    "llamactl.output.text",
+    "llamactl.output.format",
+    "llamactl.inference.session",
+    "llamactl.commands.common",
+    "llamactl.commands.helptext",
 }
 
 
 def imports_of(args: list[str], env: dict) -> dict:
-    run = subprocess.run([sys.executable, "-c", PROBE, *args], env=env, cwd=REPO, capture_output=True,
-                         text=True, stdin=subprocess.DEVNULL, timeout=30)
+    run = subprocess.run(
+        [sys.executable, "-c", PROBE, *args],
+        env=env,
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        stdin=subprocess.DEVNULL,
+        timeout=30,
+    )
     line = next(line for line in run.stderr.splitlines() if line.startswith("IMPORTS "))
-    return json.loads(line[len("IMPORTS "):])
+    return json.loads(line[len("IMPORTS ") :])
 
 
 def test_version_imports_nothing_heavy(env):

@@ -8,7 +8,7 @@ import re
 
 import pytest
 
-from tests.emulator import Behavior, VALID_TOKEN
+from tests.emulator import VALID_TOKEN, Behavior
 from tests.emulator.textgen import default_reply
 from tests.helpers import invoke, last_inference
 
@@ -42,7 +42,9 @@ def test_summary_line_names_model_tokens_and_request(api):
     assert len(lines) == 1
     # The emulator counts 3 words + BOS in and a, b, c + </s> out; the model's catalogue price
     # is $0.00000064 per input and $0.0000008 per output token: 4 × both = $0.00000576.
-    summary = re.escape(f"{MODEL} · 4 in / 4 out tokens · ") + r"\d+\.\d\d s" + re.escape(" · cost $0.00000576 · ")
+    summary = (
+        re.escape(f"{MODEL} · 4 in / 4 out tokens · ") + r"\d+\.\d\d s" + re.escape(" · cost $0.00000576 · ")
+    )
     assert re.fullmatch(summary + r"request R[0-9A-Za-z]{23}", lines[0]), lines[0]
 
 
@@ -54,8 +56,24 @@ def test_quiet_leaves_stderr_empty(api):
 
 
 def test_typed_inputs_reach_the_wire(api):
-    run = invoke(["infer", "-m", MODEL, "-i", "max_new_tokens=5", "-i", "temperature=0.5",
-                  "-i", "stop=</s>", "-i", "stop=[INST]", "-i", "custom={\"a\": 1}", "hi"])
+    run = invoke(
+        [
+            "infer",
+            "-m",
+            MODEL,
+            "-i",
+            "max_new_tokens=5",
+            "-i",
+            "temperature=0.5",
+            "-i",
+            "stop=</s>",
+            "-i",
+            "stop=[INST]",
+            "-i",
+            'custom={"a": 1}',
+            "hi",
+        ]
+    )
     assert run.exit_code == 0, run.stderr
     sent = last_request(api).json
     assert sent["max_new_tokens"] == 5 and sent["temperature"] == 0.5
@@ -87,7 +105,9 @@ def test_at_file_and_binary_upload_go_multipart(api, tmp_path):
     prompt.write_text("Describe the image.", encoding="utf-8")
     image = tmp_path / "llama.png"
     image.write_bytes(b"\x89PNG\r\n\x1a\n\x00\xff fake pixels")
-    run = invoke(["infer", "-m", MODEL, "-i", f"input=@{prompt}", "-i", f"image=@{image}", "-i", "max_new_tokens=7"])
+    run = invoke(
+        ["infer", "-m", MODEL, "-i", f"input=@{prompt}", "-i", f"image=@{image}", "-i", "max_new_tokens=7"]
+    )
     assert run.exit_code == 0, run.stderr
     sent = last_request(api)
     assert sent.form["input"] == "Describe the image."
@@ -134,7 +154,18 @@ def test_special_tokens_are_not_printed(api):
 def test_selectors_write_parts_like_deepctl(api, tmp_path):
     api.behave(Behavior(tokens=["sel", "ected"]))
     target = tmp_path / "out{IDX}.txt"
-    run = invoke(["infer", "-m", MODEL, "-o", "results.0.generated_text=-", "-o", f"results.{{IDX}}.generated_text={target}", "hi"])
+    run = invoke(
+        [
+            "infer",
+            "-m",
+            MODEL,
+            "-o",
+            "results.0.generated_text=-",
+            "-o",
+            f"results.{{IDX}}.generated_text={target}",
+            "hi",
+        ]
+    )
     assert run.exit_code == 0, run.stderr
     assert json.loads(run.stdout) == "selected"
     assert (tmp_path / "out0.txt").read_text(encoding="utf-8") == "selected"
@@ -166,10 +197,31 @@ def test_webhook_says_where_the_result_goes(api):
         (["infer", "-d", "X", "--version", "v", "hi"], "--version needs -m"),
         (["infer", "-m", MODEL], "no input"),
         (["infer", "-m", MODEL, "-i", "max_new_tokens=lots", "hi"], "max_new_tokens: expected an integer"),
-        (["infer", "-m", MODEL, "-i", "input=@/nonexistent/prompt.txt"], "cannot read @/nonexistent/prompt.txt"),
+        (
+            ["infer", "-m", MODEL, "-i", "input=@/nonexistent/prompt.txt"],
+            "cannot read @/nonexistent/prompt.txt",
+        ),
         (["infer", "-m", MODEL, "--stream", "-i", "num_responses=2", "hi"], "cannot be streamed"),
         (["infer", "-m", MODEL, "--json", "-o", "x=-", "hi"], "cannot be combined"),
-        (["infer", "-m", MODEL, "-i", "stop=a", "-i", "stop=b", "-i", "stop=c", "-i", "stop=d", "-i", "stop=e", "hi"], "at most 4"),
+        (
+            [
+                "infer",
+                "-m",
+                MODEL,
+                "-i",
+                "stop=a",
+                "-i",
+                "stop=b",
+                "-i",
+                "stop=c",
+                "-i",
+                "stop=d",
+                "-i",
+                "stop=e",
+                "hi",
+            ],
+            "at most 4",
+        ),
     ],
 )
 def test_usage_errors_exit_2_before_any_request(api, args, words):
@@ -206,10 +258,18 @@ def test_refuses_plain_http_to_a_remote_host_before_connecting(api):
     "behavior, code, words",
     [
         (Behavior(status=401, message="Invalid token"), 3, "Invalid token"),
-        (Behavior(status=403, body_shape="detail_error", message="Not authenticated"), 3, "Not authenticated"),
+        (
+            Behavior(status=403, body_shape="detail_error", message="Not authenticated"),
+            3,
+            "Not authenticated",
+        ),
         (Behavior(status=404, body_shape="error", message="Model not found"), 4, "Model not found"),
         (Behavior(status=422, body_shape="detail_list"), 4, "body."),
-        (Behavior(status=402, body_shape="error_message", message="Insufficient balance"), 4, "Insufficient balance"),
+        (
+            Behavior(status=402, body_shape="error_message", message="Insufficient balance"),
+            4,
+            "Insufficient balance",
+        ),
         (Behavior(status=400, body_shape="detail_str", message="prompt too long"), 4, "prompt too long"),
         (Behavior(status=500, message="Something went wrong"), 5, "Something went wrong"),
         (Behavior(status=429, message="Rate limited"), 5, "Rate limited"),

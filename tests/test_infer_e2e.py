@@ -9,9 +9,15 @@ import threading
 
 import pytest
 
-from tests.emulator import Behavior, VALID_TOKEN
+from tests.emulator import VALID_TOKEN, Behavior
 from tests.helpers import (
-    HANG_GUARD, REPO, last_inference, llamactl_command, read_exactly, run_llamactl, start_llamactl,
+    HANG_GUARD,
+    REPO,
+    last_inference,
+    llamactl_command,
+    read_exactly,
+    run_llamactl,
+    start_llamactl,
     subprocess_env,
 )
 
@@ -109,8 +115,22 @@ def test_broken_sseclient_install_is_an_internal_error_exit_1(emulator, env, tmp
         (["infer", "-m", MODEL, "--timeout", "0.5", "hi"], Behavior(stall_after=1), {}, 5),
         (["infer", "-m", MODEL, "hi"], Behavior(reset_connection=True), {}, 5),
     ],
-    ids=["ok", "bad-flag", "bad-input", "missing-file", "no-token", "wrong-token", "unknown-model",
-         "validation", "funding", "html-5xx", "rate-limited", "cut-stream", "stalled", "reset"],
+    ids=[
+        "ok",
+        "bad-flag",
+        "bad-input",
+        "missing-file",
+        "no-token",
+        "wrong-token",
+        "unknown-model",
+        "validation",
+        "funding",
+        "html-5xx",
+        "rate-limited",
+        "cut-stream",
+        "stalled",
+        "reset",
+    ],
 )
 def test_exit_codes_end_to_end(emulator, env, args, behavior, extra_env, code):
     if behavior is not None:
@@ -128,8 +148,15 @@ def test_exit_codes_end_to_end(emulator, env, args, behavior, extra_env, code):
 def test_what_a_person_sees_in_a_terminal(emulator, env):
     pexpect = pytest.importorskip("pexpect")
     emulator.behave(Behavior(tokens=["A", " haiku", " 🦙"]))
-    child = pexpect.spawn(llamactl_command()[0], llamactl_command("infer", "-m", MODEL, "Write a haiku")[1:],
-                          env=env, cwd=str(REPO), encoding="utf-8", timeout=HANG_GUARD, dimensions=(24, 100))
+    child = pexpect.spawn(
+        llamactl_command()[0],
+        llamactl_command("infer", "-m", MODEL, "Write a haiku")[1:],
+        env=env,
+        cwd=str(REPO),
+        encoding="utf-8",
+        timeout=HANG_GUARD,
+        dimensions=(24, 100),
+    )
     child.expect(pexpect.EOF)
     child.close()
     assert child.exitstatus == 0
@@ -142,8 +169,14 @@ def test_what_a_person_sees_in_a_terminal(emulator, env):
 
 def test_no_color_in_a_terminal_means_no_escape_codes(emulator, env):
     pexpect = pytest.importorskip("pexpect")
-    child = pexpect.spawn(llamactl_command()[0], llamactl_command("infer", "-m", MODEL, "hi")[1:],
-                          env={**env, "NO_COLOR": "1"}, cwd=str(REPO), encoding="utf-8", timeout=HANG_GUARD)
+    child = pexpect.spawn(
+        llamactl_command()[0],
+        llamactl_command("infer", "-m", MODEL, "hi")[1:],
+        env={**env, "NO_COLOR": "1"},
+        cwd=str(REPO),
+        encoding="utf-8",
+        timeout=HANG_GUARD,
+    )
     child.expect(pexpect.EOF)
     child.close()
     assert child.exitstatus == 0
@@ -155,12 +188,36 @@ def test_the_emulators_run_mode_serves_one_command(tmp_path):
     import sys
 
     env = subprocess_env(LLAMACTL_HOME=str(tmp_path / "home"))
-    ok = subprocess.run([sys.executable, "-m", "tests.emulator", "--run", "--", *llamactl_command("infer", "-m", MODEL, "Write a haiku")],
-                        env=env, cwd=REPO, capture_output=True, timeout=HANG_GUARD, stdin=subprocess.DEVNULL)
+    ok = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "tests.emulator",
+            "--run",
+            "--",
+            *llamactl_command("infer", "-m", MODEL, "Write a haiku"),
+        ],
+        env=env,
+        cwd=REPO,
+        capture_output=True,
+        timeout=HANG_GUARD,
+        stdin=subprocess.DEVNULL,
+    )
     assert ok.returncode == 0, ok.stderr
     assert "Write a haiku" in ok.stdout.decode()
-    failed = subprocess.run([sys.executable, "-m", "tests.emulator", "--run", "--", *llamactl_command("infer", "-m", "no/such-model", "hi")],
-                            env=env, cwd=REPO, capture_output=True, timeout=HANG_GUARD, stdin=subprocess.DEVNULL)
+    failed = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "tests.emulator",
+            "--run",
+            "--",
+            *llamactl_command("infer", "-m", "no/such-model", "hi"),
+        ],
+        env=env,
+        cwd=REPO,
+        capture_output=True,
+        timeout=HANG_GUARD,
+        stdin=subprocess.DEVNULL,
+    )
     assert failed.returncode == 4
-
-

@@ -49,16 +49,23 @@ def test_no_stdin_with_at_dash_or_batch_dash_is_exit_2(api):
 
 def test_a_while_read_loop_sends_each_line_with_no_stdin(env, emulator):
     script = f'printf "a\\nb\\nc\\n" | while read l; do "$@" infer -q -m {MODEL} --no-stdin "$l"; done'
-    proc = subprocess.run(["sh", "-c", script, "sh", *llamactl_command()], env=env, cwd=REPO,
-                          capture_output=True, timeout=60)
+    proc = subprocess.run(
+        ["sh", "-c", script, "sh", *llamactl_command()], env=env, cwd=REPO, capture_output=True, timeout=60
+    )
     assert proc.returncode == 0, proc.stderr
     assert [r.json["input"] for r in inference_requests(emulator)] == ["a", "b", "c"]
 
 
 def test_a_piped_stdin_that_never_ends_can_be_left_alone(env, emulator):
     """`sleep 3 | llamactl infer --no-stdin hi` does not wait for the pipe to end."""
-    proc = subprocess.Popen(llamactl_command("infer", "-m", MODEL, "--no-stdin", "-q", "hi"), env=env, cwd=REPO,
-                            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    proc = subprocess.Popen(
+        llamactl_command("infer", "-m", MODEL, "--no-stdin", "-q", "hi"),
+        env=env,
+        cwd=REPO,
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
     try:
         assert proc.wait(timeout=HANG_GUARD) == 0  # stdin is still open
     finally:
@@ -92,8 +99,15 @@ def test_json_and_ndjson_are_unchanged(env, emulator):
 
 def test_summary_starts_its_own_line_in_a_shared_log(env, emulator):
     emulator.behave(Behavior(tokens=["one"]))
-    proc = subprocess.run(llamactl_command("infer", "-m", MODEL, "hi"), env=env, cwd=REPO, timeout=60,
-                          stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    proc = subprocess.run(
+        llamactl_command("infer", "-m", MODEL, "hi"),
+        env=env,
+        cwd=REPO,
+        timeout=60,
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+    )
     lines = proc.stdout.decode().splitlines()
     assert lines[0] == "one" and lines[1].startswith(MODEL)
 
@@ -115,16 +129,19 @@ def test_no_blank_line_on_a_terminal_stderr_after_text_to_a_file(api):
 import pytest  # noqa: E402
 
 
-@pytest.mark.parametrize("selection, says", [
-    ("answer.txt", "the whole response is an object"),
-    ("bogus.path=-", "has no 'bogus'"),
-    ("results=answer.txt", "results is an object"),
-    ("results.0=answer.txt", "is an object"),
-    ("inference_status.cost=cost.txt", "is a number"),
-    ("results.1.generated_text=-", "1 result(s)"),
-    ("results.0.generated_text.x=-", "has no 'x'"),
-    ("inference_status.{IDX}=-", "{IDX} needs an array"),
-])
+@pytest.mark.parametrize(
+    "selection, says",
+    [
+        ("answer.txt", "the whole response is an object"),
+        ("bogus.path=-", "has no 'bogus'"),
+        ("results=answer.txt", "results is an object"),
+        ("results.0=answer.txt", "is an object"),
+        ("inference_status.cost=cost.txt", "is a number"),
+        ("results.1.generated_text=-", "1 result(s)"),
+        ("results.0.generated_text.x=-", "has no 'x'"),
+        ("inference_status.{IDX}=-", "{IDX} needs an array"),
+    ],
+)
 def test_an_o_that_cannot_work_is_exit_2_before_sending(api, tmp_path, monkeypatch, selection, says):
     monkeypatch.chdir(tmp_path)
     run = invoke(["infer", "-m", MODEL, "hi", "-o", selection])
@@ -134,10 +151,18 @@ def test_an_o_that_cannot_work_is_exit_2_before_sending(api, tmp_path, monkeypat
     assert list(tmp_path.iterdir()) == []
 
 
-@pytest.mark.parametrize("selection", [
-    "results.0.generated_text=answer.txt", "results.{IDX}.generated_text=a{IDX}.txt", "=all.json",
-    "results=r.json", "inference_status.cost=-", "request_id=id.txt", "results.{IDX}=r{IDX}.json",
-])
+@pytest.mark.parametrize(
+    "selection",
+    [
+        "results.0.generated_text=answer.txt",
+        "results.{IDX}.generated_text=a{IDX}.txt",
+        "=all.json",
+        "results=r.json",
+        "inference_status.cost=-",
+        "request_id=id.txt",
+        "results.{IDX}=r{IDX}.json",
+    ],
+)
 def test_an_o_that_works_is_sent(api, tmp_path, monkeypatch, selection):
     monkeypatch.chdir(tmp_path)
     run = invoke(["infer", "-m", MODEL, "hi", "-o", selection])
@@ -147,7 +172,9 @@ def test_an_o_that_works_is_sent(api, tmp_path, monkeypatch, selection):
 
 def test_two_results_can_be_selected_by_index(api, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
-    run = invoke(["infer", "-m", MODEL, "-i", "num_responses=2", "hi", "-o", "results.1.generated_text=b.txt"])
+    run = invoke(
+        ["infer", "-m", MODEL, "-i", "num_responses=2", "hi", "-o", "results.1.generated_text=b.txt"]
+    )
     assert run.exit_code == 0, run.stderr
     assert (tmp_path / "b.txt").read_text(encoding="utf-8")
 
@@ -155,8 +182,14 @@ def test_two_results_can_be_selected_by_index(api, tmp_path, monkeypatch):
 def test_a_prompt_waiting_for_a_silent_pipe_says_why_then_uses_what_came(env, emulator):
     """`sleep 3 | llamactl infer -m M hi`: the pipe still goes before PROMPT (the contract), and
     stderr says what llamactl waits for and how not to."""
-    proc = subprocess.Popen(llamactl_command("infer", "-m", MODEL, "hi"), env=env, cwd=REPO,
-                            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    proc = subprocess.Popen(
+        llamactl_command("infer", "-m", MODEL, "hi"),
+        env=env,
+        cwd=REPO,
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
     try:
         said = b""
         while b"\n" not in said:

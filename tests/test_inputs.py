@@ -3,7 +3,8 @@
 import json
 
 import pytest
-from hypothesis import given, strategies as st
+from hypothesis import given
+from hypothesis import strategies as st
 
 from llamactl.inference.inputs import (
     FIELD_TYPES,
@@ -31,12 +32,26 @@ def parse(*items, files=None, stdin=b""):
 
 def test_known_fields_get_their_types():
     fields = parse(
-        "max_new_tokens=200", "top_k=40", "num_responses=2", "temperature=0.7", "top_p=1",
-        "repetition_penalty=1.2", "presence_penalty=-0.5", "frequency_penalty=0.5", "stream=false",
+        "max_new_tokens=200",
+        "top_k=40",
+        "num_responses=2",
+        "temperature=0.7",
+        "top_p=1",
+        "repetition_penalty=1.2",
+        "presence_penalty=-0.5",
+        "frequency_penalty=0.5",
+        "stream=false",
     ).fields
     assert fields == {
-        "max_new_tokens": 200, "top_k": 40, "num_responses": 2, "temperature": 0.7, "top_p": 1.0,
-        "repetition_penalty": 1.2, "presence_penalty": -0.5, "frequency_penalty": 0.5, "stream": False,
+        "max_new_tokens": 200,
+        "top_k": 40,
+        "num_responses": 2,
+        "temperature": 0.7,
+        "top_p": 1.0,
+        "repetition_penalty": 1.2,
+        "presence_penalty": -0.5,
+        "frequency_penalty": 0.5,
+        "stream": False,
     }
     assert isinstance(fields["top_p"], float)
 
@@ -47,15 +62,24 @@ def test_stop_repeats_and_json_arrays_accumulate():
 
 
 def test_response_format_takes_json_objects_and_a_shorthand():
-    assert parse('response_format={"type": "json_object"}').fields["response_format"] == {"type": "json_object"}
+    assert parse('response_format={"type": "json_object"}').fields["response_format"] == {
+        "type": "json_object"
+    }
     assert parse("response_format=json").fields["response_format"] == {"type": "json_object"}
     with pytest.raises(InputError, match="response_format"):
         parse("response_format=[1]")
 
 
 def test_unknown_keys_pass_through_json_literals_or_strings():
-    fields = parse("seed_like=12", "flag=true", "obj={\"a\": [1]}", "word=hello", "nan=NaN", "none=null").fields
-    assert fields == {"seed_like": 12, "flag": True, "obj": {"a": [1]}, "word": "hello", "nan": "NaN", "none": None}
+    fields = parse("seed_like=12", "flag=true", 'obj={"a": [1]}', "word=hello", "nan=NaN", "none=null").fields
+    assert fields == {
+        "seed_like": 12,
+        "flag": True,
+        "obj": {"a": [1]},
+        "word": "hello",
+        "nan": "NaN",
+        "none": None,
+    }
 
 
 def test_input_is_always_text():
@@ -81,7 +105,7 @@ def test_bad_values_name_the_key_and_the_type(item, words):
 
 
 def test_at_path_reads_text_files_as_typed_values():
-    files = {"prompt.txt": "Hello\nworld\n".encode(), "n.txt": b"64\n"}
+    files = {"prompt.txt": b"Hello\nworld\n", "n.txt": b"64\n"}
     fields = parse("input=@prompt.txt", "max_new_tokens=@n.txt", files=files).fields
     assert fields == {"input": "Hello\nworld\n", "max_new_tokens": 64}
 
@@ -100,7 +124,7 @@ def test_binary_content_for_a_text_field_is_refused():
 
 
 def test_at_dash_reads_stdin_once():
-    assert parse("input=@-", stdin="from stdin".encode()).fields["input"] == "from stdin"
+    assert parse("input=@-", stdin=b"from stdin").fields["input"] == "from stdin"
     with pytest.raises(InputError, match="only once"):
         parse("input=@-", "other=@-", stdin=b"x")
 
@@ -128,17 +152,36 @@ def test_any_text_value_of_input_is_kept_verbatim(text):
     assert typed_value("input", text) == text
 
 
-@given(st.dictionaries(st.from_regex(r"[a-z_]{1,12}", fullmatch=True), st.integers() | st.booleans() | st.lists(st.integers())))
+@given(
+    st.dictionaries(
+        st.from_regex(r"[a-z_]{1,12}", fullmatch=True),
+        st.integers() | st.booleans() | st.lists(st.integers()),
+    )
+)
 def test_unknown_json_values_round_trip(values):
-    known = {"max_new_tokens", "top_k", "num_responses", "seed", "temperature", "top_p",
-             "repetition_penalty", "presence_penalty", "frequency_penalty", "stream", "stop",
-             "response_format", "input", "webhook"}
+    known = {
+        "max_new_tokens",
+        "top_k",
+        "num_responses",
+        "seed",
+        "temperature",
+        "top_p",
+        "repetition_penalty",
+        "presence_penalty",
+        "frequency_penalty",
+        "stream",
+        "stop",
+        "response_format",
+        "input",
+        "webhook",
+    }
     values = {k: v for k, v in values.items() if k not in known}
     items = [f"{key}={json.dumps(value)}" for key, value in values.items()]
     assert parse_inputs(items, no_file, no_stdin).fields == values
 
 
 # one field-type table for -i text and a batch's JSON values
+
 
 def test_an_input_error_carries_its_field_and_names_it_after_i_for_a_flag():
     with pytest.raises(InputError) as caught:
@@ -159,17 +202,23 @@ def test_an_error_without_a_field_is_its_problem_alone():
 def test_the_limits_name_their_field():
     with pytest.raises(InputError) as caught:
         validate_fields({"max_new_tokens": 0})
-    assert (caught.value.field, str(caught.value)) == ("max_new_tokens", "-i max_new_tokens: must be at least 1, got 0")
+    assert (caught.value.field, str(caught.value)) == (
+        "max_new_tokens",
+        "-i max_new_tokens: must be at least 1, got 0",
+    )
 
 
-@pytest.mark.parametrize("key, text, value", [
-    ("top_k", "many", "many"),
-    ("seed", "1.5", 1.5),
-    ("temperature", "hot", "hot"),
-    ("temperature", "inf", True),
-    ("stream", "maybe", "maybe"),
-    ("response_format", "[1]", [1]),
-])
+@pytest.mark.parametrize(
+    "key, text, value",
+    [
+        ("top_k", "many", "many"),
+        ("seed", "1.5", 1.5),
+        ("temperature", "hot", "hot"),
+        ("temperature", "inf", True),
+        ("stream", "maybe", "maybe"),
+        ("response_format", "[1]", [1]),
+    ],
+)
 def test_i_and_a_batch_refuse_a_wrong_type_in_the_same_words(key, text, value):
     with pytest.raises(InputError) as from_text:
         typed_value(key, text)

@@ -80,7 +80,10 @@ def test_help_into_head_ends_quietly(env):
     for args in (["--help"], ["infer", "--help"]):
         shell = subprocess.run(
             ["bash", "-c", f"{' '.join(llamactl_command(*args))} | head -1; exit ${{PIPESTATUS[0]}}"],
-            env=env, cwd=REPO, capture_output=True, timeout=HANG_GUARD,
+            env=env,
+            cwd=REPO,
+            capture_output=True,
+            timeout=HANG_GUARD,
         )
         assert (shell.returncode, shell.stderr) == (141, b"")
 
@@ -89,7 +92,9 @@ def test_the_chat_format_is_not_applied_twice(api):
     emulator = api
     run = invoke(["infer", "-m", MODEL, "--chat", "-q", "[INST] hi [/INST]"])
     assert run.exit_code == 0, run.stderr
-    assert [r.json["input"] for r in emulator.requests if r.path.startswith("/v1/inference/")] == ["[INST] hi [/INST]"]
+    assert [r.json["input"] for r in emulator.requests if r.path.startswith("/v1/inference/")] == [
+        "[INST] hi [/INST]"
+    ]
 
 
 def test_a_stream_cut_after_one_token_says_one_token(api):
@@ -105,15 +110,20 @@ def test_an_unknown_deployment_is_not_sent_to_models_list(api):
     run = invoke(["infer", "-d", "nope", "hi"])
     assert run.exit_code == 4
     assert "models list" not in run.stderr
-    assert "hint: check the deployment id: your deployments are listed at https://deepinfra.com/dash/deployments" in run.stderr
+    assert (
+        "hint: check the deployment id: your deployments are listed at https://deepinfra.com/dash/deployments"
+        in run.stderr
+    )
 
 
 def test_an_embeddings_model_through_infer_says_what_it_expects(api):
     run = invoke(["infer", "-m", "BAAI/bge-large-en-v1.5", "hi"])
     assert run.exit_code == 4
     assert "body.inputs: field required" in run.stderr
-    assert ("hint: this model expects inputs, so it is not a text-generation model: give -i inputs=... "
-            "instead of a prompt, and see 'llamactl models info -m BAAI/bge-large-en-v1.5' for its fields") in run.stderr
+    assert (
+        "hint: this model expects inputs, so it is not a text-generation model: give -i inputs=... "
+        "instead of a prompt, and see 'llamactl models info -m BAAI/bge-large-en-v1.5' for its fields"
+    ) in run.stderr
 
 
 def test_a_base_url_with_a_path_is_refused_before_sending(api):
@@ -156,7 +166,10 @@ def test_a_short_token_is_hidden_without_mangling_our_words(monkeypatch):
 def test_redaction_hides_a_short_token_where_it_stands_alone_and_a_long_one_anywhere():
     from llamactl.api.redact import redact
 
-    assert redact("give exactly one; token rejected: Bearer x", ["x"]) == "give exactly one; token rejected: Bearer ***"
+    assert (
+        redact("give exactly one; token rejected: Bearer x", ["x"])
+        == "give exactly one; token rejected: Bearer ***"
+    )
     long = "abcDEF0123456789xyz"
     assert redact(f"Bearer{long}! and {long}", [long]) == "Bearer***! and ***"
     assert redact("nothing", [""]) == "nothing"
@@ -175,8 +188,10 @@ def test_a_non_ascii_prompt_under_a_strict_ascii_locale(emulator, env):
 def test_batch_flags_without_batch_name_only_those_given(api):
     run = invoke(["infer", "-m", MODEL, "--output", "x.out", "hi"])
     assert run.exit_code == 2
-    assert run.stderr == ("error: --output needs --batch FILE\n"
-                          "hint: to keep one answer in a file, redirect stdout: llamactl infer ... > FILE\n")
+    assert run.stderr == (
+        "error: --output needs --batch FILE\n"
+        "hint: to keep one answer in a file, redirect stdout: llamactl infer ... > FILE\n"
+    )
     run = invoke(["infer", "-m", MODEL, "--concurrency", "2", "--max-cost", "1", "hi"])
     assert run.stderr == "error: --concurrency and --max-cost need --batch FILE\n"
     assert api.requests == []
@@ -186,7 +201,10 @@ def test_the_headless_login_hint_keeps_insecure_storage(api, monkeypatch):
     monkeypatch.delenv("DEEPINFRA_TOKEN")
     run = invoke(["auth", "login", "--insecure-storage"], input="")
     assert run.exit_code == 2
-    assert 'hint: pipe the token in: echo "$TOKEN" | llamactl auth login --with-token --insecure-storage\n' in run.stderr
+    assert (
+        'hint: pipe the token in: echo "$TOKEN" | llamactl auth login --with-token --insecure-storage\n'
+        in run.stderr
+    )
 
 
 def test_install_completion_on_a_read_only_home_is_one_line(monkeypatch):

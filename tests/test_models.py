@@ -12,11 +12,11 @@ import pytest
 import typer
 
 from llamactl.catalogue.cache import ModelCache
+from llamactl.catalogue.card import card_text
+from llamactl.catalogue.names import complete_model_name
 from llamactl.cli import app
 from llamactl.env import Environment
-from llamactl.catalogue.names import complete_model_name
-from llamactl.catalogue.card import card_text
-from tests.emulator import Behavior, VALID_TOKEN, catalogue
+from tests.emulator import VALID_TOKEN, Behavior, catalogue
 from tests.helpers import REPO, invoke, llamactl_command, run_llamactl, subprocess_env
 
 SEED = catalogue.LLAMA_70B
@@ -53,8 +53,10 @@ def test_list_in_a_pipe_is_one_tab_separated_line_per_model(api):
     lines = run.stdout.splitlines()
     assert len(lines) == len(PUBLIC)
     assert f"{SEED}\ttext-generation\t$0.64/Mtoken\t$0.80/Mtoken\t4096\t-" in lines
-    assert (f"{catalogue.LLAMA_13B_DEPRECATED}\ttext-generation\t$0.22/Mtoken\t$0.22/Mtoken\t4096\t"
-            f"deprecated, replaced by {SEED}") in lines
+    assert (
+        f"{catalogue.LLAMA_13B_DEPRECATED}\ttext-generation\t$0.22/Mtoken\t$0.22/Mtoken\t4096\t"
+        f"deprecated, replaced by {SEED}"
+    ) in lines
     assert f"{catalogue.BGE_LARGE}\tembeddings\t$0.01/Mtoken\t-\t512\t-" in lines
     assert f"{catalogue.STABLE_DIFFUSION}\ttext-to-image\t$0.0005/sec\t-\t-\t-" in lines
     assert f"{catalogue.NO_PRICING}\ttext-generation\t-\t-\t2048\t-" in lines
@@ -65,7 +67,9 @@ def test_list_in_a_pipe_is_one_tab_separated_line_per_model(api):
 
 def test_list_is_sorted_by_type_then_name_as_deepctl_sorts(api):
     names = [line.split("\t")[0] for line in invoke(["models", "list"]).stdout.splitlines()]
-    assert names == [model["model_name"] for model in sorted(PUBLIC, key=lambda m: (m["type"], m["model_name"]))]
+    assert names == [
+        model["model_name"] for model in sorted(PUBLIC, key=lambda m: (m["type"], m["model_name"]))
+    ]
 
 
 def test_list_fetches_the_public_list_without_sending_a_token(api):
@@ -80,7 +84,9 @@ def test_list_adds_private_models_when_there_is_a_token(api, token):
     assert api.requests[1].headers["Authorization"] == f"Bearer {VALID_TOKEN}"
     assert "authorization" not in api.requests[0].headers
     private = [line for line in run.stdout.splitlines() if line.startswith(catalogue.PRIVATE_MODEL + "\t")]
-    assert private == [f"{catalogue.PRIVATE_MODEL}\ttext-generation\t$0.07/Mtoken\t$0.09/Mtoken\t4096\tprivate"]
+    assert private == [
+        f"{catalogue.PRIVATE_MODEL}\ttext-generation\t$0.07/Mtoken\t$0.09/Mtoken\t4096\tprivate"
+    ]
 
 
 def test_a_rejected_token_costs_only_the_private_models(api, monkeypatch):
@@ -97,13 +103,18 @@ def test_the_token_never_goes_over_plain_http_for_the_private_list(api, token):
     run = invoke(["--api-url", api.url.replace("127.0.0.1", "0.0.0.0"), "models", "list"])
     assert run.exit_code == 0
     assert len(run.stdout.splitlines()) == len(PUBLIC)
-    assert run.stderr.startswith("warning: private models not listed: refusing to send the API token over plain http")
+    assert run.stderr.startswith(
+        "warning: private models not listed: refusing to send the API token over plain http"
+    )
     assert paths(api) == ["/models/list"]
+
 
 def test_type_filters_the_list(api):
     run = invoke(["models", "list", "--type", "text-to-image"])
     assert sorted(line.split("\t")[0] for line in run.stdout.splitlines()) == [
-        catalogue.FLUX_SCHNELL, catalogue.STABLE_DIFFUSION]
+        catalogue.FLUX_SCHNELL,
+        catalogue.STABLE_DIFFUSION,
+    ]
 
 
 def test_an_unknown_type_is_exit_2_and_names_the_types(api):
@@ -113,13 +124,16 @@ def test_an_unknown_type_is_exit_2_and_names_the_types(api):
         assert run.exit_code == 2
         assert run.stdout == ""
         assert run.stderr == f"error: --type: no models of type 'chat'\nhint: the types are: {types}\n"
-        assert run.stderr.splitlines()[1].startswith("hint: the types are: automatic-speech-recognition, embeddings,")
+        assert run.stderr.splitlines()[1].startswith(
+            "hint: the types are: automatic-speech-recognition, embeddings,"
+        )
 
 
 def test_json_is_the_apis_data(api, token):
     run = invoke(["models", "list", "--json"])
     assert json.loads(run.stdout) == [catalogue.model_out(model) for model in PUBLIC] + [
-        catalogue.model_out(model) for model in catalogue.MODELS if model["private"]]
+        catalogue.model_out(model) for model in catalogue.MODELS if model["private"]
+    ]
     embeddings = json.loads(invoke(["models", "list", "--json", "--type", "embeddings"]).stdout)
     assert [model["model_name"] for model in embeddings] == [catalogue.BGE_LARGE]
 
@@ -143,8 +157,15 @@ def test_malformed_entries_are_skipped_with_one_warning_each(api, monkeypatch):
 
 
 def test_odd_optional_fields_are_left_blank_not_fatal(api, monkeypatch):
-    odd = {"model_name": "emu-test/odd", "type": "text-generation", "private": 0, "max_tokens": "4k",
-           "pricing": "free", "replaced_by": 7, "deprecated": None}
+    odd = {
+        "model_name": "emu-test/odd",
+        "type": "text-generation",
+        "private": 0,
+        "max_tokens": "4k",
+        "pricing": "free",
+        "replaced_by": 7,
+        "deprecated": None,
+    }
     monkeypatch.setattr(catalogue, "MODELS", catalogue.MODELS + [odd])
     run = invoke(["models", "list"])
     assert run.exit_code == 0, run.stderr
@@ -158,12 +179,15 @@ def test_a_list_that_is_not_an_array_is_a_failed_request(api):
     assert run.stderr == "error: the API's answer to /models/list is not a JSON array of models\n"
 
 
-@pytest.mark.parametrize("behavior, code", [
-    (Behavior(status=500, scope="all"), 5),
-    (Behavior(body_shape="html", status=502, scope="all"), 5),
-    (Behavior(body_shape="truncated_json", status=200, scope="all"), 5),
-    (Behavior(status=404, scope="all", message="Not Found"), 4),
-])
+@pytest.mark.parametrize(
+    "behavior, code",
+    [
+        (Behavior(status=500, scope="all"), 5),
+        (Behavior(body_shape="html", status=502, scope="all"), 5),
+        (Behavior(body_shape="truncated_json", status=200, scope="all"), 5),
+        (Behavior(status=404, scope="all", message="Not Found"), 4),
+    ],
+)
 def test_api_failures_exit_with_their_code(api, behavior, code):
     api.behave(behavior)
     run = invoke(["models", "list"])
@@ -175,7 +199,9 @@ def test_api_failures_exit_with_their_code(api, behavior, code):
 def test_an_unreachable_api_is_exit_5(api, unused_port):
     run = invoke(["--api-url", f"http://127.0.0.1:{unused_port}", "models", "list"])
     assert run.exit_code == 5
-    assert run.stderr.splitlines()[0].startswith(f"error: could not reach 127.0.0.1:{unused_port}: connection refused")
+    assert run.stderr.splitlines()[0].startswith(
+        f"error: could not reach 127.0.0.1:{unused_port}: connection refused"
+    )
 
 
 @pytest.fixture
@@ -196,7 +222,9 @@ def test_list_writes_a_private_cache_of_what_it_fetched(api, token):
     assert stat.S_IMODE(cache.path.stat().st_mode) == 0o600
     assert stat.S_IMODE(cache.path.parent.stat().st_mode) == 0o700
     cached = cache.read()
-    assert [raw["model_name"] for raw in cached.raws] == [m["model_name"] for m in PUBLIC] + [catalogue.PRIVATE_MODEL]
+    assert [raw["model_name"] for raw in cached.raws] == [m["model_name"] for m in PUBLIC] + [
+        catalogue.PRIVATE_MODEL
+    ]
     assert not cached.is_stale()
     assert [path.name for path in cache.path.parent.iterdir() if path.name.endswith(".tmp")] == []
 
@@ -235,21 +263,21 @@ def deepctl_card_of_the_seed_model() -> str:
     card = catalogue.CARDS[SEED]
     meta = card["meta"]
     return (
-        f"model: {SEED}\n"                                            # println!("model: {}", model)
-        "type: text-generation\n"                                     # get_str(json, "type")
+        f"model: {SEED}\n"  # println!("model: {}", model)
+        "type: text-generation\n"  # get_str(json, "type")
         "version: d2ca389ff883454850a801a3f54ae57ea18d05320e51e9f3f799bb997ef9a270\n"
-        "public: true\n"                                              # public != Some(false)
-        "pricing: $0.0008/Ktoken\n"                                   # 0.00008 cents × 10, {:.4}
+        "public: true\n"  # public != Some(false)
+        "pricing: $0.0008/Ktoken\n"  # 0.00008 cents × 10, {:.4}
         # mask_token is null: no line
         "description: LLaMa 2 is a collections of LLMs trained by Meta. This is the 70B chat optimized version.\n"
         "github: https://github.com/facebookresearch/llama\n"
         "paper: https://arxiv.org/abs/2307.09288\n"
         "license: https://ai.meta.com/llama/license/\n"
         f"cover_image: {meta['cover_img_url']}\n"
-        f"README:\n{meta['readme']}\n\n"                             # "README:\n{}\n"
-        f"CURL invocation:\n\n {card['curl_inv']}\n\n"               # "CURL invocation:\n\n {}\n"
+        f"README:\n{meta['readme']}\n\n"  # "README:\n{}\n"
+        f"CURL invocation:\n\n {card['curl_inv']}\n\n"  # "CURL invocation:\n\n {}\n"
         f"deepctl invocation:\n\n {card['cmdline_inv']}\n\n"
-        f"Field description:\n\n{card['txt_docs']}\n\n"              # no leading space here
+        f"Field description:\n\n{card['txt_docs']}\n\n"  # no leading space here
         f"output example:\n\n{card['out_example']}\n\n"
         f"output fields description:\n\n{card['out_docs']}\n\n"
     )
@@ -267,7 +295,7 @@ def test_info_prints_the_seed_card_line_by_line_as_deepctl(api):
 def test_the_invocations_keep_deepctls_extra_space(api):
     lines = invoke(["models", "info", "-m", SEED]).stdout.splitlines()
     curl = lines.index("CURL invocation:")
-    assert lines[curl + 1:curl + 3] == ["", "  curl -X POST \\"]
+    assert lines[curl + 1 : curl + 3] == ["", "  curl -X POST \\"]
     fields = lines.index("Field description:")
     assert lines[fields + 2] == "input (string): text to generate from"
 
@@ -296,9 +324,13 @@ def test_info_leaves_out_what_deepctl_could_not_print(api):
     """deepctl needs cents_per_output_token for any pricing that is not `time`; an
     embeddings model has none, so deepctl fails where llamactl leaves the line out."""
     lines = invoke(["models", "info", "-m", catalogue.BGE_LARGE]).stdout.splitlines()
-    assert lines[:5] == [f"model: {catalogue.BGE_LARGE}", "type: embeddings",
-                         f"version: {catalogue.VERSIONS[catalogue.BGE_LARGE][0]['version']}",
-                         "public: true", "description: BGE embedding model for English text."]
+    assert lines[:5] == [
+        f"model: {catalogue.BGE_LARGE}",
+        "type: embeddings",
+        f"version: {catalogue.VERSIONS[catalogue.BGE_LARGE][0]['version']}",
+        "public: true",
+        "description: BGE embedding model for English text.",
+    ]
     assert not any(line.startswith(("pricing:", "github:", "README:")) for line in lines)
 
 
@@ -316,18 +348,42 @@ def test_info_warns_on_stderr_about_a_deprecated_model(api):
 
 def test_a_bare_card_has_only_what_is_there():
     assert card_text("x/y", {}) == "model: x/y\npublic: true\n"
-    assert card_text("x/y", {"public": False, "type": 3, "pricing": {"type": "time"}}) == "model: x/y\npublic: false\n"
+    assert (
+        card_text("x/y", {"public": False, "type": 3, "pricing": {"type": "time"}})
+        == "model: x/y\npublic: false\n"
+    )
 
 
 def test_data_urls_are_shown_as_binary_and_the_mask_token_is_printed():
-    card = {"type": "fill-mask", "version": "v1", "mask_token": "[MASK]",
-            "pricing": {"type": "tokens", "cents_per_output_token": 0.0005},
-            "meta": {"cover_img_url": "data:image/png;base64,AAAA", "readme": "data:text/markdown;base64,IyBo"},
-            "curl_inv": "curl x", "out_docs": "docs"}
+    card = {
+        "type": "fill-mask",
+        "version": "v1",
+        "mask_token": "[MASK]",
+        "pricing": {"type": "tokens", "cents_per_output_token": 0.0005},
+        "meta": {"cover_img_url": "data:image/png;base64,AAAA", "readme": "data:text/markdown;base64,IyBo"},
+        "curl_inv": "curl x",
+        "out_docs": "docs",
+    }
     assert card_text("a/b", card).splitlines() == [
-        "model: a/b", "type: fill-mask", "version: v1", "public: true", "pricing: $0.0050/Ktoken",
-        "mask token: [MASK]", "cover_image: (binary)", "README:", "(binary)", "",
-        "CURL invocation:", "", " curl x", "", "output fields description:", "", "docs", ""]
+        "model: a/b",
+        "type: fill-mask",
+        "version: v1",
+        "public: true",
+        "pricing: $0.0050/Ktoken",
+        "mask token: [MASK]",
+        "cover_image: (binary)",
+        "README:",
+        "(binary)",
+        "",
+        "CURL invocation:",
+        "",
+        " curl x",
+        "",
+        "output fields description:",
+        "",
+        "docs",
+        "",
+    ]
 
 
 # --- models versions --------------------------------------------------------------------------
@@ -349,12 +405,19 @@ def test_versions_json_is_the_apis_list(api):
 
 
 def test_versions_without_a_version_string_are_skipped_with_a_warning(api, monkeypatch):
-    monkeypatch.setitem(catalogue.VERSIONS, catalogue.MISTRAL_7B,
-                        [{"uploaded_at": "2023-01-01T00:00:00+00:00"}, *catalogue.VERSIONS[catalogue.MISTRAL_7B]])
+    monkeypatch.setitem(
+        catalogue.VERSIONS,
+        catalogue.MISTRAL_7B,
+        [{"uploaded_at": "2023-01-01T00:00:00+00:00"}, *catalogue.VERSIONS[catalogue.MISTRAL_7B]],
+    )
     run = invoke(["models", "versions", "-m", catalogue.MISTRAL_7B])
     assert run.exit_code == 0
-    assert run.stdout == f"{catalogue.VERSIONS[catalogue.MISTRAL_7B][1]['version']}\t2023-09-28T15:11:46.300112+00:00\n"
+    assert (
+        run.stdout
+        == f"{catalogue.VERSIONS[catalogue.MISTRAL_7B][1]['version']}\t2023-09-28T15:11:46.300112+00:00\n"
+    )
     assert run.stderr == "warning: skipped entry 1 of the version list: it has no version\n"
+
 
 def test_model_is_required_and_checked(api):
     assert invoke(["models", "versions"]).exit_code == 2
@@ -401,7 +464,9 @@ def test_a_day_old_cache_is_refreshed_when_a_name_is_unknown(api):
 def test_a_name_differing_only_in_case_gets_one_suggestion(api):
     run = invoke(["models", "info", "-m", SEED.lower()])
     assert run.exit_code == 4
-    assert run.stderr.splitlines()[1] == f"hint: did you mean {SEED}? ('llamactl models list' shows every model)"
+    assert (
+        run.stderr.splitlines()[1] == f"hint: did you mean {SEED}? ('llamactl models list' shows every model)"
+    )
 
 
 def test_a_name_like_nothing_keeps_the_plain_hint(api):
@@ -425,7 +490,8 @@ def test_infer_suggests_names_from_the_cache(api, token):
     run = invoke(["infer", "-m", "mistralai/Mistral-7b-instruct-v0.1", "hi"])
     assert run.exit_code == 4
     assert run.stderr.splitlines()[1] == (
-        f"hint: did you mean {catalogue.MISTRAL_7B}? ('llamactl models list' shows every model)")
+        f"hint: did you mean {catalogue.MISTRAL_7B}? ('llamactl models list' shows every model)"
+    )
     assert paths(api) == ["/v1/inference/mistralai/Mistral-7b-instruct-v0.1"]
 
 
@@ -435,7 +501,11 @@ def test_infer_on_a_fresh_install_suggests_from_the_list_fetched_for_pricing(api
     run = invoke(["infer", "-m", "meta-llama/Llama-2-70b-chat", "hi"])
     assert run.exit_code == 4
     assert run.stderr.splitlines()[1].startswith("hint: did you mean meta-llama/Llama-2-70b-chat-hf")
-    assert sorted(paths(api)) == ["/models/list", "/models/private/list", "/v1/inference/meta-llama/Llama-2-70b-chat"]
+    assert sorted(paths(api)) == [
+        "/models/list",
+        "/models/private/list",
+        "/v1/inference/meta-llama/Llama-2-70b-chat",
+    ]
 
 
 def test_infer_never_fetches_the_list_for_a_suggestion_without_a_stream(api, token):
@@ -463,7 +533,10 @@ def test_completion_offers_cached_names_starting_with_what_was_typed(api, token)
     invoke(["models", "list"])
     api.requests.clear()
     assert complete_model_name(completion_context(), "meta-llama/Llama-2-7") == [SEED, catalogue.LLAMA_7B]
-    assert complete_model_name(completion_context(), "EMU-") == [catalogue.NO_PRICING, catalogue.PRIVATE_MODEL]
+    assert complete_model_name(completion_context(), "EMU-") == [
+        catalogue.NO_PRICING,
+        catalogue.PRIVATE_MODEL,
+    ]
     assert len(complete_model_name(completion_context(), "")) == len(catalogue.MODELS)
     assert api.requests == []
 
@@ -476,9 +549,19 @@ def test_completion_without_a_cache_offers_nothing_and_fetches_nothing(api):
 def shell_completion(words: str, env: dict[str, str]) -> list[str]:
     """What bash would offer: Typer's completion protocol, in a real subprocess."""
     proc = subprocess.run(
-        llamactl_command(), env={**env, "_LLAMACTL_COMPLETE": "complete_bash", "COMP_WORDS": words,
-                                 "COMP_CWORD": str(len(words.split()) - (0 if words.endswith(" ") else 1))},
-        capture_output=True, text=True, timeout=HANG_GUARD, cwd=REPO, stdin=subprocess.DEVNULL)
+        llamactl_command(),
+        env={
+            **env,
+            "_LLAMACTL_COMPLETE": "complete_bash",
+            "COMP_WORDS": words,
+            "COMP_CWORD": str(len(words.split()) - (0 if words.endswith(" ") else 1)),
+        },
+        capture_output=True,
+        text=True,
+        timeout=HANG_GUARD,
+        cwd=REPO,
+        stdin=subprocess.DEVNULL,
+    )
     assert proc.returncode == 0, proc.stderr
     return [line for line in proc.stdout.splitlines() if line]  # bash drops empty words
 

@@ -15,7 +15,7 @@ from llamactl.api.network_errors import classify_network_error, exception_chain
 from llamactl.api.retry import RetryPolicy
 from llamactl.env import Environment
 from llamactl.errors import RequestFailed
-from tests.emulator import Behavior, VALID_TOKEN
+from tests.emulator import VALID_TOKEN, Behavior
 from tests.helpers import invoke
 
 MODEL = "meta-llama/Llama-2-70b-chat-hf"
@@ -49,7 +49,10 @@ def test_a_refused_connection_is_retried(monkeypatch):
     port = closed_port()
     run = infer_at(f"http://127.0.0.1:{port}", monkeypatch, "--retries", "1")
     assert run.exit_code == 5
-    assert error_line(run.stderr) == f"error: could not reach 127.0.0.1:{port}: connection refused (gave up after 2 attempts)"
+    assert (
+        error_line(run.stderr)
+        == f"error: could not reach 127.0.0.1:{port}: connection refused (gave up after 2 attempts)"
+    )
     assert len(retry_notices(run.stderr)) == 1 and "after connection refused" in run.stderr
 
 
@@ -65,8 +68,10 @@ def test_a_connection_reset_before_any_answer_is_retried(api, monkeypatch):
     run = infer_at(api.url, monkeypatch, "--retries", "1")
     assert run.exit_code == 5
     host = api.url.split("//", 1)[1]
-    assert error_line(run.stderr) == (f"error: could not reach {host}: the connection was closed before a complete "
-                                      "response (gave up after 2 attempts)")
+    assert error_line(run.stderr) == (
+        f"error: could not reach {host}: the connection was closed before a complete "
+        "response (gave up after 2 attempts)"
+    )
     assert inference_count(api) == 2 and len(retry_notices(run.stderr)) == 1
 
 
@@ -74,7 +79,10 @@ def test_a_tls_handshake_with_a_plain_http_server_is_not_retried(api, monkeypatc
     host = api.url.split("//", 1)[1]
     run = infer_at(f"https://{host}", monkeypatch, "--retries", "2")
     assert run.exit_code == 5
-    assert error_line(run.stderr) == f"error: could not reach {host}: the TLS handshake failed (is it an https server?)"
+    assert (
+        error_line(run.stderr)
+        == f"error: could not reach {host}: the TLS handshake failed (is it an https server?)"
+    )
     assert retry_notices(run.stderr) == [] and inference_count(api) == 0
 
 
@@ -83,8 +91,9 @@ def test_an_unreachable_proxy_is_named_and_retried(api, monkeypatch):
     run = infer_at(api.url, monkeypatch, "--retries", "1")
     assert run.exit_code == 5
     host = api.url.split("//", 1)[1]
-    assert error_line(run.stderr) == (f"error: could not reach the proxy for {host}: connection refused "
-                                      "(gave up after 2 attempts)")
+    assert error_line(run.stderr) == (
+        f"error: could not reach the proxy for {host}: connection refused (gave up after 2 attempts)"
+    )
     assert "hint: check HTTPS_PROXY / HTTP_PROXY / NO_PROXY" in run.stderr
     assert inference_count(api) == 0
 
@@ -113,18 +122,25 @@ def unanswered_port():
 def test_a_connect_timeout_is_retried(unanswered_port, monkeypatch):
     monkeypatch.setattr(client_module, "CONNECT_TIMEOUT", 0.2)
     notices: list[str] = []
-    client = ApiClient(Environment(api_url=f"http://127.0.0.1:{unanswered_port}"), None,
-                       retry=RetryPolicy(retries=1, base_delay=0.01), notify=notices.append)
+    client = ApiClient(
+        Environment(api_url=f"http://127.0.0.1:{unanswered_port}"),
+        None,
+        retry=RetryPolicy(retries=1, base_delay=0.01),
+        notify=notices.append,
+    )
     with pytest.raises(RequestFailed) as failed:
         client.get_json("/models/list")
-    assert failed.value.message == (f"could not reach 127.0.0.1:{unanswered_port}: timed out while connecting"
-                                    " (gave up after 2 attempts)")
+    assert failed.value.message == (
+        f"could not reach 127.0.0.1:{unanswered_port}: timed out while connecting (gave up after 2 attempts)"
+    )
     assert len(notices) == 1 and "after timed out while connecting" in notices[0]
 
 
 def test_the_words_in_a_message_decide_nothing():
     """An exception whose text says SSL, refused and unknown host, with no cause behind it."""
-    misleading = requests.exceptions.ConnectionError("SSL: Connection refused: Name or service not known, timed out")
+    misleading = requests.exceptions.ConnectionError(
+        "SSL: Connection refused: Name or service not known, timed out"
+    )
     assert classify_network_error(misleading).words == "network error"
     assert classify_network_error(misleading).retryable
 

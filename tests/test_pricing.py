@@ -7,13 +7,14 @@ import json
 import re
 
 import pytest
-from hypothesis import given, strategies as st
+from hypothesis import given
+from hypothesis import strategies as st
 
 from llamactl.catalogue.cache import ModelCache
-from llamactl.env import Environment
 from llamactl.catalogue.pricing import estimate_cost, price_texts
+from llamactl.env import Environment
 from llamactl.output.format import format_dollars
-from tests.emulator import Behavior, VALID_TOKEN, catalogue
+from tests.emulator import VALID_TOKEN, Behavior, catalogue
 from tests.helpers import invoke
 
 MODEL = catalogue.LLAMA_70B
@@ -34,21 +35,24 @@ def test_input_token_pricing_ignores_the_output():
     assert estimate_cost(pricing, 2_000_000, None) == pytest.approx(0.02)
 
 
-@pytest.mark.parametrize("pricing", [
-    {"type": "time", "cents_per_sec": 0.05},
-    {"type": "uptime", "cents_per_sec": 0.0333},
-    {"type": "input_length", "cents_per_input_sec": 0.0005},
-    {"type": "output_length", "cents_per_output_sec": 0.0008},
-    {"type": "input_character_length", "cents_per_input_char": 0.00008},
-    {"type": "image_units", "cents_per_image_unit": 0.05},
-    {"type": "tokens", "cents_per_input_token": 0.000064},
-    {"type": "tokens", "cents_per_input_token": "0.000064", "cents_per_output_token": 0.00008},
-    {"type": "tokens", "cents_per_input_token": True, "cents_per_output_token": 0.00008},
-    {"type": "tokens", "cents_per_input_token": -1, "cents_per_output_token": 0.00008},
-    {"cents_per_input_token": 0.000064, "cents_per_output_token": 0.00008},
-    None,
-    "tokens",
-])
+@pytest.mark.parametrize(
+    "pricing",
+    [
+        {"type": "time", "cents_per_sec": 0.05},
+        {"type": "uptime", "cents_per_sec": 0.0333},
+        {"type": "input_length", "cents_per_input_sec": 0.0005},
+        {"type": "output_length", "cents_per_output_sec": 0.0008},
+        {"type": "input_character_length", "cents_per_input_char": 0.00008},
+        {"type": "image_units", "cents_per_image_unit": 0.05},
+        {"type": "tokens", "cents_per_input_token": 0.000064},
+        {"type": "tokens", "cents_per_input_token": "0.000064", "cents_per_output_token": 0.00008},
+        {"type": "tokens", "cents_per_input_token": True, "cents_per_output_token": 0.00008},
+        {"type": "tokens", "cents_per_input_token": -1, "cents_per_output_token": 0.00008},
+        {"cents_per_input_token": 0.000064, "cents_per_output_token": 0.00008},
+        None,
+        "tokens",
+    ],
+)
 def test_what_tokens_cannot_price_has_no_estimate(pricing):
     assert estimate_cost(pricing, 100, 100) is None
 
@@ -75,28 +79,42 @@ def test_a_token_estimate_is_the_sum_of_both_sides(input_cents, output_cents, to
     assert estimate_cost(pricing, tokens_in + 1, tokens_out) >= both
 
 
-@pytest.mark.parametrize("amount, text", [
-    (0.64, "$0.64"), (0.8, "$0.80"), (5, "$5.00"), (0.0005, "$0.0005"), (0.000333, "$0.000333"),
-    (0.6400000000000001, "$0.64"),
-])
+@pytest.mark.parametrize(
+    "amount, text",
+    [
+        (0.64, "$0.64"),
+        (0.8, "$0.80"),
+        (5, "$5.00"),
+        (0.0005, "$0.0005"),
+        (0.000333, "$0.000333"),
+        (0.6400000000000001, "$0.64"),
+    ],
+)
 def test_dollars_keep_two_decimals_and_as_many_as_a_small_price_needs(amount, text):
     assert format_dollars(amount, min_decimals=2) == text
 
 
-@pytest.mark.parametrize("pricing, texts", [
-    ({"type": "tokens", "cents_per_input_token": 0.000064, "cents_per_output_token": 0.00008},
-     ("$0.64/Mtoken", "$0.80/Mtoken")),
-    ({"type": "input_tokens", "cents_per_input_token": 0.000001}, ("$0.01/Mtoken", None)),
-    ({"type": "time", "cents_per_sec": 0.05}, ("$0.0005/sec", None)),
-    ({"type": "uptime", "cents_per_sec": 0.0333}, ("$0.000333/sec uptime", None)),
-    ({"type": "input_length", "cents_per_input_sec": 0.0005}, ("$0.000005/sec", None)),
-    ({"type": "output_length", "cents_per_output_sec": 0.0008}, (None, "$0.000008/sec")),
-    ({"type": "image_units", "cents_per_image_unit": 0.05, "short": "$0.0005 / image unit"},
-     ("$0.0005 / image unit", None)),
-    ({"type": "input_character_length", "cents_per_input_char": 0.00008}, (None, None)),
-    ({"type": "tokens", "cents_per_input_token": None}, (None, None)),
-    (None, (None, None)),
-])
+@pytest.mark.parametrize(
+    "pricing, texts",
+    [
+        (
+            {"type": "tokens", "cents_per_input_token": 0.000064, "cents_per_output_token": 0.00008},
+            ("$0.64/Mtoken", "$0.80/Mtoken"),
+        ),
+        ({"type": "input_tokens", "cents_per_input_token": 0.000001}, ("$0.01/Mtoken", None)),
+        ({"type": "time", "cents_per_sec": 0.05}, ("$0.0005/sec", None)),
+        ({"type": "uptime", "cents_per_sec": 0.0333}, ("$0.000333/sec uptime", None)),
+        ({"type": "input_length", "cents_per_input_sec": 0.0005}, ("$0.000005/sec", None)),
+        ({"type": "output_length", "cents_per_output_sec": 0.0008}, (None, "$0.000008/sec")),
+        (
+            {"type": "image_units", "cents_per_image_unit": 0.05, "short": "$0.0005 / image unit"},
+            ("$0.0005 / image unit", None),
+        ),
+        ({"type": "input_character_length", "cents_per_input_char": 0.00008}, (None, None)),
+        ({"type": "tokens", "cents_per_input_token": None}, (None, None)),
+        (None, (None, None)),
+    ],
+)
 def test_listed_prices_are_per_million_tokens_or_per_second(pricing, texts):
     assert price_texts(pricing) == texts
 
@@ -156,7 +174,8 @@ def test_without_a_cached_catalogue_the_pricing_is_fetched_alongside_and_cached(
     assert " · cost n/a · " not in run.stderr
     assert summary_cost(run.stderr)[0] is True
     assert sorted(request.path for request in api.requests) == sorted(
-        [f"/v1/inference/{MODEL}", "/models/list", "/models/private/list"])
+        [f"/v1/inference/{MODEL}", "/models/list", "/models/private/list"]
+    )
     assert ModelCache(Environment(api_url=api.url)).read().serving_entry(MODEL) is not None
     api.requests.clear()
     assert summary_cost(invoke(["infer", "-m", MODEL, "hello"]).stderr)[0] is True
@@ -187,11 +206,14 @@ def test_infer_reads_the_cache_without_refreshing_even_a_stale_one(api):
     assert [request.path for request in api.requests] == [f"/v1/inference/{MODEL}"]
 
 
-@pytest.mark.parametrize("args", [
-    ["-m", catalogue.DEDICATED_13B],  # billed by uptime, not tokens
-    ["-m", catalogue.NO_PRICING],
-    ["-d", "DpLlama70b"],  # a deployment: no model name to price
-])
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["-m", catalogue.DEDICATED_13B],  # billed by uptime, not tokens
+        ["-m", catalogue.NO_PRICING],
+        ["-d", "DpLlama70b"],  # a deployment: no model name to price
+    ],
+)
 def test_what_tokens_cannot_price_shows_no_cost(api, args):
     cache_catalogue()
     run = invoke(["infer", *args, "hello"])

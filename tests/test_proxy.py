@@ -24,12 +24,18 @@ def test_requests_go_through_http_proxy(emulator, env, proxy):
     run = run_llamactl(["infer", "-m", MODEL, "hi"], {**env, "HTTP_PROXY": proxy.url})
     assert run.exit_code == 0, run.stderr
     assert run.stdout == "via proxy\n"
-    assert [request for request in proxy.requests if "/v1/inference/" in request] == [f"POST {emulator.url}/v1/inference/{MODEL}"]
-    assert f"GET {emulator.url}/models/list" in proxy.requests  # fetched for the price, through the same proxy
+    assert [request for request in proxy.requests if "/v1/inference/" in request] == [
+        f"POST {emulator.url}/v1/inference/{MODEL}"
+    ]
+    assert (
+        f"GET {emulator.url}/models/list" in proxy.requests
+    )  # fetched for the price, through the same proxy
 
 
 def test_no_proxy_bypasses_it(emulator, env, proxy):
-    run = run_llamactl(["infer", "-m", MODEL, "hi"], {**env, "HTTP_PROXY": proxy.url, "NO_PROXY": "127.0.0.1"})
+    run = run_llamactl(
+        ["infer", "-m", MODEL, "hi"], {**env, "HTTP_PROXY": proxy.url, "NO_PROXY": "127.0.0.1"}
+    )
     assert run.exit_code == 0, run.stderr
     assert proxy.requests == []
     assert len([r for r in emulator.requests if r.path.startswith("/v1/inference/")]) == 1

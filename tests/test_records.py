@@ -12,12 +12,26 @@ from llamactl.history.records import COLUMNS, HistoryRecord
 from llamactl.history.store import HistoryStore
 from llamactl.inference.outcome import OUTCOME_FIELDS, InferenceOutcome, OutcomeFields
 
-REQUEST = InferenceRequest(InferenceTarget("meta-llama/Llama-2-70b-chat-hf", "v1"), {"input": "hi"},
-                           {"image": FileUpload("cat.png", b"png", "image/png")})
+REQUEST = InferenceRequest(
+    InferenceTarget("meta-llama/Llama-2-70b-chat-hf", "v1"),
+    {"input": "hi"},
+    {"image": FileUpload("cat.png", b"png", "image/png")},
+)
 # a value for every outcome field that is not its default, so a field left uncopied shows
-DISTINCT = {"results": ["a", "b"], "status": "incomplete", "error": "boom", "tokens_in": 3, "tokens_out": 7,
-            "cost": 0.25, "cost_estimated": True, "runtime_ms": 12, "wall_seconds": 1.23456,
-            "request_id": "R1", "streamed": True, "batch_id": "b1"}
+DISTINCT = {
+    "results": ["a", "b"],
+    "status": "incomplete",
+    "error": "boom",
+    "tokens_in": 3,
+    "tokens_out": 7,
+    "cost": 0.25,
+    "cost_estimated": True,
+    "runtime_ms": 12,
+    "wall_seconds": 1.23456,
+    "request_id": "R1",
+    "streamed": True,
+    "batch_id": "b1",
+}
 
 
 def outcome() -> InferenceOutcome:
@@ -33,19 +47,43 @@ def test_the_distinct_values_cover_every_outcome_field():
 def test_a_history_record_takes_every_outcome_field():
     record = HistoryRecord.from_outcome(outcome(), "api.deepinfra.com")
     assert {name: getattr(record, name) for name in OUTCOME_FIELDS} == DISTINCT
-    assert (record.model, record.version, record.created_at) == ("meta-llama/Llama-2-70b-chat-hf", "v1", 1_700_000_000.0)
+    assert (record.model, record.version, record.created_at) == (
+        "meta-llama/Llama-2-70b-chat-hf",
+        "v1",
+        1_700_000_000.0,
+    )
     assert record.uploads == {"image": {"filename": "cat.png", "size": 3, "content_type": "image/png"}}
 
 
 def test_history_json_keeps_its_keys_in_their_order():
     record = HistoryRecord.from_outcome(outcome(), "api.deepinfra.com")
     data = record.to_json()
-    assert list(data) == ["id", "time", "model", "version", "deploy_id", "api_host", "fields", "uploads",
-                          "results", "status", "error", "tokens_in", "tokens_out", "cost", "cost_estimated",
-                          "runtime_ms", "wall_seconds", "request_id", "streamed", "batch_id"]
+    assert list(data) == [
+        "id",
+        "time",
+        "model",
+        "version",
+        "deploy_id",
+        "api_host",
+        "fields",
+        "uploads",
+        "results",
+        "status",
+        "error",
+        "tokens_in",
+        "tokens_out",
+        "cost",
+        "cost_estimated",
+        "runtime_ms",
+        "wall_seconds",
+        "request_id",
+        "streamed",
+        "batch_id",
+    ]
     assert data["wall_seconds"] == 1.235
     assert {name: data[name] for name in OUTCOME_FIELDS if name != "wall_seconds"} == {
-        name: value for name, value in DISTINCT.items() if name != "wall_seconds"}
+        name: value for name, value in DISTINCT.items() if name != "wall_seconds"
+    }
 
 
 def test_the_columns_are_the_requests_table(tmp_path):

@@ -34,8 +34,12 @@ def screen_lines(text: str) -> list[str]:
 
 
 def test_several_results_are_labelled_panels_in_order(api):
-    texts = [result["generated_text"] for result in json.loads(invoke(
-        ["infer", "-m", MODEL, "-i", "num_responses=2", "--json", "--no-history", "hi"]).stdout)["results"]]
+    texts = [
+        result["generated_text"]
+        for result in json.loads(
+            invoke(["infer", "-m", MODEL, "-i", "num_responses=2", "--json", "--no-history", "hi"]).stdout
+        )["results"]
+    ]
     run = on_terminal(["infer", "-m", MODEL, "-i", "num_responses=2", "--no-history", "hi"])
     assert run.exit_code == 0, run.stderr
     screen = STYLE.sub("", run.stdout)
@@ -46,8 +50,12 @@ def test_several_results_are_labelled_panels_in_order(api):
 
 def test_panels_wrap_long_results_within_the_width_instead_of_cropping(api):
     api.behave(Behavior(reply=" ".join(f"word{i}" for i in range(30))))
-    texts = [result["generated_text"] for result in json.loads(invoke(
-        ["infer", "-m", MODEL, "-i", "num_responses=2", "--json", "--no-history", "hi"]).stdout)["results"]]
+    texts = [
+        result["generated_text"]
+        for result in json.loads(
+            invoke(["infer", "-m", MODEL, "-i", "num_responses=2", "--json", "--no-history", "hi"]).stdout
+        )["results"]
+    ]
     assert all(len(text) > 100 for text in texts)  # far wider than the terminal
     run = on_terminal(["infer", "-m", MODEL, "-i", "num_responses=2", "--no-history", "hi"], width=40)
     assert run.exit_code == 0, run.stderr
@@ -76,8 +84,11 @@ def test_colour_on_a_terminal_styles_only_the_messages(api):
 
 def test_a_pipe_on_the_same_screen_as_stderr_ends_its_line_so_the_summary_needs_no_blank_line(api):
     api.behave(Behavior(tokens=["no", " newline"]))
-    result = CliRunner().invoke(app, ["infer", "-m", MODEL, "--no-history", "hi"],
-                                obj={"stdout_isatty": False, "stderr_isatty": True, "no_color": True})
+    result = CliRunner().invoke(
+        app,
+        ["infer", "-m", MODEL, "--no-history", "hi"],
+        obj={"stdout_isatty": False, "stderr_isatty": True, "no_color": True},
+    )
     assert result.exit_code == 0, result.stderr
     assert result.stdout == "no newline\n"  # the exact text, then the final newline
     assert result.stderr.startswith(MODEL)

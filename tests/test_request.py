@@ -20,15 +20,16 @@ def test_a_request_without_files_is_json_with_its_content_type():
     encoded = request.encode()
     assert set(encoded) == {"data", "headers"}
     assert json.loads(encoded["data"].decode("utf-8")) == {"input": "héllo", "stop": ["a"], "stream": True}
-    assert "héllo".encode("utf-8") in encoded["data"]  # not \\u escapes
+    assert "héllo".encode() in encoded["data"]  # not \\u escapes
     assert encoded["headers"] == {"Content-Type": "application/json"}
     assert request.accept == "text/event-stream"
 
 
 def test_a_request_with_a_file_is_form_parts_with_every_field_as_text():
     upload = FileUpload("clip.wav", b"\x00RIFF", "audio/wav")
-    request = InferenceRequest(TARGET, {"task": "transcribe", "temperature": 0.5, "stop": ["x"], "flag": False},
-                               {"audio": upload})
+    request = InferenceRequest(
+        TARGET, {"task": "transcribe", "temperature": 0.5, "stop": ["x"], "flag": False}, {"audio": upload}
+    )
     encoded = request.encode()
     assert set(encoded) == {"data", "files"}  # requests sets the multipart content type itself
     assert encoded["data"] == {"task": "transcribe", "temperature": "0.5", "stop": '["x"]', "flag": "false"}
@@ -61,7 +62,9 @@ class SilentView:
         pass
 
 
-@pytest.mark.parametrize("timeout, words", [(2.5, "nothing arrived for 2.5 s"), (None, "nothing arrived for the --timeout")])
+@pytest.mark.parametrize(
+    "timeout, words", [(2.5, "nothing arrived for 2.5 s"), (None, "nothing arrived for the --timeout")]
+)
 def test_a_stalled_stream_names_the_timeout_it_is_given(timeout, words):
     outcome = InferenceOutcome(InferenceRequest(TARGET, {"input": "hi", "stream": True}), "http://127.0.0.1")
     with pytest.raises(StreamIncomplete, match=words):

@@ -13,8 +13,22 @@ from llamactl.inference.chat_template import llama2_chat_prompt
 from tests.helpers import invoke, last_inference
 
 MODEL = "meta-llama/Llama-2-70b-chat-hf"
-SHARED = ("model", "version", "deploy_id", "inputs", "chat", "system", "stream", "json_output", "selections",
-          "quiet", "timeout", "retries", "dry_run", "no_history")
+SHARED = (
+    "model",
+    "version",
+    "deploy_id",
+    "inputs",
+    "chat",
+    "system",
+    "stream",
+    "json_output",
+    "selections",
+    "quiet",
+    "timeout",
+    "retries",
+    "dry_run",
+    "no_history",
+)
 
 
 def recorded(prompt: str = "rerun me", *flags: str) -> str:
@@ -39,7 +53,11 @@ def test_rerun_and_infer_have_the_same_request_options():
     infer, rerun = params_of("infer"), params_of("history", "rerun")
     for name in SHARED:
         assert (rerun[name].opts, rerun[name].secondary_opts, rerun[name].default, rerun[name].help) == (
-            infer[name].opts, infer[name].secondary_opts, infer[name].default, infer[name].help), name
+            infer[name].opts,
+            infer[name].secondary_opts,
+            infer[name].default,
+            infer[name].help,
+        ), name
     assert rerun["timeout"].default == DEFAULT_TIMEOUT and rerun["retries"].default == DEFAULT_RETRIES
     assert set(rerun) == {*SHARED, "request_id"}
 
@@ -66,8 +84,10 @@ def test_rerun_chat_and_system_wrap_the_recorded_input(api):
     assert chat.exit_code == 0, chat.stderr
     assert last_inference(api).json["input"] == llama2_chat_prompt("What is a llama?")
     rows = json.loads(invoke(["history", "list", "--json"]).stdout)
-    assert [row["fields"]["input"] for row in rows] == [llama2_chat_prompt("What is a llama?", "Answer in one word."),
-                                                        "What is a llama?"]
+    assert [row["fields"]["input"] for row in rows] == [
+        llama2_chat_prompt("What is a llama?", "Answer in one word."),
+        "What is a llama?",
+    ]
 
 
 def test_rerun_o_writes_the_selected_part_without_streaming(api, tmp_path):
@@ -78,8 +98,11 @@ def test_rerun_o_writes_the_selected_part_without_streaming(api, tmp_path):
     sent = last_inference(api)
     assert "stream" not in sent.json
     assert run.stdout == ""
-    assert target.read_text() and target.read_text() == json.loads(
-        invoke(["history", "list", "--json", "-n", "1"]).stdout)[0]["results"][0]
+    assert (
+        target.read_text()
+        and target.read_text()
+        == json.loads(invoke(["history", "list", "--json", "-n", "1"]).stdout)[0]["results"][0]
+    )
 
 
 def test_rerun_refuses_json_with_o_before_sending(api):

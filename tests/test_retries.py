@@ -7,7 +7,7 @@ from email.utils import formatdate
 import pytest
 
 from llamactl.api.retry import RetryPolicy, parse_retry_after
-from tests.emulator import Behavior, VALID_TOKEN
+from tests.emulator import VALID_TOKEN, Behavior
 from tests.helpers import invoke
 
 MODEL = "meta-llama/Llama-2-70b-chat-hf"
@@ -44,8 +44,11 @@ def test_retry_after_is_honoured_unless_it_exceeds_the_budget():
 
 @pytest.mark.parametrize("status", [429, 502, 503, 504])
 def test_transient_statuses_are_retried_then_succeed(api, status):
-    api.queue(Behavior(status=status, message="Rate limited" if status == 429 else None,
-                       headers={"Retry-After": "0"}))
+    api.queue(
+        Behavior(
+            status=status, message="Rate limited" if status == 429 else None, headers={"Retry-After": "0"}
+        )
+    )
     api.behave(Behavior(tokens=["fine"]))
     run = invoke(["infer", "-m", MODEL, "hi"])
     assert run.exit_code == 0, run.stderr

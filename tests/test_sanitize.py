@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import json
 
-from hypothesis import given, strategies as st
+from hypothesis import given
+from hypothesis import strategies as st
 
 from llamactl.output.sanitize import json_visible, visible, visible_inline
 
@@ -42,8 +43,13 @@ def test_a_cell_has_no_control_character_at_all(text):
     assert not any(ord(ch) < 0x20 or 0x7F <= ord(ch) < 0xA0 for ch in visible_inline(text))
 
 
-@given(st.recursive(st.none() | st.booleans() | st.integers() | st.text(),
-                    lambda inner: st.lists(inner) | st.dictionaries(st.text(), inner), max_leaves=10))
+@given(
+    st.recursive(
+        st.none() | st.booleans() | st.integers() | st.text(),
+        lambda inner: st.lists(inner) | st.dictionaries(st.text(), inner),
+        max_leaves=10,
+    )
+)
 def test_json_for_a_terminal_is_the_same_json_with_nothing_raw(value):
     text = json_visible(json.dumps(value, ensure_ascii=False, indent=2))
     assert json.loads(text) == value

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.emulator import Behavior, VALID_TOKEN
+from tests.emulator import VALID_TOKEN, Behavior
 from tests.helpers import run_llamactl, subprocess_env
 
 MODEL = "meta-llama/Llama-2-70b-chat-hf"
@@ -51,9 +51,13 @@ def test_the_token_appears_nowhere_but_auth_token_and_the_token_file(emulator, t
     backend, login_flags = STORAGES[storage]
     home = tmp_path / "llamactl"
     env = subprocess_env(
-        LLAMACTL_HOME=str(home), HOME=str(tmp_path / "home"), XDG_DATA_HOME=str(tmp_path / "data"),
-        XDG_CONFIG_HOME=str(tmp_path / "config"), XDG_CACHE_HOME=str(tmp_path / "cache"),
-        DEEPINFRA_HOST=emulator.url, PYTHON_KEYRING_BACKEND=backend,
+        LLAMACTL_HOME=str(home),
+        HOME=str(tmp_path / "home"),
+        XDG_DATA_HOME=str(tmp_path / "data"),
+        XDG_CONFIG_HOME=str(tmp_path / "config"),
+        XDG_CACHE_HOME=str(tmp_path / "cache"),
+        DEEPINFRA_HOST=emulator.url,
+        PYTHON_KEYRING_BACKEND=backend,
     )
     written: list[tuple[str, str]] = []  # (what, text) for every stream of every command
 
@@ -88,9 +92,14 @@ def test_the_token_appears_nowhere_but_auth_token_and_the_token_file(emulator, t
 
 def test_the_scan_sees_a_token_file(emulator, tmp_path):
     """The token file is the one place the token may be written; make sure it is found there."""
-    env = subprocess_env(LLAMACTL_HOME=str(tmp_path), DEEPINFRA_HOST=emulator.url,
-                         PYTHON_KEYRING_BACKEND="keyring.backends.fail.Keyring")
-    run = run_llamactl(["auth", "login", "--with-token", "--insecure-storage"], env, input=VALID_TOKEN.encode())
+    env = subprocess_env(
+        LLAMACTL_HOME=str(tmp_path),
+        DEEPINFRA_HOST=emulator.url,
+        PYTHON_KEYRING_BACKEND="keyring.backends.fail.Keyring",
+    )
+    run = run_llamactl(
+        ["auth", "login", "--with-token", "--insecure-storage"], env, input=VALID_TOKEN.encode()
+    )
     assert run.exit_code == 0, run.stderr
     holding = [path.name for path in files_under(tmp_path) if VALID_TOKEN.encode() in path.read_bytes()]
     assert holding == ["tokens.json"]

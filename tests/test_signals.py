@@ -7,7 +7,6 @@ import signal
 import subprocess
 import threading
 
-
 from tests.emulator import Behavior
 from tests.helpers import HANG_GUARD, REPO, llamactl_command, read_exactly, run_llamactl, start_llamactl
 
@@ -52,10 +51,17 @@ def test_a_closed_stdout_ends_quietly(emulator, env):
 def test_head_in_a_real_shell_pipeline(emulator, env):
     emulator.behave(Behavior(tokens=[f" word{i}" for i in range(2000)]))
     shell = subprocess.run(
-        ["bash", "-c", f"{' '.join(llamactl_command('infer', '-m', MODEL, '-q', 'hi'))} | head -c 20; exit ${{PIPESTATUS[0]}}"],
-        env=env, cwd=REPO, capture_output=True, timeout=HANG_GUARD,
+        [
+            "bash",
+            "-c",
+            f"{' '.join(llamactl_command('infer', '-m', MODEL, '-q', 'hi'))} | head -c 20; exit ${{PIPESTATUS[0]}}",
+        ],
+        env=env,
+        cwd=REPO,
+        capture_output=True,
+        timeout=HANG_GUARD,
     )
-    assert shell.stdout == " word0 word1 word2 w".encode()
+    assert shell.stdout == b" word0 word1 word2 w"
     assert shell.stderr == b""
     assert shell.returncode in (0, 141)
 

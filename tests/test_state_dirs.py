@@ -59,9 +59,14 @@ def test_history_lives_in_xdg_data_home_unless_llamactl_home_is_set(tmp_path, mo
 
 
 def without_llamactl_home(emulator, tmp_path) -> dict[str, str]:
-    env = subprocess_env(DEEPINFRA_TOKEN=VALID_TOKEN, DEEPINFRA_HOST=emulator.url, HOME=str(tmp_path),
-                         XDG_DATA_HOME=str(tmp_path / "data"), XDG_CONFIG_HOME=str(tmp_path / "config"),
-                         XDG_CACHE_HOME=str(tmp_path / "cache"))
+    env = subprocess_env(
+        DEEPINFRA_TOKEN=VALID_TOKEN,
+        DEEPINFRA_HOST=emulator.url,
+        HOME=str(tmp_path),
+        XDG_DATA_HOME=str(tmp_path / "data"),
+        XDG_CONFIG_HOME=str(tmp_path / "config"),
+        XDG_CACHE_HOME=str(tmp_path / "cache"),
+    )
     assert "LLAMACTL_HOME" not in env
     return env
 
@@ -71,7 +76,9 @@ def test_platformdirs_is_imported_only_when_a_directory_is_needed(emulator, tmp_
     assert "platformdirs" not in imports_of(["--version"], env)["third_party"]
     quiet = imports_of(["infer", "-m", MODEL, "--no-stream", "--no-history", "-q", "hi"], env)
     assert quiet["code"] == 0 and "platformdirs" not in quiet["third_party"]
-    recorded = imports_of(["infer", "-m", MODEL, "--no-stream", "-q", "hi"], env)  # a control: history needs it
+    recorded = imports_of(
+        ["infer", "-m", MODEL, "--no-stream", "-q", "hi"], env
+    )  # a control: history needs it
     assert recorded["code"] == 0 and "platformdirs" in recorded["third_party"]
     assert (tmp_path / "data" / "llamactl" / "history.db").exists()
     assert not Path(tmp_path / ".local").exists()

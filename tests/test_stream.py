@@ -2,20 +2,28 @@
 
 import json
 
-from hypothesis import given, settings, strategies as st
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from llamactl.api.native_stream import StreamAccumulator, iter_events, parse_event
 
 
 def token_event(text, special=False, **extra):
-    data = {"token": {"id": 1, "text": text, "logprob": -0.1, "special": special},
-            "generated_text": None, "details": None}
+    data = {
+        "token": {"id": 1, "text": text, "logprob": -0.1, "special": special},
+        "generated_text": None,
+        "details": None,
+    }
     data.update(extra)
     return data
 
 
-FINAL = token_event("</s>", special=True, generated_text="Hé 🦙 llama",
-                    details={"finish_reason": "eos_token", "generated_tokens": 4, "input_tokens": 7, "seed": 1})
+FINAL = token_event(
+    "</s>",
+    special=True,
+    generated_text="Hé 🦙 llama",
+    details={"finish_reason": "eos_token", "generated_tokens": 4, "input_tokens": 7, "seed": 1},
+)
 EVENTS = [token_event("Hé"), token_event(" 🦙"), token_event(" llama"), FINAL]
 
 
@@ -81,7 +89,11 @@ def test_non_json_data_is_ignored():
 
 
 def test_final_token_that_is_not_special_is_text():
-    final = token_event(" end", generated_text="a end", details={"finish_reason": "length", "generated_tokens": 2, "input_tokens": 1})
+    final = token_event(
+        " end",
+        generated_text="a end",
+        details={"finish_reason": "length", "generated_tokens": 2, "input_tokens": 1},
+    )
     acc = collect([sse_bytes([token_event("a"), final])])
     assert acc.text == "a end"
 
@@ -92,7 +104,7 @@ def test_splitting_the_bytes_anywhere_gives_the_same_text(data):
     newline = data.draw(st.sampled_from(["\n", "\r\n", "\r"]))
     raw = sse_bytes(EVENTS, newline=newline, comments=data.draw(st.booleans()))
     cuts = sorted(data.draw(st.lists(st.integers(0, len(raw)), max_size=12)))
-    chunks = [raw[a:b] for a, b in zip([0, *cuts], [*cuts, len(raw)])]
+    chunks = [raw[a:b] for a, b in zip([0, *cuts], [*cuts, len(raw)], strict=True)]
     acc = collect(chunks)
     assert acc.text == "Hé 🦙 llama"
     assert acc.complete

@@ -26,8 +26,9 @@ LONG_PROMPT = "Explain, in the voice of a patient teacher, why llamas hum and al
 
 
 def on_terminal(args: list[str], width: int) -> Run:
-    result = CliRunner().invoke(app, args, obj={"stdout_isatty": True, "width": width, "no_color": True},
-                                prog_name="llamactl")
+    result = CliRunner().invoke(
+        app, args, obj={"stdout_isatty": True, "width": width, "no_color": True}, prog_name="llamactl"
+    )
     if result.exception is not None and not isinstance(result.exception, SystemExit):
         raise result.exception
     return Run(result.exit_code, result.stdout, result.stderr)
@@ -47,7 +48,7 @@ def column_cells(lines: list[str], header: str) -> list[str]:
     for line in lines[1:]:
         left = line.rfind("  ", 0, start) + 2 if "  " in line[:start] else 0
         right = line.find("  ", end)
-        cells.append(line[min(left, start):right if right != -1 else len(line)].strip())
+        cells.append(line[min(left, start) : right if right != -1 else len(line)].strip())
     return cells
 
 
@@ -62,8 +63,11 @@ def test_the_key_column_is_never_cut_even_when_it_alone_is_wider_than_the_termin
 
 
 def test_free_text_shrinks_with_an_ellipsis_before_anything_goes():
-    columns = [Column("ID", ["7"], Role.KEY), Column("Prompt", ["a b c d e f g h i j k l m n o p"], Role.TEXT),
-               Column("Cost", ["$0.000123"], Role.FIGURE, right=True, drop=1)]
+    columns = [
+        Column("ID", ["7"], Role.KEY),
+        Column("Prompt", ["a b c d e f g h i j k l m n o p"], Role.TEXT),
+        Column("Cost", ["$0.000123"], Role.FIGURE, right=True, drop=1),
+    ]
     lines = render(columns, 30).plain.splitlines()
     assert lines[1].startswith("7   a b c d e f") and lines[1].endswith("…  $0.000123")
     assert all(len(line) <= 30 for line in lines)
@@ -156,14 +160,41 @@ def history(home, monkeypatch):
     monkeypatch.setenv("LLAMACTL_HOME", str(home))
     now = time.time()
     records = [
-        HistoryRecord(created_at=now - 60, api_host="api.deepinfra.com", fields={"input": "hi"}, status="ok",
-                      model=catalogue.LLAMA_70B, results=["hello"], tokens_in=2, tokens_out=3, cost=0.0000123),
-        HistoryRecord(created_at=now - 30, api_host="api.deepinfra.com", fields={"input": "stop"},
-                      status="interrupted", model=catalogue.MISTRAL_7B, results=[], tokens_in=12345,
-                      tokens_out=None, cost=None),
-        HistoryRecord(created_at=now, api_host="api.deepinfra.com", fields={"input": LONG_PROMPT}, status="error",
-                      model=LONG_MODEL, results=[], error="boom", tokens_in=40, tokens_out=0,
-                      cost=0.00044416, cost_estimated=True),
+        HistoryRecord(
+            created_at=now - 60,
+            api_host="api.deepinfra.com",
+            fields={"input": "hi"},
+            status="ok",
+            model=catalogue.LLAMA_70B,
+            results=["hello"],
+            tokens_in=2,
+            tokens_out=3,
+            cost=0.0000123,
+        ),
+        HistoryRecord(
+            created_at=now - 30,
+            api_host="api.deepinfra.com",
+            fields={"input": "stop"},
+            status="interrupted",
+            model=catalogue.MISTRAL_7B,
+            results=[],
+            tokens_in=12345,
+            tokens_out=None,
+            cost=None,
+        ),
+        HistoryRecord(
+            created_at=now,
+            api_host="api.deepinfra.com",
+            fields={"input": LONG_PROMPT},
+            status="error",
+            model=LONG_MODEL,
+            results=[],
+            error="boom",
+            tokens_in=40,
+            tokens_out=0,
+            cost=0.00044416,
+            cost_estimated=True,
+        ),
     ]
     with HistoryStore.open(history_path(Environment())) as store:
         return store.add_all(records)
@@ -198,8 +229,9 @@ def test_history_list_shares_the_spare_width_between_the_model_and_the_prompt(hi
 @pytest.mark.parametrize("width", WIDTHS)
 def test_history_stats_never_cuts_a_model_name_or_a_total(history, width):
     lines = screen(on_terminal(["history", "stats"], width))
-    assert [line.split()[0] for line in lines[1:]] == sorted([catalogue.LLAMA_70B, catalogue.MISTRAL_7B,
-                                                               LONG_MODEL]) + ["total"]
+    assert [line.split()[0] for line in lines[1:]] == sorted(
+        [catalogue.LLAMA_70B, catalogue.MISTRAL_7B, LONG_MODEL]
+    ) + ["total"]
     assert "…" not in "".join(lines)
     if width >= 80:  # beside a 58-column model name, the cost is the last figure to go
         assert column_cells(lines, "Cost")[-1] == cost_text(0.0000123 + 0.00044416, True)

@@ -109,8 +109,14 @@ def test_an_output_selection_on_a_terminal_is_shown_not_obeyed(api):
 def test_a_real_terminal_gets_nothing_to_obey(emulator, env):
     pexpect = pytest.importorskip("pexpect")
     emulator.behave(Behavior(tokens=TOKENS, headers={"X-Request-Id": "R-" + ASK_CURSOR}))
-    child = pexpect.spawn(llamactl_command()[0], llamactl_command("infer", "-m", MODEL, "hi")[1:],
-                          env={**env, "NO_COLOR": "1"}, cwd=str(REPO), encoding="utf-8", timeout=HANG_GUARD)
+    child = pexpect.spawn(
+        llamactl_command()[0],
+        llamactl_command("infer", "-m", MODEL, "hi")[1:],
+        env={**env, "NO_COLOR": "1"},
+        cwd=str(REPO),
+        encoding="utf-8",
+        timeout=HANG_GUARD,
+    )
     child.expect(pexpect.EOF)
     child.close()
     assert child.exitstatus == 0
@@ -124,8 +130,15 @@ def test_a_real_terminal_gets_nothing_to_obey(emulator, env):
 
 def rich_text_on_a_terminal() -> tuple[RichText, io.StringIO]:
     screen = io.StringIO()
-    env = Environment(stdout=screen, stderr=io.StringIO(), stdout_isatty=True, stderr_isatty=True,
-                      no_color=True, width=80, environ={})
+    env = Environment(
+        stdout=screen,
+        stderr=io.StringIO(),
+        stdout_isatty=True,
+        stderr_isatty=True,
+        no_color=True,
+        width=80,
+        environ={},
+    )
     return RichText(Output(env)), screen
 
 
@@ -180,9 +193,12 @@ def test_retry_notices_show_the_servers_words_not_obey_them(api):
 
 def test_batch_warnings_under_the_progress_bar_are_shown_not_obeyed(api):
     api.behave(Behavior(status=400, body_shape="detail_str", message=f"no {TITLE}"))
-    result = CliRunner().invoke(app, ["infer", "-m", MODEL, "--no-history", "--batch", "-", "--batch-format", "lines"],
-                                input="a\nb\n",
-                                obj={"stdout_isatty": False, "stderr_isatty": True, "no_color": True, "width": 80})
+    result = CliRunner().invoke(
+        app,
+        ["infer", "-m", MODEL, "--no-history", "--batch", "-", "--batch-format", "lines"],
+        input="a\nb\n",
+        obj={"stdout_isatty": False, "stderr_isatty": True, "no_color": True, "width": 80},
+    )
     assert result.exit_code != 0
     assert not OBEYED.search(result.stderr), repr(result.stderr)
     assert "no ^[]0;owned" in result.stderr  # printed by the bar's console: Rich drops the BEL itself
@@ -202,8 +218,13 @@ def test_a_model_description_is_shown_on_a_terminal_and_exact_in_a_pipe(api, mon
 
 
 def test_model_list_rows_show_server_strings_in_a_pipe_too(api, monkeypatch):
-    odd = {"model_name": "emu-test/tab\tname", "type": "text-generation", "private": 0,
-           "replaced_by": f"evil{TITLE}", "deprecated": True}
+    odd = {
+        "model_name": "emu-test/tab\tname",
+        "type": "text-generation",
+        "private": 0,
+        "replaced_by": f"evil{TITLE}",
+        "deprecated": True,
+    }
     monkeypatch.setattr(catalogue, "MODELS", catalogue.MODELS + [odd])
     piped = invoke(["models", "list"])
     assert piped.exit_code == 0, piped.stderr
@@ -216,7 +237,9 @@ def test_model_list_rows_show_server_strings_in_a_pipe_too(api, monkeypatch):
 
 
 def test_version_rows_show_server_strings(api, monkeypatch):
-    monkeypatch.setitem(catalogue.VERSIONS, MODEL, [{"version": f"v1{CLEAR}", "uploaded_at": f"now{ASK_CURSOR}"}])
+    monkeypatch.setitem(
+        catalogue.VERSIONS, MODEL, [{"version": f"v1{CLEAR}", "uploaded_at": f"now{ASK_CURSOR}"}]
+    )
     piped = invoke(["models", "versions", "-m", MODEL])
     assert piped.exit_code == 0, piped.stderr
     assert piped.stdout == "v1^[[2J\tnow^[[6n\n"

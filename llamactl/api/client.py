@@ -4,8 +4,9 @@ and the `--debug` trace (token redacted)."""
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import replace
-from typing import TYPE_CHECKING, Any, Callable
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 import requests
@@ -13,11 +14,11 @@ import requests
 from llamactl import __version__
 from llamactl.api.error_body import error_for_status
 from llamactl.api.redact import REDACTED, redact
+from llamactl.api.request import InferenceRequest
+from llamactl.api.retry import DEFAULT_TIMEOUT, RETRY_STATUSES, RetryPolicy, parse_retry_after
 from llamactl.auth.credentials import ResolvedToken
 from llamactl.env import Environment, is_loopback_host
 from llamactl.errors import RequestFailed, UsageError
-from llamactl.api.request import InferenceRequest
-from llamactl.api.retry import DEFAULT_TIMEOUT, RETRY_STATUSES, RetryPolicy, parse_retry_after
 
 if TYPE_CHECKING:
     from llamactl.api.network_errors import NetworkFailure
@@ -100,7 +101,9 @@ class ApiClient:
         The body is never read here (requests' stream mode): a stream is consumed as it
         arrives, and an error body is read once, in `_read_error_body`."""
         headers = {**self._headers(kwargs.pop("accept", "application/json")), **kwargs.pop("headers", {})}
-        retry = replace(self.retry, waited=0.0)  # each request its own wait budget (a batch shares the client)
+        retry = replace(
+            self.retry, waited=0.0
+        )  # each request its own wait budget (a batch shares the client)
         attempt = 1
         while True:
             try:
@@ -118,8 +121,11 @@ class ApiClient:
                 body = self._read_error_body(response)
                 self.trace("< " + body[:2000].decode("utf-8", errors="replace"))
                 failure = error_for_status(
-                    response.status_code, response.reason or "", body,
-                    response.headers.get("Content-Type", ""), target,
+                    response.status_code,
+                    response.reason or "",
+                    body,
+                    response.headers.get("Content-Type", ""),
+                    target,
                 )
                 if response.status_code not in RETRY_STATUSES:
                     raise failure
@@ -131,7 +137,9 @@ class ApiClient:
                     failure.message += f" (gave up after {attempt} attempts)"
                 raise failure
             attempt += 1
-            self.notify(f"retrying in {delay:.1f} s after {reason} (attempt {attempt} of {retry.retries + 1})")
+            self.notify(
+                f"retrying in {delay:.1f} s after {reason} (attempt {attempt} of {retry.retries + 1})"
+            )
             time.sleep(delay)
 
     def _send_once(self, method: str, url: str, headers: dict[str, str], kwargs: dict):
@@ -144,8 +152,12 @@ class ApiClient:
             self.trace("> " + body[:2000].decode("utf-8", errors="replace"))
         try:
             response = self.session.request(
-                method, url, headers=headers, stream=True,
-                timeout=(CONNECT_TIMEOUT, self.timeout), **kwargs,
+                method,
+                url,
+                headers=headers,
+                stream=True,
+                timeout=(CONNECT_TIMEOUT, self.timeout),
+                **kwargs,
             )
         except requests.exceptions.ReadTimeout:
             raise RequestFailed(
@@ -165,10 +177,14 @@ class ApiClient:
 
         cause = classify_network_error(exc)
         if cause.through_proxy:
-            return RequestFailed(f"could not reach the proxy for {self.env.api_host}: {cause.words}",
-                                 hint="check HTTPS_PROXY / HTTP_PROXY / NO_PROXY"), cause
-        return RequestFailed(f"could not reach {self.env.api_host}: {cause.words}",
-                             hint="check the network, --api-url or DEEPINFRA_HOST"), cause
+            return RequestFailed(
+                f"could not reach the proxy for {self.env.api_host}: {cause.words}",
+                hint="check HTTPS_PROXY / HTTP_PROXY / NO_PROXY",
+            ), cause
+        return RequestFailed(
+            f"could not reach {self.env.api_host}: {cause.words}",
+            hint="check the network, --api-url or DEEPINFRA_HOST",
+        ), cause
 
     def _read_error_body(self, response) -> bytes:
         try:
@@ -180,8 +196,13 @@ class ApiClient:
 
     def post_inference(self, request: InferenceRequest):
         """POST one inference; the request encodes its own body."""
-        return self.send("POST", request.target.url(self.api_url), target=request.target.label,
-                         accept=request.accept, **request.encode())
+        return self.send(
+            "POST",
+            request.target.url(self.api_url),
+            target=request.target.label,
+            accept=request.accept,
+            **request.encode(),
+        )
 
     def get_json(self, path: str, params: dict[str, str] | None = None, target: str | None = None) -> Any:
         response = self.send("GET", self.api_url + path, params=params, target=target)

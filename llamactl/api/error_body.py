@@ -103,8 +103,13 @@ def missing_fields(body: bytes) -> list[str]:
         if not isinstance(item, dict):
             continue
         loc, kind, msg = item.get("loc"), str(item.get("type") or ""), str(item.get("msg") or "")
-        if (isinstance(loc, list) and len(loc) == 2 and loc[0] == "body" and isinstance(loc[1], str)
-                and ("missing" in kind or "required" in msg)):
+        if (
+            isinstance(loc, list)
+            and len(loc) == 2
+            and loc[0] == "body"
+            and isinstance(loc[1], str)
+            and ("missing" in kind or "required" in msg)
+        ):
             names.append(loc[1])
     return names
 
@@ -117,12 +122,16 @@ def _missing_fields_hint(body: bytes, target: str | None) -> str | None:
         return None
     fields = ", ".join(wanted)
     model = f"-m {target}" if target and not target.startswith("deploy:") else "-m MODEL"
-    return (f"this model expects {fields}, so it is not a text-generation model: give "
-            + " ".join(f"-i {name}=..." for name in wanted)
-            + f" instead of a prompt, and see 'llamactl models info {model}' for its fields")
+    return (
+        f"this model expects {fields}, so it is not a text-generation model: give "
+        + " ".join(f"-i {name}=..." for name in wanted)
+        + f" instead of a prompt, and see 'llamactl models info {model}' for its fields"
+    )
 
 
-def error_for_status(status: int, reason: str, body: bytes, content_type: str, target: str | None = None) -> LlamactlError:
+def error_for_status(
+    status: int, reason: str, body: bytes, content_type: str, target: str | None = None
+) -> LlamactlError:
     """The typed error for a non-2xx answer (exit code 3, 4 or 5 by status)."""
     message = message_from_body(body, content_type)
     what = f"HTTP {status}" + (f" {reason}" if reason else "")
@@ -135,9 +144,13 @@ def error_for_status(status: int, reason: str, body: bytes, content_type: str, t
     if status == 404 and target:
         return ApiRejected(f"{target}: {text}", status, hint=_not_found_hint(target))
     if status == 402:
-        return ApiRejected(f"{text}", status, hint="the account needs funding: see https://deepinfra.com/dash/billing")
+        return ApiRejected(
+            f"{text}", status, hint="the account needs funding: see https://deepinfra.com/dash/billing"
+        )
     if status == 429 or status >= 500:
         return RequestFailed(f"the API could not complete the request: {text}", status)
     if 400 <= status < 500:
-        return ApiRejected(f"the API rejected the request: {text}", status, hint=_missing_fields_hint(body, target))
+        return ApiRejected(
+            f"the API rejected the request: {text}", status, hint=_missing_fields_hint(body, target)
+        )
     return RequestFailed(f"unexpected answer from the API: {text}", status)

@@ -8,8 +8,9 @@ feeds it bytes as soon as they arrive and interprets each event's JSON.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
-from typing import Any, Callable, Iterable, Iterator
+from typing import Any
 
 READ_SIZE = 65536
 

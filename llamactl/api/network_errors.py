@@ -13,8 +13,8 @@ import errno
 import http.client
 import socket
 import ssl
+from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Iterator
 
 import requests
 import urllib3.exceptions
@@ -73,11 +73,16 @@ def classify_network_error(exc: BaseException) -> NetworkFailure:
         return failure("connection refused", True)
     # urllib3's NewConnectionError is a ConnectTimeoutError too, for history's sake
     if found(requests.exceptions.ConnectTimeout) or any(
-            type(cause) is urllib3.exceptions.ConnectTimeoutError for cause in chain):
+        type(cause) is urllib3.exceptions.ConnectTimeoutError for cause in chain
+    ):
         return failure("timed out while connecting", True)
     if any(isinstance(cause, OSError) and cause.errno in UNREACHABLE_ERRNOS for cause in chain):
         return failure("the network or host is unreachable", True)
-    if found(ConnectionResetError, ConnectionAbortedError, http.client.RemoteDisconnected,
-             urllib3.exceptions.ProtocolError):
+    if found(
+        ConnectionResetError,
+        ConnectionAbortedError,
+        http.client.RemoteDisconnected,
+        urllib3.exceptions.ProtocolError,
+    ):
         return failure("the connection was closed before a complete response", True)
     return failure("network error", True)

@@ -8,7 +8,7 @@ is hidden only where it stands alone, as a server echoing `Bearer x` would show 
 from __future__ import annotations
 
 import re
-from typing import Iterable
+from collections.abc import Iterable
 
 REDACTED = "***"
 SHORT_TOKEN = 16  # below this many characters, only whole-token matches are hidden

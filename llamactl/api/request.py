@@ -83,15 +83,17 @@ class InferenceRequest:
         if self.multipart:
             return {
                 "data": {key: form_text(value) for key, value in self.fields.items()},
-                "files": {key: (upload.filename, upload.content, upload.content_type)
-                          for key, upload in self.files.items()},
+                "files": {
+                    key: (upload.filename, upload.content, upload.content_type)
+                    for key, upload in self.files.items()
+                },
             }
         return {"data": self.json_body(), "headers": {"Content-Type": "application/json"}}
 
     def curl_command(self, api_url: str) -> str:
         """The equivalent curl command; the token stays a shell variable, never its value."""
         parts = ["curl", "-sS", "-N"] if self.stream else ["curl", "-sS"]
-        parts += ["-X", "POST", self.target.url(api_url), "-H", 'Authorization: Bearer $DEEPINFRA_TOKEN']
+        parts += ["-X", "POST", self.target.url(api_url), "-H", "Authorization: Bearer $DEEPINFRA_TOKEN"]
         if self.multipart:
             for key, value in self.fields.items():
                 parts += ["--form-string", f"{key}={form_text(value)}"]

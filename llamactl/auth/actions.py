@@ -4,18 +4,24 @@ token in use comes from."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Callable
-
-Say = Callable[[str], None]  # a notice or warning for the user (the command passes the sink's)
+from typing import Any
 
 from llamactl.auth.credentials import (
-    NO_TOKEN_MESSAGE, ResolvedToken, clean_token, resolve_token, system_keyring, token_file,
+    NO_TOKEN_MESSAGE,
+    ResolvedToken,
+    clean_token,
+    resolve_token,
+    system_keyring,
+    token_file,
     token_from_environment,
 )
+from llamactl.auth.token_store import KeyringUnavailable, SystemKeyring
 from llamactl.env import Environment
 from llamactl.errors import ApiRejected, AuthError, LlamactlError, RequestFailed, UsageError
-from llamactl.auth.token_store import KeyringUnavailable, SystemKeyring
+
+Say = Callable[[str], None]  # a notice or warning for the user (the command passes the sink's)
 
 TOKENS_PAGE = "https://deepinfra.com/dash/api_keys"
 VERIFY_TIMEOUT = 30.0
@@ -28,7 +34,9 @@ def read_token(env: Environment, from_stdin: bool, pipe_hint: str, tell: Say) ->
     for input that cannot come (stdin is /dev/null, or a pipe without --with-token)."""
     if from_stdin:
         if not env.stdin_readable():
-            raise UsageError("expected the token on stdin, but stdin is a terminal or an empty device", hint=pipe_hint)
+            raise UsageError(
+                "expected the token on stdin, but stdin is a terminal or an empty device", hint=pipe_hint
+            )
         from llamactl.files import read_stdin
 
         return clean_token(read_stdin(env.stdin, MAX_TOKEN_INPUT).decode("utf-8", "replace"))
@@ -63,8 +71,10 @@ def account_label(account: dict[str, Any]) -> str:
 
 
 def _storage_hint(env: Environment) -> str:
-    return (f"add --insecure-storage to keep the token in a 0600 file in {env.state_dir} instead, "
-            "or set DEEPINFRA_TOKEN")
+    return (
+        f"add --insecure-storage to keep the token in a 0600 file in {env.state_dir} instead, "
+        "or set DEEPINFRA_TOKEN"
+    )
 
 
 def _keyring_for_storing(env: Environment) -> SystemKeyring:
@@ -75,7 +85,9 @@ def _keyring_for_storing(env: Environment) -> SystemKeyring:
     try:
         keyring.get(env.api_host)
     except KeyringUnavailable as exc:
-        raise UsageError(f"{exc.reason}, so the token cannot be stored there", hint=_storage_hint(env)) from None
+        raise UsageError(
+            f"{exc.reason}, so the token cannot be stored there", hint=_storage_hint(env)
+        ) from None
     return keyring
 
 
@@ -99,8 +111,10 @@ def _store(env: Environment, token: str, keyring: SystemKeyring | None, warn: Sa
             system_keyring(env).delete(host)
         except KeyringUnavailable as exc:
             if not exc.missing:
-                warn(f"could not remove an older token from the system keyring ({exc.reason}); "
-                                   "one stored there would still be used first")
+                warn(
+                    f"could not remove an older token from the system keyring ({exc.reason}); "
+                    "one stored there would still be used first"
+                )
         return f"the token file {file.path}"
     try:
         keyring.set(host, token)
@@ -110,7 +124,9 @@ def _store(env: Environment, token: str, keyring: SystemKeyring | None, warn: Sa
     return f"the system keyring ({keyring.name})"
 
 
-def login(env: Environment, ask_token: Callable[[], str], insecure_storage: bool, info: Say, warn: Say) -> None:
+def login(
+    env: Environment, ask_token: Callable[[], str], insecure_storage: bool, info: Say, warn: Say
+) -> None:
     """Check where the token will go, read it, verify it, then store it."""
     keyring = None if insecure_storage else _keyring_for_storing(env)
     token = ask_token()
@@ -145,8 +161,10 @@ def logout(env: Environment, info: Say, warn: Say) -> None:
     if shadow:
         warn(f"{shadow.location} is still set, so llamactl goes on using that token")
     if failure:
-        raise UsageError(f"{failure.reason}; a token stored there for {host} may remain",
-                         hint=f"try again, or delete it with your keyring tool (service 'llamactl', user '{host}')")
+        raise UsageError(
+            f"{failure.reason}; a token stored there for {host} may remain",
+            hint=f"try again, or delete it with your keyring tool (service 'llamactl', user '{host}')",
+        )
 
 
 def describe_source(token: ResolvedToken) -> str:

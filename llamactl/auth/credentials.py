@@ -8,12 +8,12 @@ provides a token; `keyring` is not even imported then.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
+from llamactl.auth.token_store import TOKEN_FILE_NAME, KeyringUnavailable, SystemKeyring, TokenFile
 from llamactl.env import DEFAULT_API_URL, Environment
 from llamactl.errors import AuthError, UsageError
-from llamactl.auth.token_store import TOKEN_FILE_NAME, KeyringUnavailable, SystemKeyring, TokenFile
 
 TOKEN_VARIABLES = ("DEEPINFRA_TOKEN", "DEEPINFRA_API_KEY")
 NO_TOKEN_MESSAGE = "no API token: set DEEPINFRA_TOKEN or run 'llamactl auth login'"
@@ -63,7 +63,9 @@ def clean_token(text: str) -> str:
     if not token:
         raise UsageError("no token was given")
     if not is_well_formed(token):
-        raise UsageError("the token contains spaces or unprintable characters", hint="give only the token itself")
+        raise UsageError(
+            "the token contains spaces or unprintable characters", hint="give only the token itself"
+        )
     return token
 
 
@@ -132,6 +134,8 @@ def require_token(env: Environment, warn: Warn) -> ResolvedToken:
     if token is None:
         hint = None
         if env.api_url != DEFAULT_API_URL:
-            hint = f"tokens are stored per API host: log in with 'llamactl --api-url {env.api_url} auth login'"
+            hint = (
+                f"tokens are stored per API host: log in with 'llamactl --api-url {env.api_url} auth login'"
+            )
         raise AuthError(NO_TOKEN_MESSAGE, hint=hint)
     return token

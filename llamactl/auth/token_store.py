@@ -12,8 +12,9 @@ import json
 import os
 import stat
 import threading
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from llamactl.env import ensure_private_dir
 
@@ -40,7 +41,9 @@ def _load_backend():
     try:
         keyring.core.init_backend()
     except Exception as exc:  # a configured backend that cannot load or is not viable here
-        raise KeyringUnavailable(f"the configured keyring backend cannot be used ({type(exc).__name__}: {exc})") from None
+        raise KeyringUnavailable(
+            f"the configured keyring backend cannot be used ({type(exc).__name__}: {exc})"
+        ) from None
     backend = keyring.core.get_keyring()
     if type(backend).__module__.startswith("keyrings.alt") and not _configured_by_user():
         # keyrings.alt's file backends (plain or base64 text in ~/.local/share) are what
@@ -48,11 +51,17 @@ def _load_backend():
         # keyring. They are used only when the user selects one explicitly.
         raise KeyringUnavailable(
             f"no system keyring is available here (only {backend.name}, a plain file, which is "
-            "used only when selected with PYTHON_KEYRING_BACKEND or keyringrc.cfg)", missing=True)
+            "used only when selected with PYTHON_KEYRING_BACKEND or keyringrc.cfg)",
+            missing=True,
+        )
     if isinstance(backend, fail.Keyring):
-        raise KeyringUnavailable("no system keyring is available here (no Secret Service, KWallet or other backend)", missing=True)
+        raise KeyringUnavailable(
+            "no system keyring is available here (no Secret Service, KWallet or other backend)", missing=True
+        )
     if isinstance(backend, null.Keyring):
-        raise KeyringUnavailable("the system keyring is disabled (keyring's null backend is configured)", missing=True)
+        raise KeyringUnavailable(
+            "the system keyring is disabled (keyring's null backend is configured)", missing=True
+        )
     return backend
 
 
@@ -168,7 +177,9 @@ class TokenFile:
             self.warn(f"cannot read {self.path}: {exc.strerror}")
             return {}
         if mode & 0o077:
-            self.warn(f"{self.path} can be read by other users (mode {mode:04o}): run 'chmod 600 {self.path}'")
+            self.warn(
+                f"{self.path} can be read by other users (mode {mode:04o}): run 'chmod 600 {self.path}'"
+            )
         try:
             tokens = json.loads(text)
         except ValueError:

@@ -55,20 +55,37 @@ def final_error(end: BatchEnd) -> LlamactlError | None:
         return None
     message = f"{len(end.failed) + len(end.rejected)} of {end.lines} lines failed: {'; '.join(parts)}"
     if end.failed:
-        return RequestFailed(message, hint="the output has each line's error; " + (
-            "run the same command again to retry the lines not done" if end.resumable
-            else "with --output FILE, running the same command again retries only the lines not done"))
-    return ApiRejected(message, hint="the output has each line's error" + (
-        "; fix those lines and run the same command again: the lines done are not sent again"
-        if end.resumable else ""))
+        return RequestFailed(
+            message,
+            hint="the output has each line's error; "
+            + (
+                "run the same command again to retry the lines not done"
+                if end.resumable
+                else "with --output FILE, running the same command again retries only the lines not done"
+            ),
+        )
+    return ApiRejected(
+        message,
+        hint="the output has each line's error"
+        + (
+            "; fix those lines and run the same command again: the lines done are not sent again"
+            if end.resumable
+            else ""
+        ),
+    )
 
 
 def _stopped(end: BatchEnd, stop: LlamactlError) -> LlamactlError:
-    hint = ("run the same command again to finish the batch" if end.resumable
-            else "with --output FILE, running the same command again sends only what is left")
+    hint = (
+        "run the same command again to finish the batch"
+        if end.resumable
+        else "with --output FILE, running the same command again sends only what is left"
+    )
     if isinstance(stop, Interrupted):
-        stop.message = (f"interrupted: {end.answered} lines done, {end.interrupted}"
-                        f" in flight marked interrupted, {end.not_sent} not sent")
+        stop.message = (
+            f"interrupted: {end.answered} lines done, {end.interrupted}"
+            f" in flight marked interrupted, {end.not_sent} not sent"
+        )
         stop.hint = hint
         return stop
     if end.not_sent:

@@ -14,9 +14,9 @@ from dataclasses import dataclass, replace
 from functools import cached_property
 from typing import Any
 
+from llamactl.api.request import InferenceRequest, InferenceTarget
 from llamactl.inference.inputs import InputError, RequestInputs, json_value, loads_strict
 from llamactl.inference.prepare import InferOptions, checked_request
-from llamactl.api.request import InferenceRequest, InferenceTarget
 
 FORMATS = ("jsonl", "lines")
 NEVER_STREAM = InferOptions(stream=False)  # a batch collects whole answers
@@ -62,8 +62,12 @@ def line_fields(raw: bytes, batch_format: str) -> dict[str, Any]:
     return {key: json_value(key, item) for key, item in value.items()}
 
 
-def line_request(target: InferenceTarget, defaults: RequestInputs, fields: dict[str, Any],
-                 options: InferOptions = NEVER_STREAM) -> InferenceRequest:
+def line_request(
+    target: InferenceTarget,
+    defaults: RequestInputs,
+    fields: dict[str, Any],
+    options: InferOptions = NEVER_STREAM,
+) -> InferenceRequest:
     """The line's fields over the `-i` defaults: limits checked, never streamed."""
     merged = {**defaults.fields, **fields}
     files = {name: upload for name, upload in defaults.files.items() if name not in fields}
@@ -72,15 +76,27 @@ def line_request(target: InferenceTarget, defaults: RequestInputs, fields: dict[
     return checked_request(target, options, RequestInputs(merged, files))
 
 
-def parse_batch(data: bytes, batch_format: str, target: InferenceTarget, defaults: RequestInputs,
-                chat_options: InferOptions | None = None) -> list[BatchLine]:
+def parse_batch(
+    data: bytes,
+    batch_format: str,
+    target: InferenceTarget,
+    defaults: RequestInputs,
+    chat_options: InferOptions | None = None,
+) -> list[BatchLine]:
     """Every line as a request or an error. `chat_options` carries --chat/--system."""
-    options = (replace(NEVER_STREAM, chat=chat_options.chat, system=chat_options.system)
-               if chat_options else NEVER_STREAM)
+    options = (
+        replace(NEVER_STREAM, chat=chat_options.chat, system=chat_options.system)
+        if chat_options
+        else NEVER_STREAM
+    )
     lines = []
     for number, raw in numbered_lines(data):
         try:
-            lines.append(BatchLine(number, request=line_request(target, defaults, line_fields(raw, batch_format), options)))
+            lines.append(
+                BatchLine(
+                    number, request=line_request(target, defaults, line_fields(raw, batch_format), options)
+                )
+            )
         except InputError as exc:
             lines.append(BatchLine(number, error=exc.describe(prefix="")))
     return lines

@@ -10,8 +10,9 @@ already done with an unchanged request.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from llamactl.batch.input import BatchLine
 from llamactl.errors import LocalFailure, UsageError, local_failure
@@ -25,7 +26,9 @@ DONE_STATUSES = frozenset({"ok", "queued"})  # sent again, these would be paid t
 ANSWER_FIELDS = ("results", "tokens_in", "tokens_out", "cost", "cost_estimated", "request_id", "wall_seconds")
 
 
-def batch_record(line: BatchLine, batch_id: str, status: str, error: str | None = None, outcome=None) -> dict[str, Any]:
+def batch_record(
+    line: BatchLine, batch_id: str, status: str, error: str | None = None, outcome=None
+) -> dict[str, Any]:
     """What the output says about one line, with or without an answer."""
     answer = outcome_json(outcome if outcome is not None else OutcomeFields())
     return {
@@ -45,8 +48,12 @@ def json_line(record: dict[str, Any]) -> str:
 
 def is_done(record: dict[str, Any] | None, line: BatchLine) -> bool:
     """True when an earlier run finished this line with the same request."""
-    return (record is not None and record.get("status") in DONE_STATUSES
-            and line.request is not None and record.get("request_hash") == line.request_hash)
+    return (
+        record is not None
+        and record.get("status") in DONE_STATUSES
+        and line.request is not None
+        and record.get("request_hash") == line.request_hash
+    )
 
 
 def read_previous(path: Path) -> dict[int, dict[str, Any]]:
@@ -68,7 +75,11 @@ def read_previous(path: Path) -> dict[int, dict[str, Any]]:
             record = json.loads(raw)
         except ValueError:
             record = None
-        if isinstance(record, dict) and isinstance(record.get("line"), int) and isinstance(record.get("status"), str):
+        if (
+            isinstance(record, dict)
+            and isinstance(record.get("line"), int)
+            and isinstance(record.get("status"), str)
+        ):
             records[record["line"]] = record
         elif number < len(rows):  # a complete line that is not ours
             raise UsageError(
@@ -130,7 +141,9 @@ class FileSink:
         try:
             self.file.close()
             # the mode the file has, or the umask's for a new one, as a shell `>` would give it
-            write_atomically(self.path, "".join(json_line(record) for record in records), umask_mode(self.path))
+            write_atomically(
+                self.path, "".join(json_line(record) for record in records), umask_mode(self.path)
+            )
         except OSError as exc:
             raise self.failed(exc) from None
 

@@ -14,7 +14,8 @@ from __future__ import annotations
 import queue
 import threading
 import time
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from requests.adapters import HTTPAdapter
 
@@ -25,8 +26,12 @@ class SharedBackoff:
     """A 'not before' time for new requests, pushed back by each rate-limit answer: by its
     Retry-After, else by a pause that doubles with each 429 in a row (reset by a success)."""
 
-    def __init__(self, clock: Callable[[], float] = time.monotonic,
-                 base_delay: float = BASE_DELAY, max_delay: float = MAX_DELAY):
+    def __init__(
+        self,
+        clock: Callable[[], float] = time.monotonic,
+        base_delay: float = BASE_DELAY,
+        max_delay: float = MAX_DELAY,
+    ):
         self.clock = clock
         self.base_delay = base_delay
         self.max_delay = max_delay
@@ -44,7 +49,7 @@ class SharedBackoff:
             if status != 429 and (status not in RETRY_STATUSES or retry_after is None):
                 return None
             if retry_after is None:
-                retry_after = min(self.max_delay, self.base_delay * 2 ** self.streak)
+                retry_after = min(self.max_delay, self.base_delay * 2**self.streak)
                 self.streak += 1
             now = self.clock()
             until = now + retry_after
@@ -70,13 +75,17 @@ class BackoffAdapter(HTTPAdapter):
 
     def send(self, request, **kwargs: Any):
         response = super().send(request, **kwargs)
-        pause = self.backoff.observe(response.status_code, parse_retry_after(response.headers.get("Retry-After")))
+        pause = self.backoff.observe(
+            response.status_code, parse_retry_after(response.headers.get("Retry-After"))
+        )
         if pause is not None:
             self.on_pause(response.status_code, pause)
         return response
 
 
-def share_session(session, backoff: SharedBackoff, workers: int, on_pause: Callable[[int, float], None]) -> None:
+def share_session(
+    session, backoff: SharedBackoff, workers: int, on_pause: Callable[[int, float], None]
+) -> None:
     """Route the session's requests through one BackoffAdapter with a connection per worker."""
     adapter = BackoffAdapter(backoff, pool_size=workers, on_pause=on_pause)
     session.mount("http://", adapter)

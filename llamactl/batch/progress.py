@@ -10,8 +10,8 @@ from __future__ import annotations
 import threading
 import time
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Callable
 
 from llamactl.output.format import cost_text
 from llamactl.output.sink import Output
@@ -63,13 +63,15 @@ class BatchTally:
 
 def progress_line(tally: BatchTally, now: float) -> str:
     eta = tally.eta(now)
-    return " · ".join([
-        f"{tally.answered}/{tally.to_send} done, {tally.failed} failed, {tally.in_flight} in flight",
-        f"{tally.tokens_in + tally.tokens_out} tokens",
-        f"cost {tally.cost_text()}",
-        f"{tally.rate(now):.1f} lines/s",
-        f"ETA {'?' if eta is None else format_seconds(eta)}",
-    ])
+    return " · ".join(
+        [
+            f"{tally.answered}/{tally.to_send} done, {tally.failed} failed, {tally.in_flight} in flight",
+            f"{tally.tokens_in + tally.tokens_out} tokens",
+            f"cost {tally.cost_text()}",
+            f"{tally.rate(now):.1f} lines/s",
+            f"ETA {'?' if eta is None else format_seconds(eta)}",
+        ]
+    )
 
 
 def format_seconds(seconds: float) -> str:
@@ -83,19 +85,26 @@ def summary_line(tally: BatchTally, batch_id: str, now: float) -> str:
     counts = [f"{tally.statuses[status]} {status}" for status in SUMMARY_ORDER if tally.statuses[status]]
     if tally.done_before:
         counts.append(f"{tally.done_before} done before")
-    return " · ".join([
-        f"batch {batch_id}: {lines} line{'s' if lines != 1 else ''} ({', '.join(counts)})",
-        f"{tally.tokens_in} in / {tally.tokens_out} out tokens",
-        f"cost {tally.cost_text()}",
-        f"{now - tally.started:.1f} s",
-    ])
+    return " · ".join(
+        [
+            f"batch {batch_id}: {lines} line{'s' if lines != 1 else ''} ({', '.join(counts)})",
+            f"{tally.tokens_in} in / {tally.tokens_out} out tokens",
+            f"cost {tally.cost_text()}",
+            f"{now - tally.started:.1f} s",
+        ]
+    )
 
 
 class PlainProgress:
     """A progress line every PLAIN_INTERVAL seconds (none with -q), notices as lines."""
 
-    def __init__(self, out: Output, tally: BatchTally,
-                 clock: Callable[[], float] = time.monotonic, interval: float = PLAIN_INTERVAL):
+    def __init__(
+        self,
+        out: Output,
+        tally: BatchTally,
+        clock: Callable[[], float] = time.monotonic,
+        interval: float = PLAIN_INTERVAL,
+    ):
         self.out = out
         self.tally = tally
         self.clock = clock
@@ -130,10 +139,15 @@ class RichProgress:
         self.tally = tally
         self.lock = threading.Lock()
         self.progress = Progress(
-            TextColumn(f"batch {batch_id}", markup=False), BarColumn(), MofNCompleteColumn(),
-            TextColumn("{task.fields[figures]}", markup=False), TimeRemainingColumn(),
-            console=out.stderr_console, transient=True,
-            redirect_stdout=False, redirect_stderr=False,
+            TextColumn(f"batch {batch_id}", markup=False),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TextColumn("{task.fields[figures]}", markup=False),
+            TimeRemainingColumn(),
+            console=out.stderr_console,
+            transient=True,
+            redirect_stdout=False,
+            redirect_stderr=False,
         )
         self.task = self.progress.add_task("batch", total=tally.to_send, figures="")
 
@@ -142,9 +156,11 @@ class RichProgress:
 
     def update(self) -> None:
         tally = self.tally
-        figures = (f"{tally.failed} failed · {tally.in_flight} in flight · "
-                   f"{tally.tokens_in + tally.tokens_out} tokens · {tally.cost_text()} · "
-                   f"{tally.rate(time.monotonic()):.1f}/s")
+        figures = (
+            f"{tally.failed} failed · {tally.in_flight} in flight · "
+            f"{tally.tokens_in + tally.tokens_out} tokens · {tally.cost_text()} · "
+            f"{tally.rate(time.monotonic()):.1f}/s"
+        )
         self.progress.update(self.task, completed=tally.answered, figures=figures)
 
     def info(self, line: str) -> None:

@@ -14,9 +14,10 @@ import secrets
 import threading
 import time
 from collections import deque
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Any, Iterator
+from typing import Any
 
 from llamactl.api.client import ApiClient
 from llamactl.api.request import InferenceTarget
@@ -25,7 +26,12 @@ from llamactl.auth.credentials import ResolvedToken
 from llamactl.batch.failure import BatchEnd, BudgetReached, final_error, stops_the_batch
 from llamactl.batch.input import BatchLine, parse_batch
 from llamactl.batch.output import (
-    FileSink, OrderedOutput, StreamSink, batch_record, is_done, read_previous,
+    FileSink,
+    OrderedOutput,
+    StreamSink,
+    batch_record,
+    is_done,
+    read_previous,
 )
 from llamactl.batch.pool import HistoryWriter, SharedBackoff, WorkerPool, share_session
 from llamactl.batch.progress import BatchTally, make_progress, summary_line
@@ -86,8 +92,14 @@ def run_batch(env: Environment, options: InferOptions, settings: BatchSettings) 
     if not lines:
         raise UsageError(f"no prompts in {source}")
     if all(line.request is None for line in lines):
-        hint = "for one plain prompt a line, add --batch-format lines" if settings.batch_format == "jsonl" else None
-        raise UsageError(f"no line of {source} is a request (line {lines[0].number}: {lines[0].error})", hint=hint)
+        hint = (
+            "for one plain prompt a line, add --batch-format lines"
+            if settings.batch_format == "jsonl"
+            else None
+        )
+        raise UsageError(
+            f"no line of {source} is a request (line {lines[0].number}: {lines[0].error})", hint=hint
+        )
     previous = read_previous(settings.output) if settings.output else {}
     token = require_token(env, env.output.warn)
     BatchRun(env, settings, target, lines, previous, token).run()
@@ -96,10 +108,17 @@ def run_batch(env: Environment, options: InferOptions, settings: BatchSettings) 
 class BatchRun:
     """One run of a batch, from the first submission to the rewritten output."""
 
-    def __init__(self, env: Environment, settings: BatchSettings, target: InferenceTarget,
-                 lines: list[BatchLine], previous: dict[int, dict[str, Any]], token: ResolvedToken):
-        from llamactl.history.recording import recorder_for
+    def __init__(
+        self,
+        env: Environment,
+        settings: BatchSettings,
+        target: InferenceTarget,
+        lines: list[BatchLine],
+        previous: dict[int, dict[str, Any]],
+        token: ResolvedToken,
+    ):
         from llamactl.catalogue.pricing import cost_estimator
+        from llamactl.history.recording import recorder_for
 
         self.env = env
         self.settings = settings
@@ -109,17 +128,24 @@ class BatchRun:
         self.batch_id = previous_batch_id(previous) or secrets.token_hex(4)
         self.records: list[dict[str, Any] | None] = [None] * len(lines)
         self.pending: deque[Job] = deque(
-            Job(index, line) for index, line in enumerate(lines)
+            Job(index, line)
+            for index, line in enumerate(lines)
             if line.request is not None and not is_done(previous.get(line.number), line)
         )
         self.in_flight: set[Job] = set()
         self.tally = BatchTally(to_send=len(self.pending))
         env.output.quiet = settings.quiet
-        self.reporter = make_progress(env.output, self.tally, self.batch_id,
-                                      output_on_stdout=settings.output is None)
-        self.client = ApiClient(env, token, timeout=settings.timeout,
-                                retry=RetryPolicy(retries=settings.retries), notify=self.reporter.info,
-                                trace=env.output.tracer)
+        self.reporter = make_progress(
+            env.output, self.tally, self.batch_id, output_on_stdout=settings.output is None
+        )
+        self.client = ApiClient(
+            env,
+            token,
+            timeout=settings.timeout,
+            retry=RetryPolicy(retries=settings.retries),
+            notify=self.reporter.info,
+            trace=env.output.tracer,
+        )
         self.backoff = SharedBackoff()
         share_session(self.client.session, self.backoff, settings.concurrency, self.paused)
         self.sink = FileSink(settings.output) if settings.output else StreamSink(env.output.text)
@@ -178,8 +204,10 @@ class BatchRun:
                 self.output.put(index, None)
                 self.tally.done_before += 1
         if self.tally.done_before:
-            self.reporter.info(f"resuming batch {self.batch_id}: {self.tally.done_before} lines were done"
-                               f" before, {self.tally.to_send} to send")
+            self.reporter.info(
+                f"resuming batch {self.batch_id}: {self.tally.done_before} lines were done"
+                f" before, {self.tally.to_send} to send"
+            )
 
     @contextmanager
     def history_held_open(self) -> Iterator[None]:
@@ -211,8 +239,12 @@ class BatchRun:
                 self.collect(job)
 
     def submit_ready(self, pool: WorkerPool) -> None:
-        while (self.pending and len(self.in_flight) < self.settings.concurrency
-               and self.stop_reason is None and not self.backoff.remaining()):
+        while (
+            self.pending
+            and len(self.in_flight) < self.settings.concurrency
+            and self.stop_reason is None
+            and not self.backoff.remaining()
+        ):
             job = self.pending.popleft()
             job.started_at = time.time()
             self.in_flight.add(job)
@@ -245,14 +277,23 @@ class BatchRun:
             return
         if outcome.cost is None and outcome.status == "ok" and not self.warned_unknown_cost:
             self.warned_unknown_cost = True
-            self.reporter.warn(f"--max-cost: the cost of line {number} is unknown (the API reported none and"
-                               " no pricing is cached); lines without a cost are not counted")
+            self.reporter.warn(
+                f"--max-cost: the cost of line {number} is unknown (the API reported none and"
+                " no pricing is cached); lines without a cost are not counted"
+            )
         if self.tally.cost >= limit and self.pending and self.stop_reason is None:
             self.stop_reason = BudgetReached(
-                f"--max-cost {format_dollars(limit)} reached: {self.tally.cost_text()} spent")
+                f"--max-cost {format_dollars(limit)} reached: {self.tally.cost_text()} spent"
+            )
 
-    def settle(self, index: int, line: BatchLine, status: str, error: str | None,
-               outcome: InferenceOutcome | None = None) -> None:
+    def settle(
+        self,
+        index: int,
+        line: BatchLine,
+        status: str,
+        error: str | None,
+        outcome: InferenceOutcome | None = None,
+    ) -> None:
         record = batch_record(line, self.batch_id, status, error, outcome)
         self.records[index] = record
         self.tally.statuses[status] += 1
@@ -284,32 +325,51 @@ class BatchRun:
                 return
             job.abandoned = True
         if self.record_history is not None:
-            outcome = InferenceOutcome(job.line.request, self.client.api_url, started_at=job.started_at,
-                                       status="interrupted", error="interrupted",
-                                       wall_seconds=time.time() - job.started_at, batch_id=self.batch_id)
+            outcome = InferenceOutcome(
+                job.line.request,
+                self.client.api_url,
+                started_at=job.started_at,
+                status="interrupted",
+                error="interrupted",
+                wall_seconds=time.time() - job.started_at,
+                batch_id=self.batch_id,
+            )
             self.record_history(outcome)
 
     def end(self) -> BatchEnd:
-        return BatchEnd(lines=len(self.lines), answered=self.tally.answered,
-                        interrupted=self.tally.statuses["interrupted"], not_sent=self.tally.statuses["skipped"],
-                        failed=self.failed, rejected=self.rejected, stop_reason=self.stop_reason,
-                        resumable=self.settings.output is not None)
+        return BatchEnd(
+            lines=len(self.lines),
+            answered=self.tally.answered,
+            interrupted=self.tally.statuses["interrupted"],
+            not_sent=self.tally.statuses["skipped"],
+            failed=self.failed,
+            rejected=self.rejected,
+            stop_reason=self.stop_reason,
+            resumable=self.settings.output is not None,
+        )
 
     def with_model_hint(self, error: ApiRejected) -> ApiRejected:
         """The closest model names, as `infer` suggests them for an unknown model."""
         from llamactl.catalogue.names import unknown_model_hint
 
         if self.target.model:
-            error.hint = (unknown_model_hint(self.env, self.target.model, self.target.version, refresh=False)
-                          or error.hint)
+            error.hint = (
+                unknown_model_hint(self.env, self.target.model, self.target.version, refresh=False)
+                or error.hint
+            )
         return error
 
     # the workers
 
     def work(self, job: Job) -> None:
         try:
-            run_inference(self.client, job.line.request, QuietView(), self.estimate_cost,
-                          record=lambda outcome: self.record(job, outcome))
+            run_inference(
+                self.client,
+                job.line.request,
+                QuietView(),
+                self.estimate_cost,
+                record=lambda outcome: self.record(job, outcome),
+            )
         except LlamactlError as exc:
             job.error = exc
 

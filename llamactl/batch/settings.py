@@ -34,15 +34,28 @@ class BatchSettings:
     history: bool = True
 
     @classmethod
-    def from_flags(cls, source: str, batch_format: str | None, concurrency: int | None, output: str | None,
-                   max_cost: float | None, **request_options: Any) -> BatchSettings:
+    def from_flags(
+        cls,
+        source: str,
+        batch_format: str | None,
+        concurrency: int | None,
+        output: str | None,
+        max_cost: float | None,
+        **request_options: Any,
+    ) -> BatchSettings:
         batch_format = batch_format or FORMATS[0]
         if batch_format not in FORMATS:
             raise UsageError(f"--batch-format: expected {' or '.join(FORMATS)}, got {batch_format!r}")
         if max_cost is not None and not max_cost > 0:
             raise UsageError(f"--max-cost: expected an amount of dollars above 0, got {max_cost:g}")
-        return cls(source, batch_format, concurrency or DEFAULT_CONCURRENCY,
-                   Path(output).expanduser() if output else None, max_cost, **request_options)
+        return cls(
+            source,
+            batch_format,
+            concurrency or DEFAULT_CONCURRENCY,
+            Path(output).expanduser() if output else None,
+            max_cost,
+            **request_options,
+        )
 
 
 def read_source(env: Environment, source: str) -> bytes:
@@ -72,14 +85,26 @@ def default_inputs(options: InferOptions, env: Environment, source: str) -> Requ
     return defaults
 
 
-def refuse_single_flags(prompt: str | None, stream: bool | None, json: bool, selections: list | None,
-                        dry_run: bool) -> None:
+def refuse_single_flags(
+    prompt: str | None, stream: bool | None, json: bool, selections: list | None, dry_run: bool
+) -> None:
     """Flags of a single request that mean nothing for a batch (exit 2)."""
-    given = [flag for flag, used in (("a PROMPT", prompt is not None), ("--stream", stream is True),
-                                     ("--json", json), ("-o", bool(selections)), ("--dry-run", dry_run)) if used]
+    given = [
+        flag
+        for flag, used in (
+            ("a PROMPT", prompt is not None),
+            ("--stream", stream is True),
+            ("--json", json),
+            ("-o", bool(selections)),
+            ("--dry-run", dry_run),
+        )
+        if used
+    ]
     if given:
-        raise UsageError(f"--batch cannot be combined with {', '.join(given)}",
-                         hint="the prompts are the lines of the batch; each result is one JSON line, never streamed")
+        raise UsageError(
+            f"--batch cannot be combined with {', '.join(given)}",
+            hint="the prompts are the lines of the batch; each result is one JSON line, never streamed",
+        )
 
 
 def check_output_path(settings: BatchSettings) -> None:

@@ -12,9 +12,10 @@ import contextlib
 import json
 import re
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable
+from typing import TYPE_CHECKING, Any
 
 from llamactl.env import Environment, ensure_private_dir
 
@@ -58,7 +59,9 @@ def parse_entry(raw: Any) -> CatalogueEntry:
         name=name,
         type=kind,
         pricing=raw["pricing"] if isinstance(raw.get("pricing"), dict) else None,
-        context_length=context if isinstance(context, int) and not isinstance(context, bool) and context > 0 else None,
+        context_length=context
+        if isinstance(context, int) and not isinstance(context, bool) and context > 0
+        else None,
         deprecated=bool(raw.get("deprecated")),
         replaced_by=replaced_by if isinstance(replaced_by, str) and replaced_by else None,
         private=bool(raw.get("private")),
@@ -92,9 +95,12 @@ def fetch_models(env: Environment, token: ResolvedToken | None, warn: Callable[[
     if token is None:
         return public
     try:
-        private = _model_array(ApiClient(env, token, timeout=CATALOGUE_TIMEOUT, session=anonymous.session,
-                                         trace=env.output.tracer),
-                               "/models/private/list")
+        private = _model_array(
+            ApiClient(
+                env, token, timeout=CATALOGUE_TIMEOUT, session=anonymous.session, trace=env.output.tracer
+            ),
+            "/models/private/list",
+        )
     except (AuthError, UsageError) as exc:
         warn(f"private models not listed: {exc.message}")
         return public
@@ -211,8 +217,13 @@ class ModelCache:
         from llamactl.files import write_atomically
 
         ensure_private_dir(self.path.parent)
-        write_atomically(self.path, json.dumps(
-            {"format": CACHE_FORMAT, "fetched_at": catalogue.fetched_at, "models": raws}, ensure_ascii=False))
+        write_atomically(
+            self.path,
+            json.dumps(
+                {"format": CACHE_FORMAT, "fetched_at": catalogue.fetched_at, "models": raws},
+                ensure_ascii=False,
+            ),
+        )
         return catalogue
 
 

@@ -40,7 +40,11 @@ def price_line(pricing: Any) -> str | None:
     from `cents_per_output_token` (whatever the pricing type), four decimals."""
     if not isinstance(pricing, dict) or not isinstance(pricing.get("type"), str):
         return None
-    key, factor, unit = ("cents_per_sec", 0.01, "sec") if pricing["type"] == "time" else ("cents_per_output_token", 10.0, "Ktoken")
+    key, factor, unit = (
+        ("cents_per_sec", 0.01, "sec")
+        if pricing["type"] == "time"
+        else ("cents_per_output_token", 10.0, "Ktoken")
+    )
     value = cents(pricing, key)
     return None if value is None else f"${value * factor:.4f}/{unit}"
 

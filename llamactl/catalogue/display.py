@@ -3,7 +3,8 @@ tab-separated line per model or version in a pipe (ready for cut/awk), `-` for a
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Callable
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
 
 from llamactl.catalogue.cache import CatalogueEntry
 from llamactl.catalogue.pricing import price_texts
@@ -50,17 +51,27 @@ def models_table(ordered: list[CatalogueEntry], rows: list[tuple[str, ...]], wid
     shrinks, and the notes go first. A replaced or deprecated model is dimmed."""
     from llamactl.output.tables import Column, Role, render
 
-    names, types, inputs, outputs, contexts, marks = (list(cells) for cells in zip(*rows)) if rows else ([],) * 6
+    names, types, inputs, outputs, contexts, marks = (
+        (list(cells) for cells in zip(*rows, strict=True)) if rows else ([],) * 6
+    )
     retired = ["dim" if entry.deprecated or entry.replaced_by else "" for entry in ordered]
-    return render([
-        Column("Model", names, Role.KEY, styles=retired),
-        Column("Type", types, Role.TEXT, drop=2, min_width=len("text-generation")),
-        Column("Input", inputs, Role.FIGURE, right=True, drop=5),
-        Column("Output", outputs, Role.FIGURE, right=True, drop=4),
-        Column("Context", contexts, Role.FIGURE, right=True, drop=3),
-        Column("Notes", ["" if mark == BLANK else mark for mark in marks], Role.TEXT, drop=1,
-               styles=["yellow" if style else "" for style in retired]),
-    ], width)
+    return render(
+        [
+            Column("Model", names, Role.KEY, styles=retired),
+            Column("Type", types, Role.TEXT, drop=2, min_width=len("text-generation")),
+            Column("Input", inputs, Role.FIGURE, right=True, drop=5),
+            Column("Output", outputs, Role.FIGURE, right=True, drop=4),
+            Column("Context", contexts, Role.FIGURE, right=True, drop=3),
+            Column(
+                "Notes",
+                ["" if mark == BLANK else mark for mark in marks],
+                Role.TEXT,
+                drop=1,
+                styles=["yellow" if style else "" for style in retired],
+            ),
+        ],
+        width,
+    )
 
 
 def version_rows(items: list[Any], warn: Callable[[str], None]) -> list[tuple[str, str]]:
@@ -71,7 +82,12 @@ def version_rows(items: list[Any], warn: Callable[[str], None]) -> list[tuple[st
             warn(f"skipped entry {position} of the version list: it has no version")
             continue
         uploaded = item.get("uploaded_at")
-        rows.append((visible_inline(item["version"]), visible_inline(uploaded) if isinstance(uploaded, str) and uploaded else BLANK))
+        rows.append(
+            (
+                visible_inline(item["version"]),
+                visible_inline(uploaded) if isinstance(uploaded, str) and uploaded else BLANK,
+            )
+        )
     return rows
 
 
@@ -86,7 +102,10 @@ def versions_table(rows: list[tuple[str, str]], width: int) -> Text:
     from llamactl.output.tables import Column, Role, render
 
     uploaded = [time for _, time in rows]
-    return render([
-        Column("Version", [version for version, _ in rows], Role.KEY),
-        Column("Uploaded", uploaded, Role.FIGURE, compact=[time[:10] for time in uploaded]),
-    ], width)
+    return render(
+        [
+            Column("Version", [version for version, _ in rows], Role.KEY),
+            Column("Uploaded", uploaded, Role.FIGURE, compact=[time[:10] for time in uploaded]),
+        ],
+        width,
+    )

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import os
-from typing import Iterator
+from collections.abc import Iterator
 
 import typer
 
@@ -49,7 +49,9 @@ def closest_names(name: str, known: list[str]) -> list[str]:
     by_lower = {candidate.lower(): candidate for candidate in known}
     if name.lower() in by_lower:
         return [by_lower[name.lower()]]
-    matches = difflib.get_close_matches(name.lower(), list(by_lower), n=MAX_SUGGESTIONS, cutoff=SIMILARITY_CUTOFF)
+    matches = difflib.get_close_matches(
+        name.lower(), list(by_lower), n=MAX_SUGGESTIONS, cutoff=SIMILARITY_CUTOFF
+    )
     return [by_lower[match] for match in matches]
 
 
@@ -58,8 +60,9 @@ def _one_of(names: list[str]) -> str:
 
 
 @contextlib.contextmanager
-def suggest_known_models(env: Environment, model: str | None, version: str | None = None,
-                         refresh: bool = False) -> Iterator[None]:
+def suggest_known_models(
+    env: Environment, model: str | None, version: str | None = None, refresh: bool = False
+) -> Iterator[None]:
     """Adds a better hint to a 404 from the API about `model`: the closest names in the
     catalogue, or `models versions` when the model exists and a version was asked for.
 

@@ -9,7 +9,8 @@ by run time, audio length or image units has no estimate.
 from __future__ import annotations
 
 import math
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from llamactl.env import Environment
 from llamactl.output.format import format_dollars
@@ -65,8 +66,9 @@ class PricingPrefetch:
         self.thread = None
         self.catalogue: Any = None  # the list fetched, for when the cache cannot be written
         if model and needs_fetching(env, model):
-            self.thread = threading.Thread(target=self._fetch, args=(env, token), daemon=True,
-                                           name="pricing-prefetch")
+            self.thread = threading.Thread(
+                target=self._fetch, args=(env, token), daemon=True, name="pricing-prefetch"
+            )
             self.thread.start()
 
     def _fetch(self, env: Environment, token: Any) -> None:
@@ -86,7 +88,9 @@ class PricingPrefetch:
             self.thread.join(PREFETCH_WAIT)
 
 
-def cost_estimator(env: Environment, prefetch: PricingPrefetch | None = None) -> Callable[[Any], float | None]:
+def cost_estimator(
+    env: Environment, prefetch: PricingPrefetch | None = None
+) -> Callable[[Any], float | None]:
     """A callable giving an InferenceOutcome's estimated cost in USD, or None.
 
     It reads the cached model list only, once `prefetch` (when given) has filled it, and
@@ -119,11 +123,19 @@ def price_texts(pricing: Any) -> tuple[str | None, str | None]:
 
     def per_million_tokens(key: str) -> str | None:
         value = cents(pricing, key)
-        return None if value is None else format_dollars(value * TOKENS_PER_PRICE_UNIT / CENTS_PER_DOLLAR, min_decimals=2) + "/Mtoken"
+        return (
+            None
+            if value is None
+            else format_dollars(value * TOKENS_PER_PRICE_UNIT / CENTS_PER_DOLLAR, min_decimals=2) + "/Mtoken"
+        )
 
     def per_second(key: str, suffix: str = "") -> str | None:
         value = cents(pricing, key)
-        return None if value is None else format_dollars(value / CENTS_PER_DOLLAR, min_decimals=2) + "/sec" + suffix
+        return (
+            None
+            if value is None
+            else format_dollars(value / CENTS_PER_DOLLAR, min_decimals=2) + "/sec" + suffix
+        )
 
     if kind in ("tokens", "input_tokens"):
         return per_million_tokens("cents_per_input_token"), per_million_tokens("cents_per_output_token")

@@ -28,8 +28,11 @@ def fields_of_card(card: Any) -> frozenset[str] | None:
         return frozenset(schema["properties"])
     listed = card.get("in_fields")
     if isinstance(listed, list):
-        names = {item["name"] for item in listed
-                 if isinstance(item, dict) and isinstance(item.get("name"), str) and not item.get("parent")}
+        names = {
+            item["name"]
+            for item in listed
+            if isinstance(item, dict) and isinstance(item.get("name"), str) and not item.get("parent")
+        }
         return frozenset(names) or None
     return None
 
@@ -47,7 +50,11 @@ class SchemaCache:
             data = json.loads(self.path.read_text(encoding="utf-8"))
         except (OSError, ValueError):
             return {}
-        ok = isinstance(data, dict) and data.get("format") == SCHEMA_FORMAT and isinstance(data.get("models"), dict)
+        ok = (
+            isinstance(data, dict)
+            and data.get("format") == SCHEMA_FORMAT
+            and isinstance(data.get("models"), dict)
+        )
         return data["models"] if ok else {}
 
     def read(self, key: str) -> tuple[bool, frozenset[str] | None]:
@@ -66,10 +73,14 @@ class SchemaCache:
         models = self._models()
         models[key] = {"fetched_at": time.time(), "fields": sorted(fields) if fields is not None else None}
         ensure_private_dir(self.path.parent)
-        write_atomically(self.path, json.dumps({"format": SCHEMA_FORMAT, "models": models}, ensure_ascii=False))
+        write_atomically(
+            self.path, json.dumps({"format": SCHEMA_FORMAT, "models": models}, ensure_ascii=False)
+        )
 
 
-def model_fields(env: Environment, model: str, version: str | None, fetch: bool = True) -> frozenset[str] | None:
+def model_fields(
+    env: Environment, model: str, version: str | None, fetch: bool = True
+) -> frozenset[str] | None:
     """The field names of `model`'s schema: cached, else (when `fetch`) from its card, asked
     for without the token and waited for at most SCHEMA_WAIT seconds; None when unknown."""
     cache = SchemaCache(env)
@@ -86,7 +97,9 @@ def model_fields(env: Environment, model: str, version: str | None, fetch: bool 
             from llamactl.catalogue.cache import model_path
 
             client = ApiClient(env, None, timeout=SCHEMA_WAIT, retry=RetryPolicy(retries=0))
-            card = client.get_json(model_path(model), params={"version": version} if version else None, target=model)
+            card = client.get_json(
+                model_path(model), params={"version": version} if version else None, target=model
+            )
             names = fields_of_card(card)
             result.append(names)
             cache.write(key, names)

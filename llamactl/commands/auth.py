@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 
 from llamactl.commands.helptext import command_help
 from llamactl.env import Environment
-
 
 WITH_TOKEN_HINT = 'pipe the token in: echo "$TOKEN" | llamactl auth login --with-token'
 SET_TOKEN_HINT = 'pipe the token in: echo "$TOKEN" | llamactl auth set-token -'
@@ -19,10 +18,14 @@ def pipe_hint(hint: str, insecure_storage: bool) -> str:
     would fail again where there is no keyring."""
     return hint + (" --insecure-storage" if insecure_storage else "")
 
-InsecureStorage = Annotated[bool, typer.Option(
-    "--insecure-storage",
-    help="Store the token in a 0600 file in the state directory instead of the system keyring.",
-)]
+
+InsecureStorage = Annotated[
+    bool,
+    typer.Option(
+        "--insecure-storage",
+        help="Store the token in a 0600 file in the state directory instead of the system keyring.",
+    ),
+]
 
 app = typer.Typer(no_args_is_help=True, **command_help("auth"))
 
@@ -33,21 +36,37 @@ def login(
     with_token: Annotated[bool, typer.Option("--with-token", help="Read the token from stdin.")] = False,
     insecure_storage: InsecureStorage = False,
 ) -> None:
-    from llamactl.auth.actions import login as log_in, read_token
+    from llamactl.auth.actions import login as log_in
+    from llamactl.auth.actions import read_token
 
     env: Environment = ctx.obj
     out = env.output
-    log_in(env, lambda: read_token(env, from_stdin=with_token, pipe_hint=pipe_hint(WITH_TOKEN_HINT, insecure_storage), tell=out.info),
-           insecure_storage, info=out.info, warn=out.warn)
+    log_in(
+        env,
+        lambda: read_token(
+            env, from_stdin=with_token, pipe_hint=pipe_hint(WITH_TOKEN_HINT, insecure_storage), tell=out.info
+        ),
+        insecure_storage,
+        info=out.info,
+        warn=out.warn,
+    )
 
 
 @app.command("set-token", **command_help("auth set-token"))
 def set_token(
     ctx: typer.Context,
-    token: Annotated[Optional[str], typer.Argument(metavar="[TOKEN|-]", help="The token; '-' or nothing reads stdin (or prompts on a terminal).", show_default=False)] = None,
+    token: Annotated[
+        str | None,
+        typer.Argument(
+            metavar="[TOKEN|-]",
+            help="The token; '-' or nothing reads stdin (or prompts on a terminal).",
+            show_default=False,
+        ),
+    ] = None,
     insecure_storage: InsecureStorage = False,
 ) -> None:
-    from llamactl.auth.actions import login as log_in, read_token
+    from llamactl.auth.actions import login as log_in
+    from llamactl.auth.actions import read_token
     from llamactl.auth.credentials import clean_token
 
     env: Environment = ctx.obj
@@ -55,7 +74,12 @@ def set_token(
     def ask_token() -> str:
         if token in (None, "-"):
             from_stdin = token == "-" or not env.stdin_isatty
-            return read_token(env, from_stdin=from_stdin, pipe_hint=pipe_hint(SET_TOKEN_HINT, insecure_storage), tell=out.info)
+            return read_token(
+                env,
+                from_stdin=from_stdin,
+                pipe_hint=pipe_hint(SET_TOKEN_HINT, insecure_storage),
+                tell=out.info,
+            )
         return clean_token(token)
 
     out = env.output
@@ -73,7 +97,13 @@ def print_token(ctx: typer.Context) -> None:
 @app.command(**command_help("auth status"))
 def status(
     ctx: typer.Context,
-    json_output: Annotated[bool, typer.Option("--json", help="Print a JSON object: host, source, location, token (masked), valid, account, error.")] = False,
+    json_output: Annotated[
+        bool,
+        typer.Option(
+            "--json",
+            help="Print a JSON object: host, source, location, token (masked), valid, account, error.",
+        ),
+    ] = False,
 ) -> None:
     from llamactl.auth.actions import gather_status
     from llamactl.auth.display import show_status

@@ -14,9 +14,16 @@ def infer_options(flags: RequestFlags, prompt: str | None = None) -> InferOption
     from llamactl.inference.selectors import check_target, parse_selector
 
     options = InferOptions(
-        model=flags.model, version=flags.version, deploy_id=flags.deploy_id, inputs=flags.inputs or [],
-        prompt=prompt, stream=flags.stream, json=flags.json_output,
-        selectors=[parse_selector(text) for text in flags.selections or []], chat=flags.chat, system=flags.system,
+        model=flags.model,
+        version=flags.version,
+        deploy_id=flags.deploy_id,
+        inputs=flags.inputs or [],
+        prompt=prompt,
+        stream=flags.stream,
+        json=flags.json_output,
+        selectors=[parse_selector(text) for text in flags.selections or []],
+        chat=flags.chat,
+        system=flags.system,
     )
     if flags.json_output and options.selectors:
         from llamactl.errors import UsageError
@@ -40,8 +47,12 @@ def send(env: Environment, request: InferenceRequest, options: InferOptions, fla
     out.quiet = flags.quiet
     view = view_for(out, options.selectors, options.json)
     try:
-        outcome = run_request(env, request, view,
-                              RunSettings(timeout=flags.timeout, retries=flags.retries, history=not flags.no_history))
+        outcome = run_request(
+            env,
+            request,
+            view,
+            RunSettings(timeout=flags.timeout, retries=flags.retries, history=not flags.no_history),
+        )
     finally:
         view.finish()
     report_outcome(out, outcome)

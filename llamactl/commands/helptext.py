@@ -8,25 +8,33 @@ from __future__ import annotations
 
 from functools import lru_cache
 from pathlib import Path
+from typing import TypedDict
 
 HELP_FILE = Path(__file__).with_name("help.md")
 
 
+class HelpText(TypedDict, total=False):
+    """Typer's `help=` and `epilog=` keyword arguments."""
+
+    help: str
+    epilog: str
+
+
 @lru_cache(maxsize=1)
-def _sections() -> dict[str, dict[str, str]]:
+def _sections() -> dict[str, HelpText]:
     text = HELP_FILE.read_text(encoding="utf-8")
-    sections: dict[str, dict[str, str]] = {}
+    sections: dict[str, HelpText] = {}
     for chunk in text.split("\n## ")[1:]:
         path, _, body = chunk.partition("\n")
         help_part, rule, epilog = body.partition("\n---\n")
         paragraphs = [" ".join(part.split("\n")).strip() for part in help_part.strip().split("\n\n")]
-        texts = {"help": "\n\n".join(paragraphs)}
+        texts = HelpText(help="\n\n".join(paragraphs))
         if rule:
             texts["epilog"] = "\n" + epilog.rstrip("\n") + "\n"
         sections[path.strip()] = texts
     return sections
 
 
-def command_help(path: str) -> dict[str, str]:
+def command_help(path: str) -> HelpText:
     """`help=` and `epilog=` for the command at `path` (`llamactl`, `infer`, `history list`)."""
     return _sections()[path]

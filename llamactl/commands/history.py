@@ -2,23 +2,26 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 
+from llamactl.catalogue.names import complete_model_name
 from llamactl.commands.helptext import command_help
 from llamactl.commands.infer_options import RequestFlags, with_request_options
 from llamactl.env import Environment
 from llamactl.history.completion import complete_request_id
-from llamactl.catalogue.names import complete_model_name
-
 
 FILTER_PANEL = "Filters"
 
 app = typer.Typer(no_args_is_help=True, **command_help("history"))
 
-JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON instead of a table or tab-separated lines.")]
-LimitOption = Annotated[int, typer.Option("-n", "--limit", metavar="N", min=1, help="At most N requests, newest first.")]
+JsonOption = Annotated[
+    bool, typer.Option("--json", help="Print JSON instead of a table or tab-separated lines.")
+]
+LimitOption = Annotated[
+    int, typer.Option("-n", "--limit", metavar="N", min=1, help="At most N requests, newest first.")
+]
 
 
 def complete_status(incomplete: str) -> list[str]:
@@ -34,20 +37,59 @@ def complete_stats_key(incomplete: str) -> list[str]:
 
 
 # The filters list, search, stats and export share, with the same names and meaning.
-ModelFilter = Annotated[Optional[str], typer.Option("-m", "--model", metavar="MODEL", help="Only models whose name starts with MODEL: a whole name, or a prefix such as meta-llama/.", autocompletion=complete_model_name, rich_help_panel=FILTER_PANEL, show_default=False)]
-StatusFilter = Annotated[Optional[str], typer.Option("--status", metavar="STATUS", help="Only this status: ok, error, incomplete, interrupted or queued.", autocompletion=complete_status, rich_help_panel=FILTER_PANEL, show_default=False)]
-SinceFilter = Annotated[Optional[str], typer.Option("--since", metavar="DATE", help="Only requests since a date (2024-05-01), a local time (2024-05-01T14:30) or a duration back from now (30m, 12h, 7d, 2w).", rich_help_panel=FILTER_PANEL, show_default=False)]
-BatchFilter = Annotated[Optional[str], typer.Option("--batch", metavar="ID", help="Only the requests of one 'infer --batch' run (its id is in the batch's summary line).", rich_help_panel=FILTER_PANEL, show_default=False)]
+ModelFilter = Annotated[
+    str | None,
+    typer.Option(
+        "-m",
+        "--model",
+        metavar="MODEL",
+        help="Only models whose name starts with MODEL: a whole name, or a prefix such as meta-llama/.",
+        autocompletion=complete_model_name,
+        rich_help_panel=FILTER_PANEL,
+        show_default=False,
+    ),
+]
+StatusFilter = Annotated[
+    str | None,
+    typer.Option(
+        "--status",
+        metavar="STATUS",
+        help="Only this status: ok, error, incomplete, interrupted or queued.",
+        autocompletion=complete_status,
+        rich_help_panel=FILTER_PANEL,
+        show_default=False,
+    ),
+]
+SinceFilter = Annotated[
+    str | None,
+    typer.Option(
+        "--since",
+        metavar="DATE",
+        help="Only requests since a date (2024-05-01), a local time (2024-05-01T14:30) or a duration back from now (30m, 12h, 7d, 2w).",
+        rich_help_panel=FILTER_PANEL,
+        show_default=False,
+    ),
+]
+BatchFilter = Annotated[
+    str | None,
+    typer.Option(
+        "--batch",
+        metavar="ID",
+        help="Only the requests of one 'infer --batch' run (its id is in the batch's summary line).",
+        rich_help_panel=FILTER_PANEL,
+        show_default=False,
+    ),
+]
 
 
-def _choice(option: str, value: Optional[str], allowed: tuple[str, ...]) -> None:
+def _choice(option: str, value: str | None, allowed: tuple[str, ...]) -> None:
     from llamactl.errors import UsageError
 
     if value is not None and value not in allowed:
         raise UsageError(f"{option}: expected one of {', '.join(allowed)}, got {value!r}")
 
 
-def _since(text: Optional[str]) -> Optional[float]:
+def _since(text: str | None) -> float | None:
     import time
 
     from llamactl.history.queries import parse_since
@@ -55,7 +97,7 @@ def _since(text: Optional[str]) -> Optional[float]:
     return None if text is None else parse_since(text, time.time())
 
 
-def _checked_filters(status: Optional[str], since: Optional[str]) -> Optional[float]:
+def _checked_filters(status: str | None, since: str | None) -> float | None:
     """Check the filters before the database is opened; returns --since as a Unix time."""
     from llamactl.history.records import STATUSES
 
@@ -66,7 +108,9 @@ def _checked_filters(status: Optional[str], since: Optional[str]) -> Optional[fl
 def _not_found(request_id: int):
     from llamactl.errors import UsageError
 
-    return UsageError(f"no request {request_id} in history", hint="'llamactl history list' shows the recent ones")
+    return UsageError(
+        f"no request {request_id} in history", hint="'llamactl history list' shows the recent ones"
+    )
 
 
 def _stored_record(env: Environment, request_id: int):
@@ -112,15 +156,26 @@ def list_requests(
     batch: BatchFilter = None,
     json_output: JsonOption = False,
 ) -> None:
-    _show_matching(ctx.obj, json_output, model, status, since, batch,
-                   lambda store, filters: store.recent(limit, filters))
+    _show_matching(
+        ctx.obj, json_output, model, status, since, batch, lambda store, filters: store.recent(limit, filters)
+    )
 
 
 @app.command(**command_help("history show"))
 def show(
     ctx: typer.Context,
-    request_id: Annotated[int, typer.Argument(metavar="ID", help="A request's id, as 'history list' shows it.", autocompletion=complete_request_id, show_default=False)],
-    json_output: Annotated[bool, typer.Option("--json", help="Print the request as one JSON object.")] = False,
+    request_id: Annotated[
+        int,
+        typer.Argument(
+            metavar="ID",
+            help="A request's id, as 'history list' shows it.",
+            autocompletion=complete_request_id,
+            show_default=False,
+        ),
+    ],
+    json_output: Annotated[
+        bool, typer.Option("--json", help="Print the request as one JSON object.")
+    ] = False,
 ) -> None:
     from llamactl.history.display import print_record
 
@@ -135,7 +190,13 @@ def show(
 @app.command(**command_help("history search"))
 def search(
     ctx: typer.Context,
-    text: Annotated[str, typer.Argument(metavar="TEXT", help="Words that must all appear in the prompt or the output (prefixes match: 'llam' finds 'llamas').")],
+    text: Annotated[
+        str,
+        typer.Argument(
+            metavar="TEXT",
+            help="Words that must all appear in the prompt or the output (prefixes match: 'llam' finds 'llamas').",
+        ),
+    ],
     limit: LimitOption = 20,
     model: ModelFilter = None,
     status: StatusFilter = None,
@@ -143,14 +204,29 @@ def search(
     batch: BatchFilter = None,
     json_output: JsonOption = False,
 ) -> None:
-    _show_matching(ctx.obj, json_output, model, status, since, batch,
-                   lambda store, filters: store.search(text, limit, filters))
+    _show_matching(
+        ctx.obj,
+        json_output,
+        model,
+        status,
+        since,
+        batch,
+        lambda store, filters: store.search(text, limit, filters),
+    )
 
 
 @app.command(**command_help("history stats"))
 def stats(
     ctx: typer.Context,
-    by: Annotated[str, typer.Option("--by", metavar="model|day|batch", help="Group by model, by (local) day or by 'infer --batch' run.", autocompletion=complete_stats_key)] = "model",
+    by: Annotated[
+        str,
+        typer.Option(
+            "--by",
+            metavar="model|day|batch",
+            help="Group by model, by (local) day or by 'infer --batch' run.",
+            autocompletion=complete_stats_key,
+        ),
+    ] = "model",
     model: ModelFilter = None,
     status: StatusFilter = None,
     since: SinceFilter = None,
@@ -195,7 +271,15 @@ def export(
 def rerun(
     ctx: typer.Context,
     flags: RequestFlags,
-    request_id: Annotated[int, typer.Argument(metavar="ID", help="The request to send again.", autocompletion=complete_request_id, show_default=False)],
+    request_id: Annotated[
+        int,
+        typer.Argument(
+            metavar="ID",
+            help="The request to send again.",
+            autocompletion=complete_request_id,
+            show_default=False,
+        ),
+    ],
 ) -> None:
     from llamactl.commands.common import infer_options, send
     from llamactl.history.rerun import rebuild_request
@@ -209,7 +293,15 @@ def rerun(
 @app.command(**command_help("history rm"))
 def rm(
     ctx: typer.Context,
-    request_ids: Annotated[list[int], typer.Argument(metavar="ID...", help="The requests to remove.", autocompletion=complete_request_id, show_default=False)],
+    request_ids: Annotated[
+        list[int],
+        typer.Argument(
+            metavar="ID...",
+            help="The requests to remove.",
+            autocompletion=complete_request_id,
+            show_default=False,
+        ),
+    ],
 ) -> None:
     from llamactl.errors import UsageError
     from llamactl.history.store import open_history
@@ -225,7 +317,9 @@ def rm(
 @app.command(**command_help("history clear"))
 def clear(
     ctx: typer.Context,
-    yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask (needed when not on a terminal).")] = False,
+    yes: Annotated[
+        bool, typer.Option("--yes", "-y", help="Do not ask (needed when not on a terminal).")
+    ] = False,
 ) -> None:
     from llamactl.errors import UsageError
     from llamactl.history.store import history_path, open_history
@@ -239,7 +333,9 @@ def clear(
             if not count:
                 env.output.info("history is empty: nothing to remove")
                 return
-            if not typer.confirm(f"Remove all {_requests(count)} from {history_path(env)}?", default=False, err=True):
+            if not typer.confirm(
+                f"Remove all {_requests(count)} from {history_path(env)}?", default=False, err=True
+            ):
                 env.output.info("nothing removed")
                 return
         count = store.clear()

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 
 from llamactl.commands.infer_options import RequestFlags, with_request_options
 from llamactl.env import Environment
-
 
 BATCH_PANEL = "Batch"
 
@@ -23,13 +22,75 @@ def complete_batch_format(incomplete: str) -> list[str]:
 def infer(
     ctx: typer.Context,
     flags: RequestFlags,
-    prompt: Annotated[Optional[str], typer.Argument(metavar="PROMPT", help="The prompt. Piped stdin comes first, then a blank line, then PROMPT.", show_default=False)] = None,
-    batch: Annotated[Optional[str], typer.Option("--batch", metavar="FILE|-", help="Run every line of FILE (- for stdin): a JSON string (the prompt) or a JSON object of request fields over the -i defaults. One JSON result a line, in input order.", rich_help_panel=BATCH_PANEL, show_default=False)] = None,
-    batch_format: Annotated[Optional[str], typer.Option("--batch-format", metavar="jsonl|lines", help="lines: each line is one plain prompt. \\[default: jsonl]", autocompletion=complete_batch_format, rich_help_panel=BATCH_PANEL, show_default=False)] = None,
-    concurrency: Annotated[Optional[int], typer.Option("--concurrency", metavar="N", min=1, max=64, help="Requests in flight at once. \\[default: 4]", rich_help_panel=BATCH_PANEL, show_default=False)] = None,
-    output: Annotated[Optional[str], typer.Option("--output", metavar="FILE", help="Write the results to FILE instead of stdout; running again with the same FILE sends only the lines not done yet.", rich_help_panel=BATCH_PANEL, show_default=False)] = None,
-    no_stdin: Annotated[bool, typer.Option("--no-stdin", help="Never read stdin, even when it is a pipe: for while-read loops and daemons that hand over a pipe.", rich_help_panel="Input")] = False,
-    max_cost: Annotated[Optional[float], typer.Option("--max-cost", metavar="DOLLARS", help="Stop sending once the batch has cost this much (server-reported or estimated).", rich_help_panel=BATCH_PANEL, show_default=False)] = None,
+    prompt: Annotated[
+        str | None,
+        typer.Argument(
+            metavar="PROMPT",
+            help="The prompt. Piped stdin comes first, then a blank line, then PROMPT.",
+            show_default=False,
+        ),
+    ] = None,
+    batch: Annotated[
+        str | None,
+        typer.Option(
+            "--batch",
+            metavar="FILE|-",
+            help="Run every line of FILE (- for stdin): a JSON string (the prompt) or a JSON object of request fields over the -i defaults. One JSON result a line, in input order.",
+            rich_help_panel=BATCH_PANEL,
+            show_default=False,
+        ),
+    ] = None,
+    batch_format: Annotated[
+        str | None,
+        typer.Option(
+            "--batch-format",
+            metavar="jsonl|lines",
+            help="lines: each line is one plain prompt. \\[default: jsonl]",
+            autocompletion=complete_batch_format,
+            rich_help_panel=BATCH_PANEL,
+            show_default=False,
+        ),
+    ] = None,
+    concurrency: Annotated[
+        int | None,
+        typer.Option(
+            "--concurrency",
+            metavar="N",
+            min=1,
+            max=64,
+            help="Requests in flight at once. \\[default: 4]",
+            rich_help_panel=BATCH_PANEL,
+            show_default=False,
+        ),
+    ] = None,
+    output: Annotated[
+        str | None,
+        typer.Option(
+            "--output",
+            metavar="FILE",
+            help="Write the results to FILE instead of stdout; running again with the same FILE sends only the lines not done yet.",
+            rich_help_panel=BATCH_PANEL,
+            show_default=False,
+        ),
+    ] = None,
+    no_stdin: Annotated[
+        bool,
+        typer.Option(
+            "--no-stdin",
+            help="Never read stdin, even when it is a pipe: for while-read loops and daemons that hand over a pipe.",
+            rich_help_panel="Input",
+        ),
+    ] = False,
+    max_cost: Annotated[
+        float | None,
+        typer.Option(
+            "--max-cost",
+            metavar="DOLLARS",
+            help="Stop sending once the batch has cost this much (server-reported or estimated).",
+            rich_help_panel=BATCH_PANEL,
+            show_default=False,
+        ),
+    ] = None,
 ) -> None:
     """`llamactl infer`; its help is in help.md."""
     from llamactl.inference.prepare import InferOptions, prepare_request
@@ -43,27 +104,59 @@ def infer(
             from llamactl.errors import UsageError
 
             raise UsageError("--batch - reads stdin, which --no-stdin ignores: drop one of them")
-        refuse_single_flags(prompt=prompt, stream=flags.stream, json=flags.json_output, selections=flags.selections,
-                            dry_run=flags.dry_run)
+        refuse_single_flags(
+            prompt=prompt,
+            stream=flags.stream,
+            json=flags.json_output,
+            selections=flags.selections,
+            dry_run=flags.dry_run,
+        )
         settings = BatchSettings.from_flags(
-            batch, batch_format=batch_format, concurrency=concurrency, output=output, max_cost=max_cost,
-            quiet=flags.quiet, timeout=flags.timeout, retries=flags.retries, history=not flags.no_history)
-        options = InferOptions(model=flags.model, version=flags.version, deploy_id=flags.deploy_id,
-                               inputs=flags.inputs or [], chat=flags.chat, system=flags.system)
+            batch,
+            batch_format=batch_format,
+            concurrency=concurrency,
+            output=output,
+            max_cost=max_cost,
+            quiet=flags.quiet,
+            timeout=flags.timeout,
+            retries=flags.retries,
+            history=not flags.no_history,
+        )
+        options = InferOptions(
+            model=flags.model,
+            version=flags.version,
+            deploy_id=flags.deploy_id,
+            inputs=flags.inputs or [],
+            chat=flags.chat,
+            system=flags.system,
+        )
         run_batch(env, options, settings)
         return
-    given = [name for name, value in (("--batch-format", batch_format), ("--concurrency", concurrency),
-                                      ("--output", output), ("--max-cost", max_cost)) if value is not None]
+    given = [
+        name
+        for name, value in (
+            ("--batch-format", batch_format),
+            ("--concurrency", concurrency),
+            ("--output", output),
+            ("--max-cost", max_cost),
+        )
+        if value is not None
+    ]
     if given:  # name only the flags given: the message is about what the user typed
         from llamactl.errors import UsageError
 
-        raise UsageError(f"{' and '.join(given)} {'needs' if len(given) == 1 else 'need'} --batch FILE",
-                         hint="to keep one answer in a file, redirect stdout: llamactl infer ... > FILE"
-                         if output is not None else None)
+        raise UsageError(
+            f"{' and '.join(given)} {'needs' if len(given) == 1 else 'need'} --batch FILE",
+            hint="to keep one answer in a file, redirect stdout: llamactl infer ... > FILE"
+            if output is not None
+            else None,
+        )
     from llamactl.commands.common import infer_options, send
 
     options = infer_options(flags, prompt=prompt)
     options.no_stdin = no_stdin
     env.output.quiet = flags.quiet
-    request = prepare_request(options, env, warn=env.output.warn, fetch_schema=not flags.dry_run, info=env.output.info)
+    request = prepare_request(
+        options, env, warn=env.output.warn, fetch_schema=not flags.dry_run, info=env.output.info
+    )
     send(env, request, options, flags)

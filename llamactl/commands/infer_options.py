@@ -8,8 +8,9 @@ brackets are Rich markup: write a literal one as \\[.
 from __future__ import annotations
 
 import inspect
+from collections.abc import Callable
 from dataclasses import dataclass, fields
-from typing import Annotated, Any, Callable, Optional, get_type_hints
+from typing import Annotated, Any, get_type_hints
 
 import typer
 
@@ -21,20 +22,132 @@ INPUT_PANEL = "Input"
 OUTPUT_PANEL = "Output"
 REQUEST_PANEL = "Request"
 
-Model = Annotated[Optional[str], typer.Option("-m", "--model", metavar="MODEL", help="Model name, e.g. meta-llama/Llama-2-70b-chat-hf.", autocompletion=complete_model_name, rich_help_panel=MODEL_PANEL, show_default=False)]
-Version = Annotated[Optional[str], typer.Option("--version", metavar="V", help="Pin a model version (see 'models versions').", rich_help_panel=MODEL_PANEL, show_default=False)]
-DeployId = Annotated[Optional[str], typer.Option("-d", "--deploy-id", metavar="ID", help="Run a deployment instead of a model.", rich_help_panel=MODEL_PANEL, show_default=False)]
-Inputs = Annotated[Optional[list[str]], typer.Option("-i", "--input", metavar="KEY=VALUE", help="Request field, repeatable: -i max_new_tokens=200 -i temperature=0.7 -i stop=X. @path reads a file, @- stdin.", rich_help_panel=INPUT_PANEL, show_default=False)]
-Chat = Annotated[bool, typer.Option("--chat", help="Wrap the input in Llama 2's chat format (\\[INST] ... \\[/INST]), so a chat model answers it instead of continuing it.", rich_help_panel=INPUT_PANEL)]
-System = Annotated[Optional[str], typer.Option("--system", metavar="TEXT", help="A system prompt for the chat format (implies --chat).", rich_help_panel=INPUT_PANEL, show_default=False)]
-Stream = Annotated[Optional[bool], typer.Option("--stream/--no-stream", help="Stream tokens as they are generated (default for text output).", rich_help_panel=OUTPUT_PANEL, show_default=False)]
-Json = Annotated[bool, typer.Option("--json", help="Print the API's JSON response (NDJSON events with --stream).", rich_help_panel=OUTPUT_PANEL)]
-Selections = Annotated[Optional[list[str]], typer.Option("-o", metavar="PATH=TARGET", help="Write part of the response to a file, or - for stdout, as deepctl: -o results.0.generated_text=-. {IDX} in PATH and TARGET stands for each array index.", rich_help_panel=OUTPUT_PANEL, show_default=False)]
-Quiet = Annotated[bool, typer.Option("-q", "--quiet", help="No summary line on stderr.", rich_help_panel=OUTPUT_PANEL)]
-Timeout = Annotated[float, typer.Option("--timeout", metavar="SECONDS", min=0.1, help="Longest wait for the next byte from the API.", rich_help_panel=REQUEST_PANEL)]
-Retries = Annotated[int, typer.Option("--retries", metavar="N", min=0, help="Retries after 429/502/503/504 or a failed connection (0 disables).", rich_help_panel=REQUEST_PANEL)]
-DryRun = Annotated[bool, typer.Option("--dry-run", help="Print the equivalent curl command and send nothing.", rich_help_panel=REQUEST_PANEL)]
-NoHistory = Annotated[bool, typer.Option("--no-history", help="Do not record this request in history \\[env: LLAMACTL_NO_HISTORY=1].", rich_help_panel=REQUEST_PANEL)]
+Model = Annotated[
+    str | None,
+    typer.Option(
+        "-m",
+        "--model",
+        metavar="MODEL",
+        help="Model name, e.g. meta-llama/Llama-2-70b-chat-hf.",
+        autocompletion=complete_model_name,
+        rich_help_panel=MODEL_PANEL,
+        show_default=False,
+    ),
+]
+Version = Annotated[
+    str | None,
+    typer.Option(
+        "--version",
+        metavar="V",
+        help="Pin a model version (see 'models versions').",
+        rich_help_panel=MODEL_PANEL,
+        show_default=False,
+    ),
+]
+DeployId = Annotated[
+    str | None,
+    typer.Option(
+        "-d",
+        "--deploy-id",
+        metavar="ID",
+        help="Run a deployment instead of a model.",
+        rich_help_panel=MODEL_PANEL,
+        show_default=False,
+    ),
+]
+Inputs = Annotated[
+    list[str] | None,
+    typer.Option(
+        "-i",
+        "--input",
+        metavar="KEY=VALUE",
+        help="Request field, repeatable: -i max_new_tokens=200 -i temperature=0.7 -i stop=X. @path reads a file, @- stdin.",
+        rich_help_panel=INPUT_PANEL,
+        show_default=False,
+    ),
+]
+Chat = Annotated[
+    bool,
+    typer.Option(
+        "--chat",
+        help="Wrap the input in Llama 2's chat format (\\[INST] ... \\[/INST]), so a chat model answers it instead of continuing it.",
+        rich_help_panel=INPUT_PANEL,
+    ),
+]
+System = Annotated[
+    str | None,
+    typer.Option(
+        "--system",
+        metavar="TEXT",
+        help="A system prompt for the chat format (implies --chat).",
+        rich_help_panel=INPUT_PANEL,
+        show_default=False,
+    ),
+]
+Stream = Annotated[
+    bool | None,
+    typer.Option(
+        "--stream/--no-stream",
+        help="Stream tokens as they are generated (default for text output).",
+        rich_help_panel=OUTPUT_PANEL,
+        show_default=False,
+    ),
+]
+Json = Annotated[
+    bool,
+    typer.Option(
+        "--json",
+        help="Print the API's JSON response (NDJSON events with --stream).",
+        rich_help_panel=OUTPUT_PANEL,
+    ),
+]
+Selections = Annotated[
+    list[str] | None,
+    typer.Option(
+        "-o",
+        metavar="PATH=TARGET",
+        help="Write part of the response to a file, or - for stdout, as deepctl: -o results.0.generated_text=-. {IDX} in PATH and TARGET stands for each array index.",
+        rich_help_panel=OUTPUT_PANEL,
+        show_default=False,
+    ),
+]
+Quiet = Annotated[
+    bool, typer.Option("-q", "--quiet", help="No summary line on stderr.", rich_help_panel=OUTPUT_PANEL)
+]
+Timeout = Annotated[
+    float,
+    typer.Option(
+        "--timeout",
+        metavar="SECONDS",
+        min=0.1,
+        help="Longest wait for the next byte from the API.",
+        rich_help_panel=REQUEST_PANEL,
+    ),
+]
+Retries = Annotated[
+    int,
+    typer.Option(
+        "--retries",
+        metavar="N",
+        min=0,
+        help="Retries after 429/502/503/504 or a failed connection (0 disables).",
+        rich_help_panel=REQUEST_PANEL,
+    ),
+]
+DryRun = Annotated[
+    bool,
+    typer.Option(
+        "--dry-run", help="Print the equivalent curl command and send nothing.", rich_help_panel=REQUEST_PANEL
+    ),
+]
+NoHistory = Annotated[
+    bool,
+    typer.Option(
+        "--no-history",
+        help="Do not record this request in history \\[env: LLAMACTL_NO_HISTORY=1].",
+        rich_help_panel=REQUEST_PANEL,
+    ),
+]
 
 
 @dataclass
@@ -62,19 +175,31 @@ def with_request_options(command: Callable[..., Any]) -> Callable[..., Any]:
     """`command` with the shared options added to its parameters, after its arguments and
     before its own options; it receives their values as one `flags: RequestFlags`."""
     hints = get_type_hints(command, include_extras=True)
-    own = [parameter.replace(annotation=hints.get(name, parameter.annotation))
-           for name, parameter in inspect.signature(command).parameters.items() if name != "flags"]
+    own = [
+        parameter.replace(annotation=hints.get(name, parameter.annotation))
+        for name, parameter in inspect.signature(command).parameters.items()
+        if name != "flags"
+    ]
     leading = [parameter for parameter in own if not _is_option(parameter)]
     trailing = [parameter for parameter in own if _is_option(parameter)]
     shared_hints = get_type_hints(RequestFlags, include_extras=True)
-    shared = [inspect.Parameter(item.name, inspect.Parameter.KEYWORD_ONLY, default=item.default,
-                                annotation=shared_hints[item.name]) for item in fields(RequestFlags)]
+    shared = [
+        inspect.Parameter(
+            item.name,
+            inspect.Parameter.KEYWORD_ONLY,
+            default=item.default,
+            annotation=shared_hints[item.name],
+        )
+        for item in fields(RequestFlags)
+    ]
 
     def run(**values: Any) -> Any:
         flags = RequestFlags(**{item.name: values.pop(item.name) for item in fields(RequestFlags)})
         return command(**values, flags=flags)
 
-    parameters = [parameter.replace(kind=inspect.Parameter.KEYWORD_ONLY) for parameter in (*leading, *shared, *trailing)]
+    parameters = [
+        parameter.replace(kind=inspect.Parameter.KEYWORD_ONLY) for parameter in (*leading, *shared, *trailing)
+    ]
     run.__signature__ = inspect.Signature(parameters)
     run.__annotations__ = {parameter.name: parameter.annotation for parameter in parameters}
     run.__name__, run.__qualname__, run.__doc__ = command.__name__, command.__qualname__, command.__doc__
@@ -83,4 +208,7 @@ def with_request_options(command: Callable[..., Any]) -> Callable[..., Any]:
 
 
 def _is_option(parameter: inspect.Parameter) -> bool:
-    return any(isinstance(extra, typer.models.OptionInfo) for extra in getattr(parameter.annotation, "__metadata__", ()))
+    return any(
+        isinstance(extra, typer.models.OptionInfo)
+        for extra in getattr(parameter.annotation, "__metadata__", ())
+    )

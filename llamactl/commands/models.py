@@ -2,19 +2,25 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 
+from llamactl.catalogue.names import complete_model_name, complete_model_type
 from llamactl.commands.helptext import command_help
 from llamactl.env import Environment
-from llamactl.catalogue.names import complete_model_name, complete_model_type
 
-
-ModelOption = Annotated[str, typer.Option(
-    "-m", "--model", metavar="MODEL", help="Model name, e.g. meta-llama/Llama-2-70b-chat-hf.",
-    autocompletion=complete_model_name, show_default=False,
-)]
+ModelOption = Annotated[
+    str,
+    typer.Option(
+        "-m",
+        "--model",
+        metavar="MODEL",
+        help="Model name, e.g. meta-llama/Llama-2-70b-chat-hf.",
+        autocompletion=complete_model_name,
+        show_default=False,
+    ),
+]
 JsonOption = Annotated[bool, typer.Option("--json", help="Print the API's JSON.")]
 
 app = typer.Typer(no_args_is_help=True, **command_help("models"))
@@ -23,12 +29,21 @@ app = typer.Typer(no_args_is_help=True, **command_help("models"))
 @app.command("list", **command_help("models list"))
 def list_models(
     ctx: typer.Context,
-    model_type: Annotated[Optional[str], typer.Option("--type", metavar="TYPE", help="Only models of this type, e.g. text-generation.", autocompletion=complete_model_type, show_default=False)] = None,
+    model_type: Annotated[
+        str | None,
+        typer.Option(
+            "--type",
+            metavar="TYPE",
+            help="Only models of this type, e.g. text-generation.",
+            autocompletion=complete_model_type,
+            show_default=False,
+        ),
+    ] = None,
     json_output: JsonOption = False,
 ) -> None:
+    from llamactl.auth.credentials import resolve_token
     from llamactl.catalogue.cache import fetch_models, parse_entries, refresh_cache
     from llamactl.catalogue.display import print_models
-    from llamactl.auth.credentials import resolve_token
 
     env: Environment = ctx.obj
     out = env.output
@@ -38,7 +53,9 @@ def list_models(
     if model_type is not None and model_type not in types:
         from llamactl.errors import UsageError
 
-        raise UsageError(f"--type: no models of type {model_type!r}", hint=f"the types are: {', '.join(types)}")
+        raise UsageError(
+            f"--type: no models of type {model_type!r}", hint=f"the types are: {', '.join(types)}"
+        )
     if json_output:
         out.json([raw for raw in raws if model_type is None or _type_of(raw) == model_type])
         return
@@ -54,12 +71,20 @@ def _type_of(raw) -> object:
 def info(
     ctx: typer.Context,
     model: ModelOption,
-    version: Annotated[Optional[str], typer.Option("--version", metavar="V", help="A version of the model (see 'models versions').", show_default=False)] = None,
+    version: Annotated[
+        str | None,
+        typer.Option(
+            "--version",
+            metavar="V",
+            help="A version of the model (see 'models versions').",
+            show_default=False,
+        ),
+    ] = None,
     json_output: JsonOption = False,
 ) -> None:
     from llamactl.catalogue.cache import fetch_model_info
-    from llamactl.catalogue.names import suggest_known_models
     from llamactl.catalogue.card import card_text, deprecation_notice
+    from llamactl.catalogue.names import suggest_known_models
 
     env: Environment = ctx.obj
     out = env.output

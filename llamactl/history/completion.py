@@ -32,13 +32,16 @@ def complete_request_id(ctx: typer.Context, incomplete: str) -> list[tuple[str, 
     try:
         rows = db.execute(
             "SELECT id, model, deploy_id, fields FROM requests WHERE CAST(id AS TEXT) LIKE ?"
-            " ORDER BY id DESC LIMIT ?", (f"{incomplete}%", MAX_COMPLETIONS + len(typed)),
+            " ORDER BY id DESC LIMIT ?",
+            (f"{incomplete}%", MAX_COMPLETIONS + len(typed)),
         ).fetchall()
     except sqlite3.Error:
         return []
     finally:
         db.close()
-    items = [(str(row_id), _description(model, deploy_id, fields)) for row_id, model, deploy_id, fields in rows]
+    items = [
+        (str(row_id), _description(model, deploy_id, fields)) for row_id, model, deploy_id, fields in rows
+    ]
     return [item for item in items if item[0] not in typed][:MAX_COMPLETIONS]
 
 
@@ -55,6 +58,6 @@ def _description(model: str | None, deploy_id: str | None, fields: str) -> str:
         prompt = None
     prompt = " ".join(prompt.split()) if isinstance(prompt, str) else ""
     if len(prompt) > DESCRIPTION_CHARS:
-        prompt = prompt[:DESCRIPTION_CHARS - 1] + "…"
+        prompt = prompt[: DESCRIPTION_CHARS - 1] + "…"
     target = model or f"deploy:{deploy_id}"
     return escape(f"{prompt} - {target}" if prompt else target)

@@ -17,7 +17,13 @@ if TYPE_CHECKING:
     from rich.console import RenderableType
 
 PREVIEW_WIDTH = 80
-STATUS_STYLES = {"ok": "green", "error": "red", "incomplete": "yellow", "interrupted": "yellow", "queued": "cyan"}
+STATUS_STYLES = {
+    "ok": "green",
+    "error": "red",
+    "incomplete": "yellow",
+    "interrupted": "yellow",
+    "queued": "cyan",
+}
 
 
 def number_text(value: int | None) -> str:
@@ -43,6 +49,7 @@ def field_text(value: Any) -> str:
 
 # list and search
 
+
 def print_records(out: Output, records: list[HistoryRecord]) -> None:
     out.show(lambda: records_lines(records), lambda console: records_table(records, console.width))
 
@@ -51,9 +58,16 @@ def records_lines(records: list[HistoryRecord]) -> str:
     """One tab-separated line a record."""
     lines = []
     for record in records:
-        columns = (record.id, record.time, visible_inline(record.target_label), record.status, number_text(record.tokens_in),
-                   number_text(record.tokens_out), cost_text(record.cost, record.cost_estimated),
-                   one_line(record.prompt))
+        columns = (
+            record.id,
+            record.time,
+            visible_inline(record.target_label),
+            record.status,
+            number_text(record.tokens_in),
+            number_text(record.tokens_out),
+            cost_text(record.cost, record.cost_estimated),
+            one_line(record.prompt),
+        )
         lines.append("\t".join(str(column) for column in columns) + "\n")
     return "".join(lines)
 
@@ -64,25 +78,50 @@ def records_table(records: list[HistoryRecord], width: int) -> RenderableType:
     from llamactl.output.tables import Column, Role, render
 
     statuses = [record.status for record in records]
-    return render([
-        Column("ID", [str(record.id) for record in records], Role.KEY, right=True),
-        Column("Time", [short_time(record.time) for record in records], Role.FIGURE, drop=4),
-        Column("Model", [record.target_label for record in records], Role.TEXT, drop=1),
-        Column("Status", statuses, Role.FIGURE, drop=6, styles=[STATUS_STYLES.get(status, "") for status in statuses]),
-        Column("Tokens", [f"{number_text(record.tokens_in)}/{number_text(record.tokens_out)}" for record in records],
-               Role.FIGURE, right=True, drop=3),
-        Column("Cost", [cost_text(record.cost, record.cost_estimated) for record in records],
-               Role.FIGURE, right=True, drop=5),
-        Column("Prompt", [one_line(record.prompt) for record in records], Role.TEXT, drop=2),
-    ], width)
+    return render(
+        [
+            Column("ID", [str(record.id) for record in records], Role.KEY, right=True),
+            Column("Time", [short_time(record.time) for record in records], Role.FIGURE, drop=4),
+            Column("Model", [record.target_label for record in records], Role.TEXT, drop=1),
+            Column(
+                "Status",
+                statuses,
+                Role.FIGURE,
+                drop=6,
+                styles=[STATUS_STYLES.get(status, "") for status in statuses],
+            ),
+            Column(
+                "Tokens",
+                [f"{number_text(record.tokens_in)}/{number_text(record.tokens_out)}" for record in records],
+                Role.FIGURE,
+                right=True,
+                drop=3,
+            ),
+            Column(
+                "Cost",
+                [cost_text(record.cost, record.cost_estimated) for record in records],
+                Role.FIGURE,
+                right=True,
+                drop=5,
+            ),
+            Column("Prompt", [one_line(record.prompt) for record in records], Role.TEXT, drop=2),
+        ],
+        width,
+    )
 
 
 # show
 
+
 def figures(record: HistoryRecord) -> list[tuple[str, str]]:
     """The labelled facts of one record, in the order `show` prints them."""
-    rows = [("id", str(record.id)), ("time", record.time), ("model", record.target_label),
-            ("api host", record.api_host), ("status", record.status)]
+    rows = [
+        ("id", str(record.id)),
+        ("time", record.time),
+        ("model", record.target_label),
+        ("api host", record.api_host),
+        ("status", record.status),
+    ]
     if record.error:
         rows.append(("error", record.error))
     cost = cost_text(record.cost, record.cost_estimated)
@@ -98,8 +137,10 @@ def figures(record: HistoryRecord) -> list[tuple[str, str]]:
         ("wall time", "-" if record.wall_seconds is None else f"{record.wall_seconds:.2f} s"),
     ]
     rows += [("-i", f"{key}={field_text(value)}") for key, value in record.fields.items() if key != "input"]
-    rows += [("-i", f"{name}=@{upload['filename']} ({upload['size']} bytes, {upload['content_type']})")
-             for name, upload in record.uploads.items()]
+    rows += [
+        ("-i", f"{name}=@{upload['filename']} ({upload['size']} bytes, {upload['content_type']})")
+        for name, upload in record.uploads.items()
+    ]
     return [(label, visible_inline(value)) for label, value in rows]
 
 
@@ -140,11 +181,17 @@ def record_panels(record: HistoryRecord) -> RenderableType:
 
 # stats
 
+
 def stats_total(rows: list[StatsRow]) -> StatsRow:
     costs = [row.cost for row in rows if row.cost is not None]
-    return StatsRow("total", sum(row.requests for row in rows), sum(row.tokens_in for row in rows),
-                    sum(row.tokens_out for row in rows), sum(costs) if costs else None,
-                    sum(row.estimated_cost for row in rows))
+    return StatsRow(
+        "total",
+        sum(row.requests for row in rows),
+        sum(row.tokens_in for row in rows),
+        sum(row.tokens_out for row in rows),
+        sum(costs) if costs else None,
+        sum(row.estimated_cost for row in rows),
+    )
 
 
 def stats_json(rows: list[StatsRow], by: str, since: str | None) -> dict[str, Any]:
@@ -163,8 +210,20 @@ def print_stats(out: Output, rows: list[StatsRow], by: str) -> None:
 
 
 def stats_lines(rows: list[StatsRow]) -> str:
-    return "".join("\t".join(str(column) for column in (visible_inline(row.key), row.requests, row.tokens_in, row.tokens_out,
-                                                         stats_cost(row))) + "\n" for row in rows)
+    return "".join(
+        "\t".join(
+            str(column)
+            for column in (
+                visible_inline(row.key),
+                row.requests,
+                row.tokens_in,
+                row.tokens_out,
+                stats_cost(row),
+            )
+        )
+        + "\n"
+        for row in rows
+    )
 
 
 def stats_table(rows: list[StatsRow], by: str, width: int) -> RenderableType:
@@ -173,13 +232,41 @@ def stats_table(rows: list[StatsRow], by: str, width: int) -> RenderableType:
     from llamactl.output.tables import Column, Role, render
 
     total = stats_total(rows)
-    footers = ((total.key, str(total.requests), str(total.tokens_in), str(total.tokens_out), stats_cost(total))
-               if len(rows) > 1 else (None,) * 5)
-    return render([
-        Column(by.capitalize(), [row.key for row in rows], Role.KEY, footer=footers[0]),
-        Column("Requests", [str(row.requests) for row in rows], Role.FIGURE, right=True, drop=3, footer=footers[1]),
-        Column("Tokens in", [str(row.tokens_in) for row in rows], Role.FIGURE, right=True, drop=1, footer=footers[2]),
-        Column("Tokens out", [str(row.tokens_out) for row in rows], Role.FIGURE, right=True, drop=2,
-               footer=footers[3]),
-        Column("Cost", [stats_cost(row) for row in rows], Role.FIGURE, right=True, drop=4, footer=footers[4]),
-    ], width)
+    footers = (
+        (total.key, str(total.requests), str(total.tokens_in), str(total.tokens_out), stats_cost(total))
+        if len(rows) > 1
+        else (None,) * 5
+    )
+    return render(
+        [
+            Column(by.capitalize(), [row.key for row in rows], Role.KEY, footer=footers[0]),
+            Column(
+                "Requests",
+                [str(row.requests) for row in rows],
+                Role.FIGURE,
+                right=True,
+                drop=3,
+                footer=footers[1],
+            ),
+            Column(
+                "Tokens in",
+                [str(row.tokens_in) for row in rows],
+                Role.FIGURE,
+                right=True,
+                drop=1,
+                footer=footers[2],
+            ),
+            Column(
+                "Tokens out",
+                [str(row.tokens_out) for row in rows],
+                Role.FIGURE,
+                right=True,
+                drop=2,
+                footer=footers[3],
+            ),
+            Column(
+                "Cost", [stats_cost(row) for row in rows], Role.FIGURE, right=True, drop=4, footer=footers[4]
+            ),
+        ],
+        width,
+    )

@@ -20,8 +20,9 @@ from llamactl.output.format import round_cost
 Query = tuple[str, tuple[Any, ...]]
 
 RECORD_COLUMNS = ", ".join(COLUMNS)
-INSERT_RECORD = (f"INSERT INTO requests ({', '.join(INSERT_COLUMNS)})"
-                 f" VALUES ({', '.join('?' * len(INSERT_COLUMNS))})")
+INSERT_RECORD = (
+    f"INSERT INTO requests ({', '.join(INSERT_COLUMNS)}) VALUES ({', '.join('?' * len(INSERT_COLUMNS))})"
+)
 STATS_KEYS = {
     "model": "coalesce(model, 'deploy:' || deploy_id)",
     "day": "date(created_at, 'unixepoch', 'localtime')",
@@ -43,9 +44,14 @@ class StatsRow:
     estimated_cost: float
 
     def to_json(self, by: str) -> dict[str, Any]:
-        return {by: self.key, "requests": self.requests, "tokens_in": self.tokens_in,
-                "tokens_out": self.tokens_out, "cost": round_cost(self.cost),
-                "estimated_cost": round_cost(self.estimated_cost)}
+        return {
+            by: self.key,
+            "requests": self.requests,
+            "tokens_in": self.tokens_in,
+            "tokens_out": self.tokens_out,
+            "cost": round_cost(self.cost),
+            "estimated_cost": round_cost(self.estimated_cost),
+        }
 
 
 def placeholders(count: int) -> str:
@@ -71,7 +77,9 @@ class Filters:
             params.append(self.batch)
         if self.models is not None:
             # One model walks its index in id order; several merge their index walks.
-            conditions.append("model = ?" if len(self.models) == 1 else f"model IN ({placeholders(len(self.models))})")
+            conditions.append(
+                "model = ?" if len(self.models) == 1 else f"model IN ({placeholders(len(self.models))})"
+            )
             params.extend(self.models)
         if self.status is not None:
             conditions.append("status = ?")
@@ -97,11 +105,14 @@ def models_starting(prefix: str) -> Query:
     """The distinct model names that start with `prefix`, each found by one step down the
     model index (a skip scan), however many requests each has."""
     upper = prefix_upper_bound(prefix)
-    return ("WITH RECURSIVE found(name) AS ("
-            " SELECT min(model) FROM requests WHERE model >= ?1 AND model < ?2"
-            " UNION ALL SELECT (SELECT min(model) FROM requests WHERE model > found.name AND model < ?2)"
-            " FROM found WHERE found.name IS NOT NULL"
-            ") SELECT name FROM found WHERE name IS NOT NULL", (prefix, upper))
+    return (
+        "WITH RECURSIVE found(name) AS ("
+        " SELECT min(model) FROM requests WHERE model >= ?1 AND model < ?2"
+        " UNION ALL SELECT (SELECT min(model) FROM requests WHERE model > found.name AND model < ?2)"
+        " FROM found WHERE found.name IS NOT NULL"
+        ") SELECT name FROM found WHERE name IS NOT NULL",
+        (prefix, upper),
+    )
 
 
 def prefix_upper_bound(prefix: str) -> str:
@@ -119,12 +130,17 @@ def recent(limit: int, filters: Filters = NO_FILTERS) -> Query:
 
 
 def by_ids(ids: list[int]) -> Query:
-    return f"SELECT {RECORD_COLUMNS} FROM requests WHERE id IN ({placeholders(len(ids))}) ORDER BY id", tuple(ids)
+    return f"SELECT {RECORD_COLUMNS} FROM requests WHERE id IN ({placeholders(len(ids))}) ORDER BY id", tuple(
+        ids
+    )
 
 
 def results_of(ids: list[int]) -> Query:
-    return (f"SELECT request, text FROM results WHERE request IN ({placeholders(len(ids))})"
-            " ORDER BY request, position", tuple(ids))
+    return (
+        f"SELECT request, text FROM results WHERE request IN ({placeholders(len(ids))})"
+        " ORDER BY request, position",
+        tuple(ids),
+    )
 
 
 def search(text: str, limit: int, filters: Filters = NO_FILTERS) -> Query:
@@ -132,12 +148,17 @@ def search(text: str, limit: int, filters: Filters = NO_FILTERS) -> Query:
     Unfiltered, the index itself stops after `limit` matches; filtered, every match is
     checked against the filters, newest first, until `limit` pass."""
     if filters == NO_FILTERS:
-        return (f"SELECT {RECORD_COLUMNS} FROM requests WHERE id IN ("
-                "SELECT rowid FROM requests_search WHERE requests_search MATCH ? ORDER BY rowid DESC LIMIT ?"
-                ") ORDER BY id DESC", (match_expression(text), limit))
+        return (
+            f"SELECT {RECORD_COLUMNS} FROM requests WHERE id IN ("
+            "SELECT rowid FROM requests_search WHERE requests_search MATCH ? ORDER BY rowid DESC LIMIT ?"
+            ") ORDER BY id DESC",
+            (match_expression(text), limit),
+        )
     clause, params = where(filters, "id IN (SELECT rowid FROM requests_search WHERE requests_search MATCH ?)")
-    return (f"SELECT {RECORD_COLUMNS} FROM requests{clause} ORDER BY id DESC LIMIT ?",
-            (match_expression(text), *params, limit))
+    return (
+        f"SELECT {RECORD_COLUMNS} FROM requests{clause} ORDER BY id DESC LIMIT ?",
+        (match_expression(text), *params, limit),
+    )
 
 
 def export_page(after_id: int, limit: int, filters: Filters = NO_FILTERS) -> Query:
@@ -150,9 +171,12 @@ def stats(by: str, filters: Filters = NO_FILTERS) -> Query:
     """Totals in SQL. A time condition is always given (from 0 when there is no --since),
     so that without other filters only the covering time index is read."""
     clause, params = where(replace(filters, since=filters.since or 0))
-    return (f"SELECT {STATS_KEYS[by]} AS key, count(*), coalesce(sum(tokens_in), 0), coalesce(sum(tokens_out), 0),"
-            " sum(cost), total(CASE WHEN cost_estimated THEN cost END)"
-            f" FROM requests{clause} GROUP BY key ORDER BY key", tuple(params))
+    return (
+        f"SELECT {STATS_KEYS[by]} AS key, count(*), coalesce(sum(tokens_in), 0), coalesce(sum(tokens_out), 0),"
+        " sum(cost), total(CASE WHEN cost_estimated THEN cost END)"
+        f" FROM requests{clause} GROUP BY key ORDER BY key",
+        tuple(params),
+    )
 
 
 def match_expression(text: str) -> str:

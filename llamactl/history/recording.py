@@ -7,7 +7,7 @@ answer stands. sqlite3 is imported only when a record is actually written.
 
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 from llamactl.env import Environment
 from llamactl.inference.inputs import FALSE_WORDS

@@ -37,7 +37,11 @@ class HistoryRecord(OutcomeFields):
             api_host=api_host,
             fields=dict(request.fields),
             uploads={
-                name: {"filename": upload.filename, "size": len(upload.content), "content_type": upload.content_type}
+                name: {
+                    "filename": upload.filename,
+                    "size": len(upload.content),
+                    "content_type": upload.content_type,
+                }
                 for name, upload in request.files.items()
             },
             model=request.target.model,
@@ -73,7 +77,9 @@ class HistoryRecord(OutcomeFields):
     @classmethod
     def from_row(cls, row: tuple[Any, ...]) -> HistoryRecord:
         """A record from a row of COLUMNS; its results are in their own table, added after."""
-        return cls(**{name: FROM_COLUMN.get(name, _same)(value) for name, value in zip(COLUMNS, row)})
+        return cls(
+            **{name: FROM_COLUMN.get(name, _same)(value) for name, value in zip(COLUMNS, row, strict=True)}
+        )
 
 
 def _same(value: Any) -> Any:

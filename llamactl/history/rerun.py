@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
+from llamactl.api.request import InferenceRequest, InferenceTarget
 from llamactl.env import Environment
 from llamactl.errors import UsageError
 from llamactl.history.records import HistoryRecord
 from llamactl.inference.inputs import InputError, RequestInputs, parse_inputs
 from llamactl.inference.prepare import InferOptions, StdinReader, build_request, make_target, read_path
-from llamactl.api.request import InferenceRequest, InferenceTarget
 
 
 def rerun_target(record: HistoryRecord, options: InferOptions) -> InferenceTarget:

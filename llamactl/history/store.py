@@ -11,9 +11,9 @@ from __future__ import annotations
 import os
 import sqlite3
 import time
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Iterable, Iterator
 
 from llamactl.env import Environment, ensure_private_dir
 from llamactl.errors import LocalFailure, local_errno_hint
@@ -61,7 +61,7 @@ def migrate(db: sqlite3.Connection) -> None:
     if schema_version(db) >= len(MIGRATIONS):
         return
     with write_transaction(db):
-        for step in MIGRATIONS[schema_version(db):]:
+        for step in MIGRATIONS[schema_version(db) :]:
             step(db)
         db.execute(f"PRAGMA user_version = {len(MIGRATIONS)}")
 
@@ -129,8 +129,10 @@ class HistoryStore:
             "INSERT INTO results (request, position, text) VALUES (?, ?, ?)",
             [(row_id, position, text) for position, text in enumerate(record.results)],
         )
-        self.db.execute("INSERT INTO requests_search (rowid, input, output) VALUES (?, ?, ?)",
-                        (row_id, *search_texts(record)))
+        self.db.execute(
+            "INSERT INTO requests_search (rowid, input, output) VALUES (?, ?, ?)",
+            (row_id, *search_texts(record)),
+        )
         return row_id
 
     def remove(self, ids: list[int]) -> list[int]:
@@ -156,8 +158,10 @@ class HistoryStore:
         """The search index keeps no texts, so it is told which texts to forget."""
         ids = [record.id for record in records]
         marks = queries.placeholders(len(ids))
-        self.db.executemany("INSERT INTO requests_search (requests_search, rowid, input, output)"
-                            " VALUES ('delete', ?, ?, ?)", [(record.id, *search_texts(record)) for record in records])
+        self.db.executemany(
+            "INSERT INTO requests_search (requests_search, rowid, input, output) VALUES ('delete', ?, ?, ?)",
+            [(record.id, *search_texts(record)) for record in records],
+        )
         self.db.execute(f"DELETE FROM results WHERE request IN ({marks})", ids)
         self.db.execute(f"DELETE FROM requests WHERE id IN ({marks})", ids)
 
@@ -170,11 +174,20 @@ class HistoryStore:
         records = self._records(queries.by_ids([request_id]))
         return records[0] if records else None
 
-    def filters(self, model: str | None = None, status: str | None = None, since: float | None = None,
-                batch: str | None = None) -> Filters:
+    def filters(
+        self,
+        model: str | None = None,
+        status: str | None = None,
+        since: float | None = None,
+        batch: str | None = None,
+    ) -> Filters:
         """The filters of `history list/search/stats/export`, with a `--model` prefix
         resolved to the recorded model names it matches."""
-        models = None if model is None else tuple(name for (name,) in self.db.execute(*queries.models_starting(model)))
+        models = (
+            None
+            if model is None
+            else tuple(name for (name,) in self.db.execute(*queries.models_starting(model)))
+        )
         return Filters(models, status, since, batch)
 
     def recent(self, limit: int, filters: Filters = NO_FILTERS) -> list[HistoryRecord]:

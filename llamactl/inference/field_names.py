@@ -30,8 +30,10 @@ def unknown_field_warnings(keys: list[str], schema: frozenset[str] | None, model
             if key in schema:
                 continue
             guess = closest_field(key, schema)
-            warnings.append(f"-i {key}: {model} has no such field"
-                            + (f"; did you mean {guess}?" if guess else "; it is sent, and may be ignored"))
+            warnings.append(
+                f"-i {key}: {model} has no such field"
+                + (f"; did you mean {guess}?" if guess else "; it is sent, and may be ignored")
+            )
         elif key not in FIELD_TYPES:
             guess = closest_field(key, FIELD_TYPES)
             if guess:

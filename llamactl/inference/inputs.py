@@ -8,8 +8,9 @@ from __future__ import annotations
 import json
 import math
 import mimetypes
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any
 
 from llamactl.api.request import FileUpload
 
@@ -70,7 +71,9 @@ def _is_number(value: Any) -> bool:
 
 
 def _is_stop(value: Any) -> bool:
-    return isinstance(value, str) or (isinstance(value, list) and all(isinstance(item, str) for item in value))
+    return isinstance(value, str) or (
+        isinstance(value, list) and all(isinstance(item, str) for item in value)
+    )
 
 
 def _reject_constant(name: str) -> Any:
@@ -139,14 +142,24 @@ BOOLEAN = FieldType("true or false", _bool_text, lambda value: isinstance(value,
 TEXT = FieldType("a string", lambda raw: raw, lambda value: isinstance(value, str), verbatim=True)
 FIELD_TYPES: dict[str, FieldType] = {
     **dict.fromkeys(("max_new_tokens", "top_k", "num_responses", "seed"), INTEGER),
-    **dict.fromkeys(("temperature", "top_p", "repetition_penalty", "presence_penalty", "frequency_penalty"), NUMBER),
+    **dict.fromkeys(
+        ("temperature", "top_p", "repetition_penalty", "presence_penalty", "frequency_penalty"), NUMBER
+    ),
     "stream": BOOLEAN,
     "input": TEXT,
     "webhook": TEXT,
-    "stop": FieldType("a string or an array of strings", _stop_text, _is_stop,
-                      from_json=lambda value: [value] if isinstance(value, str) else value, repeatable=True),
-    "response_format": FieldType('a JSON object such as {"type": "json_object"}', _response_format_text,
-                                 lambda value: isinstance(value, dict)),
+    "stop": FieldType(
+        "a string or an array of strings",
+        _stop_text,
+        _is_stop,
+        from_json=lambda value: [value] if isinstance(value, str) else value,
+        repeatable=True,
+    ),
+    "response_format": FieldType(
+        'a JSON object such as {"type": "json_object"}',
+        _response_format_text,
+        lambda value: isinstance(value, dict),
+    ),
 }
 GENERATION_PARAMETERS = frozenset(FIELD_TYPES) - {"input"}
 
@@ -247,7 +260,9 @@ def validate_fields(fields: dict[str, Any]) -> None:
     """The limits the API documents, checked before anything is sent."""
     stop = fields.get("stop")
     if stop is not None and len(stop) > MAX_STOP_STRINGS:
-        raise InputError(f"at most {MAX_STOP_STRINGS} stop strings are allowed, got {len(stop)}", field="stop")
+        raise InputError(
+            f"at most {MAX_STOP_STRINGS} stop strings are allowed, got {len(stop)}", field="stop"
+        )
     num = fields.get("num_responses")
     if num is not None and not 1 <= num <= MAX_NUM_RESPONSES:
         raise InputError(f"must be between 1 and {MAX_NUM_RESPONSES}, got {num}", field="num_responses")

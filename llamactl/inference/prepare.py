@@ -2,15 +2,22 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
 
+from llamactl.api.request import InferenceRequest, InferenceTarget
 from llamactl.env import Environment
 from llamactl.errors import UsageError
-from llamactl.inference.inputs import (GENERATION_PARAMETERS, InputError, RequestInputs, assemble_prompt, parse_inputs,
-                                       split_assignment, validate_fields)
-from llamactl.api.request import InferenceRequest, InferenceTarget
+from llamactl.inference.inputs import (
+    GENERATION_PARAMETERS,
+    InputError,
+    RequestInputs,
+    assemble_prompt,
+    parse_inputs,
+    split_assignment,
+    validate_fields,
+)
 
 
 @dataclass
@@ -34,7 +41,9 @@ def make_target(model: str | None, version: str | None, deploy_id: str | None) -
     if version and not model:
         raise UsageError("--version needs -m/--model")
     if model and (model != model.strip() or any(part in ("", ".", "..") for part in model.split("/"))):
-        raise UsageError(f"invalid model name {model!r}: expected a name such as meta-llama/Llama-2-70b-chat-hf")
+        raise UsageError(
+            f"invalid model name {model!r}: expected a name such as meta-llama/Llama-2-70b-chat-hf"
+        )
     return InferenceTarget(model=model, version=version, deploy_id=deploy_id)
 
 
@@ -116,8 +125,13 @@ def decide_stream(options: InferOptions, fields: dict) -> bool:
     return not (options.json or options.selectors or several or "webhook" in fields)
 
 
-def prepare_request(options: InferOptions, env: Environment, warn: Callable[[str], None] | None = None,
-                    fetch_schema: bool = True, info: Callable[[str], None] | None = None) -> InferenceRequest:
+def prepare_request(
+    options: InferOptions,
+    env: Environment,
+    warn: Callable[[str], None] | None = None,
+    fetch_schema: bool = True,
+    info: Callable[[str], None] | None = None,
+) -> InferenceRequest:
     """The request infer sends; `warn` hears of `-i` fields the model's schema does not
     have (the schema fetched, within a bounded wait, when `fetch_schema` and not cached);
     `info` hears why a PROMPT waits for a silent piped stdin."""
@@ -146,18 +160,26 @@ def prepare_request(options: InferOptions, env: Environment, warn: Callable[[str
         for selector in options.selectors:
             check_text_generation_selector(selector, request.fields.get("num_responses") or 1)
     if warn is not None and options.inputs and target.model:
-        warn_unknown_fields(env, target, [split_assignment(item)[0] for item in options.inputs], warn, fetch_schema)
+        warn_unknown_fields(
+            env, target, [split_assignment(item)[0] for item in options.inputs], warn, fetch_schema
+        )
     return request
 
 
-def warn_unknown_fields(env: Environment, target: InferenceTarget, keys: list[str], warn: Callable[[str], None],
-                        fetch_schema: bool) -> None:
+def warn_unknown_fields(
+    env: Environment,
+    target: InferenceTarget,
+    keys: list[str],
+    warn: Callable[[str], None],
+    fetch_schema: bool,
+) -> None:
     """A warning per `-i` key the model's schema lacks: a misspelt field is ignored, not refused."""
     from llamactl.catalogue.schema import model_fields
     from llamactl.inference.field_names import unknown_field_warnings
 
-    for line in unknown_field_warnings(keys, model_fields(env, target.model, target.version, fetch_schema),
-                                       target.model):
+    for line in unknown_field_warnings(
+        keys, model_fields(env, target.model, target.version, fetch_schema), target.model
+    ):
         warn(line)
 
 
@@ -165,8 +187,12 @@ def is_text_generation(fields: dict, inputs: RequestInputs) -> bool:
     """Whether the answer will be a text-generation response (its shape known before
     sending): a text input and nothing but text-generation parameters, no webhook."""
     others = {key: value for key, value in fields.items() if key != "input"}
-    return (isinstance(fields.get("input"), str) and not inputs.files and "webhook" not in fields
-            and not has_other_inputs(RequestInputs(others)))
+    return (
+        isinstance(fields.get("input"), str)
+        and not inputs.files
+        and "webhook" not in fields
+        and not has_other_inputs(RequestInputs(others))
+    )
 
 
 def apply_chat_format(fields: dict, system: str | None) -> None:
@@ -188,7 +214,9 @@ def build_request(target: InferenceTarget, options: InferOptions, inputs: Reques
         raise UsageError(str(exc)) from None
 
 
-def checked_request(target: InferenceTarget, options: InferOptions, inputs: RequestInputs) -> InferenceRequest:
+def checked_request(
+    target: InferenceTarget, options: InferOptions, inputs: RequestInputs
+) -> InferenceRequest:
     """The request from parsed fields (each batch line's too): the chat format applied when
     asked, limits checked (InputError), streaming decided."""
     if options.chat or options.system:

@@ -8,13 +8,14 @@ and the failure reach history.
 from __future__ import annotations
 
 import time
-from typing import Any, Callable, Protocol
+from collections.abc import Callable
+from typing import Any, Protocol
 
 from llamactl.api.client import ApiClient, read_json
-from llamactl.inference.outcome import InferenceOutcome
-from llamactl.errors import Interrupted, LlamactlError, RequestFailed, StreamIncomplete
-from llamactl.api.request import InferenceRequest
 from llamactl.api.native_stream import StreamAccumulator, StreamEvent, iter_byte_chunks, iter_events
+from llamactl.api.request import InferenceRequest
+from llamactl.errors import Interrupted, LlamactlError, RequestFailed, StreamIncomplete
+from llamactl.inference.outcome import InferenceOutcome
 from llamactl.output.format import count_text, round_cost
 
 REQUEST_ID_HEADERS = ("X-Request-Id", "X-Deepinfra-Request-Id", "Request-Id")
@@ -115,7 +116,9 @@ def consume_json(response, view: View, outcome: InferenceOutcome) -> None:
         raise RequestFailed("the API answered with JSON that is not an object")
     outcome.response = data
     status = data.get("inference_status") if isinstance(data.get("inference_status"), dict) else {}
-    outcome.request_id = data.get("request_id") if isinstance(data.get("request_id"), str) else _request_id_header(response)
+    outcome.request_id = (
+        data.get("request_id") if isinstance(data.get("request_id"), str) else _request_id_header(response)
+    )
     outcome.cost = round_cost(_number(status.get("cost")))
     outcome.runtime_ms = _int(status.get("runtime_ms"))
     outcome.tokens_in = _int(data.get("num_input_tokens")) or _int(status.get("tokens_input"))

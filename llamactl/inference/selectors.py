@@ -13,9 +13,10 @@ import base64
 import binascii
 import json
 import mimetypes
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from llamactl.errors import UsageError
 
@@ -60,8 +61,10 @@ def _shape_at(shape: Any, steps: list[str], path: str, results: int) -> Any:
     for step in steps:
         if isinstance(shape, list) and step.isdigit():
             if int(step) >= results:
-                raise UsageError(f"-o {path}: the response will have {results} result(s), so no index {step}",
-                                 hint="ask for more with -i num_responses=2" if results < 2 else None)
+                raise UsageError(
+                    f"-o {path}: the response will have {results} result(s), so no index {step}",
+                    hint="ask for more with -i num_responses=2" if results < 2 else None,
+                )
             shape = shape[0]
         elif isinstance(shape, dict) and step in shape:
             shape = shape[step]
@@ -79,15 +82,21 @@ def check_text_generation_selector(selector: Selector, results: int) -> None:
     shape = _shape_at(TEXT_GENERATION_RESPONSE, steps, selector.path, results)
     if idx:
         if not isinstance(shape, list):
-            raise UsageError(f"-o {selector.path}: {{IDX}} needs an array at {prefix.rstrip('.') or 'the top'}")
+            raise UsageError(
+                f"-o {selector.path}: {{IDX}} needs an array at {prefix.rstrip('.') or 'the top'}"
+            )
         shape = _shape_at(shape[0], [part for part in suffix.split(".") if part], selector.path, results)
     if isinstance(shape, list) and ("{IDX}" in selector.target or results == 1):
         shape = shape[0]  # one file per item, or a one-item array written as its item
     if shape != "string" and not _accepts_json(selector.target):
-        kind = {True: "an object"}.get(isinstance(shape, dict), "an array" if isinstance(shape, list) else "a number")
+        kind = {True: "an object"}.get(
+            isinstance(shape, dict), "an array" if isinstance(shape, list) else "a number"
+        )
         what = f"{selector.path or 'the whole response'} is {kind}"
-        raise UsageError(f"-o {selector.path}={selector.target}: {what}, which only - or a .json file can take",
-                         hint=f"the text is -o results.0.generated_text={selector.target}")
+        raise UsageError(
+            f"-o {selector.path}={selector.target}: {what}, which only - or a .json file can take",
+            hint=f"the text is -o results.0.generated_text={selector.target}",
+        )
 
 
 def select(value: Any, path: str) -> Any:

@@ -24,7 +24,9 @@ class RunSettings:
     history: bool = True
 
 
-def run_request(env: Environment, request: InferenceRequest, view: View, settings: RunSettings) -> InferenceOutcome:
+def run_request(
+    env: Environment, request: InferenceRequest, view: View, settings: RunSettings
+) -> InferenceOutcome:
     """Send `request`, hand what arrives to `view`, record the outcome, and return it."""
     from llamactl.api.client import ApiClient
     from llamactl.api.retry import RetryPolicy
@@ -36,16 +38,27 @@ def run_request(env: Environment, request: InferenceRequest, view: View, setting
 
     out = env.output
     token = require_token(env, warn=out.warn)
-    client = ApiClient(env, token, timeout=settings.timeout,
-                       retry=RetryPolicy(retries=settings.retries), notify=out.info, trace=out.tracer)
+    client = ApiClient(
+        env,
+        token,
+        timeout=settings.timeout,
+        retry=RetryPolicy(retries=settings.retries),
+        notify=out.info,
+        trace=out.tracer,
+    )
     # A stream's final event may carry no cost; a JSON answer has its inference_status.
     prefetch = PricingPrefetch(env, token, request.target.model if request.stream else None)
     from llamactl.errors import Interrupted, LlamactlError
 
     with suggest_known_models(env, request.target.model, request.target.version):
         try:
-            outcome = run_inference(client, request, view, estimate_cost=cost_estimator(env, prefetch),
-                                    record=recorder_for(env, out.warn, enabled=settings.history))
+            outcome = run_inference(
+                client,
+                request,
+                view,
+                estimate_cost=cost_estimator(env, prefetch),
+                record=recorder_for(env, out.warn, enabled=settings.history),
+            )
         except LlamactlError as exc:  # the list fetched meanwhile also names the closest models
             if not isinstance(exc, Interrupted):
                 prefetch.wait()

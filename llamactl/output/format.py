@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import Any
 
-
 COST_DIGITS = 12  # significant digits: far below a billed unit, far above float noise
 
 

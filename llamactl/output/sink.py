@@ -15,8 +15,9 @@ server's text).
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from functools import cached_property
-from typing import TYPE_CHECKING, Any, Callable
+from typing import TYPE_CHECKING, Any
 
 from llamactl.output.sanitize import VisibleRendering, json_visible, visible
 from llamactl.output.streams import flush_stream, write_text
@@ -64,8 +65,14 @@ class Output:
     def _console(self, stream: Any) -> Console:
         from rich.console import Console
 
-        console = Console(file=stream, force_terminal=True, no_color=bool(self.env.no_color),
-                          highlight=False, soft_wrap=True, width=self.env.width)
+        console = Console(
+            file=stream,
+            force_terminal=True,
+            no_color=bool(self.env.no_color),
+            highlight=False,
+            soft_wrap=True,
+            width=self.env.width,
+        )
         console.push_render_hook(VisibleRendering())
         return console
 

@@ -7,8 +7,9 @@ pipe stays a BrokenPipeError, which ends the run quietly.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import IO, Iterator
+from typing import IO
 
 from llamactl.errors import local_failure
 

@@ -103,10 +103,18 @@ def render(columns: list[Column], width: int) -> Text:
     rows = len(columns[0].cells) if columns else 0
     lines = [_line([(Text(column.header, style="bold underline"), column, size) for column, size in layout])]
     for row in range(rows):
-        lines.append(_line([(Text(column.cells[row], style=_style(column, row)), column, size)
-                            for column, size in layout]))
+        lines.append(
+            _line(
+                [
+                    (Text(column.cells[row], style=_style(column, row)), column, size)
+                    for column, size in layout
+                ]
+            )
+        )
     if any(column.footer is not None for column, _ in layout):
-        lines.append(_line([(Text(column.footer or "", style="bold"), column, size) for column, size in layout]))
+        lines.append(
+            _line([(Text(column.footer or "", style="bold"), column, size) for column, size in layout])
+        )
     return Text("\n").join(lines)
 
 

@@ -70,8 +70,10 @@ class RichText:
         from rich.text import Text
 
         for index, text in enumerate(texts, 1):
-            self.console.print(Panel(Text(visible(text)), title=f"result {index} of {len(texts)}", title_align="left"),
-                               soft_wrap=False)  # wrap inside the panel, never crop
+            self.console.print(
+                Panel(Text(visible(text)), title=f"result {index} of {len(texts)}", title_align="left"),
+                soft_wrap=False,
+            )  # wrap inside the panel, never crop
         self.at_line_start = True
 
     def end(self) -> None:

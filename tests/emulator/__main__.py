@@ -36,23 +36,30 @@ def _interrupt(signum, frame):
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(prog="python -m tests.emulator",
-                                     description="Serve the local DeepInfra API emulator.")
+    parser = argparse.ArgumentParser(
+        prog="python -m tests.emulator", description="Serve the local DeepInfra API emulator."
+    )
     parser.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
-    parser.add_argument("--port", type=int, default=8080, help="port to bind; 0 picks a free one (default 8080)")
+    parser.add_argument(
+        "--port", type=int, default=8080, help="port to bind; 0 picks a free one (default 8080)"
+    )
     parser.add_argument("--token", action="append", help=f"accepted bearer token (default {VALID_TOKEN})")
     parser.add_argument("--quiet", action="store_true", help="do not log requests")
-    parser.add_argument("--run", action="store_true",
-                        help="--run -- COMMAND...: serve on a free port, run COMMAND against it, exit with its code")
+    parser.add_argument(
+        "--run",
+        action="store_true",
+        help="--run -- COMMAND...: serve on a free port, run COMMAND against it, exit with its code",
+    )
     argv = sys.argv[1:] if argv is None else argv
     if "--run" in argv:  # everything after it is the command, whatever it looks like
         at = argv.index("--run")
-        command = argv[at + 1:]
+        command = argv[at + 1 :]
         parser.parse_args(argv[:at])
         sys.exit(run_command(command[1:] if command[:1] == ["--"] else command))
     args = parser.parse_args(argv)
-    emulator = Emulator(tokens=set(args.token or [VALID_TOKEN]), host=args.host, port=args.port,
-                        log_requests=not args.quiet)
+    emulator = Emulator(
+        tokens=set(args.token or [VALID_TOKEN]), host=args.host, port=args.port, log_requests=not args.quiet
+    )
     # Also when started in the background, where a shell may have set SIGINT to "ignore".
     signal.signal(signal.SIGINT, signal.default_int_handler)
     signal.signal(signal.SIGTERM, _interrupt)

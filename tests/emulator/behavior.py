@@ -6,16 +6,31 @@ from __future__ import annotations
 import threading
 from dataclasses import dataclass, field
 
-BODY_SHAPES = ("detail_error", "error", "error_message", "detail_str", "detail_list", "html",
-               "empty", "truncated_json", "no_results", "not_json")
+BODY_SHAPES = (
+    "detail_error",
+    "error",
+    "error_message",
+    "detail_str",
+    "detail_list",
+    "html",
+    "empty",
+    "truncated_json",
+    "no_results",
+    "not_json",
+)
 
 # Status used when a Behavior gives a body_shape but no status.
 SHAPE_STATUS = {"detail_list": 422, "html": 502, "no_results": 200, "not_json": 200}
 
-_CHOICES = {"body_shape": (None, *BODY_SHAPES), "framing": ("chunked", "close"),
-            "newline": ("\n", "\r\n", "\r"), "error_event_shape": ("error_message", "tgi"),
-            "stream_json": ("python", "compact"), "ensure_ascii": (None, True, False),
-            "scope": ("inference", "all")}
+_CHOICES = {
+    "body_shape": (None, *BODY_SHAPES),
+    "framing": ("chunked", "close"),
+    "newline": ("\n", "\r\n", "\r"),
+    "error_event_shape": ("error_message", "tgi"),
+    "stream_json": ("python", "compact"),
+    "ensure_ascii": (None, True, False),
+    "scope": ("inference", "all"),
+}
 
 
 @dataclass

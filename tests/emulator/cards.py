@@ -9,15 +9,13 @@ LLAMA_70B_CARD: dict = {
     "mf_description": "Llama 2 70B chat, tuned for dialogue.",
     "max_output_tokens": 4096,
     "curl_inv": (
-        ' curl -X POST \\\n'
+        " curl -X POST \\\n"
         '    -H "Authorization: bearer $AUTH_TOKEN"  \\\n'
         "    -F 'input=[INST] Hello! [/INST]'  \\\n"
         "    'https://api.deepinfra.com/v1/inference/meta-llama/Llama-2-70b-chat-hf'"
     ),
     "cmdline_inv": (
-        " deepctl infer \\\n"
-        "    -m 'meta-llama/Llama-2-70b-chat-hf'  \\\n"
-        "    -i 'input=[INST] Hello! [/INST]'"
+        " deepctl infer \\\n    -m 'meta-llama/Llama-2-70b-chat-hf'  \\\n    -i 'input=[INST] Hello! [/INST]'"
     ),
     "txt_docs": (
         "input (string): text to generate from\n"
@@ -38,7 +36,7 @@ LLAMA_70B_CARD: dict = {
         "webhook (file): The webhook to call when inference is done"
     ),
     "out_example": (
-        '{\n'
+        "{\n"
         '  "request_id": "RWZDRhS5kdoM1XWwXLEshynO",\n'
         '  "inference_status": {\n'
         '    "status": "succeeded",\n'
@@ -46,15 +44,15 @@ LLAMA_70B_CARD: dict = {
         '    "cost": 0.0000436,\n'
         '    "tokens_input": 12,\n'
         '    "tokens_generated": 25\n'
-        '  },\n'
+        "  },\n"
         '  "results": [\n'
-        '    {\n'
+        "    {\n"
         '      "generated_text": "Hello! It\'s nice to meet you."\n'
-        '    }\n'
-        '  ],\n'
+        "    }\n"
+        "  ],\n"
         '  "num_tokens": 25,\n'
         '  "num_input_tokens": 12\n'
-        '}'
+        "}"
     ),
     "out_docs": (
         "request_id (string): request id\n"
@@ -73,17 +71,50 @@ LLAMA_70B_CARD: dict = {
         "generative text models ranging in scale from 7 billion to 70 billion parameters.",
     },
     "in_fields": [
-        {"name": "input", "parent": None, "ftype": "string", "description": "text to generate from",
-         "allowed": None, "default": None, "examples": ["[INST] Hello! [/INST]"],
-         "minimum": None, "exclusiveMinimum": None, "maximum": None, "exclusiveMaximum": None},
-        {"name": "max_new_tokens", "parent": None, "ftype": "integer",
-         "description": "maximum length of the newly generated text", "allowed": None,
-         "default": 2048, "examples": None, "minimum": 1, "exclusiveMinimum": None,
-         "maximum": 100000, "exclusiveMaximum": None},
+        {
+            "name": "input",
+            "parent": None,
+            "ftype": "string",
+            "description": "text to generate from",
+            "allowed": None,
+            "default": None,
+            "examples": ["[INST] Hello! [/INST]"],
+            "minimum": None,
+            "exclusiveMinimum": None,
+            "maximum": None,
+            "exclusiveMaximum": None,
+        },
+        {
+            "name": "max_new_tokens",
+            "parent": None,
+            "ftype": "integer",
+            "description": "maximum length of the newly generated text",
+            "allowed": None,
+            "default": 2048,
+            "examples": None,
+            "minimum": 1,
+            "exclusiveMinimum": None,
+            "maximum": 100000,
+            "exclusiveMaximum": None,
+        },
         # the other fields txt_docs describes, by name only (the rest of each entry as above)
-        *({"name": name, "parent": None} for name in (
-            "temperature", "top_p", "top_k", "repetition_penalty", "stop", "num_responses",
-            "response_format", "presence_penalty", "frequency_penalty", "seed", "stream", "webhook")),
+        *(
+            {"name": name, "parent": None}
+            for name in (
+                "temperature",
+                "top_p",
+                "top_k",
+                "repetition_penalty",
+                "stop",
+                "num_responses",
+                "response_format",
+                "presence_penalty",
+                "frequency_penalty",
+                "seed",
+                "stream",
+                "webhook",
+            )
+        ),
     ],
     "doc_blocks": [{"key": "api", "url": "/models/meta-llama/Llama-2-70b-chat-hf/doc/api"}],
     "short_doc_block": "Llama 2 70B chat. Format prompts as [INST] ... [/INST].",

@@ -30,22 +30,52 @@ NO_PRICING = "emu-test/broken-pricing-7b"
 PRIVATE_MODEL = "emu-user/llama-2-7b-support-bot"
 
 
-def _model(name: str, task: str, description: str, pricing: dict | None, max_tokens: int | None, *,
-           tags: tuple[str, ...] = (), cover: str = "", quantization: str | None = None,
-           mmlu: float | None = None, replaced_by: str | None = None, deprecated: int | None = None,
-           private: int = 0, is_partner: bool = False) -> dict:
+def _model(
+    name: str,
+    task: str,
+    description: str,
+    pricing: dict | None,
+    max_tokens: int | None,
+    *,
+    tags: tuple[str, ...] = (),
+    cover: str = "",
+    quantization: str | None = None,
+    mmlu: float | None = None,
+    replaced_by: str | None = None,
+    deprecated: int | None = None,
+    private: int = 0,
+    is_partner: bool = False,
+) -> dict:
     """A `ModelOut` object (SPEC) in its field order; no `pricing` key when `pricing` is None."""
-    model = {"model_name": name, "type": task, "reported_type": task, "description": description,
-             "cover_img_url": cover, "tags": list(tags), "pricing": pricing, "max_tokens": max_tokens,
-             "replaced_by": replaced_by, "deprecated": deprecated, "quantization": quantization,
-             "mmlu": mmlu, "expected": None, "private": private, "is_partner": is_partner}
+    model = {
+        "model_name": name,
+        "type": task,
+        "reported_type": task,
+        "description": description,
+        "cover_img_url": cover,
+        "tags": list(tags),
+        "pricing": pricing,
+        "max_tokens": max_tokens,
+        "replaced_by": replaced_by,
+        "deprecated": deprecated,
+        "quantization": quantization,
+        "mmlu": mmlu,
+        "expected": None,
+        "private": private,
+        "is_partner": is_partner,
+    }
     if pricing is None:
         del model["pricing"]
     return model
 
 
 def _tokens(cents_in: float, cents_out: float, **display) -> dict:
-    return {"type": "tokens", "cents_per_input_token": cents_in, "cents_per_output_token": cents_out, **display}
+    return {
+        "type": "tokens",
+        "cents_per_input_token": cents_in,
+        "cents_per_output_token": cents_out,
+        **display,
+    }
 
 
 _LLAMA_2 = "LLaMa 2 is a collections of LLMs trained by Meta. This is the {} chat optimized version."
@@ -53,39 +83,113 @@ _LLAMA_2 = "LLaMa 2 is a collections of LLMs trained by Meta. This is the {} cha
 # The ModelOut objects /models/list returns.  `private: 1` marks the model that only
 # /models/private/list serves.
 MODELS: list[dict] = [
-    _model(LLAMA_70B, "text-generation", _LLAMA_2.format("70B"),
-           _tokens(0.000064, 0.00008, short="$0.64/$0.80 in/out Mtoken"), 4096, tags=("llama-2", "chat"),
-           cover="https://shared.deepinfra.com/models/meta-llama/Llama-2-70b-chat-hf/cover_image.jpg",
-           quantization="fp16", mmlu=0.689),
-    _model(LLAMA_7B, "text-generation", _LLAMA_2.format("7B"), _tokens(0.000007, 0.000009), 4096,
-           tags=("llama-2", "chat"), quantization="fp16", mmlu=0.458),
-    _model(MISTRAL_7B, "text-generation",
-           "The Mistral-7B-Instruct-v0.1 Large Language Model (LLM) is a instruct fine-tuned version "
-           "of the Mistral-7B-v0.1 generative text model.",
-           _tokens(0.0000055, 0.0000055), 32768, tags=("chat",), quantization="bfloat16"),
-    _model(BGE_LARGE, "embeddings", "BGE embedding model for English text.",
-           {"type": "input_tokens", "cents_per_input_token": 0.000001}, 512),
-    _model(WHISPER_SMALL, "automatic-speech-recognition", "Whisper is a general-purpose speech recognition model.",
-           {"type": "input_length", "cents_per_input_sec": 0.0005, "short": "$0.0003 / minute"}, None),
-    _model(STABLE_DIFFUSION, "text-to-image", "Stable Diffusion is a latent text-to-image diffusion model.",
-           {"type": "time", "cents_per_sec": 0.05, "short": "$0.0005 / second"}, None),
-    _model(DEDICATED_13B, "text-generation", "A dedicated Llama 2 13B deployment billed by uptime.",
-           {"type": "uptime", "cents_per_sec": 0.0333, "short": "$1.20 / hour"}, 4096, tags=("dedicated",),
-           quantization="fp16"),
-    _model(KOKORO, "text-to-speech", "Kokoro is a small open-weight text-to-speech model.",
-           {"type": "output_length", "cents_per_output_sec": 0.0008}, None),
-    _model(XTTS, "text-to-speech", "XTTS is a voice generation model billed per input character.",
-           {"type": "input_character_length", "cents_per_input_char": 0.00008}, None, is_partner=True),
-    _model(FLUX_SCHNELL, "text-to-image", "FLUX.1 [schnell] generates images from text, billed per image unit.",
-           {"type": "image_units", "cents_per_image_unit": 0.05, "short": "$0.0005 / image unit"}, None,
-           is_partner=True),
-    _model(LLAMA_13B_DEPRECATED, "text-generation",
-           "LLaMa 2 13B chat. Deprecated: requests are forwarded to Llama-2-70b-chat-hf.",
-           _tokens(0.000022, 0.000022), 4096, tags=("llama-2", "chat"), quantization="fp16", mmlu=0.548,
-           deprecated=1718236800, replaced_by=LLAMA_70B),
+    _model(
+        LLAMA_70B,
+        "text-generation",
+        _LLAMA_2.format("70B"),
+        _tokens(0.000064, 0.00008, short="$0.64/$0.80 in/out Mtoken"),
+        4096,
+        tags=("llama-2", "chat"),
+        cover="https://shared.deepinfra.com/models/meta-llama/Llama-2-70b-chat-hf/cover_image.jpg",
+        quantization="fp16",
+        mmlu=0.689,
+    ),
+    _model(
+        LLAMA_7B,
+        "text-generation",
+        _LLAMA_2.format("7B"),
+        _tokens(0.000007, 0.000009),
+        4096,
+        tags=("llama-2", "chat"),
+        quantization="fp16",
+        mmlu=0.458,
+    ),
+    _model(
+        MISTRAL_7B,
+        "text-generation",
+        "The Mistral-7B-Instruct-v0.1 Large Language Model (LLM) is a instruct fine-tuned version "
+        "of the Mistral-7B-v0.1 generative text model.",
+        _tokens(0.0000055, 0.0000055),
+        32768,
+        tags=("chat",),
+        quantization="bfloat16",
+    ),
+    _model(
+        BGE_LARGE,
+        "embeddings",
+        "BGE embedding model for English text.",
+        {"type": "input_tokens", "cents_per_input_token": 0.000001},
+        512,
+    ),
+    _model(
+        WHISPER_SMALL,
+        "automatic-speech-recognition",
+        "Whisper is a general-purpose speech recognition model.",
+        {"type": "input_length", "cents_per_input_sec": 0.0005, "short": "$0.0003 / minute"},
+        None,
+    ),
+    _model(
+        STABLE_DIFFUSION,
+        "text-to-image",
+        "Stable Diffusion is a latent text-to-image diffusion model.",
+        {"type": "time", "cents_per_sec": 0.05, "short": "$0.0005 / second"},
+        None,
+    ),
+    _model(
+        DEDICATED_13B,
+        "text-generation",
+        "A dedicated Llama 2 13B deployment billed by uptime.",
+        {"type": "uptime", "cents_per_sec": 0.0333, "short": "$1.20 / hour"},
+        4096,
+        tags=("dedicated",),
+        quantization="fp16",
+    ),
+    _model(
+        KOKORO,
+        "text-to-speech",
+        "Kokoro is a small open-weight text-to-speech model.",
+        {"type": "output_length", "cents_per_output_sec": 0.0008},
+        None,
+    ),
+    _model(
+        XTTS,
+        "text-to-speech",
+        "XTTS is a voice generation model billed per input character.",
+        {"type": "input_character_length", "cents_per_input_char": 0.00008},
+        None,
+        is_partner=True,
+    ),
+    _model(
+        FLUX_SCHNELL,
+        "text-to-image",
+        "FLUX.1 [schnell] generates images from text, billed per image unit.",
+        {"type": "image_units", "cents_per_image_unit": 0.05, "short": "$0.0005 / image unit"},
+        None,
+        is_partner=True,
+    ),
+    _model(
+        LLAMA_13B_DEPRECATED,
+        "text-generation",
+        "LLaMa 2 13B chat. Deprecated: requests are forwarded to Llama-2-70b-chat-hf.",
+        _tokens(0.000022, 0.000022),
+        4096,
+        tags=("llama-2", "chat"),
+        quantization="fp16",
+        mmlu=0.548,
+        deprecated=1718236800,
+        replaced_by=LLAMA_70B,
+    ),
     _model(NO_PRICING, "text-generation", "A catalogue entry without pricing.", None, 2048),
-    _model(PRIVATE_MODEL, "text-generation", "A private fine-tune of Llama 2 7B owned by the emulator's user.",
-           _tokens(0.000007, 0.000009), 4096, tags=("private",), quantization="fp16", private=1),
+    _model(
+        PRIVATE_MODEL,
+        "text-generation",
+        "A private fine-tune of Llama 2 7B owned by the emulator's user.",
+        _tokens(0.000007, 0.000009),
+        4096,
+        tags=("private",),
+        quantization="fp16",
+        private=1,
+    ),
 ]
 
 # ModelVersionOut data: model, version, uploaded_at; newest first per model, and the first
@@ -155,8 +259,20 @@ ME: dict = {
 CLI_VERSION: dict = {"min": "0.0.1", "update": "0.0.1", "latest": "0.6.0"}
 
 _MODEL_OUT_FIELDS = (
-    "model_name", "type", "reported_type", "description", "cover_img_url", "tags", "pricing",
-    "max_tokens", "replaced_by", "deprecated", "quantization", "mmlu", "expected", "private",
+    "model_name",
+    "type",
+    "reported_type",
+    "description",
+    "cover_img_url",
+    "tags",
+    "pricing",
+    "max_tokens",
+    "replaced_by",
+    "deprecated",
+    "quantization",
+    "mmlu",
+    "expected",
+    "private",
     "is_partner",
 )
 
@@ -192,23 +308,25 @@ def model_card(model: dict, version: str | None = None) -> dict | None:
         return None
     name, task = model["model_name"], model["type"]
     card = model_out(model)
-    card.update({
-        "version": version or known[0],
-        "featured": False,
-        "public": not model["private"],
-        "owner": name.split("/")[0],
-        "curl_inv": (
-            f' curl -X POST \\\n    -H "Authorization: bearer $AUTH_TOKEN"  \\\n'
-            f"    -F 'input=Hello'  \\\n    'https://api.deepinfra.com/v1/inference/{name}'"
-        ),
-        "cmdline_inv": f" deepctl infer \\\n    -m '{name}'  \\\n    -i 'input=Hello'",
-        "txt_docs": f"See https://deepinfra.com/{name}/api for the {task} input fields.",
-        "out_example": '{\n  "request_id": "RWZDRhS5kdoM1XWwXLEshynO",\n  "inference_status": '
-        '{"status": "succeeded", "runtime_ms": 100, "cost": 0.0001}\n}',
-        "out_docs": "request_id (string): request id\ninference_status (object): status of the inference",
-        "meta": {},
-        "schemas": [{"key": "default", "url": f"/models/{name}/schema/default"}],
-    })
+    card.update(
+        {
+            "version": version or known[0],
+            "featured": False,
+            "public": not model["private"],
+            "owner": name.split("/")[0],
+            "curl_inv": (
+                f' curl -X POST \\\n    -H "Authorization: bearer $AUTH_TOKEN"  \\\n'
+                f"    -F 'input=Hello'  \\\n    'https://api.deepinfra.com/v1/inference/{name}'"
+            ),
+            "cmdline_inv": f" deepctl infer \\\n    -m '{name}'  \\\n    -i 'input=Hello'",
+            "txt_docs": f"See https://deepinfra.com/{name}/api for the {task} input fields.",
+            "out_example": '{\n  "request_id": "RWZDRhS5kdoM1XWwXLEshynO",\n  "inference_status": '
+            '{"status": "succeeded", "runtime_ms": 100, "cost": 0.0001}\n}',
+            "out_docs": "request_id (string): request id\ninference_status (object): status of the inference",
+            "meta": {},
+            "schemas": [{"key": "default", "url": f"/models/{name}/schema/default"}],
+        }
+    )
     if task == "text-generation":
         card["schemas"] += [
             {"key": "openai-completions", "url": f"/models/{name}/schema/openai-completions"},
@@ -218,9 +336,17 @@ def model_card(model: dict, version: str | None = None) -> dict | None:
     return card
 
 
-def cost_usd(pricing: dict | None, *, tokens_input: int = 0, tokens_generated: int = 0,
-             runtime_ms: int = 0, input_sec: float = 0.0, output_sec: float = 0.0,
-             input_chars: int = 0, image_units: int = 0) -> float:
+def cost_usd(
+    pricing: dict | None,
+    *,
+    tokens_input: int = 0,
+    tokens_generated: int = 0,
+    runtime_ms: int = 0,
+    input_sec: float = 0.0,
+    output_sec: float = 0.0,
+    input_chars: int = 0,
+    image_units: int = 0,
+) -> float:
     """What one request costs in USD under `pricing` (cents in the catalogue, hence /100).
 
     `uptime` models are billed for the deployment's uptime, not per request: 0.0.  A model
@@ -230,8 +356,10 @@ def cost_usd(pricing: dict | None, *, tokens_input: int = 0, tokens_generated: i
         return 0.0
     kind = pricing.get("type")
     if kind == "tokens":
-        return (tokens_input * pricing["cents_per_input_token"] / 100
-                + tokens_generated * pricing["cents_per_output_token"] / 100)
+        return (
+            tokens_input * pricing["cents_per_input_token"] / 100
+            + tokens_generated * pricing["cents_per_output_token"] / 100
+        )
     if kind == "input_tokens":
         return tokens_input * pricing["cents_per_input_token"] / 100
     if kind == "time":

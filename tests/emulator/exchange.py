@@ -3,7 +3,8 @@ force, the emulator) and the ways it can reply.  Every reply goes through the fa
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Callable
+from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 from . import auth, faults, responses, wire
 from .behavior import Behavior
@@ -14,8 +15,15 @@ if TYPE_CHECKING:
 
 
 class Exchange:
-    def __init__(self, handler, request: RecordedRequest, behavior: Behavior, waits: faults.Waits,
-                 *, openai: bool = False):
+    def __init__(
+        self,
+        handler,
+        request: RecordedRequest,
+        behavior: Behavior,
+        waits: faults.Waits,
+        *,
+        openai: bool = False,
+    ):
         self.handler = handler  # the connection's BaseHTTPRequestHandler
         self.request = request
         self.behavior = behavior
@@ -39,15 +47,21 @@ class Exchange:
         """The request fields from JSON or multipart; None after answering 422."""
         request = self.request
         if request.body_error:
-            self.send_json(422, responses.validation_error(
-                "body", f"invalid request body: {request.body_error}", "value_error.jsondecode"))
+            self.send_json(
+                422,
+                responses.validation_error(
+                    "body", f"invalid request body: {request.body_error}", "value_error.jsondecode"
+                ),
+            )
             return None
         if request.form is not None:
             return {**request.form, **{name: f[2] for name, f in request.files.items()}}
         if request.json is None:
             return {}
         if not isinstance(request.json, dict):
-            self.send_json(422, responses.validation_error("body", "value is not a valid dict", "type_error.dict"))
+            self.send_json(
+                422, responses.validation_error("body", "value is not a valid dict", "type_error.dict")
+            )
             return None
         return dict(request.json)
 
@@ -61,7 +75,9 @@ class Exchange:
         """A complete response with a Content-Length; `stall_after`/`cut_after` count its bytes."""
         headers = [("Content-Type", content_type)] if content_type else []
         headers.append(("Content-Length", str(len(body))))
-        wire.send_head(self.handler, status, headers + list(self.behavior.headers.items()), self.behavior.reason)
+        wire.send_head(
+            self.handler, status, headers + list(self.behavior.headers.items()), self.behavior.reason
+        )
         faults.write_body(self, body)
 
     def send_json(self, status: int, obj) -> None:

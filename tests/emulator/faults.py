@@ -7,7 +7,8 @@ a handler thread waiting for ever."""
 from __future__ import annotations
 
 import threading
-from typing import TYPE_CHECKING, Callable
+from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 from . import responses, wire
 from .behavior import SHAPE_STATUS
@@ -67,7 +68,7 @@ def write_body(exchange: Exchange, body: bytes) -> None:
         out.write(body[:sent])
         exchange.waits.stall()
     if behavior.cut_after is not None and behavior.cut_after < len(body):
-        out.write(body[sent:max(sent, behavior.cut_after)])
+        out.write(body[sent : max(sent, behavior.cut_after)])
         raise Abort
     out.write(body[sent:])
 
@@ -75,8 +76,13 @@ def write_body(exchange: Exchange, body: bytes) -> None:
 def write_stream(exchange: Exchange, events: list[dict], done: bool, dumps: Callable[[dict], str]) -> None:
     """Write `events` as SSE with the Behavior's framing quirks, pacing and faults."""
     behavior, waits, progress = exchange.behavior, exchange.waits, exchange.emulator
-    writer = wire.SseWriter(exchange.handler, chunked=behavior.framing == "chunked", newline=behavior.newline,
-                            data_space=behavior.data_space, split_writes=behavior.split_writes)
+    writer = wire.SseWriter(
+        exchange.handler,
+        chunked=behavior.framing == "chunked",
+        newline=behavior.newline,
+        data_space=behavior.data_space,
+        split_writes=behavior.split_writes,
+    )
     progress._begin_stream()
     writer.start(list(behavior.headers.items()))
     for i in range(len(events) + 1):

@@ -91,7 +91,9 @@ class Handler(http.server.BaseHTTPRequestHandler):
         if not self._head_sent:
             try:
                 body = b'{"detail": {"error": "emulator error"}}'
-                wire.send_head(self, 500, [("Content-Type", "application/json"), ("Content-Length", str(len(body)))])
+                wire.send_head(
+                    self, 500, [("Content-Type", "application/json"), ("Content-Length", str(len(body)))]
+                )
                 self.wfile.write(body)
             except OSError:
                 pass

@@ -75,8 +75,15 @@ def record(method: str, target: str, header_pairs: list[tuple[str, str]], body: 
     split = urllib.parse.urlsplit(target)
     query = {k: v[-1] for k, v in urllib.parse.parse_qs(split.query, keep_blank_values=True).items()}
     headers = Headers(header_pairs)
-    request = RecordedRequest(method, urllib.parse.unquote(split.path), query, headers, body,
-                              target=target, raw_headers=list(header_pairs))
+    request = RecordedRequest(
+        method,
+        urllib.parse.unquote(split.path),
+        query,
+        headers,
+        body,
+        target=target,
+        raw_headers=list(header_pairs),
+    )
     content_type = headers.get("content-type", "")
     try:
         if content_type.lower().startswith("multipart/form-data"):
@@ -128,8 +135,14 @@ def multipart_fields(content_type: str, body: bytes) -> list[FormField]:
             continue
         filename = part.get_param("filename", header="content-disposition")
         content_type = next((value for key, value in part.raw_items() if key.lower() == "content-type"), None)
-        fields.append(FormField(str(name), None if filename is None else str(filename), content_type,
-                                part.get_payload(decode=True) or b""))
+        fields.append(
+            FormField(
+                str(name),
+                None if filename is None else str(filename),
+                content_type,
+                part.get_payload(decode=True) or b"",
+            )
+        )
     return fields
 
 

@@ -36,8 +36,10 @@ _DEFAULT_MESSAGES = {
     503: "Model busy, retry later",
 }
 
-_PNG_1X1 = ("data:image/png;base64,iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk"
-            "+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg==")
+_PNG_1X1 = (
+    "data:image/png;base64,iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk"
+    "+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg=="
+)
 
 
 def request_id() -> str:
@@ -56,6 +58,7 @@ def default_message(status: int) -> str:
 
 def error_body(shape: str, status: int, message: str, rid: str) -> tuple[str | None, bytes]:
     """(content type, body) of an error response in one of the `Behavior.body_shape` shapes."""
+
     def as_json(obj) -> tuple[str, bytes]:
         return "application/json", json.dumps(obj).encode()
 
@@ -73,19 +76,34 @@ def error_body(shape: str, status: int, message: str, rid: str) -> tuple[str | N
         return as_json({"detail": [{"loc": ["body", "input"], "msg": message, "type": kind}]})
     if shape == "html":
         title = f"{status} {default_message(status)}"
-        page = (f"<html>\r\n<head><title>{title}</title></head>\r\n<body>\r\n"
-                f"<center><h1>{title}</h1></center>\r\n<hr><center>nginx</center>\r\n"
-                "</body>\r\n</html>\r\n")
+        page = (
+            f"<html>\r\n<head><title>{title}</title></head>\r\n<body>\r\n"
+            f"<center><h1>{title}</h1></center>\r\n<hr><center>nginx</center>\r\n"
+            "</body>\r\n</html>\r\n"
+        )
         return "text/html", page.encode()
     if shape == "empty":
         return None, b""
     if shape == "truncated_json":
         return "application/json", b'{"detail": {"err'
     if shape == "no_results":
-        return as_json({"request_id": rid, "inference_status": {
-            "status": "succeeded", "runtime_ms": 0, "cost": 0.0, "tokens_input": 0, "tokens_generated": 0}})
+        return as_json(
+            {
+                "request_id": rid,
+                "inference_status": {
+                    "status": "succeeded",
+                    "runtime_ms": 0,
+                    "cost": 0.0,
+                    "tokens_input": 0,
+                    "tokens_generated": 0,
+                },
+            }
+        )
     if shape == "not_json":
-        return "text/plain", b"upstream connect error or disconnect/reset before headers. reset reason: overflow"
+        return (
+            "text/plain",
+            b"upstream connect error or disconnect/reset before headers. reset reason: overflow",
+        )
     raise ValueError(f"unknown body shape {shape!r}")
 
 
@@ -94,6 +112,7 @@ def validation_error(field: str, msg: str = "field required", kind: str = "value
 
 
 # --- native text generation (§1.4, §2) -------------------------------------------------
+
 
 def runtime_ms(generated_tokens: int) -> int:
     """A deterministic stand-in for the server's runtime."""
@@ -104,12 +123,18 @@ def text_generation(model: dict, gens: list[Generation], rid: str) -> dict:
     tokens_in = gens[0].input_tokens
     tokens_out = sum(g.generated_tokens for g in gens)
     runtime = runtime_ms(tokens_out)
-    cost = catalogue.cost_usd(model.get("pricing"), tokens_input=tokens_in,
-                              tokens_generated=tokens_out, runtime_ms=runtime)
+    cost = catalogue.cost_usd(
+        model.get("pricing"), tokens_input=tokens_in, tokens_generated=tokens_out, runtime_ms=runtime
+    )
     return {
         "request_id": rid,
-        "inference_status": {"status": "succeeded", "runtime_ms": runtime, "cost": cost,
-                             "tokens_input": tokens_in, "tokens_generated": tokens_out},
+        "inference_status": {
+            "status": "succeeded",
+            "runtime_ms": runtime,
+            "cost": cost,
+            "tokens_input": tokens_in,
+            "tokens_generated": tokens_out,
+        },
         "results": [{"generated_text": g.text} for g in gens],
         "num_tokens": tokens_out,
         "num_input_tokens": tokens_in,
@@ -139,9 +164,12 @@ def stream_events(gen: Generation, *, final_event: bool = True) -> list[dict]:
         if i == last:
             if final_event:
                 event["generated_text"] = gen.text
-                event["details"] = {"finish_reason": gen.finish_reason,
-                                    "generated_tokens": gen.generated_tokens,
-                                    "input_tokens": gen.input_tokens, "seed": gen.seed}
+                event["details"] = {
+                    "finish_reason": gen.finish_reason,
+                    "generated_tokens": gen.generated_tokens,
+                    "input_tokens": gen.input_tokens,
+                    "seed": gen.seed,
+                }
             elif token.special:
                 continue
         events.append(event)
@@ -157,14 +185,17 @@ def stream_error(shape: str, message: str) -> dict:
 
 # --- other native tasks (compact: enough for a client to print or save something) -------
 
+
 def _status(model: dict, runtime: int, **usage) -> dict:
     cost = catalogue.cost_usd(model.get("pricing"), runtime_ms=runtime, **usage)
     return {"status": "succeeded", "runtime_ms": runtime, "cost": cost}
 
 
 def embeddings(model: dict, inputs: list[str], rid: str) -> dict:
-    vectors = [[round((zlib.crc32(f"{text}:{i}".encode()) % 2000 - 1000) / 1000, 3) for i in range(8)]
-               for text in inputs]
+    vectors = [
+        [round((zlib.crc32(f"{text}:{i}".encode()) % 2000 - 1000) / 1000, 3) for i in range(8)]
+        for text in inputs
+    ]
     tokens_in = sum(textgen.count_tokens(t) for t in inputs)
     status = _status(model, 25, tokens_input=tokens_in)
     status["tokens_input"] = tokens_in
@@ -223,28 +254,46 @@ def openai_usage(model: dict, gens: list[Generation]) -> dict:
     prompt = gens[0].input_tokens
     completion = sum(len([t for t in g.tokens if not t.special]) for g in gens)
     cost = catalogue.cost_usd(model.get("pricing"), tokens_input=prompt, tokens_generated=completion)
-    return {"prompt_tokens": prompt, "completion_tokens": completion,
-            "total_tokens": prompt + completion, "estimated_cost": cost}
+    return {
+        "prompt_tokens": prompt,
+        "completion_tokens": completion,
+        "total_tokens": prompt + completion,
+        "estimated_cost": cost,
+    }
 
 
-def openai_response(chat: bool, cid: str, created: int, name: str, model: dict,
-                    gens: list[Generation]) -> dict:
+def openai_response(
+    chat: bool, cid: str, created: int, name: str, model: dict, gens: list[Generation]
+) -> dict:
     choices = []
     for i, g in enumerate(gens):
         if chat:
-            choices.append({"index": i, "message": {"role": "assistant", "content": g.text,
-                                                    "name": None, "tool_calls": None},
-                            "finish_reason": _FINISH[g.finish_reason]})
+            choices.append(
+                {
+                    "index": i,
+                    "message": {"role": "assistant", "content": g.text, "name": None, "tool_calls": None},
+                    "finish_reason": _FINISH[g.finish_reason],
+                }
+            )
         else:
-            choices.append({"index": i, "text": g.text, "logprobs": None,
-                            "finish_reason": _FINISH[g.finish_reason]})
-    return {"id": cid, "object": "chat.completion" if chat else "text_completion",
-            "created": created, "model": name, "choices": choices, "usage": openai_usage(model, gens)}
+            choices.append(
+                {"index": i, "text": g.text, "logprobs": None, "finish_reason": _FINISH[g.finish_reason]}
+            )
+    return {
+        "id": cid,
+        "object": "chat.completion" if chat else "text_completion",
+        "created": created,
+        "model": name,
+        "choices": choices,
+        "usage": openai_usage(model, gens),
+    }
 
 
-def openai_chunks(chat: bool, cid: str, created: int, name: str, model: dict, gen: Generation,
-                  *, final_event: bool = True) -> list[dict]:
+def openai_chunks(
+    chat: bool, cid: str, created: int, name: str, model: dict, gen: Generation, *, final_event: bool = True
+) -> list[dict]:
     """Stream chunks: one per token, then the finish chunk carrying `usage` (§5.3)."""
+
     def chunk(piece: str | None, finish: str | None = None, role: bool = False) -> dict:
         if chat:
             delta = {} if piece is None else {"content": piece}
@@ -253,8 +302,13 @@ def openai_chunks(chat: bool, cid: str, created: int, name: str, model: dict, ge
             choice = {"index": 0, "delta": delta, "finish_reason": finish}
         else:
             choice = {"index": 0, "text": piece or "", "logprobs": None, "finish_reason": finish}
-        return {"id": cid, "object": "chat.completion.chunk" if chat else "text_completion",
-                "created": created, "model": name, "choices": [choice]}
+        return {
+            "id": cid,
+            "object": "chat.completion.chunk" if chat else "text_completion",
+            "created": created,
+            "model": name,
+            "choices": [choice],
+        }
 
     texts = [t.text for t in gen.tokens if not t.special]
     chunks = [chunk(text, role=i == 0) for i, text in enumerate(texts)]
@@ -276,9 +330,22 @@ def openai_models() -> dict:
             prices = {"input_tokens": round(pricing["cents_per_input_token"] * 1e4, 6)}
             if "cents_per_output_token" in pricing:
                 prices["output_tokens"] = round(pricing["cents_per_output_token"] * 1e4, 6)
-            metadata = {"description": model["description"], "context_length": model["max_tokens"],
-                        "max_tokens": model["max_tokens"], "pricing": prices, "tags": model["tags"]}
-        data.append({"id": model["model_name"], "object": "model", "created": 1694623155,
-                     "owned_by": "deepinfra", "root": model["model_name"], "parent": None,
-                     "metadata": metadata})
+            metadata = {
+                "description": model["description"],
+                "context_length": model["max_tokens"],
+                "max_tokens": model["max_tokens"],
+                "pricing": prices,
+                "tags": model["tags"],
+            }
+        data.append(
+            {
+                "id": model["model_name"],
+                "object": "model",
+                "created": 1694623155,
+                "owned_by": "deepinfra",
+                "root": model["model_name"],
+                "parent": None,
+                "metadata": metadata,
+            }
+        )
     return {"object": "list", "data": data}

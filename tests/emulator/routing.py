@@ -5,8 +5,8 @@ emulator's `Behavior`s and error shapes mean for it.  The routes themselves live
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 
 @dataclass(frozen=True)

@@ -54,8 +54,7 @@ __all__ = ["Behavior", "Emulator", "RecordedRequest", "VALID_TOKEN", "WebhookAtt
 class Emulator:
     """The emulated API plus the control surface tests use (see the module docstring)."""
 
-    def __init__(self, tokens=None, host: str = "127.0.0.1", port: int = 0, *,
-                 log_requests: bool = False):
+    def __init__(self, tokens=None, host: str = "127.0.0.1", port: int = 0, *, log_requests: bool = False):
         self._default_tokens = frozenset({VALID_TOKEN} if tokens is None else tokens)
         self.tokens: set[str] = set(self._default_tokens)  # bearer tokens the API accepts
         self.host = host
@@ -84,8 +83,12 @@ class Emulator:
         self._cancel = threading.Event()
         self._server = _Server((self.host, self.port), Handler, self)
         self.port = self._server.server_address[1]
-        self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.05},
-                                        name=f"emulator:{self.port}", daemon=True)
+        self._thread = threading.Thread(
+            target=self._server.serve_forever,
+            kwargs={"poll_interval": 0.05},
+            name=f"emulator:{self.port}",
+            daemon=True,
+        )
         self._thread.start()
         return self
 
@@ -180,6 +183,7 @@ class Emulator:
 
     def wait_dequeued(self, timeout: float = 5.0) -> bool:
         """True once every queued behaviour has been taken by a request."""
+
         def empty() -> bool:
             with self._lock:
                 return not self._queue
@@ -269,5 +273,3 @@ class _Server(http.server.ThreadingHTTPServer):
     def handle_error(self, request, client_address):
         if not isinstance(sys.exc_info()[1], (ConnectionError, TimeoutError)):
             self.emulator._record_error(traceback.format_exc())
-
-

@@ -80,8 +80,9 @@ def default_reply(prompt: str) -> str:
     return f"Hello! You said: {' '.join(words) or 'nothing'}. Voilà, café 🦙"
 
 
-def generate(params: dict, *, reply: str | None = None, tokens: list[str] | None = None,
-             variant: int = 0) -> Generation:
+def generate(
+    params: dict, *, reply: str | None = None, tokens: list[str] | None = None, variant: int = 0
+) -> Generation:
     """Generate for validated `params`; `reply`/`tokens` replace the default reply.
 
     `variant` > 0 gives the extra results of `num_responses`, suffixed " (2)".
@@ -226,15 +227,34 @@ def validate(params: dict) -> tuple[dict, list[dict]]:
             continue
         clean[field] = value
         if kind == "list" and high is not None and len(value) > high:
-            errors.append(_error(field, f"ensure this value has at most {high} items",
-                                 "value_error.list.max_items", limit_value=high))
+            errors.append(
+                _error(
+                    field,
+                    f"ensure this value has at most {high} items",
+                    "value_error.list.max_items",
+                    limit_value=high,
+                )
+            )
         elif kind in ("int", "float") and low is not None and value < low:
-            errors.append(_error(field, f"ensure this value is greater than or equal to {low}",
-                                 "value_error.number.not_ge", limit_value=low))
+            errors.append(
+                _error(
+                    field,
+                    f"ensure this value is greater than or equal to {low}",
+                    "value_error.number.not_ge",
+                    limit_value=low,
+                )
+            )
         elif kind in ("int", "float") and high is not None and value > high:
-            errors.append(_error(field, f"ensure this value is less than or equal to {high}",
-                                 "value_error.number.not_le", limit_value=high))
+            errors.append(
+                _error(
+                    field,
+                    f"ensure this value is less than or equal to {high}",
+                    "value_error.number.not_le",
+                    limit_value=high,
+                )
+            )
     if not errors and clean.get("stream") and (clean.get("num_responses") or 1) > 1:
-        errors.append(_error("num_responses", "num_responses > 1 is incompatible with streaming",
-                             "value_error"))
+        errors.append(
+            _error("num_responses", "num_responses > 1 is incompatible with streaming", "value_error")
+        )
     return clean, errors

@@ -7,8 +7,8 @@ import json
 import threading
 import urllib.error
 import urllib.request
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 ATTEMPTS = 4  # the first delivery and up to 3 retries
 
@@ -22,7 +22,9 @@ class WebhookAttempt:
     payload: dict
 
 
-def deliver(url: str, payload: dict, cancel: threading.Event, record: Callable[[WebhookAttempt], None]) -> None:
+def deliver(
+    url: str, payload: dict, cancel: threading.Event, record: Callable[[WebhookAttempt], None]
+) -> None:
     """POST `payload` until it is accepted, ATTEMPTS are used up or `cancel` is set."""
     data = json.dumps(payload).encode()
     opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
@@ -35,8 +37,12 @@ def deliver(url: str, payload: dict, cancel: threading.Event, record: Callable[[
 
 def _post(opener, url: str, data: bytes) -> tuple[int | None, str | None]:
     """(status, None) from the receiver, or (None, why) when it could not be reached."""
-    request = urllib.request.Request(url, data=data, method="POST", headers={
-        "Content-Type": "application/json", "User-Agent": "deepinfra-webhook-emulator"})
+    request = urllib.request.Request(
+        url,
+        data=data,
+        method="POST",
+        headers={"Content-Type": "application/json", "User-Agent": "deepinfra-webhook-emulator"},
+    )
     try:
         with opener.open(request, timeout=5) as answer:
             return answer.status, None

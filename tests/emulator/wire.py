@@ -64,8 +64,15 @@ class SseWriter:
     """Writes a text/event-stream body: chunked or close-delimited, any newline, `data:`
     with or without a space, optionally one byte per write."""
 
-    def __init__(self, handler, *, chunked: bool = True, newline: str = "\n", data_space: bool = True,
-                 split_writes: bool = False):
+    def __init__(
+        self,
+        handler,
+        *,
+        chunked: bool = True,
+        newline: str = "\n",
+        data_space: bool = True,
+        split_writes: bool = False,
+    ):
         self.handler = handler
         self.chunked = chunked
         self.split = split_writes
@@ -82,7 +89,7 @@ class SseWriter:
         send_head(self.handler, 200, headers + extra_headers)
 
     def write(self, data: bytes) -> None:
-        pieces = [data[i:i + 1] for i in range(len(data))] if self.split else [data]
+        pieces = [data[i : i + 1] for i in range(len(data))] if self.split else [data]
         for piece in pieces:
             self.handler.wfile.write(b"%x\r\n%s\r\n" % (len(piece), piece) if self.chunked else piece)
 

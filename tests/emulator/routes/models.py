@@ -18,10 +18,10 @@ def private_list(exchange) -> None:
 
 def model_info(exchange) -> None:
     """`/models/{name}` (a card) and `/models/{name}/versions`; private models need a token."""
-    name = exchange.request.path[len("/models/"):]
+    name = exchange.request.path[len("/models/") :]
     wants_versions = name.endswith("/versions")
     if wants_versions:
-        name = name[:-len("/versions")]
+        name = name[: -len("/versions")]
     model = catalogue.find_model(name, include_private=exchange.auth_error() is None)
     if model is None:
         return exchange.send_error(404, "Model not found")

@@ -15,8 +15,8 @@ PREFIX = "/v1/inference/"
 def infer(exchange) -> None:
     if not exchange.authorized():
         return
-    target = exchange.request.path[len(PREFIX):]
-    name = catalogue.DEPLOYMENTS.get(target[len("deploy/"):]) if target.startswith("deploy/") else target
+    target = exchange.request.path[len(PREFIX) :]
+    name = catalogue.DEPLOYMENTS.get(target[len("deploy/") :]) if target.startswith("deploy/") else target
     model = catalogue.find_model(name, include_private=True) if name else None
     if model is None:
         return exchange.send_error(404, "Model not found")
@@ -35,8 +35,10 @@ def text_generation(exchange, model: dict, params: dict) -> None:
     if errors:
         return exchange.send_json(422, {"detail": errors})
     behavior = exchange.behavior
-    gens = [textgen.generate(params, reply=behavior.reply, tokens=behavior.tokens, variant=i)
-            for i in range(params.get("num_responses") or 1)]
+    gens = [
+        textgen.generate(params, reply=behavior.reply, tokens=behavior.tokens, variant=i)
+        for i in range(params.get("num_responses") or 1)
+    ]
     rid = responses.request_id()
     if params.get("webhook"):
         failed = behavior.error_after is not None

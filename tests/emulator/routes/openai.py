@@ -40,12 +40,18 @@ def _complete(exchange, chat: bool) -> None:
     behavior = exchange.behavior
     stream = bool(params.get("stream"))
     count = 1 if stream else max(1, int(params.get("n") or 1))
-    gens = [textgen.generate(_generation_params(params, chat), reply=behavior.reply, tokens=behavior.tokens,
-                             variant=i) for i in range(count)]
+    gens = [
+        textgen.generate(
+            _generation_params(params, chat), reply=behavior.reply, tokens=behavior.tokens, variant=i
+        )
+        for i in range(count)
+    ]
     cid = ("chatcmpl-" if chat else "cmpl-") + responses.request_id()[1:11]
     created = int(time.time())
     if stream:
-        chunks = responses.openai_chunks(chat, cid, created, name, model, gens[0], final_event=behavior.final_event)
+        chunks = responses.openai_chunks(
+            chat, cid, created, name, model, gens[0], final_event=behavior.final_event
+        )
         return exchange.stream(chunks, done=behavior.final_event)
     exchange.send_json(200, responses.openai_response(chat, cid, created, name, model, gens))
 
@@ -53,7 +59,7 @@ def _complete(exchange, chat: bool) -> None:
 def _model_name(name: str) -> str:
     """The catalogue name of `NAME`, `NAME:VERSION` or `deploy_id:DEPLOY_ID` (§5)."""
     if name.startswith("deploy_id:"):
-        return catalogue.DEPLOYMENTS.get(name[len("deploy_id:"):], "")
+        return catalogue.DEPLOYMENTS.get(name[len("deploy_id:") :], "")
     return name.split(":", 1)[0]
 
 
@@ -73,7 +79,9 @@ def _generation_params(params: dict, chat: bool) -> dict:
 ROUTES = tuple(
     Route(method, prefix + path, handle, inference=method == "POST", openai=method == "POST")
     for prefix in ("/v1/openai", "/v1")
-    for method, path, handle in (("POST", "/chat/completions", chat_completions),
-                                 ("POST", "/completions", completions),
-                                 ("GET", "/models", models))
+    for method, path, handle in (
+        ("POST", "/chat/completions", chat_completions),
+        ("POST", "/completions", completions),
+        ("GET", "/models", models),
+    )
 )
