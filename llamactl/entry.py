@@ -67,8 +67,9 @@ def main(argv: list[str] | None = None) -> int:
     except Exception as exc:  # a closed stdout met outside any command (--version, --help)
         if not isinstance(sys.stdout, ClosedStdout) or not hasattr(exc, "exit_code"):
             raise
-        sys.stderr.write(f"error: {exc}\n" + (f"hint: {exc.hint}\n" if getattr(exc, "hint", None) else ""))
-        return exc.exit_code
+        hint = getattr(exc, "hint", None)
+        sys.stderr.write(f"error: {exc}\n" + (f"hint: {hint}\n" if hint else ""))
+        return int(exc.exit_code)  # type: ignore[attr-defined]  # checked with hasattr above
 
 
 def run(args: list[str]) -> int:

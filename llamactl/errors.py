@@ -28,7 +28,7 @@ class ExitCode(IntEnum):
 class LlamactlError(Exception):
     """An expected failure: shown as `error: <message>` (plus a hint line), no traceback."""
 
-    exit_code = ExitCode.INTERNAL
+    exit_code: int = ExitCode.INTERNAL
 
     def __init__(self, message: str, hint: str | None = None):
         super().__init__(message)
@@ -107,7 +107,7 @@ def local_failure(what: str, exc: OSError, hint: str | None = None) -> LocalFail
 class Interrupted(LlamactlError):
     """The user pressed Ctrl-C (or the process got SIGTERM)."""
 
-    exit_code = ExitCode.INTERRUPTED
+    exit_code: int = ExitCode.INTERRUPTED
 
     def __init__(self, message: str = "interrupted", exit_code: int = ExitCode.INTERRUPTED):
         super().__init__(message)

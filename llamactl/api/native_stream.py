@@ -92,7 +92,7 @@ def iter_events(chunks: Iterable[bytes]) -> Iterator[StreamEvent]:
     """Parse SSE bytes into StreamEvents, stopping at `data: [DONE]`."""
     from sseclient import SSEClient
 
-    for event in SSEClient(chunks).events():
+    for event in SSEClient(iter(chunks)).events():
         if event.data.strip() == "[DONE]":
             return
         parsed = parse_event(event.data)

@@ -60,13 +60,14 @@ def classify_network_error(exc: BaseException) -> NetworkFailure:
         return NetworkFailure(words, retryable, through_proxy=proxy is not None)
 
     if resolution := found(socket.gaierror):
-        if resolution.errno in TEMPORARY_RESOLUTION_ERRORS:
+        if getattr(resolution, "errno", None) in TEMPORARY_RESOLUTION_ERRORS:
             return failure("temporary failure in name resolution", True)
         return failure("host name not found", False)
     if found(urllib3.exceptions.NameResolutionError):
         return failure("host name not found", False)
     if certificate := found(ssl.SSLCertVerificationError):
-        return failure(f"the TLS certificate was not accepted ({certificate.verify_message})", False)
+        reason = getattr(certificate, "verify_message", None) or certificate
+        return failure(f"the TLS certificate was not accepted ({reason})", False)
     if found(ssl.SSLError, urllib3.exceptions.SSLError, requests.exceptions.SSLError):
         return failure("the TLS handshake failed (is it an https server?)", False)
     if found(ConnectionRefusedError):

@@ -3,7 +3,7 @@ tab-separated line per model or version in a pipe (ready for cut/awk), `-` for a
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
 from llamactl.catalogue.cache import CatalogueEntry
@@ -35,7 +35,7 @@ def model_row(entry: CatalogueEntry) -> tuple[str, ...]:
     return tuple(visible_inline(cell) if cell else BLANK for cell in cells)
 
 
-def tab_separated(rows: list[tuple[str, ...]]) -> str:
+def tab_separated(rows: Sequence[tuple[str, ...]]) -> str:
     return "".join("\t".join(row) + "\n" for row in rows)
 
 

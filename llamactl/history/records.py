@@ -4,6 +4,7 @@ as JSON, all from the one definition of its fields (OutcomeFields, and the reque
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass, field, fields
 from datetime import datetime
 from typing import Any
@@ -94,7 +95,7 @@ TO_COLUMN = {
     "fields": lambda value: json.dumps(value, ensure_ascii=False, default=str),
     "uploads": lambda value: json.dumps(value, ensure_ascii=False) if value else None,
 }
-FROM_COLUMN = {
+FROM_COLUMN: dict[str, Callable[[Any], Any]] = {
     "fields": json.loads,
     "uploads": lambda text: json.loads(text) if text else {},
     "cost_estimated": bool,

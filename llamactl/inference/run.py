@@ -28,7 +28,7 @@ class View(Protocol):
 
     def flush(self) -> None: ...
 
-    def on_response(self, data: dict[str, Any], texts: list[str]) -> None: ...
+    def on_response(self, data: dict[str, Any], texts: list[str] | None) -> None: ...
 
 
 class StreamError(RequestFailed):
@@ -115,7 +115,8 @@ def consume_json(response, view: View, outcome: InferenceOutcome) -> None:
     if not isinstance(data, dict):
         raise RequestFailed("the API answered with JSON that is not an object")
     outcome.response = data
-    status = data.get("inference_status") if isinstance(data.get("inference_status"), dict) else {}
+    found = data.get("inference_status")
+    status: dict[str, Any] = found if isinstance(found, dict) else {}
     outcome.request_id = (
         data.get("request_id") if isinstance(data.get("request_id"), str) else _request_id_header(response)
     )
