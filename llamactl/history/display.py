@@ -226,6 +226,10 @@ def stats_lines(rows: list[StatsRow]) -> str:
     )
 
 
+# The counted columns of `stats`: header, StatsRow field, and the order they drop in.
+STATS_COUNTS = (("Requests", "requests", 3), ("Tokens in", "tokens_in", 1), ("Tokens out", "tokens_out", 2))
+
+
 def stats_table(rows: list[StatsRow], by: str, width: int) -> RenderableType:
     """The model, day or batch is the row's key; the figures go from the left, cost last;
     the totals are a footer when there is more than one group."""
@@ -240,29 +244,16 @@ def stats_table(rows: list[StatsRow], by: str, width: int) -> RenderableType:
     return render(
         [
             Column(by.capitalize(), [row.key for row in rows], Role.KEY, footer=footers[0]),
-            Column(
-                "Requests",
-                [str(row.requests) for row in rows],
-                Role.FIGURE,
-                right=True,
-                drop=3,
-                footer=footers[1],
-            ),
-            Column(
-                "Tokens in",
-                [str(row.tokens_in) for row in rows],
-                Role.FIGURE,
-                right=True,
-                drop=1,
-                footer=footers[2],
-            ),
-            Column(
-                "Tokens out",
-                [str(row.tokens_out) for row in rows],
-                Role.FIGURE,
-                right=True,
-                drop=2,
-                footer=footers[3],
+            *(
+                Column(
+                    header,
+                    [str(getattr(row, name)) for row in rows],
+                    Role.FIGURE,
+                    right=True,
+                    drop=drop,
+                    footer=footer,
+                )
+                for (header, name, drop), footer in zip(STATS_COUNTS, footers[1:4], strict=True)
             ),
             Column(
                 "Cost", [stats_cost(row) for row in rows], Role.FIGURE, right=True, drop=4, footer=footers[4]
