@@ -7,6 +7,7 @@ import fcntl
 import os
 import select
 import shutil
+import signal
 import subprocess
 import sys
 from collections.abc import Callable
@@ -84,15 +85,27 @@ def run_llamactl(
 
 
 def start_llamactl(env: dict[str, str], *args: str) -> subprocess.Popen:
-    """Start llamactl with stdin from /dev/null and its stdout and stderr on pipes."""
+    """Start llamactl with stdin from /dev/null and its stdout and stderr on pipes (and
+    faulthandler on, for `exit_code`'s report of a hang)."""
     return subprocess.Popen(
         llamactl_command(*args),
-        env=env,
+        env={**env, "PYTHONFAULTHANDLER": "1"},
         cwd=REPO,
         stdin=subprocess.DEVNULL,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
     )
+
+
+def exit_code(proc: subprocess.Popen) -> int:
+    """The exit code of a process from start_llamactl; if it hangs, the test fails with
+    where every thread was stuck (faulthandler's dump on SIGABRT) instead of a bare timeout."""
+    try:
+        return proc.wait(HANG_GUARD)
+    except subprocess.TimeoutExpired:
+        proc.send_signal(signal.SIGABRT)
+        proc.wait(HANG_GUARD)
+        raise AssertionError(f"llamactl hung; its threads:\n{proc.stderr.read().decode()}") from None
 
 
 def read_some(fd: int) -> bytes:

@@ -14,7 +14,7 @@ import time
 import pytest
 
 from tests.emulator import Behavior
-from tests.helpers import HANG_GUARD, REPO, llamactl_command, run_llamactl, start_llamactl
+from tests.helpers import HANG_GUARD, REPO, exit_code, llamactl_command, run_llamactl, start_llamactl
 
 MODEL = "meta-llama/Llama-2-70b-chat-hf"
 
@@ -46,8 +46,8 @@ def test_a_signal_keeps_finished_lines_and_a_rerun_finishes_the_batch(emulator, 
     prompts.write_text("".join(f'"prompt {n}"\n' for n in range(1, 6)))
     output = tmp_path / "results.jsonl"
     args = ("infer", "-m", MODEL, "--batch", str(prompts), "--concurrency", "2", "--output", str(output))
-    emulator.queue(Behavior(), Behavior())
-    emulator.behave(Behavior(stall_after=0))
+    # By input, not arrival order: line 2 may reach the emulator before line 1.
+    emulator.queue(*(Behavior(stall_after=0, for_input=f"prompt {n}") for n in (3, 4)))
     proc = start_llamactl(env, *args)
     try:
         wait_until(
@@ -58,7 +58,7 @@ def test_a_signal_keeps_finished_lines_and_a_rerun_finishes_the_batch(emulator, 
             )
         )
         proc.send_signal(signum)
-        assert proc.wait(HANG_GUARD) == code
+        assert exit_code(proc) == code
         stderr = proc.stderr.read().decode()
     finally:
         proc.kill()

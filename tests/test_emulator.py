@@ -949,6 +949,13 @@ def test_queue_is_consumed_in_order_before_the_default(emulator, http_client):
     assert statuses[2].json() == {"detail": {"error": "Model busy, retry later"}}
 
 
+def test_a_queued_behaviour_for_an_input_waits_for_that_input(emulator, http_client):
+    emulator.queue(Behavior(status=429, for_input="second"), Behavior(status=503))
+    assert infer(emulator, http_client, {"input": "first"}).status_code == 503
+    assert infer(emulator, http_client, {"input": "third"}).status_code == 200
+    assert infer(emulator, http_client, {"input": "second"}).status_code == 429
+
+
 def test_inference_behaviours_leave_catalogue_alone_unless_scope_all(emulator, http_client):
     emulator.queue(Behavior(status=500))
     assert http_client.get(f"{emulator.url}/models/list").status_code == 200

@@ -72,6 +72,8 @@ class Behavior:
     reply: str | None = None
     tokens: list[str] | None = None
     scope: str = "inference"  # "inference" | "all" (also catalogue/account requests)
+    # Queued only: kept for the request whose JSON "input" is this (whatever the arrival order).
+    for_input: str | None = None
 
     def __post_init__(self):
         for name, allowed in _CHOICES.items():

@@ -73,7 +73,8 @@ class Handler(http.server.BaseHTTPRequestHandler):
         request = recording.record(self.command, self.path, list(self.headers.items()), body)
         emu._record(request)
         route, known = routing.find(ROUTES, request.method, request.path)
-        behavior = emu._take_behavior(inference=route is not None and route.inference)
+        request_input = request.json.get("input") if isinstance(request.json, dict) else None
+        behavior = emu._take_behavior(route is not None and route.inference, request_input)
         exchange = Exchange(self, request, behavior, waits, openai=routing.speaks_openai(route, request.path))
         if faults.answer_early(exchange):
             return

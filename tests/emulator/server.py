@@ -193,10 +193,10 @@ class Emulator:
 
     # used by the handler
 
-    def _take_behavior(self, inference: bool) -> Behavior:
+    def _take_behavior(self, inference: bool, request_input: object = None) -> Behavior:
         with self._lock:
             for index, behavior in enumerate(self._queue):
-                if inference or behavior.scope == "all":
+                if (inference or behavior.scope == "all") and behavior.for_input in (None, request_input):
                     del self._queue[index]
                     break
             else:
