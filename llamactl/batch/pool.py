@@ -21,6 +21,8 @@ from requests.adapters import HTTPAdapter
 
 from llamactl.api.retry import BASE_DELAY, MAX_DELAY, RETRY_STATUSES, parse_retry_after
 
+GIVE_UP_AFTER_INTERRUPT = 0.5  # seconds history may still take after Ctrl-C, then it is dropped
+
 
 class SharedBackoff:
     """A 'not before' time for new requests, pushed back by each rate-limit answer: by its
@@ -133,22 +135,54 @@ class WorkerPool:
 
 class HistoryWriter:
     """Calls `record(outcome)` for each outcome handed to it, one at a time, on a thread of
-    its own. `record` must not raise (history's recorder turns failures into a warning)."""
+    its own, so that no worker ever waits for the database. `record` must not raise
+    (history's recorder turns failures into a warning). `hold_open`, run first on the
+    thread, opens what stays open for the whole run and returns its closer. After
+    `give_up()` (a locked database, where each record would wait for the lock again)
+    outcomes are dropped instead of written."""
 
-    def __init__(self, record: Callable[[Any], None]):
+    def __init__(self, record: Callable[[Any], None], hold_open: Callable[[], Callable[[], None] | None]):
         self.record = record
+        self.hold_open = hold_open
+        self.given_up = False
+        self.lock = threading.Lock()
+        self.waiting = 0  # handed over, neither written nor dropped yet
         self.outcomes: queue.Queue = queue.Queue()
         self.thread = threading.Thread(target=self._run, name="batch-history", daemon=True)
         self.thread.start()
 
     def __call__(self, outcome: Any) -> None:
+        with self.lock:
+            self.waiting += 1
         self.outcomes.put(outcome)
 
-    def _run(self) -> None:
-        while (outcome := self.outcomes.get()) is not None:
-            self.record(outcome)
+    def give_up(self) -> None:
+        self.given_up = True
 
-    def close(self) -> None:
-        """Write what is still waiting, then end the thread."""
+    def _run(self) -> None:
+        close = self.hold_open()
+        try:
+            while (outcome := self.outcomes.get()) is not None:
+                if not self.given_up:
+                    self.record(outcome)
+                with self.lock:
+                    self.waiting -= 1
+        finally:
+            if close is not None:
+                close()
+
+    def close(self, wait: bool = True) -> int:
+        """Write what is still waiting, then end the thread; returns how many outcomes were
+        left unwritten. With `wait` False (after Ctrl-C), or at a Ctrl-C during the wait, it
+        gives the thread only a moment (it may be waiting for a locked database)."""
         self.outcomes.put(None)
-        self.thread.join()
+        try:
+            self.thread.join(None if wait else GIVE_UP_AFTER_INTERRUPT)
+        except KeyboardInterrupt as exc:
+            from llamactl.signals import Terminated
+
+            if isinstance(exc, Terminated):
+                raise
+        self.give_up()
+        with self.lock:
+            return self.waiting
