@@ -134,21 +134,30 @@ class WorkerPool:
 
 
 class HistoryWriter:
-    """Calls `record(outcome)` for each outcome handed to it, one at a time, on a thread of
-    its own, so that no worker ever waits for the database. `record` must not raise
-    (history's recorder turns failures into a warning). `hold_open`, run first on the
-    thread, opens what stays open for the whole run and returns its closer. After
-    `give_up()` (a locked database, where each record would wait for the lock again)
-    outcomes are dropped instead of written."""
+    """Calls `record(outcome)` (True when saved) for each outcome handed to it, one at a
+    time, on a thread of its own, so that no worker ever waits for the database. `record`
+    must not raise (history's recorder turns failures into a warning). `hold_open`, run
+    first on the thread, opens what stays open for the whole run and returns its closer.
 
-    def __init__(self, record: Callable[[Any], None], hold_open: Callable[[], Callable[[], None] | None]):
+    After `defer()` (the database is locked: each record would wait for the lock again,
+    seconds per line) outcomes are kept in memory instead, and tried once more at the end."""
+
+    def __init__(
+        self,
+        record: Callable[[Any], bool],
+        hold_open: Callable[[], Callable[[], None] | None],
+    ):
         self.record = record
         self.hold_open = hold_open
-        self.given_up = False
+        self.deferring = False
+        self.stopped = False  # close() stopped waiting: nothing more is written
         self.lock = threading.Lock()
-        self.waiting = 0  # handed over, neither written nor dropped yet
+        self.waiting = 0  # handed over, not yet written, deferred or lost
+        self.deferred: list[Any] = []
         self.outcomes: queue.Queue = queue.Queue()
         self.thread = threading.Thread(target=self._run, name="batch-history", daemon=True)
+
+    def start(self) -> None:
         self.thread.start()
 
     def __call__(self, outcome: Any) -> None:
@@ -156,25 +165,29 @@ class HistoryWriter:
             self.waiting += 1
         self.outcomes.put(outcome)
 
-    def give_up(self) -> None:
-        self.given_up = True
+    def defer(self) -> None:
+        self.deferring = True
 
     def _run(self) -> None:
         close = self.hold_open()
         try:
             while (outcome := self.outcomes.get()) is not None:
-                if not self.given_up:
-                    self.record(outcome)
+                saved = not self.deferring and not self.stopped and self.record(outcome)
                 with self.lock:
                     self.waiting -= 1
+                    if not saved and self.deferring:  # this one met the lock, or came after
+                        self.deferred.append(outcome)
+            while self.deferred and not self.stopped and self.record(self.deferred[0]):
+                with self.lock:
+                    self.deferred.pop(0)
         finally:
             if close is not None:
                 close()
 
     def close(self, wait: bool = True) -> int:
-        """Write what is still waiting, then end the thread; returns how many outcomes were
-        left unwritten. With `wait` False (after Ctrl-C), or at a Ctrl-C during the wait, it
-        gives the thread only a moment (it may be waiting for a locked database)."""
+        """Write what is still waiting, then end the thread; returns how many outcomes are
+        not saved. With `wait` False (after Ctrl-C), or at a Ctrl-C during the wait, the
+        thread gets only a moment (it may be waiting for a locked database)."""
         self.outcomes.put(None)
         try:
             self.thread.join(None if wait else GIVE_UP_AFTER_INTERRUPT)
@@ -183,6 +196,6 @@ class HistoryWriter:
 
             if isinstance(exc, Terminated):
                 raise
-        self.give_up()
+        self.stopped = True
         with self.lock:
-            return self.waiting
+            return self.waiting + len(self.deferred)

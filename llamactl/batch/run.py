@@ -164,6 +164,8 @@ class BatchRun:
     # the main thread
 
     def run(self) -> None:
+        if self.record_history is not None:
+            self.record_history.start()
         self.settle_known_lines()
         pool = WorkerPool(self.settings.concurrency, self.work)
         self.reporter.start()
@@ -211,36 +213,42 @@ class BatchRun:
         """The history database, open for the whole run (on the history thread), so that no
         record's own connection is the last one out: that one folds the write-ahead log back
         into the database, which would then happen after every request. Returns its closer."""
-        from llamactl.history.store import HistoryStore, history_path
+        from llamactl.history.store import HistoryStore
 
-        path = history_path(self.env)
         try:
-            store = HistoryStore.open(path)
+            store = HistoryStore.open(self.history_path())
         except Exception as exc:  # noqa: BLE001 - each record then warns about what went wrong
-            reason = getattr(exc, "strerror", None) or str(exc) or type(exc).__name__
-            if "locked" in reason:
-                self.history_failed(f"history: this batch was not saved to {path} ({reason})")
+            if "locked" in str(exc):
+                self.history_failed(str(exc))
             return None
         return store.db.close
 
     def history_failed(self, message: str) -> None:
-        """The recorder's one warning per reason. A locked database is not tried again: every
-        try would wait for the lock once more (seconds per line), so history stops here."""
-        if "locked" in message and self.record_history is not None and not self.record_history.given_up:
-            self.record_history.give_up()
-            if "this batch" not in message:
-                message += "; the rest of this batch is not saved either"
-        self.reporter.warn(message)
+        """The recorder's one warning per reason. At a locked database history stops
+        trying line by line (each try would wait for the lock again, seconds per line): the
+        records wait in memory and are tried once more at the end."""
+        if "locked" not in message or self.record_history is None:
+            self.reporter.warn(message)
+        elif not self.record_history.deferring:
+            self.record_history.defer()
+            self.reporter.info(f"history: {self.history_path()} is locked; this batch's records wait until the end")
 
     def close_history(self) -> None:
-        """Write the records still waiting; after Ctrl-C, or at a Ctrl-C meanwhile, stop
-        waiting for a database that is slow to answer (a lock): the batch itself is done."""
+        """Write the records still waiting. After Ctrl-C, or at a Ctrl-C meanwhile, stop
+        waiting for a database that is slow to answer (a lock): the batch itself is done,
+        and its outcome stands."""
         assert self.record_history is not None
-        waiting = self.record_history.close(wait=self.interrupt is None)
-        if waiting:
+        unsaved = self.record_history.close(wait=self.interrupt is None)
+        if unsaved:
+            why = "database is locked" if self.record_history.deferring else "stopped waiting for it"
             self.reporter.warn(
-                f"history: {waiting} requests of this batch were not saved (stopped waiting for the database)"
+                f"history: {unsaved} requests of this batch were not saved to {self.history_path()} ({why})"
             )
+
+    def history_path(self):
+        from llamactl.history.store import history_path
+
+        return history_path(self.env)
 
     def send_all(self, pool: WorkerPool) -> None:
         while True:

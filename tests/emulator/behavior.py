@@ -17,10 +17,11 @@ BODY_SHAPES = (
     "truncated_json",
     "no_results",
     "not_json",
+    "deep_json",
 )
 
 # Status used when a Behavior gives a body_shape but no status.
-SHAPE_STATUS = {"detail_list": 422, "html": 502, "no_results": 200, "not_json": 200}
+SHAPE_STATUS = {"detail_list": 422, "html": 502, "no_results": 200, "not_json": 200, "deep_json": 200}
 
 _CHOICES = {
     "body_shape": (None, *BODY_SHAPES),
