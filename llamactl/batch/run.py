@@ -241,9 +241,8 @@ class BatchRun:
         unsaved = self.record_history.close(wait=self.interrupt is None)
         if unsaved:
             why = "database is locked" if self.record_history.deferring else "stopped waiting for it"
-            self.reporter.warn(
-                f"history: {unsaved} requests of this batch were not saved to {self.history_path()} ({why})"
-            )
+            requests = "1 request of this batch was" if unsaved == 1 else f"{unsaved} requests of this batch were"
+            self.reporter.warn(f"history: {requests} not saved to {self.history_path()} ({why})")
 
     def history_path(self):
         from llamactl.history.store import history_path
