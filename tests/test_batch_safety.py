@@ -155,7 +155,9 @@ def test_finished_lines_are_on_disk_while_an_earlier_line_is_still_running(api, 
 
 
 @pytest.mark.parametrize("round", range(3))
-def test_kill_9_at_a_random_point_loses_no_answered_line_and_pays_for_none_twice(emulator, env, tmp_path, round):
+def test_kill_9_at_a_random_point_loses_no_answered_line_and_pays_for_none_twice(
+    emulator, env, tmp_path, round
+):
     """Line k stalls; n other lines are answered; every request after them stalls too. The
     (n + concurrency)-th request can only be sent once n answers were collected (and, so,
     written): then SIGKILL. The rerun must send exactly the lines not answered."""

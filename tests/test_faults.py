@@ -530,7 +530,9 @@ def test_fault(emulator, tmp_path, fault):
     assert "Traceback" not in run.stderr and "<html" not in run.stderr.lower()
     assert not RAW_CONTROL.search(run.stderr), run.stderr  # a CI log shows the server's control characters
     # a batch names each failed line before its error
-    messages = [line for line in run.stderr.splitlines() if not line.startswith(("retrying in ", "warning: line "))]
+    messages = [
+        line for line in run.stderr.splitlines() if not line.startswith(("retrying in ", "warning: line "))
+    ]
     if fault.exit_code:
         assert messages[0].startswith("error: ") and fault.says in messages[0], run.stderr
         assert len(messages) <= 2 and all(len(line) < 400 for line in messages)

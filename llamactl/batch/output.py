@@ -107,7 +107,11 @@ NOT_OURS = object()
 
 
 def is_record(value: Any) -> bool:
-    return isinstance(value, dict) and isinstance(value.get("line"), int) and isinstance(value.get("status"), str)
+    return (
+        isinstance(value, dict)
+        and isinstance(value.get("line"), int)
+        and isinstance(value.get("status"), str)
+    )
 
 
 class OrderedOutput:

@@ -198,7 +198,7 @@ class BatchRun:
         for index, line in enumerate(self.lines):
             if line.request is None:
                 self.rejected.append(line.number)
-                self.report_failure(line.number, line.error)
+                self.report_failure(line.number, line.error or "")
                 self.settle(index, line, "invalid", line.error)
             elif is_done(self.previous.get(line.number), line):
                 self.records[index] = self.previous[line.number]
@@ -231,7 +231,9 @@ class BatchRun:
             self.reporter.warn(message)
         elif not self.record_history.deferring:
             self.record_history.defer()
-            self.reporter.info(f"history: {self.history_path()} is locked; this batch's records wait until the end")
+            self.reporter.info(
+                f"history: {self.history_path()} is locked; this batch's records wait until the end"
+            )
 
     def close_history(self) -> None:
         """Write the records still waiting. After Ctrl-C, or at a Ctrl-C meanwhile, stop
@@ -241,7 +243,9 @@ class BatchRun:
         unsaved = self.record_history.close(wait=self.interrupt is None)
         if unsaved:
             why = "database is locked" if self.record_history.deferring else "stopped waiting for it"
-            requests = "1 request of this batch was" if unsaved == 1 else f"{unsaved} requests of this batch were"
+            requests = (
+                "1 request of this batch was" if unsaved == 1 else f"{unsaved} requests of this batch were"
+            )
             self.reporter.warn(f"history: {requests} not saved to {self.history_path()} ({why})")
 
     def history_path(self):
