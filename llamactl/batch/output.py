@@ -11,6 +11,7 @@ so two runs never send the same lines.
 
 from __future__ import annotations
 
+import errno
 import json
 import os
 import stat
@@ -157,20 +158,24 @@ NOT_REGULAR = (
     (stat.S_ISCHR, "a device"),
     (stat.S_ISBLK, "a device"),
     (stat.S_ISSOCK, "a socket"),
-    (stat.S_ISDIR, "a directory"),
 )
 
 
 def output_target(path: Path) -> Path:
     """Where --output really is: a symlink's target (the link stays a link, as with a
     shell's `>`). Anything but a regular file (or a new one) is refused before a request
-    is sent: a FIFO or /dev/stdout cannot be read back for resuming, nor rewritten."""
+    is sent: a FIFO or /dev/stdout cannot be read back for resuming, nor rewritten (exit 2;
+    a directory stays what it always was, a file that cannot be read, exit 6)."""
     try:
         mode = os.stat(path).st_mode  # follows links, so /dev/stdout is what fd 1 is
     except FileNotFoundError:
         return Path(os.path.realpath(path))
     except OSError as exc:
         raise local_failure(f"read --output {path}", exc) from None
+    if stat.S_ISDIR(mode):
+        raise local_failure(
+            f"read --output {path}", IsADirectoryError(errno.EISDIR, os.strerror(errno.EISDIR))
+        )
     for test, kind in NOT_REGULAR:
         if test(mode):
             raise UsageError(

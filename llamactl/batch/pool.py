@@ -150,6 +150,7 @@ class HistoryWriter:
         self.record = record
         self.hold_open = hold_open
         self.deferring = False
+        self.closing = False  # close() was called: nothing more is taken
         self.stopped = False  # close() stopped waiting: nothing more is written
         self.lock = threading.Lock()
         self.waiting = 0  # handed over, not yet written, deferred or lost
@@ -162,6 +163,8 @@ class HistoryWriter:
 
     def __call__(self, outcome: Any) -> None:
         with self.lock:
+            if self.closing:  # a worker still finishing after the batch stopped: too late
+                return
             self.waiting += 1
         self.outcomes.put(outcome)
 
@@ -188,6 +191,8 @@ class HistoryWriter:
         """Write what is still waiting, then end the thread; returns how many outcomes are
         not saved. With `wait` False (after Ctrl-C), or at a Ctrl-C during the wait, the
         thread gets only a moment (it may be waiting for a locked database)."""
+        with self.lock:
+            self.closing = True
         self.outcomes.put(None)
         try:
             self.thread.join(None if wait else GIVE_UP_AFTER_INTERRUPT)

@@ -180,10 +180,7 @@ class BatchRun:
             try:
                 self.finish()
             finally:
-                self.reporter.stop()
-                self.client.session.close()
-                if self.record_history is not None:
-                    self.close_history()
+                self.wind_down()
         self.reporter.info(summary_line(self.tally, self.batch_id, time.monotonic()))
         if isinstance(self.interrupt, Terminated):
             raise self.interrupt  # SIGTERM ends quietly (143), as for a single infer
@@ -235,12 +232,25 @@ class BatchRun:
                 f"history: {self.history_path()} is locked; this batch's records wait until the end"
             )
 
-    def close_history(self) -> None:
-        """Write the records still waiting. After Ctrl-C, or at a Ctrl-C meanwhile, stop
-        waiting for a database that is slow to answer (a lock): the batch itself is done,
-        and its outcome stands."""
+    def wind_down(self) -> None:
+        """After the output is complete. A Ctrl-C from here on only cuts the wait for
+        history short: the batch is done, and its outcome stands."""
+        wait = self.interrupt is None
+        try:
+            self.reporter.stop()
+            self.client.session.close()
+        except KeyboardInterrupt as exc:
+            if isinstance(exc, Terminated) or not wait:
+                raise
+            wait = False
+        if self.record_history is not None:
+            self.close_history(wait)
+
+    def close_history(self, wait: bool) -> None:
+        """Write the records still waiting; without `wait` (after Ctrl-C), or at a Ctrl-C
+        meanwhile, stop waiting for a database that is slow to answer (a lock)."""
         assert self.record_history is not None
-        unsaved = self.record_history.close(wait=self.interrupt is None)
+        unsaved = self.record_history.close(wait)
         if unsaved:
             why = "database is locked" if self.record_history.deferring else "stopped waiting for it"
             requests = (
