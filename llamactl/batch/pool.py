@@ -21,7 +21,7 @@ from requests.adapters import HTTPAdapter
 
 from llamactl.api.retry import BASE_DELAY, MAX_DELAY, RETRY_STATUSES, parse_retry_after
 
-GIVE_UP_AFTER_INTERRUPT = 0.5  # seconds history may still take after Ctrl-C, then it is dropped
+GIVE_UP_AFTER_INTERRUPT = 0.5  # seconds one history record may take after Ctrl-C before the rest is dropped
 
 
 class SharedBackoff:
@@ -189,13 +189,16 @@ class HistoryWriter:
 
     def close(self, wait: bool = True) -> int:
         """Write what is still waiting, then end the thread; returns how many outcomes are
-        not saved. With `wait` False (after Ctrl-C), or at a Ctrl-C during the wait, the
-        thread gets only a moment (it may be waiting for a locked database)."""
+        not saved. With `wait` False (after Ctrl-C) it waits only while records keep being
+        written (not for a locked database); a Ctrl-C during the wait ends it at once."""
         with self.lock:
             self.closing = True
         self.outcomes.put(None)
         try:
-            self.thread.join(None if wait else GIVE_UP_AFTER_INTERRUPT)
+            if wait:
+                self.thread.join()
+            else:
+                self.join_while_it_progresses()
         except KeyboardInterrupt as exc:
             from llamactl.signals import Terminated
 
@@ -204,3 +207,15 @@ class HistoryWriter:
         self.stopped = True
         with self.lock:
             return self.waiting + len(self.deferred)
+
+    def join_while_it_progresses(self) -> None:
+        """Wait while records keep being written; stop once one takes longer than
+        GIVE_UP_AFTER_INTERRUPT (a lock), however loaded the machine is otherwise."""
+        left = None
+        while self.thread.is_alive():
+            with self.lock:
+                now_left = self.waiting + len(self.deferred)
+            if now_left == left:
+                return
+            left = now_left
+            self.thread.join(GIVE_UP_AFTER_INTERRUPT)
