@@ -162,7 +162,7 @@ def test_file_content_resumes_from_a_byte_offset_and_a_cut_download_is_a_fault(e
     data = jsonl([chat_line(f"l{n}", "x" * 50) for n in range(20)])
     file_id = upload(emulator, http, data)["id"]
     assert content(emulator, http, file_id, Range="bytes=100-") == data[100:]
-    emulator.queue(Behavior(cut_after=500, scope="all"))
+    emulator.queue(Behavior(cut_after=500, scope="all", for_path="/content"))
     with pytest.raises(requests.exceptions.ChunkedEncodingError):  # the connection drops after 500 bytes
         content(emulator, http, file_id)
     assert content(emulator, http, file_id) == data

@@ -22,14 +22,16 @@ class MultipartFile:
     sends it (requests itself would build the whole body in memory). It has a length, so
     the upload has a Content-Length, and it starts again from the top on each attempt."""
 
-    def __init__(self, fields: dict[str, str], name: str, path: Path, progress: Progress | None = None):
+    def __init__(
+        self, fields: dict[str, str], name: str, path: Path, filename: str, progress: Progress | None = None
+    ):
         self.boundary = "llamactl-" + secrets.token_hex(12)
         head = "".join(
             f'--{self.boundary}\r\nContent-Disposition: form-data; name="{key}"\r\n\r\n{value}\r\n'
             for key, value in fields.items()
         )
         head += (
-            f'--{self.boundary}\r\nContent-Disposition: form-data; name="{name}"; filename="{path.name}"\r\n'
+            f'--{self.boundary}\r\nContent-Disposition: form-data; name="{name}"; filename="{filename}"\r\n'
             "Content-Type: application/jsonl\r\n\r\n"
         )
         self.head, self.tail = head.encode("utf-8"), f"\r\n--{self.boundary}--\r\n".encode()
@@ -83,8 +85,9 @@ class BatchApi:
     def _json(self, method: str, path: str, **kwargs: Any) -> Any:
         return read_json(self.client.send(method, self.base + path, target="the Batch API", **kwargs))
 
-    def upload(self, path: Path, progress: Progress | None = None) -> dict:
-        body = MultipartFile({"purpose": "batch"}, "file", path, progress)
+    def upload(self, path: Path, filename: str, progress: Progress | None = None) -> dict:
+        """Upload `path` for a batch, named `filename` (a base name: the API sees no local path)."""
+        body = MultipartFile({"purpose": "batch"}, "file", path, filename, progress)
         try:
             return self._json("POST", "/files", data=body, headers={"Content-Type": body.content_type})
         finally:
@@ -129,7 +132,7 @@ class BatchApi:
                 _copy(response, out, progress)
         if isinstance(size, int) and partial.stat().st_size != size:
             raise RequestFailed(
-                f"the download of {file_id} ended at {partial.stat().st_size:,} of {size:,} bytes",
+                f"the download was cut before its end: {partial.stat().st_size:,} of {size:,} bytes of {file_id}",
                 hint="run the same command again: the download resumes where it stopped",
             )
         os.replace(partial, destination)
@@ -137,17 +140,20 @@ class BatchApi:
 
 
 def _copy(response, out: IO[bytes], progress: Progress | None) -> None:
-    """Copy the body to `out` as it arrives; a connection cut midway keeps what came."""
+    """Copy the body to `out` as it arrives (each socket read as it comes, so a connection
+    cut midway keeps every byte that came; the size check then asks for a resume)."""
+    import http.client
+
     import requests
 
+    from llamactl.api.native_stream import iter_byte_chunks
+
     try:
-        for chunk in response.iter_content(CHUNK):
+        for chunk in iter_byte_chunks(response.raw):
             out.write(chunk)
             if progress:
                 progress(len(chunk))
-    except (requests.exceptions.RequestException, OSError) as exc:
-        if isinstance(exc, OSError) and not isinstance(exc, ConnectionError):
-            raise
+    except (requests.exceptions.RequestException, http.client.HTTPException, ConnectionError):
         out.flush()
         raise RequestFailed(
             "the download was cut before its end",

@@ -51,7 +51,7 @@ def open_source(env: Environment, source: str) -> IO[bytes]:
         raise UsageError(f"cannot read {source}: {exc.strerror or exc}") from None
 
 
-def submit(env: Environment, plan: SubmitPlan, store: JobStore, api, on_part=None) -> str:
+def submit(env: Environment, plan: SubmitPlan, store: JobStore, api) -> str:
     """Submit the input as one job; returns the job's id. `api` is a BatchApi."""
     work = Path(tempfile.mkdtemp(prefix="submit-", dir=_jobs_dir(env)))
     try:
@@ -60,24 +60,23 @@ def submit(env: Environment, plan: SubmitPlan, store: JobStore, api, on_part=Non
         reader = HashingReader(stream)
         try:
             converted = convert(reader, plan.conversion, work, keep)
+        except UsageError:
+            _check_same_input(plan, digest, reader)  # a changed input explains more than its lines
+            raise
         finally:
             if plan.source != "-":
                 stream.close()
-        if digest is not None and digest != reader.sha256.hexdigest():
-            raise UsageError(
-                f"--only-missing {plan.only_missing}: this input is not the one that job was submitted from",
-                hint="give the same file, unchanged",
-            )
-        return _send(env, plan, store, api, converted, reader.sha256.hexdigest(), on_part)
+        _check_same_input(plan, digest, reader)
+        return _send(env, plan, store, api, converted, reader.sha256.hexdigest())
     finally:
         shutil.rmtree(work, ignore_errors=True)
 
 
-def _send(env, plan: SubmitPlan, store: JobStore, api, converted: Converted, digest: str, on_part) -> str:
+def _send(env, plan: SubmitPlan, store: JobStore, api, converted: Converted, digest: str) -> str:
     job_id = None
     by_part = _positions(converted)
     for number, part in enumerate(converted.parts, 1):
-        uploaded = api.upload(part.path, progress=on_part(number, part) if on_part else None)
+        uploaded = api.upload(part.path, _upload_name(plan.source, number, len(converted.parts)))
         batch = api.create(uploaded["id"], plan.conversion.endpoint, plan.metadata)
         if job_id is None:
             job_id = store.add_job(
@@ -96,6 +95,20 @@ def _send(env, plan: SubmitPlan, store: JobStore, api, converted: Converted, dig
             store.add_part(job_id, number, batch)
     assert job_id is not None
     return job_id
+
+
+def _check_same_input(plan: SubmitPlan, digest: str | None, reader: HashingReader) -> None:
+    if digest is not None and digest != reader.sha256.hexdigest():
+        raise UsageError(
+            f"--only-missing {plan.only_missing}: this input is not the one that job was submitted from",
+            hint="give the same file, unchanged",
+        )
+
+
+def _upload_name(source: str, part: int, parts: int) -> str:
+    """The input's base name (`stdin.jsonl` for -), with the part's number when split."""
+    stem = "stdin" if source == "-" else Path(source).stem
+    return f"{stem}.jsonl" if parts == 1 else f"{stem}.part-{part}-of-{parts}.jsonl"
 
 
 def _positions(converted: Converted) -> list[tuple[int, str, int, int]]:

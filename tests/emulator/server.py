@@ -211,10 +211,14 @@ class Emulator:
 
     # used by the handler
 
-    def _take_behavior(self, inference: bool, request_input: object = None) -> Behavior:
+    def _take_behavior(self, inference: bool, request_input: object = None, path: str = "") -> Behavior:
         with self._lock:
             for index, behavior in enumerate(self._queue):
-                if (inference or behavior.scope == "all") and behavior.for_input in (None, request_input):
+                if (
+                    (inference or behavior.scope == "all")
+                    and behavior.for_input in (None, request_input)
+                    and (behavior.for_path is None or path.endswith(behavior.for_path))
+                ):
                     del self._queue[index]
                     break
             else:
