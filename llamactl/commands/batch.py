@@ -59,6 +59,7 @@ def submit(
             help="The model of every line.",
             autocompletion=complete_model_name,
             show_default=False,
+            rich_help_panel="Model",
         ),
     ] = None,
     batch_format: Annotated[
@@ -67,6 +68,7 @@ def submit(
             "--batch-format",
             metavar="jsonl|lines|openai",
             help="jsonl: a JSON prompt or object of fields a line; lines: a plain prompt a line; openai: Batch API lines as they are.",
+            rich_help_panel="Input",
         ),
     ] = "jsonl",
     inputs: Annotated[
@@ -77,17 +79,27 @@ def submit(
             metavar="KEY=VALUE",
             help="A request field every line starts from (e.g. max_tokens=200).",
             show_default=False,
+            rich_help_panel="Input",
         ),
     ] = None,
     system: Annotated[
         str | None,
         typer.Option(
-            "--system", metavar="TEXT", help="A system message before each prompt (chat).", show_default=False
+            "--system",
+            metavar="TEXT",
+            help="A system message before each prompt (chat).",
+            show_default=False,
+            rich_help_panel="Input",
         ),
     ] = None,
     endpoint: Annotated[
         str,
-        typer.Option("--endpoint", metavar="chat|completions|embeddings", help="The API every line goes to."),
+        typer.Option(
+            "--endpoint",
+            metavar="chat|completions|embeddings",
+            help="The API every line goes to.",
+            rich_help_panel="Model",
+        ),
     ] = "chat",
     metadata: Annotated[
         list[str] | None,
@@ -96,6 +108,7 @@ def submit(
             metavar="KEY=VALUE",
             help="A label kept with the batch (up to 16).",
             show_default=False,
+            rich_help_panel="Batch",
         ),
     ] = None,
     only_missing: Annotated[
@@ -105,10 +118,14 @@ def submit(
             metavar="JOB",
             help="Send only the lines JOB's results did not have done (the same FILE).",
             show_default=False,
+            rich_help_panel="Input",
         ),
     ] = None,
     wait_too: Annotated[
-        bool, typer.Option("--wait", help="Then wait for the job to end, as 'batch wait' does.")
+        bool,
+        typer.Option(
+            "--wait", help="Then wait for the job to end, as 'batch wait' does.", rich_help_panel="Batch"
+        ),
     ] = False,
     json_output: JsonOption = False,
 ) -> None:

@@ -10,9 +10,10 @@ it expires half done, whether a cancel still completes (cancel is best effort, Â
 
 from __future__ import annotations
 
+import copy
+import hashlib
 import json
 import random
-import secrets
 import threading
 import time
 from dataclasses import dataclass, field
@@ -122,10 +123,6 @@ class Batch:
         }
 
 
-def new_id(prefix: str) -> str:
-    return prefix + secrets.token_hex(12)
-
-
 class BatchStore:
     """Files and batches of one emulator; every method holds the lock."""
 
@@ -134,25 +131,43 @@ class BatchStore:
         self.plan = BatchPlan()
         self.files: dict[str, StoredFile] = {}
         self.batches: dict[str, Batch] = {}
+        self.created = 0  # ids are a function of this count, so a fresh emulator repeats them
 
     def reset(self) -> None:
         with self.lock:
             self.plan = BatchPlan()
             self.files.clear()
             self.batches.clear()
+            self.created = 0
+
+    def new_id(self, prefix: str) -> str:
+        """`file_...`/`batch_...` with 24 hex digits, the same sequence after every reset."""
+        self.created += 1
+        return prefix + hashlib.sha256(f"{prefix}{self.created}".encode()).hexdigest()[:24]
+
+    def snapshot(self) -> dict:
+        """Every file and batch, to `restore` after a reset (documented examples use a job
+        submitted while their state was seeded)."""
+        with self.lock:
+            return copy.deepcopy({"files": self.files, "batches": self.batches, "created": self.created})
+
+    def restore(self, snapshot: dict) -> None:
+        with self.lock:
+            state = copy.deepcopy(snapshot)
+            self.files, self.batches, self.created = state["files"], state["batches"], state["created"]
 
     def add_file(self, filename: str, purpose: str, data: bytes, expires_seconds: int | None) -> StoredFile:
         with self.lock:
             now = int(time.time())
             stored = StoredFile(
-                new_id("file_"), filename, purpose, data, now, now + (expires_seconds or 30 * 24 * 3600)
+                self.new_id("file_"), filename, purpose, data, now, now + (expires_seconds or 30 * 24 * 3600)
             )
             self.files[stored.id] = stored
             return stored
 
     def create(self, input_file_id: str, endpoint: str, window: str, metadata: dict | None) -> Batch:
         with self.lock:
-            batch = Batch(new_id("batch_"), input_file_id, endpoint, window, metadata, int(time.time()))
+            batch = Batch(self.new_id("batch_"), input_file_id, endpoint, window, metadata, int(time.time()))
             self.batches[batch.id] = batch
             return batch
 
