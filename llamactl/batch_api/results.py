@@ -8,6 +8,7 @@ collection records the answered lines in history under the job's id."""
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -53,8 +54,17 @@ class IndexedRows:
             file.close()
 
 
+CUSTOM_ID = re.compile(rb'"custom_id"\s*:\s*("(?:[^"\\]|\\.)*")')
+
+
 def _custom_id(raw: bytes) -> str | None:
+    """The row's custom_id, read without decoding the whole row (the first match is the
+    row's own: the API writes it before the response body); a row that does not look like
+    one is decoded in full."""
+    found = CUSTOM_ID.search(raw, 0, 4096)
     try:
+        if found and raw.lstrip().startswith(b'{"id"'):
+            return json.loads(found.group(1))
         value = json.loads(raw)
     except (ValueError, RecursionError):
         return None
