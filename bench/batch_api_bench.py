@@ -18,7 +18,7 @@ import tempfile
 from pathlib import Path
 
 from emulated import MODEL, Emulator, client_env
-from timing import llamactl_script, run_once
+from timing import llamactl_script, run_once, run_watched
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from tests.emulator import BatchPlan  # noqa: E402
@@ -56,7 +56,7 @@ def write_input(path: Path, lines: int, prompt_bytes: int) -> int:
 
 
 def median_of(runs: int, command: list[str], env: dict) -> tuple[float, float, int]:
-    samples = sorted((run_once(command, env) for _ in range(runs)), key=lambda sample: sample[0])
+    samples = sorted((run_watched(command, env) for _ in range(runs)), key=lambda sample: sample[0])
     wall, cpu, _ = samples[len(samples) // 2]
     return wall, cpu, max(sample[2] for sample in samples)
 
@@ -80,7 +80,7 @@ def main() -> int:
         submits = []
         for _ in range(args.runs):
             env = client_env(emulator)  # a fresh state directory each time
-            submits.append((run_once([llamactl, "batch", "submit", "-m", MODEL, str(source)], env), env))
+            submits.append((run_watched([llamactl, "batch", "submit", "-m", MODEL, str(source)], env), env))
         last_env = submits[-1][1]
         walls = sorted(sample[0][0] for sample in submits)
         rss = max(sample[0][2] for sample in submits)

@@ -64,7 +64,8 @@ def _custom_id(raw: bytes) -> str | None:
     found = CUSTOM_ID.search(raw, 0, 4096)
     try:
         if found and raw.lstrip().startswith(b'{"id"'):
-            return json.loads(found.group(1))
+            literal = found.group(1)
+            return literal[1:-1].decode("utf-8") if b"\\" not in literal else json.loads(literal)
         value = json.loads(raw)
     except (ValueError, RecursionError):
         return None
@@ -258,14 +259,17 @@ def collect_job(env, store: JobStore, history, api, job: Job, output: str | None
     def record(entries: list[dict]) -> None:
         history.add_all(history_records(entries, job, created_at))
 
-    recorder = None if job.results_recorded else record
+    from llamactl.history.recording import history_disabled
+
+    recorder = None if job.results_recorded or history_disabled(env) else record
     output_path = user_path(output) if output else None
     errors_path = user_path(errors) if errors else None
     if output_path is not None and errors_path is not None and output_path == errors_path:
         raise UsageError("--output and --errors are the same file")
     with _text_target(out, output_path) as target, _text_target(out, errors_path, optional=True) as failed:
         tally = collect(store, job, files, target, failed, recorder)
-    store.mark_recorded(job.id)
+    if recorder is not None:
+        store.mark_recorded(job.id)
     out.info(f"batch job {job.id}: {tally.ok} ok, {tally.error} failed, {tally.not_run} not run")
     if tally.error:
         raise ApiRejected(
