@@ -30,6 +30,7 @@ SHOWN_ERRORS = 20  # the first problems named one per line; the count says how m
 # Native field names a user may carry over from `infer`, and the Batch API body's names.
 OPENAI_NAMES = {"max_new_tokens": "max_tokens", "num_responses": "n"}
 NEVER_IN_A_BATCH = ("stream", "stream_options")
+COMPACT = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))  # built once, used per line
 
 
 @dataclass
@@ -109,7 +110,7 @@ def convert(
             seen[line["custom_id"]] = number
             if problems:
                 continue  # keep checking; nothing more is written once a line is bad
-            data = (json.dumps(line, ensure_ascii=False, separators=(",", ":")) + "\n").encode("utf-8")
+            data = (COMPACT.encode(line) + "\n").encode("utf-8")
             if len(data) > MAX_BYTES:
                 problems.append(f"line {number}: larger than one batch takes ({MAX_BYTES:,} bytes)")
                 continue
