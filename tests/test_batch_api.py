@@ -287,3 +287,17 @@ def test_a_second_process_lists_the_job_and_ctrl_c_stops_only_the_waiting(api, e
         proc.wait()
     assert f"stopped waiting; batch job {job} goes on" in stderr
     assert not [r for r in api.requests if r.path.endswith("/cancel")]
+
+
+def test_a_big_upload_shows_a_bar_on_a_terminal_and_stdout_keeps_only_the_id(api, tmp_path):
+    from typer.testing import CliRunner
+
+    from llamactl.cli import app
+
+    path = write(tmp_path, "".join(f'"{n:07d} {"x" * 200}"\n' for n in range(25_000)))  # over 5 MB
+    run = CliRunner().invoke(
+        app, ["batch", "submit", "-m", MODEL, str(path)], obj={"stderr_isatty": True, "width": 80}
+    )
+    assert run.exit_code == 0, run.stderr
+    assert run.stdout == run.stdout.strip() + "\n" and run.stdout.startswith("batch_")
+    assert "uploading" in run.stderr and "MB" in run.stderr

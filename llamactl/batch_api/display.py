@@ -5,7 +5,8 @@ line now and then in a log. Every server string goes through the tables' sanitiz
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 
 from llamactl.batch_api.jobs import Job
 from llamactl.output.sanitize import visible_inline
@@ -80,6 +81,30 @@ def status_lines(job: Job) -> str:
     if job.metadata:
         rows.append(("metadata", ", ".join(f"{key}={value}" for key, value in job.metadata.items())))
     return "".join(f"{key}: {visible_inline(str(value))}\n" for key, value in rows)
+
+
+UPLOAD_BAR_BYTES = 4 * 1024 * 1024  # smaller uploads take no time worth showing
+
+
+@contextmanager
+def upload_progress(out: Output, part: int, parts: int, size: int) -> Iterator[Callable[[int], None] | None]:
+    """A transient bar of bytes sent, on a terminal's stderr, for an upload big enough."""
+    if not out.rich_stderr or out.quiet or size < UPLOAD_BAR_BYTES:
+        yield None
+        return
+    from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TransferSpeedColumn
+
+    label = "uploading" if parts == 1 else f"uploading part {part}/{parts}"
+    with Progress(
+        TextColumn(label, markup=False),
+        BarColumn(),
+        DownloadColumn(),
+        TransferSpeedColumn(),
+        console=out.stderr_console,
+        transient=True,
+    ) as bar:
+        task = bar.add_task(label, total=size)
+        yield lambda count: bar.advance(task, count)
 
 
 class WaitProgress:

@@ -51,8 +51,9 @@ def open_source(env: Environment, source: str) -> IO[bytes]:
         raise UsageError(f"cannot read {source}: {exc.strerror or exc}") from None
 
 
-def submit(env: Environment, plan: SubmitPlan, store: JobStore, api) -> str:
-    """Submit the input as one job; returns the job's id. `api` is a BatchApi."""
+def submit(env: Environment, plan: SubmitPlan, store: JobStore, api, uploading=None) -> str:
+    """Submit the input as one job; returns the job's id. `api` is a BatchApi; `uploading`,
+    given (part number, parts, bytes), returns a context manager yielding a progress callback."""
     work = Path(tempfile.mkdtemp(prefix="submit-", dir=_jobs_dir(env)))
     try:
         keep, digest = _lines_to_resend(store, plan.only_missing) if plan.only_missing else (None, None)
@@ -67,16 +68,20 @@ def submit(env: Environment, plan: SubmitPlan, store: JobStore, api) -> str:
             if plan.source != "-":
                 stream.close()
         _check_same_input(plan, digest, reader)
-        return _send(env, plan, store, api, converted, reader.sha256.hexdigest())
+        return _send(env, plan, store, api, converted, reader.sha256.hexdigest(), uploading)
     finally:
         shutil.rmtree(work, ignore_errors=True)
 
 
-def _send(env, plan: SubmitPlan, store: JobStore, api, converted: Converted, digest: str) -> str:
+def _send(env, plan: SubmitPlan, store: JobStore, api, converted: Converted, digest: str, uploading) -> str:
+    from contextlib import nullcontext
+
     job_id = None
     by_part = _positions(converted)
     for number, part in enumerate(converted.parts, 1):
-        uploaded = api.upload(part.path, _upload_name(plan.source, number, len(converted.parts)))
+        name = _upload_name(plan.source, number, len(converted.parts))
+        with uploading(number, len(converted.parts), part.size) if uploading else nullcontext() as progress:
+            uploaded = api.upload(part.path, name, progress)
         batch = api.create(uploaded["id"], plan.conversion.endpoint, plan.metadata)
         if job_id is None:
             job_id = store.add_job(

@@ -129,7 +129,10 @@ def submit(
     ] = False,
     json_output: JsonOption = False,
 ) -> None:
+    from functools import partial
+
     from llamactl.batch.settings import default_inputs
+    from llamactl.batch_api.display import upload_progress
     from llamactl.batch_api.lines import ENDPOINTS, FORMATS, Conversion, LinesRejected
     from llamactl.batch_api.submit import SubmitPlan
     from llamactl.batch_api.submit import submit as submit_job
@@ -152,7 +155,7 @@ def submit(
     plan = SubmitPlan(source, conversion, labels, only_missing)
     with _session(env) as (store, _, api):
         try:
-            job_id = submit_job(env, plan, store, api)
+            job_id = submit_job(env, plan, store, api, partial(upload_progress, out))
         except LinesRejected as exc:
             for problem in exc.problems[:20]:
                 out.warn(problem)
