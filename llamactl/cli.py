@@ -57,8 +57,9 @@ LAZY_GROUPS = {
     "auth": "llamactl.commands.auth",
     "models": "llamactl.commands.models",
     "history": "llamactl.commands.history",
+    "batch": "llamactl.commands.batch",
 }
-COMMAND_ORDER = ("auth", "infer", "models", "history")
+COMMAND_ORDER = ("auth", "infer", "models", "history", "batch")
 GLOBAL_OPTIONS = ("--api-url", "--allow-insecure", "--debug")
 VALUE_OPTIONS = ("--api-url",)  # the global options that take a value
 CONNECTION_PANEL = "Connection"

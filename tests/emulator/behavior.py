@@ -73,8 +73,10 @@ class Behavior:
     reply: str | None = None
     tokens: list[str] | None = None
     scope: str = "inference"  # "inference" | "all" (also catalogue/account requests)
-    # Queued only: kept for the request whose JSON "input" is this (whatever the arrival order).
+    # Queued only: kept for the request whose JSON "input" is this (whatever the arrival order),
+    # or for the first request whose path ends with `for_path` (e.g. "/content").
     for_input: str | None = None
+    for_path: str | None = None
 
     def __post_init__(self):
         for name, allowed in _CHOICES.items():
