@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from llamactl.api.retry import MAX_TIMEOUT
 from llamactl.auth.token_store import TOKEN_FILE_NAME, KeyringUnavailable, SystemKeyring, TokenFile
 from llamactl.env import DEFAULT_API_URL, Environment
 from llamactl.errors import AuthError, UsageError
@@ -86,8 +87,11 @@ def keyring_timeout(env: Environment) -> float:
         seconds = float(text)
     except ValueError:
         seconds = 0.0
-    if not 0 < seconds < float("inf"):
-        raise UsageError(f"{KEYRING_TIMEOUT_VARIABLE} must be a number of seconds above 0, not {text!r}")
+    if not 0 < seconds <= MAX_TIMEOUT:  # NaN fails this too
+        raise UsageError(
+            f"{KEYRING_TIMEOUT_VARIABLE} must be a number of seconds above 0 and at most {MAX_TIMEOUT:g},"
+            f" not {text!r}"
+        )
     return seconds
 
 

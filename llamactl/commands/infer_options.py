@@ -8,13 +8,14 @@ brackets are Rich markup: write a literal one as \\[.
 from __future__ import annotations
 
 import inspect
+import math
 from collections.abc import Callable
 from dataclasses import dataclass, fields
 from typing import Annotated, Any, cast, get_type_hints
 
 import typer
 
-from llamactl.api.retry import DEFAULT_RETRIES, DEFAULT_TIMEOUT
+from llamactl.api.retry import DEFAULT_RETRIES, DEFAULT_TIMEOUT, MAX_TIMEOUT
 from llamactl.catalogue.names import complete_model_name
 
 MODEL_PANEL = "Model"
@@ -114,12 +115,21 @@ Selections = Annotated[
 Quiet = Annotated[
     bool, typer.Option("-q", "--quiet", help="No summary line on stderr.", rich_help_panel=OUTPUT_PANEL)
 ]
+def _a_number(value: float) -> float:
+    """NaN passes every range check (each comparison with it is false): refuse it here."""
+    if math.isnan(value):
+        raise typer.BadParameter("nan is not a number of seconds")
+    return value
+
+
 Timeout = Annotated[
     float,
     typer.Option(
         "--timeout",
         metavar="SECONDS",
         min=0.1,
+        max=MAX_TIMEOUT,
+        callback=_a_number,
         help="Longest wait for the next byte from the API.",
         rich_help_panel=REQUEST_PANEL,
     ),

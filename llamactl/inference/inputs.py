@@ -76,13 +76,30 @@ def _is_stop(value: Any) -> bool:
     )
 
 
+class UnusableJson(ValueError):
+    """Text that parses as JSON but cannot be sent: NaN, Infinity or a number too large for a
+    float (`1e999`), which are not JSON, or nesting too deep to handle. Unlike text that is
+    not JSON at all, this is never taken as a plain string instead."""
+
+
 def _reject_constant(name: str) -> Any:
-    raise ValueError(name)
+    raise UnusableJson(f"{name} is not a JSON number")
+
+
+def _finite_float(text: str) -> float:
+    value = float(text)
+    if not math.isfinite(value):
+        raise UnusableJson(f"{shown(text)} is too large for a JSON number")
+    return value
 
 
 def loads_strict(text: str) -> Any:
-    """json.loads without NaN/Infinity, which are not JSON and the API cannot take."""
-    return json.loads(text, parse_constant=_reject_constant)
+    """json.loads without NaN/Infinity (literal or `1e999`), which are not JSON and the API
+    cannot take; nesting too deep for the parser is UnusableJson, never a RecursionError."""
+    try:
+        return json.loads(text, parse_constant=_reject_constant, parse_float=_finite_float)
+    except RecursionError:
+        raise UnusableJson("it is nested too deeply") from None
 
 
 def _int_text(raw: str) -> int:
@@ -182,6 +199,8 @@ def _passthrough(raw: str) -> Any:
     """Unknown keys: a JSON literal becomes that value, anything else stays a string."""
     try:
         return loads_strict(raw)
+    except UnusableJson:
+        raise
     except ValueError:
         return raw
 
@@ -189,10 +208,10 @@ def _passthrough(raw: str) -> Any:
 def typed_value(key: str, raw: str) -> Any:
     """Convert one raw `-i` value by the field's known type."""
     kind = FIELD_TYPES.get(key)
-    if kind is None:
-        return _passthrough(raw)
     try:
-        return kind.from_text(raw)
+        return _passthrough(raw) if kind is None else kind.from_text(raw)
+    except UnusableJson as exc:
+        raise InputError(f"not usable as JSON: {exc}", field=key) from None
     except WrongType as exc:
         raise InputError(str(exc) or f"expected {kind.expected}, got {shown(raw)}", field=key) from None
 
