@@ -15,13 +15,16 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
 from typing import IO, TYPE_CHECKING
-from urllib.parse import urlsplit
+from urllib.parse import SplitResult, urlsplit
+
+from llamactl.errors import UsageError
 
 if TYPE_CHECKING:
     from llamactl.output.sink import Output
 
 DEFAULT_API_URL = "https://api.deepinfra.com"
 API_URL_VARIABLES = ("DEEPINFRA_HOST", "DEEPINFRA_BASE_URL")
+EXPECTED_API_URL = "give http(s)://host[:port] (--api-url, DEEPINFRA_HOST or DEEPINFRA_BASE_URL)"
 
 
 def resolve_api_url(flag: str | None, environ: Mapping[str, str]) -> str:
@@ -42,7 +45,23 @@ def is_loopback_host(host: str | None) -> bool:
 
 def api_host(api_url: str) -> str:
     """The host[:port] part of an API URL: the key under which tokens are stored."""
-    return urlsplit(api_url).netloc or api_url
+    try:
+        return urlsplit(api_url).netloc or api_url
+    except ValueError:  # `http://[::1`: refused, with a message, where the URL is used
+        return api_url
+
+
+def split_api_url(api_url: str) -> SplitResult:
+    """The parts of an API URL, or exit 2 for one that cannot be a URL (an unclosed `[`,
+    a port that is not a number from 1 to 65535) rather than a crash wherever it is used."""
+    try:
+        parts = urlsplit(api_url)
+        port = parts.port
+    except ValueError as exc:
+        raise UsageError(f"invalid API URL {api_url!r}: {exc}", hint=EXPECTED_API_URL) from None
+    if port == 0:
+        raise UsageError(f"invalid API URL {api_url!r}: port 0", hint=EXPECTED_API_URL)
+    return parts
 
 
 def stream_is_terminal(stream: IO) -> bool:

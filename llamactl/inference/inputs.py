@@ -44,6 +44,38 @@ class InputError(ValueError):
         return self.describe()
 
 
+def not_utf8(text: str) -> str | None:
+    """Why a command-line text cannot be sent, or None: bytes that are not UTF-8 reach
+    Python as lone surrogates (`\\xff` as `\\udcff`), which no request, database or
+    terminal can take."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        char = ord(text[exc.start])
+        byte = f"byte 0x{char - 0xDC00:02x}" if 0xDC80 <= char <= 0xDCFF else f"character U+{char:04X}"
+        return f"not UTF-8 text ({byte} at position {exc.start})"
+    return None
+
+
+def check_utf8_fields(fields: dict[str, Any]) -> None:
+    """Every key and text among the fields is UTF-8 (nested lists and objects included)."""
+
+    def problem(value: Any) -> str | None:
+        if isinstance(value, str):
+            return not_utf8(value)
+        items = value.items() if isinstance(value, dict) else enumerate(value) if isinstance(value, list) else ()
+        for key, item in items:
+            found = (not_utf8(key) if isinstance(key, str) else None) or problem(item)
+            if found:
+                return found
+        return None
+
+    for key, value in fields.items():
+        found = not_utf8(key) or problem(value)
+        if found:
+            raise InputError(found, field=key.encode("utf-8", "backslashreplace").decode("utf-8"))
+
+
 class WrongType(ValueError):
     """A FieldType's reader refusing a text; its message, if any, says why better than
     `expected …, got …` would."""
@@ -277,6 +309,7 @@ def parse_inputs(
 
 def validate_fields(fields: dict[str, Any]) -> None:
     """The limits the API documents, checked before anything is sent."""
+    check_utf8_fields(fields)
     stop = fields.get("stop")
     if stop is not None and len(stop) > MAX_STOP_STRINGS:
         raise InputError(

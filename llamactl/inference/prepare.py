@@ -13,6 +13,7 @@ from llamactl.inference.inputs import (
     InputError,
     RequestInputs,
     assemble_prompt,
+    not_utf8,
     parse_inputs,
     split_assignment,
     validate_fields,
@@ -35,6 +36,10 @@ class InferOptions:
 
 
 def make_target(model: str | None, version: str | None, deploy_id: str | None) -> InferenceTarget:
+    for option, value in (("-m/--model", model), ("--version", version), ("-d/--deploy-id", deploy_id)):
+        problem = value and not_utf8(value)
+        if problem:
+            raise UsageError(f"{option}: {problem}")
     if bool(model) == bool(deploy_id):
         raise UsageError("give exactly one of -m/--model or -d/--deploy-id")
     if version and not model:
@@ -137,6 +142,10 @@ def prepare_request(
     have (the schema fetched, within a bounded wait, when `fetch_schema` and not cached);
     `info` hears why a PROMPT waits for a silent piped stdin."""
     target = make_target(options.model, options.version, options.deploy_id)
+    for option, value in (("PROMPT", options.prompt), ("--system", options.system)):
+        problem = value and not_utf8(value)
+        if problem:
+            raise UsageError(f"{option}: {problem}", hint="check the terminal's or the script's encoding")
     stdin = StdinReader(env, ignored=options.no_stdin)
     try:
         inputs = parse_inputs(options.inputs, read_path, stdin.read_bytes)
