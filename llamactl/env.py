@@ -7,6 +7,7 @@ its fields) instead of patching sys or spawning a pseudo-terminal.
 
 from __future__ import annotations
 
+import errno
 import os
 import stat
 import sys
@@ -160,9 +161,54 @@ class Environment:
         return stdin_can_be_read(self.stdin)
 
 
+def _another_users(info: os.stat_result) -> bool:
+    geteuid = getattr(os, "geteuid", None)  # not on Windows, where ownership works otherwise
+    return geteuid is not None and info.st_uid != geteuid()
+
+
 def ensure_private_dir(path: Path) -> Path:
-    """Create `path` (and parents) as a 0700 directory; tighten it if it already exists."""
-    path.mkdir(mode=0o700, parents=True, exist_ok=True)
-    if stat.S_IMODE(path.stat().st_mode) != 0o700:
+    """Create `path` as a 0700 directory, and each missing parent 0700 too (mkdir's parents
+    would follow the umask: 0777 under umask 000); tighten it if it already exists.
+
+    A path that is not a directory, or a directory of another user (a shared /tmp/x someone
+    made 0777 first), is refused as an OSError, which every caller already reports: what is
+    written there (prompts, tokens) would be theirs to read or replace."""
+    missing = []
+    folder = path
+    while not os.path.lexists(folder) and folder.parent != folder:
+        missing.append(folder)
+        folder = folder.parent
+    for folder in reversed(missing):
+        try:
+            folder.mkdir(mode=0o700)
+        except FileExistsError:  # made meanwhile by another process: checked below
+            pass
+    try:
+        info = path.stat()
+    except NotADirectoryError:  # a parent is a file
+        info = None
+    if info is None or not stat.S_ISDIR(info.st_mode):
+        raise NotADirectoryError(errno.ENOTDIR, f"{path} is not a directory", str(path))
+    if _another_users(info):
+        raise PermissionError(errno.EPERM, f"{path} belongs to another user (uid {info.st_uid})", str(path))
+    if stat.S_IMODE(info.st_mode) != 0o700:
         path.chmod(0o700)
     return path
+
+
+def ensure_private_file(path: Path) -> None:
+    """Refuse a file (if it exists) that another user could have planted or can read: a
+    symbolic link (whatever is written would go where it points), anything but a regular
+    file, a file of another user. One of ours that others can read is tightened to 0600."""
+    try:
+        info = path.lstat()
+    except FileNotFoundError:
+        return
+    if stat.S_ISLNK(info.st_mode):
+        raise PermissionError(errno.EPERM, f"{path} is a symbolic link, which llamactl does not follow", str(path))
+    if not stat.S_ISREG(info.st_mode):
+        raise PermissionError(errno.EPERM, f"{path} is not a regular file", str(path))
+    if _another_users(info):
+        raise PermissionError(errno.EPERM, f"{path} belongs to another user (uid {info.st_uid})", str(path))
+    if stat.S_IMODE(info.st_mode) & 0o077:
+        path.chmod(0o600)

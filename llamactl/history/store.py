@@ -16,7 +16,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import cast
 
-from llamactl.env import Environment, ensure_private_dir
+from llamactl.env import Environment, ensure_private_dir, ensure_private_file
 from llamactl.errors import LocalFailure, local_errno_hint
 from llamactl.history import queries
 from llamactl.history.migrations import MIGRATIONS
@@ -39,9 +39,14 @@ def history_path(env: Environment) -> Path:
 
 def create_private_file(path: Path) -> None:
     """Create the database file 0600 before SQLite would create it by the umask; SQLite
-    gives its -wal and -shm files the same permissions."""
-    if not path.exists():
-        os.close(os.open(path, os.O_WRONLY | os.O_CREAT, 0o600))
+    gives its -wal and -shm files the same permissions. The file and those two must be
+    this user's own regular files: a link planted there would receive every prompt."""
+    try:
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0), 0o600))
+    except FileExistsError:
+        pass
+    for name in (path.name, f"{path.name}-wal", f"{path.name}-shm"):
+        ensure_private_file(path.with_name(name))
 
 
 @contextmanager
