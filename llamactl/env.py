@@ -196,10 +196,11 @@ def ensure_private_dir(path: Path) -> Path:
     return path
 
 
-def ensure_private_file(path: Path) -> None:
+def ensure_private_file(path: Path, tighten: bool = True) -> None:
     """Refuse a file (if it exists) that another user could have planted or can read: a
     symbolic link (whatever is written would go where it points), anything but a regular
-    file, a file of another user. One of ours that others can read is tightened to 0600."""
+    file, a file of another user. One of ours that others can read is tightened to 0600
+    (unless only read: `tighten=False`, for a read-only disk)."""
     try:
         info = path.lstat()
     except FileNotFoundError:
@@ -210,5 +211,5 @@ def ensure_private_file(path: Path) -> None:
         raise PermissionError(errno.EPERM, f"{path} is not a regular file", str(path))
     if _another_users(info):
         raise PermissionError(errno.EPERM, f"{path} belongs to another user (uid {info.st_uid})", str(path))
-    if stat.S_IMODE(info.st_mode) & 0o077:
+    if tighten and stat.S_IMODE(info.st_mode) & 0o077:
         path.chmod(0o600)

@@ -320,7 +320,7 @@ def rm(
     from llamactl.history.store import open_history
 
     env: Environment = ctx.obj
-    with open_history(env) as store:
+    with open_history(env, writing=True) as store:
         missing = store.remove(request_ids)
     if missing:
         raise UsageError(f"no request {', '.join(map(str, missing))} in history; nothing was removed")
@@ -340,7 +340,7 @@ def clear(
     env: Environment = ctx.obj
     if not yes and not env.stdin_isatty:
         raise UsageError("history clear asks for confirmation on a terminal; pass --yes in scripts")
-    with open_history(env) as store:
+    with open_history(env, writing=True) as store:
         if not yes:
             count = store.count()
             if not count:

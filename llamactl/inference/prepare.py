@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -58,13 +59,29 @@ def has_other_inputs(inputs) -> bool:
     return bool(inputs.files) or any(key not in GENERATION_PARAMETERS for key in inputs.fields)
 
 
+MAX_INPUT_BYTES = 100 * 2**20  # an @file or stdin larger than this is a mistake (@/dev/zero)
+MAX_INPUT_TEXT = "100 MiB"
+
+
 def read_path(path: str) -> bytes:
+    """An @file's bytes, bounded (a device such as /dev/zero never ends); a terminal
+    (@/dev/stdin, @/dev/tty) is refused as @- is, since reading it would wait for ever."""
     from llamactl.files import user_path
 
     try:
-        return user_path(path).read_bytes()
+        with open(user_path(path), "rb") as file:
+            if os.isatty(file.fileno()):
+                raise InputError(f"@{path} is a terminal: pipe the content in, or give a file")
+            data = file.read(MAX_INPUT_BYTES + 1)
     except OSError as exc:
         raise InputError(f"cannot read @{path}: {exc.strerror or exc}") from None
+    return bounded(data, f"@{path}")
+
+
+def bounded(data: bytes, what: str) -> bytes:
+    if len(data) > MAX_INPUT_BYTES:
+        raise InputError(f"{what} is larger than {MAX_INPUT_TEXT}, more than any request can take")
+    return data
 
 
 class StdinReader:
@@ -85,7 +102,7 @@ class StdinReader:
             raise InputError("@- reads stdin, which --no-stdin ignores: drop one of them")
         if not self.env.stdin_readable():
             raise InputError("@-: stdin is not a pipe or a file; pipe the content in")
-        return read_stdin(self.env.stdin)
+        return bounded(read_stdin(self.env.stdin, MAX_INPUT_BYTES + 1), "stdin")
 
     def read_text(self, waiting: Callable[[], None] | None = None) -> str | None:
         """The piped text for the prompt, or None when stdin is a terminal or device.
