@@ -196,6 +196,16 @@ def ensure_private_dir(path: Path) -> Path:
     return path
 
 
+def check_directory_path(path: Path) -> None:
+    """Refuse a `path` that can never be a directory, since it or the nearest of its
+    parents that exists is a file; writes nothing (a reader's check)."""
+    folder = path
+    while not os.path.lexists(folder) and folder.parent != folder:
+        folder = folder.parent
+    if not folder.is_dir():
+        raise NotADirectoryError(errno.ENOTDIR, f"{folder} is not a directory", str(path))
+
+
 def ensure_private_file(path: Path, tighten: bool = True) -> None:
     """Refuse a file (if it exists) that another user could have planted or can read: a
     symbolic link (whatever is written would go where it points), anything but a regular

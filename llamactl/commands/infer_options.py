@@ -116,9 +116,10 @@ Quiet = Annotated[
     bool, typer.Option("-q", "--quiet", help="No summary line on stderr.", rich_help_panel=OUTPUT_PANEL)
 ]
 def _a_number(value: float) -> float:
-    """NaN passes every range check (each comparison with it is false): refuse it here."""
-    if math.isnan(value):
-        raise typer.BadParameter("nan is not a number of seconds")
+    """NaN passes every range check (each comparison with it is false), and a wait beyond
+    MAX_TIMEOUT overflows the clock's arithmetic: refuse both here."""
+    if math.isnan(value) or value > MAX_TIMEOUT:
+        raise typer.BadParameter(f"expected a number of seconds from 0.1 to {MAX_TIMEOUT:g}, got {value:g}")
     return value
 
 
@@ -128,7 +129,6 @@ Timeout = Annotated[
         "--timeout",
         metavar="SECONDS",
         min=0.1,
-        max=MAX_TIMEOUT,
         callback=_a_number,
         help="Longest wait for the next byte from the API.",
         rich_help_panel=REQUEST_PANEL,

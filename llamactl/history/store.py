@@ -16,7 +16,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import cast
 
-from llamactl.env import Environment, ensure_private_dir, ensure_private_file
+from llamactl.env import Environment, check_directory_path, ensure_private_dir, ensure_private_file
 from llamactl.errors import LocalFailure, local_errno_hint
 from llamactl.history import queries
 from llamactl.history.migrations import MIGRATIONS
@@ -154,6 +154,7 @@ class HistoryStore:
         that needs migrating is opened as `open` does (a read could not use it as it is)."""
         timeout = BUSY_TIMEOUT_SECONDS if timeout is None else timeout
         if not os.path.lexists(path):
+            check_directory_path(path.parent)
             db = sqlite3.connect(":memory:", isolation_level=None)
             migrate(db)
             return cls(db)

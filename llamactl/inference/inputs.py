@@ -109,13 +109,13 @@ def _is_stop(value: Any) -> bool:
 
 
 class UnusableJson(ValueError):
-    """Text that parses as JSON but cannot be sent: NaN, Infinity or a number too large for a
-    float (`1e999`), which are not JSON, or nesting too deep to handle. Unlike text that is
-    not JSON at all, this is never taken as a plain string instead."""
+    """Valid JSON that cannot be sent: a number too large for a float (`1e999`, which would
+    go out as `Infinity`), or nesting too deep to parse. Unlike text that is not JSON at all
+    (`NaN` is not), it is never taken as a plain string instead: exit 2."""
 
 
 def _reject_constant(name: str) -> Any:
-    raise UnusableJson(f"{name} is not a JSON number")
+    raise ValueError(f"{name} is not a JSON number")
 
 
 def _finite_float(text: str) -> float:

@@ -71,6 +71,7 @@ class Behavior:
     # Output.
     reply: str | None = None
     tokens: list[str] | None = None
+    cost: float | None = None  # inference_status.cost of a JSON answer, as given (NaN, -1000...)
     scope: str = "inference"  # "inference" | "all" (also catalogue/account requests)
     # Queued only: kept for the request whose JSON "input" is this (whatever the arrival order).
     for_input: str | None = None
