@@ -183,6 +183,13 @@ def ensure_private_dir(path: Path) -> Path:
             folder.mkdir(mode=0o700)
         except FileExistsError:  # made meanwhile by another process: checked below
             pass
+    if stat.S_IMODE(check_own_directory(path).st_mode) != 0o700:
+        path.chmod(0o700)
+    return path
+
+
+def check_own_directory(path: Path) -> os.stat_result:
+    """`path`'s status if it is a directory of this user's; else an OSError saying why."""
     try:
         info = path.stat()
     except NotADirectoryError:  # a parent is a file
@@ -191,18 +198,19 @@ def ensure_private_dir(path: Path) -> Path:
         raise NotADirectoryError(errno.ENOTDIR, f"{path} is not a directory", str(path))
     if _another_users(info):
         raise PermissionError(errno.EPERM, f"{path} belongs to another user (uid {info.st_uid})", str(path))
-    if stat.S_IMODE(info.st_mode) != 0o700:
-        path.chmod(0o700)
-    return path
+    return info
 
 
 def check_directory_path(path: Path) -> None:
-    """Refuse a `path` that can never be a directory, since it or the nearest of its
-    parents that exists is a file; writes nothing (a reader's check)."""
+    """A reader's check, writing nothing: `path`, if it exists, is this user's directory
+    (what is in another's is theirs to plant), and the nearest of its parents that exists
+    is a directory (a file in the way means it can never be one)."""
     folder = path
     while not os.path.lexists(folder) and folder.parent != folder:
         folder = folder.parent
-    if not folder.is_dir():
+    if folder == path:
+        check_own_directory(path)
+    elif not folder.is_dir():
         raise NotADirectoryError(errno.ENOTDIR, f"{folder} is not a directory", str(path))
 
 

@@ -153,8 +153,8 @@ class HistoryStore:
         a newer llamactl's database can be read. No file yet is an empty history; a file
         that needs migrating is opened as `open` does (a read could not use it as it is)."""
         timeout = BUSY_TIMEOUT_SECONDS if timeout is None else timeout
+        check_directory_path(path.parent)
         if not os.path.lexists(path):
-            check_directory_path(path.parent)
             db = sqlite3.connect(":memory:", isolation_level=None)
             migrate(db)
             return cls(db)
