@@ -13,7 +13,14 @@ from llamactl import __version__
 from llamactl.commands.helptext import command_help
 from llamactl.commands.infer import infer
 from llamactl.env import Environment, resolve_api_url
-from llamactl.errors import ExitCode, Interrupted, LlamactlError, LocalFailure, local_errno_hint, local_failure
+from llamactl.errors import (
+    ExitCode,
+    Interrupted,
+    LlamactlError,
+    LocalFailure,
+    local_errno_hint,
+    local_failure,
+)
 
 
 def _environment(ctx: typer.Context) -> Environment:

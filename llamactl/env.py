@@ -224,7 +224,9 @@ def ensure_private_file(path: Path, tighten: bool = True) -> None:
     except FileNotFoundError:
         return
     if stat.S_ISLNK(info.st_mode):
-        raise PermissionError(errno.EPERM, f"{path} is a symbolic link, which llamactl does not follow", str(path))
+        raise PermissionError(
+            errno.EPERM, f"{path} is a symbolic link, which llamactl does not follow", str(path)
+        )
     if not stat.S_ISREG(info.st_mode):
         raise PermissionError(errno.EPERM, f"{path} is not a regular file", str(path))
     if _another_users(info):

@@ -160,7 +160,11 @@ def test_bytes_that_are_not_utf8_are_a_usage_error_naming_the_argument(api, args
 
 @pytest.mark.parametrize(
     "args",
-    [["show", "18446744073709551616"], ["rm", "18446744073709551616"], ["rerun", "--", "-99999999999999999999"]],
+    [
+        ["show", "18446744073709551616"],
+        ["rm", "18446744073709551616"],
+        ["rerun", "--", "-99999999999999999999"],
+    ],
 )
 def test_ids_beyond_64_bits_are_not_found(api, args):
     run = invoke(["history", *args])

@@ -115,6 +115,8 @@ Selections = Annotated[
 Quiet = Annotated[
     bool, typer.Option("-q", "--quiet", help="No summary line on stderr.", rich_help_panel=OUTPUT_PANEL)
 ]
+
+
 def _a_number(value: float) -> float:
     """NaN passes every range check (each comparison with it is false), and a wait beyond
     MAX_TIMEOUT overflows the clock's arithmetic: refuse both here."""

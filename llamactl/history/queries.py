@@ -134,7 +134,10 @@ def prefix_upper_bound(prefix: str) -> str:
 
 def recent(limit: int, filters: Filters = NO_FILTERS) -> Query:
     clause, params = where(filters)
-    return f"SELECT {RECORD_COLUMNS} FROM requests{clause} ORDER BY id DESC LIMIT ?", (*params, row_limit(limit))
+    return f"SELECT {RECORD_COLUMNS} FROM requests{clause} ORDER BY id DESC LIMIT ?", (
+        *params,
+        row_limit(limit),
+    )
 
 
 def by_ids(ids: list[int]) -> Query:

@@ -63,7 +63,9 @@ def check_utf8_fields(fields: dict[str, Any]) -> None:
     def problem(value: Any) -> str | None:
         if isinstance(value, str):
             return not_utf8(value)
-        items = value.items() if isinstance(value, dict) else enumerate(value) if isinstance(value, list) else ()
+        items = (
+            value.items() if isinstance(value, dict) else enumerate(value) if isinstance(value, list) else ()
+        )
         for key, item in items:
             found = (not_utf8(key) if isinstance(key, str) else None) or problem(item)
             if found:
@@ -241,11 +243,14 @@ def typed_value(key: str, raw: str) -> Any:
     """Convert one raw `-i` value by the field's known type."""
     kind = FIELD_TYPES.get(key)
     try:
-        return _passthrough(raw) if kind is None else kind.from_text(raw)
+        if kind is None:
+            return _passthrough(raw)
+        try:
+            return kind.from_text(raw)
+        except WrongType as exc:
+            raise InputError(str(exc) or f"expected {kind.expected}, got {shown(raw)}", field=key) from None
     except UnusableJson as exc:
         raise InputError(f"not usable as JSON: {exc}", field=key) from None
-    except WrongType as exc:
-        raise InputError(str(exc) or f"expected {kind.expected}, got {shown(raw)}", field=key) from None
 
 
 def json_value(key: str, value: Any) -> Any:

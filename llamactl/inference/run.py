@@ -48,7 +48,9 @@ def _number(value: Any) -> float | None:
 
 
 def _int(value: Any) -> int | None:
-    return value if isinstance(value, int) and not isinstance(value, bool) and value in SQLITE_INTEGERS else None
+    return (
+        value if isinstance(value, int) and not isinstance(value, bool) and value in SQLITE_INTEGERS else None
+    )
 
 
 def _request_id_header(response) -> str | None:
