@@ -91,9 +91,7 @@ def refuse_newer_schema(db: sqlite3.Connection, path: Path) -> None:
 def connect_read_only(path: Path, timeout: float) -> sqlite3.Connection:
     """SQLite's read-only mode; on a read-only disk where a WAL database has no -shm file
     (the last writer removed it), the file as immutable: nothing can change it there."""
-    from urllib.parse import quote
-
-    uri = "file:" + quote(str(path.absolute()))
+    uri = path.absolute().as_uri()
     try:
         db = sqlite3.connect(f"{uri}?mode=ro", timeout=timeout, isolation_level=None, uri=True)
         db.execute("PRAGMA user_version").fetchone()
@@ -101,8 +99,7 @@ def connect_read_only(path: Path, timeout: float) -> sqlite3.Connection:
     except sqlite3.OperationalError:
         if os.access(path.parent, os.W_OK):
             raise
-    db = sqlite3.connect(f"{uri}?mode=ro&immutable=1", timeout=timeout, isolation_level=None, uri=True)
-    return db
+    return sqlite3.connect(f"{uri}?mode=ro&immutable=1", timeout=timeout, isolation_level=None, uri=True)
 
 
 def use_wal(db: sqlite3.Connection, timeout: float) -> None:
