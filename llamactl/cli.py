@@ -13,7 +13,14 @@ from llamactl import __version__
 from llamactl.commands.helptext import command_help
 from llamactl.commands.infer import infer
 from llamactl.env import Environment, resolve_api_url
-from llamactl.errors import ExitCode, Interrupted, LlamactlError, local_errno_hint, local_failure
+from llamactl.errors import (
+    ExitCode,
+    Interrupted,
+    LlamactlError,
+    LocalFailure,
+    local_errno_hint,
+    local_failure,
+)
 
 
 def _environment(ctx: typer.Context) -> Environment:
@@ -34,13 +41,18 @@ def _secrets(env: Environment) -> list[str]:
 
 
 def report(env: Environment, message: str, hint: str | None = None) -> None:
+    """The error line (and hint). A stderr nobody reads any more (`2>&1 | head -1`, a full
+    disk) loses them, but never the exit code: the failure is still the one to report."""
     from llamactl.api.redact import redact
 
     message = redact(message, _secrets(env))
     out = env.output
-    out.error(f"error: {message}")
-    if hint:
-        out.info(f"hint: {hint}")
+    try:
+        out.error(f"error: {message}")
+        if hint:
+            out.info(f"hint: {hint}")
+    except (BrokenPipeError, LocalFailure):
+        _silence(2)
 
 
 def report_traceback(env: Environment) -> None:
@@ -298,11 +310,19 @@ def _trim_piped_help() -> None:
 
 def _silence_stdout() -> None:
     """After a broken pipe, point stdout at /dev/null so the interpreter's final flush is quiet."""
+    _silence(1)
+
+
+def _silence(fd: int) -> None:
+    """Point stdout (1) or stderr (2) at /dev/null, dropping what its buffer still holds, so
+    that no later write and not the interpreter's final flush fails again."""
     import sys
 
+    stream = sys.stdout if fd == 1 else sys.stderr
     try:
         devnull = os.open(os.devnull, os.O_WRONLY)
-        os.dup2(devnull, sys.stdout.fileno())
+        os.dup2(devnull, stream.fileno())
+        os.close(devnull)
     except (OSError, ValueError, AttributeError):
         pass
 

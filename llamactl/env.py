@@ -7,6 +7,7 @@ its fields) instead of patching sys or spawning a pseudo-terminal.
 
 from __future__ import annotations
 
+import errno
 import os
 import stat
 import sys
@@ -15,13 +16,16 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
 from typing import IO, TYPE_CHECKING
-from urllib.parse import urlsplit
+from urllib.parse import SplitResult, urlsplit
+
+from llamactl.errors import UsageError
 
 if TYPE_CHECKING:
     from llamactl.output.sink import Output
 
 DEFAULT_API_URL = "https://api.deepinfra.com"
 API_URL_VARIABLES = ("DEEPINFRA_HOST", "DEEPINFRA_BASE_URL")
+EXPECTED_API_URL = "give http(s)://host[:port] (--api-url, DEEPINFRA_HOST or DEEPINFRA_BASE_URL)"
 
 
 def resolve_api_url(flag: str | None, environ: Mapping[str, str]) -> str:
@@ -42,7 +46,23 @@ def is_loopback_host(host: str | None) -> bool:
 
 def api_host(api_url: str) -> str:
     """The host[:port] part of an API URL: the key under which tokens are stored."""
-    return urlsplit(api_url).netloc or api_url
+    try:
+        return urlsplit(api_url).netloc or api_url
+    except ValueError:  # `http://[::1`: refused, with a message, where the URL is used
+        return api_url
+
+
+def split_api_url(api_url: str) -> SplitResult:
+    """The parts of an API URL, or exit 2 for one that cannot be a URL (an unclosed `[`,
+    a port that is not a number from 1 to 65535) rather than a crash wherever it is used."""
+    try:
+        parts = urlsplit(api_url)
+        port = parts.port
+    except ValueError as exc:
+        raise UsageError(f"invalid API URL {api_url!r}: {exc}", hint=EXPECTED_API_URL) from None
+    if port == 0:
+        raise UsageError(f"invalid API URL {api_url!r}: port 0", hint=EXPECTED_API_URL)
+    return parts
 
 
 def stream_is_terminal(stream: IO) -> bool:
@@ -141,9 +161,75 @@ class Environment:
         return stdin_can_be_read(self.stdin)
 
 
+def _another_users(info: os.stat_result) -> bool:
+    geteuid = getattr(os, "geteuid", None)  # not on Windows, where ownership works otherwise
+    return geteuid is not None and info.st_uid != geteuid()
+
+
 def ensure_private_dir(path: Path) -> Path:
-    """Create `path` (and parents) as a 0700 directory; tighten it if it already exists."""
-    path.mkdir(mode=0o700, parents=True, exist_ok=True)
-    if stat.S_IMODE(path.stat().st_mode) != 0o700:
+    """Create `path` as a 0700 directory, and each missing parent 0700 too (mkdir's parents
+    would follow the umask: 0777 under umask 000); tighten it if it already exists.
+
+    A path that is not a directory, or a directory of another user (a shared /tmp/x someone
+    made 0777 first), is refused as an OSError, which every caller already reports: what is
+    written there (prompts, tokens) would be theirs to read or replace."""
+    missing = []
+    folder = path
+    while not os.path.lexists(folder) and folder.parent != folder:
+        missing.append(folder)
+        folder = folder.parent
+    for folder in reversed(missing):
+        try:
+            folder.mkdir(mode=0o700)
+        except FileExistsError:  # made meanwhile by another process: checked below
+            pass
+    if stat.S_IMODE(check_own_directory(path).st_mode) != 0o700:
         path.chmod(0o700)
     return path
+
+
+def check_own_directory(path: Path) -> os.stat_result:
+    """`path`'s status if it is a directory of this user's; else an OSError saying why."""
+    try:
+        info = path.stat()
+    except NotADirectoryError:  # a parent is a file
+        info = None
+    if info is None or not stat.S_ISDIR(info.st_mode):
+        raise NotADirectoryError(errno.ENOTDIR, f"{path} is not a directory", str(path))
+    if _another_users(info):
+        raise PermissionError(errno.EPERM, f"{path} belongs to another user (uid {info.st_uid})", str(path))
+    return info
+
+
+def check_directory_path(path: Path) -> None:
+    """A reader's check, writing nothing: `path`, if it exists, is this user's directory
+    (what is in another's is theirs to plant), and the nearest of its parents that exists
+    is a directory (a file in the way means it can never be one)."""
+    folder = path
+    while not os.path.lexists(folder) and folder.parent != folder:
+        folder = folder.parent
+    if folder == path:
+        check_own_directory(path)
+    elif not folder.is_dir():
+        raise NotADirectoryError(errno.ENOTDIR, f"{folder} is not a directory", str(path))
+
+
+def ensure_private_file(path: Path, tighten: bool = True) -> None:
+    """Refuse a file (if it exists) that another user could have planted or can read: a
+    symbolic link (whatever is written would go where it points), anything but a regular
+    file, a file of another user. One of ours that others can read is tightened to 0600
+    (unless only read: `tighten=False`, for a read-only disk)."""
+    try:
+        info = path.lstat()
+    except FileNotFoundError:
+        return
+    if stat.S_ISLNK(info.st_mode):
+        raise PermissionError(
+            errno.EPERM, f"{path} is a symbolic link, which llamactl does not follow", str(path)
+        )
+    if not stat.S_ISREG(info.st_mode):
+        raise PermissionError(errno.EPERM, f"{path} is not a regular file", str(path))
+    if _another_users(info):
+        raise PermissionError(errno.EPERM, f"{path} belongs to another user (uid {info.st_uid})", str(path))
+    if tighten and stat.S_IMODE(info.st_mode) & 0o077:
+        path.chmod(0o600)

@@ -90,6 +90,7 @@ _LOCAL_ERRNO_HINTS = {
     "EACCES": "check the permissions of the file and its directory",
     "EPERM": "check the permissions of the file and its directory",
     "EIO": "the device reported an I/O error",
+    "ENOTDIR": "a directory was expected there: point LLAMACTL_HOME (or the output) at a directory",
 }
 
 

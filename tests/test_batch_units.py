@@ -82,7 +82,7 @@ def test_a_default_input_serves_lines_without_one():
         ('{"input": "x", "num_responses": 3}', "num_responses: must be between 1 and 2"),
         ('{"input": "x", "max_new_tokens": 0}', "max_new_tokens: must be at least 1, got 0"),
         ('{"input": ""}', "the input is empty"),
-        ('{"input": "x", "temperature": NaN}', "NaN and Infinity are not JSON"),
+        ('{"input": "x", "temperature": NaN}', "NaN is not a JSON number"),
     ],
 )
 def test_a_malformed_line_keeps_its_number_and_why(text, message):

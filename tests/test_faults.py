@@ -53,6 +53,7 @@ class Fault:
     tokens: list[str] = field(
         default_factory=lambda: TOKENS
     )  # what the stream sends, of which `shown` reach stdout
+    environ: dict[str, str] = field(default_factory=dict)  # variables set (or, when "", unset) for the run
 
 
 def stream(**kwargs) -> Behavior:
@@ -91,6 +92,43 @@ def lock_history(home: Path):
     blocker = sqlite3.connect(path, isolation_level=None)
     blocker.execute("BEGIN EXCLUSIVE")
     return blocker
+
+
+def home_is_a_file(home: Path) -> None:
+    home.rmdir()
+    home.write_text("not a directory\n")
+
+
+def another_users_home(home: Path) -> None:
+    """A 0777 LLAMACTL_HOME someone else made first (in a shared /tmp, say)."""
+    if os.geteuid() != 0:
+        pytest.skip("giving the directory to another user needs root")
+    os.chown(home, NOBODY, NOBODY)
+    home.chmod(0o777)
+
+
+def history_planted_as_symlink(home: Path) -> None:
+    """`history.db` a link to another file, planted while the directory was open to all."""
+    (home.parent / "victim").write_text("another user's file\n")
+    (home / "history.db").symlink_to(home.parent / "victim")
+
+
+def history_from_a_newer_llamactl(home: Path) -> None:
+    from llamactl.history.store import HistoryStore
+
+    with HistoryStore.open(home / "history.db") as store:
+        store.db.execute("PRAGMA user_version = 999")
+
+
+def empty_history(home: Path) -> None:
+    from llamactl.history.store import HistoryStore
+
+    with HistoryStore.open(home / "history.db"):
+        pass
+
+
+NOBODY = 65534  # the conventional uid of `nobody`: any user but this one
+DEEP_JSON = "[" * 1000 + "]" * 1000
 
 
 FAULTS = [
@@ -150,6 +188,15 @@ FAULTS = [
         -1,
         "error",
         "gave up after 3 attempts",
+    ),
+    Fault(
+        "429 with a Retry-After that is not a number (²)",
+        Behavior(status=429, message="Rate limited", headers={"Retry-After": "²"}),
+        5,
+        -1,
+        "error",
+        "gave up after 2 attempts",
+        ["--retries", "1"],
     ),
     Fault(
         "500 server error, {error}",
@@ -219,6 +266,24 @@ FAULTS = [
         -1,
         "error",
         "no results",
+        ["--no-stream"],
+    ),
+    Fault(
+        "200 with a cost that is NaN",
+        stream(cost=float("nan")),
+        0,
+        3,
+        "ok",
+        "",
+        ["--no-stream"],
+    ),
+    Fault(
+        "200 with a negative cost",
+        stream(cost=-1000.0),
+        0,
+        3,
+        "ok",
+        "",
         ["--no-stream"],
     ),
     Fault("stream with garbage lines", stream(garbage_lines=True), 0, 3, "ok", ""),
@@ -323,6 +388,25 @@ FAULTS = [
     ),
     Fault("stdout closed (>&-)", stream(), 6, -1, "error", "stdout: it is closed", stdout="closed"),
     Fault(
+        "-o to a full disk (/dev/full), after the answer",
+        Behavior(),
+        6,
+        -1,
+        "ok",
+        "cannot write -o /dev/full: No space left",
+        ["-o", "results.0.generated_text=/dev/full"],
+    ),
+    Fault(
+        "history list to a full disk (> /dev/full)",
+        None,
+        6,
+        -1,
+        None,
+        "write to stdout: No space left",
+        stdout="full",
+        command=["history", "list", "--json"],
+    ),
+    Fault(
         "history database damaged",
         stream(),
         0,
@@ -333,17 +417,67 @@ FAULTS = [
         history_exit=6,
     ),
     Fault(
+        "history database from a newer llamactl",
+        stream(),
+        0,
+        3,
+        None,
+        "is from a newer llamactl (schema version 999",
+        breaks=history_from_a_newer_llamactl,
+    ),
+    Fault(
+        "history database a symlink (planted)",
+        stream(),
+        0,
+        3,
+        None,
+        "is a symbolic link, which llamactl does not follow",
+        breaks=history_planted_as_symlink,
+        history_exit=6,
+    ),
+    Fault(
         "state directory on a read-only disk", stream(), 0, 3, None, "Read-only file system", read_only=True
     ),
     Fault(
         "history list, state directory on a read-only disk",
         None,
-        6,
+        0,
         -1,
         None,
-        "Read-only file system",
+        "",
         read_only=True,
         command=["history", "list"],
+    ),
+    Fault(
+        "history list, a database on a read-only disk",
+        None,
+        0,
+        -1,
+        None,
+        "",
+        read_only=True,
+        command=["history", "list"],
+        breaks=empty_history,
+    ),
+    Fault(
+        "LLAMACTL_HOME is a file",
+        stream(),
+        0,
+        3,
+        None,
+        "is not a directory",
+        breaks=home_is_a_file,
+        history_exit=6,
+    ),
+    Fault(
+        "LLAMACTL_HOME another user's 0777 directory",
+        stream(),
+        0,
+        3,
+        None,
+        "belongs to another user",
+        breaks=another_users_home,
+        history_exit=6,
     ),
     Fault(
         "API URL with a path (…/v1/openai)",
@@ -353,6 +487,44 @@ FAULTS = [
         None,
         "has a path (/v1/openai)",
         command=["--api-url", "http://127.0.0.1:9/v1/openai", "infer", "-m", MODEL, "tell me"],
+    ),
+    Fault(
+        "API URL that cannot be parsed (http://[::1)",
+        stream(),
+        2,
+        -1,
+        None,
+        "invalid API URL 'http://[::1': Invalid IPv6 URL",
+        command=["--api-url", "http://[::1", "infer", "-m", MODEL, "tell me"],
+    ),
+    Fault(
+        "token with a newline in it",
+        stream(),
+        3,
+        -1,
+        None,
+        "the token in DEEPINFRA_TOKEN contains spaces or unprintable characters",
+        environ={"DEEPINFRA_TOKEN": "emu-test\ntoken"},
+    ),
+    Fault(
+        "token with a character beyond Latin-1 (€)",
+        stream(),
+        3,
+        -1,
+        None,
+        "the token in DEEPINFRA_TOKEN contains spaces or unprintable characters",
+        environ={"DEEPINFRA_TOKEN": "emu-test-token-€"},
+    ),
+    Fault("--timeout nan", stream(), 2, -1, None, "expected a number of seconds", ["--timeout", "nan"]),
+    Fault("--timeout 1e300", stream(), 2, -1, None, "expected a number of seconds", ["--timeout", "1e300"]),
+    Fault(
+        "LLAMACTL_KEYRING_TIMEOUT 1e300",
+        stream(),
+        2,
+        -1,
+        None,
+        "LLAMACTL_KEYRING_TIMEOUT must be a number of seconds",
+        environ={"DEEPINFRA_TOKEN": "", "LLAMACTL_KEYRING_TIMEOUT": "1e300"},
     ),
     Fault(
         "unknown deployment (-d)",
@@ -453,6 +625,60 @@ FAULTS = [
         ["-o", "{home}/answer.txt"],
     ),
     Fault(
+        "-i a number too large for JSON (1e999)",
+        stream(),
+        2,
+        -1,
+        None,
+        "-i foo: not usable as JSON: '1e999' is too large",
+        ["-i", "foo=1e999"],
+    ),
+    Fault(
+        "-i JSON nested 1,000 levels deep",
+        stream(),
+        2,
+        -1,
+        None,
+        "-i foo: not usable as JSON: it is nested too deeply",
+        ["-i", f"foo={DEEP_JSON}"],
+    ),
+    Fault(
+        "-i input=@/dev/zero",
+        stream(),
+        2,
+        -1,
+        None,
+        "@/dev/zero is larger than 100 MiB",
+        command=["infer", "-m", MODEL, "-i", "input=@/dev/zero"],
+    ),
+    Fault(
+        "PROMPT with bytes that are not UTF-8",
+        stream(),
+        2,
+        -1,
+        None,
+        "PROMPT: not UTF-8 text (byte 0xff at position 5)",
+        command=["infer", "-m", MODEL, "tell \udcffme"],
+    ),
+    Fault(
+        "history show an id beyond 64 bits",
+        None,
+        2,
+        -1,
+        None,
+        "no request 99999999999999999999999 in history",
+        command=["history", "show", "99999999999999999999999"],
+    ),
+    Fault(
+        "history list -n beyond 64 bits",
+        None,
+        0,
+        -1,
+        None,
+        "",
+        command=["history", "list", "-n", "99999999999999999999999"],
+    ),
+    Fault(
         "the input given twice (-i input= and PROMPT)",
         stream(),
         2,
@@ -520,6 +746,7 @@ def test_fault(emulator, tmp_path, fault):
     home.mkdir(mode=0o700)
     url = closed_port_url() if fault.behavior is None else emulator.url
     env = subprocess_env(DEEPINFRA_TOKEN=VALID_TOKEN, DEEPINFRA_HOST=url, LLAMACTL_HOME=str(home))
+    env.update(fault.environ)
     if fault.behavior is not None:
         emulator.behave(fault.behavior)
     if fault.breaks is not None:
@@ -544,6 +771,7 @@ def test_fault(emulator, tmp_path, fault):
     expected = "" if fault.shown < 0 else "".join(fault.tokens[: fault.shown])
     assert run.stdout == (expected + "\n" if expected else "")  # text output ends its line
     assert VALID_TOKEN not in run.stdout + run.stderr
+    assert not re.search(r"\$(-|nan|inf)", run.stderr), run.stderr  # a cost is a dollar amount or unknown
 
     listed = run_llamactl(["history", "list", "--json"], env)
     assert listed.exit_code == fault.history_exit, listed.stderr
@@ -551,7 +779,9 @@ def test_fault(emulator, tmp_path, fault):
     assert [row["status"] for row in rows] == ([] if fault.history is None else [fault.history])
     if fault.shown >= 0 and rows:
         assert rows[0]["results"] == [expected]
-    if fault.exit_code and rows:
+    if rows:
+        assert rows[0]["cost"] is None or rows[0]["cost"] >= 0  # never NaN, never negative
+    if fault.exit_code and rows and fault.history != "ok":
         assert rows[0]["error"]
 
 
@@ -568,7 +798,7 @@ def what_history_says(fault: Fault) -> str:
     """The fault table's words for `fault.history` (and `history_exit`)."""
     if fault.history is not None:
         return fault.history
-    words = "not saved, one warning" if fault.exit_code == 0 else "none"
+    words = "not saved, one warning" if fault.exit_code == 0 and fault.says else "none"
     return words + ("; `history` commands exit 6" if fault.history_exit == 6 else "")
 
 

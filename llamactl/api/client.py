@@ -7,7 +7,6 @@ import time
 from collections.abc import Callable
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any
-from urllib.parse import urlsplit
 
 import requests
 
@@ -17,7 +16,7 @@ from llamactl.api.redact import REDACTED, redact
 from llamactl.api.request import InferenceRequest
 from llamactl.api.retry import DEFAULT_TIMEOUT, RETRY_STATUSES, RetryPolicy, parse_retry_after
 from llamactl.auth.credentials import ResolvedToken
-from llamactl.env import Environment, is_loopback_host
+from llamactl.env import Environment, is_loopback_host, split_api_url
 from llamactl.errors import LlamactlError, RequestFailed, UsageError
 
 if TYPE_CHECKING:
@@ -65,7 +64,7 @@ class ApiClient:
 
     def check_transport(self) -> None:
         """Refuse to send a token over plain http to a non-loopback host (before connecting)."""
-        parts = urlsplit(self.api_url)
+        parts = split_api_url(self.api_url)
         if parts.scheme not in ("http", "https") or not parts.netloc:
             raise UsageError(f"invalid API URL {self.api_url!r}: expected http(s)://host[:port]")
         if parts.path.strip("/"):  # `.../v1/openai` would post to .../v1/openai/v1/inference/...

@@ -17,6 +17,8 @@ DEFAULT_RETRIES = 2
 BASE_DELAY = 0.5
 MAX_DELAY = 20.0
 MAX_TOTAL_WAIT = 60.0
+MAX_RETRY_AFTER_DIGITS = 12  # a longer Retry-After is past any wait we would accept anyway
+MAX_TIMEOUT = 86400.0  # the longest wait a timeout may ask for (a day): beyond, a typo or a bug
 
 
 def parse_retry_after(value: str | None, now: float | None = None) -> float | None:
@@ -26,11 +28,12 @@ def parse_retry_after(value: str | None, now: float | None = None) -> float | No
     if not value:
         return None
     value = value.strip()
-    if value.isdigit():
-        return float(value)
+    if value.isascii() and value.isdigit():  # not str.isdigit alone: `²` and `١` are digits too
+        digits = value.lstrip("0") or "0"
+        return float(digits) if len(digits) <= MAX_RETRY_AFTER_DIGITS else float(10**MAX_RETRY_AFTER_DIGITS)
     try:
         when = parsedate_to_datetime(value)
-    except (TypeError, ValueError, IndexError):
+    except (TypeError, ValueError, IndexError, OverflowError):  # anything a server may send
         return None
     if when is None:
         return None

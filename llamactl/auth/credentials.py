@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from llamactl.api.retry import MAX_TIMEOUT
 from llamactl.auth.token_store import TOKEN_FILE_NAME, KeyringUnavailable, SystemKeyring, TokenFile
 from llamactl.env import DEFAULT_API_URL, Environment
 from llamactl.errors import AuthError, UsageError
@@ -52,6 +53,9 @@ def mask_token(value: str) -> str:
     return "****" + (value[-VISIBLE_TAIL:] if len(value) >= 3 * VISIBLE_TAIL else "")
 
 
+MALFORMED = "contains spaces or unprintable characters"  # never the token itself: it is secret
+
+
 def is_well_formed(token: str) -> bool:
     """A token is one word of printable ASCII (it goes into an HTTP header)."""
     return bool(token) and all(char.isascii() and char.isprintable() and not char.isspace() for char in token)
@@ -63,15 +67,17 @@ def clean_token(text: str) -> str:
     if not token:
         raise UsageError("no token was given")
     if not is_well_formed(token):
-        raise UsageError(
-            "the token contains spaces or unprintable characters", hint="give only the token itself"
-        )
+        raise UsageError(f"the token {MALFORMED}", hint="give only the token itself")
     return token
 
 
 def token_from_environment(env: Environment) -> ResolvedToken | None:
+    """The first token variable set; one that no HTTP header can carry (a newline, a
+    character beyond printable ASCII) is refused before anything is sent."""
     for name in TOKEN_VARIABLES:
         value = (env.environ.get(name) or "").strip()
+        if value and not is_well_formed(value):
+            raise AuthError(f"the token in {name} {MALFORMED}", hint=f"set {name} to the token alone")
         if value:
             return ResolvedToken(value, f"env:{name}")
     return None
@@ -86,8 +92,11 @@ def keyring_timeout(env: Environment) -> float:
         seconds = float(text)
     except ValueError:
         seconds = 0.0
-    if not 0 < seconds < float("inf"):
-        raise UsageError(f"{KEYRING_TIMEOUT_VARIABLE} must be a number of seconds above 0, not {text!r}")
+    if not 0 < seconds <= MAX_TIMEOUT:  # NaN fails this too
+        raise UsageError(
+            f"{KEYRING_TIMEOUT_VARIABLE} must be a number of seconds above 0 and at most {MAX_TIMEOUT:g},"
+            f" not {text!r}"
+        )
     return seconds
 
 
@@ -113,12 +122,15 @@ def stored_token(env: Environment, warn: Warn) -> ResolvedToken | None:
         if not exc.missing:
             warn(f"{exc.reason}; skipped it")
         value = None
+    if value and not is_well_formed(value):
+        warn(f"ignoring the token for {host} in the system keyring: it {MALFORMED}")
+        value = None
     if value:
         return ResolvedToken(value, f"keyring:{keyring.name}")
     file = token_file(env, warn)
     value = file.get(host)
     if value and not is_well_formed(value):
-        warn(f"ignoring the token for {host} in {file.path}: it contains spaces or unprintable characters")
+        warn(f"ignoring the token for {host} in {file.path}: it {MALFORMED}")
         return None
     if value:
         return ResolvedToken(value, f"file:{file.path}")

@@ -53,8 +53,8 @@ def line_fields(raw: bytes, batch_format: str) -> dict[str, Any]:
         value = loads_strict(text)
     except json.JSONDecodeError as exc:
         raise InputError(f"not valid JSON ({exc.msg} at column {exc.colno})") from None
-    except ValueError:
-        raise InputError("not valid JSON (NaN and Infinity are not JSON)") from None
+    except ValueError as exc:  # UnusableJson: NaN, Infinity, 1e999, nesting too deep
+        raise InputError(f"not usable as JSON ({exc})") from None
     if isinstance(value, str):
         return {"input": value}
     if not isinstance(value, dict):

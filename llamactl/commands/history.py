@@ -97,6 +97,17 @@ def _since(text: str | None) -> float | None:
     return None if text is None else parse_since(text, time.time())
 
 
+def _check_utf8(**arguments: str | None) -> None:
+    """A TEXT or filter given as bytes that are not UTF-8 can match nothing: exit 2."""
+    from llamactl.errors import UsageError
+    from llamactl.inference.inputs import not_utf8
+
+    for name, value in arguments.items():
+        problem = value and not_utf8(value)
+        if problem:
+            raise UsageError(f"{name}: {problem}", hint="check the terminal's or the script's encoding")
+
+
 def _checked_filters(status: str | None, since: str | None) -> float | None:
     """Check the filters before the database is opened; returns --since as a Unix time."""
     from llamactl.history.records import STATUSES
@@ -140,6 +151,7 @@ def _show_matching(env: Environment, json_output: bool, model, status, since, ba
     """The records `query(store, filters)` finds with the common filters, as list and search print them."""
     from llamactl.history.store import open_history
 
+    _check_utf8(**{"--model": model, "--batch": batch})
     start = _checked_filters(status, since)
     with open_history(env) as store:
         records = query(store, store.filters(model, status, start, batch))
@@ -204,6 +216,7 @@ def search(
     batch: BatchFilter = None,
     json_output: JsonOption = False,
 ) -> None:
+    _check_utf8(TEXT=text)
     _show_matching(
         ctx.obj,
         json_output,
@@ -307,7 +320,7 @@ def rm(
     from llamactl.history.store import open_history
 
     env: Environment = ctx.obj
-    with open_history(env) as store:
+    with open_history(env, writing=True) as store:
         missing = store.remove(request_ids)
     if missing:
         raise UsageError(f"no request {', '.join(map(str, missing))} in history; nothing was removed")
@@ -327,7 +340,7 @@ def clear(
     env: Environment = ctx.obj
     if not yes and not env.stdin_isatty:
         raise UsageError("history clear asks for confirmation on a terminal; pass --yes in scripts")
-    with open_history(env) as store:
+    with open_history(env, writing=True) as store:
         if not yes:
             count = store.count()
             if not count:

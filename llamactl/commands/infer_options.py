@@ -8,13 +8,14 @@ brackets are Rich markup: write a literal one as \\[.
 from __future__ import annotations
 
 import inspect
+import math
 from collections.abc import Callable
 from dataclasses import dataclass, fields
 from typing import Annotated, Any, cast, get_type_hints
 
 import typer
 
-from llamactl.api.retry import DEFAULT_RETRIES, DEFAULT_TIMEOUT
+from llamactl.api.retry import DEFAULT_RETRIES, DEFAULT_TIMEOUT, MAX_TIMEOUT
 from llamactl.catalogue.names import complete_model_name
 
 MODEL_PANEL = "Model"
@@ -114,12 +115,23 @@ Selections = Annotated[
 Quiet = Annotated[
     bool, typer.Option("-q", "--quiet", help="No summary line on stderr.", rich_help_panel=OUTPUT_PANEL)
 ]
+
+
+def _a_number(value: float) -> float:
+    """NaN passes every range check (each comparison with it is false), and a wait beyond
+    MAX_TIMEOUT overflows the clock's arithmetic: refuse both here."""
+    if math.isnan(value) or value > MAX_TIMEOUT:
+        raise typer.BadParameter(f"expected a number of seconds from 0.1 to {MAX_TIMEOUT:g}, got {value:g}")
+    return value
+
+
 Timeout = Annotated[
     float,
     typer.Option(
         "--timeout",
         metavar="SECONDS",
         min=0.1,
+        callback=_a_number,
         help="Longest wait for the next byte from the API.",
         rich_help_panel=REQUEST_PANEL,
     ),

@@ -54,6 +54,14 @@ class StatsRow:
         }
 
 
+LARGEST_ID = 2**63 - 1  # SQLite's largest integer: no row has an id beyond, no LIMIT goes past
+
+
+def row_limit(limit: int) -> int:
+    """`-n N` as SQLite can take it (a number beyond 64 bits asks for every row anyway)."""
+    return min(limit, LARGEST_ID)
+
+
 def placeholders(count: int) -> str:
     return ", ".join("?" * count)
 
@@ -126,10 +134,15 @@ def prefix_upper_bound(prefix: str) -> str:
 
 def recent(limit: int, filters: Filters = NO_FILTERS) -> Query:
     clause, params = where(filters)
-    return f"SELECT {RECORD_COLUMNS} FROM requests{clause} ORDER BY id DESC LIMIT ?", (*params, limit)
+    return f"SELECT {RECORD_COLUMNS} FROM requests{clause} ORDER BY id DESC LIMIT ?", (
+        *params,
+        row_limit(limit),
+    )
 
 
 def by_ids(ids: list[int]) -> Query:
+    """The requests with these ids; an id SQLite cannot hold is simply not found."""
+    ids = [request_id for request_id in ids if -LARGEST_ID <= request_id <= LARGEST_ID]
     return f"SELECT {RECORD_COLUMNS} FROM requests WHERE id IN ({placeholders(len(ids))}) ORDER BY id", tuple(
         ids
     )
@@ -152,12 +165,12 @@ def search(text: str, limit: int, filters: Filters = NO_FILTERS) -> Query:
             f"SELECT {RECORD_COLUMNS} FROM requests WHERE id IN ("
             "SELECT rowid FROM requests_search WHERE requests_search MATCH ? ORDER BY rowid DESC LIMIT ?"
             ") ORDER BY id DESC",
-            (match_expression(text), limit),
+            (match_expression(text), row_limit(limit)),
         )
     clause, params = where(filters, "id IN (SELECT rowid FROM requests_search WHERE requests_search MATCH ?)")
     return (
         f"SELECT {RECORD_COLUMNS} FROM requests{clause} ORDER BY id DESC LIMIT ?",
-        (match_expression(text), *params, limit),
+        (match_expression(text), *params, row_limit(limit)),
     )
 
 

@@ -16,7 +16,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import cast
 
-from llamactl.env import Environment, ensure_private_dir
+from llamactl.env import Environment, check_directory_path, ensure_private_dir, ensure_private_file
 from llamactl.errors import LocalFailure, local_errno_hint
 from llamactl.history import queries
 from llamactl.history.migrations import MIGRATIONS
@@ -39,9 +39,14 @@ def history_path(env: Environment) -> Path:
 
 def create_private_file(path: Path) -> None:
     """Create the database file 0600 before SQLite would create it by the umask; SQLite
-    gives its -wal and -shm files the same permissions."""
-    if not path.exists():
-        os.close(os.open(path, os.O_WRONLY | os.O_CREAT, 0o600))
+    gives its -wal and -shm files the same permissions. The file and those two must be
+    this user's own regular files: a link planted there would receive every prompt."""
+    try:
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0), 0o600))
+    except FileExistsError:
+        pass
+    for name in (path.name, f"{path.name}-wal", f"{path.name}-shm"):
+        ensure_private_file(path.with_name(name))
 
 
 @contextmanager
@@ -69,6 +74,32 @@ def migrate(db: sqlite3.Connection) -> None:
 
 def schema_version(db: sqlite3.Connection) -> int:
     return db.execute("PRAGMA user_version").fetchone()[0]
+
+
+def refuse_newer_schema(db: sqlite3.Connection, path: Path) -> None:
+    """A database a newer llamactl has migrated may hold what this one would break: never
+    write to it (reading it may still work)."""
+    version = schema_version(db)
+    if version > len(MIGRATIONS):
+        raise HistoryUnavailable(
+            f"{path} is from a newer llamactl (schema version {version}; this one knows up to"
+            f" {len(MIGRATIONS)}), so it is not written to",
+            hint="upgrade llamactl, or set LLAMACTL_HOME to another directory",
+        )
+
+
+def connect_read_only(path: Path, timeout: float) -> sqlite3.Connection:
+    """SQLite's read-only mode; on a read-only disk where a WAL database has no -shm file
+    (the last writer removed it), the file as immutable: nothing can change it there."""
+    uri = path.absolute().as_uri()
+    try:
+        db = sqlite3.connect(f"{uri}?mode=ro", timeout=timeout, isolation_level=None, uri=True)
+        db.execute("PRAGMA user_version").fetchone()
+        return db
+    except sqlite3.OperationalError:
+        if os.access(path.parent, os.W_OK):
+            raise
+    return sqlite3.connect(f"{uri}?mode=ro&immutable=1", timeout=timeout, isolation_level=None, uri=True)
 
 
 def use_wal(db: sqlite3.Connection, timeout: float) -> None:
@@ -103,9 +134,33 @@ class HistoryStore:
         create_private_file(path)
         db = sqlite3.connect(path, timeout=timeout, isolation_level=None)
         try:
+            refuse_newer_schema(db, path)
             use_wal(db, timeout)
             db.execute("PRAGMA synchronous = NORMAL")
             migrate(db)
+        except BaseException:
+            db.close()
+            raise
+        return cls(db)
+
+    @classmethod
+    def open_for_reading(cls, path: Path, timeout: float | None = None) -> HistoryStore:
+        """Open the database to read only, writing nothing: no directory or file created, no
+        migration, no journal-mode switch, so a read-only disk still lists its history and
+        a newer llamactl's database can be read. No file yet is an empty history; a file
+        that needs migrating is opened as `open` does (a read could not use it as it is)."""
+        timeout = BUSY_TIMEOUT_SECONDS if timeout is None else timeout
+        check_directory_path(path.parent)
+        if not os.path.lexists(path):
+            db = sqlite3.connect(":memory:", isolation_level=None)
+            migrate(db)
+            return cls(db)
+        ensure_private_file(path, tighten=False)
+        db = connect_read_only(path, timeout)
+        try:
+            if schema_version(db) < len(MIGRATIONS):
+                db.close()
+                return cls.open(path, timeout)
         except BaseException:
             db.close()
             raise
@@ -227,12 +282,12 @@ def search_texts(record: HistoryRecord) -> tuple[str, str]:
 
 
 @contextmanager
-def open_history(env: Environment) -> Iterator[HistoryStore]:
-    """The store for a `history` command: any database failure becomes one error that
-    names the file, never a traceback."""
+def open_history(env: Environment, writing: bool = False) -> Iterator[HistoryStore]:
+    """The store for a `history` command, opened to read only unless it is `writing`: any
+    database failure becomes one error that names the file, never a traceback."""
     path = history_path(env)
     try:
-        store = HistoryStore.open(path)
+        store = HistoryStore.open(path) if writing else HistoryStore.open_for_reading(path)
     except (sqlite3.Error, OSError) as exc:
         raise unavailable(path, exc) from None
     try:

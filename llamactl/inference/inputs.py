@@ -44,6 +44,40 @@ class InputError(ValueError):
         return self.describe()
 
 
+def not_utf8(text: str) -> str | None:
+    """Why a command-line text cannot be sent, or None: bytes that are not UTF-8 reach
+    Python as lone surrogates (`\\xff` as `\\udcff`), which no request, database or
+    terminal can take."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        char = ord(text[exc.start])
+        byte = f"byte 0x{char - 0xDC00:02x}" if 0xDC80 <= char <= 0xDCFF else f"character U+{char:04X}"
+        return f"not UTF-8 text ({byte} at position {exc.start})"
+    return None
+
+
+def check_utf8_fields(fields: dict[str, Any]) -> None:
+    """Every key and text among the fields is UTF-8 (nested lists and objects included)."""
+
+    def problem(value: Any) -> str | None:
+        if isinstance(value, str):
+            return not_utf8(value)
+        items = (
+            value.items() if isinstance(value, dict) else enumerate(value) if isinstance(value, list) else ()
+        )
+        for key, item in items:
+            found = (not_utf8(key) if isinstance(key, str) else None) or problem(item)
+            if found:
+                return found
+        return None
+
+    for key, value in fields.items():
+        found = not_utf8(key) or problem(value)
+        if found:
+            raise InputError(found, field=key.encode("utf-8", "backslashreplace").decode("utf-8"))
+
+
 class WrongType(ValueError):
     """A FieldType's reader refusing a text; its message, if any, says why better than
     `expected …, got …` would."""
@@ -76,16 +110,34 @@ def _is_stop(value: Any) -> bool:
     )
 
 
+class UnusableJson(ValueError):
+    """Valid JSON that cannot be sent: a number too large for a float (`1e999`, which would
+    go out as `Infinity`), or nesting too deep to parse. Unlike text that is not JSON at all
+    (`NaN` is not), it is never taken as a plain string instead: exit 2."""
+
+
 def _reject_constant(name: str) -> Any:
-    raise ValueError(name)
+    raise ValueError(f"{name} is not a JSON number")
 
 
-_STRICT_DECODER = json.JSONDecoder(parse_constant=_reject_constant)  # built once: a batch decodes every line
+def _finite_float(text: str) -> float:
+    value = float(text)
+    if not math.isfinite(value):
+        raise UnusableJson(f"{shown(text)} is too large for a JSON number")
+    return value
+
+
+# Built once: a batch decodes every line with it.
+_STRICT_DECODER = json.JSONDecoder(parse_constant=_reject_constant, parse_float=_finite_float)
 
 
 def loads_strict(text: str) -> Any:
-    """json.loads without NaN/Infinity, which are not JSON and the API cannot take."""
-    return _STRICT_DECODER.decode(text)
+    """json.loads without NaN/Infinity (literal or `1e999`), which are not JSON and the API
+    cannot take; nesting too deep for the parser is UnusableJson, never a RecursionError."""
+    try:
+        return _STRICT_DECODER.decode(text)
+    except RecursionError:
+        raise UnusableJson("it is nested too deeply") from None
 
 
 def _int_text(raw: str) -> int:
@@ -187,6 +239,8 @@ def _passthrough(raw: str) -> Any:
     """Unknown keys: a JSON literal becomes that value, anything else stays a string."""
     try:
         return loads_strict(raw)
+    except UnusableJson:
+        raise
     except ValueError:
         return raw
 
@@ -194,12 +248,15 @@ def _passthrough(raw: str) -> Any:
 def typed_value(key: str, raw: str) -> Any:
     """Convert one raw `-i` value by the field's known type."""
     kind = FIELD_TYPES.get(key)
-    if kind is None:
-        return _passthrough(raw)
     try:
-        return kind.from_text(raw)
-    except WrongType as exc:
-        raise InputError(str(exc) or f"expected {kind.expected}, got {shown(raw)}", field=key) from None
+        if kind is None:
+            return _passthrough(raw)
+        try:
+            return kind.from_text(raw)
+        except WrongType as exc:
+            raise InputError(str(exc) or f"expected {kind.expected}, got {shown(raw)}", field=key) from None
+    except UnusableJson as exc:
+        raise InputError(f"not usable as JSON: {exc}", field=key) from None
 
 
 def json_value(key: str, value: Any) -> Any:
@@ -263,6 +320,7 @@ def parse_inputs(
 
 def validate_fields(fields: dict[str, Any]) -> None:
     """The limits the API documents, checked before anything is sent."""
+    check_utf8_fields(fields)
     stop = fields.get("stop")
     if stop is not None and len(stop) > MAX_STOP_STRINGS:
         raise InputError(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -13,6 +14,7 @@ from llamactl.inference.inputs import (
     InputError,
     RequestInputs,
     assemble_prompt,
+    not_utf8,
     parse_inputs,
     split_assignment,
     validate_fields,
@@ -35,6 +37,10 @@ class InferOptions:
 
 
 def make_target(model: str | None, version: str | None, deploy_id: str | None) -> InferenceTarget:
+    for option, value in (("-m/--model", model), ("--version", version), ("-d/--deploy-id", deploy_id)):
+        problem = value and not_utf8(value)
+        if problem:
+            raise UsageError(f"{option}: {problem}")
     if bool(model) == bool(deploy_id):
         raise UsageError("give exactly one of -m/--model or -d/--deploy-id")
     if version and not model:
@@ -53,13 +59,29 @@ def has_other_inputs(inputs) -> bool:
     return bool(inputs.files) or any(key not in GENERATION_PARAMETERS for key in inputs.fields)
 
 
+MAX_INPUT_BYTES = 100 * 2**20  # an @file or stdin larger than this is a mistake (@/dev/zero)
+MAX_INPUT_TEXT = "100 MiB"
+
+
 def read_path(path: str) -> bytes:
+    """An @file's bytes, bounded (a device such as /dev/zero never ends); a terminal
+    (@/dev/stdin, @/dev/tty) is refused as @- is, since reading it would wait for ever."""
     from llamactl.files import user_path
 
     try:
-        return user_path(path).read_bytes()
+        with open(user_path(path), "rb") as file:
+            if os.isatty(file.fileno()):
+                raise InputError(f"@{path} is a terminal: pipe the content in, or give a file")
+            data = file.read(MAX_INPUT_BYTES + 1)
     except OSError as exc:
         raise InputError(f"cannot read @{path}: {exc.strerror or exc}") from None
+    return bounded(data, f"@{path}")
+
+
+def bounded(data: bytes, what: str) -> bytes:
+    if len(data) > MAX_INPUT_BYTES:
+        raise InputError(f"{what} is larger than {MAX_INPUT_TEXT}, more than any request can take")
+    return data
 
 
 class StdinReader:
@@ -80,7 +102,7 @@ class StdinReader:
             raise InputError("@- reads stdin, which --no-stdin ignores: drop one of them")
         if not self.env.stdin_readable():
             raise InputError("@-: stdin is not a pipe or a file; pipe the content in")
-        return read_stdin(self.env.stdin)
+        return bounded(read_stdin(self.env.stdin, MAX_INPUT_BYTES + 1), "stdin")
 
     def read_text(self, waiting: Callable[[], None] | None = None) -> str | None:
         """The piped text for the prompt, or None when stdin is a terminal or device.
@@ -137,6 +159,10 @@ def prepare_request(
     have (the schema fetched, within a bounded wait, when `fetch_schema` and not cached);
     `info` hears why a PROMPT waits for a silent piped stdin."""
     target = make_target(options.model, options.version, options.deploy_id)
+    for option, value in (("PROMPT", options.prompt), ("--system", options.system)):
+        problem = value and not_utf8(value)
+        if problem:
+            raise UsageError(f"{option}: {problem}", hint="check the terminal's or the script's encoding")
     stdin = StdinReader(env, ignored=options.no_stdin)
     try:
         inputs = parse_inputs(options.inputs, read_path, stdin.read_bytes)

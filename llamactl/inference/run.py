@@ -35,12 +35,22 @@ class StreamError(RequestFailed):
     """The server sent an error event in the middle of a stream."""
 
 
+SQLITE_INTEGERS = range(-(2**63), 2**63)  # what history can store; a count beyond is no count
+
+
 def _number(value: Any) -> float | None:
-    return float(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else None
+    if isinstance(value, float) or (isinstance(value, int) and not isinstance(value, bool)):
+        try:
+            return float(value)
+        except OverflowError:  # an integer beyond any float
+            return None
+    return None
 
 
 def _int(value: Any) -> int | None:
-    return value if isinstance(value, int) and not isinstance(value, bool) else None
+    return (
+        value if isinstance(value, int) and not isinstance(value, bool) and value in SQLITE_INTEGERS else None
+    )
 
 
 def _request_id_header(response) -> str | None:
@@ -170,6 +180,9 @@ def run_inference(
         raise
     except LlamactlError as exc:
         outcome.status, outcome.error = "error", exc.message
+        raise
+    except Exception as exc:  # not one of ours (a bug, or a fault nobody foresaw): never `ok`
+        outcome.status, outcome.error = "error", f"internal error: {type(exc).__name__}: {exc}"
         raise
     finally:
         outcome.wall_seconds = time.monotonic() - started

@@ -141,8 +141,10 @@ def _decode_data_url(text: str) -> tuple[str, bytes] | None:
 def _write_file(target: str, data: bytes) -> None:
     try:
         Path(target).write_bytes(data)
-    except OSError as exc:
-        raise UsageError(f"-o: cannot write {target}: {exc.strerror or exc}") from None
+    except OSError as exc:  # after the answer arrived: this machine's failure, not a usage error
+        from llamactl.errors import local_failure
+
+        raise local_failure(f"write -o {target}", exc) from None
 
 
 def write_selected(value: Any, target: str, write_stdout: Callable[[str], None]) -> None:

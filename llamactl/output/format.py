@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 COST_DIGITS = 12  # significant digits: far below a billed unit, far above float noise
@@ -9,8 +10,12 @@ COST_DIGITS = 12  # significant digits: far below a billed unit, far above float
 
 def round_cost(cost: float | None) -> float | None:
     """A cost without float noise (`1.3440000000000002e-05` → `1.344e-05`), for JSON and
-    history: sums and products of prices leave digits nobody was billed for."""
-    return None if cost is None else float(f"{cost:.{COST_DIGITS}g}")
+    history: sums and products of prices leave digits nobody was billed for. A cost that
+    cannot be one (NaN, infinite, negative: a server's bug) is unknown, so it is never shown
+    as `$nan` and never lets a batch spend past --max-cost."""
+    if cost is None or not math.isfinite(cost) or cost < 0:
+        return None
+    return float(f"{cost:.{COST_DIGITS}g}")
 
 
 def count_text(count: int, noun: str) -> str:

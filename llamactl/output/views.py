@@ -60,11 +60,14 @@ class JsonView:
 
 
 class SelectorView:
-    """deepctl's `-o PATH=TARGET` selections of the full response."""
+    """deepctl's `-o PATH=TARGET` selections of the full response, written once the run is
+    over and recorded: a file that cannot be written then is this machine's failure (exit
+    6), and history keeps the inference's own status."""
 
     def __init__(self, out: Output, selectors: list[Selector]):
         self.out = out
         self.selectors = selectors
+        self.response: dict[str, Any] | None = None
 
     def on_event(self, event: StreamEvent) -> None:  # -o never streams
         pass
@@ -73,11 +76,13 @@ class SelectorView:
         pass
 
     def on_response(self, data: dict[str, Any], texts: list[str] | None) -> None:
-        for selector in self.selectors:
-            apply_selector(data, selector, self.out.text)
+        self.response = data
 
     def finish(self) -> None:
-        pass
+        response, self.response = self.response, None
+        if response is not None:
+            for selector in self.selectors:
+                apply_selector(response, selector, self.out.text)
 
 
 def view_for(out: Output, selectors: list[Selector], as_json: bool) -> TextView | JsonView | SelectorView:

@@ -72,6 +72,7 @@ class Behavior:
     # Output.
     reply: str | None = None
     tokens: list[str] | None = None
+    cost: float | None = None  # inference_status.cost of a JSON answer, as given (NaN, -1000...)
     scope: str = "inference"  # "inference" | "all" (also catalogue/account requests)
     # Queued only: kept for the request whose JSON "input" is this (whatever the arrival order),
     # or for the first request whose path ends with `for_path` (e.g. "/content").

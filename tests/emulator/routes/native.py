@@ -48,7 +48,10 @@ def text_generation(exchange, model: dict, params: dict) -> None:
     if params.get("stream"):
         events = responses.stream_events(gens[0], final_event=behavior.final_event)
         return exchange.stream(events, done=behavior.done, dumps=lambda event: event_json(behavior, event))
-    exchange.send_json(200, responses.text_generation(model, gens, rid))
+    answer = responses.text_generation(model, gens, rid)
+    if behavior.cost is not None:  # a buggy server's figure: NaN, infinite, negative
+        answer["inference_status"]["cost"] = behavior.cost
+    exchange.send_json(200, answer)
 
 
 def event_json(behavior, event: dict) -> str:
