@@ -43,16 +43,29 @@ def complete_model_type(ctx: typer.Context, incomplete: str) -> list[str]:
 
 def closest_names(name: str, known: list[str]) -> list[str]:
     """The known names most like `name`, best first; only the one that differs from it just
-    in case, when there is one."""
+    in case, when there is one. A name typed without its owner (`llama-2-70b`) is also
+    compared with the part of each name after the `/`."""
     import difflib
+    import heapq
 
     by_lower = {candidate.lower(): candidate for candidate in known}
-    if name.lower() in by_lower:
-        return [by_lower[name.lower()]]
-    matches = difflib.get_close_matches(
-        name.lower(), list(by_lower), n=MAX_SUGGESTIONS, cutoff=SIMILARITY_CUTOFF
-    )
-    return [by_lower[match] for match in matches]
+    typed = name.lower()
+    if typed in by_lower:
+        return [by_lower[typed]]
+    matcher = difflib.SequenceMatcher()
+    matcher.set_seq2(typed)
+
+    def similarity(candidate: str) -> float:
+        texts = [candidate] if "/" in typed else [candidate, candidate.rsplit("/", 1)[-1]]
+        scores = []
+        for text in texts:
+            matcher.set_seq1(text)
+            scores.append(matcher.ratio())
+        return max(scores)
+
+    scored = [(similarity(candidate), candidate) for candidate in by_lower]
+    best = heapq.nlargest(MAX_SUGGESTIONS, [pair for pair in scored if pair[0] >= SIMILARITY_CUTOFF])
+    return [by_lower[candidate] for _, candidate in best]
 
 
 def _one_of(names: list[str]) -> str:
@@ -66,8 +79,9 @@ def suggest_known_models(
     """Adds a better hint to a 404 from the API about `model`: the closest names in the
     catalogue, or `models versions` when the model exists and a version was asked for.
 
-    With `refresh`, a missing or day-old cache is fetched again first (never for infer,
-    which only reads the cache).
+    With `refresh`, a missing or day-old cache is fetched again first: only after the
+    API's 404, so no answer ever waits for the list (a batch, whose every line may fail,
+    only reads the cache).
     """
     from llamactl.errors import ApiRejected
 
