@@ -63,6 +63,10 @@ def damage_history(home: Path) -> None:
     (home / "history.db").write_bytes(b"this is not a database\n" * 200)
 
 
+def damage_config(home: Path) -> None:
+    (home / "config.json").write_text('{"default_model": "meta-llama/', encoding="utf-8")
+
+
 FAULTS = [
     Fault(
         "400 bad request, {detail: msg}",
@@ -323,6 +327,43 @@ FAULTS = [
         None,
         "has a path (/v1/openai)",
         command=["--api-url", "http://127.0.0.1:9/v1/openai", "infer", "-m", MODEL, "tell me"],
+    ),
+    Fault(
+        "no model given (no -m, LLAMACTL_MODEL or default)",
+        stream(),
+        2,
+        -1,
+        None,
+        "no model given",
+        command=["infer", "tell me"],
+    ),
+    Fault(
+        "model name that leaves the model path (../../v1/me)",
+        Behavior(),
+        2,
+        -1,
+        None,
+        "invalid model name '../../v1/me'",
+        command=["models", "info", "-m", "../../v1/me"],
+    ),
+    Fault(
+        "config.json damaged",
+        stream(),
+        6,
+        -1,
+        None,
+        "config.json: it is not valid JSON",
+        command=["infer", "tell me"],
+        breaks=damage_config,
+    ),
+    Fault(
+        "alias with a / (models alias meta/llama MODEL)",
+        Behavior(),
+        2,
+        -1,
+        None,
+        "an alias cannot contain '/'",
+        command=["models", "alias", "meta/llama", MODEL],
     ),
     Fault(
         "unknown deployment (-d)",
