@@ -331,3 +331,26 @@ def test_two_different_models_is_a_usage_error(api):
     assert run.exit_code == 2
     assert run.stderr.startswith(f"error: two models given ({MODEL} and -m {OTHER})")
     assert api.requests == []
+
+
+# --- aliases where a name is typed ------------------------------------------------------------
+
+
+def test_m_and_rm_complete_the_aliases(api, home, env):
+    from tests.test_models import shell_completion
+
+    ok(["models", "alias", "l70", MODEL])
+    ok(["models", "alias", "l7", catalogue.LLAMA_7B])
+    ok(["models", "alias", "m7", OTHER])
+    assert shell_completion("llamactl infer -m l", env) == ["l7", "l70"]  # no model list cached
+    assert shell_completion("llamactl models alias --rm m", env) == ["m7"]
+    assert shell_completion("llamactl models info m", env) == ["m7"]
+    (home / "config.json").write_text("{")
+    assert shell_completion("llamactl infer -m l", env) == []  # a damaged file: no offers, no error
+
+
+def test_an_unknown_short_name_suggests_the_closest_alias(api):
+    ok(["models", "alias", "llama70", MODEL])
+    run = invoke(["infer", "-m", "lama70", "--no-stream", "hi"])
+    assert run.exit_code == 4
+    assert run.stderr.splitlines()[1].startswith("hint: did you mean llama70")

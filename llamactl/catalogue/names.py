@@ -1,5 +1,5 @@
-"""Model names from the cached catalogue, where a name is typed: `-m` shell completion,
-and "did you mean" after the API answers 404 for an unknown model.
+"""Model names from the cached catalogue and the saved aliases, where a name is typed:
+`-m` shell completion, and "did you mean" after the API answers 404 for an unknown model.
 
 Completion never touches the network; it only reads the cache `models list` writes.
 """
@@ -23,11 +23,23 @@ def complete_model_name(ctx: typer.Context, incomplete: str) -> list[str]:
     from llamactl.catalogue.cache import ModelCache
 
     api_url = resolve_api_url(ctx.find_root().params.get("api_url"), os.environ)
-    catalogue = ModelCache(Environment(api_url=api_url)).read()
-    if catalogue is None:
-        return []
+    env = Environment(api_url=api_url)
+    catalogue = ModelCache(env).read()
+    names = set(catalogue.names() if catalogue is not None else []) | set(saved_aliases(env))
     typed = incomplete.lower()
-    return sorted(name for name in set(catalogue.names()) if name.lower().startswith(typed))
+    return sorted(name for name in names if name.lower().startswith(typed))
+
+
+def saved_aliases(env: Environment) -> list[str]:
+    """The alias names, for completion and suggestions; none when config.json is damaged
+    (a helper never fails because of it; the command that needs it says so)."""
+    from llamactl.config import load_config
+    from llamactl.errors import LlamactlError
+
+    try:
+        return list(load_config(env).aliases)
+    except LlamactlError:
+        return []
 
 
 def complete_model_type(ctx: typer.Context, incomplete: str) -> list[str]:
@@ -103,7 +115,7 @@ def unknown_model_hint(env: Environment, model: str, version: str | None, refres
     known = catalogue.names()
     if model in known:
         return f"see 'llamactl models versions -m {model}' for its versions" if version else None
-    closest = closest_names(model, known)
+    closest = closest_names(model, known + saved_aliases(env))
     if not closest:
         return None
     return f"did you mean {_one_of(closest)}? ('llamactl models list' shows every model)"

@@ -144,15 +144,10 @@ def versions(
 
 
 def complete_alias(ctx: typer.Context, incomplete: str) -> list[str]:
-    """The saved aliases (`models alias --rm <TAB>`); nothing when the config cannot be read."""
-    from llamactl.config import load_config
-    from llamactl.errors import LlamactlError
+    """The saved aliases (`models alias --rm <TAB>`)."""
+    from llamactl.catalogue.names import saved_aliases
 
-    try:
-        aliases = load_config(Environment()).aliases
-    except LlamactlError:
-        return []
-    return sorted(short for short in aliases if short.startswith(incomplete))
+    return sorted(short for short in saved_aliases(Environment()) if short.startswith(incomplete))
 
 
 @app.command("default", **command_help("models default"))
