@@ -9,9 +9,13 @@ goes through here, so a name such as `../../v1/me` is refused before any request
 from __future__ import annotations
 
 import re
+from typing import TYPE_CHECKING
 
 from llamactl.env import Environment
 from llamactl.errors import UsageError
+
+if TYPE_CHECKING:
+    from llamactl.config import Config
 
 MODEL_VARIABLE = "LLAMACTL_MODEL"
 EXAMPLE_MODEL = "meta-llama/Llama-2-70b-chat-hf"
@@ -77,3 +81,36 @@ def chosen_model(env: Environment, given: str | None) -> str:
     if saved:
         return check_model_name(expand_alias(env, saved), str(config_path(env)))
     raise UsageError("no model given", hint=NO_MODEL_HINT)
+
+
+# `models default` and `models alias`: what they change in a Config, checked first
+
+
+def set_default(config: Config, model: str) -> str:
+    """Save `model` as the default, an alias as the model it stands for (so removing the
+    alias later leaves the default working)."""
+    config.default_model = config.expand(check_model_name(model))
+    return config.default_model
+
+
+def add_alias(config: Config, short: str, model: str) -> str:
+    """`short` for `model`; an alias of an alias stands for the model itself, never a chain."""
+    check_alias_name(short)
+    target = config.expand(check_model_name(model))
+    if target == short:
+        raise UsageError(f"an alias cannot stand for itself ({short!r})")
+    config.aliases[short] = target
+    return target
+
+
+def alias_target(config: Config, short: str) -> str:
+    if short not in config.aliases:
+        raise UsageError(f"no alias {short!r}", hint="'llamactl models alias' lists them")
+    return config.aliases[short]
+
+
+def remove_alias(config: Config, short: str) -> str:
+    """Forget `short`; the model it stood for."""
+    target = alias_target(config, short)
+    del config.aliases[short]
+    return target

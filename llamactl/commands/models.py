@@ -164,7 +164,7 @@ def default(
     ] = None,
     unset: Annotated[bool, typer.Option("--unset", help="Forget the saved default.")] = False,
 ) -> None:
-    from llamactl.catalogue.model_choice import MODEL_VARIABLE, check_model_name
+    from llamactl.catalogue.model_choice import MODEL_VARIABLE, chosen_model, set_default
     from llamactl.config import load_config, save_config
     from llamactl.errors import UsageError
 
@@ -175,13 +175,12 @@ def default(
     from_environment = env.environ.get(MODEL_VARIABLE)
     config = load_config(env)
     if model is None and not unset:
-        if from_environment:
-            out.text(config.expand(from_environment) + "\n")
-            out.info(f"(from {MODEL_VARIABLE}, which wins over the saved default)")
-        elif config.default_model:
-            out.text(config.default_model + "\n")
-        else:
+        if not (from_environment or config.default_model):
             out.info("no default model: -m is needed; save one with 'llamactl models default MODEL'")
+            return
+        out.text(chosen_model(env, None) + "\n")
+        if from_environment:
+            out.info(f"(from {MODEL_VARIABLE}, which wins over the saved default)")
         return
     if unset:
         removed, config.default_model = config.default_model, None
@@ -189,10 +188,9 @@ def default(
             save_config(env, config)
         out.info(f"removed the default model {removed}" if removed else "no default model was saved")
     else:
-        name = check_model_name(model or "")
-        config.default_model = config.expand(name)
+        saved = set_default(config, model or "")
         save_config(env, config)
-        out.info(f"default model: {config.default_model}")
+        out.info(f"default model: {saved}")
     if from_environment:
         out.warn(f"{MODEL_VARIABLE}={from_environment} is set, and wins over the saved default")
 
@@ -225,7 +223,7 @@ def alias(
     ] = None,
     json_output: JsonOption = False,
 ) -> None:
-    from llamactl.catalogue.model_choice import check_alias_name, check_model_name
+    from llamactl.catalogue.model_choice import add_alias, alias_target, remove_alias
     from llamactl.config import load_config, save_config
     from llamactl.errors import UsageError
 
@@ -234,32 +232,21 @@ def alias(
     if remove is not None and short is not None:
         raise UsageError("give SHORT MODEL or --rm SHORT, not both")
     config = load_config(env)
-    if remove is not None or (short is not None and model is None):
-        wanted = remove if remove is not None else short
-        if wanted not in config.aliases:
-            raise UsageError(f"no alias {wanted!r}", hint="'llamactl models alias' lists them")
-        if remove is None:
-            out.text(config.aliases[wanted] + "\n")
-            return
-        target = config.aliases.pop(wanted)
+    if remove is not None:
+        target = remove_alias(config, remove)
         save_config(env, config)
-        out.info(f"removed the alias {wanted} (for {target})")
-        return
-    if short is None:
-        if json_output:
-            out.json(config.aliases)
-        elif config.aliases:
-            from llamactl.catalogue.display import print_aliases
+        out.info(f"removed the alias {remove} (for {target})")
+    elif short is not None and model is not None:
+        target = add_alias(config, short, model)
+        save_config(env, config)
+        out.info(f"alias {short}: {target}")
+    elif short is not None:
+        out.text(alias_target(config, short) + "\n")
+    elif json_output:
+        out.json(config.aliases)
+    elif config.aliases:
+        from llamactl.catalogue.display import print_aliases
 
-            print_aliases(out, config.aliases)
-        else:
-            out.info("no aliases; add one with 'llamactl models alias SHORT MODEL'")
-        return
-    check_alias_name(short)
-    name = check_model_name(model or "")
-    target = config.expand(name)  # an alias of an alias stands for the model itself
-    if target == short:
-        raise UsageError(f"an alias cannot stand for itself ({short!r})")
-    config.aliases[short] = target
-    save_config(env, config)
-    out.info(f"alias {short}: {target}")
+        print_aliases(out, config.aliases)
+    else:
+        out.info("no aliases; add one with 'llamactl models alias SHORT MODEL'")
