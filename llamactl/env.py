@@ -36,6 +36,20 @@ def resolve_api_url(flag: str | None, environ: Mapping[str, str]) -> str:
     return DEFAULT_API_URL
 
 
+PAGER_VARIABLES = ("LLAMACTL_PAGER", "PAGER")
+DEFAULT_PAGER = "less -FRX"
+
+
+def resolve_pager(environ: Mapping[str, str]) -> str:
+    """The pager for long output on a terminal, as git and gh choose it: LLAMACTL_PAGER,
+    else PAGER, else `less -FRX`. Set but empty, or `cat`, means none ("")."""
+    for name in PAGER_VARIABLES:
+        if name in environ:
+            command = environ[name].strip()
+            return "" if command == "cat" else command
+    return DEFAULT_PAGER
+
+
 def is_loopback_host(host: str | None) -> bool:
     """True for localhost and the loopback addresses, where plain http cannot leak a token."""
     if not host:
@@ -106,6 +120,9 @@ class Environment:
     stderr_isatty: bool | None = None
     no_color: bool | None = None  # NO_COLOR or TERM=dumb: Rich lays out, but without colour
     width: int | None = None  # terminal columns; None lets Rich ask the terminal
+    # the command long output is paged through; "" for none. Left as None it is chosen
+    # from the environment when stdout really is a terminal (never for a test's stream)
+    pager: str | None = None
 
     def __post_init__(self) -> None:
         if self.stdin_isatty is None:
@@ -114,6 +131,8 @@ class Environment:
             self.stdout_isatty = stream_is_terminal(self.stdout)
         if self.stderr_isatty is None:
             self.stderr_isatty = stream_is_terminal(self.stderr)
+        if self.pager is None:
+            self.pager = resolve_pager(self.environ) if stream_is_terminal(self.stdout) else ""
         if self.no_color is None:
             self.no_color = bool(self.environ.get("NO_COLOR")) or self.environ.get("TERM") == "dumb"
 

@@ -118,7 +118,7 @@ def test_bash_completes_command_names(shell_env):
 def test_bash_completes_inside_the_groups_built_on_first_use(shell_env):
     assert tab("llamactl history sh", shell_env) == ["show"]
     assert tab("llamactl auth set", shell_env) == ["set-token"]
-    assert tab("llamactl models ", shell_env) == ["list", "info", "versions"]
+    assert tab("llamactl models ", shell_env) == ["list", "info", "versions", "default", "alias"]
 
 
 def test_bash_completes_options(shell_env):

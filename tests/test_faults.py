@@ -131,6 +131,10 @@ NOBODY = 65534  # the conventional uid of `nobody`: any user but this one
 DEEP_JSON = "[" * 1000 + "]" * 1000
 
 
+def damage_config(home: Path) -> None:
+    (home / "config.json").write_text('{"default_model": "meta-llama/', encoding="utf-8")
+
+
 FAULTS = [
     Fault(
         "400 bad request, {detail: msg}",
@@ -525,6 +529,43 @@ FAULTS = [
         None,
         "LLAMACTL_KEYRING_TIMEOUT must be a number of seconds",
         environ={"DEEPINFRA_TOKEN": "", "LLAMACTL_KEYRING_TIMEOUT": "1e300"},
+    ),
+    Fault(
+        "no model given (no -m, LLAMACTL_MODEL or default)",
+        stream(),
+        2,
+        -1,
+        None,
+        "no model given",
+        command=["infer", "tell me"],
+    ),
+    Fault(
+        "model name that leaves the model path (../../v1/me)",
+        Behavior(),
+        2,
+        -1,
+        None,
+        "invalid model name '../../v1/me'",
+        command=["models", "info", "-m", "../../v1/me"],
+    ),
+    Fault(
+        "config.json damaged",
+        stream(),
+        6,
+        -1,
+        None,
+        "config.json: it is not valid JSON",
+        command=["infer", "tell me"],
+        breaks=damage_config,
+    ),
+    Fault(
+        "alias with a / (models alias meta/llama MODEL)",
+        Behavior(),
+        2,
+        -1,
+        None,
+        "an alias cannot contain '/'",
+        command=["models", "alias", "meta/llama", MODEL],
     ),
     Fault(
         "unknown deployment (-d)",

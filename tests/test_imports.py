@@ -66,6 +66,7 @@ INFER_MODULES = {
     "llamactl.output.views",
     "llamactl.catalogue.pricing",
     "llamactl.catalogue.names",
+    "llamactl.catalogue.model_choice",
     "llamactl.history",
     "llamactl.history.recording",
     # the subpackages themselves: their __init__ modules are empty

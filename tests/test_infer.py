@@ -192,7 +192,7 @@ def test_webhook_says_where_the_result_goes(api):
 @pytest.mark.parametrize(
     "args, words",
     [
-        (["infer", "hi"], "exactly one of -m/--model or -d/--deploy-id"),
+        (["infer", "hi"], "no model given"),
         (["infer", "-m", MODEL, "-d", "X", "hi"], "exactly one of"),
         (["infer", "-d", "X", "--version", "v", "hi"], "--version needs -m"),
         (["infer", "-m", MODEL], "no input"),

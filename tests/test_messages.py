@@ -158,7 +158,7 @@ def test_round_cost_drops_float_noise_only():
 
 def test_a_short_token_is_hidden_without_mangling_our_words(monkeypatch):
     monkeypatch.setenv("DEEPINFRA_TOKEN", "x")
-    run = invoke(["infer", "hi"])
+    run = invoke(["infer", "-m", "a/b", "-d", "c", "hi"])
     assert run.exit_code == 2
     assert "exactly one of -m/--model" in run.stderr and "***" not in run.stderr
 

@@ -508,11 +508,26 @@ def test_infer_on_a_fresh_install_suggests_from_the_list_fetched_for_pricing(api
     ]
 
 
-def test_infer_never_fetches_the_list_for_a_suggestion_without_a_stream(api, token):
+def test_infer_on_a_fresh_install_fetches_the_list_after_a_404_for_its_suggestion(api, token):
+    """Without a stream nothing fetched the list alongside: the 404 fetches it, after the
+    answer (a failure) arrived."""
     run = invoke(["infer", "-m", "meta-llama/Llama-2-70b-chat", "--no-stream", "hi"])
     assert run.exit_code == 4
-    assert run.stderr.splitlines()[1] == "hint: see 'llamactl models list' for the model names"
-    assert paths(api) == ["/v1/inference/meta-llama/Llama-2-70b-chat"]
+    assert run.stderr.splitlines()[1].startswith("hint: did you mean meta-llama/Llama-2-70b-chat-hf")
+    assert paths(api) == ["/v1/inference/meta-llama/Llama-2-70b-chat", "/models/list", "/models/private/list"]
+
+
+def test_infer_fetches_no_list_on_the_way_to_an_answer(api, token):
+    run = invoke(["infer", "-m", SEED, "--no-stream", "hi"])
+    assert run.exit_code == 0, run.stderr
+    assert paths(api) == [f"/v1/inference/{SEED}"]
+
+
+def test_a_name_without_its_owner_gets_the_full_name_suggested(api, token):
+    """`-m llama-2-70b-chat-hf` (the issue's typo): compared with the part after each `/`."""
+    run = invoke(["infer", "-m", "llama-2-70b-chat-hf", "--no-stream", "hi"])
+    assert run.exit_code == 4
+    assert run.stderr.splitlines()[1].startswith(f"hint: did you mean {SEED}")
 
 
 def test_infer_with_an_unknown_version_points_at_the_versions(api, token):

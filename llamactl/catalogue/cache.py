@@ -120,11 +120,9 @@ def model_client(env: Environment):
 def model_path(model: str) -> str:
     from urllib.parse import quote
 
-    from llamactl.errors import UsageError
+    from llamactl.catalogue.model_choice import check_model_name
 
-    if model != model.strip() or not model.strip("/"):
-        raise UsageError(f"invalid model name {model!r}")
-    return "/models/" + quote(model, safe="/")
+    return "/models/" + quote(check_model_name(model), safe="/")
 
 
 def fetch_model_info(env: Environment, model: str, version: str | None) -> dict[str, Any]:

@@ -109,3 +109,21 @@ def versions_table(rows: list[tuple[str, str]], width: int) -> Text:
         ],
         width,
     )
+
+
+def print_aliases(out: Output, aliases: dict[str, str]) -> None:
+    """`models alias`: alias and model, by alias; both whole (either is what a user copies)."""
+    rows = [(visible_inline(short), visible_inline(model)) for short, model in sorted(aliases.items())]
+    out.show(lambda: tab_separated(rows), lambda console: aliases_table(rows, console.width))
+
+
+def aliases_table(rows: list[tuple[str, str]], width: int) -> Text:
+    from llamactl.output.tables import Column, Role, render
+
+    return render(
+        [
+            Column("Alias", [short for short, _ in rows], Role.KEY),
+            Column("Model", [model for _, model in rows], Role.KEY),
+        ],
+        width,
+    )

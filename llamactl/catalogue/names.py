@@ -1,5 +1,5 @@
-"""Model names from the cached catalogue, where a name is typed: `-m` shell completion,
-and "did you mean" after the API answers 404 for an unknown model.
+"""Model names from the cached catalogue and the saved aliases, where a name is typed:
+`-m` shell completion, and "did you mean" after the API answers 404 for an unknown model.
 
 Completion never touches the network; it only reads the cache `models list` writes.
 """
@@ -23,11 +23,23 @@ def complete_model_name(ctx: typer.Context, incomplete: str) -> list[str]:
     from llamactl.catalogue.cache import ModelCache
 
     api_url = resolve_api_url(ctx.find_root().params.get("api_url"), os.environ)
-    catalogue = ModelCache(Environment(api_url=api_url)).read()
-    if catalogue is None:
-        return []
+    env = Environment(api_url=api_url)
+    catalogue = ModelCache(env).read()
+    names = set(catalogue.names() if catalogue is not None else []) | set(saved_aliases(env))
     typed = incomplete.lower()
-    return sorted(name for name in set(catalogue.names()) if name.lower().startswith(typed))
+    return sorted(name for name in names if name.lower().startswith(typed))
+
+
+def saved_aliases(env: Environment) -> list[str]:
+    """The alias names, for completion and suggestions; none when config.json is damaged
+    (a helper never fails because of it; the command that needs it says so)."""
+    from llamactl.config import load_config
+    from llamactl.errors import LlamactlError
+
+    try:
+        return list(load_config(env).aliases)
+    except LlamactlError:
+        return []
 
 
 def complete_model_type(ctx: typer.Context, incomplete: str) -> list[str]:
@@ -43,16 +55,29 @@ def complete_model_type(ctx: typer.Context, incomplete: str) -> list[str]:
 
 def closest_names(name: str, known: list[str]) -> list[str]:
     """The known names most like `name`, best first; only the one that differs from it just
-    in case, when there is one."""
+    in case, when there is one. A name typed without its owner (`llama-2-70b`) is also
+    compared with the part of each name after the `/`."""
     import difflib
+    import heapq
 
     by_lower = {candidate.lower(): candidate for candidate in known}
-    if name.lower() in by_lower:
-        return [by_lower[name.lower()]]
-    matches = difflib.get_close_matches(
-        name.lower(), list(by_lower), n=MAX_SUGGESTIONS, cutoff=SIMILARITY_CUTOFF
-    )
-    return [by_lower[match] for match in matches]
+    typed = name.lower()
+    if typed in by_lower:
+        return [by_lower[typed]]
+    matcher = difflib.SequenceMatcher()
+    matcher.set_seq2(typed)
+
+    def similarity(candidate: str) -> float:
+        texts = [candidate] if "/" in typed else [candidate, candidate.rsplit("/", 1)[-1]]
+        scores = []
+        for text in texts:
+            matcher.set_seq1(text)
+            scores.append(matcher.ratio())
+        return max(scores)
+
+    scored = [(similarity(candidate), candidate) for candidate in by_lower]
+    best = heapq.nlargest(MAX_SUGGESTIONS, [pair for pair in scored if pair[0] >= SIMILARITY_CUTOFF])
+    return [by_lower[candidate] for _, candidate in best]
 
 
 def _one_of(names: list[str]) -> str:
@@ -66,8 +91,9 @@ def suggest_known_models(
     """Adds a better hint to a 404 from the API about `model`: the closest names in the
     catalogue, or `models versions` when the model exists and a version was asked for.
 
-    With `refresh`, a missing or day-old cache is fetched again first (never for infer,
-    which only reads the cache).
+    With `refresh`, a missing or day-old cache is fetched again first: only after the
+    API's 404, so no answer ever waits for the list (a batch, whose every line may fail,
+    only reads the cache).
     """
     from llamactl.errors import ApiRejected
 
@@ -89,7 +115,7 @@ def unknown_model_hint(env: Environment, model: str, version: str | None, refres
     known = catalogue.names()
     if model in known:
         return f"see 'llamactl models versions -m {model}' for its versions" if version else None
-    closest = closest_names(model, known)
+    closest = closest_names(model, known + saved_aliases(env))
     if not closest:
         return None
     return f"did you mean {_one_of(closest)}? ('llamactl models list' shows every model)"

@@ -298,6 +298,12 @@ def rerun(
     from llamactl.history.rerun import rebuild_request
 
     env: Environment = ctx.obj
+    if flags.model is not None:  # an alias, checked; without -m the recorded model, never the default
+        from dataclasses import replace
+
+        from llamactl.catalogue.model_choice import chosen_model
+
+        flags = replace(flags, model=chosen_model(env, flags.model))
     record = _stored_record(env, request_id)
     options = infer_options(flags)
     send(env, rebuild_request(record, options, env), options, flags)

@@ -93,9 +93,14 @@ def infer(
     ] = None,
 ) -> None:
     """`llamactl infer`; its help is in help.md."""
+    from dataclasses import replace
+
+    from llamactl.catalogue.model_choice import chosen_model
     from llamactl.inference.prepare import InferOptions, prepare_request
 
     env: Environment = ctx.obj
+    if flags.model is not None or not flags.deploy_id:  # -d alone runs a deployment, no model
+        flags = replace(flags, model=chosen_model(env, flags.model))
     if batch is not None:
         from llamactl.batch.run import run_batch
         from llamactl.batch.settings import BatchSettings, refuse_single_flags

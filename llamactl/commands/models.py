@@ -11,12 +11,21 @@ from llamactl.commands.helptext import command_help
 from llamactl.env import Environment
 
 ModelOption = Annotated[
-    str,
+    str | None,
     typer.Option(
         "-m",
         "--model",
         metavar="MODEL",
-        help="Model name, e.g. meta-llama/Llama-2-70b-chat-hf.",
+        help="The model, as the MODEL argument gives it (deepctl's spelling).",
+        autocompletion=complete_model_name,
+        show_default=False,
+    ),
+]
+ModelArgument = Annotated[
+    str | None,
+    typer.Argument(
+        metavar="[MODEL]",
+        help="Model name or alias, e.g. meta-llama/Llama-2-70b-chat-hf \\[default: -m, LLAMACTL_MODEL, then 'models default'].",
         autocompletion=complete_model_name,
         show_default=False,
     ),
@@ -63,6 +72,17 @@ def list_models(
     print_models(out, [entry for entry in entries if model_type is None or entry.type == model_type])
 
 
+def _model(env: Environment, argument: str | None, option: str | None) -> str:
+    """MODEL or -m (not two different ones), else the default; checked, aliases expanded."""
+    from llamactl.catalogue.model_choice import chosen_model
+
+    if argument is not None and option is not None and argument != option:
+        from llamactl.errors import UsageError
+
+        raise UsageError(f"two models given ({argument} and -m {option}): give one of them")
+    return chosen_model(env, argument if argument is not None else option)
+
+
 def _type_of(raw) -> object:
     return raw.get("type") if isinstance(raw, dict) else None
 
@@ -70,7 +90,8 @@ def _type_of(raw) -> object:
 @app.command(**command_help("models info"))
 def info(
     ctx: typer.Context,
-    model: ModelOption,
+    model_argument: ModelArgument = None,
+    model_option: ModelOption = None,
     version: Annotated[
         str | None,
         typer.Option(
@@ -88,6 +109,7 @@ def info(
 
     env: Environment = ctx.obj
     out = env.output
+    model = _model(env, model_argument, model_option)
     with suggest_known_models(env, model, version, refresh=True):
         card = fetch_model_info(env, model, version)
     if json_output:
@@ -100,16 +122,131 @@ def info(
 
 
 @app.command(**command_help("models versions"))
-def versions(ctx: typer.Context, model: ModelOption, json_output: JsonOption = False) -> None:
+def versions(
+    ctx: typer.Context,
+    model_argument: ModelArgument = None,
+    model_option: ModelOption = None,
+    json_output: JsonOption = False,
+) -> None:
     from llamactl.catalogue.cache import fetch_versions
     from llamactl.catalogue.display import print_versions, version_rows
     from llamactl.catalogue.names import suggest_known_models
 
     env: Environment = ctx.obj
     out = env.output
+    model = _model(env, model_argument, model_option)
     with suggest_known_models(env, model, refresh=True):
         items = fetch_versions(env, model)
     if json_output:
         out.json(items)
         return
     print_versions(out, version_rows(items, warn=out.warn))
+
+
+def complete_alias(ctx: typer.Context, incomplete: str) -> list[str]:
+    """The saved aliases (`models alias --rm <TAB>`)."""
+    from llamactl.catalogue.names import saved_aliases
+
+    return sorted(short for short in saved_aliases(Environment()) if short.startswith(incomplete))
+
+
+@app.command("default", **command_help("models default"))
+def default(
+    ctx: typer.Context,
+    model: Annotated[
+        str | None,
+        typer.Argument(
+            metavar="[MODEL]",
+            help="The model (or alias) to use when -m is left out.",
+            autocompletion=complete_model_name,
+            show_default=False,
+        ),
+    ] = None,
+    unset: Annotated[bool, typer.Option("--unset", help="Forget the saved default.")] = False,
+) -> None:
+    from llamactl.catalogue.model_choice import MODEL_VARIABLE, chosen_model, set_default
+    from llamactl.config import load_config, save_config
+    from llamactl.errors import UsageError
+
+    env: Environment = ctx.obj
+    out = env.output
+    if model is not None and unset:
+        raise UsageError("give MODEL or --unset, not both")
+    from_environment = env.environ.get(MODEL_VARIABLE)
+    config = load_config(env)
+    if model is None and not unset:
+        if not (from_environment or config.default_model):
+            out.info("no default model: -m is needed; save one with 'llamactl models default MODEL'")
+            return
+        out.text(chosen_model(env, None) + "\n")
+        if from_environment:
+            out.info(f"(from {MODEL_VARIABLE}, which wins over the saved default)")
+        return
+    if unset:
+        removed, config.default_model = config.default_model, None
+        if removed:
+            save_config(env, config)
+        out.info(f"removed the default model {removed}" if removed else "no default model was saved")
+    else:
+        saved = set_default(config, model or "")
+        save_config(env, config)
+        out.info(f"default model: {saved}")
+    if from_environment:
+        out.warn(f"{MODEL_VARIABLE}={from_environment} is set, and wins over the saved default")
+
+
+@app.command("alias", **command_help("models alias"))
+def alias(
+    ctx: typer.Context,
+    short: Annotated[
+        str | None,
+        typer.Argument(metavar="[SHORT]", help="The alias, e.g. llama70.", show_default=False),
+    ] = None,
+    model: Annotated[
+        str | None,
+        typer.Argument(
+            metavar="[MODEL]",
+            help="The model it stands for.",
+            autocompletion=complete_model_name,
+            show_default=False,
+        ),
+    ] = None,
+    remove: Annotated[
+        str | None,
+        typer.Option(
+            "--rm",
+            metavar="SHORT",
+            help="Remove an alias.",
+            autocompletion=complete_alias,
+            show_default=False,
+        ),
+    ] = None,
+    json_output: JsonOption = False,
+) -> None:
+    from llamactl.catalogue.model_choice import add_alias, alias_target, remove_alias
+    from llamactl.config import load_config, save_config
+    from llamactl.errors import UsageError
+
+    env: Environment = ctx.obj
+    out = env.output
+    if remove is not None and short is not None:
+        raise UsageError("give SHORT MODEL or --rm SHORT, not both")
+    config = load_config(env)
+    if remove is not None:
+        target = remove_alias(config, remove)
+        save_config(env, config)
+        out.info(f"removed the alias {remove} (for {target})")
+    elif short is not None and model is not None:
+        target = add_alias(config, short, model)
+        save_config(env, config)
+        out.info(f"alias {short}: {target}")
+    elif short is not None:
+        out.text(alias_target(config, short) + "\n")
+    elif json_output:
+        out.json(config.aliases)
+    elif config.aliases:
+        from llamactl.catalogue.display import print_aliases
+
+        print_aliases(out, config.aliases)
+    else:
+        out.info("no aliases; add one with 'llamactl models alias SHORT MODEL'")

@@ -154,7 +154,7 @@ def sections(record: HistoryRecord) -> list[tuple[str, str]]:
 
 
 def print_record(out: Output, record: HistoryRecord) -> None:
-    out.show(lambda: record_text(record), lambda console: record_panels(record))
+    out.show(lambda: record_text(record), lambda console: record_panels(record), paged=True)
 
 
 def record_text(record: HistoryRecord) -> str:

@@ -45,10 +45,10 @@ def make_target(model: str | None, version: str | None, deploy_id: str | None) -
         raise UsageError("give exactly one of -m/--model or -d/--deploy-id")
     if version and not model:
         raise UsageError("--version needs -m/--model")
-    if model and (model != model.strip() or any(part in ("", ".", "..") for part in model.split("/"))):
-        raise UsageError(
-            f"invalid model name {model!r}: expected a name such as meta-llama/Llama-2-70b-chat-hf"
-        )
+    if model:
+        from llamactl.catalogue.model_choice import check_model_name
+
+        check_model_name(model)
     return InferenceTarget(model=model, version=version, deploy_id=deploy_id)
 
 

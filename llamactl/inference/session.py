@@ -50,7 +50,8 @@ def run_request(
     prefetch = PricingPrefetch(env, token, request.target.model if request.stream else None)
     from llamactl.errors import Interrupted, LlamactlError
 
-    with suggest_known_models(env, request.target.model, request.target.version):
+    # a 404's "did you mean" may fetch the list (after the failure, never on the way to an answer)
+    with suggest_known_models(env, request.target.model, request.target.version, refresh=True):
         try:
             outcome = run_inference(
                 client,

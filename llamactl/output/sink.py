@@ -108,13 +108,35 @@ class Output:
         """On a terminal the same JSON with nothing raw to obey; in a pipe the exact text."""
         return json_visible(text) if self.rich_stdout else text
 
-    def show(self, plain: Callable[[], str], rich: Callable[[Console], RenderableType]) -> None:
+    def show(
+        self, plain: Callable[[], str], rich: Callable[[Console], RenderableType], paged: bool = False
+    ) -> None:
         """A result with two forms: `rich` builds a renderable for the terminal's console
-        (its width is known there), `plain` the exact text for a pipe or file."""
-        if self.rich_stdout:
-            self.stdout_console.print(rich(self.stdout_console))
-        else:
+        (its width is known there), `plain` the exact text for a pipe or file. `paged`: on
+        a terminal, a result taller than the screen goes through the pager, if there is one."""
+        if not self.rich_stdout:
             self.text(plain())
+            return
+        console = self.stdout_console
+        if not (paged and self.env.pager):
+            console.print(rich(console))
+            return
+        with console.capture() as captured:
+            console.print(rich(console))
+        rendered = captured.get()
+        if rendered.count("\n") > console.height:
+            from llamactl.output.pager import page
+
+            self.flush()
+            if page(
+                self.env.pager,
+                rendered,
+                self.env.environ,
+                getattr(self.env.stdout, "encoding", None) or "utf-8",
+            ):
+                return
+        write_text(self.env.stdout, rendered)  # already rendered, sanitized, for this terminal
+        self.flush()
 
     # stderr
 
