@@ -77,4 +77,17 @@ def add_batch_id(db) -> None:
         )""")
 
 
-MIGRATIONS = (create_requests, create_results, create_search_index, index_listing_and_stats, add_batch_id)
+def add_api(db) -> None:
+    """Which API a request went to: `native` (every request before this step) or `openai`,
+    DeepInfra's OpenAI-compatible chat API, whose `fields` hold `messages`."""
+    db.execute("ALTER TABLE requests ADD COLUMN api TEXT NOT NULL DEFAULT 'native'")
+
+
+MIGRATIONS = (
+    create_requests,
+    create_results,
+    create_search_index,
+    index_listing_and_stats,
+    add_batch_id,
+    add_api,
+)
