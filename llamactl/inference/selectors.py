@@ -112,21 +112,21 @@ def _shape_at(shape: Any, steps: list[str], path: str, results: int, kind: Respo
 
 
 def check_text_generation_selector(
-    selector: Selector, results: int, kind: ResponseShape = TEXT_GENERATION
+    selector: Selector, results: int, response: ResponseShape = TEXT_GENERATION
 ) -> None:
-    """Before sending a text-generation request (or a chat completion, `kind`): the path
+    """Before sending a text-generation request (or a chat completion, `response`): the path
     exists in its response, and the target can take what is there (an object, array or
     number needs - or a .json file)."""
     prefix, idx, suffix = selector.path.partition("{IDX}")
     steps = [part for part in prefix.split(".") if part]
-    shape = _shape_at(kind.shape, steps, selector.path, results, kind)
+    shape = _shape_at(response.shape, steps, selector.path, results, response)
     if idx:
         if not isinstance(shape, list):
             raise UsageError(
                 f"-o {selector.path}: {{IDX}} needs an array at {prefix.rstrip('.') or 'the top'}"
             )
         shape = _shape_at(
-            shape[0], [part for part in suffix.split(".") if part], selector.path, results, kind
+            shape[0], [part for part in suffix.split(".") if part], selector.path, results, response
         )
     if isinstance(shape, list) and ("{IDX}" in selector.target or results == 1):
         shape = shape[0]  # one file per item, or a one-item array written as its item
@@ -137,7 +137,7 @@ def check_text_generation_selector(
         what = f"{selector.path or 'the whole response'} is {kind}"
         raise UsageError(
             f"-o {selector.path}={selector.target}: {what}, which only - or a .json file can take",
-            hint=f"the text is -o {kind.text_path}={selector.target}",
+            hint=f"the text is -o {response.text_path}={selector.target}",
         )
 
 
