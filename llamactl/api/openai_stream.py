@@ -22,39 +22,46 @@ from llamactl.api.native_stream import StreamEvent, error_message_of
 LEAKED_EOS = "</s>"
 
 
-def _choice(data: dict[str, Any]) -> dict[str, Any] | None:
-    choices = data.get("choices")
-    if isinstance(choices, list) and choices and isinstance(choices[0], dict):
-        return choices[0]
-    return None
+@dataclass
+class ChatStreamEvent(StreamEvent):
+    """A chat chunk: a StreamEvent, and the finish reason of its choice when it has one."""
+
+    finish_reason: str | None = None
 
 
-def choice_text(choice: dict[str, Any]) -> str:
-    """A chunk's text: the chat `delta.content`, or a completion's `text`."""
-    delta = choice.get("delta")
-    text = delta.get("content") if isinstance(delta, dict) else choice.get("text")
-    return text if isinstance(text, str) else ""
-
-
-def parse_chunk(payload: str) -> StreamEvent | None:
+def parse_chunk(payload: str) -> ChatStreamEvent | None:
     """Interpret one chunk; None for data that is not a JSON object (ignored).
 
     `final` marks the chunk after which nothing more is worth reading: the one carrying
-    `usage` once a choice has finished (DeepInfra's finish chunk, or OpenAI's usage chunk)."""
+    `usage` once a choice has finished (DeepInfra's finish chunk, or OpenAI's usage chunk).
+    Lean on purpose: it runs once per token (bench/streaming.py, openai section)."""
     try:
         data = json.loads(payload)
     except ValueError:
         return None
-    if not isinstance(data, dict):
+    if data.__class__ is not dict:
         return None
-    message = error_message_of(data) if "choices" not in data else None
-    if message is not None:
-        return StreamEvent(data, error=message)
-    choice = _choice(data)
-    text = choice_text(choice) if choice is not None else ""
-    usage = data.get("usage")
-    final = isinstance(usage, dict) and (choice is None or choice.get("finish_reason") is not None)
-    return StreamEvent(data, text=text, special=text == LEAKED_EOS, final=final)
+    choices = data.get("choices")
+    if not choices:  # OpenAI's usage chunk (`choices: []`), or an error object
+        message = error_message_of(data) if choices is None else None
+        if message is not None:
+            return ChatStreamEvent(data, error=message)
+        return ChatStreamEvent(data, final=data.get("usage").__class__ is dict)
+    choice = choices[0] if choices.__class__ is list else None
+    if choice.__class__ is not dict:
+        return ChatStreamEvent(data)
+    delta = choice.get("delta")
+    text = delta.get("content") if delta.__class__ is dict else choice.get("text")
+    if text.__class__ is not str:
+        text = ""
+    finish = choice.get("finish_reason")
+    return ChatStreamEvent(
+        data,
+        text=text,
+        special=text == LEAKED_EOS,
+        final=finish is not None and data.get("usage").__class__ is dict,
+        finish_reason=None if finish is None else str(finish),
+    )
 
 
 def _int(value: Any) -> int | None:
@@ -98,19 +105,17 @@ class ChatStreamAccumulator:
     def add(self, event: StreamEvent) -> None:
         if event.error is not None:
             return
-        data = event.data
-        choice = _choice(data)
-        if choice is not None:
-            if event.text:
-                self.tokens_received += 1
-                if not event.special:
-                    self.utf8 += event.text.encode("utf-8", errors="surrogatepass")
-            if choice.get("finish_reason") is not None:
-                self.finish_reason = str(choice["finish_reason"])
-        if data.get("usage") is not None:
-            self.usage = Usage.of(data["usage"])
-        if self.request_id is None and isinstance(data.get("id"), str):
-            self.request_id = data["id"]
+        if event.text:
+            self.tokens_received += 1
+            if not event.special:
+                self.utf8 += event.text.encode("utf-8", errors="surrogatepass")
+        finish = getattr(event, "finish_reason", None)
+        if finish is not None:
+            self.finish_reason = finish
+        if event.final:
+            self.usage = Usage.of(event.data.get("usage"))
+        if self.request_id is None and isinstance(event.data.get("id"), str):
+            self.request_id = event.data["id"]
 
     @property
     def text(self) -> str:
