@@ -243,14 +243,17 @@ def test_processes_opening_a_brand_new_database_together_all_succeed(tmp_path):
 
 def test_a_chat_request_is_found_by_its_last_user_message(store):
     record = make_record("unused")
-    record.api, record.fields = "openai", {
-        "messages": [
-            {"role": "system", "content": "Be brief."},
-            {"role": "user", "content": "first question"},
-            {"role": "assistant", "content": "an answer"},
-            {"role": "user", "content": "the alpaca question"},
-        ]
-    }
+    record.api, record.fields = (
+        "openai",
+        {
+            "messages": [
+                {"role": "system", "content": "Be brief."},
+                {"role": "user", "content": "first question"},
+                {"role": "assistant", "content": "an answer"},
+                {"role": "user", "content": "the alpaca question"},
+            ]
+        },
+    )
     [new_id] = store.add_all([record])
     [found] = store.search("alpaca", 10)
     assert (found.id, found.api, found.prompt) == (new_id, "openai", "the alpaca question")

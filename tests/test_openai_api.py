@@ -253,3 +253,29 @@ def test_dry_run_names_the_other_server(api, monkeypatch, stream):
     run = openai("--dry-run", "--stream" if stream else "--no-stream", "hi")
     assert " -X POST http://127.0.0.1:8080/v1/chat/completions " in run.stdout
     assert ('"stream_options"' in run.stdout) is stream
+
+
+def test_send_messages_is_a_conversation_turn_with_the_native_paths_outcome(api, home):
+    """What a conversation turn calls: the messages so far in, the outcome infer gets out."""
+    import io
+
+    from llamactl.api.request import InferenceTarget
+    from llamactl.env import Environment
+    from llamactl.inference.openai_chat import send_messages
+    from llamactl.inference.session import RunSettings
+    from llamactl.output.views import TextView
+
+    environ = {"DEEPINFRA_TOKEN": VALID_TOKEN, "LLAMACTL_HOME": str(home)}
+    env = Environment(api_url=api.url, environ=environ, stdout=io.StringIO(), stderr=io.StringIO())
+    messages = [user("hi"), {"role": "assistant", "content": "hello"}, user("and a llama?")]
+    view = TextView(env.output)
+    outcome = send_messages(
+        env, InferenceTarget(model=MODEL), messages, view, RunSettings(10, 0), {"seed": 1}
+    )
+    view.finish()
+    assert env.stdout.getvalue() == textgen.default_reply("and a llama?") + "\n"
+    assert (outcome.status, outcome.results) == ("ok", [textgen.default_reply("and a llama?")])
+    assert outcome.tokens_in == prompt_tokens(*messages) and outcome.cost and not outcome.cost_estimated
+    assert chat_requests(api)[-1].json["messages"] == messages and chat_requests(api)[-1].json["seed"] == 1
+    [row] = json.loads(invoke(["history", "list", "--json"]).stdout)
+    assert row["api"] == "openai" and row["fields"]["messages"] == messages
