@@ -124,16 +124,29 @@ def _stop_text(raw: str) -> list[str]:
     return [raw]
 
 
-def _response_format_text(raw: str) -> dict[str, Any]:
-    if raw.strip() in ("json", "json_object"):
-        return {"type": "json_object"}
+def _json_text(raw: str, accepts: Callable[[Any], bool]) -> Any:
+    """A JSON value that `accepts` takes, else WrongType."""
     try:
         value = loads_strict(raw)
     except ValueError:
-        value = None
-    if not isinstance(value, dict):
+        raise WrongType() from None
+    if not accepts(value):
         raise WrongType()
     return value
+
+
+def _is_object(value: Any) -> bool:
+    return isinstance(value, dict)
+
+
+def _object_text(raw: str) -> dict[str, Any]:
+    return _json_text(raw, _is_object)
+
+
+def _response_format_text(raw: str) -> dict[str, Any]:
+    if raw.strip() in ("json", "json_object"):
+        return {"type": "json_object"}
+    return _object_text(raw)
 
 
 def _is_messages(value: Any) -> bool:
@@ -143,23 +156,7 @@ def _is_messages(value: Any) -> bool:
 
 
 def _messages_text(raw: str) -> list[dict[str, Any]]:
-    try:
-        value = loads_strict(raw)
-    except ValueError:
-        value = None
-    if not _is_messages(value):
-        raise WrongType()
-    return value
-
-
-def _object_text(raw: str) -> dict[str, Any]:
-    try:
-        value = loads_strict(raw)
-    except ValueError:
-        value = None
-    if not isinstance(value, dict):
-        raise WrongType()
-    return value
+    return _json_text(raw, _is_messages)
 
 
 INTEGER = FieldType("an integer", _int_text, _is_int)
@@ -176,7 +173,7 @@ STOP = FieldType(
 RESPONSE_FORMAT = FieldType(
     'a JSON object such as {"type": "json_object"}',
     _response_format_text,
-    lambda value: isinstance(value, dict),
+    _is_object,
 )
 # The native API's text-generation fields (deepinfra-api.md §1.3).
 FIELD_TYPES: dict[str, FieldType] = {
@@ -205,9 +202,7 @@ OPENAI_FIELD_TYPES: dict[str, FieldType] = {
     "messages": FieldType(
         'a JSON array of messages such as [{"role": "user", "content": "Hi"}]', _messages_text, _is_messages
     ),
-    "stream_options": FieldType(
-        'a JSON object such as {"include_usage": true}', _object_text, lambda value: isinstance(value, dict)
-    ),
+    "stream_options": FieldType('a JSON object such as {"include_usage": true}', _object_text, _is_object),
 }
 MAX_OPENAI_CHOICES = 4  # `n` (§5.1)
 

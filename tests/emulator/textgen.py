@@ -212,13 +212,11 @@ def _coerce(field: str, value, kind: str):
     return None, _error(field, "value is not a valid dict", "type_error.dict")
 
 
-def validate(params: dict) -> tuple[dict, list[dict]]:
-    """(coerced params, 422 detail list) for a native text-generation request."""
-    clean = dict(params)
+def _check_fields(params: dict, table: dict, clean: dict) -> list[dict]:
+    """Coerce each field of `table` present in `params` into `clean`; the 422 entries of
+    the ones of the wrong type or out of range."""
     errors = []
-    if "input" not in params:
-        errors.append(_error("input", "field required", "value_error.missing"))
-    for field, (kind, low, high) in _FIELDS.items():
+    for field, (kind, low, high) in table.items():
         if field not in params or params[field] is None:
             continue
         value, err = _coerce(field, params[field], kind)
@@ -253,6 +251,16 @@ def validate(params: dict) -> tuple[dict, list[dict]]:
                     limit_value=high,
                 )
             )
+    return errors
+
+
+def validate(params: dict) -> tuple[dict, list[dict]]:
+    """(coerced params, 422 detail list) for a native text-generation request."""
+    clean = dict(params)
+    errors = []
+    if "input" not in params:
+        errors.append(_error("input", "field required", "value_error.missing"))
+    errors += _check_fields(params, _FIELDS, clean)
     if not errors and clean.get("stream") and (clean.get("num_responses") or 1) > 1:
         errors.append(
             _error("num_responses", "num_responses > 1 is incompatible with streaming", "value_error")
@@ -318,28 +326,5 @@ def validate_chat(params: dict) -> tuple[dict, list[dict]]:
     ]
     if "messages" in params:
         errors += _message_errors(params["messages"])
-    for field, (kind, low, high) in _CHAT_FIELDS.items():
-        if field not in params or params[field] is None:
-            continue
-        value, err = _coerce(field, params[field], kind)
-        if err:
-            errors.append(err)
-            continue
-        clean[field] = value
-        if kind == "list" and high is not None and len(value) > high:
-            errors.append(
-                _error(field, f"ensure this value has at most {high} items", "value_error.list.max_items")
-            )
-        elif kind in ("int", "float") and low is not None and value < low:
-            errors.append(
-                _error(
-                    field, f"ensure this value is greater than or equal to {low}", "value_error.number.not_ge"
-                )
-            )
-        elif kind in ("int", "float") and high is not None and value > high:
-            errors.append(
-                _error(
-                    field, f"ensure this value is less than or equal to {high}", "value_error.number.not_le"
-                )
-            )
+    errors += _check_fields(params, _CHAT_FIELDS, clean)
     return clean, errors
