@@ -146,6 +146,8 @@ def test_a_message_list_from_a_file_and_a_prompt_after_it(api, tmp_path):
     assert [m["content"] for m in chat_requests(api)[-1].json["messages"]] == ["hi", "yo", "and now?"]
     history.write_text('[{"content": "no role"}]')
     assert openai("-i", f"messages=@{history}").exit_code == 2
+    run = openai("-i", "model=other/model", "hi")
+    assert run.exit_code == 2 and "-i model: the model is given with -m" in run.stderr
 
 
 def test_history_records_the_api_and_the_messages(api):

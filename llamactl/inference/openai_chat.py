@@ -26,6 +26,8 @@ def to_chat_fields(fields: dict[str, Any], system: str | None = None) -> None:
     """Turn infer's fields into the chat API's, in place: the prompt (`input`) becomes the
     last user message after any `-i messages=...`, and `--system` the first message when
     the list has no system message yet."""
+    if "model" in fields:
+        raise InputError("the model is given with -m (or -d), not as a field", field="model")
     messages: list[Message] = list(fields.pop("messages", None) or [])
     prompt = fields.pop("input", None)
     if isinstance(prompt, str):
