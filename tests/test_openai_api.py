@@ -281,3 +281,26 @@ def test_send_messages_is_a_conversation_turn_with_the_native_paths_outcome(api,
     assert chat_requests(api)[-1].json["messages"] == messages and chat_requests(api)[-1].json["seed"] == 1
     [row] = json.loads(invoke(["history", "list", "--json"]).stdout)
     assert row["api"] == "openai" and row["fields"]["messages"] == messages
+
+
+def test_sigint_mid_stream_keeps_the_partial_answer_in_history(emulator, env):
+    import signal
+    import threading
+
+    from tests.helpers import HANG_GUARD, read_exactly, start_llamactl
+
+    gate = threading.Event()
+    emulator.behave(Behavior(tokens=["kept", " lost"], gate=gate))
+    proc = start_llamactl(env, "infer", "--api", "openai", "-m", MODEL, "hi")
+    try:
+        assert read_exactly(proc.stdout.fileno(), 4) == b"kept"
+        proc.send_signal(signal.SIGINT)
+        assert proc.wait(HANG_GUARD) == 130
+    finally:
+        gate.set()
+        proc.kill()
+        proc.wait()
+    rows = json.loads(run_llamactl(["history", "list", "--json"], env).stdout)
+    assert [(row["api"], row["status"], row["results"]) for row in rows] == [
+        ("openai", "interrupted", ["kept"])
+    ]
