@@ -8,9 +8,11 @@
    10 ms), chunked and close-delimited;
 3. terminal rendering: 500, 2,000 and 8,000 tokens into a pseudo-terminal with Rich on;
    the per-token cost must stay flat (8,000 tokens at most 20x the cost of 500);
-4. peak memory of a simple infer (target 60 MiB).
+4. peak memory of a simple infer (target 60 MiB);
+5. the OpenAI-compatible chat stream (`infer --api openai`) against the native stream:
+   CPU per token of the same tokens, each on its own API (target: within 1.1x).
 
-    .venv/bin/python bench/streaming.py [--tokens 100000] [--latency-runs 20]
+    .venv/bin/python bench/streaming.py [--tokens 100000] [--latency-runs 20] [--only openai]
 """
 
 from __future__ import annotations
@@ -224,17 +226,41 @@ def simple_infer_memory(emulator: Emulator, env: dict) -> None:
     )
 
 
+def openai_against_native(emulator: Emulator, env: dict, tokens: int) -> None:
+    """The same tokens streamed by each API into /dev/null: the chat chunks are larger JSON
+    (id, model, choices, delta), so this is the price of the OpenAI stream's parsing."""
+    command = [llamactl_script(), "infer", "-m", MODEL, "-q", "--no-history", "hi"]
+    native = cpu_per_token(command, env, emulator, tokens)
+    chat = cpu_per_token([*command[:2], "--api", "openai", *command[2:]], env, emulator, tokens)
+    print(f"\nOpenAI chat stream against the native stream: {tokens:,} tokens to /dev/null")
+    print(f"  llamactl infer (native)        {native * 1e6:6.2f} µs/token   (CPU beyond start-up)")
+    print(
+        f"  llamactl infer --api openai    {chat * 1e6:6.2f} µs/token   {chat / native:4.2f}x   (target <= 1.1x)"
+    )
+
+
+SECTIONS = ("throughput", "latency", "terminal", "memory", "openai")
+
+
 def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("--tokens", type=int, default=100_000)
     parser.add_argument("--latency-runs", type=int, default=20)
+    parser.add_argument("--only", choices=SECTIONS, action="append", help="run only these sections")
     args = parser.parse_args()
+    chosen = set(args.only or SECTIONS)
     with Emulator() as emulator:
         env = client_env(emulator)
-        throughput(emulator, env, args.tokens)
-        first_token_latency(emulator, env, args.latency_runs)
-        render_in_terminal(emulator, env)
-        simple_infer_memory(emulator, env)
+        if "throughput" in chosen:
+            throughput(emulator, env, args.tokens)
+        if "latency" in chosen:
+            first_token_latency(emulator, env, args.latency_runs)
+        if "terminal" in chosen:
+            render_in_terminal(emulator, env)
+        if "memory" in chosen:
+            simple_infer_memory(emulator, env)
+        if "openai" in chosen:
+            openai_against_native(emulator, env, args.tokens)
     return 0
 
 

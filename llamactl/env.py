@@ -26,6 +26,8 @@ if TYPE_CHECKING:
 DEFAULT_API_URL = "https://api.deepinfra.com"
 API_URL_VARIABLES = ("DEEPINFRA_HOST", "DEEPINFRA_BASE_URL")
 EXPECTED_API_URL = "give http(s)://host[:port] (--api-url, DEEPINFRA_HOST or DEEPINFRA_BASE_URL)"
+OPENAI_PATH = "/v1/openai"  # DeepInfra's OpenAI-compatible API, under the API URL
+OPENAI_URL_VARIABLE = "LLAMACTL_OPENAI_URL"  # any OpenAI-compatible server, instead of {api}/v1/openai
 
 
 def resolve_api_url(flag: str | None, environ: Mapping[str, str]) -> str:
@@ -146,6 +148,17 @@ class Environment:
     @property
     def api_host(self) -> str:
         return api_host(self.api_url)
+
+    @property
+    def custom_openai_url(self) -> str | None:
+        """LLAMACTL_OPENAI_URL, when it points the OpenAI API at another server."""
+        value = (self.environ.get(OPENAI_URL_VARIABLE) or "").strip().rstrip("/")
+        return value or None
+
+    @property
+    def openai_url(self) -> str:
+        """The OpenAI-compatible API's base: LLAMACTL_OPENAI_URL, else {api}/v1/openai."""
+        return self.custom_openai_url or self.api_url + OPENAI_PATH
 
     @property
     def state_dir(self) -> Path:

@@ -32,6 +32,7 @@ TOKENS = ["Alpha", " beta", " gamma"]
 CONTROL_SEQUENCES = "\x1b]0;owned\x07\x1b]52;c;aGk=\x07\x1b[2J\x1b[6n"
 SHOWN_SEQUENCES = "^[]0;owned^G^[]52;c;aGk=^G^[[2J^[[6n"
 HOSTILE_TOKENS = ["Alpha", " " + CONTROL_SEQUENCES, " gamma"]
+OPENAI = ["--api", "openai"]  # the same request on DeepInfra's OpenAI-compatible chat API
 RAW_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")  # any control but newline and tab
 
 
@@ -349,6 +350,81 @@ FAULTS = [
         "Request failed during generation",
     ),
     Fault("stalled stream", stream(stall_after=1), 5, 1, "incomplete", "stalled", ["--timeout", "0.5"]),
+    Fault(
+        "OpenAI API: 401 wrong token, {error: {message}}",
+        Behavior(status=401, message="Invalid token"),
+        3,
+        -1,
+        "error",
+        "Invalid token",
+        OPENAI,
+    ),
+    Fault(
+        "OpenAI API: 422 validation, FastAPI detail list",
+        Behavior(),
+        4,
+        -1,
+        "error",
+        "body.temperature: ensure this value is less than or equal to 2",
+        [*OPENAI, "-i", "temperature=3"],
+    ),
+    Fault(
+        "OpenAI API: 429 rate limited, retries exhausted",
+        Behavior(status=429, message="Model busy, retry later", headers={"Retry-After": "0"}),
+        5,
+        -1,
+        "error",
+        "Model busy, retry later (HTTP 429 Too Many Requests) (gave up after 3 attempts)",
+        OPENAI,
+    ),
+    Fault(
+        "OpenAI API: stream with garbage lines, comments, CRLF",
+        stream(garbage_lines=True, comments=True, newline="\r\n", data_space=False),
+        0,
+        3,
+        "ok",
+        "",
+        OPENAI,
+    ),
+    Fault(
+        "OpenAI API: close-delimited stream, one byte a write",
+        stream(framing="close", split_writes=True, stream_json="compact"),
+        0,
+        3,
+        "ok",
+        "",
+        OPENAI,
+    ),
+    Fault(
+        "OpenAI API: stream cut after 2 tokens", stream(cut_after=2), 5, 2, "incomplete", "incomplete", OPENAI
+    ),
+    Fault(
+        "OpenAI API: stream without its finish chunk and [DONE]",
+        stream(final_event=False),
+        5,
+        3,
+        "incomplete",
+        "before its final event",
+        OPENAI,
+    ),
+    Fault(
+        "OpenAI API: error event mid-stream, {error: {message}}",
+        stream(error_after=2, message="CUDA out of memory"),
+        5,
+        2,
+        "error",
+        "CUDA out of memory",
+        OPENAI,
+    ),
+    Fault(
+        "OpenAI API: stalled stream",
+        stream(stall_after=1),
+        5,
+        1,
+        "incomplete",
+        "stalled",
+        [*OPENAI, "--timeout", "0.5"],
+    ),
     Fault(
         "slow first byte, within --timeout", stream(first_byte_delay=0.3), 0, 3, "ok", "", ["--timeout", "5"]
     ),

@@ -55,7 +55,7 @@ def test_an_older_database_is_migrated_and_keeps_its_rows(tmp_path):
     old.close()
     with HistoryStore.open(path) as store:
         assert store.db.execute("PRAGMA user_version").fetchone()[0] == len(MIGRATIONS)
-        assert [record.prompt for record in store.recent(10)] == ["from before"]
+        assert [(record.prompt, record.api) for record in store.recent(10)] == [("from before", "native")]
         new_id = store.add_all([make_record("after the upgrade")])[0]
         assert [record.id for record in store.search("upgrade", 10)] == [new_id]
 
@@ -239,3 +239,22 @@ def test_processes_opening_a_brand_new_database_together_all_succeed(tmp_path):
         for process in processes:
             process.join()
         assert outcomes == ["ok"] * 8
+
+
+def test_a_chat_request_is_found_by_its_last_user_message(store):
+    record = make_record("unused")
+    record.api, record.fields = (
+        "openai",
+        {
+            "messages": [
+                {"role": "system", "content": "Be brief."},
+                {"role": "user", "content": "first question"},
+                {"role": "assistant", "content": "an answer"},
+                {"role": "user", "content": "the alpaca question"},
+            ]
+        },
+    )
+    [new_id] = store.add_all([record])
+    [found] = store.search("alpaca", 10)
+    assert (found.id, found.api, found.prompt) == (new_id, "openai", "the alpaca question")
+    assert store.search("first", 10) == []

@@ -64,6 +64,7 @@ def test_history_json_keeps_its_keys_in_their_order():
         "model",
         "version",
         "deploy_id",
+        "api",
         "api_host",
         "fields",
         "uploads",

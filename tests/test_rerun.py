@@ -17,6 +17,7 @@ SHARED = (
     "model",
     "version",
     "deploy_id",
+    "api",
     "inputs",
     "chat",
     "system",

@@ -72,6 +72,20 @@ class ApiClient:
                 f"the API URL {self.api_url} has a path ({parts.path}): llamactl adds the API paths itself",
                 hint=f"use {parts.scheme}://{parts.netloc} (--api-url, DEEPINFRA_HOST or DEEPINFRA_BASE_URL)",
             )
+        self._refuse_plain_http(parts)
+
+    def check_openai_url(self) -> None:
+        """The OpenAI base URL (LLAMACTL_OPENAI_URL may carry a path such as /v1), checked
+        only when a request goes there, so a bad value never breaks the native API."""
+        parts = split_api_url(self.env.openai_url)
+        if parts.scheme not in ("http", "https") or not parts.netloc:
+            raise UsageError(
+                f"invalid OpenAI API URL {self.env.openai_url!r}: expected http(s)://host[:port][/path]",
+                hint="check LLAMACTL_OPENAI_URL",
+            )
+        self._refuse_plain_http(parts)
+
+    def _refuse_plain_http(self, parts) -> None:
         if (
             self.token
             and parts.scheme == "http"
@@ -197,10 +211,12 @@ class ApiClient:
             response.close()
 
     def post_inference(self, request: InferenceRequest):
-        """POST one inference; the request encodes its own body."""
+        """POST one inference, native or OpenAI chat; the request encodes its own body."""
+        if request.target.openai:
+            self.check_openai_url()
         return self.send(
             "POST",
-            request.target.url(self.api_url),
+            request.target.url(self.api_url, self.env.openai_url),
             target=request.target.label,
             accept=request.accept,
             **request.encode(),

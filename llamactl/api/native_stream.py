@@ -88,14 +88,17 @@ def parse_event(payload: str) -> StreamEvent | None:
     return StreamEvent(data, text=text, special=special, final=final)
 
 
-def iter_events(chunks: Iterable[bytes]) -> Iterator[StreamEvent]:
-    """Parse SSE bytes into StreamEvents, stopping at `data: [DONE]`."""
+def iter_events(
+    chunks: Iterable[bytes], parse: Callable[[str], StreamEvent | None] = parse_event
+) -> Iterator[StreamEvent]:
+    """Parse SSE bytes into StreamEvents, stopping at `data: [DONE]`; `parse` interprets
+    one event's data (this module's for the native API, api/openai_stream's for chat)."""
     from sseclient import SSEClient
 
     for event in SSEClient(iter(chunks)).events():
         if event.data.strip() == "[DONE]":
             return
-        parsed = parse_event(event.data)
+        parsed = parse(event.data)
         if parsed is not None:
             yield parsed
 

@@ -1,4 +1,6 @@
-"""What is sent for one inference: where (model, version or deployment) and the body."""
+"""What is sent for one inference: where (model, version or deployment, on which API) and
+the body. The native API takes the model in the path (`/v1/inference/{MODEL}`); the
+OpenAI-compatible chat API in the body (`"model": NAME[:VERSION]` or `deploy_id:ID`)."""
 
 from __future__ import annotations
 
@@ -7,6 +9,8 @@ import shlex
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import quote, urlencode
+
+from llamactl.env import OPENAI_PATH
 
 
 @dataclass
@@ -18,23 +22,44 @@ class FileUpload:
     content_type: str
 
 
+NATIVE = "native"
+OPENAI = "openai"
+APIS = (NATIVE, OPENAI)
+CHAT_COMPLETIONS = "/chat/completions"
+
+
 @dataclass(frozen=True)
 class InferenceTarget:
-    """A model (optionally pinned to a version) or a deployment id."""
+    """A model (optionally pinned to a version) or a deployment id, on the native API or
+    the OpenAI-compatible chat API."""
 
     model: str | None = None
     version: str | None = None
     deploy_id: str | None = None
+    api: str = NATIVE
+
+    @property
+    def openai(self) -> bool:
+        return self.api == OPENAI
+
+    @property
+    def openai_model(self) -> str:
+        """The body's `model` on the OpenAI API: NAME, NAME:VERSION or deploy_id:ID (§5)."""
+        if self.deploy_id:
+            return f"deploy_id:{self.deploy_id}"
+        return f"{self.model}:{self.version}" if self.version else str(self.model)
 
     @property
     def path(self) -> str:
+        if self.openai:
+            return CHAT_COMPLETIONS
         if self.deploy_id:
             return "/v1/inference/deploy/" + quote(self.deploy_id, safe="")
         return "/v1/inference/" + quote(self.model or "", safe="/")
 
     @property
     def query(self) -> dict[str, str]:
-        return {"version": self.version} if self.version else {}
+        return {"version": self.version} if self.version and not self.openai else {}
 
     @property
     def label(self) -> str:
@@ -43,7 +68,11 @@ class InferenceTarget:
             return f"deploy:{self.deploy_id}"
         return f"{self.model}@{self.version}" if self.version else str(self.model)
 
-    def url(self, api_url: str) -> str:
+    def url(self, api_url: str, openai_url: str | None = None) -> str:
+        """Where it is posted: the API URL and the native path, or the OpenAI base URL
+        (`{api}/v1/openai` unless LLAMACTL_OPENAI_URL replaces it) and /chat/completions."""
+        if self.openai:
+            return (openai_url or api_url + OPENAI_PATH) + self.path
         query = urlencode(self.query)
         return api_url + self.path + (f"?{query}" if query else "")
 
@@ -74,8 +103,18 @@ class InferenceRequest:
         """The answer asked for: server-sent events when streaming, else one JSON body."""
         return "text/event-stream" if self.stream else "application/json"
 
+    def body(self) -> dict[str, Any]:
+        """The JSON body: the fields, with the model first on the OpenAI API, and a stream
+        asking for its usage (DeepInfra's default; OpenAI, vLLM and Ollama need asking)."""
+        if not self.target.openai:
+            return self.fields
+        body = {"model": self.target.openai_model, **self.fields}
+        if self.stream and "stream_options" not in body:
+            body["stream_options"] = {"include_usage": True}
+        return body
+
     def json_body(self) -> bytes:
-        return json.dumps(self.fields, ensure_ascii=False).encode("utf-8")
+        return json.dumps(self.body(), ensure_ascii=False).encode("utf-8")
 
     def encode(self) -> dict[str, Any]:
         """The body as requests' keyword arguments: form parts when a file is uploaded
@@ -90,10 +129,11 @@ class InferenceRequest:
             }
         return {"data": self.json_body(), "headers": {"Content-Type": "application/json"}}
 
-    def curl_command(self, api_url: str) -> str:
+    def curl_command(self, api_url: str, openai_url: str | None = None) -> str:
         """The equivalent curl command; the token stays a shell variable, never its value."""
         parts = ["curl", "-sS", "-N"] if self.stream else ["curl", "-sS"]
-        parts += ["-X", "POST", self.target.url(api_url), "-H", "Authorization: Bearer $DEEPINFRA_TOKEN"]
+        url = self.target.url(api_url, openai_url)
+        parts += ["-X", "POST", url, "-H", "Authorization: Bearer $DEEPINFRA_TOKEN"]
         if self.multipart:
             for key, value in self.fields.items():
                 parts += ["--form-string", f"{key}={form_text(value)}"]

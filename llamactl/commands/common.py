@@ -24,6 +24,7 @@ def infer_options(flags: RequestFlags, prompt: str | None = None) -> InferOption
         selectors=[parse_selector(text) for text in flags.selections or []],
         chat=flags.chat,
         system=flags.system,
+        api=flags.api,
     )
     if flags.json_output and options.selectors:
         from llamactl.errors import UsageError
@@ -42,7 +43,7 @@ def send(env: Environment, request: InferenceRequest, options: InferOptions, fla
 
     out = env.output
     if flags.dry_run:
-        out.text(request.curl_command(env.api_url) + "\n")
+        out.text(request.curl_command(env.api_url, env.openai_url) + "\n")
         return
     out.quiet = flags.quiet
     view = view_for(out, options.selectors, options.json)

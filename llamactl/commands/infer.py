@@ -109,6 +109,10 @@ def infer(
             from llamactl.errors import UsageError
 
             raise UsageError("--batch - reads stdin, which --no-stdin ignores: drop one of them")
+        if flags.api == "openai":
+            from llamactl.errors import UsageError
+
+            raise UsageError("--batch runs on the native API: drop --api openai")
         refuse_single_flags(
             prompt=prompt,
             stream=flags.stream,

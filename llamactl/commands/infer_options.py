@@ -56,6 +56,23 @@ DeployId = Annotated[
         show_default=False,
     ),
 ]
+
+
+def complete_api(incomplete: str) -> list[str]:
+    return [name for name in ("native", "openai") if name.startswith(incomplete)]
+
+
+Api = Annotated[
+    str | None,
+    typer.Option(
+        "--api",
+        metavar="native|openai",
+        help="native: POST /v1/inference/MODEL with a prompt. openai: DeepInfra's OpenAI-compatible chat API (POST /v1/openai/chat/completions, or LLAMACTL_OPENAI_URL's server) with the input as a user message and the server's cost on every stream. \\[default: native]",
+        autocompletion=complete_api,
+        rich_help_panel=MODEL_PANEL,
+        show_default=False,
+    ),
+]
 Inputs = Annotated[
     list[str] | None,
     typer.Option(
@@ -170,6 +187,7 @@ class RequestFlags:
     model: Model = None
     version: Version = None
     deploy_id: DeployId = None
+    api: Api = None
     inputs: Inputs = None
     chat: Chat = False
     system: System = None

@@ -118,6 +118,12 @@ def add_batch_jobs(db) -> None:
         ) WITHOUT ROWID""")
 
 
+def add_api(db) -> None:
+    """Which API a request went to: `native` (every request before this step) or `openai`,
+    DeepInfra's OpenAI-compatible chat API, whose `fields` hold `messages`."""
+    db.execute("ALTER TABLE requests ADD COLUMN api TEXT NOT NULL DEFAULT 'native'")
+
+
 MIGRATIONS = (
     create_requests,
     create_results,
@@ -125,4 +131,5 @@ MIGRATIONS = (
     index_listing_and_stats,
     add_batch_id,
     add_batch_jobs,
+    add_api,
 )

@@ -24,6 +24,7 @@ class HistoryRecord(OutcomeFields):
     model: str | None = None
     version: str | None = None
     deploy_id: str | None = None
+    api: str = "native"  # or "openai": the OpenAI-compatible chat API
     api_host: str
     fields: dict[str, Any]
     uploads: dict[str, dict[str, Any]] = field(default_factory=dict)
@@ -48,6 +49,7 @@ class HistoryRecord(OutcomeFields):
             model=request.target.model,
             version=request.target.version,
             deploy_id=request.target.deploy_id,
+            api=request.target.api,
         )
 
     @property
@@ -59,8 +61,16 @@ class HistoryRecord(OutcomeFields):
 
     @property
     def prompt(self) -> str:
+        """The native `input`, or the last user message of a chat request."""
         value = self.fields.get("input")
-        return value if isinstance(value, str) else ""
+        if isinstance(value, str):
+            return value
+        messages = self.fields.get("messages")
+        for message in reversed(messages if isinstance(messages, list) else []):
+            if isinstance(message, dict) and message.get("role") == "user":
+                content = message.get("content")
+                return content if isinstance(content, str) else ""
+        return ""
 
     @property
     def time(self) -> str:

@@ -179,22 +179,58 @@ def _stop_text(raw: str) -> list[str]:
     return [raw]
 
 
-def _response_format_text(raw: str) -> dict[str, Any]:
-    if raw.strip() in ("json", "json_object"):
-        return {"type": "json_object"}
+def _json_text(raw: str, accepts: Callable[[Any], bool]) -> Any:
+    """A JSON value that `accepts` takes, else WrongType."""
     try:
         value = loads_strict(raw)
     except ValueError:
-        value = None
-    if not isinstance(value, dict):
+        raise WrongType() from None
+    if not accepts(value):
         raise WrongType()
     return value
+
+
+def _is_object(value: Any) -> bool:
+    return isinstance(value, dict)
+
+
+def _object_text(raw: str) -> dict[str, Any]:
+    return _json_text(raw, _is_object)
+
+
+def _response_format_text(raw: str) -> dict[str, Any]:
+    if raw.strip() in ("json", "json_object"):
+        return {"type": "json_object"}
+    return _object_text(raw)
+
+
+def _is_messages(value: Any) -> bool:
+    return isinstance(value, list) and all(
+        isinstance(item, dict) and isinstance(item.get("role"), str) for item in value
+    )
+
+
+def _messages_text(raw: str) -> list[dict[str, Any]]:
+    return _json_text(raw, _is_messages)
 
 
 INTEGER = FieldType("an integer", _int_text, _is_int)
 NUMBER = FieldType("a number", _number_text, _is_number)
 BOOLEAN = FieldType("true or false", _bool_text, lambda value: isinstance(value, bool))
 TEXT = FieldType("a string", lambda raw: raw, lambda value: isinstance(value, str), verbatim=True)
+STOP = FieldType(
+    "a string or an array of strings",
+    _stop_text,
+    _is_stop,
+    from_json=lambda value: [value] if isinstance(value, str) else value,
+    repeatable=True,
+)
+RESPONSE_FORMAT = FieldType(
+    'a JSON object such as {"type": "json_object"}',
+    _response_format_text,
+    _is_object,
+)
+# The native API's text-generation fields (deepinfra-api.md §1.3).
 FIELD_TYPES: dict[str, FieldType] = {
     **dict.fromkeys(("max_new_tokens", "top_k", "num_responses", "seed"), INTEGER),
     **dict.fromkeys(
@@ -203,20 +239,32 @@ FIELD_TYPES: dict[str, FieldType] = {
     "stream": BOOLEAN,
     "input": TEXT,
     "webhook": TEXT,
-    "stop": FieldType(
-        "a string or an array of strings",
-        _stop_text,
-        _is_stop,
-        from_json=lambda value: [value] if isinstance(value, str) else value,
-        repeatable=True,
-    ),
-    "response_format": FieldType(
-        'a JSON object such as {"type": "json_object"}',
-        _response_format_text,
-        lambda value: isinstance(value, dict),
-    ),
+    "stop": STOP,
+    "response_format": RESPONSE_FORMAT,
 }
 GENERATION_PARAMETERS = frozenset(FIELD_TYPES) - {"input"}
+# The OpenAI-compatible chat API's (§5.1); `input` is the prompt, sent as the last user message.
+OPENAI_FIELD_TYPES: dict[str, FieldType] = {
+    **dict.fromkeys(("max_tokens", "n", "top_k", "seed"), INTEGER),
+    **dict.fromkeys(
+        ("temperature", "top_p", "min_p", "repetition_penalty", "presence_penalty", "frequency_penalty"),
+        NUMBER,
+    ),
+    **dict.fromkeys(("stream", "logprobs"), BOOLEAN),
+    **dict.fromkeys(("input", "user"), TEXT),
+    "stop": STOP,
+    "response_format": RESPONSE_FORMAT,
+    "messages": FieldType(
+        'a JSON array of messages such as [{"role": "user", "content": "Hi"}]', _messages_text, _is_messages
+    ),
+    "stream_options": FieldType('a JSON object such as {"include_usage": true}', _object_text, _is_object),
+}
+MAX_OPENAI_CHOICES = 4  # `n` (§5.1)
+
+
+def field_types(api: str) -> dict[str, FieldType]:
+    """The typed fields of an API: `native` or `openai`."""
+    return OPENAI_FIELD_TYPES if api == "openai" else FIELD_TYPES
 
 
 @dataclass
@@ -245,9 +293,9 @@ def _passthrough(raw: str) -> Any:
         return raw
 
 
-def typed_value(key: str, raw: str) -> Any:
-    """Convert one raw `-i` value by the field's known type."""
-    kind = FIELD_TYPES.get(key)
+def typed_value(key: str, raw: str, types: dict[str, FieldType] = FIELD_TYPES) -> Any:
+    """Convert one raw `-i` value by the field's known type (of `types`, one API's)."""
+    kind = types.get(key)
     try:
         if kind is None:
             return _passthrough(raw)
@@ -282,16 +330,18 @@ def parse_inputs(
     items: list[str],
     read_path: Callable[[str], bytes],
     read_stdin: Callable[[], bytes],
+    types: dict[str, FieldType] = FIELD_TYPES,
 ) -> RequestInputs:
-    """Parse `-i` arguments. `@path` reads a file and `@-` stdin: text becomes the field's
-    value as if typed; binary content (not UTF-8) becomes a multipart file upload."""
+    """Parse `-i` arguments, typed by `types` (the API's fields). `@path` reads a file and
+    `@-` stdin: text becomes the field's value as if typed; binary content (not UTF-8)
+    becomes a multipart file upload."""
     inputs = RequestInputs()
     stdin_used = False
     for item in items:
         key, raw = split_assignment(item)
         if key == "input" and ("input" in inputs.fields or "input" in inputs.files):
             raise InputError("the input is given twice: give -i input=... once")
-        kind = FIELD_TYPES.get(key)
+        kind = types.get(key)
         if raw.startswith("@") and len(raw) > 1:
             source = raw[1:]
             if source == "-":
@@ -311,14 +361,14 @@ def parse_inputs(
                 continue
             raw = text if kind is not None and kind.verbatim else text.strip()
         if kind is not None and kind.repeatable:
-            inputs.fields.setdefault(key, []).extend(typed_value(key, raw))
+            inputs.fields.setdefault(key, []).extend(typed_value(key, raw, types))
         else:
-            inputs.fields[key] = typed_value(key, raw)
+            inputs.fields[key] = typed_value(key, raw, types)
         inputs.files.pop(key, None)
     return inputs
 
 
-def validate_fields(fields: dict[str, Any]) -> None:
+def validate_fields(fields: dict[str, Any], api: str = "native") -> None:
     """The limits the API documents, checked before anything is sent."""
     check_utf8_fields(fields)
     stop = fields.get("stop")
@@ -326,12 +376,14 @@ def validate_fields(fields: dict[str, Any]) -> None:
         raise InputError(
             f"at most {MAX_STOP_STRINGS} stop strings are allowed, got {len(stop)}", field="stop"
         )
-    num = fields.get("num_responses")
-    if num is not None and not 1 <= num <= MAX_NUM_RESPONSES:
-        raise InputError(f"must be between 1 and {MAX_NUM_RESPONSES}, got {num}", field="num_responses")
-    max_new = fields.get("max_new_tokens")
-    if max_new is not None and max_new < 1:
-        raise InputError(f"must be at least 1, got {max_new}", field="max_new_tokens")
+    choices, most = ("n", MAX_OPENAI_CHOICES) if api == "openai" else ("num_responses", MAX_NUM_RESPONSES)
+    num = fields.get(choices)
+    if isinstance(num, int) and not 1 <= num <= most:
+        raise InputError(f"must be between 1 and {most}, got {num}", field=choices)
+    limit = "max_tokens" if api == "openai" else "max_new_tokens"
+    max_new = fields.get(limit)
+    if isinstance(max_new, int) and max_new < 1:
+        raise InputError(f"must be at least 1, got {max_new}", field=limit)
     prompt = fields.get("input")
     if prompt is not None and not isinstance(prompt, str):
         raise InputError("must be text", field="input")

@@ -6,7 +6,7 @@ import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from llamactl.api.request import InferenceRequest, InferenceTarget
+from llamactl.api.request import APIS, NATIVE, InferenceRequest, InferenceTarget
 from llamactl.env import Environment
 from llamactl.errors import UsageError
 from llamactl.inference.inputs import (
@@ -14,6 +14,7 @@ from llamactl.inference.inputs import (
     InputError,
     RequestInputs,
     assemble_prompt,
+    field_types,
     not_utf8,
     parse_inputs,
     split_assignment,
@@ -34,9 +35,18 @@ class InferOptions:
     chat: bool = False
     system: str | None = None
     no_stdin: bool = False  # --no-stdin: never read stdin (while-read loops, daemons)
+    api: str | None = None  # --api: native (None) or openai
+
+    @property
+    def chosen_api(self) -> str:
+        return self.api or NATIVE
 
 
-def make_target(model: str | None, version: str | None, deploy_id: str | None) -> InferenceTarget:
+def make_target(
+    model: str | None, version: str | None, deploy_id: str | None, api: str = NATIVE
+) -> InferenceTarget:
+    if api not in APIS:
+        raise UsageError(f"--api {api!r}: expected {' or '.join(APIS)}")
     for option, value in (("-m/--model", model), ("--version", version), ("-d/--deploy-id", deploy_id)):
         problem = value and not_utf8(value)
         if problem:
@@ -49,7 +59,7 @@ def make_target(model: str | None, version: str | None, deploy_id: str | None) -
         from llamactl.catalogue.model_choice import check_model_name
 
         check_model_name(model)
-    return InferenceTarget(model=model, version=version, deploy_id=deploy_id)
+    return InferenceTarget(model=model, version=version, deploy_id=deploy_id, api=api)
 
 
 def has_other_inputs(inputs) -> bool:
@@ -131,14 +141,15 @@ STDIN_NOTICE = 2.0  # seconds a PROMPT waits for a silent pipe before saying why
 WAITING = "waiting for piped stdin to end (it goes before the PROMPT); --no-stdin leaves it alone"
 
 
-def decide_stream(options: InferOptions, fields: dict) -> bool:
-    """Stream text output by default; never for --json, -o, several responses or webhooks."""
+def decide_stream(options: InferOptions, fields: dict, choices: str = "num_responses") -> bool:
+    """Stream text output by default; never for --json, -o, several responses or webhooks.
+    `choices` is the API's field for several responses (`n` on the OpenAI chat API)."""
     requested = options.stream if options.stream is not None else fields.get("stream")
-    several = (fields.get("num_responses") or 1) > 1
+    several = (fields.get(choices) or 1) > 1
     if requested:
         if several:
             asked = "--stream" if options.stream else "-i stream=true"
-            raise UsageError(f"num_responses > 1 cannot be streamed: drop {asked}")
+            raise UsageError(f"{choices} > 1 cannot be streamed: drop {asked}")
         if options.selectors:
             raise UsageError("-o needs the full response: drop --stream")
         if "webhook" in fields:
@@ -158,14 +169,14 @@ def prepare_request(
     """The request infer sends; `warn` hears of `-i` fields the model's schema does not
     have (the schema fetched, within a bounded wait, when `fetch_schema` and not cached);
     `info` hears why a PROMPT waits for a silent piped stdin."""
-    target = make_target(options.model, options.version, options.deploy_id)
+    target = make_target(options.model, options.version, options.deploy_id, options.chosen_api)
     for option, value in (("PROMPT", options.prompt), ("--system", options.system)):
         problem = value and not_utf8(value)
         if problem:
             raise UsageError(f"{option}: {problem}", hint="check the terminal's or the script's encoding")
     stdin = StdinReader(env, ignored=options.no_stdin)
     try:
-        inputs = parse_inputs(options.inputs, read_path, stdin.read_bytes)
+        inputs = parse_inputs(options.inputs, read_path, stdin.read_bytes, field_types(target.api))
         given = "input" in inputs.fields or "input" in inputs.files
         if given and options.prompt is not None:
             raise InputError(TWICE)
@@ -176,20 +187,36 @@ def prepare_request(
             prompt = assemble_prompt(text, stdin.read_text(waiting))
             if prompt:
                 inputs.fields["input"] = prompt
-            elif not given and not has_other_inputs(inputs):
+            elif not given and not (
+                inputs.fields.get("messages") if target.openai else has_other_inputs(inputs)
+            ):
                 raise InputError("no input: give a PROMPT, pipe text on stdin, or use -i input=...")
     except InputError as exc:
         raise UsageError(str(exc)) from None
     request = build_request(target, options, inputs)
-    if options.selectors and is_text_generation(request.fields, inputs):
-        from llamactl.inference.selectors import check_text_generation_selector
+    if options.selectors:
+        check_selectors(request, inputs, options)
+    if warn is not None and options.inputs and target.openai:
+        from llamactl.inference.field_names import openai_field_warnings
 
-        for selector in options.selectors:
-            check_text_generation_selector(selector, request.fields.get("num_responses") or 1)
-    if warn is not None and options.inputs and target.model:
+        for line in openai_field_warnings([split_assignment(item)[0] for item in options.inputs]):
+            warn(line)
+    elif warn is not None and options.inputs and target.model:
         keys = [split_assignment(item)[0] for item in options.inputs]
         warn_unknown_fields(env, target.model, target.version, keys, warn, fetch_schema)
     return request
+
+
+def check_selectors(request: InferenceRequest, inputs: RequestInputs, options: InferOptions) -> None:
+    """-o paths checked against the answer's shape, when it is known before sending."""
+    from llamactl.inference.selectors import CHAT_COMPLETION, check_text_generation_selector
+
+    if request.target.openai:
+        for selector in options.selectors:
+            check_text_generation_selector(selector, request.fields.get("n") or 1, CHAT_COMPLETION)
+    elif is_text_generation(request.fields, inputs):
+        for selector in options.selectors:
+            check_text_generation_selector(selector, request.fields.get("num_responses") or 1)
 
 
 def warn_unknown_fields(
@@ -243,11 +270,20 @@ def checked_request(
     target: InferenceTarget, options: InferOptions, inputs: RequestInputs
 ) -> InferenceRequest:
     """The request from parsed fields (each batch line's too): the chat format applied when
-    asked, limits checked (InputError), streaming decided."""
-    if options.chat or options.system:
-        apply_chat_format(inputs.fields, options.system)
-    validate_fields(inputs.fields)
-    if decide_stream(options, inputs.fields):
+    asked (on the OpenAI API, the input becomes the last user message), limits checked
+    (InputError), streaming decided."""
+    if target.openai:
+        from llamactl.inference.openai_chat import to_chat_fields
+
+        if inputs.files:
+            raise InputError("the OpenAI chat API takes JSON only: a binary @file cannot be sent")
+        validate_fields(inputs.fields, target.api)
+        to_chat_fields(inputs.fields, options.system)
+    else:
+        if options.chat or options.system:
+            apply_chat_format(inputs.fields, options.system)
+        validate_fields(inputs.fields)
+    if decide_stream(options, inputs.fields, "n" if target.openai else "num_responses"):
         inputs.fields["stream"] = True
     else:
         inputs.fields.pop("stream", None)

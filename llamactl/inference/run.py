@@ -60,17 +60,31 @@ def _request_id_header(response) -> str | None:
     return None
 
 
-def consume_stream(response, view: View, outcome: InferenceOutcome, timeout: float | None = None) -> None:
+def stream_reader(openai: bool) -> tuple[Any, Callable[[str], StreamEvent | None]]:
+    """(an accumulator, the event parser) for the API's stream: native or OpenAI chat."""
+    if openai:
+        from llamactl.api.openai_stream import ChatStreamAccumulator, parse_chunk
+
+        return ChatStreamAccumulator(), parse_chunk
+    from llamactl.api.native_stream import parse_event
+
+    return StreamAccumulator(), parse_event
+
+
+def consume_stream(
+    response, view: View, outcome: InferenceOutcome, timeout: float | None = None, openai: bool = False
+) -> None:
     """Hand each event to the view as it arrives; stop at the final event. `timeout` is
-    the client's read timeout, named when the stream stalls."""
+    the client's read timeout, named when the stream stalls; `openai`: the stream is the
+    OpenAI-compatible chat API's."""
     import http.client
 
     import urllib3.exceptions
 
-    accumulator = StreamAccumulator()
+    accumulator, parse = stream_reader(openai)
     outcome.streamed = True
     try:
-        for event in iter_events(iter_byte_chunks(response.raw, before_read=view.flush)):
+        for event in iter_events(iter_byte_chunks(response.raw, before_read=view.flush), parse):
             if event.error is not None:
                 view.on_event(event)
                 raise StreamError(f"the server reported an error mid-stream: {event.error}")
@@ -120,11 +134,27 @@ def results_of(data: dict[str, Any]) -> list[str] | None:
     return None
 
 
-def consume_json(response, view: View, outcome: InferenceOutcome) -> None:
+def consume_chat_json(data: dict[str, Any], response, view: View, outcome: InferenceOutcome) -> None:
+    """A non-streamed chat completion: `choices[].message.content` and `usage`."""
+    from llamactl.api.openai_stream import Usage, completion_texts
+
+    usage = Usage.of(data.get("usage"))
+    outcome.request_id = data.get("id") if isinstance(data.get("id"), str) else _request_id_header(response)
+    outcome.cost = round_cost(usage.cost)
+    outcome.tokens_in, outcome.tokens_out = usage.tokens_in, usage.tokens_out
+    texts = completion_texts(data)
+    outcome.results = texts or []
+    view.on_response(data, outcome.results if texts is not None else None)
+
+
+def consume_json(response, view: View, outcome: InferenceOutcome, openai: bool = False) -> None:
     data = read_json(response)
     if not isinstance(data, dict):
         raise RequestFailed("the API answered with JSON that is not an object")
     outcome.response = data
+    if openai:
+        consume_chat_json(data, response, view, outcome)
+        return
     found = data.get("inference_status")
     status: dict[str, Any] = found if isinstance(found, dict) else {}
     outcome.request_id = (
@@ -159,10 +189,11 @@ def run_inference(
     started = time.monotonic()
     try:
         response = client.post_inference(request)
+        openai = request.target.openai
         if "text/event-stream" in response.headers.get("Content-Type", ""):
-            consume_stream(response, view, outcome, client.timeout)
+            consume_stream(response, view, outcome, client.timeout, openai)
         else:
-            consume_json(response, view, outcome)
+            consume_json(response, view, outcome, openai)
         if outcome.cost is None and estimate_cost is not None and outcome.status == "ok":
             outcome.cost = round_cost(estimate_cost(outcome))
             outcome.cost_estimated = outcome.cost is not None

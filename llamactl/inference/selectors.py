@@ -57,35 +57,77 @@ TEXT_GENERATION_RESPONSE: dict[str, Any] = {
 }
 
 
-def _shape_at(shape: Any, steps: list[str], path: str, results: int) -> Any:
+# A chat completion (§5.2); the array is `choices`, whose length is `n`.
+CHAT_COMPLETION_RESPONSE: dict[str, Any] = {
+    "id": "string",
+    "object": "string",
+    "created": "number",
+    "model": "string",
+    "choices": [
+        {
+            "index": "number",
+            "message": {"role": "string", "content": "string"},
+            "finish_reason": "string",
+        }
+    ],
+    "usage": {
+        key: "number" for key in ("prompt_tokens", "completion_tokens", "total_tokens", "estimated_cost")
+    },
+}
+
+
+@dataclass(frozen=True)
+class ResponseShape:
+    """What -o can select from one API's text answer, before it is sent."""
+
+    shape: dict[str, Any]
+    noun: str  # "a text-generation response"
+    more: str  # the -i that asks for more results
+    text_path: str  # where the text is, for the hint
+
+
+TEXT_GENERATION = ResponseShape(
+    TEXT_GENERATION_RESPONSE, "a text-generation response", "-i num_responses=2", "results.0.generated_text"
+)
+CHAT_COMPLETION = ResponseShape(
+    CHAT_COMPLETION_RESPONSE, "a chat completion", "-i n=2", "choices.0.message.content"
+)
+
+
+def _shape_at(shape: Any, steps: list[str], path: str, results: int, kind: ResponseShape) -> Any:
     for step in steps:
         if isinstance(shape, list) and step.isdigit():
             if int(step) >= results:
                 raise UsageError(
                     f"-o {path}: the response will have {results} result(s), so no index {step}",
-                    hint="ask for more with -i num_responses=2" if results < 2 else None,
+                    hint=f"ask for more with {kind.more}" if results < 2 else None,
                 )
             shape = shape[0]
         elif isinstance(shape, dict) and step in shape:
             shape = shape[step]
         else:
             where = f"has {', '.join(shape)}" if isinstance(shape, dict) else "has no fields there"
-            raise UsageError(f"-o {path}: a text-generation response has no {step!r} (it {where})")
+            raise UsageError(f"-o {path}: {kind.noun} has no {step!r} (it {where})")
     return shape
 
 
-def check_text_generation_selector(selector: Selector, results: int) -> None:
-    """Before sending a text-generation request: the path exists in its response, and the
-    target can take what is there (an object, array or number needs - or a .json file)."""
+def check_text_generation_selector(
+    selector: Selector, results: int, response: ResponseShape = TEXT_GENERATION
+) -> None:
+    """Before sending a text-generation request (or a chat completion, `response`): the path
+    exists in its response, and the target can take what is there (an object, array or
+    number needs - or a .json file)."""
     prefix, idx, suffix = selector.path.partition("{IDX}")
     steps = [part for part in prefix.split(".") if part]
-    shape = _shape_at(TEXT_GENERATION_RESPONSE, steps, selector.path, results)
+    shape = _shape_at(response.shape, steps, selector.path, results, response)
     if idx:
         if not isinstance(shape, list):
             raise UsageError(
                 f"-o {selector.path}: {{IDX}} needs an array at {prefix.rstrip('.') or 'the top'}"
             )
-        shape = _shape_at(shape[0], [part for part in suffix.split(".") if part], selector.path, results)
+        shape = _shape_at(
+            shape[0], [part for part in suffix.split(".") if part], selector.path, results, response
+        )
     if isinstance(shape, list) and ("{IDX}" in selector.target or results == 1):
         shape = shape[0]  # one file per item, or a one-item array written as its item
     if shape != "string" and not _accepts_json(selector.target):
@@ -95,7 +137,7 @@ def check_text_generation_selector(selector: Selector, results: int) -> None:
         what = f"{selector.path or 'the whole response'} is {kind}"
         raise UsageError(
             f"-o {selector.path}={selector.target}: {what}, which only - or a .json file can take",
-            hint=f"the text is -o results.0.generated_text={selector.target}",
+            hint=f"the text is -o {response.text_path}={selector.target}",
         )
 
 

@@ -9,10 +9,14 @@ decides how anything is presented.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from llamactl.api.request import InferenceRequest
 from llamactl.env import Environment
 from llamactl.inference.run import InferenceOutcome, View
+
+if TYPE_CHECKING:
+    from llamactl.auth.credentials import ResolvedToken
 
 
 @dataclass(frozen=True)
@@ -37,7 +41,8 @@ def run_request(
     from llamactl.inference.run import run_inference
 
     out = env.output
-    token = require_token(env, warn=out.warn)
+    custom = request.target.openai and env.custom_openai_url is not None
+    token = openai_server_token(env, out.warn) if custom else require_token(env, warn=out.warn)
     client = ApiClient(
         env,
         token,
@@ -47,17 +52,19 @@ def run_request(
         trace=out.tracer,
     )
     # A stream's final event may carry no cost; a JSON answer has its inference_status.
-    prefetch = PricingPrefetch(env, token, request.target.model if request.stream else None)
+    # Another OpenAI server's models are not DeepInfra's: no prices, no did-you-mean.
+    model = None if custom else request.target.model
+    prefetch = PricingPrefetch(env, token, model if request.stream else None)
     from llamactl.errors import Interrupted, LlamactlError
 
     # a 404's "did you mean" may fetch the list (after the failure, never on the way to an answer)
-    with suggest_known_models(env, request.target.model, request.target.version, refresh=True):
+    with suggest_known_models(env, model, request.target.version, refresh=True):
         try:
             outcome = run_inference(
                 client,
                 request,
                 view,
-                estimate_cost=cost_estimator(env, prefetch),
+                estimate_cost=None if custom else cost_estimator(env, prefetch),
                 record=recorder_for(env, out.warn, enabled=settings.history),
             )
         except LlamactlError as exc:  # the list fetched meanwhile also names the closest models
@@ -66,3 +73,21 @@ def run_request(
             raise
     prefetch.wait()  # the list reaches the cache for the next run, even when this one had a cost
     return outcome
+
+
+def openai_server_token(env: Environment, warn) -> ResolvedToken | None:
+    """The token for LLAMACTL_OPENAI_URL's server: DEEPINFRA_TOKEN/DEEPINFRA_API_KEY, else
+    the one stored for that server's host (`llamactl --api-url URL auth login`). A
+    loopback server (llama.cpp, Ollama, vLLM on this machine) may need none; any other
+    server without a token is exit 3, as for the DeepInfra API."""
+    from dataclasses import replace
+    from urllib.parse import urlsplit
+
+    from llamactl.auth.credentials import require_token, resolve_token
+    from llamactl.env import is_loopback_host
+
+    parts = urlsplit(env.custom_openai_url or "")
+    server = replace(env, api_url=f"{parts.scheme}://{parts.netloc}")
+    if is_loopback_host(parts.hostname):
+        return resolve_token(server, warn)
+    return require_token(server, warn)

@@ -92,7 +92,7 @@ def write_stream(exchange: Exchange, events: list[dict], done: bool, dumps: Call
             raise Abort
         if behavior.error_after == i:
             message = behavior.message or "Request failed during generation"
-            writer.data(dumps(responses.stream_error(behavior.error_event_shape, message)))
+            writer.data(dumps(responses.stream_error(behavior.error_event_shape, message, exchange.openai)))
             break
         if i == len(events):
             break

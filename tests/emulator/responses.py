@@ -15,6 +15,7 @@ import secrets
 import string
 import wave
 import zlib
+from dataclasses import dataclass
 from http import HTTPStatus
 
 from . import catalogue, textgen
@@ -179,10 +180,13 @@ def stream_events(gen: Generation, *, final_event: bool = True) -> list[dict]:
     return events
 
 
-def stream_error(shape: str, message: str) -> dict:
-    """A mid-stream error event: LangChain's observed shape or the TGI backend's (§2.3)."""
+def stream_error(shape: str, message: str, openai: bool = False) -> dict:
+    """A mid-stream error event: LangChain's observed shape or the TGI backend's (§2.3);
+    on the OpenAI paths the default is OpenAI's error object, as vLLM and OpenAI stream it."""
     if shape == "tgi":
         return {"error": message, "error_type": "generation"}
+    if openai:
+        return {"error": {"message": message, "type": "server_error", "param": None, "code": None}}
     return {"error_type": "generation", "error_message": message}
 
 
@@ -253,20 +257,39 @@ def text_to_speech(model: dict, text: str, rid: str) -> dict:
 _FINISH = {"eos_token": "stop", "stop_sequence": "stop", "length": "length"}
 
 
-def openai_usage(model: dict, gens: list[Generation]) -> dict:
+@dataclass(frozen=True)
+class UsageStyle:
+    """How a server reports usage: DeepInfra adds `estimated_cost` and streams usage on the
+    finish chunk (§5.3, §10.6); OpenAI and vLLM send no cost, and stream usage on a chunk of
+    its own (`choices: []`) only when `stream_options.include_usage` is true."""
+
+    cost: bool = True
+    separate: bool = False
+    streamed: bool = True
+
+
+DEEPINFRA_USAGE = UsageStyle()
+
+
+def openai_usage(model: dict, gens: list[Generation], style: UsageStyle = DEEPINFRA_USAGE) -> dict:
     prompt = gens[0].input_tokens
     completion = sum(len([t for t in g.tokens if not t.special]) for g in gens)
-    cost = catalogue.cost_usd(model.get("pricing"), tokens_input=prompt, tokens_generated=completion)
-    return {
-        "prompt_tokens": prompt,
-        "completion_tokens": completion,
-        "total_tokens": prompt + completion,
-        "estimated_cost": cost,
-    }
+    usage = {"prompt_tokens": prompt, "completion_tokens": completion, "total_tokens": prompt + completion}
+    if style.cost:
+        usage["estimated_cost"] = catalogue.cost_usd(
+            model.get("pricing"), tokens_input=prompt, tokens_generated=completion
+        )
+    return usage
 
 
 def openai_response(
-    chat: bool, cid: str, created: int, name: str, model: dict, gens: list[Generation]
+    chat: bool,
+    cid: str,
+    created: int,
+    name: str,
+    model: dict,
+    gens: list[Generation],
+    usage: UsageStyle = DEEPINFRA_USAGE,
 ) -> dict:
     choices = []
     for i, g in enumerate(gens):
@@ -288,14 +311,23 @@ def openai_response(
         "created": created,
         "model": name,
         "choices": choices,
-        "usage": openai_usage(model, gens),
+        "usage": openai_usage(model, gens, usage),
     }
 
 
 def openai_chunks(
-    chat: bool, cid: str, created: int, name: str, model: dict, gen: Generation, *, final_event: bool = True
+    chat: bool,
+    cid: str,
+    created: int,
+    name: str,
+    model: dict,
+    gen: Generation,
+    *,
+    final_event: bool = True,
+    usage: UsageStyle = DEEPINFRA_USAGE,
 ) -> list[dict]:
-    """Stream chunks: one per token, then the finish chunk carrying `usage` (§5.3)."""
+    """Stream chunks: one per token, then the finish chunk carrying `usage` (§5.3), or the
+    finish chunk and a usage chunk of its own (`usage.separate`, OpenAI's way)."""
 
     def chunk(piece: str | None, finish: str | None = None, role: bool = False) -> dict:
         if chat:
@@ -317,8 +349,11 @@ def openai_chunks(
     chunks = [chunk(text, role=i == 0) for i, text in enumerate(texts)]
     if final_event:
         last = chunk(None, _FINISH[gen.finish_reason])
-        last["usage"] = openai_usage(model, [gen])
         chunks.append(last)
+        if usage.streamed and usage.separate:
+            chunks.append({**chunk(None), "choices": [], "usage": openai_usage(model, [gen], usage)})
+        elif usage.streamed:
+            last["usage"] = openai_usage(model, [gen], usage)
     return chunks
 
 

@@ -212,13 +212,11 @@ def _coerce(field: str, value, kind: str):
     return None, _error(field, "value is not a valid dict", "type_error.dict")
 
 
-def validate(params: dict) -> tuple[dict, list[dict]]:
-    """(coerced params, 422 detail list) for a native text-generation request."""
-    clean = dict(params)
+def _check_fields(params: dict, table: dict, clean: dict) -> list[dict]:
+    """Coerce each field of `table` present in `params` into `clean`; the 422 entries of
+    the ones of the wrong type or out of range."""
     errors = []
-    if "input" not in params:
-        errors.append(_error("input", "field required", "value_error.missing"))
-    for field, (kind, low, high) in _FIELDS.items():
+    for field, (kind, low, high) in table.items():
         if field not in params or params[field] is None:
             continue
         value, err = _coerce(field, params[field], kind)
@@ -253,8 +251,80 @@ def validate(params: dict) -> tuple[dict, list[dict]]:
                     limit_value=high,
                 )
             )
+    return errors
+
+
+def validate(params: dict) -> tuple[dict, list[dict]]:
+    """(coerced params, 422 detail list) for a native text-generation request."""
+    clean = dict(params)
+    errors = []
+    if "input" not in params:
+        errors.append(_error("input", "field required", "value_error.missing"))
+    errors += _check_fields(params, _FIELDS, clean)
     if not errors and clean.get("stream") and (clean.get("num_responses") or 1) > 1:
         errors.append(
             _error("num_responses", "num_responses > 1 is incompatible with streaming", "value_error")
         )
+    return clean, errors
+
+
+# --- the OpenAI-compatible chat API's fields (deepinfra-api.md §5.1) --------------------
+
+_CHAT_FIELDS: dict[str, tuple[str, float | None, float | None]] = {
+    "model": ("str", None, None),
+    "max_tokens": ("int", 1, 16384),
+    "temperature": ("float", 0, 2),
+    "top_p": ("float", 0, 1),
+    "min_p": ("float", 0, 1),
+    "top_k": ("int", 0, 100000),
+    "n": ("int", 1, 4),
+    "repetition_penalty": ("float", 0.01, 5),
+    "presence_penalty": ("float", -2, 2),
+    "frequency_penalty": ("float", -2, 2),
+    "stream": ("bool", None, None),
+    "logprobs": ("bool", None, None),
+    "stop": ("list", None, 16),
+    "seed": ("int", None, None),
+    "user": ("str", None, None),
+    "response_format": ("dict", None, None),
+    "stream_options": ("dict", None, None),
+}
+CHAT_ROLES = ("system", "user", "assistant", "tool")
+
+
+def _message_errors(messages) -> list[dict]:
+    if not isinstance(messages, list):
+        return [_error("messages", "value is not a valid list", "type_error.list")]
+    errors = []
+    for i, message in enumerate(messages):
+        where = ["body", "messages", i]
+        if not isinstance(message, dict):
+            errors.append({"loc": where, "msg": "value is not a valid dict", "type": "type_error.dict"})
+        elif message.get("role") not in CHAT_ROLES:
+            errors.append(
+                {
+                    "loc": [*where, "role"],
+                    "msg": "value is not a valid enumeration member; permitted: "
+                    + ", ".join(f"'{role}'" for role in CHAT_ROLES),
+                    "type": "type_error.enum",
+                    "ctx": {"enum_values": list(CHAT_ROLES)},
+                }
+            )
+        elif not isinstance(message.get("content"), (str, list, type(None))):
+            errors.append({"loc": [*where, "content"], "msg": "str type expected", "type": "type_error.str"})
+    return errors
+
+
+def validate_chat(params: dict) -> tuple[dict, list[dict]]:
+    """(coerced params, 422 detail list) for a chat completion: FastAPI's `detail` list,
+    the shape DeepInfra's OpenAPI spec declares (HTTPValidationError) on every endpoint."""
+    clean = dict(params)
+    errors = [
+        _error(field, "field required", "value_error.missing")
+        for field in ("model", "messages")
+        if field not in params
+    ]
+    if "messages" in params:
+        errors += _message_errors(params["messages"])
+    errors += _check_fields(params, _CHAT_FIELDS, clean)
     return clean, errors

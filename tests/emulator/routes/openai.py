@@ -1,6 +1,11 @@
 """The OpenAI-compatible endpoints (deepinfra-api.md §5): chat completions and completions,
-streamed (usage on the finish chunk, then `[DONE]`) or not, and the model list.  They
-answer at `/v1/openai/...` and at `/v1/...`."""
+streamed (usage with `estimated_cost` on the finish chunk, then `[DONE]`) or not, and the
+model list.  They answer at `/v1/openai/...` and at `/v1/...`.
+
+Under `/local/v1/...` the same routes play a local OpenAI-compatible server (llama.cpp,
+vLLM, Ollama): no token needed, any model name, no cost, and usage as OpenAI sends it,
+on a chunk of its own after the finish chunk, only when `stream_options.include_usage`
+asks for it."""
 
 from __future__ import annotations
 
@@ -9,6 +14,10 @@ import time
 
 from .. import catalogue, responses, textgen
 from ..routing import Route
+from .native import event_json
+
+LOCAL = "/local/v1"
+LOCAL_MODEL = {"model_name": "local", "type": "text-generation", "pricing": None}
 
 
 def chat_completions(exchange) -> None:
@@ -23,22 +32,39 @@ def models(exchange) -> None:
     exchange.send_json(200, responses.openai_models())
 
 
-def _complete(exchange, chat: bool) -> None:
-    if not exchange.authorized():
+def local_chat_completions(exchange) -> None:
+    _complete(exchange, chat=True, local=True)
+
+
+def _complete(exchange, chat: bool, local: bool = False) -> None:
+    if not local and not exchange.authorized():
         return
     params = exchange.params()
     if params is None:
         return
+    if chat:
+        params, errors = textgen.validate_chat(params)
+        if errors:
+            return exchange.send_json(422, {"detail": errors})
     for required in ("model", "messages" if chat else "prompt"):
         if required not in params:
             return exchange.reject(required)
     name = str(params["model"])
     model = catalogue.find_model(_model_name(name), include_private=True)
-    if model is None or model["type"] != "text-generation":
+    if local:
+        model = model or LOCAL_MODEL
+    elif model is None or model["type"] != "text-generation":
         return exchange.send_error(404, f"The model `{name}` does not exist", "error_message")
-    model = catalogue.serving_model(model)
+    else:
+        model = catalogue.serving_model(model)
     behavior = exchange.behavior
     stream = bool(params.get("stream"))
+    options = params.get("stream_options") or {}
+    usage = responses.UsageStyle(
+        cost=not local,
+        separate=local,
+        streamed=bool(options.get("include_usage", not local)),
+    )
     count = 1 if stream else max(1, int(params.get("n") or 1))
     gens = [
         textgen.generate(
@@ -50,10 +76,12 @@ def _complete(exchange, chat: bool) -> None:
     created = int(time.time())
     if stream:
         chunks = responses.openai_chunks(
-            chat, cid, created, name, model, gens[0], final_event=behavior.final_event
+            chat, cid, created, name, model, gens[0], final_event=behavior.final_event, usage=usage
         )
-        return exchange.stream(chunks, done=behavior.final_event)
-    exchange.send_json(200, responses.openai_response(chat, cid, created, name, model, gens))
+        return exchange.stream(
+            chunks, done=behavior.final_event, dumps=lambda chunk: event_json(behavior, chunk)
+        )
+    exchange.send_json(200, responses.openai_response(chat, cid, created, name, model, gens, usage=usage))
 
 
 def _model_name(name: str) -> str:
@@ -76,12 +104,16 @@ def _generation_params(params: dict, chat: bool) -> dict:
     return gen_params
 
 
-ROUTES = tuple(
-    Route(method, prefix + path, handle, inference=method == "POST", openai=method == "POST")
-    for prefix in ("/v1/openai", "/v1")
-    for method, path, handle in (
-        ("POST", "/chat/completions", chat_completions),
-        ("POST", "/completions", completions),
-        ("GET", "/models", models),
-    )
+ROUTES = (
+    *(
+        Route(method, prefix + path, handle, inference=method == "POST", openai=method == "POST")
+        for prefix in ("/v1/openai", "/v1")
+        for method, path, handle in (
+            ("POST", "/chat/completions", chat_completions),
+            ("POST", "/completions", completions),
+            ("GET", "/models", models),
+        )
+    ),
+    Route("POST", LOCAL + "/chat/completions", local_chat_completions, inference=True, openai=True),
+    Route("GET", LOCAL + "/models", models),
 )
