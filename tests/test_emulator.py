@@ -636,12 +636,13 @@ def test_ensure_ascii_escapes_non_ascii(emulator):
 )
 def test_llamactl_reads_both_serialisations(emulator, http_client, behavior):
     """The one llamactl test in this file: its stream reader against both JSON forms."""
-    from llamactl.api.native_stream import StreamAccumulator, iter_byte_chunks, iter_events
+    from llamactl.api.body import iter_body
+    from llamactl.api.native_stream import StreamAccumulator, iter_events
 
     emulator.behave(behavior)
     response = infer(emulator, http_client, {"input": PROMPT, "stream": True}, stream=True)
     accumulator = StreamAccumulator()
-    for event in iter_events(iter_byte_chunks(response.raw)):
+    for event in iter_events(iter_body(response.raw)):
         accumulator.add(event)
     assert accumulator.text == REPLY
     assert accumulator.complete and accumulator.tokens_received == 12
