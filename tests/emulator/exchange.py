@@ -74,6 +74,11 @@ class Exchange:
     def send_bytes(self, status: int, content_type: str | None, body: bytes) -> None:
         """A complete response with a Content-Length; `stall_after`/`cut_after` count its bytes."""
         headers = [("Content-Type", content_type)] if content_type else []
+        if self.behavior.gzip:
+            import gzip
+
+            body = gzip.compress(body)
+            headers.append(("Content-Encoding", "gzip"))
         headers.append(("Content-Length", str(len(body))))
         wire.send_head(
             self.handler, status, headers + list(self.behavior.headers.items()), self.behavior.reason
