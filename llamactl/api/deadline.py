@@ -4,10 +4,11 @@ for ever; the deadline is checked before every wait and caps how long each wait 
 
 from __future__ import annotations
 
+import math
 import time
 from dataclasses import dataclass
 
-from llamactl.errors import RequestFailed
+from llamactl.errors import RequestFailed, UsageError
 
 SHORTEST_WAIT = 0.001  # a socket timeout of 0 would mean non-blocking, not "no time left"
 
@@ -44,3 +45,12 @@ class Deadline:
     def cap(self, wait: float) -> float:
         """`wait`, shortened to the time left (and never 0, which sockets read as non-blocking)."""
         return max(SHORTEST_WAIT, min(wait, self.remaining()))
+
+
+def deadline_for(max_time: float | None) -> Deadline | None:
+    """The deadline of a run started now, None without --max-time."""
+    if max_time is None:
+        return None
+    if not math.isfinite(max_time) or max_time <= 0:
+        raise UsageError(f"--max-time: expected a number of seconds above 0, got {max_time}")
+    return Deadline.after(max_time)

@@ -22,6 +22,7 @@ class RunSettings:
     timeout: float
     retries: int
     history: bool = True
+    max_time: float | None = None
 
 
 def run_request(
@@ -29,6 +30,7 @@ def run_request(
 ) -> InferenceOutcome:
     """Send `request`, hand what arrives to `view`, record the outcome, and return it."""
     from llamactl.api.client import ApiClient
+    from llamactl.api.deadline import deadline_for
     from llamactl.api.retry import RetryPolicy
     from llamactl.auth.credentials import require_token
     from llamactl.catalogue.names import suggest_known_models
@@ -37,6 +39,7 @@ def run_request(
     from llamactl.inference.run import run_inference
 
     out = env.output
+    deadline = deadline_for(settings.max_time)
     token = require_token(env, warn=out.warn)
     client = ApiClient(
         env,
@@ -45,6 +48,7 @@ def run_request(
         retry=RetryPolicy(retries=settings.retries),
         notify=out.info,
         trace=out.tracer,
+        deadline=deadline,
     )
     # A stream's final event may carry no cost; a JSON answer has its inference_status.
     prefetch = PricingPrefetch(env, token, request.target.model if request.stream else None)

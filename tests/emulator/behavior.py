@@ -76,7 +76,9 @@ class Behavior:
     drip: float | None = None  # the flood one byte at a time, this many seconds apart (a slowloris)
     gzip: bool = False  # Content-Encoding: gzip (a stream flushed event by event; a flood: a gzip bomb)
     events: list[bytes] | None = None  # a stream's event payloads, exactly, instead of the generated ones
-    body: bytes | None = None  # a 200 application/json answer of exactly these bytes, before routing
+    body: bytes | None = (
+        None  # an application/json answer of exactly these bytes (status: 200), before routing
+    )
     # Output.
     reply: str | None = None
     tokens: list[str] | None = None

@@ -64,11 +64,12 @@ def answer_early(exchange: Exchange) -> bool:
 
 
 def answer_with_body(exchange: Exchange) -> None:
-    """A 200 JSON answer of the Behavior's own: its `body` as it is, or a `body` flood (a
-    generated_text that never ends, close-delimited), each gzip-compressed on request."""
+    """A JSON answer of the Behavior's own: its `body` as it is (with its `status`, else
+    200), or a `body` flood (a 200 whose generated_text never ends, close-delimited), each
+    gzip-compressed on request."""
     behavior = exchange.behavior
     if behavior.flood != "body":
-        return exchange.send_bytes(200, "application/json", behavior.body or b"")
+        return exchange.send_bytes(behavior.status or 200, "application/json", behavior.body or b"")
     writer = wire.SseWriter(exchange.handler, chunked=False, gzip=behavior.gzip)
     writer.start(list(behavior.headers.items()), content_type="application/json")
     writer.flood("body", behavior.flood_bytes, lambda: _flood_wait(exchange), behavior.drip)
@@ -129,7 +130,13 @@ def write_stream(exchange: Exchange, events: list[dict], done: bool, dumps: Call
         if i:
             _pace(behavior, waits)
         payload = payloads[i]
-        _write_event(writer, behavior, payload if isinstance(payload, bytes) else dumps(payload), progress, first=i == 0)
+        _write_event(
+            writer,
+            behavior,
+            payload if isinstance(payload, bytes) else dumps(payload),
+            progress,
+            first=i == 0,
+        )
     if done:
         writer.data("[DONE]")
     writer.end()
