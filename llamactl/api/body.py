@@ -143,12 +143,13 @@ def iter_body(
 
 def read_body(
     raw: Any, limit: int, deadline: Deadline | None = None, read_timeout: float | None = None
-) -> bytes:
+) -> bytearray:
     """The decoded body, or its first `limit + 1` bytes when it is longer (the caller tells
-    a body over its limit by its length)."""
+    a body over its limit by its length). A bytearray: a copy into bytes would double the
+    memory of a large answer."""
     body = bytearray()
     for chunk in iter_body(raw, deadline=deadline, read_timeout=read_timeout):
         body += chunk
         if len(body) > limit:
             break
-    return bytes(body)
+    return body

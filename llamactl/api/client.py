@@ -211,7 +211,9 @@ class ApiClient:
 
     def _read_error_body(self, response) -> bytes:
         try:
-            return read_body(response.raw, MAX_ERROR_BODY, self.deadline, self.timeout)[:MAX_ERROR_BODY]
+            return bytes(
+                read_body(response.raw, MAX_ERROR_BODY, self.deadline, self.timeout)[:MAX_ERROR_BODY]
+            )
         except Exception:  # a broken error body still yields the status line's message
             return b""
         finally:
