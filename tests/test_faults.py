@@ -258,6 +258,16 @@ FAULTS = [
         command=["models", "list"],
     ),
     Fault(
+        "/v1/me nested 1,000 levels deep (auth login)",
+        Behavior(body=DEEP_JSON, scope="all"),
+        5,
+        -1,
+        None,
+        "nested more than 100 levels deep",
+        command=["auth", "login", "--with-token", "--insecure-storage"],
+        stdin=b"a-token-to-check\n",
+    ),
+    Fault(
         "JSON answer a byte at a time (slowloris), --max-time",
         Behavior(flood="body", drip=0.05),
         5,
