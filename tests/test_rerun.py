@@ -25,6 +25,7 @@ SHARED = (
     "selections",
     "quiet",
     "timeout",
+    "max_time",
     "retries",
     "dry_run",
     "no_history",
