@@ -20,7 +20,7 @@ from llamactl.api.native_stream import iter_events
 from llamactl.api.sse_framing import BoundedFramer, StreamUnbounded
 from llamactl.inference.outcome import MAX_KEPT_TEXT, kept_text
 from tests.emulator import Behavior
-from tests.helpers import invoke
+from tests.helpers import invoke, run_llamactl
 
 MODEL = "meta-llama/Llama-2-70b-chat-hf"
 
@@ -183,3 +183,20 @@ def test_a_streamed_answer_beyond_what_history_keeps_is_printed_whole_and_kept_c
     [row] = json.loads(shown.stdout)
     [kept] = row["results"]
     assert len(kept.encode("utf-8")) <= MAX_KEPT_TEXT and kept.endswith("bytes, is not kept in history]")
+
+
+def test_max_time_bounds_a_whole_batch_and_the_lines_not_done_can_be_resumed(emulator, env, tmp_path):
+    emulator.behave(Behavior(stall_after=0))  # every answer stalls before its body, for ever
+    output = tmp_path / "out.jsonl"
+    args = ["infer", "-m", MODEL, "--batch", "-", "--output", str(output), "--max-time", "1"]
+    run = run_llamactl(args, env, input=b'"a"\n"b"\n')
+    assert run.exit_code == 5, run.stderr
+    records = [json.loads(line) for line in output.read_text().splitlines()]
+    assert [(record["line"], record["error"]) for record in records] == [
+        (1, "--max-time 1 s reached"),
+        (2, "--max-time 1 s reached"),
+    ]
+    emulator.reset()
+    again = run_llamactl(args, env, input=b'"a"\n"b"\n')
+    assert again.exit_code == 0, again.stderr
+    assert [json.loads(line)["status"] for line in output.read_text().splitlines()] == ["ok", "ok"]
