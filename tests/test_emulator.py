@@ -7,6 +7,7 @@ checks that llamactl's stream reader takes both JSON forms the emulator can writ
 
 from __future__ import annotations
 
+import gzip
 import http.server
 import json
 import re
@@ -636,12 +637,13 @@ def test_ensure_ascii_escapes_non_ascii(emulator):
 )
 def test_llamactl_reads_both_serialisations(emulator, http_client, behavior):
     """The one llamactl test in this file: its stream reader against both JSON forms."""
-    from llamactl.api.native_stream import StreamAccumulator, iter_byte_chunks, iter_events
+    from llamactl.api.body import iter_body
+    from llamactl.api.native_stream import StreamAccumulator, iter_events
 
     emulator.behave(behavior)
     response = infer(emulator, http_client, {"input": PROMPT, "stream": True}, stream=True)
     accumulator = StreamAccumulator()
-    for event in iter_events(iter_byte_chunks(response.raw)):
+    for event in iter_events(iter_body(response.raw)):
         accumulator.add(event)
     assert accumulator.text == REPLY
     assert accumulator.complete and accumulator.tokens_received == 12
@@ -1432,3 +1434,47 @@ def test_module_runs_standalone():
         assert proc.wait(timeout=5) == 0
         proc.stdout.close()
         proc.stderr.close()
+
+
+# --- hostile bytes ---------------------------------------------------------------------------
+
+
+def test_a_finite_flood_is_exactly_its_length_then_the_stream_ends(emulator, http_client):
+    emulator.behave(Behavior(tokens=["a"], flood="data_line", flood_after=1, flood_bytes=100_000))
+    response = infer(emulator, http_client, {"input": "x", "stream": True}, stream=True)
+    body = response.raw.read()
+    first, flood = body.split(b"\n\n", 1)
+    assert first.startswith(b"data: {") and flood == b"data: " + b"x" * 100_000 + b"\n\n"
+
+
+@pytest.mark.parametrize("kind", ["comments", "data_lines"])
+def test_a_flood_of_lines_has_no_blank_line(emulator, http_client, kind):
+    emulator.behave(Behavior(flood=kind, flood_bytes=200_000))
+    response = infer(emulator, http_client, {"input": "x", "stream": True}, stream=True)
+    flood = response.raw.read()[:-2]  # the blank line that ends the stream
+    assert len(flood) == 200_000 and b"\n\n" not in flood
+
+
+def test_gzip_streams_and_bodies_are_real_gzip(emulator, http_client):
+    emulator.behave(Behavior(gzip=True))
+    streamed = infer(emulator, http_client, {"input": PROMPT, "stream": True}, stream=True)
+    assert streamed.headers["Content-Encoding"] == "gzip"
+    text = "".join(
+        json.loads(line[len("data: ") :])["token"]["text"]
+        for line in gzip.decompress(streamed.raw.read(decode_content=False)).decode().splitlines()
+        if line.startswith("data: ")
+    )
+    assert REPLY in text
+    whole = infer(emulator, http_client, {"input": PROMPT})
+    assert (
+        whole.headers["Content-Encoding"] == "gzip" and whole.json()["results"][0]["generated_text"] == REPLY
+    )
+
+
+def test_exact_events_and_bodies_are_sent_as_they_are(emulator, http_client):
+    emulator.behave(Behavior(events=[b'{"token": "\xe9"}', b"[[[]]]"]))
+    streamed = infer(emulator, http_client, {"input": "x", "stream": True}, stream=True)
+    assert streamed.raw.read() == b'data: {"token": "\xe9"}\n\ndata: [[[]]]\n\n'
+    emulator.behave(Behavior(body=b"[" * 1000, status=503, scope="all"))
+    answer = http_client.get(f"{emulator.url}/models/list")
+    assert (answer.status_code, answer.content) == (503, b"[" * 1000)

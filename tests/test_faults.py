@@ -61,6 +61,18 @@ def stream(**kwargs) -> Behavior:
     return Behavior(tokens=TOKENS, **kwargs)
 
 
+def token_payload(text) -> bytes:
+    """A native stream event's data, exactly as given (`text` may be any JSON value)."""
+    return json.dumps({"token": {"id": 1, "text": text, "special": False}, "generated_text": None}).encode()
+
+
+FINAL_PAYLOAD = json.dumps(
+    {"token": {"id": 2, "text": "</s>", "special": True}, "generated_text": "", "details": {}}
+).encode()
+DEEP_JSON = b"[" * 1000 + b"]" * 1000  # RecursionError in json.loads
+NOT_UTF8_TOKENS = ["Alpha", " caf\ufffd", " gamma"]  # what is shown of " caf\xe9"
+
+
 def damage_history(home: Path) -> None:
     home.mkdir(mode=0o700, parents=True, exist_ok=True)
     (home / "history.db").write_bytes(b"this is not a database\n" * 200)
@@ -291,9 +303,99 @@ FAULTS = [
         "",
         ["--no-stream"],
     ),
+    Fault(
+        "200 body larger than 64 MiB, not streamed",
+        Behavior(flood="body"),
+        5,
+        -1,
+        "error",
+        "larger than 64 MiB",
+        ["--no-stream"],
+    ),
+    Fault(
+        "200 gzip bomb (a small body that inflates without end)",
+        Behavior(flood="body", gzip=True),
+        5,
+        -1,
+        "error",
+        "larger than 64 MiB",
+        ["--no-stream"],
+    ),
+    Fault(
+        "200 generated_text that is not a string",
+        Behavior(body=b'{"results": [{"generated_text": 5}]}'),
+        5,
+        -1,
+        "error",
+        "generated_text that is int",
+        ["--no-stream"],
+    ),
+    Fault(
+        "200 JSON nested 1,000 levels deep",
+        Behavior(body=DEEP_JSON),
+        5,
+        -1,
+        "error",
+        "nested more than 100 levels deep",
+        ["--no-stream"],
+    ),
+    Fault(
+        "500 error body nested 1,000 levels deep",
+        Behavior(status=500, body=DEEP_JSON),
+        5,
+        -1,
+        "error",
+        "HTTP 500",
+        ["--retries", "0"],
+    ),
+    Fault(
+        "models list nested 1,000 levels deep",
+        Behavior(body=DEEP_JSON, scope="all"),
+        5,
+        -1,
+        None,
+        "nested more than 100 levels deep",
+        command=["models", "list"],
+    ),
+    Fault(
+        "/v1/me nested 1,000 levels deep (auth login)",
+        Behavior(body=DEEP_JSON, scope="all"),
+        5,
+        -1,
+        None,
+        "nested more than 100 levels deep",
+        command=["auth", "login", "--with-token", "--insecure-storage"],
+        stdin=b"a-token-to-check\n",
+    ),
+    Fault(
+        "JSON answer a byte at a time (slowloris), --max-time",
+        Behavior(flood="body", drip=0.05),
+        5,
+        -1,
+        "error",
+        "--max-time 1 s reached",
+        ["--no-stream", "--timeout", "0.5", "--max-time", "1"],
+    ),
     Fault("stream with garbage lines", stream(garbage_lines=True), 0, 3, "ok", ""),
     Fault(
         "stream with comments, CRLF, [DONE]", stream(comments=True, newline="\r\n", done=True), 0, 3, "ok", ""
+    ),
+    Fault("gzip-compressed stream", stream(gzip=True), 0, 3, "ok", ""),
+    Fault(
+        "stream with a byte that is not UTF-8",
+        Behavior(
+            events=[
+                token_payload("Alpha"),
+                token_payload(" caf").replace(b"caf", b"caf\xe9"),
+                token_payload(" gamma"),
+                FINAL_PAYLOAD,
+            ]
+        ),
+        0,
+        3,
+        "ok",
+        "",
+        tokens=NOT_UTF8_TOKENS,
     ),
     Fault(
         "reply with terminal control sequences",
@@ -424,6 +526,72 @@ FAULTS = [
         "incomplete",
         "stalled",
         [*OPENAI, "--timeout", "0.5"],
+    ),
+    Fault(
+        "stalled stream, --max-time before --timeout",
+        stream(stall_after=1),
+        5,
+        1,
+        "incomplete",
+        "--max-time 1 s reached after 1 token",
+        ["--timeout", "600", "--max-time", "1"],
+    ),
+    Fault(
+        "stream of a byte at a time for ever (slowloris), --max-time",
+        stream(flood="comments", flood_after=1, drip=0.05),
+        5,
+        1,
+        "incomplete",
+        "--max-time 1 s reached after 1 token",
+        ["--timeout", "0.5", "--max-time", "1"],
+    ),
+    Fault(
+        "stream with a data line that never ends",
+        stream(flood="data_line", flood_after=1),
+        5,
+        1,
+        "incomplete",
+        "a line longer than 16 MiB",
+    ),
+    Fault(
+        "stream of comment lines that never end",
+        stream(flood="comments", flood_after=1),
+        5,
+        1,
+        "incomplete",
+        "16 MiB without an event",
+    ),
+    Fault(
+        "gzip-compressed stream of comment lines that never end (a gzip bomb)",
+        stream(flood="comments", flood_after=1, gzip=True),
+        5,
+        1,
+        "incomplete",
+        "16 MiB without an event",
+    ),
+    Fault(
+        "stream event of data lines that never end",
+        stream(flood="data_lines", flood_after=1),
+        5,
+        1,
+        "incomplete",
+        "more than 64 lines",
+    ),
+    Fault(
+        "stream token whose text is not a string",
+        Behavior(events=[token_payload("Alpha"), token_payload(5), FINAL_PAYLOAD]),
+        5,
+        1,
+        "incomplete",
+        "token whose text is int",
+    ),
+    Fault(
+        "stream event nested 1,000 levels deep",
+        Behavior(events=[token_payload("Alpha"), DEEP_JSON, FINAL_PAYLOAD]),
+        5,
+        1,
+        "incomplete",
+        "nested more than 100 levels deep",
     ),
     Fault(
         "slow first byte, within --timeout", stream(first_byte_delay=0.3), 0, 3, "ok", "", ["--timeout", "5"]

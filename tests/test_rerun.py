@@ -26,6 +26,7 @@ SHARED = (
     "selections",
     "quiet",
     "timeout",
+    "max_time",
     "retries",
     "dry_run",
     "no_history",

@@ -11,6 +11,8 @@ from typing import TYPE_CHECKING, Any
 import requests
 
 from llamactl import __version__
+from llamactl.api.body import ACCEPT_ENCODING, MAX_BODY, BodyTooLarge, read_body, size_text
+from llamactl.api.deadline import Deadline
 from llamactl.api.error_body import error_for_status
 from llamactl.api.redact import REDACTED, redact
 from llamactl.api.request import InferenceRequest
@@ -48,9 +50,12 @@ class ApiClient:
         notify: Callable[[str], None] | None = None,
         trace: Callable[[str], None] | None = None,
         session: requests.Session | None = None,
+        deadline: Deadline | None = None,
     ):
-        """`session`: another client's, so that one command opens one connection pool."""
+        """`session`: another client's, so that one command opens one connection pool;
+        `deadline`: --max-time, for every request this client sends."""
         self.env = env
+        self.deadline = deadline
         self.retry = retry or RetryPolicy()
         self.notify = notify or (lambda line: None)
         self.api_url = env.api_url
@@ -60,6 +65,7 @@ class ApiClient:
         self._trace = trace  # with --debug, a writer of trace lines (redacted here first)
         self.session = session or requests.Session()
         self.session.headers["User-Agent"] = f"llamactl/{__version__}"
+        self.session.headers["Accept-Encoding"] = ACCEPT_ENCODING  # what api/body.py decodes
         self.check_transport()
 
     def check_transport(self) -> None:
@@ -119,6 +125,8 @@ class ApiClient:
         )  # each request its own wait budget (a batch shares the client)
         attempt = 1
         while True:
+            if self.deadline is not None:
+                self.deadline.check()
             try:
                 response = self._send_once(method, url, headers, kwargs)
             except requests.exceptions.ConnectionError as exc:
@@ -146,6 +154,11 @@ class ApiClient:
                 retry_after = parse_retry_after(response.headers.get("Retry-After"))
                 reason = f"{response.status_code} {message_or_reason(body, response)}"
             delay = retry.delay(attempt, retry_after)
+            if delay is not None and self.deadline is not None and delay >= self.deadline.remaining():
+                failure.message += (
+                    f" (no time left for a retry within --max-time {self.deadline.seconds:g} s)"
+                )
+                raise failure
             if delay is None:
                 if attempt > 1:
                     failure.message += f" (gave up after {attempt} attempts)"
@@ -166,16 +179,26 @@ class ApiClient:
             self.trace("> " + body[:2000].decode("utf-8", errors="replace"))
         elif hasattr(body, "seek"):  # a streamed body (an upload): each attempt sends it whole
             body.seek(0)
+        connect_timeout, read_timeout = CONNECT_TIMEOUT, self.timeout
+        if self.deadline is not None:
+            connect_timeout, read_timeout = (
+                self.deadline.cap(connect_timeout),
+                self.deadline.cap(read_timeout),
+            )
         try:
             response = self.session.request(
                 method,
                 url,
                 headers=headers,
                 stream=True,
-                timeout=(CONNECT_TIMEOUT, self.timeout),
+                timeout=(connect_timeout, read_timeout),
                 **kwargs,
             )
-        except requests.exceptions.ReadTimeout:
+        except requests.exceptions.Timeout as exc:
+            if self.deadline is not None and self.deadline.expired:
+                raise self.deadline.exceeded() from None
+            if not isinstance(exc, requests.exceptions.ReadTimeout):
+                raise  # a connect timeout: a network failure, retried as one
             raise RequestFailed(
                 f"no answer from {self.env.api_host} within {self.timeout:g} s",
                 hint="raise --timeout for long generations",
@@ -204,7 +227,9 @@ class ApiClient:
 
     def _read_error_body(self, response) -> bytes:
         try:
-            return response.raw.read(MAX_ERROR_BODY, decode_content=True) or b""
+            return bytes(
+                read_body(response.raw, MAX_ERROR_BODY, self.deadline, self.timeout)[:MAX_ERROR_BODY]
+            )
         except Exception:  # a broken error body still yields the status line's message
             return b""
         finally:
@@ -224,7 +249,7 @@ class ApiClient:
 
     def get_json(self, path: str, params: dict[str, str] | None = None, target: str | None = None) -> Any:
         response = self.send("GET", self.api_url + path, params=params, target=target)
-        return read_json(response)
+        return read_json(response, self.deadline, self.timeout)
 
 
 def message_or_reason(body: bytes, response) -> str:
@@ -235,11 +260,40 @@ def message_or_reason(body: bytes, response) -> str:
     return shorten(message) if message else (response.reason or "")
 
 
-def read_json(response) -> Any:
-    """The JSON body of a 2xx response; a truncated or non-JSON body is a failed request."""
+def read_json(response, deadline: Deadline | None = None, read_timeout: float | None = None) -> Any:
+    """The JSON body of a 2xx response, at most MAX_BODY bytes decoded; a truncated,
+    oversized or non-JSON body is a failed request."""
+    import http.client
+
+    import urllib3.exceptions
+
+    from llamactl.api.deadline import DeadlineExceeded
+    from llamactl.api.json_body import ResponseNotJson, loads
+
+    what = f"the API answered HTTP {response.status_code} with"
     try:
-        return response.json()
-    except (ValueError, requests.exceptions.RequestException):
+        body = read_body(response.raw, MAX_BODY, deadline, read_timeout)
+    except (DeadlineExceeded, RequestFailed):
+        raise
+    except (urllib3.exceptions.ReadTimeoutError, TimeoutError):
         raise RequestFailed(
-            f"the API answered HTTP {response.status_code} with a body that is not valid JSON"
+            f"{what} a body that stalled: nothing arrived for {read_timeout or 0:g} s",
+            hint="raise --timeout if the API is just slow",
+        ) from None
+    except (urllib3.exceptions.HTTPError, http.client.HTTPException, OSError) as exc:
+        raise RequestFailed(f"{what} a body that broke off ({type(exc).__name__})") from None
+    finally:
+        response.close()
+    if len(body) > MAX_BODY:
+        raise BodyTooLarge(
+            f"{what} a body larger than {size_text(MAX_BODY)}, llamactl's limit for a JSON answer",
+            hint="stream long generations (--stream); check --api-url if this is not the API",
+        )
+    try:
+        return loads(body)
+    except ResponseNotJson as exc:
+        raise RequestFailed(
+            f"{what} a body that is not valid JSON"
+            if type(exc) is ResponseNotJson
+            else f"{what} {exc.reason}"
         ) from None

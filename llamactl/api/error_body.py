@@ -7,9 +7,9 @@ DeepInfra answers errors in several shapes (deepinfra-api.md §3): `{"detail": {
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
+from llamactl.api.json_body import ResponseNotJson, loads
 from llamactl.errors import ApiRejected, AuthError, LlamactlError, RequestFailed
 
 MAX_MESSAGE = 300
@@ -60,8 +60,8 @@ def message_from_body(body: bytes, content_type: str) -> str | None:
     if "html" in content_type.lower() or text[:1] == "<":
         return None
     try:
-        return message_from_json(json.loads(text))
-    except ValueError:
+        return message_from_json(loads(text))
+    except ResponseNotJson:
         pass
     if "json" in content_type.lower():
         return None
@@ -95,8 +95,8 @@ def _not_found_hint(target: str) -> str:
 def missing_fields(body: bytes) -> list[str]:
     """The request fields a 422 says are required (`loc: ["body", NAME]`, type missing)."""
     try:
-        detail = json.loads(body.decode("utf-8", "replace")).get("detail")
-    except (ValueError, AttributeError, RecursionError):
+        detail = loads(body.decode("utf-8", "replace")).get("detail")
+    except (ResponseNotJson, AttributeError):
         return []
     names = []
     for item in detail if isinstance(detail, list) else []:

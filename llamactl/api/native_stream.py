@@ -1,18 +1,22 @@
 """Server-sent events from the native inference endpoint, turned into typed stream events.
 
-sseclient-py does the SSE framing (any of \\n, \\r\\n, \\r; `data:` with or without a
-space; comment lines; events split anywhere, even inside a UTF-8 character). This module
-feeds it bytes as soon as they arrive and interprets each event's JSON.
+api/sse_framing.py splits the bytes into whole events as soon as they arrive (any of \\n,
+\\r\\n, \\r; comment lines; events split anywhere, even inside a UTF-8 character), within
+its bounds; sseclient-py parses each event's fields (`data:` with or without a space); this
+module interprets each event's JSON.
 """
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-READ_SIZE = 65536
+from llamactl.errors import StreamIncomplete
+
+
+class BadStreamEvent(StreamIncomplete):
+    """An event llamactl cannot take as it is: nested too deeply, or a token that is not text."""
 
 
 @dataclass
@@ -24,35 +28,6 @@ class StreamEvent:
     special: bool = False
     final: bool = False
     error: str | None = None
-
-
-def iter_byte_chunks(raw: Any, before_read: Callable[[], None] = lambda: None) -> Iterator[bytes]:
-    """Yield the bytes of an HTTP body as they arrive.
-
-    `read1` returns whatever one socket read brings (chunked or close-delimited alike),
-    where `read(n)` or requests' iter_content would wait to fill a buffer. `before_read`
-    runs before each read, which may block: the caller flushes its output there, so
-    everything parsed so far is shown before waiting for more.
-    """
-    read1 = _fastest_read1(raw)
-    while True:
-        before_read()
-        chunk = read1(READ_SIZE)
-        if not chunk:
-            return
-        yield chunk
-
-
-def _fastest_read1(raw: Any) -> Callable[[int], bytes]:
-    """http.client's own read1 under urllib3's response, when no content decoding is needed:
-    it de-chunks just the same, without urllib3's per-call bookkeeping (most of the CPU
-    per token on a fast stream; bench/streaming.py). Otherwise urllib3's read1, told to
-    decode: requests leaves `decode_content` off on the raw response it hands out."""
-    inner_read1 = getattr(getattr(raw, "_fp", None), "read1", None)
-    encoding = (raw.headers.get("Content-Encoding") or "identity").strip().lower()
-    if encoding == "identity" and callable(inner_read1):
-        return inner_read1
-    return lambda size: raw.read1(size, decode_content=True)
 
 
 def error_message_of(data: dict[str, Any]) -> str | None:
@@ -69,10 +44,15 @@ def error_message_of(data: dict[str, Any]) -> str | None:
 
 
 def parse_event(payload: str) -> StreamEvent | None:
-    """Interpret one event's data; None for data that is not a JSON object (ignored)."""
+    """Interpret one event's data; None for data that is not a JSON object (ignored, as
+    proxies' and servers' odd lines are); BadStreamEvent for JSON no server means."""
+    from llamactl.api.json_body import JsonTooDeep, ResponseNotJson, loads
+
     try:
-        data = json.loads(payload)
-    except ValueError:
+        data = loads(payload)
+    except JsonTooDeep as exc:
+        raise BadStreamEvent(f"the stream sent an event of {exc.reason}; the output is incomplete") from None
+    except ResponseNotJson:
         return None
     if not isinstance(data, dict):
         return None
@@ -82,8 +62,13 @@ def parse_event(payload: str) -> StreamEvent | None:
     token = data.get("token")
     text, special = "", False
     if isinstance(token, dict):
-        text = token.get("text") or ""
-        special = bool(token.get("special"))
+        found = token.get("text")
+        if found is not None and not isinstance(found, str):
+            raise BadStreamEvent(
+                f"the stream sent a token whose text is {type(found).__name__}, not a string; "
+                "the output is incomplete"
+            )
+        text, special = found or "", bool(token.get("special"))
     final = data.get("details") is not None or data.get("generated_text") is not None
     return StreamEvent(data, text=text, special=special, final=final)
 
@@ -95,11 +80,15 @@ def iter_events(
     one event's data (this module's for the native API, api/openai_stream's for chat)."""
     from sseclient import SSEClient
 
-    for event in SSEClient(iter(chunks)).events():
+    from llamactl.api.sse_framing import BoundedFramer
+
+    framer = BoundedFramer()
+    for event in SSEClient(framer.events(chunks)).events():
         if event.data.strip() == "[DONE]":
             return
         parsed = parse(event.data)
         if parsed is not None:
+            framer.used()
             yield parsed
 
 
@@ -111,13 +100,31 @@ def _first_int(*values: Any) -> int | None:
 
 
 @dataclass
-class StreamAccumulator:
-    """Collects the text and figures of a stream; linear in the number of tokens.
-
-    The text is kept as one UTF-8 buffer: a list of per-token strings would cost about
-    fifty bytes of object overhead per token on long streams."""
+class KeptText:
+    """A stream's text, kept as one UTF-8 buffer: a list of per-token strings would cost
+    about fifty bytes of object overhead per token on long streams. With `max_kept`, at most
+    that many bytes are kept (the rest was shown, not kept) and `dropped` counts the others."""
 
     utf8: bytearray = field(default_factory=bytearray)
+    max_kept: int | None = None
+    dropped: int = 0
+
+    def keep(self, text: str) -> None:
+        encoded = text.encode("utf-8", errors="surrogatepass")
+        room = len(encoded) if self.max_kept is None else self.max_kept - len(self.utf8)
+        self.utf8 += encoded[: max(room, 0)]
+        self.dropped += max(len(encoded) - max(room, 0), 0)
+
+    @property
+    def text(self) -> str:
+        """The kept text (a character cut by `max_kept` is left out)."""
+        return self.utf8.decode("utf-8", errors="surrogatepass" if not self.dropped else "ignore")
+
+
+@dataclass
+class StreamAccumulator(KeptText):
+    """Collects the text and figures of a native stream; linear in the number of tokens."""
+
     tokens_received: int = 0
     final_event: dict[str, Any] | None = None
 
@@ -127,13 +134,9 @@ class StreamAccumulator:
         if event.data.get("token") is not None:
             self.tokens_received += 1
         if event.text and not event.special:
-            self.utf8 += event.text.encode("utf-8", errors="surrogatepass")
+            self.keep(event.text)
         if event.final:
             self.final_event = event.data
-
-    @property
-    def text(self) -> str:
-        return self.utf8.decode("utf-8", errors="surrogatepass")
 
     @property
     def complete(self) -> bool:

@@ -15,7 +15,7 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
-from llamactl.api.native_stream import StreamEvent, error_message_of
+from llamactl.api.native_stream import KeptText, StreamEvent, error_message_of
 
 # The Llama 2 end-of-sequence token leaks into DeepInfra's older chat streams as a chunk
 # of its own (§2.2, §5.3): it is not part of the answer.
@@ -92,11 +92,10 @@ class Usage:
 
 
 @dataclass
-class ChatStreamAccumulator:
+class ChatStreamAccumulator(KeptText):
     """Collects the text and figures of a chat stream; the same interface as the native
     StreamAccumulator, so one consume loop serves both APIs."""
 
-    utf8: bytearray = field(default_factory=bytearray)
     tokens_received: int = 0
     finish_reason: str | None = None
     usage: Usage = field(default_factory=Usage)
@@ -108,7 +107,7 @@ class ChatStreamAccumulator:
         if event.text:
             self.tokens_received += 1
             if not event.special:
-                self.utf8 += event.text.encode("utf-8", errors="surrogatepass")
+                self.keep(event.text)
         finish = getattr(event, "finish_reason", None)
         if finish is not None:
             self.finish_reason = finish
@@ -116,10 +115,6 @@ class ChatStreamAccumulator:
             self.usage = Usage.of(event.data.get("usage"))
         if self.request_id is None and isinstance(event.data.get("id"), str):
             self.request_id = event.data["id"]
-
-    @property
-    def text(self) -> str:
-        return self.utf8.decode("utf-8", errors="surrogatepass")
 
     @property
     def complete(self) -> bool:

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from llamactl.api.client import ApiClient
+from llamactl.api.deadline import deadline_for
 from llamactl.api.request import InferenceTarget
 from llamactl.api.retry import RetryPolicy
 from llamactl.auth.credentials import ResolvedToken
@@ -145,6 +146,7 @@ class BatchRun:
             retry=RetryPolicy(retries=settings.retries),
             notify=self.reporter.info,
             trace=env.output.tracer,
+            deadline=deadline_for(settings.max_time),
         )
         self.backoff = SharedBackoff()
         share_session(self.client.session, self.backoff, settings.concurrency, self.paused)

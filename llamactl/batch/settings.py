@@ -30,6 +30,7 @@ class BatchSettings:
     max_cost: float | None = None
     quiet: bool = False
     timeout: float = DEFAULT_TIMEOUT
+    max_time: float | None = None  # for the whole batch
     retries: int = DEFAULT_RETRIES
     history: bool = True
 

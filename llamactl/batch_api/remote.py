@@ -146,10 +146,10 @@ def _copy(response, out: IO[bytes], progress: Progress | None) -> None:
 
     import requests
 
-    from llamactl.api.native_stream import iter_byte_chunks
+    from llamactl.api.body import iter_body
 
     try:
-        for chunk in iter_byte_chunks(response.raw):
+        for chunk in iter_body(response.raw):
             out.write(chunk)
             if progress:
                 progress(len(chunk))

@@ -52,7 +52,12 @@ def send(env: Environment, request: InferenceRequest, options: InferOptions, fla
             env,
             request,
             view,
-            RunSettings(timeout=flags.timeout, retries=flags.retries, history=not flags.no_history),
+            RunSettings(
+                timeout=flags.timeout,
+                retries=flags.retries,
+                history=not flags.no_history,
+                max_time=flags.max_time,
+            ),
         )
     finally:
         view.finish()

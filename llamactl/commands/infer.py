@@ -128,6 +128,7 @@ def infer(
             max_cost=max_cost,
             quiet=flags.quiet,
             timeout=flags.timeout,
+            max_time=flags.max_time,
             retries=flags.retries,
             history=not flags.no_history,
         )

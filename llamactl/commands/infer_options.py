@@ -153,6 +153,17 @@ Timeout = Annotated[
         rich_help_panel=REQUEST_PANEL,
     ),
 ]
+MaxTime = Annotated[
+    float | None,
+    typer.Option(
+        "--max-time",
+        metavar="SECONDS",
+        min=0.1,
+        help="Longest time for the whole run, retries included (as curl's): what arrived stays, exit 5.",
+        rich_help_panel=REQUEST_PANEL,
+        show_default=False,
+    ),
+]
 Retries = Annotated[
     int,
     typer.Option(
@@ -196,6 +207,7 @@ class RequestFlags:
     selections: Selections = None
     quiet: Quiet = False
     timeout: Timeout = DEFAULT_TIMEOUT
+    max_time: MaxTime = None
     retries: Retries = DEFAULT_RETRIES
     dry_run: DryRun = False
     no_history: NoHistory = False

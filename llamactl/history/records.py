@@ -9,7 +9,7 @@ from dataclasses import dataclass, field, fields
 from datetime import datetime
 from typing import Any
 
-from llamactl.inference.outcome import OUTCOME_FIELDS, OutcomeFields, outcome_json
+from llamactl.inference.outcome import OUTCOME_FIELDS, OutcomeFields, kept_text, outcome_json
 
 STATUSES = ("ok", "error", "incomplete", "interrupted", "queued")
 
@@ -34,7 +34,7 @@ class HistoryRecord(OutcomeFields):
         request = outcome.request
         return cls(
             **{name: getattr(outcome, name) for name in OUTCOME_FIELDS if name != "results"},
-            results=list(outcome.results),
+            results=[kept_text(text) for text in outcome.results],
             created_at=outcome.started_at,
             api_host=api_host,
             fields=dict(request.fields),

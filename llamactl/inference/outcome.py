@@ -34,6 +34,24 @@ class OutcomeFields:
 
 OUTCOME_FIELDS = tuple(item.name for item in fields(OutcomeFields))
 
+MAX_KEPT_TEXT = 1024 * 1024  # bytes of one result that history keeps (docs/history.md)
+_CUT_ROOM = 200  # for the line that says what was cut
+
+
+def kept_text(text: str, dropped: int = 0) -> str:
+    """`text` as history keeps it: whole up to MAX_KEPT_TEXT bytes; beyond that (or when
+    `dropped` bytes were never kept) its beginning and one line saying how much is missing.
+    Never longer than MAX_KEPT_TEXT bytes, so keeping kept text again changes nothing."""
+    encoded = text.encode("utf-8", errors="surrogatepass")
+    if not dropped and len(encoded) <= MAX_KEPT_TEXT:
+        return text
+    head = encoded[: MAX_KEPT_TEXT - _CUT_ROOM]
+    dropped += len(encoded) - len(head)
+    return (
+        head.decode("utf-8", errors="ignore")
+        + f"\n[llamactl: the rest of this answer, {dropped} bytes, is not kept in history]"
+    )
+
 
 def outcome_json(outcome: OutcomeFields) -> dict[str, Any]:
     """The outcome's fields as JSON shows them, in their order (wall time to the millisecond)."""

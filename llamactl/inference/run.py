@@ -12,10 +12,11 @@ from collections.abc import Callable
 from typing import Any, Protocol
 
 from llamactl.api.client import ApiClient, read_json
-from llamactl.api.native_stream import StreamAccumulator, StreamEvent, iter_byte_chunks, iter_events
+from llamactl.api.deadline import Deadline
+from llamactl.api.native_stream import StreamAccumulator, StreamEvent, iter_events
 from llamactl.api.request import InferenceRequest
 from llamactl.errors import Interrupted, LlamactlError, RequestFailed, StreamIncomplete
-from llamactl.inference.outcome import InferenceOutcome
+from llamactl.inference.outcome import MAX_KEPT_TEXT, InferenceOutcome, kept_text
 from llamactl.output.format import count_text, round_cost
 
 REQUEST_ID_HEADERS = ("X-Request-Id", "X-Deepinfra-Request-Id", "Request-Id")
@@ -61,30 +62,40 @@ def _request_id_header(response) -> str | None:
 
 
 def stream_reader(openai: bool) -> tuple[Any, Callable[[str], StreamEvent | None]]:
-    """(an accumulator, the event parser) for the API's stream: native or OpenAI chat."""
+    """(an accumulator, the event parser) for the API's stream: native or OpenAI chat. Each
+    keeps at most MAX_KEPT_TEXT bytes of the text (the rest is shown, not kept)."""
     if openai:
         from llamactl.api.openai_stream import ChatStreamAccumulator, parse_chunk
 
-        return ChatStreamAccumulator(), parse_chunk
+        return ChatStreamAccumulator(max_kept=MAX_KEPT_TEXT), parse_chunk
     from llamactl.api.native_stream import parse_event
 
-    return StreamAccumulator(), parse_event
+    return StreamAccumulator(max_kept=MAX_KEPT_TEXT), parse_event
 
 
 def consume_stream(
-    response, view: View, outcome: InferenceOutcome, timeout: float | None = None, openai: bool = False
+    response,
+    view: View,
+    outcome: InferenceOutcome,
+    timeout: float | None = None,
+    deadline: Deadline | None = None,
+    openai: bool = False,
 ) -> None:
     """Hand each event to the view as it arrives; stop at the final event. `timeout` is
-    the client's read timeout, named when the stream stalls; `openai`: the stream is the
-    OpenAI-compatible chat API's."""
+    the client's read timeout, named when the stream stalls; `deadline` (--max-time) ends it;
+    `openai`: the stream is the OpenAI-compatible chat API's."""
     import http.client
 
     import urllib3.exceptions
 
+    from llamactl.api.body import iter_body
+    from llamactl.api.deadline import DeadlineExceeded
+
     accumulator, parse = stream_reader(openai)
     outcome.streamed = True
+    chunks = iter_body(response.raw, before_read=view.flush, deadline=deadline, read_timeout=timeout)
     try:
-        for event in iter_events(iter_byte_chunks(response.raw, before_read=view.flush), parse):
+        for event in iter_events(chunks, parse):
             if event.error is not None:
                 view.on_event(event)
                 raise StreamError(f"the server reported an error mid-stream: {event.error}")
@@ -94,6 +105,11 @@ def consume_stream(
                 break
     except BrokenPipeError:  # our stdout closed: not a network failure
         raise
+    except DeadlineExceeded as exc:
+        raise StreamIncomplete(
+            f"{exc.message} after {count_text(accumulator.tokens_received, 'token')}; the output is incomplete",
+            hint=exc.hint,
+        ) from None
     except (urllib3.exceptions.ReadTimeoutError, TimeoutError):
         raise StreamIncomplete(
             f"the stream stalled: nothing arrived for {timeout_text(timeout)} "
@@ -108,7 +124,7 @@ def consume_stream(
     finally:
         view.flush()
         response.close()
-        outcome.results = [accumulator.text]
+        outcome.results = [kept_text(accumulator.text, accumulator.dropped)]
         outcome.tokens_in = accumulator.tokens_in
         outcome.tokens_out = accumulator.tokens_out
         outcome.cost = round_cost(accumulator.cost)
@@ -125,10 +141,18 @@ def timeout_text(timeout: float | None) -> str:
 
 
 def results_of(data: dict[str, Any]) -> list[str] | None:
-    """The generated texts of a non-streamed answer (`results[].generated_text`, or `text`)."""
+    """The generated texts of a non-streamed answer (`results[].generated_text`, or `text`);
+    a generated_text that is not a string is a broken answer."""
     results = data.get("results")
     if isinstance(results, list):
-        return [item.get("generated_text") or "" for item in results if isinstance(item, dict)]
+        texts = [item.get("generated_text") for item in results if isinstance(item, dict)]
+        for text in texts:
+            if text is not None and not isinstance(text, str):
+                raise RequestFailed(
+                    f"the API's answer has a generated_text that is {type(text).__name__}, not a string",
+                    hint="--json shows the full response",
+                )
+        return [text or "" for text in texts]
     if isinstance(data.get("text"), str):
         return [data["text"]]
     return None
@@ -147,8 +171,15 @@ def consume_chat_json(data: dict[str, Any], response, view: View, outcome: Infer
     view.on_response(data, outcome.results if texts is not None else None)
 
 
-def consume_json(response, view: View, outcome: InferenceOutcome, openai: bool = False) -> None:
-    data = read_json(response)
+def consume_json(
+    response,
+    view: View,
+    outcome: InferenceOutcome,
+    timeout: float | None = None,
+    deadline: Deadline | None = None,
+    openai: bool = False,
+) -> None:
+    data = read_json(response, deadline, timeout)
     if not isinstance(data, dict):
         raise RequestFailed("the API answered with JSON that is not an object")
     outcome.response = data
@@ -191,9 +222,9 @@ def run_inference(
         response = client.post_inference(request)
         openai = request.target.openai
         if "text/event-stream" in response.headers.get("Content-Type", ""):
-            consume_stream(response, view, outcome, client.timeout, openai)
+            consume_stream(response, view, outcome, client.timeout, client.deadline, openai)
         else:
-            consume_json(response, view, outcome, openai)
+            consume_json(response, view, outcome, client.timeout, client.deadline, openai)
         if outcome.cost is None and estimate_cost is not None and outcome.status == "ok":
             outcome.cost = round_cost(estimate_cost(outcome))
             outcome.cost_estimated = outcome.cost is not None

@@ -26,6 +26,7 @@ class RunSettings:
     timeout: float
     retries: int
     history: bool = True
+    max_time: float | None = None
 
 
 def run_request(
@@ -33,6 +34,7 @@ def run_request(
 ) -> InferenceOutcome:
     """Send `request`, hand what arrives to `view`, record the outcome, and return it."""
     from llamactl.api.client import ApiClient
+    from llamactl.api.deadline import deadline_for
     from llamactl.api.retry import RetryPolicy
     from llamactl.auth.credentials import require_token
     from llamactl.catalogue.names import suggest_known_models
@@ -41,6 +43,7 @@ def run_request(
     from llamactl.inference.run import run_inference
 
     out = env.output
+    deadline = deadline_for(settings.max_time)
     custom = request.target.openai and env.custom_openai_url is not None
     token = openai_server_token(env, out.warn) if custom else require_token(env, warn=out.warn)
     client = ApiClient(
@@ -50,6 +53,7 @@ def run_request(
         retry=RetryPolicy(retries=settings.retries),
         notify=out.info,
         trace=out.tracer,
+        deadline=deadline,
     )
     # A stream's final event may carry no cost; a JSON answer has its inference_status.
     # Another OpenAI server's models are not DeepInfra's: no prices, no did-you-mean.

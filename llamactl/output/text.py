@@ -1,7 +1,7 @@
 """Generated text as it streams in: exact bytes in a pipe or file, Rich on a terminal.
 
 Pipe output is flushed whenever the stream is about to wait for the network (see
-api/native_stream.iter_byte_chunks), so every token is on the pipe as soon as its bytes
+api/body.iter_body), so every token is on the pipe as soon as its bytes
 arrived, and tokens that arrived together cost one write.
 """
 

@@ -31,6 +31,7 @@ _CHOICES = {
     "stream_json": ("python", "compact"),
     "ensure_ascii": (None, True, False),
     "scope": ("inference", "all"),
+    "flood": (None, "data_line", "data_lines", "comments", "body"),
 }
 
 
@@ -69,6 +70,16 @@ class Behavior:
     stall_after: int | None = None  # after N go silent until emu.release(), reset() or stop()
     gate: threading.Event | None = None  # wait for (then clear) before each event after the first
     reset_connection: bool = False  # RST the connection without answering (after first_byte_delay)
+    # Hostile bytes.  A flood is endless (until the client hangs up) unless flood_bytes is given.
+    flood: str | None = None  # "data_line" | "data_lines" | "comments" after flood_after events; "body"
+    flood_after: int = 0  # stream events written before the flood
+    flood_bytes: int | None = None  # the flood's length; then the answer ends normally
+    drip: float | None = None  # the flood one byte at a time, this many seconds apart (a slowloris)
+    gzip: bool = False  # Content-Encoding: gzip (a stream flushed event by event; a flood: a gzip bomb)
+    events: list[bytes] | None = None  # a stream's event payloads, exactly, instead of the generated ones
+    body: bytes | None = (
+        None  # an application/json answer of exactly these bytes (status: 200), before routing
+    )
     # Output.
     reply: str | None = None
     tokens: list[str] | None = None
@@ -83,6 +94,11 @@ class Behavior:
         for name, allowed in _CHOICES.items():
             if getattr(self, name) not in allowed:
                 raise ValueError(f"Behavior.{name} must be one of {allowed}, not {getattr(self, name)!r}")
+
+    @property
+    def answers_with_body(self) -> bool:
+        """True when the behaviour answers every request in its scope with a 200 body of its own."""
+        return self.body is not None or self.flood == "body"
 
     @property
     def answers_with_error(self) -> bool:

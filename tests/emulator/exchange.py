@@ -76,6 +76,11 @@ class Exchange:
     ) -> None:
         """A complete response with a Content-Length; `stall_after`/`cut_after` count its bytes."""
         headers = [("Content-Type", content_type)] if content_type else []
+        if self.behavior.gzip:
+            import gzip
+
+            body = gzip.compress(body)
+            headers.append(("Content-Encoding", "gzip"))
         headers += [("Content-Length", str(len(body))), *extra_headers]
         wire.send_head(
             self.handler, status, headers + list(self.behavior.headers.items()), self.behavior.reason

@@ -52,12 +52,37 @@ def answer_early(exchange: Exchange) -> bool:
     if behavior.reset_connection:
         wire.reset(exchange.handler)
         return True
+    if behavior.answers_with_body:
+        answer_with_body(exchange)
+        return True
     if not behavior.answers_with_error:
         return False
     shape = behavior.body_shape or ("error_message" if exchange.openai else "detail_error")
     status = behavior.status or SHAPE_STATUS.get(shape, 500)
     exchange.send_error(status, behavior.message or responses.default_message(status), shape)
     return True
+
+
+def answer_with_body(exchange: Exchange) -> None:
+    """A JSON answer of the Behavior's own: its `body` as it is (with its `status`, else
+    200), or a `body` flood (a 200 whose generated_text never ends, close-delimited), each
+    gzip-compressed on request."""
+    behavior = exchange.behavior
+    if behavior.flood != "body":
+        return exchange.send_bytes(behavior.status or 200, "application/json", behavior.body or b"")
+    writer = wire.SseWriter(exchange.handler, chunked=False, gzip=behavior.gzip)
+    writer.start(list(behavior.headers.items()), content_type="application/json")
+    writer.flood("body", behavior.flood_bytes, lambda: _flood_wait(exchange), behavior.drip)
+    writer.write(wire.BODY_FLOOD_END)
+    writer.end()
+
+
+def _flood_wait(exchange: Exchange) -> None:
+    """Between two pieces of a flood: the `drip` pause; a reset or stop ends the flood."""
+    if exchange.behavior.drip:
+        exchange.waits.sleep(exchange.behavior.drip)
+    elif exchange.waits.cancel.is_set():
+        raise Abort
 
 
 def write_body(exchange: Exchange, body: bytes) -> None:
@@ -82,23 +107,36 @@ def write_stream(exchange: Exchange, events: list[dict], done: bool, dumps: Call
         newline=behavior.newline,
         data_space=behavior.data_space,
         split_writes=behavior.split_writes,
+        gzip=behavior.gzip,
     )
+    payloads: list = list(behavior.events) if behavior.events is not None else events
     progress._begin_stream()
     writer.start(list(behavior.headers.items()))
-    for i in range(len(events) + 1):
+    for i in range(len(payloads) + 1):
         if behavior.stall_after == i:
             waits.stall()
         if behavior.cut_after == i:
             raise Abort
+        if behavior.flood is not None and behavior.flood_after == i:
+            writer.flood(behavior.flood, behavior.flood_bytes, lambda: _flood_wait(exchange), behavior.drip)
+            writer.write(writer.nl * 2)
+            break
         if behavior.error_after == i:
             message = behavior.message or "Request failed during generation"
             writer.data(dumps(responses.stream_error(behavior.error_event_shape, message, exchange.openai)))
             break
-        if i == len(events):
+        if i == len(payloads):
             break
         if i:
             _pace(behavior, waits)
-        _write_event(writer, behavior, dumps(events[i]), progress, first=i == 0)
+        payload = payloads[i]
+        _write_event(
+            writer,
+            behavior,
+            payload if isinstance(payload, bytes) else dumps(payload),
+            progress,
+            first=i == 0,
+        )
     if done:
         writer.data("[DONE]")
     writer.end()
@@ -112,7 +150,7 @@ def _pace(behavior, waits: Waits) -> None:
         behavior.gate.clear()
 
 
-def _write_event(writer: wire.SseWriter, behavior, text: str, progress, *, first: bool) -> None:
+def _write_event(writer: wire.SseWriter, behavior, text: str | bytes, progress, *, first: bool) -> None:
     if behavior.comments:
         writer.comment()
     if behavior.garbage_lines:

@@ -7,6 +7,8 @@ import json
 import os
 import socket
 import struct
+import zlib
+from collections.abc import Callable
 from typing import BinaryIO
 
 
@@ -62,7 +64,8 @@ def reset(handler) -> None:
 
 class SseWriter:
     """Writes a text/event-stream body: chunked or close-delimited, any newline, `data:`
-    with or without a space, optionally one byte per write."""
+    with or without a space, optionally one byte per write, optionally gzip-compressed
+    (flushed at every write, so each event can be decoded as it arrives)."""
 
     def __init__(
         self,
@@ -72,15 +75,19 @@ class SseWriter:
         newline: str = "\n",
         data_space: bool = True,
         split_writes: bool = False,
+        gzip: bool = False,
     ):
         self.handler = handler
         self.chunked = chunked
         self.split = split_writes
         self.nl = newline.encode()
         self.prefix = b"data: " if data_space else b"data:"
+        self.compressor = zlib.compressobj(wbits=31) if gzip else None  # 31: gzip framing
 
-    def start(self, extra_headers: list[tuple[str, str]]) -> None:
-        headers = [("Content-Type", "text/event-stream"), ("Cache-Control", "no-cache")]
+    def start(self, extra_headers: list[tuple[str, str]], content_type: str = "text/event-stream") -> None:
+        headers = [("Content-Type", content_type), ("Cache-Control", "no-cache")]
+        if self.compressor is not None:
+            headers.append(("Content-Encoding", "gzip"))
         if self.chunked:
             headers.append(("Transfer-Encoding", "chunked"))
         else:
@@ -89,12 +96,36 @@ class SseWriter:
         send_head(self.handler, 200, headers + extra_headers)
 
     def write(self, data: bytes) -> None:
+        if self.compressor is not None:
+            data = self.compressor.compress(data) + self.compressor.flush(zlib.Z_SYNC_FLUSH)
         pieces = [data[i : i + 1] for i in range(len(data))] if self.split else [data]
         for piece in pieces:
-            self.handler.wfile.write(b"%x\r\n%s\r\n" % (len(piece), piece) if self.chunked else piece)
+            self._send(piece)
 
-    def data(self, text: str) -> None:
-        self.write(self.prefix + text.encode("utf-8") + self.nl * 2)
+    def _send(self, piece: bytes) -> None:
+        self.handler.wfile.write(b"%x\r\n%s\r\n" % (len(piece), piece) if self.chunked else piece)
+
+    def data(self, text: str | bytes) -> None:
+        payload = text.encode("utf-8") if isinstance(text, str) else text
+        self.write(self.prefix + payload + self.nl * 2)
+
+    def flood(self, kind: str, size: int | None, wait: Callable[[], None], drip: float | None) -> None:
+        """Endless hostile bytes of a kind (`size` of them, if given); `wait` runs between
+        blocks (and between bytes with `drip`) and raises to stop."""
+        start, block = FLOODS[kind]
+        sent = 0
+        if start:  # an empty chunk would end a chunked body
+            self.write(start)
+        while size is None or sent < size:
+            piece = block if size is None else block[: size - sent]
+            if drip:
+                for i in range(len(piece)):
+                    wait()
+                    self.write(piece[i : i + 1])
+            else:
+                wait()
+                self.write(piece)
+            sent += len(piece)
 
     def comment(self) -> None:
         self.write(b": keep-alive" + self.nl * 2)
@@ -104,5 +135,18 @@ class SseWriter:
         self.write(self.nl.join([b"event: ping", b"id: 5", b"retry: 100", b"foo bar"]) + self.nl * 2)
 
     def end(self) -> None:
+        if self.compressor is not None:
+            self._send(self.compressor.flush())
         if self.chunked:
             self.handler.wfile.write(b"0\r\n\r\n")
+
+
+FLOOD_BLOCK = 65536
+# Each flood: what starts it, and the block repeated after it.
+FLOODS = {
+    "data_line": (b"data: ", b"x" * FLOOD_BLOCK),  # one line that never ends
+    "data_lines": (b"", b"data: x\n" * (FLOOD_BLOCK // 8)),  # an event that never ends
+    "comments": (b"", b": keep-alive\n" * (FLOOD_BLOCK // 13)),  # comments, never an event
+    "body": (b'{"results": [{"generated_text": "', b"x" * FLOOD_BLOCK),  # a text that never ends
+}
+BODY_FLOOD_END = b'"}], "num_tokens": 1}'
