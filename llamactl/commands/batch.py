@@ -29,7 +29,7 @@ def _session(env: Environment, needs_api: bool = True) -> Iterator[tuple]:
     from llamactl.batch_api.jobs import JobStore
     from llamactl.history.store import open_history
 
-    with open_history(env) as history:
+    with open_history(env, writing=True) as history:  # jobs are updated as the API is asked
         api = None
         if needs_api:
             from llamactl.api.client import ApiClient
