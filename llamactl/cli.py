@@ -27,16 +27,21 @@ def _overrides(ctx: typer.Context) -> dict[str, Any]:
     return dict(ctx.obj) if isinstance(ctx.obj, dict) else {}
 
 
-def _secrets(env: Environment) -> list[str]:
+def _remember_environment_tokens(env: Environment) -> None:
+    """This command's tokens start as the environment's (even one that is not used, such as
+    DEEPINFRA_API_KEY beside DEEPINFRA_TOKEN); a stored one is added when it is resolved."""
     from llamactl.auth.credentials import TOKEN_VARIABLES
+    from llamactl.redact import forget_all, remember
 
-    return [env.environ[name] for name in TOKEN_VARIABLES if env.environ.get(name)]
+    forget_all()
+    for name in TOKEN_VARIABLES:
+        remember((env.environ.get(name) or "").strip())
 
 
 def report(env: Environment, message: str, hint: str | None = None) -> None:
-    from llamactl.api.redact import redact
+    from llamactl.redact import scrub
 
-    message = redact(message, _secrets(env))
+    message = scrub(message)
     out = env.output
     out.error(f"error: {message}")
     if hint:
@@ -46,9 +51,9 @@ def report(env: Environment, message: str, hint: str | None = None) -> None:
 def report_traceback(env: Environment) -> None:
     import traceback
 
-    from llamactl.api.redact import redact
+    from llamactl.redact import scrub
 
-    text = redact(traceback.format_exc(), _secrets(env))
+    text = scrub(traceback.format_exc())  # the chained exceptions may quote a server's echo
     env.output.traceback(text)
 
 
@@ -93,6 +98,7 @@ class LlamactlGroup(TyperGroup):
         """Typer's usage errors as one `error:` line and a hint, instead of a boxed panel;
         help piped into `head` ends quietly, and piped help has no trailing spaces."""
         env = Environment()
+        _remember_environment_tokens(env)
         if not env.stdout_isatty:
             _trim_help_when_shown()
         try:

@@ -935,6 +935,20 @@ def test_reason_phrase_as_given_else_the_standard_one(emulator, http_client):
     assert infer(emulator, http_client, {"input": "x"}).reason == "Service Unavailable"
 
 
+def test_echo_authorization_quotes_the_header_in_body_reason_and_error_event(emulator, http_client):
+    quoted = f"(Authorization: Bearer {VALID_TOKEN})"
+    emulator.queue(Behavior(status=500, message="boom", echo_authorization=True))
+    answer = infer(emulator, http_client, {"input": "x"})
+    assert answer.json() == {"detail": {"error": f"boom {quoted}"}}
+    assert answer.reason == f"Internal Server Error {quoted}"
+    emulator.queue(Behavior(error_after=1, message="fell over", echo_authorization=True))
+    events = stream_payloads(raw_post(emulator, {"input": PROMPT, "stream": True}).body)
+    assert events[-1]["error_message"] == f"fell over {quoted}"
+    emulator.queue(Behavior(scope="all", echo_authorization=True))
+    rejected = http_client.get(emulator.url + "/v1/me", headers={"Authorization": "Bearer nope"})
+    assert rejected.json() == {"detail": {"error": "Invalid token (Authorization: Bearer nope)"}}
+
+
 def test_faults_apply_before_auth(emulator, http_client):
     emulator.queue(Behavior(status=502, body_shape="html"))
     assert infer(emulator, http_client, {"input": "x"}, headers={}).status_code == 502

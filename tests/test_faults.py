@@ -221,6 +221,23 @@ FAULTS = [
         f"HTTP 503 Busy {SHOWN_SEQUENCES}",
         ["--retries", "0"],
     ),
+    Fault(
+        "error body echoing the Authorization header",
+        Behavior(status=400, body_shape="detail_str", message="bad", echo_authorization=True),
+        4,
+        -1,
+        "error",
+        "bad (Authorization: Bearer ***)",
+    ),
+    Fault(
+        "reason phrase echoing the Authorization header",
+        Behavior(status=503, body_shape="empty", echo_authorization=True),
+        5,
+        -1,
+        "error",
+        "Service Unavailable (Authorization: Bearer ***)",
+        ["--retries", "1"],
+    ),
     Fault("stream cut before any event", stream(cut_after=0), 5, 0, "incomplete", "incomplete"),
     Fault("stream cut after 1 token", stream(cut_after=1), 5, 1, "incomplete", "incomplete"),
     Fault("stream cut after 2 tokens", stream(cut_after=2), 5, 2, "incomplete", "incomplete"),
@@ -248,6 +265,14 @@ FAULTS = [
         1,
         "error",
         "Request failed during generation",
+    ),
+    Fault(
+        "error event mid-stream echoing the Authorization header",
+        stream(error_after=1, message="failed", echo_authorization=True),
+        5,
+        1,
+        "error",
+        "failed (Authorization: Bearer ***)",
     ),
     Fault("stalled stream", stream(stall_after=1), 5, 1, "incomplete", "stalled", ["--timeout", "0.5"]),
     Fault(
@@ -471,6 +496,7 @@ def test_fault(emulator, tmp_path, fault):
 
     listed = run_llamactl(["history", "list", "--json"], env)
     assert listed.exit_code == fault.history_exit, listed.stderr
+    assert VALID_TOKEN not in listed.stdout  # nor in the error column
     rows = json.loads(listed.stdout) if fault.history_exit == 0 else []
     assert [row["status"] for row in rows] == ([] if fault.history is None else [fault.history])
     if fault.shown >= 0 and rows:

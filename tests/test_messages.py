@@ -164,7 +164,7 @@ def test_a_short_token_is_hidden_without_mangling_our_words(monkeypatch):
 
 
 def test_redaction_hides_a_short_token_where_it_stands_alone_and_a_long_one_anywhere():
-    from llamactl.api.redact import redact
+    from llamactl.redact import redact
 
     assert (
         redact("give exactly one; token rejected: Bearer x", ["x"])

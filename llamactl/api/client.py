@@ -13,28 +13,18 @@ import requests
 
 from llamactl import __version__
 from llamactl.api.error_body import error_for_status
-from llamactl.api.redact import REDACTED, redact
 from llamactl.api.request import InferenceRequest
 from llamactl.api.retry import DEFAULT_TIMEOUT, RETRY_STATUSES, RetryPolicy, parse_retry_after
 from llamactl.auth.credentials import ResolvedToken
 from llamactl.env import Environment, is_loopback_host
 from llamactl.errors import RequestFailed, UsageError
+from llamactl.redact import REDACTED, scrub
 
 if TYPE_CHECKING:
     from llamactl.api.network_errors import NetworkFailure
 
 CONNECT_TIMEOUT = 10.0
 MAX_ERROR_BODY = 65536
-
-
-class Redactor:
-    """Hides the token wherever it might appear in text bound for the user (api/redact.py)."""
-
-    def __init__(self, token: str | None):
-        self.token = token
-
-    def __call__(self, text: str) -> str:
-        return redact(text, [self.token]) if self.token else text
 
 
 class ApiClient:
@@ -57,8 +47,7 @@ class ApiClient:
         self.api_url = env.api_url
         self.token = token
         self.timeout = timeout
-        self.redact = Redactor(token.value if token else None)
-        self._trace = trace  # with --debug, a writer of trace lines (redacted here first)
+        self._trace = trace  # with --debug, a writer of trace lines (scrubbed here first)
         self.session = session or requests.Session()
         self.session.headers["User-Agent"] = f"llamactl/{__version__}"
         self.check_transport()
@@ -86,7 +75,7 @@ class ApiClient:
 
     def trace(self, line: str) -> None:
         if self._trace:
-            self._trace(self.redact(line))
+            self._trace(scrub(line))
 
     def _headers(self, accept: str) -> dict[str, str]:
         headers = {"Accept": accept}
@@ -138,7 +127,7 @@ class ApiClient:
                 raise failure
             attempt += 1
             self.notify(
-                f"retrying in {delay:.1f} s after {reason} (attempt {attempt} of {retry.retries + 1})"
+                scrub(f"retrying in {delay:.1f} s after {reason} (attempt {attempt} of {retry.retries + 1})")
             )
             time.sleep(delay)
 
@@ -165,7 +154,7 @@ class ApiClient:
                 hint="raise --timeout for long generations",
             ) from None
         except requests.exceptions.InvalidURL as exc:
-            raise UsageError(f"invalid URL: {self.redact(str(exc))}") from None
+            raise UsageError(f"invalid URL: {exc}") from None
         self.trace(f"< HTTP {response.status_code} {response.reason}")
         for name, value in response.headers.items():
             self.trace(f"< {name}: {value}")

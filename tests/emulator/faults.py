@@ -91,7 +91,7 @@ def write_stream(exchange: Exchange, events: list[dict], done: bool, dumps: Call
         if behavior.cut_after == i:
             raise Abort
         if behavior.error_after == i:
-            message = behavior.message or "Request failed during generation"
+            message = exchange.echoed(behavior.message or "Request failed during generation")
             writer.data(dumps(responses.stream_error(behavior.error_event_shape, message)))
             break
         if i == len(events):

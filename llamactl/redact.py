@@ -1,0 +1,52 @@
+"""Hiding the API token in every message llamactl builds, whatever the token's source.
+
+A token is remembered the moment it is resolved: every `ResolvedToken` (from an environment
+variable, the keyring, the token file, or just typed at `auth login`) calls `remember`. Every
+message is scrubbed where it is built: `LlamactlError` scrubs its message and hint (so the
+final error, `auth status --json`, history's error column and batch records never hold the
+token), and the API client scrubs its retry notices and `--debug` lines; the `--debug`
+traceback is scrubbed as a whole. A server that echoes `Bearer <token>` back (gateways and
+WAFs do) therefore never gets it shown or stored.
+
+A real token is long, so every occurrence is hidden, even inside other text. A short one
+(`DEEPINFRA_TOKEN=x`, a test value) would match inside ordinary words ("e***actly"), so it
+is hidden only where it stands alone, as a server echoing `Bearer x` would show it.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+
+REDACTED = "***"
+SHORT_TOKEN = 16  # below this many characters, only whole-token matches are hidden
+
+_remembered: set[str] = set()  # this invocation's tokens (one process runs one command)
+
+
+def redact(text: str, secrets: Iterable[str]) -> str:
+    for secret in secrets:
+        if not secret:
+            continue
+        if len(secret) >= SHORT_TOKEN:
+            text = text.replace(secret, REDACTED)
+        else:
+            text = re.sub(rf"(?<![A-Za-z0-9]){re.escape(secret)}(?![A-Za-z0-9])", REDACTED, text)
+    return text
+
+
+def remember(secret: str) -> None:
+    """Hide `secret` from every message built from now on."""
+    if secret:
+        _remembered.add(secret)
+
+
+def forget_all() -> None:
+    """A new command starts with no tokens (tests run many commands in one process)."""
+    _remembered.clear()
+
+
+def scrub(text: str) -> str:
+    """`text` without any token this command has resolved."""
+    # longest first, so a short token inside a long one cannot leave the long one's rest behind
+    return redact(text, sorted(_remembered, key=len, reverse=True)) if _remembered else text
