@@ -33,11 +33,22 @@ def resolve_api_url(flag: str | None, environ: Mapping[str, str]) -> str:
 
 
 def is_loopback_host(host: str | None) -> bool:
-    """True for localhost and the loopback addresses, where plain http cannot leak a token."""
+    """True for exactly `localhost` and the literal loopback addresses (127.0.0.0/8, ::1),
+    where plain http never leaves the machine. Decided by the literal, never by a prefix:
+    `127.0.0.1.attacker.example` is a name anyone can point anywhere."""
+    import ipaddress
+
     if not host:
         return False
     host = host.strip("[]").lower()
-    return host == "localhost" or host.endswith(".localhost") or host == "::1" or host.startswith("127.")
+    if host == "localhost":
+        return True
+    try:
+        address = ipaddress.ip_address(host)
+    except ValueError:
+        return False
+    mapped = getattr(address, "ipv4_mapped", None)  # ::ffff:127.0.0.1
+    return (mapped or address).is_loopback
 
 
 def api_host(api_url: str) -> str:

@@ -49,6 +49,7 @@ class Fault:
     command: list[str] | None = None  # instead of `infer -m MODEL ARGS "tell me"`; {home} is LLAMACTL_HOME
     stdin: bytes | None = None
     history_exit: int = 0  # what `history list` exits with afterwards
+    environ: dict[str, str] = field(default_factory=dict)  # more environment variables
     tokens: list[str] = field(
         default_factory=lambda: TOKENS
     )  # what the stream sends, of which `shown` reach stdout
@@ -350,6 +351,24 @@ FAULTS = [
         command=["--api-url", "http://127.0.0.1:9/v1/openai", "infer", "-m", MODEL, "tell me"],
     ),
     Fault(
+        "plain-http API URL named like a loopback address",
+        stream(),
+        2,
+        -1,
+        None,
+        "plain http to 127.0.0.1.attacker.example:9",
+        command=["--api-url", "http://127.0.0.1.attacker.example:9", "infer", "-m", MODEL, "tell me"],
+    ),
+    Fault(
+        "plain-http request through a proxy off loopback",
+        stream(),
+        2,
+        -1,
+        None,
+        "through the proxy proxy.elsewhere.invalid:3128",
+        environ={"HTTP_PROXY": "http://proxy.elsewhere.invalid:3128"},
+    ),
+    Fault(
         "unknown deployment (-d)",
         Behavior(),
         4,
@@ -471,7 +490,9 @@ def test_fault(emulator, tmp_path, fault):
     home = tmp_path / "home"
     home.mkdir(mode=0o700)
     url = closed_port_url() if fault.behavior is None else emulator.url
-    env = subprocess_env(DEEPINFRA_TOKEN=VALID_TOKEN, DEEPINFRA_HOST=url, LLAMACTL_HOME=str(home))
+    env = subprocess_env(
+        DEEPINFRA_TOKEN=VALID_TOKEN, DEEPINFRA_HOST=url, LLAMACTL_HOME=str(home), **fault.environ
+    )
     if fault.behavior is not None:
         emulator.behave(fault.behavior)
     if fault.breaks is not None:

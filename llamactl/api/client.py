@@ -62,16 +62,28 @@ class ApiClient:
                 f"the API URL {self.api_url} has a path ({parts.path}): llamactl adds the API paths itself",
                 hint=f"use {parts.scheme}://{parts.netloc} (--api-url, DEEPINFRA_HOST or DEEPINFRA_BASE_URL)",
             )
-        if (
-            self.token
-            and parts.scheme == "http"
-            and not is_loopback_host(parts.hostname)
-            and not self.env.allow_insecure
-        ):
+        if not self.token or parts.scheme != "http" or self.env.allow_insecure:
+            return
+        if not is_loopback_host(parts.hostname):
             raise UsageError(
                 f"refusing to send the API token over plain http to {parts.netloc}",
                 hint="use https, or pass --allow-insecure if you really mean it",
             )
+        proxy = self.proxy_for(self.api_url)
+        if proxy and not is_loopback_host(urlsplit(proxy).hostname):
+            raise UsageError(
+                f"refusing to send the API token over plain http through the proxy {_host_of(proxy)}",
+                hint=f"set NO_PROXY={parts.hostname} for a local API, or pass --allow-insecure if you really mean it",
+            )
+
+    def proxy_for(self, url: str) -> str | None:
+        """The proxy requests will send `url` through: HTTP(S)_PROXY, ALL_PROXY and NO_PROXY
+        read the way requests itself reads them, so the plain-http rule judges the real
+        first hop. (An https URL only tunnels through a proxy: the proxy never sees the token.)"""
+        from requests.utils import select_proxy
+
+        settings = self.session.merge_environment_settings(url, {}, None, None, None)
+        return select_proxy(url, settings["proxies"])
 
     def trace(self, line: str) -> None:
         if self._trace:
@@ -196,6 +208,11 @@ class ApiClient:
     def get_json(self, path: str, params: dict[str, str] | None = None, target: str | None = None) -> Any:
         response = self.send("GET", self.api_url + path, params=params, target=target)
         return read_json(response)
+
+
+def _host_of(url: str) -> str:
+    """host[:port] of a URL, without any user name or password in it."""
+    return urlsplit(url).netloc.rpartition("@")[2]
 
 
 def message_or_reason(body: bytes, response) -> str:
