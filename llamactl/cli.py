@@ -12,7 +12,7 @@ from typer.core import TyperGroup
 from llamactl import __version__
 from llamactl.commands.helptext import command_help
 from llamactl.commands.infer import infer
-from llamactl.env import Environment, resolve_api_url
+from llamactl.env import Environment, refuse_credentials_in, resolve_api_url
 from llamactl.errors import ExitCode, Interrupted, LlamactlError, local_errno_hint, local_failure
 
 
@@ -359,7 +359,7 @@ def root(
 ) -> None:
     ctx.obj = Environment(
         **_overrides(ctx),
-        api_url=resolve_api_url(api_url, os.environ),
+        api_url=refuse_credentials_in(resolve_api_url(api_url, os.environ)),
         allow_insecure=allow_insecure,
         debug=debug,
     )

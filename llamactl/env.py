@@ -32,6 +32,24 @@ def resolve_api_url(flag: str | None, environ: Mapping[str, str]) -> str:
     return DEFAULT_API_URL
 
 
+def refuse_credentials_in(api_url: str) -> str:
+    """`api_url`, unless it holds a user name or password (`http://user:pw@host`): those
+    would be shown in errors and `--debug` lines, stored in history, and turned by requests
+    into Basic auth in place of the token. Refused (exit 2) rather than quietly dropped, so
+    nobody believes they are in use."""
+    parts = urlsplit(api_url)
+    if "@" not in parts.netloc:
+        return api_url
+    from llamactl.errors import UsageError
+
+    host = parts.netloc.rpartition("@")[2]
+    raise UsageError(
+        f"the API URL {parts.scheme}://***@{host} has a user name or password in it: "
+        "llamactl authenticates with the API token alone",
+        hint=f"use {parts.scheme}://{host} (--api-url, DEEPINFRA_HOST or DEEPINFRA_BASE_URL)",
+    )
+
+
 def is_loopback_host(host: str | None) -> bool:
     """True for exactly `localhost` and the literal loopback addresses (127.0.0.0/8, ::1),
     where plain http never leaves the machine. Decided by the literal, never by a prefix:

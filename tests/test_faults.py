@@ -351,6 +351,15 @@ FAULTS = [
         command=["--api-url", "http://127.0.0.1:9/v1/openai", "infer", "-m", MODEL, "tell me"],
     ),
     Fault(
+        "API URL with a user name and password",
+        stream(),
+        2,
+        -1,
+        None,
+        "http://***@127.0.0.1:9 has a user name or password",
+        command=["--api-url", "http://me:hunter2@127.0.0.1:9", "infer", "-m", MODEL, "tell me"],
+    ),
+    Fault(
         "plain-http API URL named like a loopback address",
         stream(),
         2,

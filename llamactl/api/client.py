@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 import requests
+import requests.auth
 
 from llamactl import __version__
 from llamactl.api.error_body import error_for_status
@@ -25,6 +26,19 @@ if TYPE_CHECKING:
 
 CONNECT_TIMEOUT = 10.0
 MAX_ERROR_BODY = 65536
+
+
+class BearerAuth(requests.auth.AuthBase):
+    """The token as `Authorization: Bearer`, and nothing else: given explicitly, it keeps
+    requests from putting Basic auth from ~/.netrc (or from a URL) in the token's place."""
+
+    def __init__(self, token: str | None):
+        self.token = token
+
+    def __call__(self, request):
+        if self.token:
+            request.headers["Authorization"] = f"Bearer {self.token}"
+        return request
 
 
 class ApiClient:
@@ -47,6 +61,7 @@ class ApiClient:
         self.api_url = env.api_url
         self.token = token
         self.timeout = timeout
+        self.auth = BearerAuth(token.value if token else None)
         self._trace = trace  # with --debug, a writer of trace lines (scrubbed here first)
         self.session = session or requests.Session()
         self.session.headers["User-Agent"] = f"llamactl/{__version__}"
@@ -90,10 +105,7 @@ class ApiClient:
             self._trace(scrub(line))
 
     def _headers(self, accept: str) -> dict[str, str]:
-        headers = {"Accept": accept}
-        if self.token:
-            headers["Authorization"] = f"Bearer {self.token.value}"
-        return headers
+        return {"Accept": accept}
 
     def send(self, method: str, url: str, *, target: str | None = None, **kwargs: Any):
         """Send one request, retrying 429/502/503/504 and connection failures (before any
@@ -146,8 +158,9 @@ class ApiClient:
     def _send_once(self, method: str, url: str, headers: dict[str, str], kwargs: dict):
         self.trace(f"> {method} {url}")
         for name, value in headers.items():
-            shown = "Bearer " + REDACTED if name == "Authorization" else value
-            self.trace(f"> {name}: {shown}")
+            self.trace(f"> {name}: {value}")
+        if self.token:
+            self.trace(f"> Authorization: Bearer {REDACTED}")
         body = kwargs.get("data")
         if isinstance(body, bytes):
             self.trace("> " + body[:2000].decode("utf-8", errors="replace"))
@@ -156,6 +169,7 @@ class ApiClient:
                 method,
                 url,
                 headers=headers,
+                auth=self.auth,
                 stream=True,
                 timeout=(CONNECT_TIMEOUT, self.timeout),
                 **kwargs,
