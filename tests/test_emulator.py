@@ -846,6 +846,14 @@ def test_reset_connection_is_a_tcp_reset(emulator, http_client):
         infer(emulator, http_client, {"input": "x"})
 
 
+def test_close_connection_reads_the_request_then_closes_without_a_byte(emulator):
+    emulator.queue(Behavior(close_connection=True))
+    with socket.create_connection((emulator.host, emulator.port), timeout=5) as sock:
+        sock.sendall(request_bytes(f"/v1/inference/{LLAMA}", {"input": "x"}))
+        assert sock.recv(65536) == b""  # a clean end of the stream, no status line
+    assert emulator.requests[-1].json == {"input": "x"}
+
+
 def test_client_disconnect_mid_stream_is_quiet(emulator, capfd):
     gate = threading.Event()
     emulator.behave(Behavior(gate=gate))

@@ -15,7 +15,14 @@ import requests.auth
 from llamactl import __version__
 from llamactl.api.error_body import error_for_status
 from llamactl.api.request import InferenceRequest
-from llamactl.api.retry import DEFAULT_TIMEOUT, RETRY_STATUSES, RetryPolicy, parse_retry_after
+from llamactl.api.retry import (
+    DEFAULT_TIMEOUT,
+    RETRY_STATUSES,
+    SAFE_METHODS,
+    RetryPolicy,
+    parse_retry_after,
+    retry_statuses,
+)
 from llamactl.auth.credentials import ResolvedToken
 from llamactl.env import Environment, is_loopback_host
 from llamactl.errors import RequestFailed, UsageError
@@ -26,6 +33,12 @@ if TYPE_CHECKING:
 
 CONNECT_TIMEOUT = 10.0
 MAX_ERROR_BODY = 65536
+REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
+MAX_REDIRECTS = 5
+MAY_HAVE_RUN = (
+    "not sent again: the server had the request and may have run it (and billed it); "
+    "run it again yourself if you need the answer"
+)
 
 
 class BearerAuth(requests.auth.AuthBase):
@@ -108,16 +121,19 @@ class ApiClient:
         return {"Accept": accept}
 
     def send(self, method: str, url: str, *, target: str | None = None, **kwargs: Any):
-        """Send one request, retrying 429/502/503/504 and connection failures (before any
-        response byte); other failures and non-2xx answers become typed errors.
+        """Send one request; other failures and non-2xx answers become typed errors.
 
+        Sent again only when that can do no harm (retry.py): a GET after 429/502/503/504 or a
+        lost connection, a POST only when it cannot have run. A redirect is followed only by
+        a GET to the same origin; anywhere else it is an error naming where it pointed.
         The body is never read here (requests' stream mode): a stream is consumed as it
         arrives, and an error body is read once, in `_read_error_body`."""
         headers = {**self._headers(kwargs.pop("accept", "application/json")), **kwargs.pop("headers", {})}
         retry = replace(
             self.retry, waited=0.0
         )  # each request its own wait budget (a batch shares the client)
-        attempt = 1
+        safe = method in SAFE_METHODS
+        attempt, redirects = 1, 0
         while True:
             try:
                 response = self._send_once(method, url, headers, kwargs)
@@ -125,12 +141,20 @@ class ApiClient:
                 failure, cause = self._network_error(exc)
                 if not cause.retryable:
                     raise failure from exc
+                if not (safe or cause.before_sending):
+                    failure.hint = MAY_HAVE_RUN
+                    raise failure from exc
                 retry_after, reason = None, cause.words
             except requests.exceptions.RequestException as exc:
                 raise self._network_error(exc)[0] from exc
             else:
                 if 200 <= response.status_code < 300:
                     return response
+                if response.status_code in REDIRECT_STATUSES:
+                    location = self._redirect_target(response, url, safe, redirects)
+                    url, kwargs, redirects = location, {**kwargs, "params": None}, redirects + 1
+                    self.trace(f"> following the redirect to {location}")
+                    continue
                 body = self._read_error_body(response)
                 self.trace("< " + body[:2000].decode("utf-8", errors="replace"))
                 failure = error_for_status(
@@ -140,7 +164,9 @@ class ApiClient:
                     response.headers.get("Content-Type", ""),
                     target,
                 )
-                if response.status_code not in RETRY_STATUSES:
+                if response.status_code not in retry_statuses(method):
+                    if response.status_code in RETRY_STATUSES:  # a gateway's 502/504 to a POST
+                        failure.hint = MAY_HAVE_RUN
                     raise failure
                 retry_after = parse_retry_after(response.headers.get("Retry-After"))
                 reason = f"{response.status_code} {message_or_reason(body, response)}"
@@ -154,6 +180,34 @@ class ApiClient:
                 scrub(f"retrying in {delay:.1f} s after {reason} (attempt {attempt} of {retry.retries + 1})")
             )
             time.sleep(delay)
+
+    def _redirect_target(self, response, url: str, safe: bool, redirects: int) -> str:
+        """Where a redirect may be followed: a GET's, to the same origin, a few hops at most.
+        Anything else (an inference, another host, a downgrade to http) is an error naming
+        where it pointed: following it would send the prompt, or the token, there."""
+        from urllib.parse import urljoin
+
+        response.close()
+        status = f"HTTP {response.status_code}" + (f" {response.reason}" if response.reason else "")
+        location = response.headers.get("Location")
+        if not location:
+            raise RequestFailed(
+                f"the API answered {status}, a redirect without a Location", response.status_code
+            )
+        target = urljoin(url, location)
+        if safe and _origin(target) == _origin(url) and redirects < MAX_REDIRECTS:
+            return target
+        if not safe:
+            why = "llamactl does not follow redirects for an inference (the prompt would go there)"
+        elif redirects >= MAX_REDIRECTS:
+            why = f"llamactl follows at most {MAX_REDIRECTS} redirects"
+        else:
+            why = "llamactl follows redirects only within the same host"
+        raise RequestFailed(
+            f"the API answered {status}, redirecting to {_shown_url(target)}: {why}",
+            response.status_code,
+            hint="if that is where the API now lives, use it as --api-url (or DEEPINFRA_HOST)",
+        )
 
     def _send_once(self, method: str, url: str, headers: dict[str, str], kwargs: dict):
         self.trace(f"> {method} {url}")
@@ -170,6 +224,7 @@ class ApiClient:
                 url,
                 headers=headers,
                 auth=self.auth,
+                allow_redirects=False,  # send() decides (a redirect can point anywhere)
                 stream=True,
                 timeout=(CONNECT_TIMEOUT, self.timeout),
                 **kwargs,
@@ -196,6 +251,8 @@ class ApiClient:
                 f"could not reach the proxy for {self.env.api_host}: {cause.words}",
                 hint="check HTTPS_PROXY / HTTP_PROXY / NO_PROXY",
             ), cause
+        if not cause.before_sending:  # the server was reached, and read from
+            return RequestFailed(f"no answer from {self.env.api_host}: {cause.words}"), cause
         return RequestFailed(
             f"could not reach {self.env.api_host}: {cause.words}",
             hint="check the network, --api-url or DEEPINFRA_HOST",
@@ -222,6 +279,28 @@ class ApiClient:
     def get_json(self, path: str, params: dict[str, str] | None = None, target: str | None = None) -> Any:
         response = self.send("GET", self.api_url + path, params=params, target=target)
         return read_json(response)
+
+
+def _origin(url: str) -> tuple[str, str, int | None]:
+    """(scheme, host, port) with the scheme's default port filled in."""
+    parts = urlsplit(url)
+    try:
+        port = parts.port
+    except ValueError:  # a Location with a port that is no number matches nothing
+        return ("", "", -1)
+    return (
+        parts.scheme,
+        (parts.hostname or "").lower(),
+        port or {"http": 80, "https": 443}.get(parts.scheme),
+    )
+
+
+def _shown_url(url: str, limit: int = 200) -> str:
+    """A URL for a message: no user name or password, and not endlessly long."""
+    parts = urlsplit(url)
+    if "@" in parts.netloc:
+        url = url.replace(parts.netloc, "***@" + parts.netloc.rpartition("@")[2], 1)
+    return url if len(url) <= limit else url[: limit - 1] + "…"
 
 
 def _host_of(url: str) -> str:

@@ -71,6 +71,7 @@ class Behavior:
     stall_after: int | None = None  # after N go silent until emu.release(), reset() or stop()
     gate: threading.Event | None = None  # wait for (then clear) before each event after the first
     reset_connection: bool = False  # RST the connection without answering (after first_byte_delay)
+    close_connection: bool = False  # read the request, then close (FIN) without answering
     # Output.
     reply: str | None = None
     tokens: list[str] | None = None

@@ -46,11 +46,14 @@ class Waits:
 
 def answer_early(exchange: Exchange) -> bool:
     """Faults that answer before routing and authentication, like a proxy in front of the
-    API: first wait `first_byte_delay`, then a TCP reset or an error body.  True if answered."""
+    API: first wait `first_byte_delay`, then a TCP reset, a close or an error body.  True if answered."""
     behavior = exchange.behavior
     exchange.waits.sleep(behavior.first_byte_delay)
     if behavior.reset_connection:
         wire.reset(exchange.handler)
+        return True
+    if behavior.close_connection:
+        wire.drop(exchange.handler)
         return True
     if not behavior.answers_with_error:
         return False
