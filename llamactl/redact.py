@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
+from typing import Any
 
 REDACTED = "***"
 SHORT_TOKEN = 16  # below this many characters, only whole-token matches are hidden
@@ -50,3 +51,32 @@ def scrub(text: str) -> str:
     """`text` without any token this command has resolved."""
     # longest first, so a short token inside a long one cannot leave the long one's rest behind
     return redact(text, sorted(_remembered, key=len, reverse=True)) if _remembered else text
+
+
+def scrub_data(value: Any) -> Any:
+    """A parsed JSON value with every string in it (keys too) scrubbed, in place where it can
+    be: a server's error event is shown whole by `--json`. Iterative, as server JSON can
+    nest deeper than Python's recursion limit."""
+    if not _remembered:
+        return value
+    if isinstance(value, str):
+        return scrub(value)
+    pending = [value]
+    while pending:
+        container = pending.pop()
+        if isinstance(container, dict):
+            items = list(container.items())
+            container.clear()
+            for key, item in items:
+                container[scrub(key) if isinstance(key, str) else key] = _scrubbed(item, pending)
+        elif isinstance(container, list):
+            container[:] = [_scrubbed(item, pending) for item in container]
+    return value
+
+
+def _scrubbed(item: Any, pending: list[Any]) -> Any:
+    if isinstance(item, str):
+        return scrub(item)
+    if isinstance(item, (dict, list)):
+        pending.append(item)
+    return item

@@ -47,6 +47,13 @@ CASES = [
         5,
     ),
     (
+        "stream error event as NDJSON",
+        echo(tokens=["one", " two"], error_after=1),
+        ["infer", "-m", MODEL, "--json", "--stream", "hi"],
+        None,
+        5,
+    ),
+    (
         "reason phrase",
         echo(status=503, body_shape="empty"),
         ["--debug", "infer", "-m", MODEL, "--retries", "0", "hi"],
