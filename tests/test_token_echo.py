@@ -6,6 +6,9 @@ typed at `auth login`)."""
 from __future__ import annotations
 
 import json
+import re
+import socket
+import threading
 from pathlib import Path
 
 import pytest
@@ -151,3 +154,47 @@ def test_a_just_typed_token_that_is_rejected_and_echoed_is_hidden(emulator, tmp_
     assert "nothing was stored" in run.stderr and ECHOED in run.stderr
     assert PASTED not in run.stdout + run.stderr
     assert left_behind(tmp_path, PASTED) == []
+
+
+@pytest.fixture
+def echoing_status_line():
+    """A hostile server whose status line is the request's Authorization header: http.client
+    rejects it (BadStatusLine, quoting it), so the token sits in an exception of requests',
+    not in any message of llamactl's."""
+
+    def answer(client: socket.socket) -> None:
+        with client:
+            head = b""
+            while b"\r\n\r\n" not in head:
+                chunk = client.recv(65536)
+                if not chunk:
+                    return
+                head += chunk
+            auth = re.search(rb"(?im)^authorization: (.*?)\r$", head)
+            client.sendall(b"HTTP/1.1 " + (auth.group(1) if auth else b"none") + b"\r\n\r\n")
+
+    with socket.create_server(("127.0.0.1", 0)) as server:
+
+        def serve() -> None:
+            while True:
+                try:
+                    client, _ = server.accept()
+                except OSError:
+                    return
+                threading.Thread(target=answer, args=(client,), daemon=True).start()
+
+        threading.Thread(target=serve, daemon=True).start()
+        yield f"http://127.0.0.1:{server.getsockname()[1]}"
+
+
+def test_a_token_quoted_inside_a_library_exception_is_hidden_in_the_traceback(tmp_path, echoing_status_line):
+    home = tmp_path / "home"
+    home.mkdir(mode=0o700)
+    host = echoing_status_line.split("//", 1)[1]
+    (home / "tokens.json").write_text(json.dumps({host: VALID_TOKEN}))
+    (home / "tokens.json").chmod(0o600)
+    env = subprocess_env(LLAMACTL_HOME=str(home), DEEPINFRA_HOST=echoing_status_line)
+    run = run_llamactl(["--debug", "infer", "-m", MODEL, "--retries", "0", "hi"], env, timeout=HANG_GUARD)
+    assert run.exit_code == 5, run.stderr
+    assert "BadStatusLine" in run.stderr and ECHOED in run.stderr  # the traceback quotes the echo
+    assert VALID_TOKEN not in run.stdout + run.stderr
