@@ -22,7 +22,10 @@ from typing import Any
 REDACTED = "***"
 SHORT_TOKEN = 16  # below this many characters, only whole-token matches are hidden
 
-_remembered: set[str] = set()  # this invocation's tokens (one process runs one command)
+# This command's tokens, longest first (a short token inside a long one cannot leave the
+# long one's rest behind). Replaced, never changed in place, so a thread scrubbing while
+# another remembers reads one whole tuple.
+_remembered: tuple[str, ...] = ()
 
 
 def redact(text: str, secrets: Iterable[str]) -> str:
@@ -38,19 +41,21 @@ def redact(text: str, secrets: Iterable[str]) -> str:
 
 def remember(secret: str) -> None:
     """Hide `secret` from every message built from now on."""
-    if secret:
-        _remembered.add(secret)
+    global _remembered
+    if secret and secret not in _remembered:
+        _remembered = tuple(sorted({*_remembered, secret}, key=len, reverse=True))
 
 
 def forget_all() -> None:
     """A new command starts with no tokens (tests run many commands in one process)."""
-    _remembered.clear()
+    global _remembered
+    _remembered = ()
 
 
 def scrub(text: str) -> str:
     """`text` without any token this command has resolved."""
-    # longest first, so a short token inside a long one cannot leave the long one's rest behind
-    return redact(text, sorted(_remembered, key=len, reverse=True)) if _remembered else text
+    secrets = _remembered
+    return redact(text, secrets) if secrets else text
 
 
 def scrub_data(value: Any) -> Any:
