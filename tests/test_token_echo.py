@@ -15,6 +15,7 @@ import pytest
 
 from tests.emulator import VALID_TOKEN, Behavior
 from tests.helpers import run_llamactl, subprocess_env
+from tests.proxy import read_request_head
 
 MODEL = "meta-llama/Llama-2-70b-chat-hf"
 HANG_GUARD = 30  # seconds; only to fail instead of hanging, never a performance threshold
@@ -164,12 +165,9 @@ def echoing_status_line():
 
     def answer(client: socket.socket) -> None:
         with client:
-            head = b""
-            while b"\r\n\r\n" not in head:
-                chunk = client.recv(65536)
-                if not chunk:
-                    return
-                head += chunk
+            head = read_request_head(client)
+            if head is None:
+                return
             auth = re.search(rb"(?im)^authorization: (.*?)\r$", head)
             client.sendall(b"HTTP/1.1 " + (auth.group(1) if auth else b"none") + b"\r\n\r\n")
 
