@@ -25,7 +25,7 @@ from llamactl.api.retry import (
 )
 from llamactl.auth.credentials import ResolvedToken
 from llamactl.env import Environment, is_loopback_host
-from llamactl.errors import RequestFailed, UsageError
+from llamactl.errors import LlamactlError, RequestFailed, UsageError
 from llamactl.redact import REDACTED, scrub
 
 if TYPE_CHECKING:
@@ -138,6 +138,7 @@ class ApiClient:
             try:
                 response = self._send_once(method, url, headers, kwargs)
             except requests.exceptions.ConnectionError as exc:
+                failure: LlamactlError
                 failure, cause = self._network_error(exc)
                 if not cause.retryable:
                     raise failure from exc
@@ -218,6 +219,8 @@ class ApiClient:
         body = kwargs.get("data")
         if isinstance(body, bytes):
             self.trace("> " + body[:2000].decode("utf-8", errors="replace"))
+        elif hasattr(body, "seek"):  # a streamed body (an upload): each attempt sends it whole
+            body.seek(0)
         try:
             response = self.session.request(
                 method,

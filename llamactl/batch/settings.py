@@ -12,7 +12,7 @@ from llamactl.api.retry import DEFAULT_RETRIES, DEFAULT_TIMEOUT
 from llamactl.batch.input import FORMATS
 from llamactl.env import Environment
 from llamactl.errors import UsageError
-from llamactl.files import read_stdin
+from llamactl.files import read_stdin, user_path
 from llamactl.inference.inputs import InputError, RequestInputs, parse_inputs, validate_fields
 from llamactl.inference.prepare import InferOptions, StdinReader, read_path
 
@@ -52,7 +52,7 @@ class BatchSettings:
             source,
             batch_format,
             concurrency or DEFAULT_CONCURRENCY,
-            Path(output).expanduser() if output else None,
+            user_path(output) if output else None,
             max_cost,
             **request_options,
         )
@@ -64,7 +64,7 @@ def read_source(env: Environment, source: str) -> bytes:
             raise UsageError("--batch -: stdin is a terminal; pipe the prompts in")
         return read_stdin(env.stdin)
     try:
-        return Path(source).expanduser().read_bytes()
+        return user_path(source).read_bytes()
     except OSError as exc:
         raise UsageError(f"cannot read --batch {source}: {exc.strerror or exc}") from None
 
@@ -108,6 +108,12 @@ def refuse_single_flags(
 
 
 def check_output_path(settings: BatchSettings) -> None:
+    """--output must be a regular file (or a new one), and not the input."""
+    from llamactl.batch.output import output_target
+
     output = settings.output
-    if output and settings.source != "-" and output.exists() and output.samefile(settings.source):
+    if output is None:
+        return
+    output_target(output)
+    if settings.source != "-" and output.exists() and output.samefile(settings.source):
         raise UsageError("--output is the --batch file: choose another file for the results")
