@@ -12,7 +12,7 @@ from typer.core import TyperGroup
 from llamactl import __version__
 from llamactl.commands.helptext import command_help
 from llamactl.commands.infer import infer
-from llamactl.env import Environment, resolve_api_url
+from llamactl.env import Environment, refuse_credentials_in, resolve_api_url
 from llamactl.errors import (
     ExitCode,
     Interrupted,
@@ -34,18 +34,23 @@ def _overrides(ctx: typer.Context) -> dict[str, Any]:
     return dict(ctx.obj) if isinstance(ctx.obj, dict) else {}
 
 
-def _secrets(env: Environment) -> list[str]:
+def _remember_environment_tokens(env: Environment) -> None:
+    """This command's tokens start as the environment's (even one that is not used, such as
+    DEEPINFRA_API_KEY beside DEEPINFRA_TOKEN); a stored one is added when it is resolved."""
     from llamactl.auth.credentials import TOKEN_VARIABLES
+    from llamactl.redact import forget_all, remember
 
-    return [env.environ[name] for name in TOKEN_VARIABLES if env.environ.get(name)]
+    forget_all()
+    for name in TOKEN_VARIABLES:
+        remember((env.environ.get(name) or "").strip())
 
 
 def report(env: Environment, message: str, hint: str | None = None) -> None:
     """The error line (and hint). A stderr nobody reads any more (`2>&1 | head -1`, a full
     disk) loses them, but never the exit code: the failure is still the one to report."""
-    from llamactl.api.redact import redact
+    from llamactl.redact import scrub
 
-    message = redact(message, _secrets(env))
+    message = scrub(message)
     out = env.output
     try:
         out.error(f"error: {message}")
@@ -58,9 +63,9 @@ def report(env: Environment, message: str, hint: str | None = None) -> None:
 def report_traceback(env: Environment) -> None:
     import traceback
 
-    from llamactl.api.redact import redact
+    from llamactl.redact import scrub
 
-    text = redact(traceback.format_exc(), _secrets(env))
+    text = scrub(traceback.format_exc())  # the chained exceptions may quote a server's echo
     env.output.traceback(text)
 
 
@@ -106,6 +111,7 @@ class LlamactlGroup(TyperGroup):
         """Typer's usage errors as one `error:` line and a hint, instead of a boxed panel;
         help piped into `head` ends quietly, and piped help has no trailing spaces."""
         env = Environment()
+        _remember_environment_tokens(env)
         if not env.stdout_isatty:
             _trim_help_when_shown()
         try:
@@ -374,7 +380,7 @@ def root(
 ) -> None:
     ctx.obj = Environment(
         **_overrides(ctx),
-        api_url=resolve_api_url(api_url, os.environ),
+        api_url=refuse_credentials_in(resolve_api_url(api_url, os.environ)),
         allow_insecure=allow_insecure,
         debug=debug,
     )

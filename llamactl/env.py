@@ -52,12 +52,41 @@ def resolve_pager(environ: Mapping[str, str]) -> str:
     return DEFAULT_PAGER
 
 
+def refuse_credentials_in(api_url: str) -> str:
+    """`api_url`, unless it holds a user name or password (`http://user:pw@host`): those
+    would be shown in errors and `--debug` lines, stored in history, and turned by requests
+    into Basic auth in place of the token. Refused (exit 2) rather than quietly dropped, so
+    nobody believes they are in use."""
+    parts = urlsplit(api_url)
+    if "@" not in parts.netloc:
+        return api_url
+    from llamactl.errors import UsageError
+
+    host = parts.netloc.rpartition("@")[2]
+    raise UsageError(
+        f"the API URL {parts.scheme}://***@{host} has a user name or password in it: "
+        "llamactl authenticates with the API token alone",
+        hint=f"use {parts.scheme}://{host} (--api-url, DEEPINFRA_HOST or DEEPINFRA_BASE_URL)",
+    )
+
+
 def is_loopback_host(host: str | None) -> bool:
-    """True for localhost and the loopback addresses, where plain http cannot leak a token."""
+    """True for exactly `localhost` and the literal loopback addresses (127.0.0.0/8, ::1),
+    where plain http never leaves the machine. Decided by the literal, never by a prefix:
+    `127.0.0.1.attacker.example` is a name anyone can point anywhere."""
+    import ipaddress
+
     if not host:
         return False
     host = host.strip("[]").lower()
-    return host == "localhost" or host.endswith(".localhost") or host == "::1" or host.startswith("127.")
+    if host == "localhost":
+        return True
+    try:
+        address = ipaddress.ip_address(host)
+    except ValueError:
+        return False
+    mapped = getattr(address, "ipv4_mapped", None)  # ::ffff:127.0.0.1
+    return (mapped or address).is_loopback
 
 
 def api_host(api_url: str) -> str:

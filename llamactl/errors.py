@@ -9,6 +9,8 @@ from __future__ import annotations
 import errno
 from enum import IntEnum
 
+from llamactl.redact import scrub
+
 
 class ExitCode(IntEnum):
     """The exit codes of the command-line contract."""
@@ -26,14 +28,34 @@ class ExitCode(IntEnum):
 
 
 class LlamactlError(Exception):
-    """An expected failure: shown as `error: <message>` (plus a hint line), no traceback."""
+    """An expected failure: shown as `error: <message>` (plus a hint line), no traceback.
+
+    Message and hint are scrubbed of the command's token whenever they are set (the one
+    place every failure's words are built, whatever the server echoed: llamactl/redact.py)."""
 
     exit_code: int = ExitCode.INTERNAL
 
     def __init__(self, message: str, hint: str | None = None):
+        message = scrub(message)
         super().__init__(message)
         self.message = message
         self.hint = hint
+
+    @property
+    def message(self) -> str:
+        return self._message
+
+    @message.setter
+    def message(self, text: str) -> None:
+        self._message = scrub(text)
+
+    @property
+    def hint(self) -> str | None:
+        return self._hint
+
+    @hint.setter
+    def hint(self, text: str | None) -> None:
+        self._hint = scrub(text) if text else text
 
 
 class UsageError(LlamactlError):

@@ -9,6 +9,18 @@ import threading
 from urllib.parse import urlsplit
 
 
+def read_request_head(client: socket.socket) -> bytes | None:
+    """The bytes up to and including the blank line after the headers (maybe more after
+    it); None if the client closed first."""
+    head = b""
+    while b"\r\n\r\n" not in head:
+        chunk = client.recv(65536)
+        if not chunk:
+            return None
+        head += chunk
+    return head
+
+
 class ForwardingProxy:
     def __init__(self):
         self.requests: list[str] = []  # request lines as received
@@ -41,12 +53,9 @@ class ForwardingProxy:
 
     def _serve(self, client: socket.socket) -> None:
         with client:
-            head = b""
-            while b"\r\n\r\n" not in head:
-                chunk = client.recv(65536)
-                if not chunk:
-                    return
-                head += chunk
+            head = read_request_head(client)
+            if head is None:
+                return
             request_line, _, rest = head.partition(b"\r\n")
             method, target, version = request_line.decode("latin-1").split(" ", 2)
             self.requests.append(f"{method} {target}")

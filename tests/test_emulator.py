@@ -848,6 +848,14 @@ def test_reset_connection_is_a_tcp_reset(emulator, http_client):
         infer(emulator, http_client, {"input": "x"})
 
 
+def test_close_connection_reads_the_request_then_closes_without_a_byte(emulator):
+    emulator.queue(Behavior(close_connection=True))
+    with socket.create_connection((emulator.host, emulator.port), timeout=5) as sock:
+        sock.sendall(request_bytes(f"/v1/inference/{LLAMA}", {"input": "x"}))
+        assert sock.recv(65536) == b""  # a clean end of the stream, no status line
+    assert emulator.requests[-1].json == {"input": "x"}
+
+
 def test_client_disconnect_mid_stream_is_quiet(emulator, capfd):
     gate = threading.Event()
     emulator.behave(Behavior(gate=gate))
@@ -935,6 +943,20 @@ def test_reason_phrase_as_given_else_the_standard_one(emulator, http_client):
     emulator.queue(Behavior(status=503, reason="Busy \x1b]0;owned\x07"), Behavior(status=503))
     assert infer(emulator, http_client, {"input": "x"}).reason == "Busy \x1b]0;owned\x07"
     assert infer(emulator, http_client, {"input": "x"}).reason == "Service Unavailable"
+
+
+def test_echo_authorization_quotes_the_header_in_body_reason_and_error_event(emulator, http_client):
+    quoted = f"(Authorization: Bearer {VALID_TOKEN})"
+    emulator.queue(Behavior(status=500, message="boom", echo_authorization=True))
+    answer = infer(emulator, http_client, {"input": "x"})
+    assert answer.json() == {"detail": {"error": f"boom {quoted}"}}
+    assert answer.reason == f"Internal Server Error {quoted}"
+    emulator.queue(Behavior(error_after=1, message="fell over", echo_authorization=True))
+    events = stream_payloads(raw_post(emulator, {"input": PROMPT, "stream": True}).body)
+    assert events[-1]["error_message"] == f"fell over {quoted}"
+    emulator.queue(Behavior(scope="all", echo_authorization=True))
+    rejected = http_client.get(emulator.url + "/v1/me", headers={"Authorization": "Bearer nope"})
+    assert rejected.json() == {"detail": {"error": "Invalid token (Authorization: Bearer nope)"}}
 
 
 def test_faults_apply_before_auth(emulator, http_client):

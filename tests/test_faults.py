@@ -423,6 +423,23 @@ FAULTS = [
         f"HTTP 503 Busy {SHOWN_SEQUENCES}",
         ["--retries", "0"],
     ),
+    Fault(
+        "error body echoing the Authorization header",
+        Behavior(status=400, body_shape="detail_str", message="bad", echo_authorization=True),
+        4,
+        -1,
+        "error",
+        "bad (Authorization: Bearer ***)",
+    ),
+    Fault(
+        "reason phrase echoing the Authorization header",
+        Behavior(status=503, body_shape="empty", echo_authorization=True),
+        5,
+        -1,
+        "error",
+        "Service Unavailable (Authorization: Bearer ***)",
+        ["--retries", "1"],
+    ),
     Fault("stream cut before any event", stream(cut_after=0), 5, 0, "incomplete", "incomplete"),
     Fault("stream cut after 1 token", stream(cut_after=1), 5, 1, "incomplete", "incomplete"),
     Fault("stream cut after 2 tokens", stream(cut_after=2), 5, 2, "incomplete", "incomplete"),
@@ -450,6 +467,14 @@ FAULTS = [
         1,
         "error",
         "Request failed during generation",
+    ),
+    Fault(
+        "error event mid-stream echoing the Authorization header",
+        stream(error_after=1, message="failed", echo_authorization=True),
+        5,
+        1,
+        "error",
+        "failed (Authorization: Bearer ***)",
     ),
     Fault("stalled stream", stream(stall_after=1), 5, 1, "incomplete", "stalled", ["--timeout", "0.5"]),
     Fault(
@@ -613,6 +638,30 @@ FAULTS = [
         "error",
         "closed before a complete response",
         ["--retries", "1"],
+    ),
+    Fault(
+        "connection closed after the request was read (not sent again)",
+        Behavior(close_connection=True),
+        5,
+        -1,
+        "error",
+        "no answer from",
+    ),
+    Fault(
+        "502 to an inference (not sent again)",
+        Behavior(status=502, body_shape="error", message="bad gateway", headers={"Retry-After": "0"}),
+        5,
+        -1,
+        "error",
+        "bad gateway",
+    ),
+    Fault(
+        "307 redirect of an inference",
+        Behavior(status=307, headers={"Location": "https://elsewhere.example/v1/inference/m"}),
+        5,
+        -1,
+        "error",
+        "redirecting to https://elsewhere.example/v1/inference/m",
     ),
     Fault("connection refused", None, 5, -1, "error", "connection refused", ["--retries", "0"]),
     Fault(
@@ -810,6 +859,33 @@ FAULTS = [
         None,
         "an alias cannot contain '/'",
         command=["models", "alias", "meta/llama", MODEL],
+    ),
+    Fault(
+        "API URL with a user name and password",
+        stream(),
+        2,
+        -1,
+        None,
+        "http://***@127.0.0.1:9 has a user name or password",
+        command=["--api-url", "http://me:hunter2@127.0.0.1:9", "infer", "-m", MODEL, "tell me"],
+    ),
+    Fault(
+        "plain-http API URL named like a loopback address",
+        stream(),
+        2,
+        -1,
+        None,
+        "plain http to 127.0.0.1.attacker.example:9",
+        command=["--api-url", "http://127.0.0.1.attacker.example:9", "infer", "-m", MODEL, "tell me"],
+    ),
+    Fault(
+        "plain-http request through a proxy off loopback",
+        stream(),
+        2,
+        -1,
+        None,
+        "through the proxy proxy.elsewhere.invalid:3128",
+        environ={"HTTP_PROXY": "http://proxy.elsewhere.invalid:3128"},
     ),
     Fault(
         "unknown deployment (-d)",
@@ -1060,6 +1136,7 @@ def test_fault(emulator, tmp_path, fault):
 
     listed = run_llamactl(["history", "list", "--json"], env)
     assert listed.exit_code == fault.history_exit, listed.stderr
+    assert VALID_TOKEN not in listed.stdout  # nor in the error column
     rows = json.loads(listed.stdout) if fault.history_exit == 0 else []
     assert [row["status"] for row in rows] == ([] if fault.history is None else [fault.history])
     if fault.shown >= 0 and rows:

@@ -55,7 +55,7 @@ INFER_MODULES = {
     "llamactl.inference.selectors",
     "llamactl.api.client",
     "llamactl.api.error_body",
-    "llamactl.api.redact",
+    "llamactl.redact",
     "llamactl.auth.credentials",
     "llamactl.auth.token_store",
     "llamactl.api.retry",

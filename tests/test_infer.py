@@ -112,7 +112,7 @@ def test_at_file_and_binary_upload_go_multipart(api, tmp_path):
     sent = last_request(api)
     assert sent.form["input"] == "Describe the image."
     assert sent.form["max_new_tokens"] == 7
-    assert sent.files["image"] == (str(image), "image/png", image.read_bytes())
+    assert sent.files["image"] == (image.name, "image/png", image.read_bytes())  # never the local path
 
 
 def test_json_prints_the_full_response(api):

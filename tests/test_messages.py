@@ -164,7 +164,7 @@ def test_a_short_token_is_hidden_without_mangling_our_words(monkeypatch):
 
 
 def test_redaction_hides_a_short_token_where_it_stands_alone_and_a_long_one_anywhere():
-    from llamactl.api.redact import redact
+    from llamactl.redact import redact
 
     assert (
         redact("give exactly one; token rejected: Bearer x", ["x"])
@@ -173,6 +173,26 @@ def test_redaction_hides_a_short_token_where_it_stands_alone_and_a_long_one_anyw
     long = "abcDEF0123456789xyz"
     assert redact(f"Bearer{long}! and {long}", [long]) == "Bearer***! and ***"
     assert redact("nothing", [""]) == "nothing"
+
+
+def test_an_error_built_after_a_token_is_resolved_never_holds_it():
+    from llamactl.auth.credentials import ResolvedToken
+    from llamactl.errors import RequestFailed
+    from llamactl.redact import forget_all
+
+    long = "keyring-token-0123456789abcdef"
+    try:
+        ResolvedToken(long, "keyring:test")  # resolving it is enough, whatever the source
+        failure = RequestFailed(f"gateway says Bearer {long}", hint=f"not {long}")
+        failure.message += f" ({long})"
+        assert (failure.message, failure.hint, str(failure)) == (
+            "gateway says Bearer *** (***)",
+            "not ***",
+            "gateway says Bearer ***",
+        )
+    finally:
+        forget_all()
+    assert RequestFailed(long).message == long  # each command starts with no tokens
 
 
 def test_a_non_ascii_prompt_under_a_strict_ascii_locale(emulator, env):

@@ -63,16 +63,16 @@ def test_a_host_name_that_does_not_exist_is_not_retried(monkeypatch):
     assert retry_notices(run.stderr) == []
 
 
-def test_a_connection_reset_before_any_answer_is_retried(api, monkeypatch):
-    api.behave(Behavior(reset_connection=True))
-    run = infer_at(api.url, monkeypatch, "--retries", "1")
-    assert run.exit_code == 5
+def test_a_connection_reset_before_any_answer_is_retried_for_a_get(api):
+    api.behave(Behavior(reset_connection=True, scope="all"))
+    client = ApiClient(Environment(api_url=api.url), None, retry=RetryPolicy(retries=1, base_delay=0.01))
+    with pytest.raises(RequestFailed) as failed:
+        client.get_json("/models/list")
     host = api.url.split("//", 1)[1]
-    assert error_line(run.stderr) == (
-        f"error: could not reach {host}: the connection was closed before a complete "
-        "response (gave up after 2 attempts)"
+    assert failed.value.message == (
+        f"no answer from {host}: the connection was closed before a complete response (gave up after 2 attempts)"
     )
-    assert inference_count(api) == 2 and len(retry_notices(run.stderr)) == 1
+    assert len(api.requests) == 2
 
 
 def test_a_tls_handshake_with_a_plain_http_server_is_not_retried(api, monkeypatch):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from email.utils import formatdate
 
 import pytest
@@ -42,8 +43,8 @@ def test_retry_after_is_honoured_unless_it_exceeds_the_budget():
     assert RetryPolicy(retries=0).delay(1, 0.0) is None
 
 
-@pytest.mark.parametrize("status", [429, 502, 503, 504])
-def test_transient_statuses_are_retried_then_succeed(api, status):
+@pytest.mark.parametrize("status", [429, 503])
+def test_statuses_saying_it_did_not_run_are_retried_then_succeed(api, status):
     api.queue(
         Behavior(
             status=status, message="Rate limited" if status == 429 else None, headers={"Retry-After": "0"}
@@ -58,13 +59,48 @@ def test_transient_statuses_are_retried_then_succeed(api, status):
     assert "(attempt 2 of 3)" in run.stderr
 
 
-def test_a_reset_connection_is_retried(api):
-    api.queue(Behavior(reset_connection=True))
+@pytest.mark.parametrize("status", [502, 504])
+def test_a_gateway_error_to_an_inference_is_not_sent_again(api, status):
+    """The gateway may have passed the request on: it may have run, and been billed."""
+    api.behave(Behavior(status=status, headers={"Retry-After": "0"}))
+    run = invoke(["infer", "-m", MODEL, "hi"])
+    assert run.exit_code == 5
+    assert inference_count(api) == 1
+    assert "retrying" not in run.stderr
+    assert "hint: not sent again: the server had the request and may have run it" in run.stderr
+
+
+@pytest.mark.parametrize("status", [429, 502, 503, 504])
+def test_a_get_is_retried_after_any_transient_status(api, status):
+    api.queue(Behavior(status=status, headers={"Retry-After": "0"}, scope="all"))
+    run = invoke(["models", "list", "--json"])
+    assert run.exit_code == 0, run.stderr
+    assert [r.path for r in api.requests[:2]] == ["/models/list", "/models/list"]
+
+
+@pytest.mark.parametrize("fault", ["reset_connection", "close_connection"])
+def test_an_inference_the_server_read_and_dropped_is_not_sent_again(api, fault):
+    api.queue(Behavior(**{fault: True}))
     api.behave(Behavior(tokens=["again"]))
     run = invoke(["infer", "-m", MODEL, "hi"])
+    assert run.exit_code == 5, run.stderr
+    host = api.url.split("//", 1)[1]
+    assert run.stderr.splitlines() == [
+        f"error: no answer from {host}: the connection was closed before a complete response",
+        "hint: not sent again: the server had the request and may have run it (and billed it); "
+        "run it again yourself if you need the answer",
+    ]
+    assert inference_count(api) == 1
+    listed = invoke(["history", "list", "--json"])
+    assert [row["status"] for row in json.loads(listed.stdout)] == ["error"]
+
+
+@pytest.mark.parametrize("fault", ["reset_connection", "close_connection"])
+def test_a_get_the_server_dropped_is_sent_again(api, fault):
+    api.queue(Behavior(scope="all", **{fault: True}))
+    run = invoke(["models", "list", "--json"])
     assert run.exit_code == 0, run.stderr
-    assert run.stdout == "again\n"
-    assert inference_count(api) == 2
+    assert [r.path for r in api.requests[:2]] == ["/models/list", "/models/list"]
 
 
 def test_retries_are_silent_with_quiet(api):

@@ -57,8 +57,11 @@ def parse_event(payload: str) -> StreamEvent | None:
     if not isinstance(data, dict):
         return None
     message = error_message_of(data)
-    if message is not None:
-        return StreamEvent(data, error=message)
+    if message is not None:  # the server's words, which may quote the request's token
+        from llamactl.redact import scrub_data
+
+        data = scrub_data(data)
+        return StreamEvent(data, error=error_message_of(data))
     token = data.get("token")
     text, special = "", False
     if isinstance(token, dict):

@@ -26,11 +26,14 @@ UNREACHABLE_ERRNOS = frozenset({errno.ENETUNREACH, errno.EHOSTUNREACH, errno.ENE
 
 @dataclass(frozen=True)
 class NetworkFailure:
-    """A few plain words for the cause, and whether a retry can help."""
+    """A few plain words for the cause, whether a retry can help, and whether the request
+    can have reached the server (only a request that cannot have run may be sent again
+    when sending it twice is not harmless: an inference may have run and been billed)."""
 
     words: str
     retryable: bool
     through_proxy: bool = False
+    before_sending: bool = False  # failed while connecting: nothing was sent
 
 
 def exception_chain(exc: BaseException) -> Iterator[BaseException]:
@@ -55,9 +58,9 @@ def classify_network_error(exc: BaseException) -> NetworkFailure:
     def found(*types: type) -> BaseException | None:
         return next((cause for cause in chain if isinstance(cause, types)), None)
 
-    def failure(words: str, retryable: bool) -> NetworkFailure:
+    def failure(words: str, retryable: bool, before_sending: bool = True) -> NetworkFailure:
         proxy = found(requests.exceptions.ProxyError, urllib3.exceptions.ProxyError)
-        return NetworkFailure(words, retryable, through_proxy=proxy is not None)
+        return NetworkFailure(words, retryable, proxy is not None, before_sending)
 
     if resolution := found(socket.gaierror):
         if getattr(resolution, "errno", None) in TEMPORARY_RESOLUTION_ERRORS:
@@ -85,5 +88,5 @@ def classify_network_error(exc: BaseException) -> NetworkFailure:
         http.client.RemoteDisconnected,
         urllib3.exceptions.ProtocolError,
     ):
-        return failure("the connection was closed before a complete response", True)
-    return failure("network error", True)
+        return failure("the connection was closed before a complete response", True, before_sending=False)
+    return failure("network error", True, before_sending=False)

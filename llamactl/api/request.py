@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import shlex
 from dataclasses import dataclass, field
+from pathlib import PurePath
 from typing import Any
 from urllib.parse import quote, urlencode
 
@@ -17,9 +18,15 @@ from llamactl.env import OPENAI_PATH
 class FileUpload:
     """A binary value, sent as a multipart file part (deepctl's `@file`)."""
 
-    filename: str
+    filename: str  # as given after `@` (the curl line reads the file from there)
     content: bytes
     content_type: str
+
+    @property
+    def sent_name(self) -> str:
+        """The part's filename on the wire: the base name, as curl sends it, never the local
+        path (which can name the user and their directories)."""
+        return PurePath(self.filename).name or self.filename
 
 
 NATIVE = "native"
@@ -123,7 +130,7 @@ class InferenceRequest:
             return {
                 "data": {key: form_text(value) for key, value in self.fields.items()},
                 "files": {
-                    key: (upload.filename, upload.content, upload.content_type)
+                    key: (upload.sent_name, upload.content, upload.content_type)
                     for key, upload in self.files.items()
                 },
             }

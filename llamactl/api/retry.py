@@ -1,9 +1,13 @@
 """How long to wait: for the API's next byte (the read timeout), and before sending a
 request again.
 
-Retried: 429, 502, 503, 504 and connection failures before any response byte. Never
-other 4xx, and never once a stream has delivered a token (that would charge twice and
-duplicate text): retries happen only before the response body is read.
+Retried: for a GET, 429, 502, 503, 504 and connection failures before any response byte.
+A POST (an inference, which may be billed) only when it cannot have run: a connection that
+failed while connecting (refused, timed out, unreachable), or a 429 or 503, which say the
+request was not processed. Not a 502/504 (a gateway may have passed it on) and not a
+connection the server read from and closed without answering. Never other 4xx, and never
+once a stream has delivered a token (that would charge twice and duplicate text): retries
+happen only before the response body is read.
 """
 
 from __future__ import annotations
@@ -13,6 +17,15 @@ from dataclasses import dataclass
 
 DEFAULT_TIMEOUT = 600.0  # seconds without a byte from the API before giving up (--timeout)
 RETRY_STATUSES = frozenset({429, 502, 503, 504})
+NOT_RUN_STATUSES = frozenset({429, 503})  # answers saying the request was not processed
+SAFE_METHODS = frozenset({"GET", "HEAD"})  # sending these twice does no harm
+
+
+def retry_statuses(method: str) -> frozenset[int]:
+    """The statuses after which `method` is sent again."""
+    return RETRY_STATUSES if method in SAFE_METHODS else NOT_RUN_STATUSES
+
+
 DEFAULT_RETRIES = 2
 BASE_DELAY = 0.5
 MAX_DELAY = 20.0

@@ -30,6 +30,12 @@ class ResolvedToken:
     value: str
     source: str  # "env:DEEPINFRA_TOKEN", "keyring:<backend name>" or "file:<path>"
 
+    def __post_init__(self) -> None:
+        """From here on no message shows it, wherever it came from (llamactl/redact.py)."""
+        from llamactl.redact import remember
+
+        remember(self.value)
+
     def __repr__(self) -> str:  # never show the value in a debug dump
         return f"ResolvedToken(source={self.source!r})"
 

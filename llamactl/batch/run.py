@@ -310,7 +310,9 @@ class BatchRun:
         so the output stays complete and resumable, and the other lines go on."""
         if job.outcome is None:
             self.tally.answered += 1
-        message = self.client.redact(internal_error_text(crash))
+        from llamactl.redact import scrub
+
+        message = scrub(internal_error_text(crash))
         self.settle(job.index, job.line, "error", message, job.outcome)
         self.crashed.append(job.line.number)
         self.report_failure(job.line.number, message)
@@ -318,7 +320,7 @@ class BatchRun:
             import traceback
 
             text = "".join(traceback.format_exception(type(crash), crash, crash.__traceback__))
-            self.env.output.traceback(self.client.redact(text))
+            self.env.output.traceback(scrub(text))
 
     def note_failure(self, number: int, error: LlamactlError) -> None:
         if stops_the_batch(error):

@@ -170,7 +170,7 @@ Retries = Annotated[
         "--retries",
         metavar="N",
         min=0,
-        help="Retries after 429/502/503/504 or a failed connection (0 disables).",
+        help="Retries after 429/503 or a connection that could not be made (0 disables).",
         rich_help_panel=REQUEST_PANEL,
     ),
 ]

@@ -46,6 +46,9 @@ class Behavior:
     message: str | None = None
     headers: dict = field(default_factory=dict)  # extra response headers, any response
     reason: str | None = None  # the status line's reason phrase on an answer that is not a stream
+    # Error messages, error events and reason phrases quote the request's Authorization
+    # header, as gateways and WAFs that echo the request do.
+    echo_authorization: bool = False
     # Stream framing.
     framing: str = "chunked"  # "chunked" | "close" (no length, body ends at socket close)
     newline: str = "\n"  # "\n" | "\r\n" | "\r"; events end with two of them
@@ -80,6 +83,7 @@ class Behavior:
     body: bytes | None = (
         None  # an application/json answer of exactly these bytes (status: 200), before routing
     )
+    close_connection: bool = False  # read the request, then close (FIN) without answering
     # Output.
     reply: str | None = None
     tokens: list[str] | None = None

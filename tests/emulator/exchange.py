@@ -4,6 +4,7 @@ force, the emulator) and the ways it can reply.  Every reply goes through the fa
 from __future__ import annotations
 
 from collections.abc import Callable
+from http import HTTPStatus
 from typing import TYPE_CHECKING
 
 from . import auth, faults, responses, wire
@@ -65,6 +66,12 @@ class Exchange:
             return None
         return dict(request.json)
 
+    def echoed(self, text: str) -> str:
+        """`text`, quoting the request's Authorization header when the Behavior echoes it."""
+        if not self.behavior.echo_authorization:
+            return text
+        return f"{text} (Authorization: {self.request.headers.get('Authorization') or 'none'})"
+
     # replying
 
     def json_text(self, obj) -> str:
@@ -82,16 +89,17 @@ class Exchange:
             body = gzip.compress(body)
             headers.append(("Content-Encoding", "gzip"))
         headers += [("Content-Length", str(len(body))), *extra_headers]
-        wire.send_head(
-            self.handler, status, headers + list(self.behavior.headers.items()), self.behavior.reason
-        )
+        reason = self.behavior.reason
+        if self.behavior.echo_authorization:
+            reason = self.echoed(reason or HTTPStatus(status).phrase)
+        wire.send_head(self.handler, status, headers + list(self.behavior.headers.items()), reason)
         faults.write_body(self, body)
 
     def send_json(self, status: int, obj) -> None:
         self.send_bytes(status, "application/json", self.json_text(obj).encode("utf-8"))
 
     def send_error(self, status: int, message: str, shape: str = "detail_error") -> None:
-        content_type, body = responses.error_body(shape, status, message, responses.request_id())
+        content_type, body = responses.error_body(shape, status, self.echoed(message), responses.request_id())
         self.send_bytes(status, content_type, body)
 
     def reject(self, field: str) -> None:

@@ -46,11 +46,14 @@ class Waits:
 
 def answer_early(exchange: Exchange) -> bool:
     """Faults that answer before routing and authentication, like a proxy in front of the
-    API: first wait `first_byte_delay`, then a TCP reset or an error body.  True if answered."""
+    API: first wait `first_byte_delay`, then a TCP reset, a close or an error body.  True if answered."""
     behavior = exchange.behavior
     exchange.waits.sleep(behavior.first_byte_delay)
     if behavior.reset_connection:
         wire.reset(exchange.handler)
+        return True
+    if behavior.close_connection:
+        wire.drop(exchange.handler)
         return True
     if behavior.answers_with_body:
         answer_with_body(exchange)
@@ -122,7 +125,7 @@ def write_stream(exchange: Exchange, events: list[dict], done: bool, dumps: Call
             writer.write(writer.nl * 2)
             break
         if behavior.error_after == i:
-            message = behavior.message or "Request failed during generation"
+            message = exchange.echoed(behavior.message or "Request failed during generation")
             writer.data(dumps(responses.stream_error(behavior.error_event_shape, message, exchange.openai)))
             break
         if i == len(payloads):
