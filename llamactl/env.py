@@ -57,7 +57,7 @@ def refuse_credentials_in(api_url: str) -> str:
     would be shown in errors and `--debug` lines, stored in history, and turned by requests
     into Basic auth in place of the token. Refused (exit 2) rather than quietly dropped, so
     nobody believes they are in use."""
-    parts = urlsplit(api_url)
+    parts = split_api_url(api_url)
     if "@" not in parts.netloc:
         return api_url
     from llamactl.errors import UsageError

@@ -18,6 +18,7 @@ import pytest
 
 from llamactl.batch.output import FileSink, json_line, read_previous
 from llamactl.errors import UsageError
+from llamactl.history.store import HistoryStore
 from tests.emulator import Behavior
 from tests.helpers import (
     HANG_GUARD,
@@ -264,7 +265,7 @@ def test_a_symlinked_output_stays_a_symlink_and_its_target_gets_the_records(api,
 
 def locked_history(env, home):
     """A connection holding the history database's write lock, as another program would."""
-    assert run_llamactl(["history", "list"], env).exit_code == 0  # creates the database
+    HistoryStore.open(home / "history.db").db.close()  # creates the database (listing no longer does)
     blocker = sqlite3.connect(home / "history.db", isolation_level=None)
     blocker.execute("BEGIN EXCLUSIVE")
     return blocker
@@ -299,7 +300,7 @@ def test_a_locked_history_waits_in_memory_and_is_written_once_the_lock_is_gone(e
 
 def test_a_history_locked_for_good_costs_one_warning_and_the_batch_stands(api, home, tmp_path, monkeypatch):
     monkeypatch.setattr("llamactl.history.store.BUSY_TIMEOUT_SECONDS", 0.05)  # the lock outlasts any wait
-    assert invoke(["history", "list"]).exit_code == 0
+    HistoryStore.open(home / "history.db").db.close()  # creates the database (listing no longer does)
     blocker = sqlite3.connect(home / "history.db", isolation_level=None)
     blocker.execute("BEGIN EXCLUSIVE")
     try:
