@@ -17,7 +17,8 @@ from llamactl.env import Environment
 from llamactl.history.store import HistoryStore, history_path
 from tests.emulator import VALID_TOKEN, Behavior
 from tests.helpers import HANG_GUARD, REPO, invoke, llamactl_command, run_llamactl
-from tests.test_faults import DEEP_JSON, NOBODY
+from tests.test_faults import DEEP_JSON_TEXT as DEEP_JSON
+from tests.test_faults import NOBODY
 
 MODEL = "meta-llama/Llama-2-70b-chat-hf"
 NOT_UTF8 = "caf\udce9"  # `caf\xe9` (Latin-1) as Python hands it over from the command line
