@@ -16,6 +16,12 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from llamactl.env import Environment, ensure_private_dir
+from llamactl.history.conversations import (
+    INSERT_CONVERSATION,
+    LATEST_CONVERSATION,
+    SELECT_CONVERSATION,
+    ConversationRow,
+)
 from llamactl.errors import LocalFailure, local_errno_hint
 from llamactl.history import queries
 from llamactl.history.migrations import MIGRATIONS
@@ -123,12 +129,30 @@ class HistoryStore:
         with write_transaction(self.db):
             return [self._insert(record) for record in records]
 
+    def add_turn(self, record: HistoryRecord, conversation: ConversationRow) -> int:
+        """Insert a chat turn in one transaction, creating its conversation first when it
+        is new (so no conversation exists without a turn); both get their ids."""
+        with write_transaction(self.db):
+            if conversation.id is None:
+                conversation.id = self.db.execute(INSERT_CONVERSATION, conversation.values()).lastrowid
+            record.conversation_id = conversation.id
+            record.id = self._insert(record)
+        return record.id
+
     def _insert(self, record: HistoryRecord) -> int:
         row_id = self.db.execute(queries.INSERT_RECORD, record.to_row()).lastrowid
         self.db.executemany(
             "INSERT INTO results (request, position, text) VALUES (?, ?, ?)",
             [(row_id, position, text) for position, text in enumerate(record.results)],
         )
+        if record.messages:
+            self.db.executemany(
+                "INSERT INTO messages (request, position, role, content) VALUES (?, ?, ?, ?)",
+                [
+                    (row_id, position, message["role"], message["content"])
+                    for position, message in enumerate(record.messages)
+                ],
+            )
         self.db.execute(
             "INSERT INTO requests_search (rowid, input, output) VALUES (?, ?, ?)",
             (row_id, *search_texts(record)),
@@ -150,6 +174,8 @@ class HistoryStore:
         with write_transaction(self.db):
             count = self.count()
             self.db.execute("DELETE FROM results")
+            self.db.execute("DELETE FROM messages")
+            self.db.execute("DELETE FROM conversations")
             self.db.execute("INSERT INTO requests_search (requests_search) VALUES ('delete-all')")
             self.db.execute("DELETE FROM requests")
         return count
@@ -163,6 +189,7 @@ class HistoryStore:
             [(record.id, *search_texts(record)) for record in records],
         )
         self.db.execute(f"DELETE FROM results WHERE request IN ({marks})", ids)
+        self.db.execute(f"DELETE FROM messages WHERE request IN ({marks})", ids)
         self.db.execute(f"DELETE FROM requests WHERE id IN ({marks})", ids)
 
     # reading
@@ -180,6 +207,7 @@ class HistoryStore:
         status: str | None = None,
         since: float | None = None,
         batch: str | None = None,
+        conversation: int | None = None,
     ) -> Filters:
         """The filters of `history list/search/stats/export`, with a `--model` prefix
         resolved to the recorded model names it matches."""
@@ -188,7 +216,7 @@ class HistoryStore:
             if model is None
             else tuple(name for (name,) in self.db.execute(*queries.models_starting(model)))
         )
-        return Filters(models, status, since, batch)
+        return Filters(models, status, since, batch, conversation)
 
     def recent(self, limit: int, filters: Filters = NO_FILTERS) -> list[HistoryRecord]:
         return self._records(queries.recent(limit, filters))
@@ -211,12 +239,30 @@ class HistoryStore:
                 return
             after_id = batch[-1].id
 
+    def conversation(self, conversation_id: int) -> ConversationRow | None:
+        row = self.db.execute(SELECT_CONVERSATION, (conversation_id,)).fetchone()
+        return None if row is None else ConversationRow(*row)
+
+    def latest_conversation(self) -> ConversationRow | None:
+        """The conversation of the most recent chat turn (`-c`)."""
+        row = self.db.execute(LATEST_CONVERSATION).fetchone()
+        return None if row is None else self.conversation(row[0])
+
+    def turns(
+        self, conversation_id: int, after_id: int = 0, before_id: int | None = None
+    ) -> list[HistoryRecord]:
+        """A conversation's turns, oldest first, with their messages and results."""
+        return self._records(queries.turns_of(conversation_id, after_id, before_id))
+
     def _records(self, query: Query) -> list[HistoryRecord]:
         records = [HistoryRecord.from_row(row) for row in self.db.execute(*query)]
         if records:
             by_id = {record.id: record for record in records}
             for request_id, text in self.db.execute(*queries.results_of(list(by_id))):
                 by_id[request_id].results.append(text)
+            if any(record.conversation_id is not None for record in records):
+                for request_id, role, content in self.db.execute(*queries.messages_of(list(by_id))):
+                    by_id[request_id].messages.append({"role": role, "content": content})
         return records
 
 
