@@ -10,6 +10,7 @@ from llamactl.commands.infer_options import RequestFlags, with_request_options
 from llamactl.env import Environment
 
 BATCH_PANEL = "Batch"
+CONVERSATION_PANEL = "Conversation"
 
 
 def complete_batch_format(incomplete: str) -> list[str]:
@@ -81,6 +82,25 @@ def infer(
             rich_help_panel="Input",
         ),
     ] = False,
+    continue_latest: Annotated[
+        bool,
+        typer.Option(
+            "-c",
+            "--continue",
+            help="Continue the most recent conversation: the input is its next turn, sent with every turn before it (implies --chat).",
+            rich_help_panel=CONVERSATION_PANEL,
+        ),
+    ] = False,
+    conversation_id: Annotated[
+        int | None,
+        typer.Option(
+            "--cid",
+            metavar="ID",
+            help="Continue conversation ID (as 'history list' shows it; implies --chat).",
+            rich_help_panel=CONVERSATION_PANEL,
+            show_default=False,
+        ),
+    ] = None,
     max_cost: Annotated[
         float | None,
         typer.Option(
@@ -100,6 +120,10 @@ def infer(
         from llamactl.batch.run import run_batch
         from llamactl.batch.settings import BatchSettings, refuse_single_flags
 
+        if continue_latest or conversation_id is not None:
+            from llamactl.errors import UsageError
+
+            raise UsageError("-c/--continue and --cid continue one conversation: drop --batch")
         if no_stdin and batch == "-":
             from llamactl.errors import UsageError
 
@@ -156,6 +180,20 @@ def infer(
     options = infer_options(flags, prompt=prompt)
     options.no_stdin = no_stdin
     env.output.quiet = flags.quiet
+    if flags.chat or flags.system is not None or continue_latest or conversation_id is not None:
+        from llamactl.chat.single import ChatChoice, run_single_turn
+
+        # WIRE (lead, after the `openai` merge): ChatChoice(..., api=flags.api) passes --api on.
+        run_single_turn(
+            env,
+            options,
+            ChatChoice(continue_latest=continue_latest, conversation_id=conversation_id),
+            timeout=flags.timeout,
+            retries=flags.retries,
+            history=not flags.no_history,
+            dry_run=flags.dry_run,
+        )
+        return
     request = prepare_request(
         options, env, warn=env.output.warn, fetch_schema=not flags.dry_run, info=env.output.info
     )

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 from llamactl.api.request import InferenceRequest
 from llamactl.env import Environment
-from llamactl.inference.run import InferenceOutcome, View
+from llamactl.inference.run import InferenceOutcome, Recorder, View
 
 
 @dataclass(frozen=True)
@@ -25,9 +25,14 @@ class RunSettings:
 
 
 def run_request(
-    env: Environment, request: InferenceRequest, view: View, settings: RunSettings
+    env: Environment,
+    request: InferenceRequest,
+    view: View,
+    settings: RunSettings,
+    record: Recorder | None = None,
 ) -> InferenceOutcome:
-    """Send `request`, hand what arrives to `view`, record the outcome, and return it."""
+    """Send `request`, hand what arrives to `view`, record the outcome (with `record` when
+    given: a chat turn's, which knows its conversation), and return it."""
     from llamactl.api.client import ApiClient
     from llamactl.api.retry import RetryPolicy
     from llamactl.auth.credentials import require_token
@@ -57,7 +62,7 @@ def run_request(
                 request,
                 view,
                 estimate_cost=cost_estimator(env, prefetch),
-                record=recorder_for(env, out.warn, enabled=settings.history),
+                record=record or recorder_for(env, out.warn, enabled=settings.history),
             )
         except LlamactlError as exc:  # the list fetched meanwhile also names the closest models
             if not isinstance(exc, Interrupted):
