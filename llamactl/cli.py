@@ -58,7 +58,9 @@ LAZY_GROUPS = {
     "models": "llamactl.commands.models",
     "history": "llamactl.commands.history",
 }
-COMMAND_ORDER = ("auth", "infer", "models", "history")
+# Single commands built only when used: a module whose Typer `app` holds the one command.
+LAZY_COMMANDS = {"chat": "llamactl.commands.chat"}
+COMMAND_ORDER = ("auth", "infer", "chat", "models", "history")
 GLOBAL_OPTIONS = ("--api-url", "--allow-insecure", "--debug")
 VALUE_OPTIONS = ("--api-url",)  # the global options that take a value
 CONNECTION_PANEL = "Connection"
@@ -80,6 +82,14 @@ class LlamactlGroup(TyperGroup):
             group = get_group(importlib.import_module(LAZY_GROUPS[name]).app)
             group.name = name
             self.commands[name] = group
+        elif name in LAZY_COMMANDS and name not in self.commands:
+            import importlib
+
+            from typer.main import get_command
+
+            command = get_command(importlib.import_module(LAZY_COMMANDS[name]).app)
+            command.name = name
+            self.commands[name] = command
         return super().get_command(ctx, name)
 
     def main(

@@ -124,7 +124,7 @@ class Conversation:
     def context(self, before: Turn | None = None) -> list[Turn]:
         """The turns the next message list holds: answered ones (an interrupted or incomplete
         answer as far as it went), without turns a later /retry replaced."""
-        replaced = {turn.retry_of for turn in self.turns if turn.retry_of is not None}
+        replaced = {turn.retry_of for turn in (*self.turns, *([before] if before else [])) if turn.retry_of}
         return [
             turn
             for turn in self.turns
