@@ -190,6 +190,15 @@ def check_api(api: str | None) -> str | None:
     return api
 
 
+def check_turns_can_go(model: str, api: str) -> None:
+    """Before any prompt: the model's turns can be sent on this API (on the native one, its
+    family has a chat template)."""
+    if api == "native":
+        from llamactl.inference.chat_template import template_for
+
+        template_for(model)
+
+
 def turn_request(api: str, model: str, messages: list[Message], fields: dict[str, Any]) -> InferenceRequest:
     """The request of one turn on `api`, with the -i `fields` (already checked) and the
     whole message list: on the native API folded into the model family's chat template."""

@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from llamactl.chat.conversation import Conversation, Turn, choose_model
+from llamactl.chat.conversation import Conversation, Turn, check_turns_can_go, choose_model
 from llamactl.chat.turn import TurnSettings, send_turn, summary
 from llamactl.env import Environment
 from llamactl.errors import LlamactlError, UsageError
@@ -170,7 +170,9 @@ class ChatSession:
 
     def switch_model(self, argument: str) -> None:
         if argument:
-            self.model = choose_model(self.env, argument, None)
+            model = choose_model(self.env, argument, None)
+            check_turns_can_go(model, self.settings.api)
+            self.model = model
         self.out.info(f"model: {self.model}")
 
     def last_turn(self, what: str) -> Turn:

@@ -43,7 +43,13 @@ def turn_fields(env: Environment, items: list[str]) -> dict:
 
 
 def run_chat(env: Environment, start: ChatStart, report: Callable[[LlamactlError], None]) -> None:
-    from llamactl.chat.conversation import DEFAULT_CHAT_API, Conversation, check_api, choose_model
+    from llamactl.chat.conversation import (
+        DEFAULT_CHAT_API,
+        Conversation,
+        check_api,
+        check_turns_can_go,
+        choose_model,
+    )
     from llamactl.chat.repl import ChatSession
     from llamactl.chat.turn import TurnSettings
     from llamactl.history.conversation_log import ConversationLog
@@ -58,6 +64,7 @@ def run_chat(env: Environment, start: ChatStart, report: Callable[[LlamactlError
         conversation = log.load(start.conversation_id) if continues else None
         model = choose_model(env, start.model, conversation)
         api = start.api or (conversation.row.api if conversation is not None else DEFAULT_CHAT_API)
+        check_turns_can_go(model, api)
         if conversation is None:
             conversation = Conversation.new(model, api, start.system)
         elif start.system is not None:
