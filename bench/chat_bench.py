@@ -41,8 +41,14 @@ def turn_overheads(emulator: Emulator, turns: int) -> list[tuple[float, float]]:
     environ = client_env(emulator)
     sink = open(os.devnull, "w")  # noqa: SIM115 - for the whole measurement
     env = Environment(
-        api_url=emulator.url, environ=environ, stdin=io.StringIO(), stdout=sink, stderr=sink,
-        stdin_isatty=False, stdout_isatty=False, stderr_isatty=False,
+        api_url=emulator.url,
+        environ=environ,
+        stdin=io.StringIO(),
+        stdout=sink,
+        stderr=sink,
+        stdin_isatty=False,
+        stdout_isatty=False,
+        stderr_isatty=False,
     )
     settings = TurnSettings(api="native", fields={"stream": True}, timeout=30, retries=0)
     conversation = Conversation.new(MODEL, "native", "Be brief.")
@@ -69,7 +75,9 @@ def chat_startup(env: dict) -> float:
     import pexpect
 
     started = time.perf_counter()
-    child = pexpect.spawn(llamactl_script(), ["chat", "-m", MODEL, "-q"], env=env, encoding="utf-8", timeout=30)
+    child = pexpect.spawn(
+        llamactl_script(), ["chat", "-m", MODEL, "-q"], env=env, encoding="utf-8", timeout=30
+    )
     child.expect_exact("> ")
     elapsed = time.perf_counter() - started
     child.sendeof()
@@ -98,8 +106,10 @@ def main() -> int:
         print(f"  overhead, turns 41-50                {statistics.median(late):7.2f}")
         passed = median_all < OVERHEAD_GOAL_MS
         ok &= passed
-        print(f"  overhead, all {len(overheads)} turns               {median_all:7.2f}"
-              f"   (goal < {OVERHEAD_GOAL_MS} ms: {'ok' if passed else 'MISSED'})")
+        print(
+            f"  overhead, all {len(overheads)} turns               {median_all:7.2f}"
+            f"   (goal < {OVERHEAD_GOAL_MS} ms: {'ok' if passed else 'MISSED'})"
+        )
         growth = statistics.median(late) - statistics.median(first)
         print(f"  overhead growth, 50th vs 1st         {growth:+7.2f}   (goal: about 0)")
 
@@ -116,8 +126,10 @@ def main() -> int:
         ok &= passed
         print("\nstartup")
         print(f"  llamactl infer --help                {statistics.median(helps) * 1000:7.1f} ms")
-        print(f"  llamactl chat to its first prompt    {statistics.median(chats) * 1000:7.1f} ms"
-              f"   {ratio:.2f}x   (target <= {STARTUP_TARGET}x: {'ok' if passed else 'MISSED'})")
+        print(
+            f"  llamactl chat to its first prompt    {statistics.median(chats) * 1000:7.1f} ms"
+            f"   {ratio:.2f}x   (target <= {STARTUP_TARGET}x: {'ok' if passed else 'MISSED'})"
+        )
     return 0 if ok else 1
 
 

@@ -10,7 +10,7 @@ import pexpect
 import pytest
 
 from tests.emulator import Behavior
-from tests.helpers import REPO, HANG_GUARD, invoke, last_inference, run_llamactl
+from tests.helpers import HANG_GUARD, REPO, invoke, last_inference, run_llamactl
 
 MODEL = "meta-llama/Llama-2-70b-chat-hf"
 
@@ -65,8 +65,10 @@ def test_two_turns_then_ctrl_c_mid_answer_then_another_turn_then_exit(emulator, 
     chat.expect_exact(answer("Go on"))
     chat.expect_exact("4 turns, ")
     chat.expect_exact(PROMPT)
-    assert last_inference(emulator).json["input"].endswith(
-        "[INST] Tell me a story [/INST] Once upon </s><s>[INST] Go on [/INST]"
+    assert (
+        last_inference(emulator)
+        .json["input"]
+        .endswith("[INST] Tell me a story [/INST] Once upon </s><s>[INST] Go on [/INST]")
     )
     chat.sendline("/exit")
     chat.expect(pexpect.EOF)
@@ -106,7 +108,7 @@ def test_input_history_is_kept_across_sessions_and_ctrl_d_ends(emulator, env, ho
 
 
 def test_piped_messages_are_answered_one_a_line_with_the_text_only(emulator, env):
-    run = run_llamactl(["chat", "-m", MODEL], env, input="Name a llama\n\nAnd an alpaca\n".encode())
+    run = run_llamactl(["chat", "-m", MODEL], env, input=b"Name a llama\n\nAnd an alpaca\n")
     assert run.exit_code == 0, run.stderr
     assert run.stdout == answer("Name a llama") + "\n" + answer("And an alpaca") + "\n"
     assert "conversation 1 · 2 turns" in run.stderr
@@ -181,10 +183,24 @@ def test_in_chat_commands(api, tmp_path):
     assert "conversation 1: 3 turns, " in result.stderr  # /cost
     turns = [json.loads(line) for line in invoke(["history", "export"]).stdout.splitlines()]
     assert [(turn["conversation_id"], turn["model"], turn["messages"]) for turn in turns] == [
-        (1, MODEL, [{"role": "system", "content": "Answer in one word."}, {"role": "user", "content": "Name a llama"}]),
+        (
+            1,
+            MODEL,
+            [
+                {"role": "system", "content": "Answer in one word."},
+                {"role": "user", "content": "Name a llama"},
+            ],
+        ),
         (1, MODEL, [{"role": "user", "content": "Name a llama"}]),
         (1, "meta-llama/Llama-2-7b-chat-hf", [{"role": "user", "content": "/slash is sent"}]),
-        (2, "meta-llama/Llama-2-7b-chat-hf", [{"role": "system", "content": "Answer in one word."}, {"role": "user", "content": "Fresh start"}]),
+        (
+            2,
+            "meta-llama/Llama-2-7b-chat-hf",
+            [
+                {"role": "system", "content": "Answer in one word."},
+                {"role": "user", "content": "Fresh start"},
+            ],
+        ),
     ]
     assert turns[1]["retry_of"] == turns[0]["id"]
     sent = [r.json["input"] for r in api.requests if r.path.startswith("/v1/inference/")]

@@ -112,7 +112,10 @@ def test_a_model_of_no_known_family_is_exit_2_with_the_openai_hint(api):
     [
         (["-c"], "error: no conversation to continue yet"),
         (["--cid", "7"], "error: no conversation 7 in history"),
-        (["-c", "--cid", "1"], "error: -c/--continue and --cid both choose the conversation: give one of them"),
+        (
+            ["-c", "--cid", "1"],
+            "error: -c/--continue and --cid both choose the conversation: give one of them",
+        ),
         (["--chat", "-d", "abc"], "error: -d/--deploy-id cannot be used with a conversation"),
     ],
 )
@@ -162,7 +165,10 @@ def test_history_list_conversation_lists_only_its_turns(api):
     ok("infer", "--cid", "1", "-q", "a second")
     listed = ok("history", "list", "--conversation", "1").stdout.splitlines()
     assert [line.split("\t")[0] for line in listed] == ["4", "1"]
-    assert [line.split("\t")[-1] for line in listed] == ["a second", "a first"]  # the user's words, not the template
+    assert [line.split("\t")[-1] for line in listed] == [
+        "a second",
+        "a first",
+    ]  # the user's words, not the template
     assert ok("history", "list", "--conversation", "9").stdout == ""
 
 

@@ -118,7 +118,10 @@ class Conversation:
     def next_turn(self, user: str, model: str | None, retry_of: int | None = None) -> Turn:
         """The turn about to be sent, carrying a system prompt set since the last one."""
         return Turn(
-            user=user, model=model, system=self.next_system if self.system_changed else None, retry_of=retry_of
+            user=user,
+            model=model,
+            system=self.next_system if self.system_changed else None,
+            retry_of=retry_of,
         )
 
     def context(self, before: Turn | None = None) -> list[Turn]:
@@ -137,7 +140,10 @@ class Conversation:
         system = (turn.system or None) if turn.system is not None else self.system
         head: list[Message] = [{"role": "system", "content": system}] if system else []
         for earlier in self.context(before=turn):
-            head += [{"role": "user", "content": earlier.user}, {"role": "assistant", "content": earlier.answer}]
+            head += [
+                {"role": "user", "content": earlier.user},
+                {"role": "assistant", "content": earlier.answer},
+            ]
         return [*head, {"role": "user", "content": turn.user}]
 
     def add(self, turn: Turn) -> None:

@@ -111,7 +111,11 @@ class ChatSession:
 
     def greet(self) -> None:
         api = self.settings.api
-        where = f"conversation {self.conversation.id}" if self.conversation.id is not None else "a new conversation"
+        where = (
+            f"conversation {self.conversation.id}"
+            if self.conversation.id is not None
+            else "a new conversation"
+        )
         self.out.info(f"{where} with {self.model} ({api} API) · /help for commands, Ctrl-D to end")
         self.show_last_turns()
 
@@ -164,7 +168,9 @@ class ChatSession:
     def system(self, argument: str) -> None:
         if argument:
             self.conversation.set_system(None if argument == "-" else argument)
-            self.out.info("system prompt cleared" if argument == "-" else "system prompt set for the next turns")
+            self.out.info(
+                "system prompt cleared" if argument == "-" else "system prompt set for the next turns"
+            )
         else:
             self.out.info(f"system prompt: {self.conversation.system or '(none)'}")
 
@@ -203,7 +209,11 @@ class ChatSession:
         self.out.info(f"saved the last answer to {path}")
 
     def cost(self, _argument: str) -> None:
-        where = f"conversation {self.conversation.id}" if self.conversation.id is not None else "this conversation"
+        where = (
+            f"conversation {self.conversation.id}"
+            if self.conversation.id is not None
+            else "this conversation"
+        )
         self.out.info(f"{where}: {self.totals()}")
 
     def reset(self, _argument: str) -> None:

@@ -59,7 +59,9 @@ def run_single_turn(
     log = ConversationLog(env, out.warn, enabled=history)
     try:
         conversation = (
-            log.load(choice.conversation_id if not choice.continue_latest else None) if choice.continues else None
+            log.load(choice.conversation_id if not choice.continue_latest else None)
+            if choice.continues
+            else None
         )
         model = choose_model(env, options.model, conversation)
         request = prepare_request(

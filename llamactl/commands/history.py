@@ -208,7 +208,7 @@ def show(
         if record is None:
             raise _not_found(request_id)
         conversation = store.conversation(record.conversation_id) if record.conversation_id else None
-        earlier = store.turns(conversation.id, before_id=record.id) if conversation else []
+        earlier = store.turns(record.conversation_id, before_id=record.id) if record.conversation_id else []
     if json_output:
         env.output.json(with_conversation(record.to_json(), record, conversation, earlier))
     else:

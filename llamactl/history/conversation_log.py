@@ -52,7 +52,11 @@ class ConversationLog:
             )
         try:
             store = self.store()
-            row = store.latest_conversation() if conversation_id is None else store.conversation(conversation_id)
+            row = (
+                store.latest_conversation()
+                if conversation_id is None
+                else store.conversation(conversation_id)
+            )
             if row is None:
                 if conversation_id is None:
                     raise UsageError(
@@ -73,7 +77,9 @@ class ConversationLog:
             return []
         known = max((turn.id for turn in conversation.turns if turn.id is not None), default=0)
         try:
-            added = [Turn.from_record(record) for record in self.store().turns(conversation.id, after_id=known)]
+            added = [
+                Turn.from_record(record) for record in self.store().turns(conversation.id, after_id=known)
+            ]
         except Exception as exc:  # noqa: BLE001 - the session goes on with what it has
             self._tell(f"history: could not read the conversation's new turns ({_reason(exc)})")
             return []

@@ -24,8 +24,13 @@ class ConversationRow:
     def to_json(self) -> dict[str, Any]:
         from llamactl.history.records import local_time
 
-        return {"id": self.id, "time": local_time(self.created_at), "model": self.model, "api": self.api,
-                "system": self.system}
+        return {
+            "id": self.id,
+            "time": local_time(self.created_at),
+            "model": self.model,
+            "api": self.api,
+            "system": self.system,
+        }
 
 
 INSERT_CONVERSATION = "INSERT INTO conversations (created_at, model, api, system) VALUES (?, ?, ?, ?)"

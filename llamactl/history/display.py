@@ -169,7 +169,9 @@ def conversation_before(conversation: Any, record: HistoryRecord, earlier: list[
     return Conversation(conversation, [Turn.from_record(turn) for turn in earlier]), Turn.from_record(record)
 
 
-def earlier_sections(conversation: Any, record: HistoryRecord, earlier: list[HistoryRecord]) -> list[tuple[str, str]]:
+def earlier_sections(
+    conversation: Any, record: HistoryRecord, earlier: list[HistoryRecord]
+) -> list[tuple[str, str]]:
     """The conversation up to a turn, as sections: its system prompt, then each earlier
     exchange the turn was sent with (a cut-short answer marked)."""
     if conversation is None:
@@ -178,7 +180,10 @@ def earlier_sections(conversation: Any, record: HistoryRecord, earlier: list[His
     system = (this.system or None) if this.system is not None else before.system
     texts = [("system", system)] if system else []
     for turn in before.context():
-        texts += [(f"turn {turn.id}: user", turn.user), (f"turn {turn.id}: answer{cut_mark(turn.status)}", turn.answer)]
+        texts += [
+            (f"turn {turn.id}: user", turn.user),
+            (f"turn {turn.id}: answer{cut_mark(turn.status)}", turn.answer),
+        ]
     return texts
 
 

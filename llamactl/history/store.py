@@ -16,14 +16,14 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from llamactl.env import Environment, ensure_private_dir
+from llamactl.errors import LocalFailure, local_errno_hint
+from llamactl.history import queries
 from llamactl.history.conversations import (
     INSERT_CONVERSATION,
     LATEST_CONVERSATION,
     SELECT_CONVERSATION,
     ConversationRow,
 )
-from llamactl.errors import LocalFailure, local_errno_hint
-from llamactl.history import queries
 from llamactl.history.migrations import MIGRATIONS
 from llamactl.history.queries import NO_FILTERS, Filters, Query, StatsRow
 from llamactl.history.records import HistoryRecord
@@ -136,8 +136,9 @@ class HistoryStore:
             if conversation.id is None:
                 conversation.id = self.db.execute(INSERT_CONVERSATION, conversation.values()).lastrowid
             record.conversation_id = conversation.id
-            record.id = self._insert(record)
-        return record.id
+            turn_id = self._insert(record)
+        record.id = turn_id
+        return turn_id
 
     def _insert(self, record: HistoryRecord) -> int:
         row_id = self.db.execute(queries.INSERT_RECORD, record.to_row()).lastrowid
@@ -258,10 +259,11 @@ class HistoryStore:
         records = [HistoryRecord.from_row(row) for row in self.db.execute(*query)]
         if records:
             by_id = {record.id: record for record in records}
-            for request_id, text in self.db.execute(*queries.results_of(list(by_id))):
+            ids = [record_id for record_id in by_id if record_id is not None]
+            for request_id, text in self.db.execute(*queries.results_of(ids)):
                 by_id[request_id].results.append(text)
             if any(record.conversation_id is not None for record in records):
-                for request_id, role, content in self.db.execute(*queries.messages_of(list(by_id))):
+                for request_id, role, content in self.db.execute(*queries.messages_of(ids)):
                     by_id[request_id].messages.append({"role": role, "content": content})
         return records
 
