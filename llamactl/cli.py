@@ -4,7 +4,7 @@ become a message on stderr and an exit code."""
 from __future__ import annotations
 
 import os
-from typing import Annotated, Any
+from typing import IO, Annotated, Any, cast
 
 import typer
 from typer.core import TyperGroup
@@ -92,7 +92,7 @@ class LlamactlGroup(TyperGroup):
             self.commands[name] = command
         return super().get_command(ctx, name)
 
-    def main(
+    def main(  # type: ignore[override]  # the same parameters, as keywords; Click's grow by version
         self,
         args: Any = None,
         prog_name: Any = None,
@@ -281,7 +281,7 @@ def _trim_help_when_shown() -> None:
             return _original(self, ctx, formatter)
 
         format_help.trims = True  # type: ignore[attr-defined]
-        cls.format_help = format_help
+        cls.format_help = format_help  # type: ignore[method-assign]
 
 
 def _trim_piped_help() -> None:
@@ -298,7 +298,7 @@ def _trim_piped_help() -> None:
     def console(stderr: bool = False) -> Any:
         made = make_console(stderr=stderr)
         if not stderr:
-            made.file = _TrailingSpaceTrimmer(sys.stdout)
+            made.file = cast(IO[str], _TrailingSpaceTrimmer(sys.stdout))
         return made
 
     console.trims = True  # type: ignore[attr-defined]

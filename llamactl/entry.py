@@ -69,7 +69,7 @@ def main(argv: list[str] | None = None) -> int:
             raise
         hint = getattr(exc, "hint", None)
         sys.stderr.write(f"error: {exc}\n" + (f"hint: {hint}\n" if hint else ""))
-        return int(exc.exit_code)  # type: ignore[attr-defined]  # checked with hasattr above
+        return int(exc.exit_code)  # checked with hasattr above
 
 
 def run(args: list[str]) -> int:

@@ -130,7 +130,9 @@ class Environment:
         never load it."""
         home = self.environ.get("LLAMACTL_HOME")
         if home:
-            return Path(home).expanduser()
+            from llamactl.files import user_path
+
+            return user_path(home)
         import platformdirs
 
         return Path(getattr(platformdirs, kind)("llamactl", appauthor=False)).expanduser()

@@ -18,6 +18,15 @@ def read_stdin(stream: IO, limit: int = -1) -> bytes:
     return data.encode("utf-8") if isinstance(data, str) else data
 
 
+def user_path(text: str) -> Path:
+    """A path a user typed, `~` and `~user` expanded as a shell would; a `~name` with no such
+    user stays as typed (Path.expanduser raises instead), to be reported as a missing file."""
+    try:
+        return Path(text).expanduser()
+    except RuntimeError:
+        return Path(text)
+
+
 def umask_mode(path: Path) -> int:
     """The mode `path` has, or the one the umask gives a new file (as a shell `>` would)."""
     try:

@@ -201,6 +201,10 @@ def test_webhook_says_where_the_result_goes(api):
             ["infer", "-m", MODEL, "-i", "input=@/nonexistent/prompt.txt"],
             "cannot read @/nonexistent/prompt.txt",
         ),
+        (  # a ~user that does not exist stays as typed (found by test_bad_input's fuzzing)
+            ["infer", "-m", MODEL, "-i", "input=@~no-such-user-0/prompt.txt"],
+            "cannot read @~no-such-user-0/prompt.txt: No such file or directory",
+        ),
         (["infer", "-m", MODEL, "--stream", "-i", "num_responses=2", "hi"], "cannot be streamed"),
         (["infer", "-m", MODEL, "--json", "-o", "x=-", "hi"], "cannot be combined"),
         (

@@ -18,7 +18,7 @@ from llamactl.api.request import InferenceRequest
 from llamactl.api.retry import DEFAULT_TIMEOUT, RETRY_STATUSES, RetryPolicy, parse_retry_after
 from llamactl.auth.credentials import ResolvedToken
 from llamactl.env import Environment, is_loopback_host
-from llamactl.errors import RequestFailed, UsageError
+from llamactl.errors import LlamactlError, RequestFailed, UsageError
 
 if TYPE_CHECKING:
     from llamactl.api.network_errors import NetworkFailure
@@ -109,6 +109,7 @@ class ApiClient:
             try:
                 response = self._send_once(method, url, headers, kwargs)
             except requests.exceptions.ConnectionError as exc:
+                failure: LlamactlError
                 failure, cause = self._network_error(exc)
                 if not cause.retryable:
                     raise failure from exc

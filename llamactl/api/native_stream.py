@@ -48,10 +48,10 @@ def _fastest_read1(raw: Any) -> Callable[[int], bytes]:
     it de-chunks just the same, without urllib3's per-call bookkeeping (most of the CPU
     per token on a fast stream; bench/streaming.py). Otherwise urllib3's read1, told to
     decode: requests leaves `decode_content` off on the raw response it hands out."""
-    inner = getattr(raw, "_fp", None)
+    inner_read1 = getattr(getattr(raw, "_fp", None), "read1", None)
     encoding = (raw.headers.get("Content-Encoding") or "identity").strip().lower()
-    if encoding == "identity" and callable(getattr(inner, "read1", None)):
-        return inner.read1
+    if encoding == "identity" and callable(inner_read1):
+        return inner_read1
     return lambda size: raw.read1(size, decode_content=True)
 
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TextIO, cast
 
 from llamactl.auth.credentials import (
     NO_TOKEN_MESSAGE,
@@ -50,7 +50,7 @@ def prompt_hidden(env: Environment, tell: Say) -> str:
 
     tell(f"Paste an API token from {TOKENS_PAGE}")
     try:
-        return getpass.getpass("Token (input hidden): ", stream=env.stderr)
+        return getpass.getpass("Token (input hidden): ", stream=cast(TextIO, env.stderr))
     except EOFError:
         raise UsageError("no token was given") from None
 

@@ -84,30 +84,31 @@ class SystemKeyring:
         """The backend's display name, e.g. `SecretService Keyring`."""
         return self._backend.name if self._backend is not None else "unknown backend"
 
-    def _ensure_backend(self) -> None:
-        """Raise KeyringUnavailable unless a usable backend is there."""
+    def _loaded_backend(self) -> Any:
+        """The backend, loaded on first use; KeyringUnavailable unless a usable one is there."""
         if self._backend is None:
             self._backend = self._bounded(_load_backend, "load")
+        return self._backend
 
     def get(self, host: str) -> str | None:
-        self._ensure_backend()
-        return self._bounded(lambda: self._backend.get_password(KEYRING_SERVICE, host), "read")
+        backend = self._loaded_backend()
+        return self._bounded(lambda: backend.get_password(KEYRING_SERVICE, host), "read")
 
     def set(self, host: str, token: str) -> None:
-        self._ensure_backend()
-        self._bounded(lambda: self._backend.set_password(KEYRING_SERVICE, host, token), "write", secret=token)
+        backend = self._loaded_backend()
+        self._bounded(lambda: backend.set_password(KEYRING_SERVICE, host, token), "write", secret=token)
 
     def delete(self, host: str) -> bool:
         """Remove the entry for `host`; False when there was none."""
-        self._ensure_backend()
+        backend = self._loaded_backend()
 
         def delete() -> bool:
             from keyring.errors import PasswordDeleteError
 
-            if self._backend.get_password(KEYRING_SERVICE, host) is None:
+            if backend.get_password(KEYRING_SERVICE, host) is None:
                 return False
             try:
-                self._backend.delete_password(KEYRING_SERVICE, host)
+                backend.delete_password(KEYRING_SERVICE, host)
             except PasswordDeleteError:
                 return False
             return True

@@ -73,8 +73,8 @@ class BackoffAdapter(HTTPAdapter):
         self.backoff = backoff
         self.on_pause = on_pause
 
-    def send(self, request, **kwargs: Any):
-        response = super().send(request, **kwargs)
+    def send(self, request: Any, *args: Any, **kwargs: Any) -> Any:
+        response = super().send(request, *args, **kwargs)
         pause = self.backoff.observe(
             response.status_code, parse_retry_after(response.headers.get("Retry-After"))
         )

@@ -12,7 +12,7 @@ from llamactl.api.retry import DEFAULT_RETRIES, DEFAULT_TIMEOUT
 from llamactl.batch.input import FORMATS
 from llamactl.env import Environment
 from llamactl.errors import UsageError
-from llamactl.files import read_stdin
+from llamactl.files import read_stdin, user_path
 from llamactl.inference.inputs import InputError, RequestInputs, parse_inputs, validate_fields
 from llamactl.inference.prepare import InferOptions, StdinReader, read_path
 
@@ -52,7 +52,7 @@ class BatchSettings:
             source,
             batch_format,
             concurrency or DEFAULT_CONCURRENCY,
-            Path(output).expanduser() if output else None,
+            user_path(output) if output else None,
             max_cost,
             **request_options,
         )
@@ -64,7 +64,7 @@ def read_source(env: Environment, source: str) -> bytes:
             raise UsageError("--batch -: stdin is a terminal; pipe the prompts in")
         return read_stdin(env.stdin)
     try:
-        return Path(source).expanduser().read_bytes()
+        return user_path(source).read_bytes()
     except OSError as exc:
         raise UsageError(f"cannot read --batch {source}: {exc.strerror or exc}") from None
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import inspect
 from collections.abc import Callable
 from dataclasses import dataclass, fields
-from typing import Annotated, Any, get_type_hints
+from typing import Annotated, Any, cast, get_type_hints
 
 import typer
 
@@ -200,7 +200,7 @@ def with_request_options(command: Callable[..., Any]) -> Callable[..., Any]:
     parameters = [
         parameter.replace(kind=inspect.Parameter.KEYWORD_ONLY) for parameter in (*leading, *shared, *trailing)
     ]
-    run.__signature__ = inspect.Signature(parameters)
+    cast(Any, run).__signature__ = inspect.Signature(parameters)  # what Typer reads the options from
     run.__annotations__ = {parameter.name: parameter.annotation for parameter in parameters}
     run.__name__, run.__qualname__, run.__doc__ = command.__name__, command.__qualname__, command.__doc__
     run.__module__ = command.__module__

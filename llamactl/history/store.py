@@ -14,6 +14,7 @@ import time
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import cast
 
 from llamactl.env import Environment, ensure_private_dir
 from llamactl.errors import LocalFailure, local_errno_hint
@@ -141,7 +142,7 @@ class HistoryStore:
         return turn_id
 
     def _insert(self, record: HistoryRecord) -> int:
-        row_id = self.db.execute(queries.INSERT_RECORD, record.to_row()).lastrowid
+        row_id = cast(int, self.db.execute(queries.INSERT_RECORD, record.to_row()).lastrowid)  # set by INSERT
         self.db.executemany(
             "INSERT INTO results (request, position, text) VALUES (?, ?, ?)",
             [(row_id, position, text) for position, text in enumerate(record.results)],
@@ -238,7 +239,7 @@ class HistoryStore:
             yield from batch
             if len(batch) < EXPORT_BATCH:
                 return
-            after_id = batch[-1].id
+            after_id = cast(int, batch[-1].id)  # read from the database: never None
 
     def conversation(self, conversation_id: int) -> ConversationRow | None:
         row = self.db.execute(SELECT_CONVERSATION, (conversation_id,)).fetchone()
@@ -258,8 +259,8 @@ class HistoryStore:
     def _records(self, query: Query) -> list[HistoryRecord]:
         records = [HistoryRecord.from_row(row) for row in self.db.execute(*query)]
         if records:
-            by_id = {record.id: record for record in records}
-            ids = [record_id for record_id in by_id if record_id is not None]
+            by_id = {cast(int, record.id): record for record in records}
+            ids = list(by_id)
             for request_id, text in self.db.execute(*queries.results_of(ids)):
                 by_id[request_id].results.append(text)
             if any(record.conversation_id is not None for record in records):
@@ -297,6 +298,7 @@ def unavailable(path: Path, exc: Exception) -> HistoryUnavailable:
             f"the history database {path} is damaged: {reason}",
             hint=f"move it aside to start a new history: mv '{path}' '{path}.broken'",
         )
+    hint: str | None
     if getattr(exc, "sqlite_errorname", None) in ("SQLITE_BUSY", "SQLITE_LOCKED"):  # Python 3.11+
         hint = "another process is holding it: try again when that one is done"
     else:

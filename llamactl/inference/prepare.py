@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from pathlib import Path
 
 from llamactl.api.request import InferenceRequest, InferenceTarget
 from llamactl.env import Environment
@@ -55,8 +54,10 @@ def has_other_inputs(inputs) -> bool:
 
 
 def read_path(path: str) -> bytes:
+    from llamactl.files import user_path
+
     try:
-        return Path(path).expanduser().read_bytes()
+        return user_path(path).read_bytes()
     except OSError as exc:
         raise InputError(f"cannot read @{path}: {exc.strerror or exc}") from None
 
@@ -160,15 +161,15 @@ def prepare_request(
         for selector in options.selectors:
             check_text_generation_selector(selector, request.fields.get("num_responses") or 1)
     if warn is not None and options.inputs and target.model:
-        warn_unknown_fields(
-            env, target, [split_assignment(item)[0] for item in options.inputs], warn, fetch_schema
-        )
+        keys = [split_assignment(item)[0] for item in options.inputs]
+        warn_unknown_fields(env, target.model, target.version, keys, warn, fetch_schema)
     return request
 
 
 def warn_unknown_fields(
     env: Environment,
-    target: InferenceTarget,
+    model: str,
+    version: str | None,
     keys: list[str],
     warn: Callable[[str], None],
     fetch_schema: bool,
@@ -177,9 +178,7 @@ def warn_unknown_fields(
     from llamactl.catalogue.schema import model_fields
     from llamactl.inference.field_names import unknown_field_warnings
 
-    for line in unknown_field_warnings(
-        keys, model_fields(env, target.model, target.version, fetch_schema), target.model
-    ):
+    for line in unknown_field_warnings(keys, model_fields(env, model, version, fetch_schema), model):
         warn(line)
 
 

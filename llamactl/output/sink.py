@@ -73,7 +73,7 @@ class Output:
             soft_wrap=True,
             width=self.env.width,
         )
-        console.push_render_hook(VisibleRendering())
+        console.push_render_hook(VisibleRendering())  # type: ignore[arg-type]  # a duck-typed RenderHook: sanitize stays free of rich
         return console
 
     # stdout
