@@ -8,10 +8,18 @@ import typer
 
 from llamactl.api.retry import DEFAULT_RETRIES, DEFAULT_TIMEOUT
 from llamactl.commands.helptext import command_help
-from llamactl.commands.infer_options import Inputs, Model, NoHistory, Quiet, Retries, Timeout
+from llamactl.commands.infer_options import (
+    CONVERSATION_PANEL,
+    ContinueLatest,
+    ConversationId,
+    Inputs,
+    Model,
+    NoHistory,
+    Quiet,
+    Retries,
+    Timeout,
+)
 from llamactl.env import Environment
-
-CONVERSATION_PANEL = "Conversation"
 
 app = typer.Typer(add_completion=False)
 
@@ -47,25 +55,8 @@ def chat(
             show_default=False,
         ),
     ] = None,
-    continue_latest: Annotated[
-        bool,
-        typer.Option(
-            "-c",
-            "--continue",
-            help="Continue the most recent conversation; its last turns are shown first.",
-            rich_help_panel=CONVERSATION_PANEL,
-        ),
-    ] = False,
-    conversation_id: Annotated[
-        int | None,
-        typer.Option(
-            "--cid",
-            metavar="ID",
-            help="Continue conversation ID.",
-            rich_help_panel=CONVERSATION_PANEL,
-            show_default=False,
-        ),
-    ] = None,
+    continue_latest: ContinueLatest = False,
+    conversation_id: ConversationId = None,
     inputs: Inputs = None,
     quiet: Quiet = False,
     timeout: Timeout = DEFAULT_TIMEOUT,

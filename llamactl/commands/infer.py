@@ -6,11 +6,10 @@ from typing import Annotated
 
 import typer
 
-from llamactl.commands.infer_options import RequestFlags, with_request_options
+from llamactl.commands.infer_options import ContinueLatest, ConversationId, RequestFlags, with_request_options
 from llamactl.env import Environment
 
 BATCH_PANEL = "Batch"
-CONVERSATION_PANEL = "Conversation"
 
 
 def complete_batch_format(incomplete: str) -> list[str]:
@@ -82,25 +81,8 @@ def infer(
             rich_help_panel="Input",
         ),
     ] = False,
-    continue_latest: Annotated[
-        bool,
-        typer.Option(
-            "-c",
-            "--continue",
-            help="Continue the most recent conversation: the input is its next turn, sent with every turn before it (implies --chat).",
-            rich_help_panel=CONVERSATION_PANEL,
-        ),
-    ] = False,
-    conversation_id: Annotated[
-        int | None,
-        typer.Option(
-            "--cid",
-            metavar="ID",
-            help="Continue conversation ID (as 'history list' shows it; implies --chat).",
-            rich_help_panel=CONVERSATION_PANEL,
-            show_default=False,
-        ),
-    ] = None,
+    continue_latest: ContinueLatest = False,
+    conversation_id: ConversationId = None,
     max_cost: Annotated[
         float | None,
         typer.Option(
