@@ -226,3 +226,28 @@ def test_chat_refuses_what_cannot_work_before_the_first_prompt(api, args, messag
     assert run.exit_code == 2
     assert run.stderr.startswith(message)
     assert [request for request in api.requests if request.method == "POST"] == []
+
+
+READLINE_PROBE = (
+    "import sys; from llamactl.entry import main; code = main(sys.argv[1:]); "
+    "sys.stderr.write('\\nREADLINE %s %s\\n' % (code, 'readline' in sys.modules))"
+)
+
+
+@pytest.mark.parametrize(
+    "args",
+    [["infer", "-m", MODEL, "--chat", "-q", "hi"], ["chat", "-m", MODEL, "-q"]],
+    ids=["infer --chat", "piped chat"],
+)
+def test_readline_is_loaded_only_for_a_chat_on_a_terminal(env, args):
+    import subprocess
+
+    probe = subprocess.run(
+        [sys.executable, "-c", READLINE_PROBE, *args],
+        env=env,
+        cwd=REPO,
+        input=b"hello\n",
+        capture_output=True,
+        timeout=HANG_GUARD,
+    )
+    assert probe.stderr.decode().splitlines()[-1] == "READLINE 0 False", probe.stderr
