@@ -65,5 +65,37 @@ def report(title: str, medians: dict[str, float], baseline: str, target: float |
     return ok
 
 
+def run_watched(command: list[str], env: dict | None = None) -> tuple[float, float, int]:
+    """run_once, with the peak RSS read from the child's own /proc/PID/status (VmHWM) as it
+    runs. rusage's maxrss also counts the parent's size at fork, which is large when the
+    benchmark's emulator holds big files; VmHWM starts afresh at exec."""
+    start = time.perf_counter()
+    proc = subprocess.Popen(
+        command,
+        env=env,
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        cwd=REPO,
+    )
+    peak = 0
+    while True:
+        pid, status, usage = os.wait4(proc.pid, os.WNOHANG)
+        if pid:
+            break
+        try:
+            for line in Path(f"/proc/{proc.pid}/status").read_text().splitlines():
+                if line.startswith("VmHWM:"):
+                    peak = max(peak, int(line.split()[1]))
+        except OSError:
+            pass
+        time.sleep(0.005)
+    wall = time.perf_counter() - start
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    if proc.returncode != 0:
+        raise SystemExit(f"{command} exited {proc.returncode}")
+    return wall, usage.ru_utime + usage.ru_stime, peak
+
+
 def children_peak_rss_kib() -> int:
     return resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss

@@ -57,10 +57,11 @@ LAZY_GROUPS = {
     "auth": "llamactl.commands.auth",
     "models": "llamactl.commands.models",
     "history": "llamactl.commands.history",
+    "batch": "llamactl.commands.batch",
 }
 # Single commands built only when used: a module whose Typer `app` holds the one command.
 LAZY_COMMANDS = {"chat": "llamactl.commands.chat"}
-COMMAND_ORDER = ("auth", "infer", "chat", "models", "history")
+COMMAND_ORDER = ("auth", "infer", "chat", "models", "history", "batch")
 GLOBAL_OPTIONS = ("--api-url", "--allow-insecure", "--debug")
 VALUE_OPTIONS = ("--api-url",)  # the global options that take a value
 CONNECTION_PANEL = "Connection"

@@ -5,6 +5,8 @@ cache, a batch's --output)."""
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import IO
 
@@ -40,12 +42,20 @@ def umask_mode(path: Path) -> int:
 def write_atomically(path: Path, text: str, mode: int = PRIVATE) -> None:
     """Write a temporary file beside `path`, flush it to disk, give it `mode` and rename it
     over `path`: a reader, or a crash, sees the old file or the new one, never half of one."""
+    with atomic_writer(path, mode) as file:
+        file.write(text)
+
+
+@contextmanager
+def atomic_writer(path: Path, mode: int = PRIVATE) -> Iterator[IO[str]]:
+    """write_atomically for text written a piece at a time (never whole in memory): the
+    file appears at `path` only when the block ends without an exception."""
     import tempfile
 
     descriptor, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
         with os.fdopen(descriptor, "w", encoding="utf-8") as file:
-            file.write(text)
+            yield file
             file.flush()
             os.fsync(file.fileno())
         os.chmod(temporary, mode)

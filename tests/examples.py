@@ -7,7 +7,7 @@ first (ACTIVATE).
 Every example starts from the same seeded state, copied afresh: a cached model list, a few
 requests in history (one of them failed), a git repository with an uncommitted change (for
 `git diff | ...`), a notes.txt (for `-i input=@notes.txt`) and a prompts.jsonl (for
-`--batch`). The keyring is a real one
+`--batch`), and a batch job submitted from it and completed (the id help examples use). The keyring is a real one
 that stores in a file (keyrings.alt), empty at first.
 """
 
@@ -26,15 +26,17 @@ from tests.helpers import HANG_GUARD, REPO, invoke, subprocess_env
 BIN = Path(sys.executable).parent
 ACTIVATE = ". .venv/bin/activate"  # what the README asks a reader to run before its examples
 MODEL = "meta-llama/Llama-2-70b-chat-hf"
+SEED_JOB = "batch_3974953f56e24ee0ea269ecd"  # the emulator's first batch id after a reset
 SEED_PROMPTS = ("Name three alpaca breeds", "Write a haiku about llamas", "Summarise the Andes")
 GIT = ("git", "-c", "user.name=Ada", "-c", "user.email=ada@example.com", "-c", "init.defaultBranch=main")
 
 
-def seed(directory: Path, api_url: str) -> Path:
-    """The seeded state every example starts from (see the module docstring)."""
+def seed(directory: Path, emulator) -> Path:
+    """The seeded state every example starts from (see the module docstring). The emulator's
+    Batch API state is kept in `emulator.seeded_batches`: tests `restore_seeded` it."""
     directory.mkdir(parents=True)
     home = directory / ".llamactl"
-    env = {"LLAMACTL_HOME": str(home), "DEEPINFRA_HOST": api_url, "DEEPINFRA_TOKEN": VALID_TOKEN}
+    env = {"LLAMACTL_HOME": str(home), "DEEPINFRA_HOST": emulator.url, "DEEPINFRA_TOKEN": VALID_TOKEN}
     runs = [invoke(["models", "list"], env=env)]
     runs += [invoke(["infer", "-m", MODEL, "-q", prompt], env=env) for prompt in SEED_PROMPTS]
     assert all(run.exit_code == 0 for run in runs), [run.stderr for run in runs]
@@ -43,12 +45,21 @@ def seed(directory: Path, api_url: str) -> Path:
     (directory / "prompts.jsonl").write_text(
         '"Name a llama"\n{"input": "Name an alpaca", "max_new_tokens": 20}\n'
     )
+    submitted = invoke(["batch", "submit", "-m", MODEL, str(directory / "prompts.jsonl")], env=env)
+    assert submitted.stdout.strip() == SEED_JOB, submitted.stderr  # the emulator's first batch id
+    assert invoke(["batch", "wait", SEED_JOB, "--interval", "0"], env=env).exit_code == 0
+    emulator.seeded_batches = emulator.batch_store.snapshot()
     (directory / "poem.txt").write_text("Soft wool in the wind\n")
     if shutil.which("git"):
         for command in (["init", "-q"], ["add", "poem.txt"], ["commit", "-q", "-m", "A poem"]):
             subprocess.run([*GIT, *command], cwd=directory, check=True, capture_output=True)
     (directory / "poem.txt").write_text("Soft wool in the wind\nhums across the Andes\n")
     return directory
+
+
+def restore_seeded(emulator) -> None:
+    """The seeded batch job back in the emulator, after the reset every test starts with."""
+    emulator.batch_store.restore(emulator.seeded_batches)
 
 
 def sandbox(seeded: Path, destination: Path) -> Path:

@@ -405,14 +405,15 @@ def test_batch_queries_read_an_index_not_the_whole_table(tmp_path):
 def test_an_older_history_database_gains_the_batch_column_and_keeps_its_rows(tmp_path):
     import sqlite3
 
-    from llamactl.history.migrations import MIGRATIONS
+    from llamactl.history.migrations import MIGRATIONS, add_batch_id
     from llamactl.history.store import HistoryStore
 
     path = tmp_path / "history.db"
     old = sqlite3.connect(path, isolation_level=None)
-    for step in MIGRATIONS[:-1]:
+    before = MIGRATIONS.index(add_batch_id)
+    for step in MIGRATIONS[:before]:
         step(old)
-    old.execute(f"PRAGMA user_version = {len(MIGRATIONS) - 1}")
+    old.execute(f"PRAGMA user_version = {before}")
     old.execute(
         "INSERT INTO requests (created_at, api_host, fields, status) VALUES (1.0, 'h', '{\"input\": \"x\"}', 'ok')"
     )

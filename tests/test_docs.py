@@ -32,6 +32,7 @@ from tests.examples import (
     needs_missing_tool,
     reader_env,
     reader_path,
+    restore_seeded,
     run_example,
     run_transcript,
     sandbox,
@@ -178,7 +179,7 @@ def test_every_marker_fits_its_block():
 @pytest.fixture(scope="module")
 def seeded(emulator_session, tmp_path_factory):
     emulator_session.reset()
-    return seed(tmp_path_factory.mktemp("docs") / "seed", emulator_session.url)
+    return seed(tmp_path_factory.mktemp("docs") / "seed", emulator_session)
 
 
 @pytest.mark.parametrize("block", IN_SANDBOX, ids=ids(IN_SANDBOX))
@@ -188,6 +189,7 @@ def test_sh_example_runs_against_the_emulator(block, seeded, emulator, tmp_path)
     if reason := needs_missing_tool(block.text):
         pytest.skip(reason)
     directory = sandbox(seeded, tmp_path / "work")
+    restore_seeded(emulator)
     run = run_example(f"{ACTIVATE}\n{block.text}", directory, reader_env(directory, emulator.url))
     assert run.returncode == 0, f"{block.id}:\n{block.text}\n---\n{run.stderr}"
     assert "Traceback" not in run.stderr

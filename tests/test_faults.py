@@ -22,6 +22,7 @@ from pathlib import Path
 
 import pytest
 
+from llamactl.env import Environment
 from tests.emulator import VALID_TOKEN, Behavior
 from tests.helpers import REPO, Run, llamactl_command, run_llamactl, subprocess_env
 
@@ -61,6 +62,35 @@ def stream(**kwargs) -> Behavior:
 def damage_history(home: Path) -> None:
     home.mkdir(mode=0o700, parents=True, exist_ok=True)
     (home / "history.db").write_bytes(b"this is not a database\n" * 200)
+
+
+HELD: list = []  # locks a fault row holds for as long as the test process runs
+
+
+def hold(thing) -> None:
+    HELD.append(thing)
+
+
+def lock_file(path: Path):
+    """An output file locked as a batch still running holds it."""
+    import fcntl
+
+    file = open(path, "ab")
+    fcntl.flock(file.fileno(), fcntl.LOCK_EX)
+    return file
+
+
+def lock_history(home: Path):
+    """A history database whose write lock another program holds (readers still read)."""
+    import sqlite3
+
+    from llamactl.history.store import HistoryStore, history_path
+
+    path = history_path(Environment(environ={"LLAMACTL_HOME": str(home)}))
+    HistoryStore.open(path).db.close()
+    blocker = sqlite3.connect(path, isolation_level=None)
+    blocker.execute("BEGIN EXCLUSIVE")
+    return blocker
 
 
 FAULTS = [
@@ -383,6 +413,49 @@ FAULTS = [
         stdin=b'"tell me"\n',
     ),
     Fault(
+        "batch --output a named pipe (FIFO)",
+        stream(),
+        2,
+        -1,
+        None,
+        "is a named pipe, not a regular file",
+        command=["infer", "-m", MODEL, "--batch", "-", "--output", "{home}/fifo"],
+        stdin=b'"tell me"\n',
+        breaks=lambda home: os.mkfifo(home / "fifo"),
+    ),
+    Fault(
+        "batch --output in use by another batch",
+        stream(),
+        6,
+        -1,
+        None,
+        "is in use by another batch",
+        command=["infer", "-m", MODEL, "--batch", "-", "--output", "{home}/out.jsonl"],
+        stdin=b'"tell me"\n',
+        breaks=lambda home: hold(lock_file(home / "out.jsonl")),
+    ),
+    Fault(
+        "batch line whose answer crashes llamactl (JSON nested 100,000 deep)",
+        Behavior(body_shape="deep_json"),
+        1,
+        -1,
+        None,
+        "1 of 1 lines failed",
+        command=["infer", "-m", MODEL, "-q", "--no-history", "--batch", "-", "--output", "{home}/out.jsonl"],
+        stdin=b'"tell me"\n',
+    ),
+    Fault(
+        "batch with the history database locked by another program",
+        stream(),
+        0,
+        -1,
+        None,
+        "1 request of this batch was not saved",
+        command=["infer", "-m", MODEL, "-q", "--batch", "-", "--output", "{home}/out.jsonl"],
+        stdin=b'"tell me"\n',
+        breaks=lambda home: hold(lock_history(home)),
+    ),
+    Fault(
         "models list --type that no model has",
         Behavior(),
         2,
@@ -486,7 +559,10 @@ def test_fault(emulator, tmp_path, fault):
     assert run.exit_code == fault.exit_code, run.stderr
     assert "Traceback" not in run.stderr and "<html" not in run.stderr.lower()
     assert not RAW_CONTROL.search(run.stderr), run.stderr  # a CI log shows the server's control characters
-    messages = [line for line in run.stderr.splitlines() if not line.startswith("retrying in ")]
+    # a batch names each failed line before its error
+    messages = [
+        line for line in run.stderr.splitlines() if not line.startswith(("retrying in ", "warning: line "))
+    ]
     if fault.exit_code:
         assert messages[0].startswith("error: ") and fault.says in messages[0], run.stderr
         assert len(messages) <= 2 and all(len(line) < 400 for line in messages)

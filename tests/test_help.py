@@ -13,7 +13,7 @@ from rich.text import Text
 from llamactl.auth.credentials import KEYRING_TIMEOUT_VARIABLE, TOKEN_VARIABLES
 from llamactl.env import API_URL_VARIABLES
 from llamactl.errors import ExitCode
-from tests.examples import example_env, needs_missing_tool, run_example, sandbox, seed
+from tests.examples import example_env, needs_missing_tool, restore_seeded, run_example, sandbox, seed
 from tests.gen_reference import commands
 from tests.helpers import invoke
 
@@ -154,7 +154,7 @@ def test_root_help_lists_the_environment_variables_one_per_line():
 @pytest.fixture(scope="module")
 def seeded(emulator_session, tmp_path_factory):
     emulator_session.reset()
-    return seed(tmp_path_factory.mktemp("examples") / "seed", emulator_session.url)
+    return seed(tmp_path_factory.mktemp("examples") / "seed", emulator_session)
 
 
 @each_command
@@ -164,6 +164,7 @@ def test_the_examples_run_against_the_emulator(path, command, seeded, emulator, 
     if reason := needs_missing_tool(script):
         pytest.skip(reason)
     directory = sandbox(seeded, tmp_path / "work")
+    restore_seeded(emulator)
     run = run_example(script, directory, example_env(directory, emulator.url))
     assert run.returncode == 0, f"{script}\n---\n{run.stderr}"
     assert "Traceback" not in run.stderr

@@ -197,6 +197,7 @@ def test_webhook_says_where_the_result_goes(api):
         (["infer", "-d", "X", "--version", "v", "hi"], "--version needs -m"),
         (["infer", "-m", MODEL], "no input"),
         (["infer", "-m", MODEL, "-i", "max_new_tokens=lots", "hi"], "max_new_tokens: expected an integer"),
+        (["infer", "-m", MODEL, "-i", "0\n0=1", "hi"], "the field name has a control character"),
         (
             ["infer", "-m", MODEL, "-i", "input=@/nonexistent/prompt.txt"],
             "cannot read @/nonexistent/prompt.txt",

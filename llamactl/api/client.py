@@ -151,6 +151,8 @@ class ApiClient:
         body = kwargs.get("data")
         if isinstance(body, bytes):
             self.trace("> " + body[:2000].decode("utf-8", errors="replace"))
+        elif hasattr(body, "seek"):  # a streamed body (an upload): each attempt sends it whole
+            body.seek(0)
         try:
             response = self.session.request(
                 method,

@@ -37,23 +37,37 @@ class BatchEnd:
     not_sent: int = 0
     failed: list[int] = field(default_factory=list)  # lines not completed (exit 5)
     rejected: list[int] = field(default_factory=list)  # lines refused or malformed (exit 4)
+    crashed: list[int] = field(default_factory=list)  # lines whose processing raised: a bug (exit 1)
     stop_reason: LlamactlError | None = None  # why sending stopped early, if it did
     resumable: bool = False  # with --output FILE, running again sends only what is left
 
 
 def final_error(end: BatchEnd) -> LlamactlError | None:
-    """The error the batch ends with: its stop reason, else its worst line (5 over 4).
-    The stop reason given is left as it is; the error returned is a copy."""
+    """The error the batch ends with: its stop reason, else its worst line (a bug, 1,
+    over 5 over 4). The stop reason given is left as it is; the error returned is a copy."""
     if end.stop_reason is not None:
         return _stopped(end, copy.copy(end.stop_reason))
     parts = []
+    if end.crashed:
+        parts.append(f"{len(end.crashed)} hit an internal error ({lines_text(end.crashed)})")
     if end.failed:
         parts.append(f"{len(end.failed)} could not be completed ({lines_text(end.failed)})")
     if end.rejected:
         parts.append(f"{len(end.rejected)} rejected by the API or malformed ({lines_text(end.rejected)})")
     if not parts:
         return None
-    message = f"{len(end.failed) + len(end.rejected)} of {end.lines} lines failed: {'; '.join(parts)}"
+    count = len(end.failed) + len(end.rejected) + len(end.crashed)
+    message = f"{count} of {end.lines} lines failed: {'; '.join(parts)}"
+    if end.crashed:
+        return LlamactlError(
+            message,
+            hint="that is a bug in llamactl: please report it (--debug shows where); "
+            + (
+                "the output has each line's error; running the same command again retries the lines not done"
+                if end.resumable
+                else "the output has each line's error"
+            ),
+        )
     if end.failed:
         return RequestFailed(
             message,

@@ -21,6 +21,8 @@ from requests.adapters import HTTPAdapter
 
 from llamactl.api.retry import BASE_DELAY, MAX_DELAY, RETRY_STATUSES, parse_retry_after
 
+GIVE_UP_AFTER_INTERRUPT = 0.5  # seconds one history record may take after Ctrl-C before the rest is dropped
+
 
 class SharedBackoff:
     """A 'not before' time for new requests, pushed back by each rate-limit answer: by its
@@ -132,23 +134,88 @@ class WorkerPool:
 
 
 class HistoryWriter:
-    """Calls `record(outcome)` for each outcome handed to it, one at a time, on a thread of
-    its own. `record` must not raise (history's recorder turns failures into a warning)."""
+    """Calls `record(outcome)` (True when saved) for each outcome handed to it, one at a
+    time, on a thread of its own, so that no worker ever waits for the database. `record`
+    must not raise (history's recorder turns failures into a warning). `hold_open`, run
+    first on the thread, opens what stays open for the whole run and returns its closer.
 
-    def __init__(self, record: Callable[[Any], None]):
+    After `defer()` (the database is locked: each record would wait for the lock again,
+    seconds per line) outcomes are kept in memory instead, and tried once more at the end."""
+
+    def __init__(
+        self,
+        record: Callable[[Any], bool],
+        hold_open: Callable[[], Callable[[], None] | None],
+    ):
         self.record = record
+        self.hold_open = hold_open
+        self.deferring = False
+        self.closing = False  # close() was called: nothing more is taken
+        self.stopped = False  # close() stopped waiting: nothing more is written
+        self.lock = threading.Lock()
+        self.waiting = 0  # handed over, not yet written, deferred or lost
+        self.deferred: list[Any] = []
         self.outcomes: queue.Queue = queue.Queue()
         self.thread = threading.Thread(target=self._run, name="batch-history", daemon=True)
+
+    def start(self) -> None:
         self.thread.start()
 
     def __call__(self, outcome: Any) -> None:
+        with self.lock:
+            if self.closing:  # a worker still finishing after the batch stopped: too late
+                return
+            self.waiting += 1
         self.outcomes.put(outcome)
 
-    def _run(self) -> None:
-        while (outcome := self.outcomes.get()) is not None:
-            self.record(outcome)
+    def defer(self) -> None:
+        self.deferring = True
 
-    def close(self) -> None:
-        """Write what is still waiting, then end the thread."""
+    def _run(self) -> None:
+        close = self.hold_open()
+        try:
+            while (outcome := self.outcomes.get()) is not None:
+                saved = not self.deferring and not self.stopped and self.record(outcome)
+                with self.lock:
+                    self.waiting -= 1
+                    if not saved and self.deferring:  # this one met the lock, or came after
+                        self.deferred.append(outcome)
+            while self.deferred and not self.stopped and self.record(self.deferred[0]):
+                with self.lock:
+                    self.deferred.pop(0)
+        finally:
+            if close is not None:
+                close()
+
+    def close(self, wait: bool = True) -> int:
+        """Write what is still waiting, then end the thread; returns how many outcomes are
+        not saved. With `wait` False (after Ctrl-C) it waits only while records keep being
+        written (not for a locked database); a Ctrl-C during the wait ends it at once."""
+        with self.lock:
+            self.closing = True
         self.outcomes.put(None)
-        self.thread.join()
+        try:
+            if wait:
+                self.thread.join()
+            else:
+                self.join_while_it_progresses()
+        except KeyboardInterrupt as exc:
+            from llamactl.signals import Terminated
+
+            if isinstance(exc, Terminated):
+                raise
+        self.stopped = True
+        with self.lock:
+            return self.waiting + len(self.deferred)
+
+    def join_while_it_progresses(self) -> None:
+        """Wait while records keep being written; stop once one takes longer than
+        GIVE_UP_AFTER_INTERRUPT (a lock), however loaded the machine is otherwise."""
+        left = None
+        while self.thread.is_alive():
+            with self.lock:
+                now_left = self.waiting + len(self.deferred)
+            if now_left == left:
+                return
+            left = now_left
+            self.thread.join(GIVE_UP_AFTER_INTERRUPT)

@@ -14,8 +14,7 @@ import secrets
 import threading
 import time
 from collections import deque
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -25,14 +24,7 @@ from llamactl.api.retry import RetryPolicy
 from llamactl.auth.credentials import ResolvedToken
 from llamactl.batch.failure import BatchEnd, BudgetReached, final_error, stops_the_batch
 from llamactl.batch.input import BatchLine, parse_batch
-from llamactl.batch.output import (
-    FileSink,
-    OrderedOutput,
-    StreamSink,
-    batch_record,
-    is_done,
-    read_previous,
-)
+from llamactl.batch.output import FileSink, StreamSink, batch_record, is_done
 from llamactl.batch.pool import HistoryWriter, SharedBackoff, WorkerPool, share_session
 from llamactl.batch.progress import BatchTally, make_progress, summary_line
 from llamactl.batch.settings import BatchSettings, check_output_path, default_inputs, read_source
@@ -100,9 +92,16 @@ def run_batch(env: Environment, options: InferOptions, settings: BatchSettings) 
         raise UsageError(
             f"no line of {source} is a request (line {lines[0].number}: {lines[0].error})", hint=hint
         )
-    previous = read_previous(settings.output) if settings.output else {}
     token = require_token(env, env.output.warn)
-    BatchRun(env, settings, target, lines, previous, token).run()
+    # locked before it is read back: a second run on the same FILE stops here, sending nothing
+    sink = FileSink(settings.output) if settings.output else StreamSink(env.output.text)
+    previous = sink.read_previous() if isinstance(sink, FileSink) else {}
+    try:
+        run = BatchRun(env, settings, target, lines, previous, token, sink)
+    except BaseException:
+        sink.close()
+        raise
+    run.run()
 
 
 class BatchRun:
@@ -116,6 +115,7 @@ class BatchRun:
         lines: list[BatchLine],
         previous: dict[int, dict[str, Any]],
         token: ResolvedToken,
+        sink: FileSink | StreamSink,
     ):
         from llamactl.catalogue.pricing import cost_estimator
         from llamactl.history.recording import recorder_for
@@ -148,41 +148,39 @@ class BatchRun:
         )
         self.backoff = SharedBackoff()
         share_session(self.client.session, self.backoff, settings.concurrency, self.paused)
-        self.sink = FileSink(settings.output) if settings.output else StreamSink(env.output.text)
-        self.output = OrderedOutput(self.sink.write)
-        recorder = recorder_for(env, self.reporter.warn, enabled=settings.history)
-        self.record_history = HistoryWriter(recorder) if recorder else None
+        self.sink = sink
+        recorder = recorder_for(env, self.history_failed, enabled=settings.history)
+        self.record_history = HistoryWriter(recorder, self.hold_history_open) if recorder else None
         self.estimate_cost = cost_estimator(env)
         self.lock = threading.Lock()
         self.stop_reason: LlamactlError | None = None
         self.interrupt: KeyboardInterrupt | None = None
         self.rejected: list[int] = []  # lines the API refused, or that are malformed (exit 4)
         self.failed: list[int] = []  # lines whose request could not be completed (exit 5)
+        self.crashed: list[int] = []  # lines whose processing raised: a bug (exit 1)
         self.reported = 0
         self.warned_unknown_cost = False
 
     # the main thread
 
     def run(self) -> None:
+        if self.record_history is not None:
+            self.record_history.start()
         self.settle_known_lines()
-        with self.history_held_open():
-            pool = WorkerPool(self.settings.concurrency, self.work)
-            self.reporter.start()
+        pool = WorkerPool(self.settings.concurrency, self.work)
+        self.reporter.start()
+        try:
+            self.send_all(pool)
+        except KeyboardInterrupt as exc:
+            exit_at_once_on_next_signal()
+            self.interrupt = exc
+            self.stop_reason = Interrupted()
+        finally:
+            pool.close()
             try:
-                self.send_all(pool)
-            except KeyboardInterrupt as exc:
-                exit_at_once_on_next_signal()
-                self.interrupt = exc
-                self.stop_reason = Interrupted()
+                self.finish()
             finally:
-                pool.close()
-                try:
-                    self.finish()
-                finally:
-                    self.reporter.stop()
-                    self.client.session.close()
-                    if self.record_history is not None:
-                        self.record_history.close()
+                self.wind_down()
         self.reporter.info(summary_line(self.tally, self.batch_id, time.monotonic()))
         if isinstance(self.interrupt, Terminated):
             raise self.interrupt  # SIGTERM ends quietly (143), as for a single infer
@@ -197,11 +195,10 @@ class BatchRun:
         for index, line in enumerate(self.lines):
             if line.request is None:
                 self.rejected.append(line.number)
-                self.report_failure(line.number, line.error)
+                self.report_failure(line.number, line.error or "")
                 self.settle(index, line, "invalid", line.error)
             elif is_done(self.previous.get(line.number), line):
                 self.records[index] = self.previous[line.number]
-                self.output.put(index, None)
                 self.tally.done_before += 1
         if self.tally.done_before:
             self.reporter.info(
@@ -209,24 +206,62 @@ class BatchRun:
                 f" before, {self.tally.to_send} to send"
             )
 
-    @contextmanager
-    def history_held_open(self) -> Iterator[None]:
-        """The history database, open for the whole run, so that no record's own
-        connection is the last one out: that one folds the write-ahead log back into the
-        database, which would then happen after every request."""
-        store = None
-        if self.record_history is not None:
-            from llamactl.history.store import HistoryStore, history_path
+    def hold_history_open(self) -> Callable[[], None] | None:
+        """The history database, open for the whole run (on the history thread), so that no
+        record's own connection is the last one out: that one folds the write-ahead log back
+        into the database, which would then happen after every request. Returns its closer."""
+        from llamactl.history.store import HistoryStore
 
-            try:
-                store = HistoryStore.open(history_path(self.env))
-            except Exception:  # noqa: BLE001 - each record then warns about what went wrong
-                pass
         try:
-            yield
-        finally:
-            if store is not None:
-                store.db.close()
+            store = HistoryStore.open(self.history_path())
+        except Exception as exc:  # noqa: BLE001 - each record then warns about what went wrong
+            if "locked" in str(exc):
+                self.history_failed(str(exc))
+            return None
+        return store.db.close
+
+    def history_failed(self, message: str) -> None:
+        """The recorder's one warning per reason. At a locked database history stops
+        trying line by line (each try would wait for the lock again, seconds per line): the
+        records wait in memory and are tried once more at the end."""
+        if "locked" not in message or self.record_history is None:
+            self.reporter.warn(message)
+        elif not self.record_history.deferring:
+            self.record_history.defer()
+            self.reporter.info(
+                f"history: {self.history_path()} is locked; this batch's records wait until the end"
+            )
+
+    def wind_down(self) -> None:
+        """After the output is complete. A Ctrl-C from here on only cuts the wait for
+        history short: the batch is done, and its outcome stands."""
+        wait = self.interrupt is None
+        try:
+            self.reporter.stop()
+            self.client.session.close()
+        except KeyboardInterrupt as exc:
+            if isinstance(exc, Terminated) or not wait:
+                raise
+            wait = False
+        if self.record_history is not None:
+            self.close_history(wait)
+
+    def close_history(self, wait: bool) -> None:
+        """Write the records still waiting; without `wait` (after Ctrl-C), or at a Ctrl-C
+        meanwhile, stop waiting for a database that is slow to answer (a lock)."""
+        assert self.record_history is not None
+        unsaved = self.record_history.close(wait)
+        if unsaved:
+            why = "database is locked" if self.record_history.deferring else "stopped waiting for it"
+            requests = (
+                "1 request of this batch was" if unsaved == 1 else f"{unsaved} requests of this batch were"
+            )
+            self.reporter.warn(f"history: {requests} not saved to {self.history_path()} ({why})")
+
+    def history_path(self):
+        from llamactl.history.store import history_path
+
+        return history_path(self.env)
 
     def send_all(self, pool: WorkerPool) -> None:
         while True:
@@ -254,14 +289,34 @@ class BatchRun:
     def collect(self, job: Job) -> None:
         self.in_flight.discard(job)
         self.tally.in_flight -= 1
-        if job.crash is not None:
+        if job.crash is not None and not isinstance(job.crash, Exception):
             raise job.crash
         outcome, error = job.outcome, job.error
-        self.tally.add_outcome(outcome)
+        if outcome is not None:
+            self.tally.add_outcome(outcome)
+        if job.crash is not None:
+            self.settle_crash(job, job.crash)
+            return
+        assert outcome is not None
         self.settle(job.index, job.line, outcome.status, error.message if error else None, outcome)
         if error is not None:
             self.note_failure(job.line.number, error)
         self.check_budget(job.line.number, outcome)
+
+    def settle_crash(self, job: Job, crash: Exception) -> None:
+        """A line whose processing raised (a bug) gets an error record like any failed line,
+        so the output stays complete and resumable, and the other lines go on."""
+        if job.outcome is None:
+            self.tally.answered += 1
+        message = self.client.redact(internal_error_text(crash))
+        self.settle(job.index, job.line, "error", message, job.outcome)
+        self.crashed.append(job.line.number)
+        self.report_failure(job.line.number, message)
+        if self.env.debug:
+            import traceback
+
+            text = "".join(traceback.format_exception(type(crash), crash, crash.__traceback__))
+            self.env.output.traceback(self.client.redact(text))
 
     def note_failure(self, number: int, error: LlamactlError) -> None:
         if stops_the_batch(error):
@@ -297,7 +352,7 @@ class BatchRun:
         record = batch_record(line, self.batch_id, status, error, outcome)
         self.records[index] = record
         self.tally.statuses[status] += 1
-        self.output.put(index, record)
+        self.sink.put(index, record)
 
     def report_failure(self, number: int, message: str) -> None:
         self.reported += 1
@@ -315,7 +370,10 @@ class BatchRun:
         why = f"not sent: {self.stop_reason.message}" if self.stop_reason else "not sent"
         for job in self.pending:
             self.settle(job.index, job.line, "skipped", why)
-        self.sink.finish(self.records)
+        for index, line in enumerate(self.lines):
+            if self.records[index] is None:  # cut short by a crash in this thread: never a `null`
+                self.settle(index, line, "error", "internal error: the line's result was lost")
+        self.sink.finish([record for record in self.records if record is not None])
 
     def abandon(self, job: Job) -> None:
         """History gets an interrupted row for a request given up in flight, unless its
@@ -344,6 +402,7 @@ class BatchRun:
             not_sent=self.tally.statuses["skipped"],
             failed=self.failed,
             rejected=self.rejected,
+            crashed=self.crashed,
             stop_reason=self.stop_reason,
             resumable=self.settings.output is not None,
         )
@@ -385,6 +444,14 @@ class BatchRun:
 
     def paused(self, status: int, seconds: float) -> None:
         self.reporter.info(f"HTTP {status} from the API: holding new requests back for {seconds:.1f} s")
+
+
+def internal_error_text(crash: Exception) -> str:
+    """What the output and stderr say of a line whose processing raised."""
+    detail = str(crash)
+    if len(detail) > 200:
+        detail = detail[:200] + "…"
+    return f"internal error (a bug in llamactl): {type(crash).__name__}" + (f": {detail}" if detail else "")
 
 
 def previous_batch_id(previous: dict[int, dict[str, Any]]) -> str | None:

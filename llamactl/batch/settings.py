@@ -108,6 +108,12 @@ def refuse_single_flags(
 
 
 def check_output_path(settings: BatchSettings) -> None:
+    """--output must be a regular file (or a new one), and not the input."""
+    from llamactl.batch.output import output_target
+
     output = settings.output
-    if output and settings.source != "-" and output.exists() and output.samefile(settings.source):
+    if output is None:
+        return
+    output_target(output)
+    if settings.source != "-" and output.exists() and output.samefile(settings.source):
         raise UsageError("--output is the --batch file: choose another file for the results")

@@ -77,6 +77,47 @@ def add_batch_id(db) -> None:
         )""")
 
 
+def add_batch_jobs(db) -> None:
+    """Jobs handed to DeepInfra's Batch API (`llamactl batch`): a job is one input, sent as
+    one or more batches (parts); every input line keeps its custom_id, the part and the
+    position it went to (the API's errors name 0-based lines of a part), and, once the
+    results are in, its status (so `submit --only-missing` resends just what did not run)."""
+    db.execute("""
+        CREATE TABLE batch_jobs (
+            id TEXT PRIMARY KEY,
+            created_at REAL NOT NULL,
+            api_host TEXT NOT NULL,
+            model TEXT NOT NULL,
+            endpoint TEXT NOT NULL,
+            input_path TEXT,
+            input_sha256 TEXT NOT NULL,
+            lines INTEGER NOT NULL,
+            parts INTEGER NOT NULL,
+            metadata TEXT,
+            status TEXT NOT NULL,
+            results_recorded INTEGER NOT NULL DEFAULT 0
+        )""")
+    db.execute("""
+        CREATE TABLE batch_parts (
+            job TEXT NOT NULL,
+            part INTEGER NOT NULL,
+            batch_id TEXT NOT NULL UNIQUE,
+            input_file_id TEXT NOT NULL,
+            object TEXT NOT NULL,
+            PRIMARY KEY (job, part)
+        )""")
+    db.execute("""
+        CREATE TABLE batch_lines (
+            job TEXT NOT NULL,
+            line INTEGER NOT NULL,
+            custom_id TEXT NOT NULL,
+            part INTEGER NOT NULL,
+            position INTEGER NOT NULL,
+            status TEXT,
+            PRIMARY KEY (job, line)
+        ) WITHOUT ROWID""")
+
+
 def add_conversations(db) -> None:
     """Conversations (`infer --chat`, `-c`, `llamactl chat`): one row each with what its
     turns share, and each turn a request as before, tagged with its conversation. A turn's
@@ -110,5 +151,6 @@ MIGRATIONS = (
     create_search_index,
     index_listing_and_stats,
     add_batch_id,
+    add_batch_jobs,
     add_conversations,
 )

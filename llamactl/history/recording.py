@@ -21,14 +21,14 @@ def history_disabled(env: Environment) -> bool:
 
 
 def recorder_for(env: Environment, warn: Callable[[str], None], enabled: bool):
-    """A callable that records one InferenceOutcome, or None when history is off. Each
-    reason for not saving is told once: a batch on a read-only disk gets one warning, not
-    one per line."""
+    """A callable that records one InferenceOutcome (True when it was saved), or None when
+    history is off. Each reason for not saving is told once: a batch on a read-only disk
+    gets one warning, not one per line."""
     if not enabled or history_disabled(env):
         return None
     told: set[str] = set()
 
-    def record(outcome) -> None:
+    def record(outcome) -> bool:
         from llamactl.history.records import HistoryRecord
         from llamactl.history.store import HistoryStore, history_path
 
@@ -36,10 +36,12 @@ def recorder_for(env: Environment, warn: Callable[[str], None], enabled: bool):
         try:
             with HistoryStore.open(path) as store:
                 store.add_all([HistoryRecord.from_outcome(outcome, env.api_host)])
+            return True
         except Exception as exc:  # noqa: BLE001 - any failure here must leave the answer alone
             reason = getattr(exc, "strerror", None) or str(exc) or type(exc).__name__
             if reason not in told:
                 told.add(reason)
                 warn(f"history: this request was not saved to {path} ({reason})")
+            return False
 
     return record

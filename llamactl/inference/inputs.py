@@ -80,9 +80,12 @@ def _reject_constant(name: str) -> Any:
     raise ValueError(name)
 
 
+_STRICT_DECODER = json.JSONDecoder(parse_constant=_reject_constant)  # built once: a batch decodes every line
+
+
 def loads_strict(text: str) -> Any:
     """json.loads without NaN/Infinity, which are not JSON and the API cannot take."""
-    return json.loads(text, parse_constant=_reject_constant)
+    return _STRICT_DECODER.decode(text)
 
 
 def _int_text(raw: str) -> int:
@@ -175,6 +178,8 @@ def split_assignment(item: str) -> tuple[str, str]:
     key = key.strip()
     if not sep or not key:
         raise InputError(f"-i {shown(item)}: expected KEY=VALUE")
+    if not key.isprintable():  # a field name is a word: a newline or escape in it is a slip
+        raise InputError(f"-i {shown(item)}: the field name has a control character in it")
     return key, value
 
 

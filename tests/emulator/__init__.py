@@ -4,6 +4,6 @@ See `server` for the control API, docs/emulator.md for every knob, and
 `python -m tests.emulator --help` to run it standalone.
 """
 
-from .server import VALID_TOKEN, Behavior, Emulator, RecordedRequest, WebhookAttempt
+from .server import VALID_TOKEN, BatchPlan, Behavior, Emulator, RecordedRequest, WebhookAttempt
 
-__all__ = ["Behavior", "Emulator", "RecordedRequest", "VALID_TOKEN", "WebhookAttempt"]
+__all__ = ["BatchPlan", "Behavior", "Emulator", "RecordedRequest", "VALID_TOKEN", "WebhookAttempt"]

@@ -17,10 +17,11 @@ BODY_SHAPES = (
     "truncated_json",
     "no_results",
     "not_json",
+    "deep_json",
 )
 
 # Status used when a Behavior gives a body_shape but no status.
-SHAPE_STATUS = {"detail_list": 422, "html": 502, "no_results": 200, "not_json": 200}
+SHAPE_STATUS = {"detail_list": 422, "html": 502, "no_results": 200, "not_json": 200, "deep_json": 200}
 
 _CHOICES = {
     "body_shape": (None, *BODY_SHAPES),
@@ -72,8 +73,10 @@ class Behavior:
     reply: str | None = None
     tokens: list[str] | None = None
     scope: str = "inference"  # "inference" | "all" (also catalogue/account requests)
-    # Queued only: kept for the request whose JSON "input" is this (whatever the arrival order).
+    # Queued only: kept for the request whose JSON "input" is this (whatever the arrival order),
+    # or for the first request whose path ends with `for_path` (e.g. "/content").
     for_input: str | None = None
+    for_path: str | None = None
 
     def __post_init__(self):
         for name, allowed in _CHOICES.items():

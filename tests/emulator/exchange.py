@@ -71,10 +71,12 @@ class Exchange:
         """A JSON body: ", " separators, raw UTF-8 unless the Behavior forces escapes."""
         return wire.json_text(obj, ensure_ascii=self.behavior.ensure_ascii is True)
 
-    def send_bytes(self, status: int, content_type: str | None, body: bytes) -> None:
+    def send_bytes(
+        self, status: int, content_type: str | None, body: bytes, extra_headers: list[tuple[str, str]] = ()
+    ) -> None:
         """A complete response with a Content-Length; `stall_after`/`cut_after` count its bytes."""
         headers = [("Content-Type", content_type)] if content_type else []
-        headers.append(("Content-Length", str(len(body))))
+        headers += [("Content-Length", str(len(body))), *extra_headers]
         wire.send_head(
             self.handler, status, headers + list(self.behavior.headers.items()), self.behavior.reason
         )

@@ -74,7 +74,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
         emu._record(request)
         route, known = routing.find(ROUTES, request.method, request.path)
         request_input = request.json.get("input") if isinstance(request.json, dict) else None
-        behavior = emu._take_behavior(route is not None and route.inference, request_input)
+        behavior = emu._take_behavior(route is not None and route.inference, request_input, request.path)
         exchange = Exchange(self, request, behavior, waits, openai=routing.speaks_openai(route, request.path))
         if faults.answer_early(exchange):
             return

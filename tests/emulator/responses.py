@@ -104,6 +104,9 @@ def error_body(shape: str, status: int, message: str, rid: str) -> tuple[str | N
             "text/plain",
             b"upstream connect error or disconnect/reset before headers. reset reason: overflow",
         )
+    if shape == "deep_json":
+        depth = 100_000  # far past any JSON parser's recursion limit
+        return "application/json", b'{"results": ' + b"[" * depth + b"]" * depth + b"}"
     raise ValueError(f"unknown body shape {shape!r}")
 
 

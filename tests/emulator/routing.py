@@ -16,6 +16,7 @@ class Route:
     handle: Callable  # handle(exchange) answers the request
     inference: bool = False  # Behaviors of scope "inference" apply to it
     openai: bool = False  # errors come in OpenAI's {"error": {"message": ...}} shape
+    fastapi_errors: bool = False  # {"detail": ...} errors even under /v1/openai (Files, Batches)
 
     def matches(self, path: str) -> bool:
         return re.fullmatch(self.pattern, path, re.DOTALL) is not None
@@ -34,4 +35,6 @@ def find(routes: tuple[Route, ...], method: str, path: str) -> tuple[Route | Non
 
 def speaks_openai(route: Route | None, path: str) -> bool:
     """True when errors for this request take OpenAI's shape (any path under /v1/openai)."""
+    if route is not None and route.fastapi_errors:
+        return False
     return (route is not None and route.openai) or path.startswith("/v1/openai")

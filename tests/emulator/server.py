@@ -21,6 +21,8 @@ every knob; this module is its control surface:
     emu.wait_webhooks(n, timeout)     # True once n webhook deliveries finished
     emu.webhook_attempts              # [WebhookAttempt(url, attempt, status, error, payload)]
     emu.errors                        # tracebacks of unexpected server exceptions (want [])
+    emu.batch_plan = BatchPlan(...)   # how the Batch API runs batches (batches.py)
+    emu.batch_steps(n)                # every unfinished batch moves n steps (polls move them too)
     emu.reset()                       # defaults, empty queue/recordings, drops stalled streams
 
 Behaviours apply to inference requests (POST /v1/inference/..., POST /v1/openai/...) unless
@@ -43,12 +45,13 @@ import traceback
 
 from . import webhooks
 from .auth import VALID_TOKEN
+from .batches import BatchPlan, BatchStore
 from .behavior import Behavior
 from .handler import Handler
 from .recording import RecordedRequest
 from .webhooks import WebhookAttempt
 
-__all__ = ["Behavior", "Emulator", "RecordedRequest", "VALID_TOKEN", "WebhookAttempt"]
+__all__ = ["BatchPlan", "Behavior", "Emulator", "RecordedRequest", "VALID_TOKEN", "WebhookAttempt"]
 
 
 class Emulator:
@@ -66,6 +69,7 @@ class Emulator:
         self._lock = threading.Lock()
         self._default = Behavior()
         self._queue: collections.deque[Behavior] = collections.deque()
+        self.batch_store = BatchStore()  # the Files and Batch API's files and batches
         self._cancel = threading.Event()  # set by reset()/stop(): in-flight waits give up
         self._release = threading.Event()  # set by release(): stalled streams go on
         self._writing = 0  # events of the current stream whose write has begun
@@ -143,11 +147,25 @@ class Emulator:
             self.errors.clear()
             self.webhook_attempts.clear()
             self.tokens = set(self._default_tokens)
+            self.batch_store.reset()
             self._cancel.set()
             self._cancel = threading.Event()
         with self._progress:
             self._writing = self._written = 0
             self._webhooks_done = 0
+
+    @property
+    def batch_plan(self) -> BatchPlan:
+        """How batches run (batches.BatchPlan); set it to change the plan of every batch."""
+        return self.batch_store.plan
+
+    @batch_plan.setter
+    def batch_plan(self, plan: BatchPlan) -> None:
+        self.batch_store.plan = plan
+
+    def batch_steps(self, count: int = 1) -> None:
+        """Move every unfinished batch `count` steps, as that many polls would."""
+        self.batch_store.steps(count)
 
     def release(self) -> None:
         """Let streams stalled by `stall_after` go on with their remaining events."""
@@ -193,10 +211,14 @@ class Emulator:
 
     # used by the handler
 
-    def _take_behavior(self, inference: bool, request_input: object = None) -> Behavior:
+    def _take_behavior(self, inference: bool, request_input: object = None, path: str = "") -> Behavior:
         with self._lock:
             for index, behavior in enumerate(self._queue):
-                if (inference or behavior.scope == "all") and behavior.for_input in (None, request_input):
+                if (
+                    (inference or behavior.scope == "all")
+                    and behavior.for_input in (None, request_input)
+                    and (behavior.for_path is None or path.endswith(behavior.for_path))
+                ):
                     del self._queue[index]
                     break
             else:

@@ -8,6 +8,6 @@ some route knows under another method gets 405, an unknown one 404.
 
 from __future__ import annotations
 
-from . import account, models, native, openai
+from . import account, batch_api, models, native, openai
 
-ROUTES = (*native.ROUTES, *openai.ROUTES, *account.ROUTES, *models.ROUTES)
+ROUTES = (*native.ROUTES, *openai.ROUTES, *batch_api.ROUTES, *account.ROUTES, *models.ROUTES)

@@ -1,0 +1,166 @@
+"""`llamactl batch` at the Batch API's limit: a 50,000-line input submitted (checked,
+converted, uploaded) and its results collected in input order, each against a bare script
+that moves the same bytes once (read the file and upload it; download the output and
+write it), with peak RSS; and what polling costs in CPU.
+
+    .venv/bin/python bench/batch_api_bench.py [--lines 50000] [--prompt-bytes 200] [--polls 300]
+
+Targets (issue 17): peak RSS under 100 MiB whatever the file size; submit and results
+within 1.5x the bare byte-moving script; an hour of `batch wait` under 1 s of CPU.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import tempfile
+from pathlib import Path
+
+from emulated import MODEL, Emulator, client_env
+from timing import llamactl_script, run_once, run_watched
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from tests.emulator import BatchPlan  # noqa: E402
+
+BARE_UPLOAD = """
+import os, sys, requests
+source, copy = sys.argv[1], sys.argv[2]
+with open(source, "rb") as lines, open(copy, "wb") as out:
+    for line in lines:
+        out.write(line)
+with open(copy, "rb") as data:
+    answer = requests.post(os.environ["DEEPINFRA_HOST"] + "/v1/openai/files",
+                           headers={"Authorization": "Bearer " + os.environ["DEEPINFRA_TOKEN"]},
+                           files={"file": ("input.jsonl", data)}, data={"purpose": "batch"})
+answer.raise_for_status()
+"""
+BARE_DOWNLOAD = """
+import os, sys, requests
+file_id, copy = sys.argv[1], sys.argv[2]
+answer = requests.get(os.environ["DEEPINFRA_HOST"] + "/v1/openai/files/" + file_id + "/content",
+                      headers={"Authorization": "Bearer " + os.environ["DEEPINFRA_TOKEN"]}, stream=True)
+with open(copy, "wb") as out:
+    for chunk in answer.iter_content(1 << 16):
+        out.write(chunk)
+"""
+MIB = 1024
+
+
+def write_input(path: Path, lines: int, prompt_bytes: int) -> int:
+    filler = ("lorem ipsum dolor sit amet " * (prompt_bytes // 27 + 1))[:prompt_bytes]
+    with path.open("w") as out:
+        for n in range(lines):
+            out.write(json.dumps(f"prompt {n}: {filler}") + "\n")
+    return path.stat().st_size
+
+
+def median_of(runs: int, command: list[str], env: dict) -> tuple[float, float, int]:
+    samples = sorted((run_watched(command, env) for _ in range(runs)), key=lambda sample: sample[0])
+    wall, cpu, _ = samples[len(samples) // 2]
+    return wall, cpu, max(sample[2] for sample in samples)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--lines", type=int, default=50_000)
+    parser.add_argument("--prompt-bytes", type=int, default=200)
+    parser.add_argument("--polls", type=int, default=300)
+    parser.add_argument("--runs", type=int, default=3)
+    args = parser.parse_args()
+    llamactl = llamactl_script()
+    work = Path(tempfile.mkdtemp(prefix="batch-api-bench-"))
+    source = work / "prompts.jsonl"
+    size = write_input(source, args.lines, args.prompt_bytes)
+    print(f"input: {args.lines:,} lines, {size / 1e6:.1f} MB")
+    ok = True
+    with Emulator() as emulator:
+        env = client_env(emulator)
+        bare = median_of(args.runs, [sys.executable, "-c", BARE_UPLOAD, str(source), str(work / "copy")], env)
+        submits = []
+        for _ in range(args.runs):
+            env = client_env(emulator)  # a fresh state directory each time
+            submits.append((run_watched([llamactl, "batch", "submit", "-m", MODEL, str(source)], env), env))
+        last_env = submits[-1][1]
+        walls = sorted(sample[0][0] for sample in submits)
+        rss = max(sample[0][2] for sample in submits)
+        ok &= report("submit (check, convert, upload)", walls[len(walls) // 2], rss, bare)
+
+        # The last job submitted runs to its end, then its results are collected.
+        (job_id,) = _job_ids(last_env)
+        while emulator.batch_store.batches[job_id].status != "completed":
+            emulator.batch_steps()
+        jobs_env = last_env
+        output_id = emulator.batch_store.batches[job_id].output_file_id
+        bare = median_of(
+            args.runs, [sys.executable, "-c", BARE_DOWNLOAD, output_id, str(work / "out")], jobs_env
+        )
+        results = [llamactl, "batch", "results", job_id, "--output", str(work / "results.jsonl")]
+        first = run_watched(results, jobs_env)
+        report(
+            "results, first time (download, order, write, record every line in history)",
+            first[0],
+            first[2],
+            bare,
+        )
+        again = median_of(args.runs, results, jobs_env)  # downloaded and recorded already
+        ok &= report("results again (order and write from the downloaded files)", again[0], again[2], bare)
+
+        ok &= polling_cpu(emulator, llamactl, args.polls, work)
+    return 0 if ok else 1
+
+
+def _job_ids(env: dict) -> list[str]:
+    import sqlite3
+
+    path = Path(env["LLAMACTL_HOME"]) / "history.db"
+    if not path.exists():
+        return []
+    with sqlite3.connect(path) as db:
+        return [row[0] for row in db.execute("SELECT batch_id FROM batch_parts")]
+
+
+def report(title: str, wall: float, rss_kib: int, bare: tuple[float, float, int]) -> bool:
+    ratio = wall / bare[0]
+    rss_ok, time_ok = rss_kib < 100 * MIB, ratio <= 1.5
+    print(f"\n{title}")
+    print(
+        f"  llamactl   {wall:7.2f} s   peak RSS {rss_kib / MIB:6.1f} MiB (target < 100: {'ok' if rss_ok else 'MISSED'})"
+    )
+    print(f"  bare       {bare[0]:7.2f} s   peak RSS {bare[2] / MIB:6.1f} MiB")
+    print(f"  ratio      {ratio:7.2f}x (target <= 1.5x: {'ok' if time_ok else 'MISSED'})")
+    return rss_ok and time_ok
+
+
+def polling_cpu(emulator, llamactl: str, polls: int, work: Path) -> bool:
+    """CPU of `batch wait` for 1 poll and for `polls` polls: the difference is the cost per
+    poll; an hour of waiting is start-up plus the polls of an hour at the growing interval."""
+    source = work / "one.jsonl"
+    source.write_text('"x"\n')
+    cpu = {}
+    for count in (1, polls):
+        env = client_env(emulator)
+        emulator.batch_plan = BatchPlan(validating_steps=count)
+        run_once([llamactl, "batch", "submit", "-m", MODEL, str(source)], env)
+        job = _job_ids(env)[0]
+        cpu[count] = run_once([llamactl, "batch", "wait", job, "--interval", "0"], env)[1]
+    per_poll = (cpu[polls] - cpu[1]) / (polls - 1)
+    interval, elapsed, hour_polls = 5.0, 0.0, 0
+    while elapsed < 3600:
+        hour_polls += 1
+        elapsed += interval
+        interval = min(interval * 1.5, 60.0)
+    hour = cpu[1] + hour_polls * per_poll
+    passed = hour < 1.0
+    print("\npolling")
+    print(
+        f"  one poll (with start-up) {cpu[1] * 1000:7.1f} ms CPU; each further poll {per_poll * 1000:6.2f} ms CPU"
+    )
+    print(
+        f"  an hour: {hour_polls} polls -> {hour:5.2f} s CPU (target < 1 s: {'ok' if passed else 'MISSED'})"
+    )
+    return passed
+
+
+if __name__ == "__main__":
+    sys.exit(main())

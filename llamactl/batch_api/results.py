@@ -1,0 +1,309 @@
+"""`batch results`: download a job's files to disk (resumable, never whole in memory) and
+write one JSON object per input line, in input order, though the API returns its rows in
+any order (§10.5). Each downloaded file is indexed once (custom_id -> byte offset); the
+records are then written by walking the input lines and reading each row at its offset,
+so memory grows with the number of lines, never with the size of the answers. The first
+collection records the answered lines in history under the job's id."""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import IO, Any
+
+from llamactl.batch_api.jobs import Job, JobStore
+
+NOT_RUN_CODES = ("batch_expired", "batch_cancelled")
+
+
+@dataclass
+class Tally:
+    ok: int = 0
+    error: int = 0
+    not_run: int = 0
+
+
+class IndexedRows:
+    """Rows of one or more JSONL files, found by custom_id without loading the files."""
+
+    def __init__(self, paths: list[Path]):
+        self.files = [path.open("rb") for path in paths]
+        self.where: dict[str, tuple[int, int]] = {}
+        for index, file in enumerate(self.files):
+            offset = 0
+            for raw in file:
+                custom_id = _custom_id(raw)
+                if custom_id is not None:
+                    self.where[custom_id] = (index, offset)
+                offset += len(raw)
+
+    def get(self, custom_id: str) -> dict | None:
+        found = self.where.get(custom_id)
+        if found is None:
+            return None
+        file = self.files[found[0]]
+        file.seek(found[1])
+        return json.loads(file.readline())
+
+    def close(self) -> None:
+        for file in self.files:
+            file.close()
+
+
+CUSTOM_ID = re.compile(rb'"custom_id"\s*:\s*("(?:[^"\\]|\\.)*")')
+
+
+def _custom_id(raw: bytes) -> str | None:
+    """The row's custom_id, read without decoding the whole row (the first match is the
+    row's own: the API writes it before the response body); a row that does not look like
+    one is decoded in full."""
+    found = CUSTOM_ID.search(raw, 0, 4096)
+    try:
+        if found and raw.lstrip().startswith(b'{"id"'):
+            literal = found.group(1)
+            return literal[1:-1].decode("utf-8") if b"\\" not in literal else json.loads(literal)
+        value = json.loads(raw)
+    except (ValueError, RecursionError):
+        return None
+    custom_id = value.get("custom_id") if isinstance(value, dict) else None
+    return custom_id if isinstance(custom_id, str) else None
+
+
+def download_all(
+    api, job: Job, directory: Path, progress: Callable[[int], None] | None = None
+) -> dict[str, list[Path]]:
+    """The job's input, output and error files on disk, by kind."""
+    files: dict[str, list[Path]] = {"input": [], "output": [], "error": []}
+    for batch in job.batches:
+        for kind, key in (
+            ("input", "input_file_id"),
+            ("output", "output_file_id"),
+            ("error", "error_file_id"),
+        ):
+            file_id = batch.get(key)
+            if file_id:
+                files[kind].append(api.download(file_id, directory / f"{file_id}.jsonl", progress))
+    return files
+
+
+def record_for(
+    line: int, custom_id: str, job: Job, row: dict | None, error_row: dict | None
+) -> dict[str, Any]:
+    """What `results` says about one input line."""
+    record: dict[str, Any] = {
+        "line": line,
+        "custom_id": custom_id,
+        "status": "not_run",
+        "results": [],
+        "tokens_in": None,
+        "tokens_out": None,
+        "cost": None,
+        "request_id": None,
+        "error": None,
+        "job": job.id,
+    }
+    response = (row or {}).get("response") or {}
+    if row is not None and response.get("status_code") == 200:
+        body = response.get("body") or {}
+        usage = body.get("usage") or {}
+        record.update(
+            status="ok",
+            results=[_text_of(choice) for choice in body.get("choices") or []],
+            tokens_in=usage.get("prompt_tokens"),
+            tokens_out=usage.get("completion_tokens"),
+            cost=_cost(usage.get("estimated_cost")),
+            request_id=response.get("request_id"),
+        )
+        if "data" in body and not body.get("choices"):  # embeddings: no text
+            record["results"] = []
+        return record
+    failure = (error_row or {}).get("error") or (row or {}).get("error") or _body_error(response)
+    if failure is None:
+        record["error"] = "the batch ended before this line ran"
+        return record
+    code = str(failure.get("code") or response.get("status_code") or "")
+    record["error"] = f"{code}: {failure.get('message') or 'no message'}" if code else failure.get("message")
+    record["status"] = "not_run" if code in NOT_RUN_CODES else "error"
+    record["request_id"] = response.get("request_id")
+    return record
+
+
+def _text_of(choice: Any) -> str:
+    if not isinstance(choice, dict):
+        return ""
+    message = choice.get("message")
+    text = message.get("content") if isinstance(message, dict) else choice.get("text")
+    return text if isinstance(text, str) else ""
+
+
+def _cost(value: Any) -> float | None:
+    return float(value) if isinstance(value, (int, float)) and value == value and value >= 0 else None
+
+
+def _body_error(response: dict) -> dict | None:
+    """OpenAI's other style: a response with a 4xx/5xx status_code and an error body."""
+    if not response or response.get("status_code") in (None, 200):
+        return None
+    body = response.get("body") or {}
+    error = body.get("error") if isinstance(body, dict) else None
+    message = error.get("message") if isinstance(error, dict) else error or body.get("detail")
+    return {"code": str(response["status_code"]), "message": str(message or "")}
+
+
+HISTORY_CHUNK = 500
+
+
+def collect(
+    store: JobStore,
+    job: Job,
+    files: dict[str, list[Path]],
+    out: IO[str],
+    errors: IO[str] | None,
+    record: Callable[[list[dict]], None] | None,
+) -> Tally:
+    """Write every line's record to `out` in input order (failures also to `errors`), and
+    hand the lines that ran to `record`, HISTORY_CHUNK at a time, for history."""
+    outputs, failures, inputs = (IndexedRows(files[kind]) for kind in ("output", "error", "input"))
+    tally, entries, statuses = Tally(), [], []
+    try:
+        for line, custom_id, part, _, _ in list(store.lines(job.id)):
+            line_record = record_for(line, custom_id, job, outputs.get(custom_id), failures.get(custom_id))
+            line_record["batch_id"] = job.batches[part - 1]["id"] if part <= len(job.batches) else None
+            text = json.dumps(line_record, ensure_ascii=False, separators=(",", ":")) + "\n"
+            out.write(text)
+            if errors is not None and line_record["status"] != "ok":
+                errors.write(text)
+            setattr(tally, line_record["status"], getattr(tally, line_record["status"]) + 1)
+            statuses.append((line_record["status"], line))
+            if record is not None and line_record["status"] != "not_run":
+                entries.append(_history_entry(line_record, inputs.get(custom_id)))
+                if len(entries) >= HISTORY_CHUNK:
+                    record(entries)
+                    entries = []
+        if record is not None and entries:
+            record(entries)
+    finally:
+        for rows in (outputs, failures, inputs):
+            rows.close()
+    store.set_line_statuses(job.id, statuses)
+    return tally
+
+
+def _history_entry(record: dict, input_row: dict | None) -> dict:
+    body = dict((input_row or {}).get("body") or {})
+    body.pop("model", None)
+    messages = body.get("messages")
+    prompt = body.get("prompt") or body.get("input")
+    if isinstance(messages, list) and messages and isinstance(messages[-1], dict):
+        prompt = messages[-1].get("content")
+    fields = {"input": prompt if isinstance(prompt, str) else json.dumps(prompt), **body}
+    return {"record": record, "fields": fields}
+
+
+def history_records(entries: list[dict], job: Job, created_at: float) -> Iterator[Any]:
+    from llamactl.history.records import HistoryRecord
+
+    for entry in entries:
+        record = entry["record"]
+        yield HistoryRecord(
+            created_at=created_at,
+            model=job.model,
+            api_host=job.api_host,
+            fields=entry["fields"],
+            results=record["results"],
+            status="ok" if record["status"] == "ok" else "error",
+            error=record["error"],
+            tokens_in=record["tokens_in"],
+            tokens_out=record["tokens_out"],
+            cost=record["cost"],
+            request_id=record["request_id"],
+            batch_id=job.id,
+        )
+
+
+def collect_job(env, store: JobStore, history, api, job: Job, output: str | None, errors: str | None) -> None:
+    """`batch results`: refresh the job, download its files, write the records in input
+    order (stdout, or --output written atomically), record history once, and exit 0 only
+    when every line is ok (4 when some failed, 5 when some did not run)."""
+    import time
+
+    from llamactl.batch_api.wait import poll_once
+    from llamactl.errors import ApiRejected, RequestFailed, UsageError
+    from llamactl.files import user_path
+
+    out = env.output
+    poll_once(api, store, job)
+    if not job.done:
+        raise RequestFailed(
+            f"batch job {job.id} is {job.status}: its results are not ready",
+            hint=f"wait for it: llamactl batch wait {job.id}",
+        )
+    if all(batch.get("status") == "failed" for batch in job.batches):
+        raise ApiRejected(
+            f"batch job {job.id} failed validation: no line ran", hint=f"see llamactl batch wait {job.id}"
+        )
+    directory = env.data_dir / "batch-jobs" / job.id
+    from llamactl.env import ensure_private_dir
+
+    ensure_private_dir(directory)
+    files = download_all(api, job, directory)
+    created_at = (
+        max((batch.get("completed_at") or batch.get("expired_at") or 0) for batch in job.batches)
+        or time.time()
+    )
+
+    def record(entries: list[dict]) -> None:
+        history.add_all(history_records(entries, job, created_at))
+
+    from llamactl.history.recording import history_disabled
+
+    recorder = None if job.results_recorded or history_disabled(env) else record
+    output_path = user_path(output) if output else None
+    errors_path = user_path(errors) if errors else None
+    if output_path is not None and errors_path is not None and output_path == errors_path:
+        raise UsageError("--output and --errors are the same file")
+    with _text_target(out, output_path) as target, _text_target(out, errors_path, optional=True) as failed:
+        tally = collect(store, job, files, target, failed, recorder)
+    if recorder is not None:
+        store.mark_recorded(job.id)
+    out.info(f"batch job {job.id}: {tally.ok} ok, {tally.error} failed, {tally.not_run} not run")
+    if tally.error:
+        raise ApiRejected(
+            f"{tally.error} line{'s' if tally.error != 1 else ''} of batch job {job.id} failed",
+            hint="each failed line's record has its error",
+        )
+    if tally.not_run:
+        raise RequestFailed(
+            f"{tally.not_run} line{'s' if tally.not_run != 1 else ''} of batch job {job.id} did not run",
+            hint=f"send them again: llamactl batch submit --only-missing {job.id} -m {job.model} FILE",
+        )
+
+
+@contextmanager
+def _text_target(out, path: Path | None, optional: bool = False) -> Iterator[IO[str] | None]:
+    """Where records go: a file written atomically, stdout (unless optional), or nowhere."""
+    from llamactl.errors import local_failure
+    from llamactl.files import atomic_writer, umask_mode
+
+    if path is None:
+        yield None if optional else _StdoutText(out)
+        return
+    try:
+        with atomic_writer(path, umask_mode(path)) as file:
+            yield file
+    except OSError as exc:
+        raise local_failure(f"write {path}", exc) from None
+
+
+class _StdoutText:
+    """stdout through the output sink, as a file-like `write`."""
+
+    def __init__(self, out):
+        self.out = out
+
+    def write(self, text: str) -> None:
+        self.out.write(text)

@@ -1,0 +1,153 @@
+"""`batch submit`: check and convert the whole input first (nothing is uploaded when a line
+would be rejected), then upload each part and create its batch, recording the job as soon
+as its first batch exists so that no batch is ever untracked."""
+
+from __future__ import annotations
+
+import hashlib
+import shutil
+import tempfile
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import IO
+
+from llamactl.batch_api.jobs import JobStore
+from llamactl.batch_api.lines import Conversion, Converted, convert
+from llamactl.env import Environment
+from llamactl.errors import UsageError
+
+
+@dataclass
+class SubmitPlan:
+    source: str  # a path, or "-" for stdin
+    conversion: Conversion
+    metadata: dict[str, str] | None = None
+    only_missing: str | None = None  # a job whose unfinished lines alone are sent again
+
+
+class HashingReader:
+    """Reads a binary stream line by line, keeping the sha256 of every byte read."""
+
+    def __init__(self, stream: IO[bytes]):
+        self.stream, self.sha256 = stream, hashlib.sha256()
+
+    def __iter__(self) -> Iterator[bytes]:
+        for raw in self.stream:
+            self.sha256.update(raw)
+            yield raw
+
+
+def open_source(env: Environment, source: str) -> IO[bytes]:
+    if source == "-":
+        if not env.stdin_readable():
+            raise UsageError("FILE is -, but stdin is a terminal: pipe the input in")
+        return getattr(env.stdin, "buffer", env.stdin)
+    from llamactl.files import user_path
+
+    try:
+        return user_path(source).open("rb")
+    except OSError as exc:
+        raise UsageError(f"cannot read {source}: {exc.strerror or exc}") from None
+
+
+def submit(env: Environment, plan: SubmitPlan, store: JobStore, api, uploading=None) -> str:
+    """Submit the input as one job; returns the job's id. `api` is a BatchApi; `uploading`,
+    given (part number, parts, bytes), returns a context manager yielding a progress callback."""
+    work = Path(tempfile.mkdtemp(prefix="submit-", dir=_jobs_dir(env)))
+    try:
+        keep, digest = _lines_to_resend(store, plan.only_missing) if plan.only_missing else (None, None)
+        stream = open_source(env, plan.source)
+        reader = HashingReader(stream)
+        try:
+            converted = convert(reader, plan.conversion, work, keep)
+        except UsageError:
+            _check_same_input(plan, digest, reader)  # a changed input explains more than its lines
+            raise
+        finally:
+            if plan.source != "-":
+                stream.close()
+        _check_same_input(plan, digest, reader)
+        return _send(env, plan, store, api, converted, reader.sha256.hexdigest(), uploading)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+def _send(env, plan: SubmitPlan, store: JobStore, api, converted: Converted, digest: str, uploading) -> str:
+    from contextlib import nullcontext
+
+    job_id = None
+    by_part = _positions(converted)
+    for number, part in enumerate(converted.parts, 1):
+        name = _upload_name(plan.source, number, len(converted.parts))
+        with uploading(number, len(converted.parts), part.size) if uploading else nullcontext() as progress:
+            uploaded = api.upload(part.path, name, progress)
+        batch = api.create(uploaded["id"], plan.conversion.endpoint, plan.metadata)
+        if job_id is None:
+            job_id = store.add_job(
+                batch,
+                api_host=env.api_host,
+                model=converted.model,
+                endpoint=plan.conversion.endpoint,
+                input_path=None if plan.source == "-" else str(Path(plan.source).resolve()),
+                input_sha256=digest,
+                lines=converted.lines,
+                parts=len(converted.parts),
+                metadata=plan.metadata,
+                custom_ids=by_part,
+            )
+        else:
+            store.add_part(job_id, number, batch)
+    assert job_id is not None
+    return job_id
+
+
+def _check_same_input(plan: SubmitPlan, digest: str | None, reader: HashingReader) -> None:
+    if digest is not None and digest != reader.sha256.hexdigest():
+        raise UsageError(
+            f"--only-missing {plan.only_missing}: this input is not the one that job was submitted from",
+            hint="give the same file, unchanged",
+        )
+
+
+def _upload_name(source: str, part: int, parts: int) -> str:
+    """The input's base name (`stdin.jsonl` for -), with the part's number when split."""
+    stem = "stdin" if source == "-" else Path(source).stem
+    return f"{stem}.jsonl" if parts == 1 else f"{stem}.part-{part}-of-{parts}.jsonl"
+
+
+def _positions(converted: Converted) -> list[tuple[int, str, int, int]]:
+    """(line, custom_id, part, position within the part) of every line."""
+    rows, parts = [], iter(enumerate(converted.parts, 1))
+    number, part = next(parts)
+    position = 0
+    for custom_id, line in converted.custom_ids:
+        while line > part.last_line:
+            number, part = next(parts)
+            position = 0
+        rows.append((line, custom_id, number, position))
+        position += 1
+    return rows
+
+
+def _lines_to_resend(store: JobStore, name: str) -> tuple[set[int], str]:
+    """The input lines `name`'s results did not have done, and that job's input hash."""
+    job = store.find(name)
+    statuses = {line: status for line, _, _, _, status in store.lines(job.id)}
+    if all(status is None for status in statuses.values()):
+        raise UsageError(
+            f"--only-missing {name}: that job's results are not in yet",
+            hint=f"run 'llamactl batch results {name}' first",
+        )
+    keep = {line for line, status in statuses.items() if status != "ok"}
+    if not keep:
+        raise UsageError(f"--only-missing {name}: every line of that job is done; nothing to submit")
+    return keep, job.input_sha256
+
+
+def _jobs_dir(env: Environment) -> Path:
+    from llamactl.env import ensure_private_dir
+
+    directory = env.data_dir / "batch-jobs"
+    ensure_private_dir(directory)
+    return directory

@@ -1,0 +1,80 @@
+"""`batch wait`: poll a job's batches until each has ended, with a growing interval (the
+client's retries already honour 429s and Retry-After), a progress bar on a terminal's
+stderr and a plain line now and then in a log. Ctrl-C stops the waiting, never the batch.
+
+Polling is cheap: one request per unfinished batch per interval, and the bar is redrawn
+only after a poll (no refresh thread), so an hour of waiting costs well under a second of
+CPU (bench/batch_api_bench.py)."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+
+from llamactl.batch_api.jobs import DONE, Job, JobStore
+from llamactl.errors import ApiRejected, LlamactlError, RequestFailed
+
+FIRST_INTERVAL = 5.0  # seconds; grows by half each poll up to MAX_INTERVAL
+MAX_INTERVAL = 60.0
+LOG_EVERY = 60.0  # seconds between plain progress lines when stderr is not a terminal
+
+
+def poll_once(api, store: JobStore, job: Job) -> None:
+    """Retrieve every batch of the job that has not ended, and keep what the API said."""
+    for batch in list(job.batches):
+        if batch.get("status") not in DONE:
+            store.update(job, api.retrieve(batch["id"]))
+
+
+def wait(
+    api,
+    store: JobStore,
+    job: Job,
+    *,
+    timeout: float | None,
+    interval: float | None,
+    show: Callable[[Job], None],
+    sleep: Callable[[float], None] = time.sleep,
+) -> Job:
+    """Poll until every batch of the job has ended (or `timeout` seconds passed: exit 5)."""
+    started = time.monotonic()
+    pause = FIRST_INTERVAL if interval is None else interval
+    while True:
+        poll_once(api, store, job)
+        show(job)
+        if job.done:
+            return job
+        waited = time.monotonic() - started
+        if timeout is not None and waited + pause > timeout:
+            raise RequestFailed(
+                f"batch job {job.id} is still {job.status} after {timeout:g} s; it goes on without us",
+                hint=f"wait again later: llamactl batch wait {job.id}",
+            )
+        sleep(pause)
+        if interval is None:
+            pause = min(pause * 1.5, MAX_INTERVAL)
+
+
+def outcome_error(job: Job, store: JobStore) -> tuple[LlamactlError | None, list[str]]:
+    """What an ended job's exit status says: None (completed), 4 (validation failed; the
+    API's reasons, on the input's line numbers, come with it) or 5 (expired or cancelled)."""
+    statuses = [batch.get("status") for batch in job.batches]
+    reasons: list[str] = []
+    if "failed" in statuses:
+        for part, batch in enumerate(job.batches, 1):
+            for error in ((batch.get("errors") or {}).get("data") or [])[:20]:
+                line = error.get("line")
+                where = store.line_at(job.id, part, line) if isinstance(line, int) else None
+                reasons.append(
+                    (f"line {where}: " if where else "") + f"{error.get('message') or error.get('code')}"
+                )
+        return ApiRejected(f"batch job {job.id} failed validation", status=400), reasons
+    ended = [status for status in statuses if status in ("expired", "cancelled")]
+    if ended:
+        counts = job.counts()
+        return RequestFailed(
+            f"batch job {job.id} {ended[0]} with {counts['completed']} of {counts['total']} lines done",
+            hint=f"collect what ran with 'llamactl batch results {job.id}', then send the rest"
+            f" with 'llamactl batch submit --only-missing {job.id} ...'",
+        ), reasons
+    return None, reasons

@@ -1,0 +1,342 @@
+"""`llamactl batch`: jobs handed to DeepInfra's Batch API (submit, list, status, wait,
+results, cancel). The work is in llamactl/batch_api/; this module parses the flags."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Annotated
+
+import typer
+
+from llamactl.catalogue.names import complete_model_name
+from llamactl.commands.helptext import command_help
+from llamactl.env import Environment
+
+JobArgument = Annotated[
+    str, typer.Argument(metavar="ID", help="The job's id (its first batch's), or any of its batch ids.")
+]
+JsonOption = Annotated[
+    bool, typer.Option("--json", help="Print JSON: our record of the job and the API's batch objects.")
+]
+
+app = typer.Typer(no_args_is_help=True, **command_help("batch"))
+
+
+@contextmanager
+def _session(env: Environment, needs_api: bool = True) -> Iterator[tuple]:
+    """(JobStore, BatchApi or None) for one command, the history database open throughout."""
+    from llamactl.batch_api.jobs import JobStore
+    from llamactl.history.store import open_history
+
+    with open_history(env) as history:
+        api = None
+        if needs_api:
+            from llamactl.api.client import ApiClient
+            from llamactl.auth.credentials import require_token
+            from llamactl.batch_api.remote import BatchApi
+
+            out = env.output
+            client = ApiClient(env, require_token(env, warn=out.warn), notify=out.info, trace=out.tracer)
+            api = BatchApi(client)
+        try:
+            yield JobStore(history.db), history, api
+        finally:
+            if api is not None:
+                api.client.session.close()
+
+
+@app.command(**command_help("batch submit"))
+def submit(
+    ctx: typer.Context,
+    source: Annotated[str, typer.Argument(metavar="FILE|-", help="The input: a file, or - for stdin.")],
+    model: Annotated[
+        str | None,
+        typer.Option(
+            "-m",
+            "--model",
+            metavar="MODEL",
+            help="The model of every line.",
+            autocompletion=complete_model_name,
+            show_default=False,
+            rich_help_panel="Model",
+        ),
+    ] = None,
+    batch_format: Annotated[
+        str,
+        typer.Option(
+            "--batch-format",
+            metavar="jsonl|lines|openai",
+            help="jsonl: a JSON prompt or object of fields a line; lines: a plain prompt a line; openai: Batch API lines as they are.",
+            rich_help_panel="Input",
+        ),
+    ] = "jsonl",
+    inputs: Annotated[
+        list[str] | None,
+        typer.Option(
+            "-i",
+            "--input",
+            metavar="KEY=VALUE",
+            help="A request field every line starts from (e.g. max_tokens=200).",
+            show_default=False,
+            rich_help_panel="Input",
+        ),
+    ] = None,
+    system: Annotated[
+        str | None,
+        typer.Option(
+            "--system",
+            metavar="TEXT",
+            help="A system message before each prompt (chat).",
+            show_default=False,
+            rich_help_panel="Input",
+        ),
+    ] = None,
+    endpoint: Annotated[
+        str,
+        typer.Option(
+            "--endpoint",
+            metavar="chat|completions|embeddings",
+            help="The API every line goes to.",
+            rich_help_panel="Model",
+        ),
+    ] = "chat",
+    metadata: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--metadata",
+            metavar="KEY=VALUE",
+            help="A label kept with the batch (up to 16).",
+            show_default=False,
+            rich_help_panel="Batch",
+        ),
+    ] = None,
+    only_missing: Annotated[
+        str | None,
+        typer.Option(
+            "--only-missing",
+            metavar="JOB",
+            help="Send only the lines JOB's results did not have done (the same FILE).",
+            show_default=False,
+            rich_help_panel="Input",
+        ),
+    ] = None,
+    wait_too: Annotated[
+        bool,
+        typer.Option(
+            "--wait", help="Then wait for the job to end, as 'batch wait' does.", rich_help_panel="Batch"
+        ),
+    ] = False,
+    json_output: JsonOption = False,
+) -> None:
+    from functools import partial
+
+    from llamactl.batch.settings import default_inputs
+    from llamactl.batch_api.display import upload_progress
+    from llamactl.batch_api.lines import ENDPOINTS, FORMATS, Conversion, LinesRejected
+    from llamactl.batch_api.submit import SubmitPlan
+    from llamactl.batch_api.submit import submit as submit_job
+    from llamactl.errors import UsageError
+    from llamactl.inference.prepare import InferOptions
+
+    env: Environment = ctx.obj
+    out = env.output
+    if batch_format not in FORMATS:
+        raise UsageError(f"--batch-format: expected {', '.join(FORMATS)}, got {batch_format!r}")
+    if endpoint not in ENDPOINTS:
+        raise UsageError(f"--endpoint: expected {', '.join(ENDPOINTS)}, got {endpoint!r}")
+    if model is None and batch_format != "openai":
+        raise UsageError("no model: give -m MODEL (every line of a batch goes to one model)")
+    if system is not None and endpoint != "chat":
+        raise UsageError("--system needs --endpoint chat")
+    labels = _metadata(metadata or [])
+    defaults = default_inputs(InferOptions(inputs=inputs or []), env, source).fields
+    conversion = Conversion(model, ENDPOINTS[endpoint], batch_format, defaults, system)
+    plan = SubmitPlan(source, conversion, labels, only_missing)
+    with _session(env) as (store, _, api):
+        try:
+            job_id = submit_job(env, plan, store, api, partial(upload_progress, out))
+        except LinesRejected as exc:
+            for problem in exc.problems[:20]:
+                out.warn(problem)
+            if len(exc.problems) > 20:
+                out.warn(f"... and {len(exc.problems) - 20} more")
+            raise
+        job = store.find(job_id)
+        if not wait_too:
+            _print_submitted(env, job, json_output)
+            return
+        out.info(f"submitted batch job {job.id} ({job.lines} lines)")
+        _wait(env, store, api, job, timeout=None, interval=None, json_output=json_output)
+
+
+def _metadata(items: list[str]) -> dict[str, str] | None:
+    from llamactl.errors import UsageError
+
+    labels = {}
+    for item in items:
+        key, equals, value = item.partition("=")
+        if not equals or not key:
+            raise UsageError(f"--metadata: expected KEY=VALUE, got {item!r}")
+        if len(key) > 64 or len(value) > 512:
+            raise UsageError(f"--metadata {key}: keys take 64 characters and values 512")
+        labels[key] = value
+    if len(labels) > 16:
+        raise UsageError("--metadata: a batch takes at most 16 labels")
+    return labels or None
+
+
+def _print_submitted(env: Environment, job, json_output: bool) -> None:
+    from llamactl.batch_api.jobs import job_json
+
+    if json_output:
+        env.output.json(job_json(job))
+        return
+    env.output.write(job.id + "\n")
+    parts = f" in {job.parts} batches" if job.parts > 1 else ""
+    env.output.info(f"submitted {job.lines} lines{parts}; follow it with: llamactl batch wait {job.id}")
+
+
+@app.command("list", **command_help("batch list"))
+def list_jobs(ctx: typer.Context, json_output: JsonOption = False) -> None:
+    from llamactl.batch_api.display import print_jobs
+    from llamactl.batch_api.jobs import job_json
+
+    env: Environment = ctx.obj
+    with _session(env, needs_api=False) as (store, _, _):
+        jobs = store.jobs()
+    if json_output:
+        env.output.json([job_json(job) for job in jobs])
+    else:
+        print_jobs(env.output, jobs)
+
+
+@app.command(**command_help("batch status"))
+def status(ctx: typer.Context, job_id: JobArgument, json_output: JsonOption = False) -> None:
+    from llamactl.batch_api.display import status_lines
+    from llamactl.batch_api.jobs import job_json
+    from llamactl.batch_api.wait import poll_once
+
+    env: Environment = ctx.obj
+    with _session(env) as (store, _, api):
+        job = store.find(job_id)
+        poll_once(api, store, job)
+    if json_output:
+        env.output.json(job_json(job))
+    else:
+        env.output.write(status_lines(job))
+
+
+@app.command(**command_help("batch wait"))
+def wait(
+    ctx: typer.Context,
+    job_id: JobArgument,
+    timeout: Annotated[
+        float | None,
+        typer.Option(
+            "--timeout",
+            metavar="SECONDS",
+            min=0,
+            help="Give up waiting after this long (exit 5); the job goes on.",
+            show_default=False,
+        ),
+    ] = None,
+    interval: Annotated[
+        float | None,
+        typer.Option(
+            "--interval",
+            metavar="SECONDS",
+            min=0,
+            help="Poll this often. \\[default: 5 s, growing to 60 s]",
+            show_default=False,
+        ),
+    ] = None,
+    json_output: JsonOption = False,
+) -> None:
+    env: Environment = ctx.obj
+    with _session(env) as (store, _, api):
+        _wait(
+            env, store, api, store.find(job_id), timeout=timeout, interval=interval, json_output=json_output
+        )
+
+
+def _wait(env: Environment, store, api, job, *, timeout, interval, json_output: bool) -> None:
+    from llamactl.batch_api.display import WaitProgress, counts_text
+    from llamactl.batch_api.jobs import job_json
+    from llamactl.batch_api.wait import outcome_error
+    from llamactl.batch_api.wait import wait as wait_for
+
+    out = env.output
+    progress = WaitProgress(out)
+    try:
+        job = wait_for(api, store, job, timeout=timeout, interval=interval, show=progress)
+    except KeyboardInterrupt:
+        progress.stop()
+        out.info(f"stopped waiting; batch job {job.id} goes on: llamactl batch wait {job.id}")
+        raise
+    finally:
+        progress.stop()
+    if json_output:
+        out.json(job_json(job))
+    failure, reasons = outcome_error(job, store)
+    for reason in reasons:
+        out.warn(reason)
+    if failure is not None:
+        raise failure
+    out.info(
+        f"batch job {job.id} completed: {counts_text(job)}; collect it with: llamactl batch results {job.id}"
+    )
+
+
+@app.command(**command_help("batch results"))
+def results(
+    ctx: typer.Context,
+    job_id: JobArgument,
+    output: Annotated[
+        str | None,
+        typer.Option(
+            "--output",
+            metavar="FILE",
+            help="Write the records to FILE instead of stdout.",
+            show_default=False,
+        ),
+    ] = None,
+    errors: Annotated[
+        str | None,
+        typer.Option(
+            "--errors",
+            metavar="FILE",
+            help="Also write the records of the lines that failed or did not run to FILE.",
+            show_default=False,
+        ),
+    ] = None,
+) -> None:
+    from llamactl.batch_api.results import collect_job
+
+    env: Environment = ctx.obj
+    with _session(env) as (store, history, api):
+        collect_job(env, store, history, api, store.find(job_id), output, errors)
+
+
+@app.command(**command_help("batch cancel"))
+def cancel(ctx: typer.Context, job_id: JobArgument, json_output: JsonOption = False) -> None:
+    from llamactl.batch_api.jobs import DONE, job_json
+
+    env: Environment = ctx.obj
+    out = env.output
+    with _session(env) as (store, _, api):
+        job = store.find(job_id)
+        asked = 0
+        for batch in list(job.batches):
+            if batch.get("status") not in DONE and batch.get("status") != "cancelling":
+                store.update(job, api.cancel(batch["id"]))
+                asked += 1
+    if json_output:
+        out.json(job_json(job))
+    if not asked:
+        out.info(f"batch job {job.id} is {job.status}: nothing to cancel")
+        return
+    out.info(
+        f"asked to cancel batch job {job.id} ({job.status}); cancelling is best effort: rows that"
+        f" finish meanwhile are billed, and the job may still complete ('llamactl batch wait {job.id}')"
+    )

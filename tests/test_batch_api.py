@@ -1,0 +1,303 @@
+"""`llamactl batch` against the emulator's Files and Batch API: submit (checks before any
+upload, conversion, the split), wait (exit codes, polling faults), results (input order,
+history, a cut download resumed, rows that did not run and --only-missing), cancel, and a
+second process that sees the job the first submitted."""
+
+from __future__ import annotations
+
+import json
+import signal
+
+import pytest
+
+from tests.emulator import BatchPlan, Behavior
+from tests.helpers import exit_code, invoke, run_llamactl, start_llamactl
+
+MODEL = "meta-llama/Llama-2-70b-chat-hf"
+
+
+def write(tmp_path, text: str, name: str = "prompts.jsonl"):
+    path = tmp_path / name
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def submit(path, *args: str):
+    return invoke(["batch", "submit", "-m", MODEL, str(path), *args])
+
+
+def uploads(emulator) -> list:
+    return [r for r in emulator.requests if r.method == "POST" and r.path.endswith("/files")]
+
+
+def uploaded_lines(emulator, since: int = 0) -> list[dict]:
+    """The lines of every upload (after the first `since` of them)."""
+    return [json.loads(line) for r in uploads(emulator)[since:] for line in r.files["file"][2].splitlines()]
+
+
+def records(text: str) -> list[dict]:
+    return [json.loads(line) for line in text.splitlines()]
+
+
+def submitted(api, tmp_path, text: str, *args: str) -> str:
+    run = submit(write(tmp_path, text), *args)
+    assert run.exit_code == 0, run.stderr
+    return run.stdout.strip()
+
+
+def test_submit_wait_results_in_input_order_with_history(api, tmp_path):
+    api.batch_plan = BatchPlan(rows_per_step=2)
+    job = submitted(
+        api,
+        tmp_path,
+        '"first"\n\n{"input": "second", "max_new_tokens": 3}\n"third"\n',
+        "--metadata",
+        "team=docs",
+    )
+    (line_1, line_3, line_4) = uploaded_lines(api)
+    assert line_1 == {
+        "custom_id": "line-1",
+        "method": "POST",
+        "url": "/v1/chat/completions",
+        "body": {"model": MODEL, "messages": [{"role": "user", "content": "first"}]},
+    }
+    assert line_3["body"]["max_tokens"] == 3 and "max_new_tokens" not in line_3["body"]
+    assert line_4["custom_id"] == "line-4"
+    assert uploads(api)[0].files["file"][0] == "prompts.jsonl"  # the base name, never the path
+    waited = invoke(["batch", "wait", job, "--interval", "0"])
+    assert waited.exit_code == 0, waited.stderr
+    assert f"batch job {job} completed: 3/3 done, 0 failed" in waited.stderr
+    collected = invoke(["batch", "results", job])
+    assert collected.exit_code == 0, collected.stderr
+    rows = records(collected.stdout)
+    assert [(row["line"], row["custom_id"], row["status"]) for row in rows] == [
+        (1, "line-1", "ok"),
+        (3, "line-3", "ok"),
+        (4, "line-4", "ok"),
+    ]
+    assert "first" in rows[0]["results"][0] and "third" in rows[2]["results"][0]
+    assert all(row["cost"] > 0 and row["tokens_out"] > 0 and row["request_id"] for row in rows)
+    history = json.loads(invoke(["history", "list", "--batch", job, "--json"]).stdout)
+    assert sorted(row["fields"]["input"] for row in history) == ["first", "second", "third"]
+    stats = json.loads(invoke(["history", "stats", "--batch", job, "--json"]).stdout)
+    assert stats["total"]["requests"] == 3
+    assert stats["total"]["cost"] == pytest.approx(sum(row["cost"] for row in rows))
+    again = invoke(["batch", "results", job])  # collecting twice records nothing twice
+    assert again.stdout == collected.stdout
+    assert len(json.loads(invoke(["history", "list", "--json"]).stdout)) == 3
+
+
+@pytest.mark.parametrize(
+    "text, args, words",
+    [
+        ('"ok"\nnot json\n', [], "line 2: not valid JSON"),
+        ('"ok"\n{"max_new_tokens": 3}\n', [], "line 2: no input"),
+        ('{"input": "x", "stream": true}\n', [], "line 1: stream: a batch is never streamed"),
+        ("\n\n", [], "the input has no lines to submit"),
+        (
+            '{"custom_id": "a", "body": {"model": "m/one", "messages": []}}\n'
+            '{"custom_id": "b", "body": {"model": "m/two", "messages": []}}\n',
+            ["--batch-format", "openai"],
+            "line 2: model 'm/two', but line 1 has 'm/one'",
+        ),
+        (
+            '{"custom_id": "a", "body": {"model": "m/one"}}\n{"custom_id": "a", "body": {"model": "m/one"}}\n',
+            ["--batch-format", "openai"],
+            "line 2: custom_id 'a' is also line 1's",
+        ),
+        (
+            '{"custom_id": "a", "url": "/v1/embeddings", "body": {}}\n',
+            ["--batch-format", "openai"],
+            "is not the batch's endpoint /v1/chat/completions",
+        ),
+        ('"x"\n', ["--endpoint", "images"], "--endpoint: expected chat, completions, embeddings"),
+        ('"x"\n', ["--metadata", "novalue"], "--metadata: expected KEY=VALUE"),
+        ('"x"\n', ["--endpoint", "completions", "--system", "s"], "--system needs --endpoint chat"),
+    ],
+)
+def test_what_the_api_would_reject_is_found_before_anything_is_uploaded(api, tmp_path, text, args, words):
+    model = [] if "openai" in args else ["-m", MODEL]  # openai lines carry their model
+    run = invoke(["batch", "submit", *model, str(write(tmp_path, text)), *args])
+    assert run.exit_code == 2, run.stderr
+    assert words in run.stderr
+    assert api.requests == []
+
+
+def test_every_bad_line_is_named_and_the_error_counts_them(api, tmp_path):
+    run = submit(write(tmp_path, "".join(f"bad {n}\n" for n in range(25))))
+    assert run.exit_code == 2
+    assert "line 1: not valid JSON" in run.stderr and "line 20: not valid JSON" in run.stderr
+    assert "line 21:" not in run.stderr and "... and 5 more" in run.stderr
+    assert "error: 25 lines the Batch API would reject; nothing was uploaded" in run.stderr
+
+
+def test_an_input_beyond_one_batch_is_split_and_tracked_as_one_job(api, tmp_path, monkeypatch):
+    from llamactl.batch_api import lines
+
+    monkeypatch.setattr(lines, "MAX_LINES", 2)  # one batch's limit, lowered: 5 lines make 3 batches
+    job = submitted(api, tmp_path, "".join(f'"prompt {n}"\n' for n in range(1, 6)))
+    assert len(uploads(api)) == 3
+    status = json.loads(invoke(["batch", "status", job, "--json"]).stdout)
+    assert status["id"] == job and len(status["batches"]) == 3 and status["lines"] == 5
+    assert invoke(["batch", "wait", job, "--interval", "0"]).exit_code == 0
+    second_batch = status["batches"][1]["id"]
+    collected = invoke(["batch", "results", second_batch])  # any of its batch ids names the job
+    assert [row["line"] for row in records(collected.stdout)] == [1, 2, 3, 4, 5]
+    assert [row["batch_id"] for row in records(collected.stdout)][2:4] == [second_batch] * 2
+
+
+def test_openai_format_lines_keep_their_custom_ids_and_model(api, tmp_path):
+    text = "".join(
+        json.dumps(
+            {
+                "custom_id": f"q{n}",
+                "method": "POST",
+                "url": "/v1/chat/completions",
+                "body": {"model": MODEL, "messages": [{"role": "user", "content": f"q {n}"}]},
+            }
+        )
+        + "\n"
+        for n in range(2)
+    )
+    path = write(tmp_path, text)
+    run = invoke(["batch", "submit", "--batch-format", "openai", str(path)])
+    assert run.exit_code == 0, run.stderr
+    job = run.stdout.strip()
+    assert [line["custom_id"] for line in uploaded_lines(api)] == ["q0", "q1"]
+    assert invoke(["batch", "wait", job, "--interval", "0"]).exit_code == 0
+    rows = records(invoke(["batch", "results", job]).stdout)
+    assert [(row["line"], row["custom_id"]) for row in rows] == [(1, "q0"), (2, "q1")]
+
+
+def test_a_batch_that_fails_validation_exits_4_with_the_api_reasons_on_input_lines(api, tmp_path):
+    line = {
+        "custom_id": "q",
+        "url": "/v1/chat/completions",
+        "body": {"model": "no-such/model", "messages": []},
+    }
+    path = write(tmp_path, "\n" + json.dumps(line) + "\n")  # the API counts from 0, and no blank lines
+    run = invoke(["batch", "submit", "--batch-format", "openai", str(path), "--wait"])
+    assert run.exit_code == 4
+    assert "line 2: model 'no-such/model' does not exist" in run.stderr
+    assert "failed validation" in run.stderr
+
+
+def test_an_expired_job_lists_what_did_not_run_and_only_missing_sends_just_that(api, tmp_path):
+    api.batch_plan = BatchPlan(rows_per_step=1, expire_after_rows=2)
+    path = write(tmp_path, "".join(f'"prompt {n}"\n' for n in range(1, 5)))
+    job = submit(path).stdout.strip()
+    waited = invoke(["batch", "wait", job, "--interval", "0"])
+    assert waited.exit_code == 5
+    assert f"batch job {job} expired with 2 of 4 lines done" in waited.stderr
+    errors = tmp_path / "missing.jsonl"
+    collected = invoke(
+        ["batch", "results", job, "--output", str(tmp_path / "all.jsonl"), "--errors", str(errors)]
+    )
+    assert collected.exit_code == 5
+    assert collected.stdout == ""
+    rows = records((tmp_path / "all.jsonl").read_text())
+    assert [row["status"] for row in rows] == ["ok", "ok", "not_run", "not_run"]
+    assert [row["line"] for row in records(errors.read_text())] == [3, 4]
+    resent = submit(path, "--only-missing", job)
+    assert resent.exit_code == 0, resent.stderr
+    sent_again = uploaded_lines(api, since=1)
+    assert [line["body"]["messages"][0]["content"] for line in sent_again] == ["prompt 3", "prompt 4"]
+    assert [line["custom_id"] for line in sent_again] == ["line-3", "line-4"]
+    changed = write(tmp_path, '"another input"\n', "other.jsonl")
+    refused = submit(changed, "--only-missing", job)
+    assert refused.exit_code == 2 and "not the one that job was submitted from" in refused.stderr
+
+
+def test_a_cut_download_is_resumed_by_running_results_again(api, tmp_path):
+    job = submitted(api, tmp_path, "".join(f'"prompt number {n}"\n' for n in range(30)))
+    assert invoke(["batch", "wait", job, "--interval", "0"]).exit_code == 0
+    api.queue(Behavior(cut_after=700, scope="all", for_path="/content"))
+    cut = invoke(["batch", "results", job])
+    assert cut.exit_code == 5
+    assert "the download was cut before its end" in cut.stderr
+    assert "resumes where it stopped" in cut.stderr
+    resumed = invoke(["batch", "results", job])
+    assert resumed.exit_code == 0, resumed.stderr
+    assert [row["line"] for row in records(resumed.stdout)] == list(range(1, 31))
+    ranged = [r for r in api.requests if r.path.endswith("/content") and r.headers.get("range")]
+    assert ranged and ranged[0].headers["range"].startswith("bytes=")
+
+
+def test_polling_rides_out_rate_limits(api, tmp_path):
+    job = submitted(api, tmp_path, '"x"\n')
+    api.queue(Behavior(status=429, headers={"Retry-After": "0"}, scope="all", for_path=job))
+    waited = invoke(["batch", "wait", job, "--interval", "0"])
+    assert waited.exit_code == 0, waited.stderr
+    assert "429" in waited.stderr  # the retry notice
+
+
+def test_results_of_a_running_job_say_to_wait(api, tmp_path):
+    api.batch_plan = BatchPlan(validating_steps=100)
+    job = submitted(api, tmp_path, '"x"\n')
+    run = invoke(["batch", "results", job])
+    assert run.exit_code == 5 and "its results are not ready" in run.stderr
+    assert f"llamactl batch wait {job}" in run.stderr
+
+
+@pytest.mark.parametrize("completes, code, status", [(False, 5, "cancelled"), (True, 0, "completed")])
+def test_cancel_is_best_effort(api, tmp_path, completes, code, status):
+    api.batch_plan = BatchPlan(validating_steps=5, cancel_completes=completes)
+    job = submitted(api, tmp_path, '"x"\n"y"\n')
+    cancelled = invoke(["batch", "cancel", job])
+    assert cancelled.exit_code == 0, cancelled.stderr
+    assert "best effort" in cancelled.stderr
+    assert [r.path for r in api.requests if r.path.endswith("/cancel")] == [
+        f"/v1/openai/batches/{job}/cancel"
+    ]
+    waited = invoke(["batch", "wait", job, "--interval", "0", "--json"])
+    assert waited.exit_code == code
+    assert json.loads(waited.stdout)["status"] == status
+    assert "nothing to cancel" in invoke(["batch", "cancel", job]).stderr
+
+
+def test_an_unknown_job_is_a_usage_error_before_any_request(api):
+    run = invoke(["batch", "status", "batch_nope"])
+    assert run.exit_code == 2 and "no batch job 'batch_nope' was submitted from this machine" in run.stderr
+    assert api.requests == []
+
+
+def test_wait_gives_up_after_its_timeout_and_the_job_goes_on(api, tmp_path):
+    api.batch_plan = BatchPlan(validating_steps=1000)
+    job = submitted(api, tmp_path, '"x"\n')
+    run = invoke(["batch", "wait", job, "--interval", "0", "--timeout", "0"])
+    assert run.exit_code == 5 and f"batch job {job} is still validating" in run.stderr
+    assert not [r for r in api.requests if r.path.endswith("/cancel")]
+
+
+def test_a_second_process_lists_the_job_and_ctrl_c_stops_only_the_waiting(api, env, tmp_path):
+    api.batch_plan = BatchPlan(validating_steps=1000)
+    job = submitted(api, tmp_path, '"x"\n')
+    listed = run_llamactl(["batch", "list"], env)
+    assert listed.exit_code == 0 and listed.stdout.split("\t")[:2] == [job, "validating"]
+    proc = start_llamactl(env, "batch", "wait", job, "--interval", "30")
+    try:
+        from tests.test_batch_e2e import wait_until
+
+        wait_until(lambda: any(r.path.endswith(job) for r in api.requests))
+        proc.send_signal(signal.SIGINT)
+        assert exit_code(proc) == 130
+        stderr = proc.stderr.read().decode()
+    finally:
+        proc.kill()
+        proc.wait()
+    assert f"stopped waiting; batch job {job} goes on" in stderr
+    assert not [r for r in api.requests if r.path.endswith("/cancel")]
+
+
+def test_a_big_upload_shows_a_bar_on_a_terminal_and_stdout_keeps_only_the_id(api, tmp_path):
+    from typer.testing import CliRunner
+
+    from llamactl.cli import app
+
+    path = write(tmp_path, "".join(f'"{n:07d} {"x" * 200}"\n' for n in range(25_000)))  # over 5 MB
+    run = CliRunner().invoke(
+        app, ["batch", "submit", "-m", MODEL, str(path)], obj={"stderr_isatty": True, "width": 80}
+    )
+    assert run.exit_code == 0, run.stderr
+    assert run.stdout == run.stdout.strip() + "\n" and run.stdout.startswith("batch_")
+    assert "uploading" in run.stderr and "MB" in run.stderr
