@@ -76,7 +76,9 @@ LAZY_GROUPS = {
     "history": "llamactl.commands.history",
     "batch": "llamactl.commands.batch",
 }
-COMMAND_ORDER = ("auth", "infer", "models", "history", "batch")
+# Single commands built only when used: a module whose Typer `app` holds the one command.
+LAZY_COMMANDS = {"chat": "llamactl.commands.chat"}
+COMMAND_ORDER = ("auth", "infer", "chat", "models", "history", "batch")
 GLOBAL_OPTIONS = ("--api-url", "--allow-insecure", "--debug")
 VALUE_OPTIONS = ("--api-url",)  # the global options that take a value
 CONNECTION_PANEL = "Connection"
@@ -98,6 +100,14 @@ class LlamactlGroup(TyperGroup):
             group = get_group(importlib.import_module(LAZY_GROUPS[name]).app)
             group.name = name
             self.commands[name] = group
+        elif name in LAZY_COMMANDS and name not in self.commands:
+            import importlib
+
+            from typer.main import get_command
+
+            command = get_command(importlib.import_module(LAZY_COMMANDS[name]).app)
+            command.name = name
+            self.commands[name] = command
         return super().get_command(ctx, name)
 
     def main(  # type: ignore[override]  # the same parameters, as keywords; Click's grow by version

@@ -31,3 +31,11 @@ def exit_at_once_on_next_signal() -> None:
     if _installed:
         signal.signal(signal.SIGINT, signal.SIG_DFL)
         signal.signal(signal.SIGTERM, signal.SIG_DFL)
+
+
+def restore_after_interrupt() -> None:
+    """Back to the first-signal handlers once an interruption is dealt with and the run
+    goes on (a Ctrl-C that stopped one chat answer, not the session)."""
+    if _installed:
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+        signal.signal(signal.SIGTERM, _raise_terminated)

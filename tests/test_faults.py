@@ -444,6 +444,7 @@ FAULTS = [
     Fault("stream cut after 1 token", stream(cut_after=1), 5, 1, "incomplete", "incomplete"),
     Fault("stream cut after 2 tokens", stream(cut_after=2), 5, 2, "incomplete", "incomplete"),
     Fault("stream cut before its final event", stream(cut_after=3), 5, 3, "incomplete", "incomplete"),
+    Fault("chat turn cut after 2 tokens", stream(cut_after=2), 5, 2, "incomplete", "incomplete", ["--chat"]),
     Fault(
         "close-delimited stream cut midway",
         stream(cut_after=2, framing="close"),
@@ -731,6 +732,35 @@ FAULTS = [
         "is a symbolic link, which llamactl does not follow",
         breaks=history_planted_as_symlink,
         history_exit=6,
+    ),
+    Fault(
+        "chat turn continuing a damaged history database",
+        stream(),
+        6,
+        -1,
+        None,
+        "is damaged",
+        breaks=damage_history,
+        history_exit=6,
+        command=["infer", "-c", "tell me"],
+    ),
+    Fault(
+        "chat turn continuing with no conversation yet",
+        stream(),
+        2,
+        -1,
+        None,
+        "no conversation to continue",
+        command=["infer", "-c", "tell me"],
+    ),
+    Fault(
+        "chat turn to a model of no known family (native API)",
+        stream(),
+        2,
+        -1,
+        None,
+        "no chat template is known",
+        command=["infer", "-m", "mistralai/Mistral-7B-Instruct-v0.1", "--chat", "tell me"],
     ),
     Fault(
         "state directory on a read-only disk", stream(), 0, 3, None, "Read-only file system", read_only=True

@@ -70,6 +70,50 @@ def test_parallel_processes_each_record_every_request_exactly_once(emulator, tmp
     assert all(record["status"] == "ok" for record in records)
 
 
+def test_parallel_processes_continuing_one_conversation_lose_no_turn_and_keep_each_answer_with_its_question(
+    emulator, tmp_path
+):
+    """8 shells continue the same conversation at once (`infer -c`): every turn is recorded
+    in it, each answer beside its own question, and the next turn is sent with all of
+    them in the order they were recorded."""
+    from tests.helpers import last_inference
+
+    env = environment(emulator, tmp_path / "home")
+    in_process(env, "infer", "-m", MODEL, "--chat", "-q", "the opening turn")
+    start_together = threading.Barrier(WORKERS)
+    runs: dict[str, object] = {}
+
+    def worker(number: int) -> None:
+        prompt = f"worker {number} continues"
+        start_together.wait()
+        runs[prompt] = run_llamactl(["infer", "-c", "-q", prompt], env)
+
+    threads = [threading.Thread(target=worker, args=(number,)) for number in range(WORKERS)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    for prompt, run in runs.items():
+        assert (run.exit_code, run.stderr) == (0, ""), prompt
+        assert prompt in run.stdout
+
+    turns = exported(env)
+    assert [turn["conversation_id"] for turn in turns] == [1] * (WORKERS + 1)
+    asked = [turn["messages"][-1]["content"] for turn in turns]
+    assert sorted(asked[1:]) == sorted(runs)
+    for turn in turns:  # each answer echoes its own question, never another worker's
+        assert turn["results"] == [f"Hello! You said: {turn['messages'][-1]['content']}. Voilà, café 🦙"]
+
+    in_process(env, "infer", "-c", "-q", "the closing turn")
+    sent = last_inference(emulator).json["input"]
+    exchanges = sent.split(" </s><s>")
+    assert len(exchanges) == WORKERS + 2
+    assert [exchange.split(" [/INST]")[0].removeprefix("[INST] ") for exchange in exchanges] == [
+        *asked,
+        "the closing turn",
+    ]
+
+
 def test_ctrl_c_mid_stream_records_interrupted_with_the_partial_text(emulator, tmp_path):
     env = environment(emulator, tmp_path / "home")
     emulator.behave(Behavior(tokens=["one", " two", " three", " four", " five"], stall_after=3))

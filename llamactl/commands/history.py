@@ -82,6 +82,18 @@ BatchFilter = Annotated[
 ]
 
 
+ConversationFilter = Annotated[
+    int | None,
+    typer.Option(
+        "--conversation",
+        metavar="ID",
+        help="Only the turns of one conversation (its id is in a chat turn's summary line).",
+        rich_help_panel=FILTER_PANEL,
+        show_default=False,
+    ),
+]
+
+
 def _choice(option: str, value: str | None, allowed: tuple[str, ...]) -> None:
     from llamactl.errors import UsageError
 
@@ -147,14 +159,16 @@ def _print_records(env: Environment, records, json_output: bool) -> None:
         out.info("no requests found")
 
 
-def _show_matching(env: Environment, json_output: bool, model, status, since, batch, query) -> None:
+def _show_matching(
+    env: Environment, json_output: bool, model, status, since, batch, query, conversation=None
+) -> None:
     """The records `query(store, filters)` finds with the common filters, as list and search print them."""
     from llamactl.history.store import open_history
 
     _check_utf8(**{"--model": model, "--batch": batch})
     start = _checked_filters(status, since)
     with open_history(env) as store:
-        records = query(store, store.filters(model, status, start, batch))
+        records = query(store, store.filters(model, status, start, batch, conversation))
     _print_records(env, records, json_output)
 
 
@@ -166,10 +180,18 @@ def list_requests(
     status: StatusFilter = None,
     since: SinceFilter = None,
     batch: BatchFilter = None,
+    conversation: ConversationFilter = None,
     json_output: JsonOption = False,
 ) -> None:
     _show_matching(
-        ctx.obj, json_output, model, status, since, batch, lambda store, filters: store.recent(limit, filters)
+        ctx.obj,
+        json_output,
+        model,
+        status,
+        since,
+        batch,
+        lambda store, filters: store.recent(limit, filters),
+        conversation,
     )
 
 
@@ -189,14 +211,20 @@ def show(
         bool, typer.Option("--json", help="Print the request as one JSON object.")
     ] = False,
 ) -> None:
-    from llamactl.history.display import print_record
+    from llamactl.history.display import print_record, with_conversation
+    from llamactl.history.store import open_history
 
     env: Environment = ctx.obj
-    record = _stored_record(env, request_id)
+    with open_history(env) as store:
+        record = store.get(request_id)
+        if record is None:
+            raise _not_found(request_id)
+        conversation = store.conversation(record.conversation_id) if record.conversation_id else None
+        earlier = store.turns(record.conversation_id, before_id=record.id) if record.conversation_id else []
     if json_output:
-        env.output.json(record.to_json())
+        env.output.json(with_conversation(record.to_json(), record, conversation, earlier))
     else:
-        print_record(env.output, record)
+        print_record(env.output, record, conversation, earlier)
 
 
 @app.command(**command_help("history search"))
@@ -269,13 +297,14 @@ def export(
     status: StatusFilter = None,
     since: SinceFilter = None,
     batch: BatchFilter = None,
+    conversation: ConversationFilter = None,
 ) -> None:
     from llamactl.history.store import open_history
 
     start = _checked_filters(status, since)
     env: Environment = ctx.obj
     with open_history(env) as store:
-        for record in store.export(store.filters(model, status, start, batch)):
+        for record in store.export(store.filters(model, status, start, batch, conversation)):
             env.output.json_line(record.to_json())
 
 

@@ -6,7 +6,7 @@ from typing import Annotated
 
 import typer
 
-from llamactl.commands.infer_options import RequestFlags, with_request_options
+from llamactl.commands.infer_options import ContinueLatest, ConversationId, RequestFlags, with_request_options
 from llamactl.env import Environment
 
 BATCH_PANEL = "Batch"
@@ -81,6 +81,8 @@ def infer(
             rich_help_panel="Input",
         ),
     ] = False,
+    continue_latest: ContinueLatest = False,
+    conversation_id: ConversationId = None,
     max_cost: Annotated[
         float | None,
         typer.Option(
@@ -105,6 +107,10 @@ def infer(
         from llamactl.batch.run import run_batch
         from llamactl.batch.settings import BatchSettings, refuse_single_flags
 
+        if continue_latest or conversation_id is not None:
+            from llamactl.errors import UsageError
+
+            raise UsageError("-c/--continue and --cid continue one conversation: drop --batch")
         if no_stdin and batch == "-":
             from llamactl.errors import UsageError
 
@@ -166,6 +172,20 @@ def infer(
     options = infer_options(flags, prompt=prompt)
     options.no_stdin = no_stdin
     env.output.quiet = flags.quiet
+    if flags.chat or flags.system is not None or continue_latest or conversation_id is not None:
+        from llamactl.chat.single import ChatChoice, run_single_turn
+
+        # WIRE (lead, after the `openai` merge): ChatChoice(..., api=flags.api) passes --api on.
+        run_single_turn(
+            env,
+            options,
+            ChatChoice(continue_latest=continue_latest, conversation_id=conversation_id),
+            timeout=flags.timeout,
+            retries=flags.retries,
+            history=not flags.no_history,
+            dry_run=flags.dry_run,
+        )
+        return
     request = prepare_request(
         options, env, warn=env.output.warn, fetch_schema=not flags.dry_run, info=env.output.info
     )

@@ -22,6 +22,7 @@ MODEL_PANEL = "Model"
 INPUT_PANEL = "Input"
 OUTPUT_PANEL = "Output"
 REQUEST_PANEL = "Request"
+CONVERSATION_PANEL = "Conversation"
 
 Model = Annotated[
     str | None,
@@ -88,7 +89,7 @@ Chat = Annotated[
     bool,
     typer.Option(
         "--chat",
-        help="Wrap the input in Llama 2's chat format (\\[INST] ... \\[/INST]), so a chat model answers it instead of continuing it.",
+        help="Send the input as a chat turn, in the model family's chat format (Llama 2's \\[INST] ... \\[/INST], Llama 3's headers), so a chat model answers it instead of continuing it; infer starts a conversation with it.",
         rich_help_panel=INPUT_PANEL,
     ),
 ]
@@ -97,8 +98,29 @@ System = Annotated[
     typer.Option(
         "--system",
         metavar="TEXT",
-        help="A system prompt for the chat format (implies --chat).",
+        help="A system prompt for the chat turn (implies --chat); with -c or --cid, from this turn on.",
         rich_help_panel=INPUT_PANEL,
+        show_default=False,
+    ),
+]
+# Which conversation a chat turn continues: infer's and chat's own options (not RequestFlags:
+# `history rerun` sends a recorded request as it was, outside any conversation).
+ContinueLatest = Annotated[
+    bool,
+    typer.Option(
+        "-c",
+        "--continue",
+        help="Continue the most recent conversation: each turn is sent with every turn before it.",
+        rich_help_panel=CONVERSATION_PANEL,
+    ),
+]
+ConversationId = Annotated[
+    int | None,
+    typer.Option(
+        "--cid",
+        metavar="ID",
+        help="Continue conversation ID (each turn's summary line names its conversation).",
+        rich_help_panel=CONVERSATION_PANEL,
         show_default=False,
     ),
 ]

@@ -131,12 +131,15 @@ def figures(record: HistoryRecord) -> list[tuple[str, str]]:
         ("request id", record.request_id or "-"),
         ("streamed", "yes" if record.streamed else "no"),
         *([("batch", record.batch_id)] if record.batch_id else []),
+        *([("chat", f"conversation {record.conversation_id}")] if record.conversation_id else []),
+        *([("retry of", str(record.retry_of))] if record.retry_of else []),
         ("tokens", f"{number_text(record.tokens_in)} in / {number_text(record.tokens_out)} out"),
         ("cost", cost),
         ("runtime", "-" if record.runtime_ms is None else f"{record.runtime_ms} ms"),
         ("wall time", "-" if record.wall_seconds is None else f"{record.wall_seconds:.2f} s"),
     ]
     rows += [("-i", f"{key}={field_text(value)}") for key, value in record.fields.items() if key != "input"]
+    rows += [("system", message["content"]) for message in record.messages if message["role"] == "system"]
     rows += [
         ("-i", f"{name}=@{upload['filename']} ({upload['size']} bytes, {upload['content_type']})")
         for name, upload in record.uploads.items()
@@ -144,27 +147,73 @@ def figures(record: HistoryRecord) -> list[tuple[str, str]]:
     return [(label, visible_inline(value)) for label, value in rows]
 
 
-def sections(record: HistoryRecord) -> list[tuple[str, str]]:
-    """The long texts: the prompt, then every result."""
+def cut_mark(status: str) -> str:
+    """How an answer that did not end is marked: it stays in its conversation as it was."""
+    return f" ({status})" if status in ("interrupted", "incomplete") else ""
+
+
+def sections(record: HistoryRecord, earlier: list[tuple[str, str]] | None = None) -> list[tuple[str, str]]:
+    """The long texts: a chat turn's conversation before it, the prompt, then every result."""
     count = len(record.results)
-    return [("input", record.prompt)] + [
-        (f"result {index} of {count}" if count > 1 else "result", text)
+    mark = cut_mark(record.status) if record.conversation_id else ""
+    return [*(earlier or []), ("input", record.prompt)] + [
+        (f"result {index} of {count}" if count > 1 else f"result{mark}", text)
         for index, text in enumerate(record.results, 1)
     ]
 
 
-def print_record(out: Output, record: HistoryRecord) -> None:
-    out.show(lambda: record_text(record), lambda console: record_panels(record), paged=True)
+def conversation_before(conversation: Any, record: HistoryRecord, earlier: list[HistoryRecord]):
+    """The conversation as the turn `record` continued it, and the turn itself."""
+    from llamactl.chat.conversation import Conversation, Turn
+
+    return Conversation(conversation, [Turn.from_record(turn) for turn in earlier]), Turn.from_record(record)
 
 
-def record_text(record: HistoryRecord) -> str:
+def earlier_sections(
+    conversation: Any, record: HistoryRecord, earlier: list[HistoryRecord]
+) -> list[tuple[str, str]]:
+    """The conversation up to a turn, as sections: its system prompt, then each earlier
+    exchange the turn was sent with (a cut-short answer marked)."""
+    if conversation is None:
+        return []
+    before, this = conversation_before(conversation, record, earlier)
+    system = (this.system or None) if this.system is not None else before.system
+    texts = [("system", system)] if system else []
+    for turn in before.context():
+        texts += [
+            (f"turn {turn.id}: user", turn.user),
+            (f"turn {turn.id}: answer{cut_mark(turn.status)}", turn.answer),
+        ]
+    return texts
+
+
+def with_conversation(
+    data: dict[str, Any], record: HistoryRecord, conversation: Any, earlier: list[HistoryRecord]
+) -> dict[str, Any]:
+    """`show --json` of a chat turn: its conversation, with the message list up to the turn
+    and its answer."""
+    if conversation is None:
+        return data
+    before, this = conversation_before(conversation, record, earlier)
+    messages = [*before.messages(this), {"role": "assistant", "content": this.answer}]
+    return {**data, "conversation": {**conversation.to_json(), "messages": messages}}
+
+
+def print_record(
+    out: Output, record: HistoryRecord, conversation: Any = None, earlier: list[HistoryRecord] | None = None
+) -> None:
+    texts = sections(record, earlier_sections(conversation, record, earlier or []))
+    out.show(lambda: record_text(record, texts), lambda console: record_panels(record, texts), paged=True)
+
+
+def record_text(record: HistoryRecord, texts: list[tuple[str, str]]) -> str:
     lines = [f"{label + ':':<12}{value}" for label, value in figures(record)]
-    for title, text in sections(record):
+    for title, text in texts:
         lines += ["", f"== {title} ==", text]
     return "\n".join(lines) + "\n"
 
 
-def record_panels(record: HistoryRecord) -> RenderableType:
+def record_panels(record: HistoryRecord, texts: list[tuple[str, str]]) -> RenderableType:
     from rich.console import Group
     from rich.panel import Panel
     from rich.table import Table
@@ -175,7 +224,7 @@ def record_panels(record: HistoryRecord) -> RenderableType:
     grid.add_column()
     for label, value in figures(record):
         grid.add_row(label, Text(value, style=STATUS_STYLES.get(value, "") if label == "status" else ""))
-    panels = [Panel(Text(visible(text)), title=title, title_align="left") for title, text in sections(record)]
+    panels = [Panel(Text(visible(text)), title=title, title_align="left") for title, text in texts]
     return Group(grid, *panels)
 
 

@@ -124,6 +124,33 @@ def add_api(db) -> None:
     db.execute("ALTER TABLE requests ADD COLUMN api TEXT NOT NULL DEFAULT 'native'")
 
 
+def add_conversations(db) -> None:
+    """Conversations (`infer --chat`, `-c`, `llamactl chat`): one row each with what its
+    turns share, and each turn a request as before, tagged with its conversation. A turn's
+    own messages (its user message, and a system prompt set at that turn) are rows of
+    their own; its answer is its result. `retry_of` names the turn a `/retry` replaced.
+    Older requests simply have no conversation."""
+    db.execute("""
+        CREATE TABLE conversations (
+            id INTEGER PRIMARY KEY AUTOINCREMENT,
+            created_at REAL NOT NULL,
+            model TEXT,
+            api TEXT NOT NULL,
+            system TEXT
+        )""")
+    db.execute("ALTER TABLE requests ADD COLUMN conversation_id INTEGER")
+    db.execute("ALTER TABLE requests ADD COLUMN retry_of INTEGER")
+    db.execute("CREATE INDEX requests_by_conversation ON requests (conversation_id, id)")
+    db.execute("""
+        CREATE TABLE messages (
+            request INTEGER NOT NULL,
+            position INTEGER NOT NULL,
+            role TEXT NOT NULL,
+            content TEXT NOT NULL,
+            PRIMARY KEY (request, position)
+        ) WITHOUT ROWID""")
+
+
 MIGRATIONS = (
     create_requests,
     create_results,
@@ -132,4 +159,5 @@ MIGRATIONS = (
     add_batch_id,
     add_batch_jobs,
     add_api,
+    add_conversations,
 )

@@ -75,11 +75,15 @@ class Filters:
     status: str | None = None
     since: float | None = None  # a Unix time
     batch: str | None = None
+    conversation: int | None = None
 
     def conditions(self) -> tuple[list[str], list[Any]]:
         """SQL conditions, each on an indexed column, and their parameters."""
         conditions: list[str] = []
         params: list[Any] = []
+        if self.conversation is not None:
+            conditions.append("conversation_id = ?")
+            params.append(self.conversation)
         if self.batch is not None:
             conditions.append("batch_id = ?")
             params.append(self.batch)
@@ -153,6 +157,24 @@ def results_of(ids: list[int]) -> Query:
         f"SELECT request, text FROM results WHERE request IN ({placeholders(len(ids))})"
         " ORDER BY request, position",
         tuple(ids),
+    )
+
+
+def messages_of(ids: list[int]) -> Query:
+    return (
+        f"SELECT request, role, content FROM messages WHERE request IN ({placeholders(len(ids))})"
+        " ORDER BY request, position",
+        tuple(ids),
+    )
+
+
+def turns_of(conversation: int, after_id: int = 0, before_id: int | None = None) -> Query:
+    """A conversation's turns in the order they were recorded (an index walk): all, those
+    after a turn already known (a session catching up), or those before one (`show`)."""
+    before = "" if before_id is None else " AND id < ?"
+    return (
+        f"SELECT {RECORD_COLUMNS} FROM requests WHERE conversation_id = ? AND id > ?{before} ORDER BY id",
+        (conversation, after_id, *(() if before_id is None else (before_id,))),
     )
 
 

@@ -28,6 +28,9 @@ class HistoryRecord(OutcomeFields):
     api_host: str
     fields: dict[str, Any]
     uploads: dict[str, dict[str, Any]] = field(default_factory=dict)
+    conversation_id: int | None = None  # a chat turn's conversation
+    retry_of: int | None = None  # the turn this one replaced (`/retry`)
+    messages: list[dict[str, str]] = field(default_factory=list)  # a turn's own: system?, user
 
     @classmethod
     def from_outcome(cls, outcome, api_host: str) -> HistoryRecord:
@@ -61,7 +64,12 @@ class HistoryRecord(OutcomeFields):
 
     @property
     def prompt(self) -> str:
-        """The native `input`, or the last user message of a chat request."""
+        """What the user asked: a turn's own message (its input is the whole conversation
+        folded into a template), else the native `input`, else the last user message of an
+        OpenAI chat request."""
+        for message in reversed(self.messages):
+            if message["role"] == "user":
+                return message["content"]
         value = self.fields.get("input")
         if isinstance(value, str):
             return value
@@ -98,8 +106,8 @@ def _same(value: Any) -> Any:
 
 
 REQUEST_FIELDS = tuple(item.name for item in fields(HistoryRecord) if item.name not in OUTCOME_FIELDS)
-# The requests table's columns: every field but the results, which have a table of their own.
-COLUMNS = tuple(name for name in (*REQUEST_FIELDS, *OUTCOME_FIELDS) if name != "results")
+# The requests table's columns: every field but the results and messages, which have tables of their own.
+COLUMNS = tuple(name for name in (*REQUEST_FIELDS, *OUTCOME_FIELDS) if name not in ("results", "messages"))
 INSERT_COLUMNS = tuple(name for name in COLUMNS if name != "id")  # the database gives the id
 TO_COLUMN = {
     "fields": lambda value: json.dumps(value, ensure_ascii=False, default=str),

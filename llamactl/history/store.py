@@ -19,6 +19,12 @@ from typing import cast
 from llamactl.env import Environment, check_directory_path, ensure_private_dir, ensure_private_file
 from llamactl.errors import LocalFailure, local_errno_hint
 from llamactl.history import queries
+from llamactl.history.conversations import (
+    INSERT_CONVERSATION,
+    LATEST_CONVERSATION,
+    SELECT_CONVERSATION,
+    ConversationRow,
+)
 from llamactl.history.migrations import MIGRATIONS
 from llamactl.history.queries import NO_FILTERS, Filters, Query, StatsRow
 from llamactl.history.records import HistoryRecord
@@ -179,12 +185,31 @@ class HistoryStore:
         with write_transaction(self.db):
             return [self._insert(record) for record in records]
 
+    def add_turn(self, record: HistoryRecord, conversation: ConversationRow) -> int:
+        """Insert a chat turn in one transaction, creating its conversation first when it
+        is new (so no conversation exists without a turn); both get their ids."""
+        with write_transaction(self.db):
+            if conversation.id is None:
+                conversation.id = self.db.execute(INSERT_CONVERSATION, conversation.values()).lastrowid
+            record.conversation_id = conversation.id
+            turn_id = self._insert(record)
+        record.id = turn_id
+        return turn_id
+
     def _insert(self, record: HistoryRecord) -> int:
         row_id = cast(int, self.db.execute(queries.INSERT_RECORD, record.to_row()).lastrowid)  # set by INSERT
         self.db.executemany(
             "INSERT INTO results (request, position, text) VALUES (?, ?, ?)",
             [(row_id, position, text) for position, text in enumerate(record.results)],
         )
+        if record.messages:
+            self.db.executemany(
+                "INSERT INTO messages (request, position, role, content) VALUES (?, ?, ?, ?)",
+                [
+                    (row_id, position, message["role"], message["content"])
+                    for position, message in enumerate(record.messages)
+                ],
+            )
         self.db.execute(
             "INSERT INTO requests_search (rowid, input, output) VALUES (?, ?, ?)",
             (row_id, *search_texts(record)),
@@ -206,6 +231,8 @@ class HistoryStore:
         with write_transaction(self.db):
             count = self.count()
             self.db.execute("DELETE FROM results")
+            self.db.execute("DELETE FROM messages")
+            self.db.execute("DELETE FROM conversations")
             self.db.execute("INSERT INTO requests_search (requests_search) VALUES ('delete-all')")
             self.db.execute("DELETE FROM requests")
         return count
@@ -219,6 +246,7 @@ class HistoryStore:
             [(record.id, *search_texts(record)) for record in records],
         )
         self.db.execute(f"DELETE FROM results WHERE request IN ({marks})", ids)
+        self.db.execute(f"DELETE FROM messages WHERE request IN ({marks})", ids)
         self.db.execute(f"DELETE FROM requests WHERE id IN ({marks})", ids)
 
     # reading
@@ -236,6 +264,7 @@ class HistoryStore:
         status: str | None = None,
         since: float | None = None,
         batch: str | None = None,
+        conversation: int | None = None,
     ) -> Filters:
         """The filters of `history list/search/stats/export`, with a `--model` prefix
         resolved to the recorded model names it matches."""
@@ -244,7 +273,7 @@ class HistoryStore:
             if model is None
             else tuple(name for (name,) in self.db.execute(*queries.models_starting(model)))
         )
-        return Filters(models, status, since, batch)
+        return Filters(models, status, since, batch, conversation)
 
     def recent(self, limit: int, filters: Filters = NO_FILTERS) -> list[HistoryRecord]:
         return self._records(queries.recent(limit, filters))
@@ -267,12 +296,31 @@ class HistoryStore:
                 return
             after_id = cast(int, batch[-1].id)  # read from the database: never None
 
+    def conversation(self, conversation_id: int) -> ConversationRow | None:
+        row = self.db.execute(SELECT_CONVERSATION, (conversation_id,)).fetchone()
+        return None if row is None else ConversationRow(*row)
+
+    def latest_conversation(self) -> ConversationRow | None:
+        """The conversation of the most recent chat turn (`-c`)."""
+        row = self.db.execute(LATEST_CONVERSATION).fetchone()
+        return None if row is None else self.conversation(row[0])
+
+    def turns(
+        self, conversation_id: int, after_id: int = 0, before_id: int | None = None
+    ) -> list[HistoryRecord]:
+        """A conversation's turns, oldest first, with their messages and results."""
+        return self._records(queries.turns_of(conversation_id, after_id, before_id))
+
     def _records(self, query: Query) -> list[HistoryRecord]:
         records = [HistoryRecord.from_row(row) for row in self.db.execute(*query)]
         if records:
             by_id = {cast(int, record.id): record for record in records}
-            for request_id, text in self.db.execute(*queries.results_of(list(by_id))):
+            ids = list(by_id)
+            for request_id, text in self.db.execute(*queries.results_of(ids)):
                 by_id[request_id].results.append(text)
+            if any(record.conversation_id is not None for record in records):
+                for request_id, role, content in self.db.execute(*queries.messages_of(ids)):
+                    by_id[request_id].messages.append({"role": role, "content": content})
         return records
 
 

@@ -247,14 +247,15 @@ def is_text_generation(fields: dict, inputs: RequestInputs) -> bool:
     )
 
 
-def apply_chat_format(fields: dict, system: str | None) -> None:
-    """Wrap the text input in Llama 2's chat format (`--chat`, `--system`)."""
-    from llamactl.inference.chat_template import llama2_chat_prompt
+def apply_chat_format(fields: dict, system: str | None, model: str | None) -> None:
+    """Wrap the text input in the model family's chat format, as one user turn (`--chat`,
+    `--system` on a batch line or a rerun; an unknown family is exit 2)."""
+    from llamactl.inference.chat_template import fold, with_system
 
     text = fields.get("input")
     if not isinstance(text, str):
         raise InputError("--chat and --system need a text input")
-    fields["input"] = llama2_chat_prompt(text, system)
+    fields["input"] = fold(model, with_system([{"role": "user", "content": text}], system))
 
 
 def build_request(target: InferenceTarget, options: InferOptions, inputs: RequestInputs) -> InferenceRequest:
@@ -281,7 +282,7 @@ def checked_request(
         to_chat_fields(inputs.fields, options.system)
     else:
         if options.chat or options.system:
-            apply_chat_format(inputs.fields, options.system)
+            apply_chat_format(inputs.fields, options.system, target.model)
         validate_fields(inputs.fields)
     if decide_stream(options, inputs.fields, "n" if target.openai else "num_responses"):
         inputs.fields["stream"] = True

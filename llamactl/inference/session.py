@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 
 from llamactl.api.request import InferenceRequest
 from llamactl.env import Environment
-from llamactl.inference.run import InferenceOutcome, View
+from llamactl.inference.run import InferenceOutcome, Recorder, View
 
 if TYPE_CHECKING:
     from llamactl.auth.credentials import ResolvedToken
@@ -30,9 +30,14 @@ class RunSettings:
 
 
 def run_request(
-    env: Environment, request: InferenceRequest, view: View, settings: RunSettings
+    env: Environment,
+    request: InferenceRequest,
+    view: View,
+    settings: RunSettings,
+    record: Recorder | None = None,
 ) -> InferenceOutcome:
-    """Send `request`, hand what arrives to `view`, record the outcome, and return it."""
+    """Send `request`, hand what arrives to `view`, record the outcome (with `record` when
+    given: a chat turn's, which knows its conversation), and return it."""
     from llamactl.api.client import ApiClient
     from llamactl.api.deadline import deadline_for
     from llamactl.api.retry import RetryPolicy
@@ -69,7 +74,7 @@ def run_request(
                 request,
                 view,
                 estimate_cost=None if custom else cost_estimator(env, prefetch),
-                record=recorder_for(env, out.warn, enabled=settings.history),
+                record=record or recorder_for(env, out.warn, enabled=settings.history),
             )
         except LlamactlError as exc:  # the list fetched meanwhile also names the closest models
             if not isinstance(exc, Interrupted):

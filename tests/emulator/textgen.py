@@ -67,9 +67,15 @@ def make_token(text: str) -> Token:
     return Token(3 + crc % 31997, text, -round(0.01 + (crc >> 12) % 3000 / 1000, 4))
 
 
+LLAMA3_USER = "<|start_header_id|>user<|end_header_id|>"
+
+
 def user_text(prompt: str) -> str:
-    """The last user turn of a Llama-2 style prompt (the whole prompt if it has no template)."""
-    if "[/INST]" in prompt:
+    """The last user turn of a Llama 2 or Llama 3 style prompt (the whole prompt if it has
+    no template)."""
+    if LLAMA3_USER in prompt:
+        prompt = prompt.rsplit(LLAMA3_USER, 1)[1].split("<|eot_id|>", 1)[0]
+    elif "[/INST]" in prompt:
         prompt = prompt.rsplit("[/INST]", 1)[0].rsplit("[INST]", 1)[-1]
     prompt = re.sub(r"<<SYS>>.*?<</SYS>>", " ", prompt, flags=re.S)
     return re.sub(r"<\|[^|]*\|>|</?s>", " ", prompt)

@@ -1,0 +1,1 @@
+"""Conversations: `infer --chat/-c/--cid` and the `llamactl chat` REPL."""

@@ -1,0 +1,222 @@
+"""A conversation in memory: its turns, the message list the next turn sends, and the
+request that carries it to the chosen API.
+
+The API is one field of the conversation (`api`, stored with it in history) and one
+function here, `turn_request`: everything else (the REPL, `infer -c`, history) is the same
+whichever API a turn goes to.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from llamactl.api.request import InferenceRequest
+from llamactl.env import Environment
+from llamactl.errors import UsageError
+from llamactl.history.conversations import ConversationRow
+from llamactl.inference.chat_template import Message
+
+APIS = ("native", "openai")
+# The contract's default for chat turns is "openai". Until the OpenAI-compatible API is in
+# this tree, turns go to the native endpoint with the model family's chat template.
+# WIRE (lead, after the `openai` merge): DEFAULT_CHAT_API = "openai", and the openai branch
+# of turn_request below.
+DEFAULT_CHAT_API = "native"
+# Statuses whose answer (whole, or what arrived of it) stays in the conversation.
+ANSWERED = ("ok", "interrupted", "incomplete")
+
+
+@dataclass
+class Turn:
+    """One exchange: what the user said (and a system prompt set at that turn), the answer
+    as it was (marked by its status when it was cut short), and its figures."""
+
+    user: str
+    answer: str = ""
+    status: str = "ok"
+    model: str | None = None
+    system: str | None = None
+    id: int | None = None
+    retry_of: int | None = None
+    tokens_in: int | None = None
+    tokens_out: int | None = None
+    cost: float | None = None
+    cost_estimated: bool = False
+
+    @property
+    def own_messages(self) -> list[Message]:
+        """What history keeps as this turn's messages: a system prompt set here, its user message."""
+        head = [] if self.system is None else [{"role": "system", "content": self.system}]
+        return [*head, {"role": "user", "content": self.user}]
+
+    @property
+    def cut_short(self) -> bool:
+        return self.status in ("interrupted", "incomplete")
+
+    @classmethod
+    def from_record(cls, record: Any) -> Turn:
+        """A turn from its HistoryRecord."""
+        user = next((m["content"] for m in reversed(record.messages) if m["role"] == "user"), record.prompt)
+        system = next((m["content"] for m in record.messages if m["role"] == "system"), None)
+        return cls(
+            user=user,
+            answer=record.results[0] if record.results else "",
+            status=record.status,
+            model=record.model,
+            system=system,
+            id=record.id,
+            retry_of=record.retry_of,
+            tokens_in=record.tokens_in,
+            tokens_out=record.tokens_out,
+            cost=record.cost,
+            cost_estimated=record.cost_estimated,
+        )
+
+
+@dataclass
+class Conversation:
+    """A conversation's shared settings (as stored) and its turns so far, oldest first."""
+
+    row: ConversationRow
+    turns: list[Turn] = field(default_factory=list)
+    system_changed: bool = False  # a system prompt set (/system) that the next turn records
+    next_system: str = ""  # that prompt ("" clears it)
+
+    @classmethod
+    def new(cls, model: str | None, api: str, system: str | None) -> Conversation:
+        import time
+
+        conversation = cls(ConversationRow(None, time.time(), model, api, system or None))
+        if system:
+            conversation.set_system(system)
+        return conversation
+
+    @property
+    def id(self) -> int | None:
+        return self.row.id
+
+    @property
+    def system(self) -> str | None:
+        """The system prompt in force: one just set, else the last one a turn set, else
+        the conversation's."""
+        if self.system_changed:
+            return self.next_system or None
+        current = self.row.system
+        for turn in self.turns:
+            if turn.system is not None:
+                current = turn.system or None
+        return current
+
+    def set_system(self, text: str | None) -> None:
+        """A new system prompt from the next turn on (`/system`, `-c --system`); the first
+        turn of a new conversation records the conversation's own."""
+        self.system_changed, self.next_system = True, text or ""
+        if self.id is None and not self.turns:
+            self.row.system = text or None
+
+    def next_turn(self, user: str, model: str | None, retry_of: int | None = None) -> Turn:
+        """The turn about to be sent, carrying a system prompt set since the last one."""
+        return Turn(
+            user=user,
+            model=model,
+            system=self.next_system if self.system_changed else None,
+            retry_of=retry_of,
+        )
+
+    def context(self, before: Turn | None = None) -> list[Turn]:
+        """The turns the next message list holds: answered ones (an interrupted or incomplete
+        answer as far as it went), without turns a later /retry replaced."""
+        replaced = {turn.retry_of for turn in (*self.turns, *([before] if before else [])) if turn.retry_of}
+        return [
+            turn
+            for turn in self.turns
+            if turn.status in ANSWERED and (turn.id is None or turn.id not in replaced) and turn is not before
+        ]
+
+    def messages(self, turn: Turn) -> list[Message]:
+        """The whole message list for `turn`: the system prompt, every earlier exchange, its
+        user message."""
+        system = (turn.system or None) if turn.system is not None else self.system
+        head: list[Message] = [{"role": "system", "content": system}] if system else []
+        for earlier in self.context(before=turn):
+            head += [
+                {"role": "user", "content": earlier.user},
+                {"role": "assistant", "content": earlier.answer},
+            ]
+        return [*head, {"role": "user", "content": turn.user}]
+
+    def add(self, turn: Turn) -> None:
+        """A turn that was sent (whatever became of it)."""
+        self.turns.append(turn)
+        if turn.system is not None:
+            self.system_changed = False
+
+    @property
+    def model(self) -> str | None:
+        """The model of the latest turn, else the conversation's."""
+        for turn in reversed(self.turns):
+            if turn.model:
+                return turn.model
+        return self.row.model
+
+    def totals(self) -> tuple[int, int, float | None, bool]:
+        """Tokens in and out and cost over every turn; the cost None when none is known,
+        estimated when any part of it is."""
+        costs = [turn.cost for turn in self.turns if turn.cost is not None]
+        return (
+            sum(turn.tokens_in or 0 for turn in self.turns),
+            sum(turn.tokens_out or 0 for turn in self.turns),
+            sum(costs) if costs else None,
+            any(turn.cost_estimated for turn in self.turns),
+        )
+
+
+def fallback_model(env: Environment) -> str | None:
+    """The model when neither -m nor the conversation names one.
+    WIRE (lead, after the `models` merge): LLAMACTL_MODEL, else `models default`, from
+    llamactl/config.py."""
+    return None
+
+
+def choose_model(env: Environment, given: str | None, conversation: Conversation | None) -> str:
+    """-m, else the conversation's model, else the configured default."""
+    model = given or (conversation.model if conversation is not None else None) or fallback_model(env)
+    if not model:
+        raise UsageError("no model: give -m MODEL", hint="for example: -m meta-llama/Llama-2-70b-chat-hf")
+    from llamactl.inference.prepare import make_target
+
+    make_target(model, None, None)  # the same name check as infer's
+    return model
+
+
+def check_api(api: str | None) -> str | None:
+    if api is not None and api not in APIS:
+        raise UsageError(f"--api: expected one of {', '.join(APIS)}, got {api!r}")
+    return api
+
+
+def check_turns_can_go(model: str, api: str) -> None:
+    """Before any prompt: the model's turns can be sent on this API (on the native one, its
+    family has a chat template)."""
+    if api == "native":
+        from llamactl.inference.chat_template import template_for
+
+        template_for(model)
+
+
+def turn_request(api: str, model: str, messages: list[Message], fields: dict[str, Any]) -> InferenceRequest:
+    """The request of one turn on `api`, with the -i `fields` (already checked) and the
+    whole message list: on the native API folded into the model family's chat template."""
+    from llamactl.api.request import InferenceTarget
+
+    if api == "openai":
+        # WIRE (lead, after the `openai` merge): build the OpenAI-compatible chat request
+        # here, `{"model": model, "messages": messages, **fields}`, sent through the same
+        # ApiClient; nothing else in the conversation code depends on the API.
+        raise UsageError(
+            "--api openai is not available in this build yet", hint="use --api native for chat turns"
+        )
+    from llamactl.inference.chat_template import fold
+
+    return InferenceRequest(InferenceTarget(model=model), {**fields, "input": fold(model, messages)})

@@ -1,0 +1,234 @@
+"""`llamactl chat`: a conversation, turn after turn, on a terminal or from a pipe.
+
+On a terminal each message is read with line editing (chat/line_input.py), the answer
+streams through the same view as infer's (so the Markdown renderer reaches chat when it
+reaches infer), and a summary with the conversation's running totals follows on stderr.
+Ctrl-C stops the answer (what arrived stays in the conversation, marked interrupted) and
+returns to the prompt; Ctrl-D or /exit ends the session.
+
+From a pipe each line is one message, answered on stdout with the answer's text only.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from llamactl.chat.conversation import Conversation, Turn, check_turns_can_go, choose_model
+from llamactl.chat.turn import TurnSettings, send_turn, summary
+from llamactl.env import Environment
+from llamactl.errors import LlamactlError, UsageError
+from llamactl.history.conversation_log import ConversationLog
+from llamactl.output.format import cost_text, count_text
+
+RESUME_TURNS = 3  # the turns shown when a conversation is resumed
+COMMANDS = {
+    "/help": "this list",
+    "/system [TEXT]": "show the system prompt, or set it from the next turn on (/system - clears it)",
+    "/model [MODEL]": "show the model, or switch to MODEL from the next turn on",
+    "/retry": "ask for the last answer again (it replaces the last turn)",
+    "/save FILE": "write the last answer to FILE",
+    "/cost": "the conversation's turns, tokens and cost so far",
+    "/reset": "start a new conversation (same model, API and system prompt)",
+    "/exit": "end the session (Ctrl-D too)",
+}
+HELP_FOOTER = (
+    'Several lines: end a line with \\ to go on, or type """ on a line of its own, the text, then """ again. '
+    "A message that starts with / is sent as it is when it starts with //."
+)
+
+
+class EndSession(Exception):
+    """/exit: the session ends normally."""
+
+
+@dataclass
+class ChatSession:
+    env: Environment
+    conversation: Conversation
+    log: ConversationLog
+    settings: TurnSettings
+    model: str
+    report: Callable[[LlamactlError], None]  # an error shown as `error: ...`, the session going on
+
+    @property
+    def out(self):
+        return self.env.output
+
+    # turns
+
+    def turn(self, text: str, retry_of: Turn | None = None) -> Turn:
+        """Send one message; its answer streams through infer's own view."""
+        from llamactl.output.views import view_for
+
+        view = view_for(self.out, [], False)  # the one line to change for another renderer
+        turn, outcome = send_turn(
+            self.env,
+            self.conversation,
+            self.log,
+            text,
+            self.model,
+            self.settings,
+            view,
+            retry_of=retry_of.id if retry_of is not None else None,
+        )
+        self.out.info(summary(outcome, self.conversation) + " · " + self.totals())
+        return turn
+
+    def totals(self) -> str:
+        tokens_in, tokens_out, cost, estimated = self.conversation.totals()
+        turns = count_text(len(self.conversation.turns), "turn")
+        return f"{turns}, {tokens_in} in / {tokens_out} out tokens, {cost_text(cost, estimated, unknown='n/a')} so far"
+
+    # the terminal
+
+    def interactive(self, lines) -> None:
+        """Read, send, show, until Ctrl-D or /exit; a failed or interrupted turn returns to the prompt."""
+        from llamactl.signals import Terminated, restore_after_interrupt
+
+        self.greet()
+        while True:
+            try:
+                text = lines.read_message()
+            except KeyboardInterrupt:  # Ctrl-C while typing: drop the message
+                self.out.end_line_on_stderr()
+                continue
+            if text is None:
+                self.out.end_line_on_stderr()
+                return
+            try:
+                self.handle(text)
+            except EndSession:
+                return
+            except Terminated:
+                raise
+            except KeyboardInterrupt:
+                restore_after_interrupt()
+                self.out.stdout_mid_line = False
+                self.out.info("interrupted: what arrived is kept in the conversation, marked interrupted")
+            except LlamactlError as exc:
+                self.report(exc)
+
+    def greet(self) -> None:
+        api = self.settings.api
+        where = (
+            f"conversation {self.conversation.id}"
+            if self.conversation.id is not None
+            else "a new conversation"
+        )
+        self.out.info(f"{where} with {self.model} ({api} API) · /help for commands, Ctrl-D to end")
+        self.show_last_turns()
+
+    def show_last_turns(self) -> None:
+        """A resumed conversation's last turns, so the user sees where it stands."""
+        shown = self.conversation.context()[-RESUME_TURNS:]
+        if not shown:
+            return
+        earlier = len(self.conversation.context()) - len(shown)
+        if earlier:
+            self.out.info(f"… {count_text(earlier, 'earlier turn')}")
+        for turn in shown:
+            self.out.text(f"> {turn.user}\n")
+            self.out.text(turn.answer + ("" if turn.answer.endswith("\n") else "\n"))
+            if turn.cut_short:
+                self.out.info(f"({turn.status})")
+
+    def handle(self, text: str) -> None:
+        if not text.strip():
+            return
+        if text.startswith("/") and not text.startswith("//"):
+            self.command(text)
+            return
+        self.turn(text[1:] if text.startswith("//") else text)
+
+    def command(self, text: str) -> None:
+        name, _, argument = text.strip().partition(" ")
+        argument = argument.strip()
+        handler = {
+            "/help": self.help,
+            "/system": self.system,
+            "/model": self.switch_model,
+            "/retry": self.retry,
+            "/save": self.save,
+            "/cost": self.cost,
+            "/reset": self.reset,
+            "/exit": self.exit,
+            "/quit": self.exit,
+        }.get(name)
+        if handler is None:
+            raise UsageError(f"unknown command {name}", hint="/help lists the commands")
+        handler(argument)
+
+    def help(self, _argument: str) -> None:
+        width = max(len(name) for name in COMMANDS)
+        for name, what in COMMANDS.items():
+            self.out.info(f"{name:<{width}}  {what}")
+        self.out.info(HELP_FOOTER)
+
+    def system(self, argument: str) -> None:
+        if argument:
+            self.conversation.set_system(None if argument == "-" else argument)
+            self.out.info(
+                "system prompt cleared" if argument == "-" else "system prompt set for the next turns"
+            )
+        else:
+            self.out.info(f"system prompt: {self.conversation.system or '(none)'}")
+
+    def switch_model(self, argument: str) -> None:
+        if argument:
+            model = choose_model(self.env, argument, None)
+            check_turns_can_go(model, self.settings.api)
+            self.model = model
+        self.out.info(f"model: {self.model}")
+
+    def last_turn(self, what: str) -> Turn:
+        if not self.conversation.turns:
+            raise UsageError(f"no answer yet to {what}")
+        return self.conversation.turns[-1]
+
+    def retry(self, _argument: str) -> None:
+        last = self.last_turn("retry")
+        if last.id is None:  # not in history: drop it from the conversation here
+            self.conversation.turns.remove(last)
+        self.turn(last.user, retry_of=last if last.id is not None else None)
+
+    def save(self, argument: str) -> None:
+        from pathlib import Path
+
+        from llamactl.errors import local_failure
+        from llamactl.files import write_atomically
+
+        if not argument:
+            raise UsageError("/save needs a file name: /save answer.md")
+        answer = self.last_turn("save").answer
+        path = Path(argument).expanduser()
+        try:
+            write_atomically(path, answer if answer.endswith("\n") else answer + "\n")
+        except OSError as exc:
+            raise local_failure(f"write {path}", exc) from None
+        self.out.info(f"saved the last answer to {path}")
+
+    def cost(self, _argument: str) -> None:
+        where = (
+            f"conversation {self.conversation.id}"
+            if self.conversation.id is not None
+            else "this conversation"
+        )
+        self.out.info(f"{where}: {self.totals()}")
+
+    def reset(self, _argument: str) -> None:
+        self.conversation = Conversation.new(self.model, self.conversation.row.api, self.conversation.system)
+        self.out.info("a new conversation")
+
+    def exit(self, _argument: str) -> None:
+        raise EndSession()
+
+    # a pipe
+
+    def piped(self, stream) -> None:
+        """One message per line of `stream`, each answered on stdout in turn; the first
+        failure ends the session with its exit code (the turns before it are kept)."""
+        for line in iter(stream.readline, ""):
+            text = line.rstrip("\r\n")
+            if text.strip():
+                self.turn(text)

@@ -1,0 +1,42 @@
+"""A conversation as history keeps it: one row of what its turns share (model, API, system
+prompt, when it began); its turns are ordinary requests that carry its id."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+CONVERSATION_COLUMNS = ("id", "created_at", "model", "api", "system")
+
+
+@dataclass
+class ConversationRow:
+    id: int | None
+    created_at: float
+    model: str | None
+    api: str
+    system: str | None = None
+
+    def values(self) -> tuple[Any, ...]:
+        """The INSERT values, the id left to the database."""
+        return self.created_at, self.model, self.api, self.system
+
+    def to_json(self) -> dict[str, Any]:
+        from llamactl.history.records import local_time
+
+        return {
+            "id": self.id,
+            "time": local_time(self.created_at),
+            "model": self.model,
+            "api": self.api,
+            "system": self.system,
+        }
+
+
+INSERT_CONVERSATION = "INSERT INTO conversations (created_at, model, api, system) VALUES (?, ?, ?, ?)"
+SELECT_CONVERSATION = f"SELECT {', '.join(CONVERSATION_COLUMNS)} FROM conversations WHERE id = ?"
+# The conversation of the most recent turn: the one a user was in last, even an old one
+# resumed with --cid. Walks requests newest first, stopping at the first turn.
+LATEST_CONVERSATION = (
+    "SELECT conversation_id FROM requests WHERE conversation_id IS NOT NULL ORDER BY id DESC LIMIT 1"
+)

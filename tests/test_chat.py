@@ -1,0 +1,253 @@
+"""`llamactl chat`: on a real terminal (a pty, driven with pexpect), from a pipe, and its
+in-chat commands (in-process, with the terminal facts set)."""
+
+from __future__ import annotations
+
+import json
+import sys
+
+import pexpect
+import pytest
+
+from tests.emulator import Behavior
+from tests.helpers import HANG_GUARD, REPO, invoke, last_inference, run_llamactl
+
+MODEL = "meta-llama/Llama-2-70b-chat-hf"
+
+
+def answer(prompt: str) -> str:
+    return f"Hello! You said: {' '.join(prompt.split()[:5])}. Voilà, café 🦙"
+
+
+def spawn_chat(env, *args: str) -> pexpect.spawn:
+    return pexpect.spawn(
+        sys.executable,
+        ["-m", "llamactl", "chat", *args],
+        env={**env, "COLUMNS": "200", "TERM": "xterm"},
+        cwd=str(REPO),
+        encoding="utf-8",
+        timeout=HANG_GUARD,
+        dimensions=(40, 200),
+    )
+
+
+def exported(env) -> list[dict]:
+    run = run_llamactl(["history", "export"], env)
+    assert run.exit_code == 0, run.stderr
+    return [json.loads(line) for line in run.stdout.splitlines()]
+
+
+PROMPT = "\n> "
+
+
+def test_two_turns_then_ctrl_c_mid_answer_then_another_turn_then_exit(emulator, env):
+    chat = spawn_chat(env, "-m", MODEL)
+    chat.expect_exact("a new conversation with meta-llama/Llama-2-70b-chat-hf (native API)")
+    chat.expect_exact("> ")
+    chat.sendline("Name a llama")
+    chat.expect_exact(answer("Name a llama"))
+    chat.expect_exact("conversation 1 · 1 turn, ")
+    chat.expect_exact(PROMPT)
+    chat.sendline("And an alpaca")
+    chat.expect_exact(answer("And an alpaca"))
+    chat.expect_exact("2 turns, ")
+    chat.expect_exact(PROMPT)
+
+    emulator.queue(Behavior(tokens=["Once", " upon", " a", " time"], stall_after=2))
+    chat.sendline("Tell me a story")
+    chat.expect_exact("Once upon")
+    assert emulator.wait_written(2, HANG_GUARD)
+    chat.sendintr()
+    chat.expect_exact("interrupted: what arrived is kept in the conversation, marked interrupted")
+    chat.expect_exact(PROMPT)
+
+    chat.sendline("Go on")
+    chat.expect_exact(answer("Go on"))
+    chat.expect_exact("4 turns, ")
+    chat.expect_exact(PROMPT)
+    assert (
+        last_inference(emulator)
+        .json["input"]
+        .endswith("[INST] Tell me a story [/INST] Once upon </s><s>[INST] Go on [/INST]")
+    )
+    chat.sendline("/exit")
+    chat.expect(pexpect.EOF)
+    chat.close()
+    assert chat.exitstatus == 0, chat.before
+
+    turns = exported(env)
+    assert [turn["status"] for turn in turns] == ["ok", "ok", "interrupted", "ok"]
+    assert turns[2]["results"] == ["Once upon"]
+    assert {turn["conversation_id"] for turn in turns} == {1}
+
+
+def test_input_history_is_kept_across_sessions_and_ctrl_d_ends(emulator, env, home):
+    chat = spawn_chat(env, "-m", MODEL)
+    chat.expect_exact("> ")
+    chat.sendline("Remember this line")
+    chat.expect_exact(answer("Remember this line"))
+    chat.expect_exact(PROMPT)
+    chat.sendeof()
+    chat.expect(pexpect.EOF)
+    chat.close()
+    assert chat.exitstatus == 0
+    assert "Remember this line" in (home / "chat_history").read_text()
+    assert (home / "chat_history").stat().st_mode & 0o777 == 0o600
+
+    again = spawn_chat(env, "-c")
+    again.expect_exact("conversation 1 with meta-llama/Llama-2-70b-chat-hf")
+    again.expect_exact("> Remember this line")  # chat -c shows the last turns first
+    again.expect_exact(answer("Remember this line"))
+    again.expect_exact("> ")
+    again.send("\x1b[A\r")  # the up arrow brings back the last session's line
+    again.expect_exact("conversation 1 · 2 turns")
+    again.sendline("/exit")
+    again.expect(pexpect.EOF)
+    again.close()
+    assert [turn["messages"][-1]["content"] for turn in exported(env)] == ["Remember this line"] * 2
+
+
+def test_piped_messages_are_answered_one_a_line_with_the_text_only(emulator, env):
+    run = run_llamactl(["chat", "-m", MODEL], env, input=b"Name a llama\n\nAnd an alpaca\n")
+    assert run.exit_code == 0, run.stderr
+    assert run.stdout == answer("Name a llama") + "\n" + answer("And an alpaca") + "\n"
+    assert "conversation 1 · 2 turns" in run.stderr
+    assert last_inference(emulator).json["input"].startswith("[INST] Name a llama [/INST] Hello!")
+    assert [turn["conversation_id"] for turn in exported(env)] == [1, 1]
+
+
+def test_piped_chat_with_nothing_to_read_ends_at_once(emulator, env):
+    run = run_llamactl(["chat", "-m", MODEL, "-q"], env)  # stdin is /dev/null: no terminal, no pipe
+    assert (run.exit_code, run.stdout, run.stderr) == (0, "", "")
+    assert emulator.requests == []
+
+
+def test_a_failed_piped_turn_ends_with_its_exit_code_and_keeps_the_turns_before(emulator, env):
+    emulator.queue(Behavior(), Behavior(status=422, message="bad field"))
+    run = run_llamactl(["chat", "-m", MODEL, "-q"], env, input=b"one\ntwo\nthree\n")
+    assert run.exit_code == 4
+    assert run.stdout == answer("one") + "\n"
+    assert run.stderr == "error: the API rejected the request: bad field (HTTP 422 Unprocessable Entity)\n"
+    assert [turn["status"] for turn in exported(env)] == ["ok", "error"]
+
+
+def terminal(args: list[str], typed: str):
+    """`llamactl chat ARGS` in-process, as on a terminal, with `typed` as the keyboard."""
+    from typer.testing import CliRunner
+
+    from llamactl.cli import app
+
+    result = CliRunner().invoke(
+        app, ["chat", *args], input=typed, obj={"stdin_isatty": True, "stdout_isatty": False, "width": 80}
+    )
+    if result.exception is not None and not isinstance(result.exception, SystemExit):
+        raise result.exception
+    return result
+
+
+def test_multi_line_entry_with_a_backslash_or_a_block(api):
+    typed = 'first line\\\nsecond line\n"""\nin a block\n\nwith a blank line\n"""\n'
+    result = terminal(["-m", MODEL, "-q"], typed)
+    assert result.exit_code == 0, result.stderr
+    turns = [json.loads(line) for line in invoke(["history", "export"]).stdout.splitlines()]
+    assert [turn["messages"][-1]["content"] for turn in turns] == [
+        "first line\nsecond line",
+        "in a block\n\nwith a blank line",
+    ]
+
+
+def test_in_chat_commands(api, tmp_path):
+    saved = tmp_path / "answer.md"
+    typed = "\n".join(
+        [
+            "/help",
+            "/system Answer in one word.",
+            "Name a llama",
+            f"/save {saved}",
+            "/retry",
+            "/model meta-llama/Llama-2-7b-chat-hf",
+            "//slash is sent",
+            "/cost",
+            "/nope",
+            "/reset",
+            "Fresh start",
+            "/exit",
+            "never sent",
+        ]
+    )
+    result = terminal(["-m", MODEL], typed + "\n")
+    assert result.exit_code == 0, result.stderr
+    assert "/retry" in result.stderr and "end a line with \\ to go on" in result.stderr  # /help
+    assert saved.read_text() == answer("Name a llama") + "\n"
+    assert "error: unknown command /nope\nhint: /help lists the commands\n" in result.stderr
+    assert "conversation 1: 3 turns, " in result.stderr  # /cost
+    turns = [json.loads(line) for line in invoke(["history", "export"]).stdout.splitlines()]
+    assert [(turn["conversation_id"], turn["model"], turn["messages"]) for turn in turns] == [
+        (
+            1,
+            MODEL,
+            [
+                {"role": "system", "content": "Answer in one word."},
+                {"role": "user", "content": "Name a llama"},
+            ],
+        ),
+        (1, MODEL, [{"role": "user", "content": "Name a llama"}]),
+        (1, "meta-llama/Llama-2-7b-chat-hf", [{"role": "user", "content": "/slash is sent"}]),
+        (
+            2,
+            "meta-llama/Llama-2-7b-chat-hf",
+            [
+                {"role": "system", "content": "Answer in one word."},
+                {"role": "user", "content": "Fresh start"},
+            ],
+        ),
+    ]
+    assert turns[1]["retry_of"] == turns[0]["id"]
+    sent = [r.json["input"] for r in api.requests if r.path.startswith("/v1/inference/")]
+    # the retried turn replaced the first: the third turn is sent with the retry only
+    assert sent[2] == (
+        "[INST] <<SYS>>\nAnswer in one word.\n<</SYS>>\n\nName a llama [/INST] "
+        f"{answer('Name a llama')} </s><s>[INST] /slash is sent [/INST]"
+    )
+    assert "never sent" not in json.dumps(turns)
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--api", "soap"], "error: --api: expected one of native, openai, got 'soap'"),
+        ([], "error: no model: give -m MODEL"),
+        (["-m", "mistralai/Mistral-7B-Instruct-v0.1"], "error: no chat template is known for"),
+        (["-m", MODEL, "-i", "max_new_tokens=0"], "error: -i max_new_tokens: must be at least 1, got 0"),
+    ],
+)
+def test_chat_refuses_what_cannot_work_before_the_first_prompt(api, args, message):
+    run = invoke(["chat", *args], input="hello\n")
+    assert run.exit_code == 2
+    assert run.stderr.startswith(message)
+    assert [request for request in api.requests if request.method == "POST"] == []
+
+
+READLINE_PROBE = (
+    "import sys; from llamactl.entry import main; code = main(sys.argv[1:]); "
+    "sys.stderr.write('\\nREADLINE %s %s\\n' % (code, 'readline' in sys.modules))"
+)
+
+
+@pytest.mark.parametrize(
+    "args",
+    [["infer", "-m", MODEL, "--chat", "-q", "hi"], ["chat", "-m", MODEL, "-q"]],
+    ids=["infer --chat", "piped chat"],
+)
+def test_readline_is_loaded_only_for_a_chat_on_a_terminal(env, args):
+    import subprocess
+
+    probe = subprocess.run(
+        [sys.executable, "-c", READLINE_PROBE, *args],
+        env=env,
+        cwd=REPO,
+        input=b"hello\n",
+        capture_output=True,
+        timeout=HANG_GUARD,
+    )
+    assert probe.stderr.decode().splitlines()[-1] == "READLINE 0 False", probe.stderr

@@ -1,0 +1,240 @@
+"""Conversations in history: `infer --chat` starts one, `-c` and `--cid` continue one with
+the whole conversation folded into the model family's template, every turn kept with its
+messages, cut-short answers kept as they were, and `history` showing them."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+
+import pytest
+
+from llamactl.inference.chat_template import llama2_prompt, llama3_prompt
+from tests.emulator import VALID_TOKEN, Behavior, catalogue
+from tests.helpers import invoke, last_inference
+
+MODEL = "meta-llama/Llama-2-70b-chat-hf"
+OTHER = "meta-llama/Llama-2-7b-chat-hf"
+LLAMA_3 = "meta-llama/Meta-Llama-3-8B-Instruct"
+
+
+def answer(prompt: str) -> str:
+    """The emulator's default reply to a user message."""
+    return f"Hello! You said: {' '.join(prompt.split()[:5])}. Voilà, café 🦙"
+
+
+def ok(*args: str, input: str | None = None):
+    run = invoke(list(args), input=input)
+    assert run.exit_code == 0, run.stderr
+    return run
+
+
+def exported(*filters: str) -> list[dict]:
+    return [json.loads(line) for line in ok("history", "export", *filters).stdout.splitlines()]
+
+
+def sent_input(api) -> str:
+    return last_inference(api).json["input"]
+
+
+def test_chat_starts_a_conversation_and_continue_sends_every_turn_before(api):
+    first = ok("infer", "-m", MODEL, "--chat", "--system", "Be brief.", "Name a llama")
+    assert first.stdout == answer("Name a llama") + "\n"
+    assert first.stderr.rstrip().endswith("· conversation 1")
+    second = ok("infer", "-c", "And an alpaca?")  # the conversation's model: no -m
+    assert second.stdout == answer("And an alpaca?") + "\n"
+    assert last_inference(api).path == f"/v1/inference/{MODEL}"
+    assert sent_input(api) == llama2_prompt(
+        [
+            {"role": "system", "content": "Be brief."},
+            {"role": "user", "content": "Name a llama"},
+            {"role": "assistant", "content": answer("Name a llama")},
+            {"role": "user", "content": "And an alpaca?"},
+        ]
+    )
+    assert sent_input(api).startswith("[INST] <<SYS>>\nBe brief.\n<</SYS>>\n\nName a llama [/INST] Hello!")
+    turns = exported()
+    assert [turn["conversation_id"] for turn in turns] == [1, 1]
+    assert [turn["messages"] for turn in turns] == [
+        [{"role": "system", "content": "Be brief."}, {"role": "user", "content": "Name a llama"}],
+        [{"role": "user", "content": "And an alpaca?"}],
+    ]
+    assert [turn["results"] for turn in turns] == [[answer("Name a llama")], [answer("And an alpaca?")]]
+
+
+def test_cid_continues_a_given_conversation_with_its_model_and_m_overrides_it(api):
+    ok("infer", "-m", MODEL, "--chat", "-q", "first conversation")
+    ok("infer", "-m", OTHER, "--chat", "-q", "second conversation")
+    ok("infer", "--cid", "1", "-q", "back to the first")
+    assert last_inference(api).path == f"/v1/inference/{MODEL}"
+    assert "first conversation" in sent_input(api) and "second" not in sent_input(api)
+    ok("infer", "-c", "-q", "-m", OTHER, "still the first")  # -c: the conversation of the latest turn
+    assert last_inference(api).path == f"/v1/inference/{OTHER}"
+    assert sent_input(api).count("[INST]") == 3
+    assert [turn["conversation_id"] for turn in exported()] == [1, 2, 1, 1]
+
+
+def test_a_llama_3_model_gets_the_header_format(api, monkeypatch):
+    llama3 = dict(catalogue.find_model(MODEL, include_private=False), model_name=LLAMA_3, tags=["llama-3"])
+    monkeypatch.setattr(catalogue, "MODELS", [*catalogue.MODELS, llama3])
+    ok("infer", "-m", LLAMA_3, "--chat", "--system", "Be brief.", "-q", "Name a llama")
+    assert sent_input(api) == (
+        "<|start_header_id|>system<|end_header_id|>\n\nBe brief.<|eot_id|>"
+        "<|start_header_id|>user<|end_header_id|>\n\nName a llama<|eot_id|>"
+        "<|start_header_id|>assistant<|end_header_id|>\n\n"
+    )
+    run = ok("infer", "-c", "-q", "And an alpaca?")
+    assert run.stdout == answer("And an alpaca?") + "\n"  # the emulator read the last user turn
+    assert sent_input(api) == llama3_prompt(
+        [
+            {"role": "system", "content": "Be brief."},
+            {"role": "user", "content": "Name a llama"},
+            {"role": "assistant", "content": answer("Name a llama")},
+            {"role": "user", "content": "And an alpaca?"},
+        ]
+    )
+
+
+def test_a_model_of_no_known_family_is_exit_2_with_the_openai_hint(api):
+    run = invoke(["infer", "-m", "mistralai/Mistral-7B-Instruct-v0.1", "--chat", "hi"])
+    assert run.exit_code == 2
+    assert run.stderr.splitlines() == [
+        "error: no chat template is known for mistralai/Mistral-7B-Instruct-v0.1 on the native API"
+        " (only Llama 2 and Llama 3)",
+        "hint: use --api openai, where the server applies the model's own template",
+    ]
+    assert api.requests == []
+    assert exported() == []
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["-c"], "error: no conversation to continue yet"),
+        (["--cid", "7"], "error: no conversation 7 in history"),
+        (
+            ["-c", "--cid", "1"],
+            "error: -c/--continue and --cid both choose the conversation: give one of them",
+        ),
+        (["--chat", "-d", "abc"], "error: -d/--deploy-id cannot be used with a conversation"),
+    ],
+)
+def test_a_conversation_that_cannot_be_continued_is_exit_2(api, args, message):
+    run = invoke(["infer", *args, "hello"])
+    assert run.exit_code == 2
+    assert run.stderr.splitlines()[0] == message
+    assert [request for request in api.requests if request.method == "POST"] == []
+
+
+def test_continuing_needs_history(api, monkeypatch):
+    ok("infer", "-m", MODEL, "--chat", "--no-history", "-q", "not kept")
+    assert exported() == []
+    run = invoke(["infer", "-c", "--no-history", "hello"])
+    assert run.exit_code == 2
+    assert run.stderr.startswith("error: conversations are kept in history, which is off here\n")
+
+
+def test_an_incomplete_answer_stays_in_the_conversation_marked_and_the_next_turn_goes_on(api):
+    api.queue(Behavior(tokens=["Half", " an", " answer", " and more"], cut_after=3))
+    cut = invoke(["infer", "-m", MODEL, "--chat", "Tell me a story"])
+    assert cut.exit_code == 5
+    assert cut.stdout == "Half an answer\n"
+    ok("infer", "-c", "-q", "Go on")
+    assert sent_input(api) == "[INST] Tell me a story [/INST] Half an answer </s><s>[INST] Go on [/INST]"
+    first, second = exported("--conversation", "1")
+    assert (first["status"], first["results"]) == ("incomplete", ["Half an answer"])
+    assert second["status"] == "ok"
+    shown = ok("history", "show", str(second["id"])).stdout
+    assert "== turn 1: answer (incomplete) ==\nHalf an answer\n" in shown
+    assert "== result (incomplete) ==" in ok("history", "show", str(first["id"])).stdout
+
+
+def test_a_rejected_turn_is_recorded_but_not_sent_again(api):
+    ok("infer", "-m", MODEL, "--chat", "-q", "one")
+    api.queue(Behavior(status=422, message="bad field"))
+    assert invoke(["infer", "-c", "-q", "two"]).exit_code == 4
+    ok("infer", "-c", "-q", "three")
+    assert sent_input(api) == f"[INST] one [/INST] {answer('one')} </s><s>[INST] three [/INST]"
+    assert [turn["status"] for turn in exported("--conversation", "1")] == ["ok", "error", "ok"]
+
+
+def test_history_list_conversation_lists_only_its_turns(api):
+    ok("infer", "-m", MODEL, "--chat", "-q", "a first")
+    ok("infer", "-m", MODEL, "-q", "not a turn")
+    ok("infer", "-m", MODEL, "--chat", "-q", "another conversation")
+    ok("infer", "--cid", "1", "-q", "a second")
+    listed = ok("history", "list", "--conversation", "1").stdout.splitlines()
+    assert [line.split("\t")[0] for line in listed] == ["4", "1"]
+    assert [line.split("\t")[-1] for line in listed] == [
+        "a second",
+        "a first",
+    ]  # the user's words, not the template
+    assert ok("history", "list", "--conversation", "9").stdout == ""
+
+
+def test_history_show_of_a_turn_shows_the_conversation_up_to_it(api):
+    ok("infer", "-m", MODEL, "--chat", "--system", "Be brief.", "-q", "one")
+    ok("infer", "-c", "-q", "two")
+    ok("infer", "-c", "-q", "three")
+    shown = ok("history", "show", "2").stdout
+    assert "chat:       conversation 1\n" in shown
+    sections = shown.split("\n\n== ")[1:]
+    assert [section.split(" ==\n")[0] for section in sections] == [
+        "system",
+        "turn 1: user",
+        "turn 1: answer",
+        "input",
+        "result",
+    ]
+    assert "three" not in shown
+    data = json.loads(ok("history", "show", "2", "--json").stdout)
+    assert data["conversation"]["id"] == 1 and data["conversation"]["api"] == "native"
+    assert data["conversation"]["messages"] == [
+        {"role": "system", "content": "Be brief."},
+        {"role": "user", "content": "one"},
+        {"role": "assistant", "content": answer("one")},
+        {"role": "user", "content": "two"},
+        {"role": "assistant", "content": answer("two")},
+    ]
+
+
+def test_system_on_continue_applies_from_that_turn_on(api):
+    ok("infer", "-m", MODEL, "--chat", "--system", "Be brief.", "-q", "one")
+    ok("infer", "-c", "--system", "Be verbose.", "-q", "two")
+    assert sent_input(api).startswith("[INST] <<SYS>>\nBe verbose.\n<</SYS>>\n\none [/INST]")
+    ok("infer", "-c", "-q", "three")
+    assert sent_input(api).startswith("[INST] <<SYS>>\nBe verbose.\n<</SYS>>\n\none [/INST]")
+
+
+def test_an_old_database_keeps_its_requests_and_gains_conversations(api, home):
+    from llamactl.history.migrations import MIGRATIONS
+
+    home.mkdir()
+    db = sqlite3.connect(home / "history.db")
+    for step in MIGRATIONS[:5]:  # the schema before conversations
+        step(db)
+    db.execute("PRAGMA user_version = 5")
+    db.execute(
+        "INSERT INTO requests (created_at, model, api_host, fields, status) VALUES (1.0, ?, 'h', ?, 'ok')",
+        (MODEL, json.dumps({"input": "from before"})),
+    )
+    db.execute("INSERT INTO results (request, position, text) VALUES (1, 0, 'an old answer')")
+    db.commit()
+    db.close()
+    ok("infer", "-m", MODEL, "--chat", "-q", "a new turn")
+    old, turn = exported()
+    assert (old["fields"]["input"], old["results"]) == ("from before", ["an old answer"])
+    assert (old["conversation_id"], old["messages"]) == (None, [])
+    assert (turn["conversation_id"], turn["messages"]) == (1, [{"role": "user", "content": "a new turn"}])
+    shown = ok("history", "show", "1").stdout
+    assert shown.endswith("\n\n== input ==\nfrom before\n\n== result ==\nan old answer\n")
+    assert "chat:" not in shown
+
+
+def test_the_token_is_never_in_the_stored_conversation(api, home):
+    ok("infer", "-m", MODEL, "--chat", "--system", "You are a helper.", "-q", "one")
+    ok("infer", "-c", "-q", "two")
+    ok("history", "list")
+    stored = b"".join(path.read_bytes() for path in home.rglob("*") if path.is_file())
+    assert b"You are a helper." in stored  # the messages are in there
+    assert VALID_TOKEN.encode() not in stored
