@@ -173,9 +173,13 @@ class Conversation:
 
 
 def fallback_model(env: Environment) -> str | None:
-    """The model when neither -m nor the conversation names one.
-    WIRE (lead, after the `models` merge): LLAMACTL_MODEL, else `models default`, from
-    llamactl/config.py."""
+    """The model when neither -m nor the conversation names one: LLAMACTL_MODEL, else the
+    saved `models default` (None when neither is set)."""
+    from llamactl.catalogue.model_choice import MODEL_VARIABLE, chosen_model
+    from llamactl.config import load_config
+
+    if env.environ.get(MODEL_VARIABLE) or load_config(env).default_model:
+        return chosen_model(env, None)
     return None
 
 
@@ -211,11 +215,10 @@ def turn_request(api: str, model: str, messages: list[Message], fields: dict[str
     from llamactl.api.request import InferenceTarget
 
     if api == "openai":
-        # WIRE (lead, after the `openai` merge): build the OpenAI-compatible chat request
-        # here, `{"model": model, "messages": messages, **fields}`, sent through the same
-        # ApiClient; nothing else in the conversation code depends on the API.
-        raise UsageError(
-            "--api openai is not available in this build yet", hint="use --api native for chat turns"
+        from llamactl.inference.openai_chat import chat_request
+
+        return chat_request(
+            InferenceTarget(model=model), messages, fields, stream=bool(fields.get("stream", True))
         )
     from llamactl.inference.chat_template import fold
 

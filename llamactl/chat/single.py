@@ -65,7 +65,9 @@ def run_single_turn(
         )
         model = choose_model(env, options.model, conversation)
         request = prepare_request(
-            replace(options, model=model, chat=False, system=None),
+            replace(
+                options, model=model, chat=False, system=None, api=None
+            ),  # the input as typed; the turn builds its API's body
             env,
             warn=out.warn,
             fetch_schema=not dry_run,

@@ -101,7 +101,8 @@ def infer(
     from llamactl.inference.prepare import InferOptions, prepare_request
 
     env: Environment = ctx.obj
-    if flags.model is not None or not flags.deploy_id:  # -d alone runs a deployment, no model
+    continuing = continue_latest or conversation_id is not None  # the conversation names its model
+    if flags.model is not None or not (flags.deploy_id or continuing):  # -d alone: no model
         flags = replace(flags, model=chosen_model(env, flags.model))
     if batch is not None:
         from llamactl.batch.run import run_batch
@@ -175,11 +176,10 @@ def infer(
     if flags.chat or flags.system is not None or continue_latest or conversation_id is not None:
         from llamactl.chat.single import ChatChoice, run_single_turn
 
-        # WIRE (lead, after the `openai` merge): ChatChoice(..., api=flags.api) passes --api on.
         run_single_turn(
             env,
             options,
-            ChatChoice(continue_latest=continue_latest, conversation_id=conversation_id),
+            ChatChoice(continue_latest=continue_latest, conversation_id=conversation_id, api=flags.api),
             timeout=flags.timeout,
             retries=flags.retries,
             history=not flags.no_history,
