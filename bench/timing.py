@@ -58,17 +58,8 @@ def instructions(command: list[str], env: dict | None = None) -> int:
 
 
 def report_counts(title: str, counts: dict[str, int], baseline: str, target: float | None = None) -> bool:
-    print(f"\n{title}")
-    ok = True
-    for name, value in counts.items():
-        ratio = value / counts[baseline]
-        line = f"  {name:<40} {value / 1e6:8.1f} M instructions   {ratio:5.3f}x {baseline}"
-        if name != baseline and target is not None:
-            passed = ratio <= target
-            ok = ok and passed
-            line += f"   (target <= {target}x: {'ok' if passed else 'MISSED'})"
-        print(line)
-    return ok
+    """`report` for instruction counts."""
+    return report(title, counts, baseline, target, shown=lambda value: f"{value / 1e6:8.1f} M instructions")
 
 
 def run_once(
@@ -98,12 +89,18 @@ def compare(commands: dict[str, list[str]], runs: int, env: dict | None = None) 
     return {name: statistics.median(values) for name, values in samples.items()}
 
 
-def report(title: str, medians: dict[str, float], baseline: str, target: float | None = None) -> bool:
+def report(
+    title: str,
+    medians: dict[str, float] | dict[str, int],
+    baseline: str,
+    target: float | None = None,
+    shown=lambda value: f"{value * 1000:8.1f} ms",
+) -> bool:
     print(f"\n{title}")
     ok = True
     for name, value in medians.items():
         ratio = value / medians[baseline]
-        line = f"  {name:<40} {value * 1000:8.1f} ms   {ratio:5.2f}x {baseline}"
+        line = f"  {name:<40} {shown(value)}   {ratio:5.3f}x {baseline}"
         if name != baseline and target is not None:
             passed = ratio <= target
             ok = ok and passed
