@@ -1,8 +1,13 @@
 """One non-streamed request end to end: `llamactl infer -m M "hi" --no-stream` against a
-bare script that imports typer and requests and makes the same POST (target 1.3x), with
+bare script that imports typer and requests and makes the same POST (target 1.1x), with
 history on and off, plus which heavy modules each path imports.
 
     .venv/bin/python bench/request.py [--runs 30]
+    .venv/bin/python bench/request.py --instructions     # valgrind instruction counts
+
+Wall time on a loaded machine is noisy; `--instructions` counts the CPU instructions of
+one run of each command under valgrind's callgrind instead (deterministic, ~1 min each).
+Both modes first compile llamactl's bytecode (timing.ensure_bytecode), as an install does.
 """
 
 from __future__ import annotations
@@ -12,7 +17,7 @@ import subprocess
 import sys
 
 from emulated import MODEL, Emulator, client_env
-from timing import compare, llamactl_script, report
+from timing import compare, ensure_bytecode, instructions, llamactl_script, report, report_counts
 
 BARE = """
 import os, sys, typer, requests
@@ -26,9 +31,7 @@ HEAVY = ("rich", "keyring", "sqlite3", "sseclient", "pydantic")
 
 def imported_heavy(command: list[str], env: dict) -> list[str]:
     probe = subprocess.run(
-        [sys.executable, "-X", "importtime", *command[1:]]
-        if command[0] == sys.executable
-        else [sys.executable, "-X", "importtime", "-m", "llamactl", *command[1:]],
+        [sys.executable, "-X", "importtime", *command[1:]],
         env=env,
         capture_output=True,
         text=True,
@@ -43,12 +46,16 @@ def imported_heavy(command: list[str], env: dict) -> list[str]:
 def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("--runs", type=int, default=30)
-    runs = parser.parse_args().runs
+    parser.add_argument("--instructions", action="store_true", help="count instructions (valgrind)")
+    given = parser.parse_args()
+    runs = given.runs
+    ensure_bytecode()
     with Emulator() as emulator:
         env = client_env(emulator)
         commands = {
             "bare typer+requests POST": [sys.executable, "-c", BARE, MODEL, "hi"],
             "llamactl infer --no-stream": [
+                sys.executable,
                 llamactl_script(),
                 "infer",
                 "-m",
@@ -58,6 +65,7 @@ def main() -> int:
                 "hi",
             ],
             "llamactl infer --no-stream --no-history": [
+                sys.executable,
                 llamactl_script(),
                 "infer",
                 "-m",
@@ -68,8 +76,12 @@ def main() -> int:
                 "hi",
             ],
         }
+        if given.instructions:
+            counts = {name: instructions(command, env) for name, command in commands.items()}
+            ok = report_counts("one request, no streaming", counts, "bare typer+requests POST", 1.1)
+            return 0 if ok else 1
         ok = report(
-            "one request, no streaming", compare(commands, runs, env), "bare typer+requests POST", 1.3
+            "one request, no streaming", compare(commands, runs, env), "bare typer+requests POST", 1.1
         )
         print("\nheavy modules imported:")
         for name, command in commands.items():

@@ -4,8 +4,11 @@ absolute times drift on a shared machine."""
 
 from __future__ import annotations
 
+import compileall
 import os
+import re
 import resource
+import shutil
 import statistics
 import subprocess
 import sys
@@ -22,6 +25,41 @@ def llamactl_script() -> str:
     if not script.exists():
         raise SystemExit(f"no llamactl script next to {sys.executable}: pip install -e . first")
     return str(script)
+
+
+def ensure_bytecode() -> None:
+    """Compile llamactl's modules to __pycache__ as `pip install` does for a wheel. With
+    PYTHONDONTWRITEBYTECODE set (as on the development machines) an editable install would
+    otherwise compile every llamactl module from source on every run, while the bare
+    scripts' site-packages have their bytecode: that is not what a user's run costs."""
+    compileall.compile_dir(REPO / "llamactl", quiet=1)
+
+
+def instructions(command: list[str], env: dict | None = None) -> int:
+    """CPU instructions one run of `command` executes, counted by valgrind's callgrind:
+    deterministic where wall time on a loaded machine is not (PYTHONHASHSEED=0 fixes the
+    one source of variation inside Python)."""
+    if shutil.which("valgrind") is None:
+        raise SystemExit("--instructions needs valgrind (apt-get install valgrind)")
+    env = {**(os.environ if env is None else env), "PYTHONHASHSEED": "0"}
+    probe = subprocess.run(
+        ["valgrind", "--tool=callgrind", "--callgrind-out-file=/dev/null", *command],
+        env=env,
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+        cwd=REPO,
+    )
+    found = re.search(r"Collected : (\d+)", probe.stderr)
+    if probe.returncode != 0 or found is None:
+        raise SystemExit(f"{command} under valgrind exited {probe.returncode}: {probe.stderr[-2000:]}")
+    return int(found.group(1))
+
+
+def report_counts(title: str, counts: dict[str, int], baseline: str, target: float | None = None) -> bool:
+    """`report` for instruction counts."""
+    return report(title, counts, baseline, target, shown=lambda value: f"{value / 1e6:8.1f} M instructions")
 
 
 def run_once(
@@ -51,12 +89,18 @@ def compare(commands: dict[str, list[str]], runs: int, env: dict | None = None) 
     return {name: statistics.median(values) for name, values in samples.items()}
 
 
-def report(title: str, medians: dict[str, float], baseline: str, target: float | None = None) -> bool:
+def report(
+    title: str,
+    medians: dict[str, float] | dict[str, int],
+    baseline: str,
+    target: float | None = None,
+    shown=lambda value: f"{value * 1000:8.1f} ms",
+) -> bool:
     print(f"\n{title}")
     ok = True
     for name, value in medians.items():
         ratio = value / medians[baseline]
-        line = f"  {name:<40} {value * 1000:8.1f} ms   {ratio:5.2f}x {baseline}"
+        line = f"  {name:<40} {shown(value)}   {ratio:5.3f}x {baseline}"
         if name != baseline and target is not None:
             passed = ratio <= target
             ok = ok and passed

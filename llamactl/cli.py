@@ -1,7 +1,7 @@
 """The root command: global options, the command tree, and the one place where errors
 become a message on stderr and an exit code."""
 
-from __future__ import annotations
+# No `from __future__ import annotations`: see commands/infer_options.py.
 
 import os
 from typing import IO, Annotated, Any, cast

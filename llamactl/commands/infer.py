@@ -1,6 +1,6 @@
 """`llamactl infer`: run a model on a prompt."""
 
-from __future__ import annotations
+# No `from __future__ import annotations`: see commands/infer_options.py.
 
 from typing import Annotated
 

@@ -3,9 +3,11 @@
 
 Help paragraphs are single lines (Typer's Rich help keeps every line break it is given);
 brackets are Rich markup: write a literal one as \\[.
-"""
 
-from __future__ import annotations
+No `from __future__ import annotations` in the modules that define options: their
+annotations stay objects, so neither this module nor Typer compiles them from strings on
+every run.
+"""
 
 import inspect
 import math
