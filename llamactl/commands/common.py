@@ -45,7 +45,7 @@ def send(env: Environment, request: InferenceRequest, options: InferOptions, fla
         out.text(request.curl_command(env.api_url) + "\n")
         return
     out.quiet = flags.quiet
-    view = view_for(out, options.selectors, options.json)
+    view = view_for(out, options.selectors, options.json, markdown=flags.markdown)
     try:
         outcome = run_request(
             env,

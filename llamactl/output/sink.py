@@ -50,6 +50,11 @@ class Output:
         return bool(self.env.stderr_isatty)
 
     @property
+    def moves_cursor(self) -> bool:
+        """stdout is a terminal that can redraw a line (not TERM=dumb): live rendering works."""
+        return self.rich_stdout and self.env.environ.get("TERM") != "dumb"
+
+    @property
     def shares_screen(self) -> bool:
         """stdout is a pipe (`| tee`) whose text may end on stderr's screen mid-line."""
         return self.rich_stderr and not self.rich_stdout
@@ -85,6 +90,14 @@ class Output:
             self.stdout_mid_line = not text.endswith("\n")
             self.stdout_used = True
             write_text(self.env.stdout, visible(text) if self.rich_stdout else text)
+
+    def draw(self, text: str) -> None:
+        """Terminal bytes a renderer built for stdout (output/markdown.py): its text already
+        made visible, its escape sequences our own, so written as they are, unflushed."""
+        if text:
+            self.stdout_mid_line = not text.endswith("\n")
+            self.stdout_used = True
+            write_text(self.env.stdout, text)
 
     def flush(self) -> None:
         flush_stream(self.env.stdout)
