@@ -86,6 +86,9 @@ class Environment:
     stderr_isatty: bool | None = None
     no_color: bool | None = None  # NO_COLOR or TERM=dumb: Rich lays out, but without colour
     width: int | None = None  # terminal columns; None lets Rich ask the terminal
+    # A spinner while waiting: only on a real terminal's stderr that can erase a line (a test
+    # that sets stderr_isatty gets none unless it sets this too).
+    spinner: bool | None = None
 
     def __post_init__(self) -> None:
         if self.stdin_isatty is None:
@@ -96,6 +99,12 @@ class Environment:
             self.stderr_isatty = stream_is_terminal(self.stderr)
         if self.no_color is None:
             self.no_color = bool(self.environ.get("NO_COLOR")) or self.environ.get("TERM") == "dumb"
+        if self.spinner is None:
+            self.spinner = (
+                bool(self.stderr_isatty)
+                and stream_is_terminal(self.stderr)
+                and self.environ.get("TERM") != "dumb"
+            )
 
     @cached_property
     def output(self) -> Output:

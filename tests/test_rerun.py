@@ -23,6 +23,7 @@ SHARED = (
     "stream",
     "json_output",
     "selections",
+    "markdown",
     "quiet",
     "timeout",
     "retries",

@@ -46,6 +46,7 @@ def send(env: Environment, request: InferenceRequest, options: InferOptions, fla
         return
     out.quiet = flags.quiet
     view = view_for(out, options.selectors, options.json, markdown=flags.markdown)
+    out.start_spinner("waiting for the first token" if request.stream else "waiting for the answer")
     try:
         outcome = run_request(
             env,
@@ -54,5 +55,6 @@ def send(env: Environment, request: InferenceRequest, options: InferOptions, fla
             RunSettings(timeout=flags.timeout, retries=flags.retries, history=not flags.no_history),
         )
     finally:
+        out.stop_spinner()
         view.finish()
     report_outcome(out, outcome)

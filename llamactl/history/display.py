@@ -170,12 +170,21 @@ def record_panels(record: HistoryRecord) -> RenderableType:
     from rich.table import Table
     from rich.text import Text
 
+    from llamactl.output.markdown import RenderedMarkdown
+
     grid = Table.grid(padding=(0, 2))
     grid.add_column(style="bold")
     grid.add_column()
     for label, value in figures(record):
         grid.add_row(label, Text(value, style=STATUS_STYLES.get(value, "") if label == "status" else ""))
-    panels = [Panel(Text(visible(text)), title=title, title_align="left") for title, text in sections(record)]
+    panels = [
+        Panel(
+            Text(visible(text)) if title == "input" else RenderedMarkdown(visible(text)),
+            title=title,
+            title_align="left",
+        )
+        for title, text in sections(record)
+    ]  # the prompt as typed, the results as Markdown, rendered as infer streams them
     return Group(grid, *panels)
 
 

@@ -124,7 +124,9 @@ def common_prefix(old: Row, new: Row) -> tuple[int, Row]:
         shared = 0
         if index < len(old) and old[index].style == segment.style:
             before = old[index].text
-            while shared < len(before) and shared < len(segment.text) and before[shared] == segment.text[shared]:
+            while (
+                shared < len(before) and shared < len(segment.text) and before[shared] == segment.text[shared]
+            ):
                 shared += 1
         cells += cell_len(segment.text[:shared])
         rest = [Segment(segment.text[shared:], segment.style)] if shared < len(segment.text) else []

@@ -164,7 +164,9 @@ class MarkdownLayout:
             if not line.strip():
                 return self._end_text_block()
         self.block += line + "\n"
-        if not self.continued and (HEADING.match(line) or (THEMATIC_BREAK.match(line) and self.block == line + "\n")):
+        if not self.continued and (
+            HEADING.match(line) or (THEMATIC_BREAK.match(line) and self.block == line + "\n")
+        ):
             return self._end_text_block()
         return []
 
@@ -296,7 +298,10 @@ class MarkdownLayout:
             padding=(0, 1),
             line_range=(len(before) + 1, len(before) + len(lines)),
         )
-        return [trimmed(row, keep_background=background) for row in self.console.render_lines(syntax, self.options, pad=False)]
+        return [
+            trimmed(row, keep_background=background)
+            for row in self.console.render_lines(syntax, self.options, pad=False)
+        ]
 
     def _code_rows(self) -> list[Row]:
         """The finished code lines not yet rendered, highlighted with the lines before."""

@@ -113,7 +113,11 @@ class MarkdownText:
 
         for index, text in enumerate(texts, 1):
             self.out.stdout_console.print(
-                Panel(RenderedMarkdown(visible(text)), title=f"result {index} of {len(texts)}", title_align="left")
+                Panel(
+                    RenderedMarkdown(visible(text)),
+                    title=f"result {index} of {len(texts)}",
+                    title_align="left",
+                )
             )
 
     def end(self) -> None:
