@@ -8,7 +8,8 @@ than the terminal, prints lines twice (the top has scrolled out of reach). Inste
   block is rendered once with Rich's Markdown and committed to scrollback; blocks are one
   blank row apart. Fenced code is not given to Rich's Markdown: each finished line is
   highlighted with Rich's Syntax (the fence's language, the few lines before it as context,
-  so a multi-line string stays a string) and committed as soon as its newline arrives.
+  so a multi-line string stays a string) and committed as soon as its newline arrives; the
+  unfinished line is highlighted alone, which is cheap enough for every token.
 * **The open block** (the one still being written) is re-rendered when text arrives, and
   only its last rows are live: the rows above its last one are committed as they fill,
   since words only ever join the last row (an unclosed `**` or backtick is closed for the
@@ -51,7 +52,7 @@ if TYPE_CHECKING:
     Row = list[Segment]
 
 CODE_THEME = "monokai"
-CONTEXT_LINES = 24  # code lines before the new ones given to the highlighter as context
+CONTEXT_LINES = 8  # code lines before the new ones given to the highlighter as context
 CUT_EVERY = 4  # try to cut the open block once this many more of its rows are committed
 MAX_OPEN_CHARS = 4000  # an open block that could not be cut is cut anyway at this size
 
@@ -111,6 +112,9 @@ class MarkdownLayout:
         self.fence: str | None = None
         self.language = "text"
         self.context: deque[str] = deque(maxlen=CONTEXT_LINES)
+        self.lexer: tuple[str, Any, Any, Any] | None = None  # the language's lexer, theme, background
+        self.template: Any = None  # a Rich Markdown to copy, and the parser (built on first use)
+        self.parser: Any = None
         self.code_lines: list[str] = []  # finished, not yet rendered
         self.any_block = False  # some block has rows: the next one starts after a gap
         self.started = False  # the open block has rows (its gap is written)
@@ -218,9 +222,7 @@ class MarkdownLayout:
 
     def render(self, source: str) -> list[Row]:
         """A text block's rows: Rich's Markdown, trimmed, without blank rows around it."""
-        from rich.markdown import Markdown
-
-        markdown = Markdown(close_inline(source), code_theme=self.code_theme, hyperlinks=False)
+        markdown = self._markdown(close_inline(source))
         for token in markdown.parsed:  # a model's single newline is a line break (a poem, an address)
             for child in token.children or ():
                 if child.type == "softbreak":
@@ -231,6 +233,21 @@ class MarkdownLayout:
         while rows and not rows[-1]:
             rows.pop()
         return rows
+
+    def _markdown(self, source: str) -> Any:
+        """Rich's Markdown of `source`, parsed with one markdown-it parser for the whole
+        stream (Rich builds a parser per document, which costs more than the parse)."""
+        import copy
+
+        if self.template is None:
+            from markdown_it import MarkdownIt
+            from rich.markdown import Markdown
+
+            self.template = Markdown("", code_theme=self.code_theme, hyperlinks=False)
+            self.parser = MarkdownIt().enable("strikethrough").enable("table")  # as Rich's
+        markdown = copy.copy(self.template)
+        markdown.markup, markdown.parsed = source, self.parser.parse(source)
+        return markdown
 
     def _cut(self, source: str, rows: list[Row]) -> None:
         """Drop the open block's committed head from its source, when the rows of head and
@@ -286,22 +303,47 @@ class MarkdownLayout:
     # code blocks
 
     def _syntax(self, lines: list[str], context: Iterable[str], background: bool = True) -> list[Row]:
-        from rich.syntax import Syntax
+        """Code lines as rows: highlighted by the fence's lexer after `context` (which is
+        lexed, not shown), on the theme's background with a cell of padding each side, long
+        lines wrapped, as Rich's Syntax draws them (without its per-call lexer lookups)."""
+        from rich.segment import Segment
+        from rich.text import Text
 
+        lexer, theme, base = self._highlighter()
         before = list(context)
-        code = "\n".join(before + lines)
-        syntax = Syntax(
-            code,
-            self.language,
-            theme=self.code_theme,
-            word_wrap=True,
-            padding=(0, 1),
-            line_range=(len(before) + 1, len(before) + len(lines)),
-        )
-        return [
-            trimmed(row, keep_background=background)
-            for row in self.console.render_lines(syntax, self.options, pad=False)
-        ]
+        texts = [Text(style=base)]
+        for token_type, value in lexer.get_tokens("\n".join(before + lines)):
+            style = theme.get_style_for_token(token_type)
+            first, *rest = value.split("\n")
+            texts[-1].append(first, style)
+            for piece in rest:
+                texts.append(Text(piece, style=base))
+        inner = max(1, self.width - 2)
+        pad = Segment(" ", base)
+        rows: list[Row] = []
+        for text in texts[len(before) : len(before) + len(lines)]:
+            text.expand_tabs(4)
+            for wrapped in text.wrap(self.console, inner, overflow="fold") or [Text()]:
+                segments = [pad, *wrapped.render(self.console)]
+                segments.append(Segment(" " * (inner - wrapped.cell_len) + " ", base))
+                rows.append(trimmed(segments, keep_background=background))
+        return rows
+
+    def _highlighter(self) -> tuple[Any, Any, Any]:
+        """The open fence's lexer (plain text for a language Pygments does not know), the
+        theme and its background style, looked up once per block."""
+        if self.lexer is None or self.lexer[0] != self.language:
+            from pygments.lexers import get_lexer_by_name
+            from pygments.util import ClassNotFound
+            from rich.syntax import Syntax
+
+            try:
+                lexer = get_lexer_by_name(self.language, stripnl=False, ensurenl=False)
+            except ClassNotFound:
+                lexer = get_lexer_by_name("text", stripnl=False, ensurenl=False)
+            theme = Syntax.get_theme(self.code_theme)
+            self.lexer = (self.language, lexer, theme, theme.get_background_style())
+        return self.lexer[1:]
 
     def _code_rows(self) -> list[Row]:
         """The finished code lines not yet rendered, highlighted with the lines before."""
@@ -315,7 +357,7 @@ class MarkdownLayout:
     def _live_code(self) -> list[Row]:
         if not self.partial or _closes(self.partial, self.fence or "```", partial=True):
             return []
-        return self._syntax([self.partial], self.context, background=False)
+        return self._syntax([self.partial], (), background=False)  # alone: cheap on every token
 
     def _code_padding(self) -> Row:
         """The blank row with the code's background above and below a code block."""
