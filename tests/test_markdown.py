@@ -495,5 +495,6 @@ def test_ctrl_c_mid_answer_keeps_what_arrived_and_leaves_the_screen_clean(emulat
     # what arrived before the ^C the terminal echoed is kept, in place
     assert lines[:2] == ["Intro line.", " first = 1"] and lines[2].startswith(" second")
     assert lines[-1] == "error: interrupted; the output above is incomplete" and len(lines) == 4
-    assert raw.count("\x1b[?2026h") == raw.count("\x1b[?2026l") and raw.endswith("\x1b[0m\r\n")
+    assert raw.rfind("\x1b[?2026h") <= raw.rfind("\x1b[?2026l"), repr(raw)  # not left mid-redraw
+    assert raw.endswith("\x1b[0m\r\n"), repr(raw)  # the styles reset, the prompt on a fresh line
     assert "never" not in raw
