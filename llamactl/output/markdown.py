@@ -41,6 +41,7 @@ several results in panels).
 from __future__ import annotations
 
 import re
+import threading
 from collections import deque
 from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any
@@ -113,8 +114,6 @@ class MarkdownLayout:
         self.language = "text"
         self.context: deque[str] = deque(maxlen=CONTEXT_LINES)
         self.lexer: tuple[str, Any, Any, Any] | None = None  # the language's lexer, theme, background
-        self.template: Any = None  # a Rich Markdown to copy, and the parser (built on first use)
-        self.parser: Any = None
         self.code_lines: list[str] = []  # finished, not yet rendered
         self.any_block = False  # some block has rows: the next one starts after a gap
         self.started = False  # the open block has rows (its gap is written)
@@ -235,18 +234,13 @@ class MarkdownLayout:
         return rows
 
     def _markdown(self, source: str) -> Any:
-        """Rich's Markdown of `source`, parsed with one markdown-it parser for the whole
-        stream (Rich builds a parser per document, which costs more than the parse)."""
+        """Rich's Markdown of `source`, parsed by the one markdown-it parser of the process
+        (Rich builds a parser per document, which costs more than most parses)."""
         import copy
 
-        if self.template is None:
-            from markdown_it import MarkdownIt
-            from rich.markdown import Markdown
-
-            self.template = Markdown("", code_theme=self.code_theme, hyperlinks=False)
-            self.parser = MarkdownIt().enable("strikethrough").enable("table")  # as Rich's
-        markdown = copy.copy(self.template)
-        markdown.markup, markdown.parsed = source, self.parser.parse(source)
+        template, parser = markdown_parser(self.code_theme)
+        markdown = copy.copy(template)
+        markdown.markup, markdown.parsed = source, parser.parse(source)
         return markdown
 
     def _cut(self, source: str, rows: list[Row]) -> None:
@@ -398,6 +392,42 @@ class RenderedMarkdown:
             yield Segment.line()
 
 
+_warming: threading.Thread | None = None
+_parsers: dict[str, tuple[Any, Any]] = {}
+_parsers_lock = threading.Lock()
+
+
+def markdown_parser(code_theme: str) -> tuple[Any, Any]:
+    """A Rich Markdown to copy for each document, and a markdown-it parser set up as Rich's."""
+    with _parsers_lock:
+        if code_theme not in _parsers:
+            from markdown_it import MarkdownIt
+            from rich.markdown import Markdown
+
+            template = Markdown("", code_theme=code_theme, hyperlinks=False)
+            _parsers[code_theme] = (template, MarkdownIt().enable("strikethrough").enable("table"))
+        return _parsers[code_theme]
+
+
+def warm_up() -> None:
+    """Load and compile what the first render needs (markdown-it's rules, Rich's Markdown,
+    the Python lexer's regular expressions: a quarter of a second on a slow machine) in the
+    background, while the request waits for its first token, so that token is not held."""
+    global _warming
+    if _warming is None:
+        _warming = threading.Thread(target=_render_sample, name="llamactl-markdown-warm-up", daemon=True)
+        _warming.start()
+
+
+def _render_sample() -> None:
+    import io
+
+    from rich.console import Console
+
+    console = Console(file=io.StringIO(), force_terminal=True, width=40)
+    markdown_rows("# a\n\n**b** `c`\n\n- d\n\n| e |\n|---|\n| f |\n\n```python\ng = 1\n```\n", console, 40)
+
+
 class MarkdownStream:
     """Streamed Markdown on a terminal: `feed(text)` as text arrives, `flush()` before waiting
     for more (what arrived is on screen after it), `close()` at the end (or on Ctrl-C: what
@@ -406,6 +436,7 @@ class MarkdownStream:
     def __init__(self, console: Console, write: Callable[[str], None], width: int | None = None):
         from llamactl.output.live import LiveRegion
 
+        warm_up()
         self.layout = MarkdownLayout(console, width or console.width)
         self.region = LiveRegion(console, write)
         self.pending: list[str] = []
