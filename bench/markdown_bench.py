@@ -18,6 +18,7 @@ import argparse
 import fcntl
 import os
 import pty
+import re
 import select
 import statistics
 import struct
@@ -29,6 +30,7 @@ from emulated import MODEL, Behavior, Emulator, client_env
 from timing import llamactl_script
 
 ROWS, COLUMNS = 40, 100
+WORDS = re.compile(r"\s*\S+|\s+$")  # a model's tokens: words with the whitespace before them
 
 
 def mixed_tokens(count: int) -> list[str]:
@@ -50,9 +52,7 @@ def mixed_tokens(count: int) -> list[str]:
             + "".join(f"def f_{section}_{n}(x):\n    return x * {n}  # line {n}\n" for n in range(10))
             + "```\n\n"
         )
-        import re
-
-        tokens += re.findall(r"\s*\S+|\s+$", text)
+        tokens += WORDS.findall(text)
     return tokens[:count]
 
 
@@ -129,7 +129,7 @@ def first_token_latency(emulator: Emulator, env: dict, runs: int, delay: float, 
         )  # the gate holds the final event
         stamps: list[float] = []
         watcher = threading.Thread(
-            target=lambda: emulator.wait_written(1, 30) and stamps.append(time.perf_counter())
+            target=lambda stamps=stamps: emulator.wait_written(1, 30) and stamps.append(time.perf_counter())
         )
         watcher.start()
         pid, master = pty.fork()

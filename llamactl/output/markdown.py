@@ -14,7 +14,8 @@ than the terminal, prints lines twice (the top has scrolled out of reach). Inste
   only its last rows are live: the rows above its last one are committed as they fill,
   since words only ever join the last row (an unclosed `**` or backtick is closed for the
   rendering, so a bold run does not change its rows when it closes). A table stays live
-  whole, because a later row may widen its columns, up to the terminal's height. An open
+  whole, because a later row may widen its columns, up to the terminal's height; so does a
+  heading until its line ends (Rich may draw it in a box). An open
   code block keeps only its last, unfinished line live.
 * **Bounded cost.** Re-rendering the open block is cheap only while it is short, so once
   several of its rows are committed the block is cut: its committed head is dropped from
@@ -198,7 +199,8 @@ class MarkdownLayout:
         if not rows:
             return [], []
         lead = self._gap()
-        hold = len(rows) if _is_table(source) else 1
+        heading = not self.continued and HEADING.match(self.partial)  # may be boxed: all rows change
+        hold = len(rows) if heading or _is_table(source) else 1
         final = max(self.block_committed, len(rows) - hold, len(rows) - self.live_limit)
         committed = lead + rows[self.block_committed : final]
         self.block_committed = max(self.block_committed, final)
