@@ -118,9 +118,8 @@ def written(raw: str, lines: list[str]) -> dict[str, int]:
     """How often each distinctive final line occurs whole in the text written (escape
     sequences removed): a row written again would occur twice."""
     text = OURS.sub("", raw)
-    return {
-        line: text.count(line.strip()) for line in lines if len(line.strip()) >= 12 and lines.count(line) == 1
-    }
+    distinctive = [line for line in lines if len(line.strip()) >= 12 and any(char.isalnum() for char in line)]
+    return {line: text.count(line.strip()) for line in distinctive if lines.count(line) == 1}
 
 
 def printed_twice(raw: str, lines: list[str]) -> dict[str, int]:

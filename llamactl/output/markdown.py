@@ -62,7 +62,7 @@ FENCE_OPEN = re.compile(r"^ {0,3}(`{3,}|~{3,})\s*([^`\s]*)[^`]*$")
 HEADING = re.compile(r"^ {0,3}#{1,6}(\s|$)")
 THEMATIC_BREAK = re.compile(r"^ {0,3}([-*_])(\s*\1){2,}\s*$")
 # A partial line of nothing but block marks yet: shown once it has a character more.
-MARKS_ONLY = re.compile(r"^ {0,3}(?:[-=*_+`~#>|:]+|\d{1,9}[.)]?)$")
+MARKS_ONLY = re.compile(r"^\s*(?:[-=*_+`~#>|:]+|\d{1,9}[.)]?)?\s*$")
 WORD = re.compile(r"\S+")
 
 
