@@ -154,6 +154,9 @@ class Environment:
     # the command long output is paged through; "" for none. Left as None it is chosen
     # from the environment when stdout really is a terminal (never for a test's stream)
     pager: str | None = None
+    # A spinner while waiting: only on a real terminal's stderr that can erase a line (a test
+    # that sets stderr_isatty gets none unless it sets this too).
+    spinner: bool | None = None
 
     def __post_init__(self) -> None:
         if self.stdin_isatty is None:
@@ -166,6 +169,12 @@ class Environment:
             self.pager = resolve_pager(self.environ) if stream_is_terminal(self.stdout) else ""
         if self.no_color is None:
             self.no_color = bool(self.environ.get("NO_COLOR")) or self.environ.get("TERM") == "dumb"
+        if self.spinner is None:
+            self.spinner = (
+                bool(self.stderr_isatty)
+                and stream_is_terminal(self.stderr)
+                and self.environ.get("TERM") != "dumb"
+            )
 
     @cached_property
     def output(self) -> Output:

@@ -24,6 +24,7 @@ SHARED = (
     "stream",
     "json_output",
     "selections",
+    "markdown",
     "quiet",
     "timeout",
     "max_time",

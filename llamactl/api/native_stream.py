@@ -176,6 +176,12 @@ class StreamAccumulator(KeptText):
         return float(cost) if isinstance(cost, (int, float)) and not isinstance(cost, bool) else None
 
     @property
+    def finish_reason(self) -> str | None:
+        """Why generation stopped (`length` at the token limit, `eos_token`, `stop_sequence`)."""
+        reason = self._final("details").get("finish_reason")
+        return reason if isinstance(reason, str) else None
+
+    @property
     def request_id(self) -> str | None:
         request_id = (self.final_event or {}).get("request_id")
         return request_id if isinstance(request_id, str) else None

@@ -46,7 +46,8 @@ def send(env: Environment, request: InferenceRequest, options: InferOptions, fla
         out.text(request.curl_command(env.api_url, env.openai_url) + "\n")
         return
     out.quiet = flags.quiet
-    view = view_for(out, options.selectors, options.json)
+    view = view_for(out, options.selectors, options.json, markdown=flags.markdown)
+    out.start_spinner("waiting for the first token" if request.stream else "waiting for the answer")
     try:
         outcome = run_request(
             env,
@@ -60,5 +61,6 @@ def send(env: Environment, request: InferenceRequest, options: InferOptions, fla
             ),
         )
     finally:
+        out.stop_spinner()
         view.finish()
     report_outcome(out, outcome)

@@ -153,6 +153,14 @@ Selections = Annotated[
         show_default=False,
     ),
 ]
+Markdown = Annotated[
+    bool,
+    typer.Option(
+        "--md/--no-md",
+        help="On a terminal, render the text as Markdown while it streams (--no-md: plain text). Pipes and files always get the exact text.",
+        rich_help_panel=OUTPUT_PANEL,
+    ),
+]
 Quiet = Annotated[
     bool, typer.Option("-q", "--quiet", help="No summary line on stderr.", rich_help_panel=OUTPUT_PANEL)
 ]
@@ -229,6 +237,7 @@ class RequestFlags:
     stream: Stream = None
     json_output: Json = False
     selections: Selections = None
+    markdown: Markdown = True
     quiet: Quiet = False
     timeout: Timeout = DEFAULT_TIMEOUT
     max_time: MaxTime = None

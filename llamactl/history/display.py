@@ -219,12 +219,23 @@ def record_panels(record: HistoryRecord, texts: list[tuple[str, str]]) -> Render
     from rich.table import Table
     from rich.text import Text
 
+    from llamactl.output.markdown import RenderedMarkdown
+
     grid = Table.grid(padding=(0, 2))
     grid.add_column(style="bold")
     grid.add_column()
     for label, value in figures(record):
         grid.add_row(label, Text(value, style=STATUS_STYLES.get(value, "") if label == "status" else ""))
-    panels = [Panel(Text(visible(text)), title=title, title_align="left") for title, text in texts]
+    panels = [
+        Panel(
+            Text(visible(text))
+            if title == "input" or title.endswith(": user") or title == "system"
+            else RenderedMarkdown(visible(text)),
+            title=title,
+            title_align="left",
+        )
+        for title, text in texts
+    ]  # what the user typed as typed, the answers as Markdown, rendered as infer streams them
     return Group(grid, *panels)
 
 

@@ -69,3 +69,4 @@ class InferenceOutcome(OutcomeFields):
     api_url: str
     started_at: float = field(default_factory=time.time)
     response: dict[str, Any] | None = None
+    finish_reason: str | None = None  # the stream's own word for why it stopped (the summary's)

@@ -129,6 +129,7 @@ def consume_stream(
         outcome.tokens_out = accumulator.tokens_out
         outcome.cost = round_cost(accumulator.cost)
         outcome.request_id = accumulator.request_id or _request_id_header(response)
+        outcome.finish_reason = accumulator.finish_reason
     if not accumulator.complete:
         raise StreamIncomplete(
             f"the stream ended before its final event after {count_text(accumulator.tokens_received, 'token')}; "

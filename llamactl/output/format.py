@@ -38,15 +38,35 @@ def cost_text(cost: float | None, estimated: bool, unknown: str = "-") -> str:
     return ("~" if estimated else "") + format_dollars(cost)
 
 
+# Finish reasons that mean the answer is whole: the model ended it, or a stop string did.
+WHOLE_ANSWER = {"eos_token", "stop_sequence", "stop", "eos", "end_turn"}
+
+
+def stop_text(finish_reason: str | None, fields: dict[str, Any]) -> str | None:
+    """What the summary says about an answer that may be cut: `stopped at
+    max_new_tokens=200` at the token limit, the API's own reason otherwise, nothing when the
+    model ended its answer."""
+    if not finish_reason or finish_reason in WHOLE_ANSWER:
+        return None
+    if finish_reason == "length":
+        for name in ("max_new_tokens", "max_tokens"):
+            if isinstance(fields.get(name), int):
+                return f"stopped at {name}={fields[name]}"
+        return "stopped at the token limit"
+    return f"stopped: {finish_reason}"
+
+
 def format_summary(outcome: Any) -> str:
     """The one stderr line after an answer: model, tokens, wall time, cost, request id.
     (`outcome` is an inference.run.InferenceOutcome.)"""
     tokens_in = "?" if outcome.tokens_in is None else outcome.tokens_in
     tokens_out = "?" if outcome.tokens_out is None else outcome.tokens_out
     no_tokens = outcome.tokens_in is None and outcome.tokens_out is None  # audio, images: not counted
+    stopped = stop_text(outcome.finish_reason, outcome.request.fields)
     parts = [
         outcome.request.target.label,
         *([] if no_tokens else [f"{tokens_in} in / {tokens_out} out tokens"]),
+        *([stopped] if stopped else []),
         f"{outcome.wall_seconds or 0:.2f} s",
         "cost " + cost_text(outcome.cost, outcome.cost_estimated, unknown="n/a"),
         f"request {outcome.request_id or 'n/a'}",

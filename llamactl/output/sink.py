@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
+from contextlib import AbstractContextManager, nullcontext
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
@@ -26,6 +27,7 @@ if TYPE_CHECKING:
     from rich.console import Console, RenderableType
 
     from llamactl.env import Environment
+    from llamactl.output.spinner import Spinner
 
 TracerFn = Callable[[str], None]
 
@@ -38,6 +40,8 @@ class Output:
         self.quiet = False  # -q: no info lines (warnings and errors still show)
         self.stdout_mid_line = False  # the last text written to stdout did not end a line
         self.stdout_used = False  # some text was written to stdout (an interrupted run says so)
+        self.spinner: Spinner | None = None  # the wait before an answer, on stderr
+        self.stderr_line_clean = False  # the spinner's line was just erased: nothing to end
 
     # modes
 
@@ -48,6 +52,11 @@ class Output:
     @property
     def rich_stderr(self) -> bool:
         return bool(self.env.stderr_isatty)
+
+    @property
+    def moves_cursor(self) -> bool:
+        """stdout is a terminal that can redraw a line (not TERM=dumb): live rendering works."""
+        return self.rich_stdout and self.env.environ.get("TERM") != "dumb"
 
     @property
     def shares_screen(self) -> bool:
@@ -82,9 +91,23 @@ class Output:
         """Text to stdout, unflushed (a stream flushes once per network read): as it is in a
         pipe or file, its control characters shown on a terminal."""
         if text:  # the flag first: a signal may land once the bytes are out (PYTHONUNBUFFERED)
+            if self.spinner is not None:
+                self.stop_spinner()
+            self.stderr_line_clean = False
             self.stdout_mid_line = not text.endswith("\n")
             self.stdout_used = True
             write_text(self.env.stdout, visible(text) if self.rich_stdout else text)
+
+    def draw(self, text: str) -> None:
+        """Terminal bytes a renderer built for stdout (output/markdown.py): its text already
+        made visible, its escape sequences our own, so written as they are, unflushed."""
+        if text:
+            if self.spinner is not None:
+                self.stop_spinner()
+            self.stderr_line_clean = False
+            self.stdout_mid_line = not text.endswith("\n")
+            self.stdout_used = True
+            write_text(self.env.stdout, text)
 
     def flush(self) -> None:
         flush_stream(self.env.stdout)
@@ -148,13 +171,37 @@ class Output:
         if self.rich_stderr and style and not self.env.no_color:
             from rich.text import Text
 
-            self.stderr_console.print(Text(line, style=style))
+            self.stderr_line_clean = False
+            with self._spinner_paused():
+                self.stderr_console.print(Text(line, style=style))
         else:
             self._stderr_text(line + "\n")
 
     def _stderr_text(self, text: str) -> None:
+        self.stderr_line_clean = False
+        with self._spinner_paused():
+            self._write_stderr(text)
+
+    def _spinner_paused(self) -> AbstractContextManager[None]:
+        """The spinner erased (and held) while a message is written; it redraws below."""
+        return self.spinner.paused() if self.spinner is not None else nullcontext()
+
+    def _write_stderr(self, text: str) -> None:
         write_text(self.env.stderr, text)
         flush_stream(self.env.stderr)
+
+    def start_spinner(self, label: str) -> None:
+        """A spinner on stderr (a real terminal only, not with -q) until the answer starts."""
+        if self.env.spinner and not self.quiet and self.spinner is None:
+            from llamactl.output.spinner import Spinner
+
+            self.spinner = Spinner(self._write_stderr, label)
+            self.spinner.start()
+
+    def stop_spinner(self) -> None:
+        spinner, self.spinner = self.spinner, None
+        if spinner is not None and spinner.stop():
+            self.stderr_line_clean = True
 
     def info(self, line: str) -> None:
         """A notice or summary line (dim on a terminal); none with -q."""
@@ -168,8 +215,10 @@ class Output:
         self._message(line, "red")
 
     def end_line_on_stderr(self) -> None:
-        """Move past a prompt's line (after Ctrl-C at a question) before a message."""
-        self._stderr_text("\n")
+        """Move past a prompt's line (after Ctrl-C at a question) before a message; not
+        needed where the spinner's line was just erased (with the `^C` echoed on it)."""
+        if not self.stderr_line_clean:
+            self._stderr_text("\n")
 
     @property
     def tracer(self) -> TracerFn | None:

@@ -84,5 +84,50 @@ class RichText:
             self.at_line_start = True
 
 
-def text_renderer(out: Output) -> PlainText | RichText:
-    return RichText(out) if out.rich_stdout else PlainText(out)
+class MarkdownText:
+    """Generated text on a terminal as Markdown, rendered as it streams (output/markdown.py);
+    several results as labelled panels rendered the same way."""
+
+    def __init__(self, out: Output):
+        from llamactl.output.markdown import MarkdownStream
+
+        self.out = out
+        self.stream = MarkdownStream(out.stdout_console, out.draw)
+
+    def token(self, text: str) -> None:
+        self.stream.feed(text)
+
+    def flush(self) -> None:
+        self.stream.flush()
+        self.out.flush()
+
+    def results(self, texts: list[str]) -> None:
+        if len(texts) == 1:
+            self.token(texts[0])
+            self.flush()
+            return
+        from rich.panel import Panel
+
+        from llamactl.output.markdown import RenderedMarkdown
+        from llamactl.output.sanitize import visible
+
+        for index, text in enumerate(texts, 1):
+            self.out.stdout_console.print(
+                Panel(
+                    RenderedMarkdown(visible(text)),
+                    title=f"result {index} of {len(texts)}",
+                    title_align="left",
+                )
+            )
+
+    def end(self) -> None:
+        self.stream.close()
+        self.out.flush()
+
+
+def text_renderer(out: Output, markdown: bool = True) -> PlainText | RichText | MarkdownText:
+    """Exact text in a pipe or file; on a terminal Markdown, or plain text with --no-md (and
+    on a terminal that cannot move its cursor, TERM=dumb)."""
+    if not out.rich_stdout:
+        return PlainText(out)
+    return MarkdownText(out) if markdown and out.moves_cursor else RichText(out)

@@ -19,8 +19,8 @@ def is_queued(data: dict[str, Any]) -> bool:
 class TextView:
     """Generated text only: tokens as they arrive, special tokens skipped."""
 
-    def __init__(self, out: Output):
-        self.renderer = text_renderer(out)
+    def __init__(self, out: Output, markdown: bool = True):
+        self.renderer = text_renderer(out, markdown)
 
     def on_event(self, event: StreamEvent) -> None:
         if event.text and not event.special:
@@ -85,13 +85,15 @@ class SelectorView:
                 apply_selector(response, selector, self.out.text)
 
 
-def view_for(out: Output, selectors: list[Selector], as_json: bool) -> TextView | JsonView | SelectorView:
-    """-o selections, else --json, else the generated text."""
+def view_for(
+    out: Output, selectors: list[Selector], as_json: bool, markdown: bool = True
+) -> TextView | JsonView | SelectorView:
+    """-o selections, else --json, else the generated text (as Markdown on a terminal)."""
     if selectors:
         return SelectorView(out, selectors)
     if as_json:
         return JsonView(out)
-    return TextView(out)
+    return TextView(out, markdown)
 
 
 def report_outcome(out: Output, outcome: Any) -> None:
