@@ -301,3 +301,16 @@ def test_a_big_upload_shows_a_bar_on_a_terminal_and_stdout_keeps_only_the_id(api
     assert run.exit_code == 0, run.stderr
     assert run.stdout == run.stdout.strip() + "\n" and run.stdout.startswith("batch_")
     assert "uploading" in run.stderr and "MB" in run.stderr
+
+
+def test_submit_takes_the_model_as_infer_does_an_alias_or_the_default(api, tmp_path, monkeypatch):
+    assert invoke(["models", "alias", "llama", MODEL]).exit_code == 0
+    run = invoke(["batch", "submit", "-m", "llama", str(write(tmp_path, '"x"\n'))])
+    assert run.exit_code == 0, run.stderr
+    assert uploaded_lines(api)[0]["body"]["model"] == MODEL
+    monkeypatch.setenv("LLAMACTL_MODEL", "llama")
+    assert invoke(["batch", "submit", str(write(tmp_path, '"y"\n'))]).exit_code == 0
+    assert uploaded_lines(api, since=1)[0]["body"]["model"] == MODEL
+    monkeypatch.delenv("LLAMACTL_MODEL")
+    refused = invoke(["batch", "submit", str(write(tmp_path, '"z"\n'))])
+    assert refused.exit_code == 2 and "no model given" in refused.stderr

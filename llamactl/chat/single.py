@@ -55,6 +55,11 @@ def run_single_turn(
     from llamactl.output.views import view_for
 
     check_choice(choice, options)
+    from llamactl.inference.inputs import not_utf8
+
+    problem = options.system and not_utf8(options.system)  # prepare_request below never sees it
+    if problem:
+        raise UsageError(f"--system: {problem}", hint="check the terminal's or the script's encoding")
     out = env.output
     log = ConversationLog(env, out.warn, enabled=history)
     try:

@@ -145,8 +145,10 @@ def submit(
         raise UsageError(f"--batch-format: expected {', '.join(FORMATS)}, got {batch_format!r}")
     if endpoint not in ENDPOINTS:
         raise UsageError(f"--endpoint: expected {', '.join(ENDPOINTS)}, got {endpoint!r}")
-    if model is None and batch_format != "openai":
-        raise UsageError("no model: give -m MODEL (every line of a batch goes to one model)")
+    if model is not None or batch_format != "openai":  # openai lines may carry their model
+        from llamactl.catalogue.model_choice import chosen_model
+
+        model = chosen_model(env, model)  # -m, LLAMACTL_MODEL or the default; aliases expanded
     if system is not None and endpoint != "chat":
         raise UsageError("--system needs --endpoint chat")
     labels = _metadata(metadata or [])
