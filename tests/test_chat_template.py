@@ -3,7 +3,7 @@
 from hypothesis import given
 from hypothesis import strategies as st
 
-from llamactl.inference.chat_template import llama2_chat_prompt
+from llamactl.inference.chat_template import is_llama2_chat, llama2_chat_prompt
 
 
 def test_a_plain_turn():
@@ -20,7 +20,12 @@ def test_a_blank_system_prompt_is_no_system_prompt():
     assert llama2_chat_prompt("Hi", system="  ") == "[INST] Hi [/INST]"
 
 
-@given(st.text(min_size=1).filter(lambda t: t.strip()))
+def test_a_prompt_already_in_the_format_is_not_wrapped_again():
+    assert llama2_chat_prompt("[INST]") == "[INST]"  # found by the property below, before its filter
+    assert llama2_chat_prompt(" <s>[INST] hi [/INST]") == " <s>[INST] hi [/INST]"
+
+
+@given(st.text(min_size=1).filter(lambda t: t.strip() and not is_llama2_chat(t)))
 def test_the_prompt_is_kept_inside_one_instruction(text):
     wrapped = llama2_chat_prompt(text)
     assert wrapped.startswith("[INST] ") and wrapped.endswith(" [/INST]")
