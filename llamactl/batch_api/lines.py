@@ -127,7 +127,7 @@ def convert(
         if out is not None:
             out.close()
     if problems:
-        raise _rejected(problems)
+        raise LinesRejected(problems)
     if not seen:
         raise UsageError("the input has no lines to submit")
     return Converted(parts, list(seen.items()), next(iter(models)), len(seen))
@@ -142,10 +142,6 @@ class LinesRejected(UsageError):
             f"{count} the Batch API would reject; nothing was uploaded", hint="fix them and submit again"
         )
         self.problems = problems
-
-
-def _rejected(problems: list[str]) -> LinesRejected:
-    return LinesRejected(problems)
 
 
 def batch_line(number: int, raw: bytes, conversion: Conversion) -> dict[str, Any]:

@@ -127,8 +127,6 @@ class BatchApi:
             )
             mode = "ab" if have and response.status_code == 206 else "wb"
             with response, partial.open(mode) as out:
-                if mode == "wb":
-                    have = 0
                 _copy(response, out, progress)
         if isinstance(size, int) and partial.stat().st_size != size:
             raise RequestFailed(

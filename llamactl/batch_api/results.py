@@ -118,8 +118,6 @@ def record_for(
             cost=_cost(usage.get("estimated_cost")),
             request_id=response.get("request_id"),
         )
-        if "data" in body and not body.get("choices"):  # embeddings: no text
-            record["results"] = []
         return record
     failure = (error_row or {}).get("error") or (row or {}).get("error") or _body_error(response)
     if failure is None:
