@@ -12,6 +12,7 @@ from typer.core import TyperGroup
 from llamactl import __version__
 from llamactl.commands.helptext import command_help
 from llamactl.commands.infer import infer
+from llamactl.commands.options import Declarations
 from llamactl.env import Environment, refuse_credentials_in, resolve_api_url
 from llamactl.errors import (
     ExitCode,
@@ -359,34 +360,20 @@ app = typer.Typer(
 )
 
 
+root_opts = Declarations("llamactl")
+ApiUrl = Annotated[str | None, root_opts.option("--api-url", metavar="URL", panel=CONNECTION_PANEL)]
+AllowInsecure = Annotated[bool, root_opts.option("--allow-insecure", panel=CONNECTION_PANEL)]
+Debug = Annotated[bool, root_opts.option("--debug")]
+ShowVersion = Annotated[bool, root_opts.option("--version", callback=_show_version, is_eager=True)]
+
+
 @app.callback()
 def root(
     ctx: typer.Context,
-    api_url: Annotated[
-        str | None,
-        typer.Option(
-            "--api-url",
-            metavar="URL",
-            help="API base URL \\[env: DEEPINFRA_HOST, DEEPINFRA_BASE_URL; default https://api.deepinfra.com].",
-            rich_help_panel=CONNECTION_PANEL,
-            show_default=False,
-        ),
-    ] = None,
-    allow_insecure: Annotated[
-        bool,
-        typer.Option(
-            "--allow-insecure",
-            help="Allow sending the token over plain http to a host that is not loopback.",
-            rich_help_panel=CONNECTION_PANEL,
-        ),
-    ] = False,
-    debug: Annotated[
-        bool, typer.Option("--debug", help="Tracebacks and an HTTP trace (token redacted) on stderr.")
-    ] = False,
-    version: Annotated[
-        bool,
-        typer.Option("--version", callback=_show_version, is_eager=True, help="Print the version and exit."),
-    ] = False,
+    api_url: ApiUrl = None,
+    allow_insecure: AllowInsecure = False,
+    debug: Debug = False,
+    version: ShowVersion = False,
 ) -> None:
     ctx.obj = Environment(
         **_overrides(ctx),

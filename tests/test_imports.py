@@ -49,6 +49,7 @@ INFER_MODULES = {
     "llamactl.commands",
     "llamactl.commands.infer",
     "llamactl.commands.infer_options",
+    "llamactl.commands.options",
     "llamactl.inference.prepare",
     "llamactl.inference.inputs",
     "llamactl.api.request",

@@ -7,6 +7,7 @@ from typing import Annotated
 import typer
 
 from llamactl.commands.helptext import command_help
+from llamactl.commands.options import Declarations
 from llamactl.env import Environment
 
 WITH_TOKEN_HINT = 'pipe the token in: echo "$TOKEN" | llamactl auth login --with-token'
@@ -19,13 +20,7 @@ def pipe_hint(hint: str, insecure_storage: bool) -> str:
     return hint + (" --insecure-storage" if insecure_storage else "")
 
 
-InsecureStorage = Annotated[
-    bool,
-    typer.Option(
-        "--insecure-storage",
-        help="Store the token in a 0600 file in the state directory instead of the system keyring.",
-    ),
-]
+InsecureStorage = Annotated[bool, Declarations("auth").option("--insecure-storage")]
 
 app = typer.Typer(no_args_is_help=True, **command_help("auth"))
 
@@ -33,7 +28,7 @@ app = typer.Typer(no_args_is_help=True, **command_help("auth"))
 @app.command(**command_help("auth login"))
 def login(
     ctx: typer.Context,
-    with_token: Annotated[bool, typer.Option("--with-token", help="Read the token from stdin.")] = False,
+    with_token: Annotated[bool, Declarations("auth login").option("--with-token")] = False,
     insecure_storage: InsecureStorage = False,
 ) -> None:
     from llamactl.auth.actions import login as log_in
@@ -55,14 +50,7 @@ def login(
 @app.command("set-token", **command_help("auth set-token"))
 def set_token(
     ctx: typer.Context,
-    token: Annotated[
-        str | None,
-        typer.Argument(
-            metavar="[TOKEN|-]",
-            help="The token; '-' or nothing reads stdin (or prompts on a terminal).",
-            show_default=False,
-        ),
-    ] = None,
+    token: Annotated[str | None, Declarations("auth set-token").argument("[TOKEN|-]")] = None,
     insecure_storage: InsecureStorage = False,
 ) -> None:
     from llamactl.auth.actions import login as log_in
@@ -97,13 +85,7 @@ def print_token(ctx: typer.Context) -> None:
 @app.command(**command_help("auth status"))
 def status(
     ctx: typer.Context,
-    json_output: Annotated[
-        bool,
-        typer.Option(
-            "--json",
-            help="Print a JSON object: host, source, location, token (masked), valid, account, error.",
-        ),
-    ] = False,
+    json_output: Annotated[bool, Declarations("auth status").option("--json")] = False,
 ) -> None:
     from llamactl.auth.actions import gather_status
     from llamactl.auth.display import show_status

@@ -11,14 +11,13 @@ import typer
 
 from llamactl.catalogue.names import complete_model_name
 from llamactl.commands.helptext import command_help
+from llamactl.commands.options import Declarations
 from llamactl.env import Environment
 
-JobArgument = Annotated[
-    str, typer.Argument(metavar="ID", help="The job's id (its first batch's), or any of its batch ids.")
-]
-JsonOption = Annotated[
-    bool, typer.Option("--json", help="Print JSON: our record of the job and the API's batch objects.")
-]
+batch_opts = Declarations("batch")
+JobArgument = Annotated[str, batch_opts.argument("ID")]
+JsonOption = Annotated[bool, batch_opts.option("--json")]
+submit_opts = Declarations("batch submit")
 
 app = typer.Typer(no_args_is_help=True, **command_help("batch"))
 
@@ -49,112 +48,41 @@ def _session(env: Environment, needs_api: bool = True) -> Iterator[tuple]:
 @app.command(**command_help("batch submit"))
 def submit(
     ctx: typer.Context,
-    source: Annotated[str, typer.Argument(metavar="FILE|-", help="The input: a file, or - for stdin.")],
+    source: Annotated[str, submit_opts.argument("FILE|-")],
     model: Annotated[
         str | None,
-        typer.Option(
-            "-m",
-            "--model",
-            metavar="MODEL",
-            help="The model of every line.",
-            autocompletion=complete_model_name,
-            show_default=False,
-            rich_help_panel="Model",
-        ),
+        submit_opts.option("-m", "--model", metavar="MODEL", panel="Model", complete=complete_model_name),
     ] = None,
     batch_format: Annotated[
-        str,
-        typer.Option(
-            "--batch-format",
-            metavar="jsonl|lines|openai",
-            help="jsonl: a JSON prompt or object of fields a line; lines: a plain prompt a line; openai: Batch API lines as they are.",
-            rich_help_panel="Input",
-        ),
+        str, submit_opts.option("--batch-format", metavar="jsonl|lines|openai", panel="Input")
     ] = "jsonl",
     inputs: Annotated[
-        list[str] | None,
-        typer.Option(
-            "-i",
-            "--input",
-            metavar="KEY=VALUE",
-            help="A request field every line starts from (e.g. max_tokens=200).",
-            show_default=False,
-            rich_help_panel="Input",
-        ),
+        list[str] | None, submit_opts.option("-i", "--input", metavar="KEY=VALUE", panel="Input")
     ] = None,
-    system: Annotated[
-        str | None,
-        typer.Option(
-            "--system",
-            metavar="TEXT",
-            help="A system message before each prompt (chat).",
-            show_default=False,
-            rich_help_panel="Input",
-        ),
-    ] = None,
+    system: Annotated[str | None, submit_opts.option("--system", metavar="TEXT", panel="Input")] = None,
     endpoint: Annotated[
-        str,
-        typer.Option(
-            "--endpoint",
-            metavar="chat|completions|embeddings",
-            help="The API every line goes to.",
-            rich_help_panel="Model",
-        ),
+        str, submit_opts.option("--endpoint", metavar="chat|completions|embeddings", panel="Model")
     ] = "chat",
     metadata: Annotated[
-        list[str] | None,
-        typer.Option(
-            "--metadata",
-            metavar="KEY=VALUE",
-            help="A label kept with the batch (up to 16).",
-            show_default=False,
-            rich_help_panel="Batch",
-        ),
+        list[str] | None, submit_opts.option("--metadata", metavar="KEY=VALUE", panel="Batch")
     ] = None,
     only_missing: Annotated[
-        str | None,
-        typer.Option(
-            "--only-missing",
-            metavar="JOB",
-            help="Send only the lines JOB's results did not have done (the same FILE).",
-            show_default=False,
-            rich_help_panel="Input",
-        ),
+        str | None, submit_opts.option("--only-missing", metavar="JOB", panel="Input")
     ] = None,
-    wait_too: Annotated[
-        bool,
-        typer.Option(
-            "--wait", help="Then wait for the job to end, as 'batch wait' does.", rich_help_panel="Batch"
-        ),
-    ] = False,
+    wait_too: Annotated[bool, submit_opts.option("--wait", panel="Batch")] = False,
     json_output: JsonOption = False,
 ) -> None:
     from functools import partial
 
-    from llamactl.batch.settings import default_inputs
     from llamactl.batch_api.display import upload_progress
-    from llamactl.batch_api.lines import ENDPOINTS, FORMATS, Conversion, LinesRejected
+    from llamactl.batch_api.lines import LinesRejected
     from llamactl.batch_api.submit import SubmitPlan
     from llamactl.batch_api.submit import submit as submit_job
-    from llamactl.errors import UsageError
-    from llamactl.inference.prepare import InferOptions
 
     env: Environment = ctx.obj
     out = env.output
-    if batch_format not in FORMATS:
-        raise UsageError(f"--batch-format: expected {', '.join(FORMATS)}, got {batch_format!r}")
-    if endpoint not in ENDPOINTS:
-        raise UsageError(f"--endpoint: expected {', '.join(ENDPOINTS)}, got {endpoint!r}")
-    if model is not None or batch_format != "openai":  # openai lines may carry their model
-        from llamactl.catalogue.model_choice import chosen_model
-
-        model = chosen_model(env, model)  # -m, LLAMACTL_MODEL or the default; aliases expanded
-    if system is not None and endpoint != "chat":
-        raise UsageError("--system needs --endpoint chat")
-    labels = _metadata(metadata or [])
-    defaults = default_inputs(InferOptions(inputs=inputs or []), env, source).fields
-    conversion = Conversion(model, ENDPOINTS[endpoint], batch_format, defaults, system)
-    plan = SubmitPlan(source, conversion, labels, only_missing)
+    conversion = _conversion(env, source, model, batch_format, inputs or [], system, endpoint)
+    plan = SubmitPlan(source, conversion, _metadata(metadata or []), only_missing)
     with _session(env) as (store, _, api):
         try:
             job_id = submit_job(env, plan, store, api, partial(upload_progress, out))
@@ -170,6 +98,35 @@ def submit(
             return
         out.info(f"submitted batch job {job.id} ({job.lines} lines)")
         _wait(env, store, api, job, timeout=None, interval=None, json_output=json_output)
+
+
+def _conversion(
+    env: Environment,
+    source: str,
+    model: str | None,
+    batch_format: str,
+    inputs: list[str],
+    system: str | None,
+    endpoint: str,
+):
+    """How submit turns each input line into a Batch API line; the options checked (exit 2)."""
+    from llamactl.batch.settings import default_inputs
+    from llamactl.batch_api.lines import ENDPOINTS, FORMATS, Conversion
+    from llamactl.errors import UsageError
+    from llamactl.inference.prepare import InferOptions
+
+    if batch_format not in FORMATS:
+        raise UsageError(f"--batch-format: expected {', '.join(FORMATS)}, got {batch_format!r}")
+    if endpoint not in ENDPOINTS:
+        raise UsageError(f"--endpoint: expected {', '.join(ENDPOINTS)}, got {endpoint!r}")
+    if model is not None or batch_format != "openai":  # openai lines may carry their model
+        from llamactl.catalogue.model_choice import chosen_model
+
+        model = chosen_model(env, model)  # -m, LLAMACTL_MODEL or the default; aliases expanded
+    if system is not None and endpoint != "chat":
+        raise UsageError("--system needs --endpoint chat")
+    defaults = default_inputs(InferOptions(inputs=inputs), env, source).fields
+    return Conversion(model, ENDPOINTS[endpoint], batch_format, defaults, system)
 
 
 def _metadata(items: list[str]) -> dict[str, str] | None:
@@ -229,30 +186,15 @@ def status(ctx: typer.Context, job_id: JobArgument, json_output: JsonOption = Fa
         env.output.write(status_lines(job))
 
 
+wait_opts = Declarations("batch wait")
+
+
 @app.command(**command_help("batch wait"))
 def wait(
     ctx: typer.Context,
     job_id: JobArgument,
-    timeout: Annotated[
-        float | None,
-        typer.Option(
-            "--timeout",
-            metavar="SECONDS",
-            min=0,
-            help="Give up waiting after this long (exit 5); the job goes on.",
-            show_default=False,
-        ),
-    ] = None,
-    interval: Annotated[
-        float | None,
-        typer.Option(
-            "--interval",
-            metavar="SECONDS",
-            min=0,
-            help="Poll this often. \\[default: 5 s, growing to 60 s]",
-            show_default=False,
-        ),
-    ] = None,
+    timeout: Annotated[float | None, wait_opts.option("--timeout", metavar="SECONDS", min=0)] = None,
+    interval: Annotated[float | None, wait_opts.option("--interval", metavar="SECONDS", min=0)] = None,
     json_output: JsonOption = False,
 ) -> None:
     env: Environment = ctx.obj
@@ -290,28 +232,15 @@ def _wait(env: Environment, store, api, job, *, timeout, interval, json_output: 
     )
 
 
+results_opts = Declarations("batch results")
+
+
 @app.command(**command_help("batch results"))
 def results(
     ctx: typer.Context,
     job_id: JobArgument,
-    output: Annotated[
-        str | None,
-        typer.Option(
-            "--output",
-            metavar="FILE",
-            help="Write the records to FILE instead of stdout.",
-            show_default=False,
-        ),
-    ] = None,
-    errors: Annotated[
-        str | None,
-        typer.Option(
-            "--errors",
-            metavar="FILE",
-            help="Also write the records of the lines that failed or did not run to FILE.",
-            show_default=False,
-        ),
-    ] = None,
+    output: Annotated[str | None, results_opts.option("--output", metavar="FILE")] = None,
+    errors: Annotated[str | None, results_opts.option("--errors", metavar="FILE")] = None,
 ) -> None:
     from llamactl.batch_api.results import collect_job
 

@@ -19,9 +19,11 @@ from llamactl.commands.infer_options import (
     Retries,
     Timeout,
 )
+from llamactl.commands.options import Declarations
 from llamactl.env import Environment
 
 app = typer.Typer(add_completion=False)
+chat_opts = Declarations("chat")
 
 
 def complete_api(incomplete: str) -> list[str]:
@@ -36,24 +38,10 @@ def chat(
     model: Model = None,
     api: Annotated[
         str | None,
-        typer.Option(
-            "--api",
-            metavar="native|openai",
-            help="The API the turns go to; a continued conversation keeps its own.",
-            autocompletion=complete_api,
-            rich_help_panel=CONVERSATION_PANEL,
-            show_default=False,
-        ),
+        chat_opts.option("--api", metavar="native|openai", panel=CONVERSATION_PANEL, complete=complete_api),
     ] = None,
     system: Annotated[
-        str | None,
-        typer.Option(
-            "--system",
-            metavar="TEXT",
-            help="The system prompt (of a continued conversation: from the next turn on).",
-            rich_help_panel=CONVERSATION_PANEL,
-            show_default=False,
-        ),
+        str | None, chat_opts.option("--system", metavar="TEXT", panel=CONVERSATION_PANEL)
     ] = None,
     continue_latest: ContinueLatest = False,
     conversation_id: ConversationId = None,

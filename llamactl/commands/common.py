@@ -53,12 +53,7 @@ def send(env: Environment, request: InferenceRequest, options: InferOptions, fla
             env,
             request,
             view,
-            RunSettings(
-                timeout=flags.timeout,
-                retries=flags.retries,
-                history=not flags.no_history,
-                max_time=flags.max_time,
-            ),
+            RunSettings(**flags.run_settings()),
         )
     finally:
         out.stop_spinner()

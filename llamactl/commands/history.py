@@ -2,26 +2,21 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Annotated
 
 import typer
 
 from llamactl.catalogue.names import complete_model_name
 from llamactl.commands.helptext import command_help
-from llamactl.commands.infer_options import RequestFlags, with_request_options
+from llamactl.commands.infer_options import RequestFlags
+from llamactl.commands.options import Declarations, with_options
 from llamactl.env import Environment
 from llamactl.history.completion import complete_request_id
 
 FILTER_PANEL = "Filters"
 
 app = typer.Typer(no_args_is_help=True, **command_help("history"))
-
-JsonOption = Annotated[
-    bool, typer.Option("--json", help="Print JSON instead of a table or tab-separated lines.")
-]
-LimitOption = Annotated[
-    int, typer.Option("-n", "--limit", metavar="N", min=1, help="At most N requests, newest first.")
-]
 
 
 def complete_status(incomplete: str) -> list[str]:
@@ -36,62 +31,30 @@ def complete_stats_key(incomplete: str) -> list[str]:
     return [key for key in STATS_KEYS if key.startswith(incomplete)]
 
 
-# The filters list, search, stats and export share, with the same names and meaning.
-ModelFilter = Annotated[
-    str | None,
-    typer.Option(
-        "-m",
-        "--model",
-        metavar="MODEL",
-        help="Only models whose name starts with MODEL: a whole name, or a prefix such as meta-llama/.",
-        autocompletion=complete_model_name,
-        rich_help_panel=FILTER_PANEL,
-        show_default=False,
-    ),
-]
-StatusFilter = Annotated[
-    str | None,
-    typer.Option(
-        "--status",
-        metavar="STATUS",
-        help="Only this status: ok, error, incomplete, interrupted or queued.",
-        autocompletion=complete_status,
-        rich_help_panel=FILTER_PANEL,
-        show_default=False,
-    ),
-]
-SinceFilter = Annotated[
-    str | None,
-    typer.Option(
-        "--since",
-        metavar="DATE",
-        help="Only requests since a date (2024-05-01), a local time (2024-05-01T14:30) or a duration back from now (30m, 12h, 7d, 2w).",
-        rich_help_panel=FILTER_PANEL,
-        show_default=False,
-    ),
-]
-BatchFilter = Annotated[
-    str | None,
-    typer.Option(
-        "--batch",
-        metavar="ID",
-        help="Only the requests of one 'infer --batch' run (its id is in the batch's summary line).",
-        rich_help_panel=FILTER_PANEL,
-        show_default=False,
-    ),
-]
-
-
+history_opts = Declarations("history")
+JsonOption = Annotated[bool, history_opts.option("--json")]
+LimitOption = Annotated[int, history_opts.option("-n", "--limit", metavar="N", min=1)]
 ConversationFilter = Annotated[
-    int | None,
-    typer.Option(
-        "--conversation",
-        metavar="ID",
-        help="Only the turns of one conversation (its id is in a chat turn's summary line).",
-        rich_help_panel=FILTER_PANEL,
-        show_default=False,
-    ),
+    int | None, history_opts.option("--conversation", metavar="ID", panel=FILTER_PANEL)
 ]
+
+
+@dataclass
+class Filters:
+    """The filters list, search, stats and export share, with the same names and meaning."""
+
+    model: Annotated[
+        str | None,
+        history_opts.option(
+            "-m", "--model", metavar="MODEL", panel=FILTER_PANEL, complete=complete_model_name
+        ),
+    ] = None
+    status: Annotated[
+        str | None,
+        history_opts.option("--status", metavar="STATUS", panel=FILTER_PANEL, complete=complete_status),
+    ] = None
+    since: Annotated[str | None, history_opts.option("--since", metavar="DATE", panel=FILTER_PANEL)] = None
+    batch: Annotated[str | None, history_opts.option("--batch", metavar="ID", panel=FILTER_PANEL)] = None
 
 
 def _choice(option: str, value: str | None, allowed: tuple[str, ...]) -> None:
@@ -120,12 +83,17 @@ def _check_utf8(**arguments: str | None) -> None:
             raise UsageError(f"{name}: {problem}", hint="check the terminal's or the script's encoding")
 
 
-def _checked_filters(status: str | None, since: str | None) -> float | None:
+def _checked_filters(filters: Filters) -> float | None:
     """Check the filters before the database is opened; returns --since as a Unix time."""
     from llamactl.history.records import STATUSES
 
-    _choice("--status", status, STATUSES)
-    return _since(since)
+    _choice("--status", filters.status, STATUSES)
+    return _since(filters.since)
+
+
+def _store_filters(store, filters: Filters, start: float | None, conversation: int | None = None):
+    """The store's query filters for these options (`start`: --since as _checked_filters read it)."""
+    return store.filters(filters.model, filters.status, start, filters.batch, conversation)
 
 
 def _not_found(request_id: int):
@@ -159,57 +127,40 @@ def _print_records(env: Environment, records, json_output: bool) -> None:
         out.info("no requests found")
 
 
-def _show_matching(
-    env: Environment, json_output: bool, model, status, since, batch, query, conversation=None
-) -> None:
+def _show_matching(env: Environment, json_output: bool, filters: Filters, query, conversation=None) -> None:
     """The records `query(store, filters)` finds with the common filters, as list and search print them."""
     from llamactl.history.store import open_history
 
-    _check_utf8(**{"--model": model, "--batch": batch})
-    start = _checked_filters(status, since)
+    _check_utf8(**{"--model": filters.model, "--batch": filters.batch})
+    start = _checked_filters(filters)
     with open_history(env) as store:
-        records = query(store, store.filters(model, status, start, batch, conversation))
+        records = query(store, _store_filters(store, filters, start, conversation))
     _print_records(env, records, json_output)
 
 
 @app.command("list", **command_help("history list"))
+@with_options
 def list_requests(
     ctx: typer.Context,
     limit: LimitOption = 20,
-    model: ModelFilter = None,
-    status: StatusFilter = None,
-    since: SinceFilter = None,
-    batch: BatchFilter = None,
+    *,
+    filters: Filters,
     conversation: ConversationFilter = None,
     json_output: JsonOption = False,
 ) -> None:
     _show_matching(
-        ctx.obj,
-        json_output,
-        model,
-        status,
-        since,
-        batch,
-        lambda store, filters: store.recent(limit, filters),
-        conversation,
+        ctx.obj, json_output, filters, lambda store, found: store.recent(limit, found), conversation
     )
+
+
+show_opts = Declarations("history show")
 
 
 @app.command(**command_help("history show"))
 def show(
     ctx: typer.Context,
-    request_id: Annotated[
-        int,
-        typer.Argument(
-            metavar="ID",
-            help="A request's id, as 'history list' shows it.",
-            autocompletion=complete_request_id,
-            show_default=False,
-        ),
-    ],
-    json_output: Annotated[
-        bool, typer.Option("--json", help="Print the request as one JSON object.")
-    ] = False,
+    request_id: Annotated[int, show_opts.argument("ID", complete=complete_request_id)],
+    json_output: Annotated[bool, show_opts.option("--json")] = False,
 ) -> None:
     from llamactl.history.display import print_record, with_conversation
     from llamactl.history.store import open_history
@@ -228,50 +179,29 @@ def show(
 
 
 @app.command(**command_help("history search"))
+@with_options
 def search(
     ctx: typer.Context,
-    text: Annotated[
-        str,
-        typer.Argument(
-            metavar="TEXT",
-            help="Words that must all appear in the prompt or the output (prefixes match: 'llam' finds 'llamas').",
-        ),
-    ],
+    text: Annotated[str, Declarations("history search").argument("TEXT")],
     limit: LimitOption = 20,
-    model: ModelFilter = None,
-    status: StatusFilter = None,
-    since: SinceFilter = None,
-    batch: BatchFilter = None,
+    *,
+    filters: Filters,
     json_output: JsonOption = False,
 ) -> None:
     _check_utf8(TEXT=text)
-    _show_matching(
-        ctx.obj,
-        json_output,
-        model,
-        status,
-        since,
-        batch,
-        lambda store, filters: store.search(text, limit, filters),
-    )
+    _show_matching(ctx.obj, json_output, filters, lambda store, found: store.search(text, limit, found))
 
 
 @app.command(**command_help("history stats"))
+@with_options
 def stats(
     ctx: typer.Context,
     by: Annotated[
         str,
-        typer.Option(
-            "--by",
-            metavar="model|day|batch",
-            help="Group by model, by (local) day or by 'infer --batch' run.",
-            autocompletion=complete_stats_key,
-        ),
+        Declarations("history stats").option("--by", metavar="model|day|batch", complete=complete_stats_key),
     ] = "model",
-    model: ModelFilter = None,
-    status: StatusFilter = None,
-    since: SinceFilter = None,
-    batch: BatchFilter = None,
+    *,
+    filters: Filters,
     json_output: JsonOption = False,
 ) -> None:
     from llamactl.history.display import print_stats, stats_json
@@ -280,10 +210,10 @@ def stats(
     from llamactl.history.store import open_history
 
     _choice("--by", by, tuple(STATS_KEYS))
-    start = _checked_filters(status, since)
+    start = _checked_filters(filters)
     env: Environment = ctx.obj
     with open_history(env) as store:
-        rows = store.stats(by, store.filters(model, status, start, batch))
+        rows = store.stats(by, _store_filters(store, filters, start))
     if json_output:
         env.output.json(stats_json(rows, by, None if start is None else local_time(start)))
     else:
@@ -291,37 +221,24 @@ def stats(
 
 
 @app.command(**command_help("history export"))
-def export(
-    ctx: typer.Context,
-    model: ModelFilter = None,
-    status: StatusFilter = None,
-    since: SinceFilter = None,
-    batch: BatchFilter = None,
-    conversation: ConversationFilter = None,
-) -> None:
+@with_options
+def export(ctx: typer.Context, *, filters: Filters, conversation: ConversationFilter = None) -> None:
     from llamactl.history.store import open_history
 
-    start = _checked_filters(status, since)
+    start = _checked_filters(filters)
     env: Environment = ctx.obj
     with open_history(env) as store:
-        for record in store.export(store.filters(model, status, start, batch, conversation)):
+        for record in store.export(_store_filters(store, filters, start, conversation)):
             env.output.json_line(record.to_json())
 
 
 @app.command(**command_help("history rerun"))
-@with_request_options
+@with_options
 def rerun(
     ctx: typer.Context,
+    request_id: Annotated[int, Declarations("history rerun").argument("ID", complete=complete_request_id)],
+    *,
     flags: RequestFlags,
-    request_id: Annotated[
-        int,
-        typer.Argument(
-            metavar="ID",
-            help="The request to send again.",
-            autocompletion=complete_request_id,
-            show_default=False,
-        ),
-    ],
 ) -> None:
     from llamactl.commands.common import infer_options, send
     from llamactl.history.rerun import rebuild_request
@@ -342,13 +259,7 @@ def rerun(
 def rm(
     ctx: typer.Context,
     request_ids: Annotated[
-        list[int],
-        typer.Argument(
-            metavar="ID...",
-            help="The requests to remove.",
-            autocompletion=complete_request_id,
-            show_default=False,
-        ),
+        list[int], Declarations("history rm").argument("ID...", complete=complete_request_id)
     ],
 ) -> None:
     from llamactl.errors import UsageError
@@ -365,9 +276,7 @@ def rm(
 @app.command(**command_help("history clear"))
 def clear(
     ctx: typer.Context,
-    yes: Annotated[
-        bool, typer.Option("--yes", "-y", help="Do not ask (needed when not on a terminal).")
-    ] = False,
+    yes: Annotated[bool, Declarations("history clear").option("--yes", "-y")] = False,
 ) -> None:
     from llamactl.errors import UsageError
     from llamactl.history.store import history_path, open_history

@@ -1,179 +1,52 @@
-"""`llamactl infer`: run a model on a prompt."""
+"""`llamactl infer`: run a model on a prompt, or on every line of a --batch file."""
 
-# No `from __future__ import annotations`: see commands/infer_options.py.
-
-from typing import Annotated
+# No `from __future__ import annotations`: see commands/options.py.
 
 import typer
 
-from llamactl.commands.infer_options import ContinueLatest, ConversationId, RequestFlags, with_request_options
+from llamactl.commands.infer_options import (
+    BatchFlags,
+    ContinueLatest,
+    ConversationId,
+    NoStdin,
+    Prompt,
+    RequestFlags,
+)
+from llamactl.commands.options import with_options
 from llamactl.env import Environment
 
-BATCH_PANEL = "Batch"
 
-
-def complete_batch_format(incomplete: str) -> list[str]:
-    from llamactl.batch.input import FORMATS
-
-    return [name for name in FORMATS if name.startswith(incomplete)]
-
-
-@with_request_options
+@with_options
 def infer(
     ctx: typer.Context,
+    prompt: Prompt = None,
+    *,
     flags: RequestFlags,
-    prompt: Annotated[
-        str | None,
-        typer.Argument(
-            metavar="PROMPT",
-            help="The prompt. Piped stdin comes first, then a blank line, then PROMPT.",
-            show_default=False,
-        ),
-    ] = None,
-    batch: Annotated[
-        str | None,
-        typer.Option(
-            "--batch",
-            metavar="FILE|-",
-            help="Run every line of FILE (- for stdin): a JSON string (the prompt) or a JSON object of request fields over the -i defaults. One JSON result a line, in input order.",
-            rich_help_panel=BATCH_PANEL,
-            show_default=False,
-        ),
-    ] = None,
-    batch_format: Annotated[
-        str | None,
-        typer.Option(
-            "--batch-format",
-            metavar="jsonl|lines",
-            help="lines: each line is one plain prompt. \\[default: jsonl]",
-            autocompletion=complete_batch_format,
-            rich_help_panel=BATCH_PANEL,
-            show_default=False,
-        ),
-    ] = None,
-    concurrency: Annotated[
-        int | None,
-        typer.Option(
-            "--concurrency",
-            metavar="N",
-            min=1,
-            max=64,
-            help="Requests in flight at once. \\[default: 4]",
-            rich_help_panel=BATCH_PANEL,
-            show_default=False,
-        ),
-    ] = None,
-    output: Annotated[
-        str | None,
-        typer.Option(
-            "--output",
-            metavar="FILE",
-            help="Write the results to FILE instead of stdout; running again with the same FILE sends only the lines not done yet.",
-            rich_help_panel=BATCH_PANEL,
-            show_default=False,
-        ),
-    ] = None,
-    no_stdin: Annotated[
-        bool,
-        typer.Option(
-            "--no-stdin",
-            help="Never read stdin, even when it is a pipe: for while-read loops and daemons that hand over a pipe.",
-            rich_help_panel="Input",
-        ),
-    ] = False,
+    batch: BatchFlags,
+    no_stdin: NoStdin = False,
     continue_latest: ContinueLatest = False,
     conversation_id: ConversationId = None,
-    max_cost: Annotated[
-        float | None,
-        typer.Option(
-            "--max-cost",
-            metavar="DOLLARS",
-            help="Stop sending once the batch has cost this much (server-reported or estimated).",
-            rich_help_panel=BATCH_PANEL,
-            show_default=False,
-        ),
-    ] = None,
 ) -> None:
     """`llamactl infer`; its help is in help.md."""
     from dataclasses import replace
 
     from llamactl.catalogue.model_choice import chosen_model
-    from llamactl.inference.prepare import InferOptions, prepare_request
 
     env: Environment = ctx.obj
     continuing = continue_latest or conversation_id is not None  # the conversation names its model
     if flags.model is not None or not (flags.deploy_id or continuing):  # -d alone: no model
         flags = replace(flags, model=chosen_model(env, flags.model))
-    if batch is not None:
-        from llamactl.batch.run import run_batch
-        from llamactl.batch.settings import BatchSettings, refuse_single_flags
-
-        if continue_latest or conversation_id is not None:
-            from llamactl.errors import UsageError
-
-            raise UsageError("-c/--continue and --cid continue one conversation: drop --batch")
-        if no_stdin and batch == "-":
-            from llamactl.errors import UsageError
-
-            raise UsageError("--batch - reads stdin, which --no-stdin ignores: drop one of them")
-        if flags.api == "openai":
-            from llamactl.errors import UsageError
-
-            raise UsageError("--batch runs on the native API: drop --api openai")
-        refuse_single_flags(
-            prompt=prompt,
-            stream=flags.stream,
-            json=flags.json_output,
-            selections=flags.selections,
-            dry_run=flags.dry_run,
-        )
-        settings = BatchSettings.from_flags(
-            batch,
-            batch_format=batch_format,
-            concurrency=concurrency,
-            output=output,
-            max_cost=max_cost,
-            quiet=flags.quiet,
-            timeout=flags.timeout,
-            max_time=flags.max_time,
-            retries=flags.retries,
-            history=not flags.no_history,
-        )
-        options = InferOptions(
-            model=flags.model,
-            version=flags.version,
-            deploy_id=flags.deploy_id,
-            inputs=flags.inputs or [],
-            chat=flags.chat,
-            system=flags.system,
-        )
-        run_batch(env, options, settings)
+    if batch.source is not None:
+        _refuse_with_batch(batch.source, prompt, flags, no_stdin=no_stdin, continuing=continuing)
+        _run_batch(env, batch.source, flags, batch)
         return
-    given = [
-        name
-        for name, value in (
-            ("--batch-format", batch_format),
-            ("--concurrency", concurrency),
-            ("--output", output),
-            ("--max-cost", max_cost),
-        )
-        if value is not None
-    ]
-    if given:  # name only the flags given: the message is about what the user typed
-        from llamactl.errors import UsageError
-
-        raise UsageError(
-            f"{' and '.join(given)} {'needs' if len(given) == 1 else 'need'} --batch FILE",
-            hint="to keep one answer in a file, redirect stdout: llamactl infer ... > FILE"
-            if output is not None
-            else None,
-        )
+    _refuse_batch_options(batch)
     from llamactl.commands.common import infer_options, send
 
     options = infer_options(flags, prompt=prompt)
     options.no_stdin = no_stdin
     env.output.quiet = flags.quiet
-    if flags.chat or flags.system is not None or continue_latest or conversation_id is not None:
+    if flags.chat or flags.system is not None or continuing:
         from llamactl.chat.single import ChatChoice, run_single_turn
 
         run_single_turn(
@@ -186,7 +59,63 @@ def infer(
             dry_run=flags.dry_run,
         )
         return
+    from llamactl.inference.prepare import prepare_request
+
     request = prepare_request(
         options, env, warn=env.output.warn, fetch_schema=not flags.dry_run, info=env.output.info
     )
     send(env, request, options, flags)
+
+
+def _refuse_with_batch(
+    source: str, prompt: str | None, flags: RequestFlags, *, no_stdin: bool, continuing: bool
+) -> None:
+    """The options that mean nothing with --batch (exit 2)."""
+    from llamactl.batch.settings import refuse_single_flags
+    from llamactl.errors import UsageError
+
+    if continuing:
+        raise UsageError("-c/--continue and --cid continue one conversation: drop --batch")
+    if no_stdin and source == "-":
+        raise UsageError("--batch - reads stdin, which --no-stdin ignores: drop one of them")
+    if flags.api == "openai":
+        raise UsageError("--batch runs on the native API: drop --api openai")
+    refuse_single_flags(
+        prompt=prompt,
+        stream=flags.stream,
+        json=flags.json_output,
+        selections=flags.selections,
+        dry_run=flags.dry_run,
+    )
+
+
+def _run_batch(env: Environment, source: str, flags: RequestFlags, batch: BatchFlags) -> None:
+    from llamactl.batch.run import run_batch
+    from llamactl.batch.settings import BatchSettings
+    from llamactl.commands.common import infer_options
+
+    settings = BatchSettings.from_flags(
+        source,
+        batch.batch_format,
+        batch.concurrency,
+        batch.output,
+        batch.max_cost,
+        quiet=flags.quiet,
+        **flags.run_settings(),
+    )
+    run_batch(env, infer_options(flags), settings)
+
+
+def _refuse_batch_options(batch: BatchFlags) -> None:
+    """--batch-format, --concurrency, --output and --max-cost without --batch (exit 2), naming
+    only those given: the message is about what the user typed."""
+    given = batch.given()
+    if given:
+        from llamactl.errors import UsageError
+
+        raise UsageError(
+            f"{' and '.join(given)} {'needs' if len(given) == 1 else 'need'} --batch FILE",
+            hint="to keep one answer in a file, redirect stdout: llamactl infer ... > FILE"
+            if batch.output is not None
+            else None,
+        )

@@ -1,169 +1,38 @@
-"""The options of one request, defined once: `infer` and `history rerun` both take them
-(`@with_request_options`), with the same names, help, panels and defaults.
+"""infer's options, declared once: `history rerun` takes the same request options
+(`RequestFlags`, expanded by `@with_options`) and `chat` some of them, with the same names,
+help, panels and defaults. Their help is in help.md's `## options: infer`.
 
-Help paragraphs are single lines (Typer's Rich help keeps every line break it is given);
-brackets are Rich markup: write a literal one as \\[.
-
-No `from __future__ import annotations` in the modules that define options: their
-annotations stay objects, so neither this module nor Typer compiles them from strings on
-every run.
+No `from __future__ import annotations`: see commands/options.py.
 """
 
-import inspect
 import math
-from collections.abc import Callable
-from dataclasses import dataclass, fields
-from typing import Annotated, Any, cast, get_type_hints
+from dataclasses import dataclass
+from typing import Annotated, Any
 
 import typer
 
 from llamactl.api.retry import DEFAULT_RETRIES, DEFAULT_TIMEOUT, MAX_TIMEOUT
 from llamactl.catalogue.names import complete_model_name
+from llamactl.commands.options import Declarations
 
 MODEL_PANEL = "Model"
 INPUT_PANEL = "Input"
 OUTPUT_PANEL = "Output"
 REQUEST_PANEL = "Request"
 CONVERSATION_PANEL = "Conversation"
+BATCH_PANEL = "Batch"
 
-Model = Annotated[
-    str | None,
-    typer.Option(
-        "-m",
-        "--model",
-        metavar="MODEL",
-        help="Model name, e.g. meta-llama/Llama-2-70b-chat-hf.",
-        autocompletion=complete_model_name,
-        rich_help_panel=MODEL_PANEL,
-        show_default=False,
-    ),
-]
-Version = Annotated[
-    str | None,
-    typer.Option(
-        "--version",
-        metavar="V",
-        help="Pin a model version (see 'models versions').",
-        rich_help_panel=MODEL_PANEL,
-        show_default=False,
-    ),
-]
-DeployId = Annotated[
-    str | None,
-    typer.Option(
-        "-d",
-        "--deploy-id",
-        metavar="ID",
-        help="Run a deployment instead of a model.",
-        rich_help_panel=MODEL_PANEL,
-        show_default=False,
-    ),
-]
+infer_opts = Declarations("infer")
 
 
 def complete_api(incomplete: str) -> list[str]:
     return [name for name in ("native", "openai") if name.startswith(incomplete)]
 
 
-Api = Annotated[
-    str | None,
-    typer.Option(
-        "--api",
-        metavar="native|openai",
-        help="native: POST /v1/inference/MODEL with a prompt. openai: DeepInfra's OpenAI-compatible chat API (POST /v1/openai/chat/completions, or LLAMACTL_OPENAI_URL's server) with the input as a user message and the server's cost on every stream. \\[default: native]",
-        autocompletion=complete_api,
-        rich_help_panel=MODEL_PANEL,
-        show_default=False,
-    ),
-]
-Inputs = Annotated[
-    list[str] | None,
-    typer.Option(
-        "-i",
-        "--input",
-        metavar="KEY=VALUE",
-        help="Request field, repeatable: -i max_new_tokens=200 -i temperature=0.7 -i stop=X. @path reads a file, @- stdin.",
-        rich_help_panel=INPUT_PANEL,
-        show_default=False,
-    ),
-]
-Chat = Annotated[
-    bool,
-    typer.Option(
-        "--chat",
-        help="Send the input as a chat turn, in the model family's chat format (Llama 2's \\[INST] ... \\[/INST], Llama 3's headers), so a chat model answers it instead of continuing it; infer starts a conversation with it.",
-        rich_help_panel=INPUT_PANEL,
-    ),
-]
-System = Annotated[
-    str | None,
-    typer.Option(
-        "--system",
-        metavar="TEXT",
-        help="A system prompt for the chat turn (implies --chat); with -c or --cid, from this turn on.",
-        rich_help_panel=INPUT_PANEL,
-        show_default=False,
-    ),
-]
-# Which conversation a chat turn continues: infer's and chat's own options (not RequestFlags:
-# `history rerun` sends a recorded request as it was, outside any conversation).
-ContinueLatest = Annotated[
-    bool,
-    typer.Option(
-        "-c",
-        "--continue",
-        help="Continue the most recent conversation: each turn is sent with every turn before it.",
-        rich_help_panel=CONVERSATION_PANEL,
-    ),
-]
-ConversationId = Annotated[
-    int | None,
-    typer.Option(
-        "--cid",
-        metavar="ID",
-        help="Continue conversation ID (each turn's summary line names its conversation).",
-        rich_help_panel=CONVERSATION_PANEL,
-        show_default=False,
-    ),
-]
-Stream = Annotated[
-    bool | None,
-    typer.Option(
-        "--stream/--no-stream",
-        help="Stream tokens as they are generated (default for text output).",
-        rich_help_panel=OUTPUT_PANEL,
-        show_default=False,
-    ),
-]
-Json = Annotated[
-    bool,
-    typer.Option(
-        "--json",
-        help="Print the API's JSON response (NDJSON events with --stream).",
-        rich_help_panel=OUTPUT_PANEL,
-    ),
-]
-Selections = Annotated[
-    list[str] | None,
-    typer.Option(
-        "-o",
-        metavar="PATH=TARGET",
-        help="Write part of the response to a file, or - for stdout, as deepctl: -o results.0.generated_text=-. {IDX} in PATH and TARGET stands for each array index.",
-        rich_help_panel=OUTPUT_PANEL,
-        show_default=False,
-    ),
-]
-Markdown = Annotated[
-    bool,
-    typer.Option(
-        "--md/--no-md",
-        help="On a terminal, render the text as Markdown while it streams (--no-md: plain text). Pipes and files always get the exact text.",
-        rich_help_panel=OUTPUT_PANEL,
-    ),
-]
-Quiet = Annotated[
-    bool, typer.Option("-q", "--quiet", help="No summary line on stderr.", rich_help_panel=OUTPUT_PANEL)
-]
+def complete_batch_format(incomplete: str) -> list[str]:
+    from llamactl.batch.input import FORMATS
+
+    return [name for name in FORMATS if name.startswith(incomplete)]
 
 
 def _a_number(value: float) -> float:
@@ -174,52 +43,71 @@ def _a_number(value: float) -> float:
     return value
 
 
+Model = Annotated[
+    str | None,
+    infer_opts.option("-m", "--model", metavar="MODEL", panel=MODEL_PANEL, complete=complete_model_name),
+]
+Version = Annotated[str | None, infer_opts.option("--version", metavar="V", panel=MODEL_PANEL)]
+DeployId = Annotated[str | None, infer_opts.option("-d", "--deploy-id", metavar="ID", panel=MODEL_PANEL)]
+Api = Annotated[
+    str | None, infer_opts.option("--api", metavar="native|openai", panel=MODEL_PANEL, complete=complete_api)
+]
+Inputs = Annotated[
+    list[str] | None, infer_opts.option("-i", "--input", metavar="KEY=VALUE", panel=INPUT_PANEL)
+]
+Chat = Annotated[bool, infer_opts.option("--chat", panel=INPUT_PANEL)]
+System = Annotated[str | None, infer_opts.option("--system", metavar="TEXT", panel=INPUT_PANEL)]
+NoStdin = Annotated[bool, infer_opts.option("--no-stdin", panel=INPUT_PANEL)]
+# Which conversation a chat turn continues: infer's and chat's own options (not RequestFlags:
+# `history rerun` sends a recorded request as it was, outside any conversation).
+ContinueLatest = Annotated[bool, infer_opts.option("-c", "--continue", panel=CONVERSATION_PANEL)]
+ConversationId = Annotated[int | None, infer_opts.option("--cid", metavar="ID", panel=CONVERSATION_PANEL)]
+Stream = Annotated[bool | None, infer_opts.option("--stream/--no-stream", panel=OUTPUT_PANEL)]
+Json = Annotated[bool, infer_opts.option("--json", panel=OUTPUT_PANEL)]
+Selections = Annotated[list[str] | None, infer_opts.option("-o", metavar="PATH=TARGET", panel=OUTPUT_PANEL)]
+Markdown = Annotated[bool, infer_opts.option("--md/--no-md", panel=OUTPUT_PANEL)]
+Quiet = Annotated[bool, infer_opts.option("-q", "--quiet", panel=OUTPUT_PANEL)]
 Timeout = Annotated[
-    float,
-    typer.Option(
-        "--timeout",
-        metavar="SECONDS",
-        min=0.1,
-        callback=_a_number,
-        help="Longest wait for the next byte from the API.",
-        rich_help_panel=REQUEST_PANEL,
-    ),
+    float, infer_opts.option("--timeout", metavar="SECONDS", panel=REQUEST_PANEL, min=0.1, callback=_a_number)
 ]
 MaxTime = Annotated[
-    float | None,
-    typer.Option(
-        "--max-time",
-        metavar="SECONDS",
-        min=0.1,
-        help="Longest time for the whole run, retries included (as curl's): what arrived stays, exit 5.",
-        rich_help_panel=REQUEST_PANEL,
-        show_default=False,
-    ),
+    float | None, infer_opts.option("--max-time", metavar="SECONDS", panel=REQUEST_PANEL, min=0.1)
 ]
-Retries = Annotated[
-    int,
-    typer.Option(
-        "--retries",
-        metavar="N",
-        min=0,
-        help="Retries after 429/503 or a connection that could not be made (0 disables).",
-        rich_help_panel=REQUEST_PANEL,
-    ),
-]
-DryRun = Annotated[
-    bool,
-    typer.Option(
-        "--dry-run", help="Print the equivalent curl command and send nothing.", rich_help_panel=REQUEST_PANEL
-    ),
-]
-NoHistory = Annotated[
-    bool,
-    typer.Option(
-        "--no-history",
-        help="Do not record this request in history \\[env: LLAMACTL_NO_HISTORY=1].",
-        rich_help_panel=REQUEST_PANEL,
-    ),
-]
+Retries = Annotated[int, infer_opts.option("--retries", metavar="N", panel=REQUEST_PANEL, min=0)]
+DryRun = Annotated[bool, infer_opts.option("--dry-run", panel=REQUEST_PANEL)]
+NoHistory = Annotated[bool, infer_opts.option("--no-history", panel=REQUEST_PANEL)]
+Prompt = Annotated[str | None, infer_opts.argument("PROMPT")]
+
+
+@dataclass
+class BatchFlags:
+    """infer's --batch options: FILE, and how its lines are read, run and written (the
+    others mean something only with --batch)."""
+
+    source: Annotated[str | None, infer_opts.option("--batch", metavar="FILE|-", panel=BATCH_PANEL)] = None
+    batch_format: Annotated[
+        str | None,
+        infer_opts.option(
+            "--batch-format", metavar="jsonl|lines", panel=BATCH_PANEL, complete=complete_batch_format
+        ),
+    ] = None
+    concurrency: Annotated[
+        int | None, infer_opts.option("--concurrency", metavar="N", panel=BATCH_PANEL, min=1, max=64)
+    ] = None
+    output: Annotated[str | None, infer_opts.option("--output", metavar="FILE", panel=BATCH_PANEL)] = None
+    max_cost: Annotated[
+        float | None, infer_opts.option("--max-cost", metavar="DOLLARS", panel=BATCH_PANEL)
+    ] = None
+
+    def given(self) -> list[str]:
+        """The options given besides --batch itself, as the user typed them."""
+        options = (
+            ("--batch-format", self.batch_format),
+            ("--concurrency", self.concurrency),
+            ("--output", self.output),
+            ("--max-cost", self.max_cost),
+        )
+        return [name for name, value in options if value is not None]
 
 
 @dataclass
@@ -245,45 +133,12 @@ class RequestFlags:
     dry_run: DryRun = False
     no_history: NoHistory = False
 
-
-def with_request_options(command: Callable[..., Any]) -> Callable[..., Any]:
-    """`command` with the shared options added to its parameters, after its arguments and
-    before its own options; it receives their values as one `flags: RequestFlags`."""
-    hints = get_type_hints(command, include_extras=True)
-    own = [
-        parameter.replace(annotation=hints.get(name, parameter.annotation))
-        for name, parameter in inspect.signature(command).parameters.items()
-        if name != "flags"
-    ]
-    leading = [parameter for parameter in own if not _is_option(parameter)]
-    trailing = [parameter for parameter in own if _is_option(parameter)]
-    shared_hints = get_type_hints(RequestFlags, include_extras=True)
-    shared = [
-        inspect.Parameter(
-            item.name,
-            inspect.Parameter.KEYWORD_ONLY,
-            default=item.default,
-            annotation=shared_hints[item.name],
-        )
-        for item in fields(RequestFlags)
-    ]
-
-    def run(**values: Any) -> Any:
-        flags = RequestFlags(**{item.name: values.pop(item.name) for item in fields(RequestFlags)})
-        return command(**values, flags=flags)
-
-    parameters = [
-        parameter.replace(kind=inspect.Parameter.KEYWORD_ONLY) for parameter in (*leading, *shared, *trailing)
-    ]
-    cast(Any, run).__signature__ = inspect.Signature(parameters)  # what Typer reads the options from
-    run.__annotations__ = {parameter.name: parameter.annotation for parameter in parameters}
-    run.__name__, run.__qualname__, run.__doc__ = command.__name__, command.__qualname__, command.__doc__
-    run.__module__ = command.__module__
-    return run
-
-
-def _is_option(parameter: inspect.Parameter) -> bool:
-    return any(
-        isinstance(extra, typer.models.OptionInfo)
-        for extra in getattr(parameter.annotation, "__metadata__", ())
-    )
+    def run_settings(self) -> dict[str, Any]:
+        """How long and how often to try, and whether to record: RunSettings' fields (and
+        BatchSettings')."""
+        return {
+            "timeout": self.timeout,
+            "retries": self.retries,
+            "history": not self.no_history,
+            "max_time": self.max_time,
+        }

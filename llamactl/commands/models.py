@@ -8,29 +8,15 @@ import typer
 
 from llamactl.catalogue.names import complete_model_name, complete_model_type
 from llamactl.commands.helptext import command_help
+from llamactl.commands.options import Declarations
 from llamactl.env import Environment
 
+models_opts = Declarations("models")
 ModelOption = Annotated[
-    str | None,
-    typer.Option(
-        "-m",
-        "--model",
-        metavar="MODEL",
-        help="The model, as the MODEL argument gives it (deepctl's spelling).",
-        autocompletion=complete_model_name,
-        show_default=False,
-    ),
+    str | None, models_opts.option("-m", "--model", metavar="MODEL", complete=complete_model_name)
 ]
-ModelArgument = Annotated[
-    str | None,
-    typer.Argument(
-        metavar="[MODEL]",
-        help="Model name or alias, e.g. meta-llama/Llama-2-70b-chat-hf \\[default: -m, LLAMACTL_MODEL, then 'models default'].",
-        autocompletion=complete_model_name,
-        show_default=False,
-    ),
-]
-JsonOption = Annotated[bool, typer.Option("--json", help="Print the API's JSON.")]
+ModelArgument = Annotated[str | None, models_opts.argument("[MODEL]", complete=complete_model_name)]
+JsonOption = Annotated[bool, models_opts.option("--json")]
 
 app = typer.Typer(no_args_is_help=True, **command_help("models"))
 
@@ -39,14 +25,7 @@ app = typer.Typer(no_args_is_help=True, **command_help("models"))
 def list_models(
     ctx: typer.Context,
     model_type: Annotated[
-        str | None,
-        typer.Option(
-            "--type",
-            metavar="TYPE",
-            help="Only models of this type, e.g. text-generation.",
-            autocompletion=complete_model_type,
-            show_default=False,
-        ),
+        str | None, Declarations("models list").option("--type", metavar="TYPE", complete=complete_model_type)
     ] = None,
     json_output: JsonOption = False,
 ) -> None:
@@ -92,15 +71,7 @@ def info(
     ctx: typer.Context,
     model_argument: ModelArgument = None,
     model_option: ModelOption = None,
-    version: Annotated[
-        str | None,
-        typer.Option(
-            "--version",
-            metavar="V",
-            help="A version of the model (see 'models versions').",
-            show_default=False,
-        ),
-    ] = None,
+    version: Annotated[str | None, Declarations("models info").option("--version", metavar="V")] = None,
     json_output: JsonOption = False,
 ) -> None:
     from llamactl.catalogue.cache import fetch_model_info
@@ -150,19 +121,14 @@ def complete_alias(ctx: typer.Context, incomplete: str) -> list[str]:
     return sorted(short for short in saved_aliases(Environment()) if short.startswith(incomplete))
 
 
+default_opts = Declarations("models default")
+
+
 @app.command("default", **command_help("models default"))
 def default(
     ctx: typer.Context,
-    model: Annotated[
-        str | None,
-        typer.Argument(
-            metavar="[MODEL]",
-            help="The model (or alias) to use when -m is left out.",
-            autocompletion=complete_model_name,
-            show_default=False,
-        ),
-    ] = None,
-    unset: Annotated[bool, typer.Option("--unset", help="Forget the saved default.")] = False,
+    model: Annotated[str | None, default_opts.argument("[MODEL]", complete=complete_model_name)] = None,
+    unset: Annotated[bool, default_opts.option("--unset")] = False,
 ) -> None:
     from llamactl.catalogue.model_choice import MODEL_VARIABLE, chosen_model, set_default
     from llamactl.config import load_config, save_config
@@ -195,32 +161,15 @@ def default(
         out.warn(f"{MODEL_VARIABLE}={from_environment} is set, and wins over the saved default")
 
 
+alias_opts = Declarations("models alias")
+
+
 @app.command("alias", **command_help("models alias"))
 def alias(
     ctx: typer.Context,
-    short: Annotated[
-        str | None,
-        typer.Argument(metavar="[SHORT]", help="The alias, e.g. llama70.", show_default=False),
-    ] = None,
-    model: Annotated[
-        str | None,
-        typer.Argument(
-            metavar="[MODEL]",
-            help="The model it stands for.",
-            autocompletion=complete_model_name,
-            show_default=False,
-        ),
-    ] = None,
-    remove: Annotated[
-        str | None,
-        typer.Option(
-            "--rm",
-            metavar="SHORT",
-            help="Remove an alias.",
-            autocompletion=complete_alias,
-            show_default=False,
-        ),
-    ] = None,
+    short: Annotated[str | None, alias_opts.argument("[SHORT]")] = None,
+    model: Annotated[str | None, alias_opts.argument("[MODEL]", complete=complete_model_name)] = None,
+    remove: Annotated[str | None, alias_opts.option("--rm", metavar="SHORT", complete=complete_alias)] = None,
     json_output: JsonOption = False,
 ) -> None:
     from llamactl.catalogue.model_choice import add_alias, alias_target, remove_alias
