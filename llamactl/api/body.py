@@ -153,3 +153,42 @@ def read_body(
         if len(body) > limit:
             break
     return body
+
+
+def read_json(response, deadline: Deadline | None = None, read_timeout: float | None = None) -> Any:
+    """The JSON body of a 2xx response, at most MAX_BODY bytes decoded; a truncated,
+    oversized or non-JSON body is a failed request."""
+    import http.client
+
+    import urllib3.exceptions
+
+    from llamactl.api.deadline import DeadlineExceeded
+    from llamactl.api.json_body import ResponseNotJson, loads
+
+    what = f"the API answered HTTP {response.status_code} with"
+    try:
+        body = read_body(response.raw, MAX_BODY, deadline, read_timeout)
+    except (DeadlineExceeded, RequestFailed):
+        raise
+    except (urllib3.exceptions.ReadTimeoutError, TimeoutError):
+        raise RequestFailed(
+            f"{what} a body that stalled: nothing arrived for {read_timeout or 0:g} s",
+            hint="raise --timeout if the API is just slow",
+        ) from None
+    except (urllib3.exceptions.HTTPError, http.client.HTTPException, OSError) as exc:
+        raise RequestFailed(f"{what} a body that broke off ({type(exc).__name__})") from None
+    finally:
+        response.close()
+    if len(body) > MAX_BODY:
+        raise BodyTooLarge(
+            f"{what} a body larger than {size_text(MAX_BODY)}, llamactl's limit for a JSON answer",
+            hint="stream long generations (--stream); check --api-url if this is not the API",
+        )
+    try:
+        return loads(body)
+    except ResponseNotJson as exc:
+        raise RequestFailed(
+            f"{what} a body that is not valid JSON"
+            if type(exc) is ResponseNotJson
+            else f"{what} {exc.reason}"
+        ) from None

@@ -13,7 +13,7 @@ import requests
 import requests.auth
 
 from llamactl import __version__
-from llamactl.api.body import ACCEPT_ENCODING, MAX_BODY, BodyTooLarge, read_body, size_text
+from llamactl.api.body import ACCEPT_ENCODING, read_body, read_json
 from llamactl.api.deadline import Deadline
 from llamactl.api.error_body import error_for_status
 from llamactl.api.request import InferenceRequest
@@ -179,36 +179,48 @@ class ApiClient:
                     url, kwargs, redirects = location, {**kwargs, "params": None}, redirects + 1
                     self.trace(f"> following the redirect to {location}")
                     continue
-                body = self._read_error_body(response)
-                self.trace("< " + body[:2000].decode("utf-8", errors="replace"))
-                failure = error_for_status(
-                    response.status_code,
-                    response.reason or "",
-                    body,
-                    response.headers.get("Content-Type", ""),
-                    target,
-                )
-                if response.status_code not in retry_statuses(method):
-                    if response.status_code in RETRY_STATUSES:  # a gateway's 502/504 to a POST
-                        failure.hint = MAY_HAVE_RUN
-                    raise failure
-                retry_after = parse_retry_after(response.headers.get("Retry-After"))
-                reason = f"{response.status_code} {message_or_reason(body, response)}"
-            delay = retry.delay(attempt, retry_after)
-            if delay is not None and self.deadline is not None and delay >= self.deadline.remaining():
-                failure.message += (
-                    f" (no time left for a retry within --max-time {self.deadline.seconds:g} s)"
-                )
-                raise failure
-            if delay is None:
-                if attempt > 1:
-                    failure.message += f" (gave up after {attempt} attempts)"
-                raise failure
+                failure, retry_after, reason = self._status_failure(response, method, target)
+            self._wait_to_retry(retry, attempt, retry_after, failure, reason)
             attempt += 1
-            self.notify(
-                scrub(f"retrying in {delay:.1f} s after {reason} (attempt {attempt} of {retry.retries + 1})")
-            )
-            time.sleep(delay)
+
+    def _status_failure(
+        self, response, method: str, target: str | None
+    ) -> tuple[LlamactlError, float | None, str]:
+        """The error for a non-2xx answer, raised unless the answer is one to retry (then
+        returned, with the server's Retry-After and the reason the retry notice gives)."""
+        body = self._read_error_body(response)
+        self.trace("< " + body[:2000].decode("utf-8", errors="replace"))
+        failure = error_for_status(
+            response.status_code,
+            response.reason or "",
+            body,
+            response.headers.get("Content-Type", ""),
+            target,
+        )
+        if response.status_code not in retry_statuses(method):
+            if response.status_code in RETRY_STATUSES:  # a gateway's 502/504 to a POST
+                failure.hint = MAY_HAVE_RUN
+            raise failure
+        retry_after = parse_retry_after(response.headers.get("Retry-After"))
+        return failure, retry_after, f"{response.status_code} {message_or_reason(body, response)}"
+
+    def _wait_to_retry(
+        self, retry: RetryPolicy, attempt: int, retry_after: float | None, failure: LlamactlError, reason: str
+    ) -> None:
+        """Sleep before attempt `attempt + 1`, saying so; or raise `failure` when the policy
+        (or --max-time) leaves no retry."""
+        delay = retry.delay(attempt, retry_after)
+        if delay is not None and self.deadline is not None and delay >= self.deadline.remaining():
+            failure.message += f" (no time left for a retry within --max-time {self.deadline.seconds:g} s)"
+            raise failure
+        if delay is None:
+            if attempt > 1:
+                failure.message += f" (gave up after {attempt} attempts)"
+            raise failure
+        self.notify(
+            scrub(f"retrying in {delay:.1f} s after {reason} (attempt {attempt + 1} of {retry.retries + 1})")
+        )
+        time.sleep(delay)
 
     def _redirect_target(self, response, url: str, safe: bool, redirects: int) -> str:
         """Where a redirect may be followed: a GET's, to the same origin, a few hops at most.
@@ -247,7 +259,9 @@ class ApiClient:
         body = kwargs.get("data")
         if isinstance(body, bytes):
             self.trace("> " + body[:2000].decode("utf-8", errors="replace"))
-        elif hasattr(body, "seek"):  # a streamed body (an upload): each attempt sends it whole
+        elif body is not None and hasattr(
+            body, "seek"
+        ):  # a streamed body (an upload): each attempt sends it whole
             body.seek(0)
         connect_timeout, read_timeout = CONNECT_TIMEOUT, self.timeout
         if self.deadline is not None:
@@ -359,42 +373,3 @@ def message_or_reason(body: bytes, response) -> str:
 
     message = message_from_body(body, response.headers.get("Content-Type", ""))
     return shorten(message) if message else (response.reason or "")
-
-
-def read_json(response, deadline: Deadline | None = None, read_timeout: float | None = None) -> Any:
-    """The JSON body of a 2xx response, at most MAX_BODY bytes decoded; a truncated,
-    oversized or non-JSON body is a failed request."""
-    import http.client
-
-    import urllib3.exceptions
-
-    from llamactl.api.deadline import DeadlineExceeded
-    from llamactl.api.json_body import ResponseNotJson, loads
-
-    what = f"the API answered HTTP {response.status_code} with"
-    try:
-        body = read_body(response.raw, MAX_BODY, deadline, read_timeout)
-    except (DeadlineExceeded, RequestFailed):
-        raise
-    except (urllib3.exceptions.ReadTimeoutError, TimeoutError):
-        raise RequestFailed(
-            f"{what} a body that stalled: nothing arrived for {read_timeout or 0:g} s",
-            hint="raise --timeout if the API is just slow",
-        ) from None
-    except (urllib3.exceptions.HTTPError, http.client.HTTPException, OSError) as exc:
-        raise RequestFailed(f"{what} a body that broke off ({type(exc).__name__})") from None
-    finally:
-        response.close()
-    if len(body) > MAX_BODY:
-        raise BodyTooLarge(
-            f"{what} a body larger than {size_text(MAX_BODY)}, llamactl's limit for a JSON answer",
-            hint="stream long generations (--stream); check --api-url if this is not the API",
-        )
-    try:
-        return loads(body)
-    except ResponseNotJson as exc:
-        raise RequestFailed(
-            f"{what} a body that is not valid JSON"
-            if type(exc) is ResponseNotJson
-            else f"{what} {exc.reason}"
-        ) from None
