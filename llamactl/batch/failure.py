@@ -13,6 +13,14 @@ class BudgetReached(RequestFailed):
     """--max-cost was reached with lines still to send (exit 5)."""
 
 
+def internal_error_text(crash: Exception) -> str:
+    """What the output and stderr say of a line whose processing raised."""
+    detail = str(crash)
+    if len(detail) > 200:
+        detail = detail[:200] + "…"
+    return f"internal error (a bug in llamactl): {type(crash).__name__}" + (f": {detail}" if detail else "")
+
+
 def stops_the_batch(error: LlamactlError) -> bool:
     """Failures every other line would meet too: the token, the model, the account's funds."""
     return isinstance(error, AuthError) or (isinstance(error, ApiRejected) and error.status in (402, 404))

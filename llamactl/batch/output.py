@@ -61,6 +61,14 @@ def json_line(record: dict[str, Any]) -> str:
     return text + "\n"
 
 
+def previous_batch_id(previous: dict[int, dict[str, Any]]) -> str | None:
+    """A resumed batch keeps its id, so history shows it as one batch."""
+    for record in previous.values():
+        if isinstance(record.get("batch_id"), str) and record["batch_id"]:
+            return record["batch_id"]
+    return None
+
+
 def is_done(record: dict[str, Any] | None, line: BatchLine) -> bool:
     """True when an earlier run finished this line with the same request."""
     return (

@@ -14,25 +14,25 @@ import secrets
 import threading
 import time
 from collections import deque
-from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 from llamactl.api.client import ApiClient
 from llamactl.api.deadline import deadline_for
-from llamactl.api.request import InferenceTarget
+from llamactl.api.request import InferenceRequest, InferenceTarget
 from llamactl.api.retry import RetryPolicy
 from llamactl.auth.credentials import ResolvedToken
-from llamactl.batch.failure import BatchEnd, BudgetReached, final_error, stops_the_batch
-from llamactl.batch.input import BatchLine, parse_batch
-from llamactl.batch.output import FileSink, StreamSink, batch_record, is_done
-from llamactl.batch.pool import HistoryWriter, SharedBackoff, WorkerPool, share_session
+from llamactl.batch.failure import BatchEnd, BudgetReached, final_error, internal_error_text, stops_the_batch
+from llamactl.batch.history import BatchHistory
+from llamactl.batch.input import BatchLine
+from llamactl.batch.output import FileSink, StreamSink, batch_record, is_done, previous_batch_id
+from llamactl.batch.pool import SharedBackoff, WorkerPool, share_session
 from llamactl.batch.progress import BatchTally, make_progress, summary_line
-from llamactl.batch.settings import BatchSettings, check_output_path, default_inputs, read_source
+from llamactl.batch.settings import BatchSettings, read_lines
 from llamactl.env import Environment
-from llamactl.errors import ApiRejected, ExitCode, Interrupted, LlamactlError, RequestFailed, UsageError
+from llamactl.errors import ApiRejected, ExitCode, Interrupted, LlamactlError, RequestFailed
 from llamactl.inference.outcome import InferenceOutcome
-from llamactl.inference.prepare import InferOptions, make_target
+from llamactl.inference.prepare import InferOptions
 from llamactl.inference.run import run_inference
 from llamactl.output.format import format_dollars
 from llamactl.output.views import is_queued
@@ -48,6 +48,7 @@ class Job:
 
     index: int  # the line's position in the batch
     line: BatchLine
+    request: InferenceRequest  # the line's (only lines that are requests become jobs)
     started_at: float = 0.0
     outcome: InferenceOutcome | None = None
     error: LlamactlError | None = None
@@ -76,23 +77,7 @@ def run_batch(env: Environment, options: InferOptions, settings: BatchSettings) 
     request; then the batch runs and its worst outcome decides the exit code."""
     from llamactl.auth.credentials import require_token
 
-    target = make_target(options.model, options.version, options.deploy_id)
-    defaults = default_inputs(options, env, settings.source)
-    data = read_source(env, settings.source)
-    check_output_path(settings)
-    lines = parse_batch(data, settings.batch_format, target, defaults, chat_options=options)
-    source = "stdin" if settings.source == "-" else settings.source
-    if not lines:
-        raise UsageError(f"no prompts in {source}")
-    if all(line.request is None for line in lines):
-        hint = (
-            "for one plain prompt a line, add --batch-format lines"
-            if settings.batch_format == "jsonl"
-            else None
-        )
-        raise UsageError(
-            f"no line of {source} is a request (line {lines[0].number}: {lines[0].error})", hint=hint
-        )
+    target, lines = read_lines(env, options, settings)
     token = require_token(env, env.output.warn)
     # locked before it is read back: a second run on the same FILE stops here, sending nothing
     sink = FileSink(settings.output) if settings.output else StreamSink(env.output.text)
@@ -119,7 +104,6 @@ class BatchRun:
         sink: FileSink | StreamSink,
     ):
         from llamactl.catalogue.pricing import cost_estimator
-        from llamactl.history.recording import recorder_for
 
         self.env = env
         self.settings = settings
@@ -129,7 +113,7 @@ class BatchRun:
         self.batch_id = previous_batch_id(previous) or secrets.token_hex(4)
         self.records: list[dict[str, Any] | None] = [None] * len(lines)
         self.pending: deque[Job] = deque(
-            Job(index, line)
+            Job(index, line, line.request)
             for index, line in enumerate(lines)
             if line.request is not None and not is_done(previous.get(line.number), line)
         )
@@ -151,8 +135,7 @@ class BatchRun:
         self.backoff = SharedBackoff()
         share_session(self.client.session, self.backoff, settings.concurrency, self.paused)
         self.sink = sink
-        recorder = recorder_for(env, self.history_failed, enabled=settings.history)
-        self.record_history = HistoryWriter(recorder, self.hold_history_open) if recorder else None
+        self.history = BatchHistory.open(env, self.reporter, enabled=settings.history)
         self.estimate_cost = cost_estimator(env)
         self.lock = threading.Lock()
         self.stop_reason: LlamactlError | None = None
@@ -166,8 +149,8 @@ class BatchRun:
     # the main thread
 
     def run(self) -> None:
-        if self.record_history is not None:
-            self.record_history.start()
+        if self.history is not None:
+            self.history.start()
         self.settle_known_lines()
         pool = WorkerPool(self.settings.concurrency, self.work)
         self.reporter.start()
@@ -208,32 +191,6 @@ class BatchRun:
                 f" before, {self.tally.to_send} to send"
             )
 
-    def hold_history_open(self) -> Callable[[], None] | None:
-        """The history database, open for the whole run (on the history thread), so that no
-        record's own connection is the last one out: that one folds the write-ahead log back
-        into the database, which would then happen after every request. Returns its closer."""
-        from llamactl.history.store import HistoryStore
-
-        try:
-            store = HistoryStore.open(self.history_path())
-        except Exception as exc:  # noqa: BLE001 - each record then warns about what went wrong
-            if "locked" in str(exc):
-                self.history_failed(str(exc))
-            return None
-        return store.db.close
-
-    def history_failed(self, message: str) -> None:
-        """The recorder's one warning per reason. At a locked database history stops
-        trying line by line (each try would wait for the lock again, seconds per line): the
-        records wait in memory and are tried once more at the end."""
-        if "locked" not in message or self.record_history is None:
-            self.reporter.warn(message)
-        elif not self.record_history.deferring:
-            self.record_history.defer()
-            self.reporter.info(
-                f"history: {self.history_path()} is locked; this batch's records wait until the end"
-            )
-
     def wind_down(self) -> None:
         """After the output is complete. A Ctrl-C from here on only cuts the wait for
         history short: the batch is done, and its outcome stands."""
@@ -245,25 +202,8 @@ class BatchRun:
             if isinstance(exc, Terminated) or not wait:
                 raise
             wait = False
-        if self.record_history is not None:
-            self.close_history(wait)
-
-    def close_history(self, wait: bool) -> None:
-        """Write the records still waiting; without `wait` (after Ctrl-C), or at a Ctrl-C
-        meanwhile, stop waiting for a database that is slow to answer (a lock)."""
-        assert self.record_history is not None
-        unsaved = self.record_history.close(wait)
-        if unsaved:
-            why = "database is locked" if self.record_history.deferring else "stopped waiting for it"
-            requests = (
-                "1 request of this batch was" if unsaved == 1 else f"{unsaved} requests of this batch were"
-            )
-            self.reporter.warn(f"history: {requests} not saved to {self.history_path()} ({why})")
-
-    def history_path(self):
-        from llamactl.history.store import history_path
-
-        return history_path(self.env)
+        if self.history is not None:
+            self.history.close(wait)
 
     def send_all(self, pool: WorkerPool) -> None:
         while True:
@@ -386,9 +326,9 @@ class BatchRun:
             if job.recorded:
                 return
             job.abandoned = True
-        if self.record_history is not None:
+        if self.history is not None:
             outcome = InferenceOutcome(
-                job.line.request,
+                job.request,
                 self.client.api_url,
                 started_at=job.started_at,
                 status="interrupted",
@@ -396,7 +336,7 @@ class BatchRun:
                 wall_seconds=time.time() - job.started_at,
                 batch_id=self.batch_id,
             )
-            self.record_history(outcome)
+            self.history(outcome)
 
     def end(self) -> BatchEnd:
         return BatchEnd(
@@ -428,7 +368,7 @@ class BatchRun:
         try:
             run_inference(
                 self.client,
-                job.line.request,
+                job.request,
                 QuietView(),
                 self.estimate_cost,
                 record=lambda outcome: self.record(job, outcome),
@@ -443,24 +383,8 @@ class BatchRun:
             if job.abandoned:
                 return
             job.recorded = True
-        if self.record_history is not None:
-            self.record_history(outcome)
+        if self.history is not None:
+            self.history(outcome)
 
     def paused(self, status: int, seconds: float) -> None:
         self.reporter.info(f"HTTP {status} from the API: holding new requests back for {seconds:.1f} s")
-
-
-def internal_error_text(crash: Exception) -> str:
-    """What the output and stderr say of a line whose processing raised."""
-    detail = str(crash)
-    if len(detail) > 200:
-        detail = detail[:200] + "…"
-    return f"internal error (a bug in llamactl): {type(crash).__name__}" + (f": {detail}" if detail else "")
-
-
-def previous_batch_id(previous: dict[int, dict[str, Any]]) -> str | None:
-    """A resumed batch keeps its id, so history shows it as one batch."""
-    for record in previous.values():
-        if isinstance(record.get("batch_id"), str) and record["batch_id"]:
-            return record["batch_id"]
-    return None

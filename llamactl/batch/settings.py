@@ -8,13 +8,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from llamactl.api.request import InferenceTarget
 from llamactl.api.retry import DEFAULT_RETRIES, DEFAULT_TIMEOUT
-from llamactl.batch.input import FORMATS
+from llamactl.batch.input import FORMATS, BatchLine, parse_batch
 from llamactl.env import Environment
 from llamactl.errors import UsageError
 from llamactl.files import read_stdin, user_path
 from llamactl.inference.inputs import InputError, RequestInputs, parse_inputs, validate_fields
-from llamactl.inference.prepare import InferOptions, StdinReader, read_path
+from llamactl.inference.prepare import InferOptions, StdinReader, make_target, read_path
 
 DEFAULT_CONCURRENCY = 4
 
@@ -106,6 +107,30 @@ def refuse_single_flags(
             f"--batch cannot be combined with {', '.join(given)}",
             hint="the prompts are the lines of the batch; each result is one JSON line, never streamed",
         )
+
+
+def read_lines(
+    env: Environment, options: InferOptions, settings: BatchSettings
+) -> tuple[InferenceTarget, list[BatchLine]]:
+    """The batch's target and lines, read and parsed; no line a request is a usage error."""
+    target = make_target(options.model, options.version, options.deploy_id)
+    defaults = default_inputs(options, env, settings.source)
+    data = read_source(env, settings.source)
+    check_output_path(settings)
+    lines = parse_batch(data, settings.batch_format, target, defaults, chat_options=options)
+    source = "stdin" if settings.source == "-" else settings.source
+    if not lines:
+        raise UsageError(f"no prompts in {source}")
+    if all(line.request is None for line in lines):
+        hint = (
+            "for one plain prompt a line, add --batch-format lines"
+            if settings.batch_format == "jsonl"
+            else None
+        )
+        raise UsageError(
+            f"no line of {source} is a request (line {lines[0].number}: {lines[0].error})", hint=hint
+        )
+    return target, lines
 
 
 def check_output_path(settings: BatchSettings) -> None:
