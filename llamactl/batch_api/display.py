@@ -113,7 +113,8 @@ class WaitProgress:
 
     def __init__(self, out: Output, clock: Callable[[], float] = time.monotonic):
         self.out, self.clock = out, clock
-        self.last_line, self.last_status = None, None
+        self.last_line: float | None = None  # when the last plain line was written
+        self.last_status: str | None = None
         self.bar = None
         if out.rich_stderr and not out.quiet:
             from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn

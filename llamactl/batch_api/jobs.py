@@ -14,6 +14,8 @@ from typing import Any
 from llamactl.errors import UsageError
 
 DONE = ("completed", "failed", "expired", "cancelled")  # a batch's final statuses
+# Job's fields from id to parts, as batch_jobs stores them (metadata on is decoded)
+JobColumns = tuple[str, float, str, str, str, "str | None", str, int, int]
 
 
 @dataclass
@@ -170,7 +172,8 @@ class JobStore:
                 "SELECT object FROM batch_parts WHERE job = ? ORDER BY part", (job_id,)
             )
         ]
-        return Job(*row[:9], json.loads(row[9]) if row[9] else None, row[10], bool(row[11]), batches)
+        columns: JobColumns = row[:9]
+        return Job(*columns, json.loads(row[9]) if row[9] else None, row[10], bool(row[11]), batches)
 
     def lines(self, job_id: str) -> Iterator[tuple[int, str, int, int, str | None]]:
         """(line, custom_id, part, position, status) of every line, in input order."""
