@@ -12,9 +12,13 @@ import time
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
 
 from llamactl.output.format import cost_text
 from llamactl.output.sink import Output
+
+if TYPE_CHECKING:
+    from rich.progress import Progress, ProgressColumn
 
 PLAIN_INTERVAL = 5.0  # seconds between two progress lines in a log
 FAILED_STATUSES = ("error", "incomplete", "invalid")
@@ -130,24 +134,34 @@ class PlainProgress:
         pass
 
 
+def lines_bar(out: Output, label: str, time_column: ProgressColumn, **options: Any) -> Progress:
+    """The transient bar on stderr that a batch run and a Batch API wait both show: `label`
+    (a format string: "{task.description}" shows the task's), the bar, lines done of all,
+    the task's `figures` field, then `time_column`. `options` go to Rich's Progress."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+
+    return Progress(
+        TextColumn(label, markup=False),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("{task.fields[figures]}", markup=False),
+        time_column,
+        console=out.stderr_console,
+        transient=True,
+        **options,
+    )
+
+
 class RichProgress:
     """A live progress bar on the terminal's stderr; notices are printed above it."""
 
     def __init__(self, out: Output, tally: BatchTally, batch_id: str):
-        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+        from rich.progress import TimeRemainingColumn
 
         self.tally = tally
         self.lock = threading.Lock()
-        self.progress = Progress(
-            TextColumn(f"batch {batch_id}", markup=False),
-            BarColumn(),
-            MofNCompleteColumn(),
-            TextColumn("{task.fields[figures]}", markup=False),
-            TimeRemainingColumn(),
-            console=out.stderr_console,
-            transient=True,
-            redirect_stdout=False,
-            redirect_stderr=False,
+        self.progress = lines_bar(
+            out, f"batch {batch_id}", TimeRemainingColumn(), redirect_stdout=False, redirect_stderr=False
         )
         self.task = self.progress.add_task("batch", total=tally.to_send, figures="")
 

@@ -117,18 +117,11 @@ class WaitProgress:
         self.last_status: str | None = None
         self.bar = None
         if out.rich_stderr and not out.quiet:
-            from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+            from rich.progress import TimeElapsedColumn
 
-            self.bar = Progress(
-                TextColumn("{task.description}", markup=False),
-                BarColumn(),
-                MofNCompleteColumn(),
-                TextColumn("{task.fields[figures]}", markup=False),
-                TimeElapsedColumn(),
-                console=out.stderr_console,
-                transient=True,
-                auto_refresh=False,
-            )
+            from llamactl.batch.progress import lines_bar
+
+            self.bar = lines_bar(out, "{task.description}", TimeElapsedColumn(), auto_refresh=False)
             self.task = self.bar.add_task("", total=None, figures="")
             self.bar.start()
 

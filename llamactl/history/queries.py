@@ -79,26 +79,22 @@ class Filters:
 
     def conditions(self) -> tuple[list[str], list[Any]]:
         """SQL conditions, each on an indexed column, and their parameters."""
+        models = self.models or ()
+        # One model walks its index in id order; several merge their index walks.
+        model = "model = ?" if len(models) == 1 else f"model IN ({placeholders(len(models))})"
+        wanted: tuple[tuple[str, Any], ...] = (
+            ("conversation_id = ?", self.conversation),
+            ("batch_id = ?", self.batch),
+            (model, self.models),
+            ("status = ?", self.status),
+            ("created_at >= ?", self.since),
+        )
         conditions: list[str] = []
         params: list[Any] = []
-        if self.conversation is not None:
-            conditions.append("conversation_id = ?")
-            params.append(self.conversation)
-        if self.batch is not None:
-            conditions.append("batch_id = ?")
-            params.append(self.batch)
-        if self.models is not None:
-            # One model walks its index in id order; several merge their index walks.
-            conditions.append(
-                "model = ?" if len(self.models) == 1 else f"model IN ({placeholders(len(self.models))})"
-            )
-            params.extend(self.models)
-        if self.status is not None:
-            conditions.append("status = ?")
-            params.append(self.status)
-        if self.since is not None:
-            conditions.append("created_at >= ?")
-            params.append(self.since)
+        for condition, value in wanted:
+            if value is not None:
+                conditions.append(condition)
+                params.extend(value if isinstance(value, tuple) else (value,))
         return conditions, params
 
 

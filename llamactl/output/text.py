@@ -7,8 +7,13 @@ arrived, and tokens that arrived together cost one write.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from llamactl.output.sanitize import visible
 from llamactl.output.sink import Output
+
+if TYPE_CHECKING:
+    from rich.console import Console, RenderableType
 
 
 class PlainText:
@@ -62,19 +67,14 @@ class RichText:
                 self.at_line_start = text.endswith("\n")
 
     def results(self, texts: list[str]) -> None:
-        if len(texts) == 1:
-            self.token(texts[0])
-            self.flush()
-            return
-        from rich.panel import Panel
-        from rich.text import Text
+        if len(texts) != 1:
+            from rich.text import Text
 
-        for index, text in enumerate(texts, 1):
-            self.console.print(
-                Panel(Text(visible(text)), title=f"result {index} of {len(texts)}", title_align="left"),
-                soft_wrap=False,
-            )  # wrap inside the panel, never crop
-        self.at_line_start = True
+            result_panels(self.console, [Text(visible(text)) for text in texts], soft_wrap=False)
+            self.at_line_start = True  # wrapped inside each panel, never cropped
+            return
+        self.token(texts[0])
+        self.flush()
 
     def end(self) -> None:
         self.flush(final=True)
@@ -106,23 +106,25 @@ class MarkdownText:
             self.token(texts[0])
             self.flush()
             return
-        from rich.panel import Panel
-
         from llamactl.output.markdown import RenderedMarkdown
         from llamactl.output.sanitize import visible
 
-        for index, text in enumerate(texts, 1):
-            self.out.stdout_console.print(
-                Panel(
-                    RenderedMarkdown(visible(text)),
-                    title=f"result {index} of {len(texts)}",
-                    title_align="left",
-                )
-            )
+        result_panels(self.out.stdout_console, [RenderedMarkdown(visible(text)) for text in texts])
 
     def end(self) -> None:
         self.stream.close()
         self.out.flush()
+
+
+def result_panels(console: Console, bodies: list[RenderableType], soft_wrap: bool | None = None) -> None:
+    """Several results on a terminal, each in a panel titled `result N of M` (`soft_wrap`
+    as Console.print takes it: None is the console's own)."""
+    from rich.panel import Panel
+
+    for index, body in enumerate(bodies, 1):
+        console.print(
+            Panel(body, title=f"result {index} of {len(bodies)}", title_align="left"), soft_wrap=soft_wrap
+        )
 
 
 def text_renderer(out: Output, markdown: bool = True) -> PlainText | RichText | MarkdownText:
