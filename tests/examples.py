@@ -20,7 +20,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from tests.emulator import VALID_TOKEN
+from tests.emulator import VALID_TOKEN, BatchPlan
 from tests.helpers import HANG_GUARD, REPO, invoke, subprocess_env
 
 BIN = Path(sys.executable).parent
@@ -58,8 +58,11 @@ def seed(directory: Path, emulator) -> Path:
 
 
 def restore_seeded(emulator) -> None:
-    """The seeded batch job back in the emulator, after the reset every test starts with."""
+    """The seeded batch job back in the emulator, after the reset every test starts with; a
+    batch an example submits ends at its first poll (a `--wait` would otherwise poll five
+    times, 40 s of the default intervals)."""
     emulator.batch_store.restore(emulator.seeded_batches)
+    emulator.batch_plan = BatchPlan(steps_per_poll=5)
 
 
 def sandbox(seeded: Path, destination: Path) -> Path:

@@ -283,6 +283,7 @@ def read_stderr_until(proc, words: str) -> str:
 def test_a_locked_history_waits_in_memory_and_is_written_once_the_lock_is_gone(emulator, env, home, tmp_path):
     """Today's SQLite timeout is paid once, not once per line: after the first lock the
     records wait, and once the lock is released they are all saved."""
+    env = {**env, "LLAMACTL_HISTORY_TIMEOUT": "0.2"}  # the first wait times out soon
     blocker = locked_history(env, home)
     prompts, output = prompts_file(tmp_path, 5), tmp_path / "out.jsonl"
     proc = start_llamactl(env, *batch_args(prompts, output))

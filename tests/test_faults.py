@@ -987,6 +987,7 @@ FAULTS = [
         command=["infer", "-m", MODEL, "-q", "--batch", "-", "--output", "{home}/out.jsonl"],
         stdin=b'"tell me"\n',
         breaks=lambda home: hold(lock_history(home)),
+        environ={"LLAMACTL_HISTORY_TIMEOUT": "0.2"},  # the lock outlasts any wait: no need for 5 s
     ),
     Fault(
         "models list --type that no model has",

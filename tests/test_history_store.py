@@ -15,7 +15,7 @@ from llamactl.errors import UsageError
 from llamactl.history import queries
 from llamactl.history.migrations import MIGRATIONS
 from llamactl.history.records import HistoryRecord
-from llamactl.history.store import HistoryStore
+from llamactl.history.store import HistoryStore, busy_timeout
 
 
 def make_record(prompt: str = "hello llamas", results=("a reply",), **changes) -> HistoryRecord:
@@ -258,3 +258,13 @@ def test_a_chat_request_is_found_by_its_last_user_message(store):
     [found] = store.search("alpaca", 10)
     assert (found.id, found.api, found.prompt) == (new_id, "openai", "the alpaca question")
     assert store.search("first", 10) == []
+
+
+@pytest.mark.parametrize(
+    ("value", "seconds"),
+    [(None, 5.0), ("0.2", 0.2), ("0", 0.0), ("soon", 5.0), ("-1", 5.0), ("nan", 5.0), ("1e9", 5.0)],
+)
+def test_the_busy_timeout_is_five_seconds_unless_the_test_knob_sets_a_sane_one(monkeypatch, value, seconds):
+    if value is not None:
+        monkeypatch.setenv("LLAMACTL_HISTORY_TIMEOUT", value)
+    assert busy_timeout() == seconds

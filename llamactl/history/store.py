@@ -31,7 +31,19 @@ from llamactl.history.records import HistoryRecord
 
 HISTORY_FILENAME = "history.db"
 BUSY_TIMEOUT_SECONDS = 5.0
+# A test knob, not in --help: a test of a locked database sets it low instead of waiting 5 s.
+BUSY_TIMEOUT_VARIABLE = "LLAMACTL_HISTORY_TIMEOUT"
 EXPORT_BATCH = 500
+
+
+def busy_timeout() -> float:
+    """Seconds to wait for another process's lock: LLAMACTL_HISTORY_TIMEOUT when it is a
+    number from 0 to 3600, else BUSY_TIMEOUT_SECONDS (read at each call: tests lower it)."""
+    try:
+        seconds = float(os.environ.get(BUSY_TIMEOUT_VARIABLE) or "nan")
+    except ValueError:
+        seconds = float("nan")
+    return seconds if 0 <= seconds <= 3600 else BUSY_TIMEOUT_SECONDS  # NaN fails this too
 
 
 class HistoryUnavailable(LocalFailure):
@@ -134,8 +146,8 @@ class HistoryStore:
     @classmethod
     def open(cls, path: Path, timeout: float | None = None) -> HistoryStore:
         """Open (creating and migrating) the database; `timeout` is how long to wait for a
-        lock, BUSY_TIMEOUT_SECONDS unless given (read here, so that tests can lower it)."""
-        timeout = BUSY_TIMEOUT_SECONDS if timeout is None else timeout
+        lock, busy_timeout() unless given."""
+        timeout = busy_timeout() if timeout is None else timeout
         ensure_private_dir(path.parent)
         create_private_file(path)
         db = sqlite3.connect(path, timeout=timeout, isolation_level=None)
@@ -155,7 +167,7 @@ class HistoryStore:
         migration, no journal-mode switch, so a read-only disk still lists its history and
         a newer llamactl's database can be read. No file yet is an empty history; a file
         that needs migrating is opened as `open` does (a read could not use it as it is)."""
-        timeout = BUSY_TIMEOUT_SECONDS if timeout is None else timeout
+        timeout = busy_timeout() if timeout is None else timeout
         check_directory_path(path.parent)
         if not os.path.lexists(path):
             db = sqlite3.connect(":memory:", isolation_level=None)

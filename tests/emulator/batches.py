@@ -31,6 +31,7 @@ class BatchPlan:
     validating_steps: int = 1  # retrievals that still answer `validating`
     rows_per_step: int = 1_000_000  # rows finished per step while `in_progress`
     finalizing_steps: int = 1  # retrievals that answer `finalizing` before `completed`
+    steps_per_poll: int = 1  # steps each retrieval moves (more: a job ends in fewer polls)
     expire_after_rows: int | None = None  # the batch expires once this many rows ran
     cancel_completes: bool = False  # a cancel arrives too late: the batch completes (billed)
     empty_error_file: bool = True  # error_file_id set (to an empty file) even with no failures

@@ -201,11 +201,13 @@ def _batch(exchange, path_index: int = -1):
 
 
 def retrieve_batch(exchange) -> None:
-    """Each retrieval is a step of the batch's status machine (batches.py)."""
+    """Each retrieval is a step (or the plan's steps_per_poll) of the batch's status machine
+    (batches.py)."""
     if exchange.authorized() and (batch := _batch(exchange)) is not None:
         store = _store(exchange)
         with store.lock:
-            store.step(batch)
+            for _ in range(store.plan.steps_per_poll):
+                store.step(batch)
             exchange.send_json(200, batch.object())
 
 
