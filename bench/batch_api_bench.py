@@ -18,7 +18,7 @@ import tempfile
 from pathlib import Path
 
 from emulated import MODEL, Emulator, client_env
-from timing import llamactl_script, run_once, run_watched
+from timing import ensure_bytecode, llamactl_script, run_once, run_watched
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from tests.emulator import BatchPlan  # noqa: E402
@@ -69,6 +69,7 @@ def main() -> int:
     parser.add_argument("--runs", type=int, default=3)
     args = parser.parse_args()
     llamactl = llamactl_script()
+    ensure_bytecode()  # as an install has it: no module compiled from source on each run
     work = Path(tempfile.mkdtemp(prefix="batch-api-bench-"))
     source = work / "prompts.jsonl"
     size = write_input(source, args.lines, args.prompt_bytes)
