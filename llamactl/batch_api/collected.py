@@ -1,7 +1,7 @@
 """A collected job's records, kept beside its downloaded files: they are what those files
 (which never change once downloaded) always give, so a later `batch results` copies them
-instead of reading every row again, as fast as the bytes move. Written atomically with
-the lines' statuses already stored, so a copy present is a whole one."""
+instead of reading every row again, as fast as the bytes move. Each file is written
+atomically and their counts last, so records with counts beside them are whole."""
 
 from __future__ import annotations
 
@@ -10,9 +10,8 @@ from contextlib import ExitStack, contextmanager
 from pathlib import Path
 from typing import IO, Any, Protocol
 
-from llamactl.batch_api.jobs import JobStore
-
-RECORDS, FAILED = "records.jsonl", "failed.jsonl"  # every line's record; those not ok
+RECORDS, FAILED, COUNTS = "records.jsonl", "failed.jsonl", "counts.json"  # all; those not ok; tally
+STATUSES = ("ok", "error", "not_run")
 CHUNK = 1 << 20
 
 
@@ -31,21 +30,31 @@ class Tee:
             file.write(text)
 
 
-def counts(store: JobStore, job_id: str, directory: Path) -> dict[str, int] | None:
-    """How many lines are ok, error and not_run, when the job's records are kept; else None."""
-    if not all((directory / name).is_file() for name in (RECORDS, FAILED)):
+def counts(directory: Path) -> dict[str, int] | None:
+    """How many lines were ok, error and not_run, when the job's records are kept; else None."""
+    import json
+
+    try:
+        found = json.loads((directory / COUNTS).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
         return None
-    found = store.status_counts(job_id)
-    if not found or None in found:
+    if not isinstance(found, dict) or not all((directory / name).is_file() for name in (RECORDS, FAILED)):
         return None
-    return {status: found.get(status, 0) for status in ("ok", "error", "not_run")}
+    return {status: int(found.get(status, 0)) for status in STATUSES}
 
 
 def copy(directory: Path, out: TextSink | None, errors: TextSink | None) -> None:
     """The kept records to `out` and the failed ones to `errors` (each if given), a chunk
-    at a time."""
+    at a time: as bytes into a file, as text to stdout."""
+    import shutil
+
     for name, target in ((RECORDS, out), (FAILED, errors)):
-        if target is not None:
+        binary = getattr(target, "buffer", None)
+        if binary is not None:
+            target.flush()  # type: ignore[union-attr]  # a text file: its bytes go below it
+            with (directory / name).open("rb") as source:
+                shutil.copyfileobj(source, binary, CHUNK)
+        elif target is not None:
             with (directory / name).open(encoding="utf-8", newline="") as source:
                 while chunk := source.read(CHUNK):
                     target.write(chunk)
@@ -61,3 +70,12 @@ def keeping(directory: Path) -> Iterator[tuple[IO[str], IO[str]]]:
             stack.enter_context(atomic_writer(directory / RECORDS, PRIVATE)),
             stack.enter_context(atomic_writer(directory / FAILED, PRIVATE)),
         )
+
+
+def keep_counts(directory: Path, counts: dict[str, int]) -> None:
+    """Written last: the kept records are whole once this file is there."""
+    import json
+
+    from llamactl.files import write_atomically
+
+    write_atomically(directory / COUNTS, json.dumps(counts))

@@ -205,14 +205,6 @@ class JobStore:
                 ),
             )
 
-    def status_counts(self, job_id: str) -> dict[str | None, int]:
-        """How many of the job's lines have each status (None: results not collected yet)."""
-        return dict(
-            self.db.execute(
-                "SELECT status, count(*) FROM batch_lines WHERE job = ? GROUP BY status", (job_id,)
-            )
-        )
-
     def mark_recorded(self, job_id: str) -> None:
         self.db.execute("UPDATE batch_jobs SET results_recorded = 1 WHERE id = ?", (job_id,))
 

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from llamactl.batch_api import collected
-from llamactl.batch_api.collected import Tee, TextSink
+from llamactl.batch_api.collected import STATUSES, Tee, TextSink
 from llamactl.batch_api.jobs import Job, JobStore
 
 NOT_RUN_CODES = ("batch_expired", "batch_cancelled")
@@ -197,7 +197,6 @@ def _body_error(response: dict) -> dict | None:
 
 
 HISTORY_CHUNK = 5000  # records a history transaction takes: few commits, the lock held briefly
-STATUSES = ("ok", "error", "not_run")
 
 
 def collect(
@@ -343,7 +342,7 @@ def collect_job(env, store: JobStore, history, api, job: Job, output: str | None
     errors_path = user_path(errors) if errors else None
     if output_path is not None and errors_path is not None and output_path == errors_path:
         raise UsageError("--output and --errors are the same file")
-    kept = collected.counts(store, job.id, directory) if recorder is None else None
+    kept = collected.counts(directory) if recorder is None else None
     with _text_target(out, output_path) as target, _text_target(out, errors_path, optional=True) as failed:
         if kept is not None:  # collected before: the same records again, copied
             collected.copy(directory, target, failed)
@@ -353,6 +352,7 @@ def collect_job(env, store: JobStore, history, api, job: Job, output: str | None
                 tally = collect(
                     store, job, files, Tee(target, records_kept), Tee(failed, failed_kept), recorder
                 )
+            collected.keep_counts(directory, vars(tally))
     if recorder is not None:
         store.mark_recorded(job.id)
     out.info(f"batch job {job.id}: {tally.ok} ok, {tally.error} failed, {tally.not_run} not run")
