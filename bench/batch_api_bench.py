@@ -82,8 +82,8 @@ def main() -> int:
             env = client_env(emulator)  # a fresh state directory each time
             submits.append((run_watched([llamactl, "batch", "submit", "-m", MODEL, str(source)], env), env))
         last_env = submits[-1][1]
-        walls = sorted(sample[0][0] for sample in submits)
-        rss = max(sample[0][2] for sample in submits)
+        middle = sorted(sample[0] for sample in submits)[len(submits) // 2]
+        submitted = (*middle[:2], max(sample[0][2] for sample in submits))
         # The bare script reads and writes the bytes llamactl uploads (the converted lines,
         # larger than the input by each line's wrapper) once; the input's own bytes, shown
         # too, would leave the API's reading of that wrapper to llamactl's account.
@@ -97,13 +97,12 @@ def main() -> int:
         )
         ok &= report(
             f"submit (check, convert, upload {uploaded.stat().st_size / 1e6:.1f} MB)",
-            walls[len(walls) // 2],
-            rss,
+            submitted,
             bare,
         )
         print(
             f"  (bare moving the input's {size / 1e6:.1f} MB instead: {as_input[0]:.2f} s,"
-            f" {walls[len(walls) // 2] / as_input[0]:.2f}x)"
+            f" {submitted[0] / as_input[0]:.2f}x)"
         )
 
         # The last job submitted runs to its end, then its results are collected.
@@ -119,12 +118,11 @@ def main() -> int:
         first = run_watched(results, jobs_env)
         report(
             "results, first time (download, order, write, record every line in history)",
-            first[0],
-            first[2],
+            first,
             bare,
         )
         again = median_of(args.runs, results, jobs_env)  # downloaded and recorded already
-        ok &= report("results again (the records kept at the first collection, copied)", again[0], again[2], bare)
+        ok &= report("results again (the records kept at the first collection, copied)", again, bare)
 
         ok &= polling_cpu(emulator, llamactl, args.polls, work)
     return 0 if ok else 1
@@ -145,15 +143,20 @@ def _job_ids(env: dict) -> list[str]:
         return [row[0] for row in db.execute("SELECT batch_id FROM batch_parts")]
 
 
-def report(title: str, wall: float, rss_kib: int, bare: tuple[float, float, int]) -> bool:
-    ratio = wall / bare[0]
+def report(title: str, sample: tuple[float, float, int], bare: tuple[float, float, int]) -> bool:
+    """Wall time is the target; the CPU seconds (the client's own, not the emulator's in
+    this process) say more on a loaded machine, where wall time is mostly waiting."""
+    (wall, cpu, rss_kib), ratio = sample, sample[0] / bare[0]
     rss_ok, time_ok = rss_kib < 100 * MIB, ratio <= 1.5
     print(f"\n{title}")
     print(
-        f"  llamactl   {wall:7.2f} s   peak RSS {rss_kib / MIB:6.1f} MiB (target < 100: {'ok' if rss_ok else 'MISSED'})"
+        f"  llamactl   {wall:7.2f} s  {cpu:5.2f} s CPU   peak RSS {rss_kib / MIB:6.1f} MiB"
+        f" (target < 100: {'ok' if rss_ok else 'MISSED'})"
     )
-    print(f"  bare       {bare[0]:7.2f} s   peak RSS {bare[2] / MIB:6.1f} MiB")
-    print(f"  ratio      {ratio:7.2f}x (target <= 1.5x: {'ok' if time_ok else 'MISSED'})")
+    print(f"  bare       {bare[0]:7.2f} s  {bare[1]:5.2f} s CPU   peak RSS {bare[2] / MIB:6.1f} MiB")
+    print(
+        f"  ratio      {ratio:7.2f}x (target <= 1.5x: {'ok' if time_ok else 'MISSED'}); CPU {cpu / bare[1]:.2f}x"
+    )
     return rss_ok and time_ok
 
 
