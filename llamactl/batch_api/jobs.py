@@ -114,7 +114,7 @@ class JobStore:
             self._add_part(job_id, 1, batch)
             self.db.executemany(
                 "INSERT INTO batch_lines (job, line, custom_id, part, position) VALUES (?, ?, ?, ?, ?)",
-                ((job_id, *row) for row in custom_ids),
+                ((job_id, line, custom_id, part, position) for line, custom_id, part, position in custom_ids),
             )
         return job_id
 

@@ -73,9 +73,6 @@ class Converted:
     def lines(self) -> int:
         return len(self.numbers)
 
-    def custom_id(self, index: int) -> str:
-        return f"line-{self.numbers[index]}" if self.custom_ids is None else self.custom_ids[index]
-
 
 class PromptTemplate:
     """The bytes around the prompt of every line of one conversion, so that a line that is

@@ -9,6 +9,7 @@ import shutil
 import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass
+from itertools import chain, repeat
 from pathlib import Path
 from typing import IO
 
@@ -116,12 +117,16 @@ def _upload_name(source: str, part: int, parts: int) -> str:
 
 
 def _positions(converted: Converted) -> Iterator[tuple[int, str, int, int]]:
-    """(line, custom_id, part, position within the part) of every line, as they are read."""
-    index = 0
-    for number, part in enumerate(converted.parts, 1):
-        for position in range(part.lines):
-            yield converted.numbers[index], converted.custom_id(index), number, position
-            index += 1
+    """(line, custom_id, part, position within the part) of every line, zipped in C: a
+    50,000-line job makes no Python call per line here."""
+    parts = converted.parts
+    return zip(
+        converted.numbers,
+        map("line-{}".format, converted.numbers) if converted.custom_ids is None else converted.custom_ids,
+        chain.from_iterable(repeat(number, part.lines) for number, part in enumerate(parts, 1)),
+        chain.from_iterable(range(part.lines) for part in parts),
+        strict=True,
+    )
 
 
 def _lines_to_resend(store: JobStore, name: str) -> tuple[set[int], str]:
