@@ -1,7 +1,8 @@
 """`llamactl batch` at the Batch API's limit: a 50,000-line input submitted (checked,
 converted, uploaded) and its results collected in input order, each against a bare script
-that moves the same bytes once (read the file and upload it; download the output and
-write it), with peak RSS; and what polling costs in CPU.
+that moves the same bytes once (read the lines llamactl uploads, write them and upload
+them; download the output and write it), with peak RSS; and what polling costs in CPU.
+The modules are compiled first, as an install has them.
 
     .venv/bin/python bench/batch_api_bench.py [--lines 50000] [--prompt-bytes 200] [--polls 300]
 
@@ -18,7 +19,7 @@ import tempfile
 from pathlib import Path
 
 from emulated import MODEL, Emulator, client_env
-from timing import llamactl_script, run_once, run_watched
+from timing import ensure_bytecode, llamactl_script, run_once, run_watched
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from tests.emulator import BatchPlan  # noqa: E402
@@ -69,22 +70,40 @@ def main() -> int:
     parser.add_argument("--runs", type=int, default=3)
     args = parser.parse_args()
     llamactl = llamactl_script()
+    ensure_bytecode()  # as an install has it: no module compiled from source on each run
     work = Path(tempfile.mkdtemp(prefix="batch-api-bench-"))
     source = work / "prompts.jsonl"
     size = write_input(source, args.lines, args.prompt_bytes)
     print(f"input: {args.lines:,} lines, {size / 1e6:.1f} MB")
     ok = True
     with Emulator() as emulator:
-        env = client_env(emulator)
-        bare = median_of(args.runs, [sys.executable, "-c", BARE_UPLOAD, str(source), str(work / "copy")], env)
         submits = []
         for _ in range(args.runs):
             env = client_env(emulator)  # a fresh state directory each time
             submits.append((run_watched([llamactl, "batch", "submit", "-m", MODEL, str(source)], env), env))
         last_env = submits[-1][1]
-        walls = sorted(sample[0][0] for sample in submits)
-        rss = max(sample[0][2] for sample in submits)
-        ok &= report("submit (check, convert, upload)", walls[len(walls) // 2], rss, bare)
+        middle = sorted(sample[0] for sample in submits)[len(submits) // 2]
+        submitted = (*middle[:2], max(sample[0][2] for sample in submits))
+        # The bare script reads and writes the bytes llamactl uploads (the converted lines,
+        # larger than the input by each line's wrapper) once; the input's own bytes, shown
+        # too, would leave the API's reading of that wrapper to llamactl's account.
+        uploaded = work / "uploaded.jsonl"
+        uploaded.write_bytes(b"".join(_uploaded(emulator, batch) for batch in _job_ids(last_env)))
+        bare = median_of(
+            args.runs, [sys.executable, "-c", BARE_UPLOAD, str(uploaded), str(work / "copy")], env
+        )
+        as_input = median_of(
+            args.runs, [sys.executable, "-c", BARE_UPLOAD, str(source), str(work / "copy")], env
+        )
+        ok &= report(
+            f"submit (check, convert, upload {uploaded.stat().st_size / 1e6:.1f} MB)",
+            submitted,
+            bare,
+        )
+        print(
+            f"  (bare moving the input's {size / 1e6:.1f} MB instead: {as_input[0]:.2f} s,"
+            f" {submitted[0] / as_input[0]:.2f}x)"
+        )
 
         # The last job submitted runs to its end, then its results are collected.
         (job_id,) = _job_ids(last_env)
@@ -99,15 +118,19 @@ def main() -> int:
         first = run_watched(results, jobs_env)
         report(
             "results, first time (download, order, write, record every line in history)",
-            first[0],
-            first[2],
+            first,
             bare,
         )
         again = median_of(args.runs, results, jobs_env)  # downloaded and recorded already
-        ok &= report("results again (order and write from the downloaded files)", again[0], again[2], bare)
+        ok &= report("results again (the records kept at the first collection, copied)", again, bare)
 
         ok &= polling_cpu(emulator, llamactl, args.polls, work)
     return 0 if ok else 1
+
+
+def _uploaded(emulator, job_id: str) -> bytes:
+    batch = emulator.batch_store.batches[job_id]
+    return emulator.batch_store.files[batch.input_file_id].data
 
 
 def _job_ids(env: dict) -> list[str]:
@@ -120,15 +143,20 @@ def _job_ids(env: dict) -> list[str]:
         return [row[0] for row in db.execute("SELECT batch_id FROM batch_parts")]
 
 
-def report(title: str, wall: float, rss_kib: int, bare: tuple[float, float, int]) -> bool:
-    ratio = wall / bare[0]
+def report(title: str, sample: tuple[float, float, int], bare: tuple[float, float, int]) -> bool:
+    """Wall time is the target; the CPU seconds (the client's own, not the emulator's in
+    this process) say more on a loaded machine, where wall time is mostly waiting."""
+    (wall, cpu, rss_kib), ratio = sample, sample[0] / bare[0]
     rss_ok, time_ok = rss_kib < 100 * MIB, ratio <= 1.5
     print(f"\n{title}")
     print(
-        f"  llamactl   {wall:7.2f} s   peak RSS {rss_kib / MIB:6.1f} MiB (target < 100: {'ok' if rss_ok else 'MISSED'})"
+        f"  llamactl   {wall:7.2f} s  {cpu:5.2f} s CPU   peak RSS {rss_kib / MIB:6.1f} MiB"
+        f" (target < 100: {'ok' if rss_ok else 'MISSED'})"
     )
-    print(f"  bare       {bare[0]:7.2f} s   peak RSS {bare[2] / MIB:6.1f} MiB")
-    print(f"  ratio      {ratio:7.2f}x (target <= 1.5x: {'ok' if time_ok else 'MISSED'})")
+    print(f"  bare       {bare[0]:7.2f} s  {bare[1]:5.2f} s CPU   peak RSS {bare[2] / MIB:6.1f} MiB")
+    print(
+        f"  ratio      {ratio:7.2f}x (target <= 1.5x: {'ok' if time_ok else 'MISSED'}); CPU {cpu / bare[1]:.2f}x"
+    )
     return rss_ok and time_ok
 
 

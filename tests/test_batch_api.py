@@ -91,6 +91,14 @@ def test_submit_wait_results_in_input_order_with_history(api, tmp_path):
     "text, args, words",
     [
         ('"ok"\nnot json\n', [], "line 2: not valid JSON"),
+        ('"ok"\n"unterminated\n', [], "line 2: not valid JSON"),
+        ('"ok"\n"bad \\x escape"\n', [], "line 2: not valid JSON"),
+        (
+            '{"input": "a", "model": "m/other"}\n"b"\n',
+            [],
+            f"line 2: model '{MODEL}', but line 1 has 'm/other'",
+        ),
+        ('"a"\n"b"\n', ["-i", "stream=true"], "line 2: stream: a batch is never streamed"),
         ('"ok"\n{"max_new_tokens": 3}\n', [], "line 2: no input"),
         ('{"input": "x", "stream": true}\n', [], "line 1: stream: a batch is never streamed"),
         ("\n\n", [], "the input has no lines to submit"),
@@ -121,6 +129,38 @@ def test_what_the_api_would_reject_is_found_before_anything_is_uploaded(api, tmp
     assert run.exit_code == 2, run.stderr
     assert words in run.stderr
     assert api.requests == []
+
+
+def test_prompt_lines_become_the_same_batch_lines_as_objects_do(api, tmp_path):
+    """A bare prompt is converted by a template, an object line field by field: both give
+    the one body, -i fields and the system message included, whatever the escapes."""
+    text = (
+        '"plain"\n  "spaced"  \n"caf\\u00e9 \\"quoted\\" \\\\ \\u2028"\n{"input": "object"}\n"\U0001f999"\n'
+    )
+    args = ["-i", "max_new_tokens=5", "-i", "temperature=0.5", "--system", "Be brief"]
+    submitted(api, tmp_path, text, *args)
+    prompts = ["plain", "spaced", 'caf\u00e9 "quoted" \\ \u2028', "object", "\U0001f999"]
+    assert uploaded_lines(api) == [
+        {
+            "custom_id": f"line-{number}",
+            "method": "POST",
+            "url": "/v1/chat/completions",
+            "body": {
+                "model": MODEL,
+                "messages": [{"role": "system", "content": "Be brief"}, {"role": "user", "content": prompt}],
+                "max_tokens": 5,
+                "temperature": 0.5,
+            },
+        }
+        for number, prompt in enumerate(prompts, 1)
+    ]
+    plain = tmp_path / "plain.txt"
+    plain.write_text('say "hi" \\ there\n\nand\ttab\n', encoding="utf-8")
+    submit(plain, "--batch-format", "lines", "--endpoint", "completions")
+    assert [(line["custom_id"], line["body"]) for line in uploaded_lines(api, since=1)] == [
+        ("line-1", {"model": MODEL, "prompt": 'say "hi" \\ there'}),
+        ("line-3", {"model": MODEL, "prompt": "and\ttab"}),
+    ]
 
 
 def test_every_bad_line_is_named_and_the_error_counts_them(api, tmp_path):
@@ -169,6 +209,26 @@ def test_openai_format_lines_keep_their_custom_ids_and_model(api, tmp_path):
     assert [(row["line"], row["custom_id"]) for row in rows] == [(1, "q0"), (2, "q1")]
 
 
+def test_custom_ids_named_like_other_lines_still_map_to_their_own(api, tmp_path):
+    ids = ["line-2", "line-1", "line-9"]  # as llamactl would name lines 2, 1 and 9
+    text = "".join(
+        json.dumps(
+            {
+                "custom_id": custom_id,
+                "body": {"model": MODEL, "messages": [{"role": "user", "content": custom_id}]},
+            }
+        )
+        + "\n"
+        for custom_id in ids
+    )
+    run = invoke(["batch", "submit", "--batch-format", "openai", str(write(tmp_path, text))])
+    assert run.exit_code == 0, run.stderr
+    assert invoke(["batch", "wait", run.stdout.strip(), "--interval", "0"]).exit_code == 0
+    rows = records(invoke(["batch", "results", run.stdout.strip()]).stdout)
+    assert [(row["line"], row["custom_id"]) for row in rows] == [(1, "line-2"), (2, "line-1"), (3, "line-9")]
+    assert all(row["custom_id"] in row["results"][0] for row in rows)  # each its own answer
+
+
 def test_a_batch_that_fails_validation_exits_4_with_the_api_reasons_on_input_lines(api, tmp_path):
     line = {
         "custom_id": "q",
@@ -206,6 +266,25 @@ def test_an_expired_job_lists_what_did_not_run_and_only_missing_sends_just_that(
     changed = write(tmp_path, '"another input"\n', "other.jsonl")
     refused = submit(changed, "--only-missing", job)
     assert refused.exit_code == 2 and "not the one that job was submitted from" in refused.stderr
+
+
+def test_a_job_collected_again_gives_the_same_records_errors_and_exit(api, tmp_path):
+    api.batch_plan = BatchPlan(rows_per_step=1, expire_after_rows=2)
+    job = submit(write(tmp_path, "".join(f'"prompt {n}"\n' for n in range(1, 5)))).stdout.strip()
+    assert invoke(["batch", "wait", job, "--interval", "0"]).exit_code == 5
+    runs = []
+    for name in ("first", "again"):
+        output, errors = tmp_path / f"{name}.jsonl", tmp_path / f"{name}-errors.jsonl"
+        run = invoke(["batch", "results", job, "--output", str(output), "--errors", str(errors)])
+        runs.append((run.exit_code, run.stderr, output.read_text(), errors.read_text()))
+    assert runs[0] == runs[1]
+    assert runs[0][0] == 5 and "2 ok, 0 failed, 2 not run" in runs[0][1]
+    assert [row["line"] for row in records(runs[0][3])] == [3, 4]
+    on_stdout = invoke(["batch", "results", job])
+    assert on_stdout.stdout == runs[0][2] and on_stdout.exit_code == 5
+    assert len(json.loads(invoke(["history", "list", "--json"]).stdout)) == 2
+    found = json.loads(invoke(["history", "search", "prompt", "--json"]).stdout)
+    assert sorted(row["fields"]["input"] for row in found) == ["prompt 1", "prompt 2"]
 
 
 def test_a_cut_download_is_resumed_by_running_results_again(api, tmp_path):

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -116,7 +116,7 @@ class JobStore:
             self._add_part(job_id, 1, batch)
             self.db.executemany(
                 "INSERT INTO batch_lines (job, line, custom_id, part, position) VALUES (?, ?, ?, ?, ?)",
-                ((job_id, *row) for row in custom_ids),
+                ((job_id, line, custom_id, part, position) for line, custom_id, part, position in custom_ids),
             )
         return job_id
 
@@ -189,13 +189,23 @@ class JobStore:
         ).fetchone()
         return row[0] if row else None
 
-    def set_line_statuses(self, job_id: str, statuses: Iterable[tuple[str, int]]) -> None:
+    def set_line_statuses(self, job_id: str, lines: Sequence[int], statuses: Sequence[str]) -> None:
+        """Each line's status: the commonest one set on the whole job at once, then the
+        lines that differ one by one (a 50,000-line job is mostly `ok`)."""
+        from collections import Counter
+
         from llamactl.history.store import write_transaction
 
+        common = Counter(statuses).most_common(1)[0][0] if statuses else None
         with write_transaction(self.db):
+            self.db.execute("UPDATE batch_lines SET status = ? WHERE job = ?", (common, job_id))
             self.db.executemany(
                 "UPDATE batch_lines SET status = ? WHERE job = ? AND line = ?",
-                ((status, job_id, line) for status, line in statuses),
+                (
+                    (status, job_id, line)
+                    for line, status in zip(lines, statuses, strict=True)
+                    if status != common
+                ),
             )
 
     def mark_recorded(self, job_id: str) -> None:

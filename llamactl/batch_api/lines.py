@@ -14,8 +14,11 @@ bytes, so memory stays flat however big the file is.
 from __future__ import annotations
 
 import json
-from collections.abc import Container, Iterable, Iterator
+from array import array
+from collections.abc import Callable, Container, Iterable
 from dataclasses import dataclass, field
+from json import decoder
+from json.encoder import encode_basestring as ENCODE_STRING  # the C one, as COMPACT uses
 from pathlib import Path
 from typing import IO, Any
 
@@ -30,6 +33,7 @@ SHOWN_ERRORS = 20  # the first problems named one per line; the count says how m
 # Native field names a user may carry over from `infer`, and the Batch API body's names.
 OPENAI_NAMES = {"max_new_tokens": "max_tokens", "num_responses": "n"}
 NEVER_IN_A_BATCH = ("stream", "stream_options")
+SCAN_STRING: Callable[[str, int], tuple[str, int]] = decoder.scanstring  # type: ignore[attr-defined]  # C, strict
 COMPACT = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))  # built once, used per line
 
 
@@ -57,22 +61,64 @@ class Part:
 
 @dataclass
 class Converted:
-    """What a whole input became: its parts, the input line of every custom_id, its model."""
+    """What a whole input became: its parts, the input line of every converted line (in
+    order), their custom_ids (None: each is `line-N`, made from its line), its model."""
 
     parts: list[Part]
-    custom_ids: list[tuple[str, int]]
+    numbers: array
+    custom_ids: list[str] | None
     model: str
-    lines: int
+
+    @property
+    def lines(self) -> int:
+        return len(self.numbers)
 
 
-def numbered_lines(stream: Iterable[bytes]) -> Iterator[tuple[int, bytes]]:
-    """(1-based line number, bytes) of every line that is not blank, one at a time."""
-    for number, raw in enumerate(stream, 1):
-        if number == 1:
-            raw = raw.removeprefix(b"\xef\xbb\xbf")
-        raw = raw.rstrip(b"\r\n")
-        if raw.strip():
-            yield number, raw
+class PromptTemplate:
+    """The bytes around the prompt of every line of one conversion, so that a line that is
+    only a prompt (the common case, and most of the time of a big submit) is checked and
+    written with no dict built or JSON encoded for it: prefix, line number, middle, the
+    prompt as a JSON string, suffix. None when the -i defaults alone make a line a reject."""
+
+    PROMPT, NUMBER = "\x00prompt\x00", "\x00number\x00"
+
+    def __init__(self, model: str, head: bytes, middle: bytes, tail: bytes):
+        self.model, self.head, self.middle, self.tail = model, head, middle, tail
+
+    @classmethod
+    def of(cls, conversion: Conversion) -> PromptTemplate | None:
+        if conversion.batch_format == "openai":
+            return None
+        fields = {**conversion.defaults, "input": cls.PROMPT}
+        try:
+            body = request_body(fields, conversion)
+        except InputError:
+            return None
+        if not isinstance(body.get("model"), str) or not body["model"]:
+            return None
+        line = {"custom_id": "line-" + cls.NUMBER, "method": "POST", "url": conversion.endpoint, "body": body}
+        text = COMPACT.encode(line) + "\n"
+        number, prompt = COMPACT.encode(cls.NUMBER)[1:-1], COMPACT.encode(cls.PROMPT)
+        if text.count(number) != 1 or text.count(prompt) != 1:
+            return None  # a default holding a placeholder itself: convert line by line
+        head, _, rest = text.partition(number)
+        middle, _, tail = rest.partition(prompt)
+        return cls(body["model"], head.encode("utf-8"), middle.encode("utf-8"), tail.encode("utf-8"))
+
+    def line(self, number: int, raw: bytes, batch_format: str) -> bytes | None:
+        """The Batch API line of a prompt line, or None when it is not a bare prompt (a
+        JSON object, or anything that is not valid: the full conversion says why)."""
+        try:
+            text = raw.decode("utf-8")
+            if batch_format == "lines":
+                prompt = ENCODE_STRING(text).encode("utf-8")
+            elif raw[:1] == b'"' and SCAN_STRING(text, 1)[1] == len(text):
+                prompt = raw  # a valid JSON string is written as it came: the same text
+            else:
+                return None
+        except ValueError:  # UnicodeDecodeError, JSONDecodeError
+            return None
+        return b"%s%d%s%s%s" % (self.head, number, self.middle, prompt, self.tail)
 
 
 def convert(
@@ -80,57 +126,88 @@ def convert(
 ) -> Converted:
     """Check and convert every line (or only the line numbers in `keep`) into part files in
     `directory`; UsageError (exit 2) naming the lines when any line would be rejected."""
+    writer = PartWriter(directory)
+    numbers = array("q")
+    given = conversion.batch_format == "openai"  # custom_ids from the lines, else line-N
     seen: dict[str, int] = {}
     problems: list[str] = []
     models: dict[str, int] = {}
-    parts: list[Part] = []
-    out: IO[bytes] | None = None
+    template = PromptTemplate.of(conversion)
     try:
-        for number, raw in numbered_lines(stream):
-            if keep is not None and number not in keep:
+        for number, raw in enumerate(stream, 1):
+            if number == 1:
+                raw = raw.removeprefix(b"\xef\xbb\xbf")
+            raw = raw.rstrip(b"\r\n")
+            if (keep is not None and number not in keep) or not raw.strip():
                 continue
-            try:
-                line = batch_line(number, raw, conversion)
-                model = line["body"].get("model")
-                if not isinstance(model, str) or not model:
-                    raise InputError("no model: give -m MODEL or a body.model")
-                models.setdefault(model, number)
-                if len(models) > 1:
-                    first = next(iter(models))
-                    raise InputError(
-                        f"model {model!r}, but line {models[first]} has {first!r}: a batch takes one"
-                    )
-                if line["custom_id"] in seen:
-                    raise InputError(
-                        f"custom_id {line['custom_id']!r} is also line {seen[line['custom_id']]}'s"
-                    )
-            except InputError as exc:
-                problems.append(f"line {number}: {exc.describe(prefix='')}")
-                continue
-            seen[line["custom_id"]] = number
+            data = None
+            if template is not None and (not models or template.model in models):
+                if data := template.line(number, raw, conversion.batch_format):
+                    models.setdefault(template.model, number)
+            if data is None:
+                try:
+                    data = _checked_line(number, raw, conversion, models, seen if given else None)
+                except InputError as exc:
+                    problems.append(f"line {number}: {exc.describe(prefix='')}")
+                    continue
+            numbers.append(number)
             if problems:
                 continue  # keep checking; nothing more is written once a line is bad
-            data = (COMPACT.encode(line) + "\n").encode("utf-8")
             if len(data) > MAX_BYTES:
                 problems.append(f"line {number}: larger than one batch takes ({MAX_BYTES:,} bytes)")
                 continue
-            if not parts or parts[-1].lines >= MAX_LINES or parts[-1].size + len(data) > MAX_BYTES:
-                if out is not None:
-                    out.close()
-                parts.append(Part(directory / f"part-{len(parts) + 1}.jsonl", number))
-                out = parts[-1].path.open("wb")
-            part = parts[-1]
-            assert out is not None
-            out.write(data)
-            part.last_line, part.lines, part.size = number, part.lines + 1, part.size + len(data)
+            writer.write(number, data)
     finally:
-        if out is not None:
-            out.close()
+        writer.close()
     if problems:
         raise LinesRejected(problems)
-    if not seen:
+    if not numbers:
         raise UsageError("the input has no lines to submit")
-    return Converted(parts, list(seen.items()), next(iter(models)), len(seen))
+    return Converted(writer.parts, numbers, list(seen) if given else None, next(iter(models)))
+
+
+def _checked_line(
+    number: int, raw: bytes, conversion: Conversion, models: dict[str, int], seen: dict[str, int] | None
+) -> bytes:
+    """One line converted in full (InputError when the API would reject it): its model
+    must be the batch's one, and a custom_id it gives (`seen`) its own."""
+    line = batch_line(number, raw, conversion)
+    model = line["body"].get("model")
+    if not isinstance(model, str) or not model:
+        raise InputError("no model: give -m MODEL or a body.model")
+    models.setdefault(model, number)
+    if len(models) > 1:
+        first = next(iter(models))
+        raise InputError(f"model {model!r}, but line {models[first]} has {first!r}: a batch takes one")
+    if seen is not None:
+        if line["custom_id"] in seen:
+            raise InputError(f"custom_id {line['custom_id']!r} is also line {seen[line['custom_id']]}'s")
+        seen[line["custom_id"]] = number
+    return (COMPACT.encode(line) + "\n").encode("utf-8")
+
+
+class PartWriter:
+    """Converted lines into part files of at most MAX_LINES lines and MAX_BYTES bytes."""
+
+    def __init__(self, directory: Path):
+        self.directory, self.parts = directory, list[Part]()
+        self.out: IO[bytes] | None = None
+
+    def write(self, number: int, data: bytes) -> None:
+        part = self.parts[-1] if self.parts else None
+        if part is None or part.lines >= MAX_LINES or part.size + len(data) > MAX_BYTES:
+            self.close()
+            part = Part(self.directory / f"part-{len(self.parts) + 1}.jsonl", number)
+            self.parts.append(part)
+            self.out = part.path.open("wb")
+        assert self.out is not None
+        self.out.write(data)
+        part.last_line, part.lines, part.size = number, part.lines + 1, part.size + len(data)
+
+    def close(self) -> None:
+        if self.out is not None:
+            self.out.close()
+            self.out = None
 
 
 class LinesRejected(UsageError):

@@ -8,10 +8,14 @@ import os
 import secrets
 from collections.abc import Callable
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, TYPE_CHECKING, Any
 
-from llamactl.api.client import ApiClient, read_json
 from llamactl.errors import RequestFailed
+
+if TYPE_CHECKING:
+    from llamactl.api.client import ApiClient
+    from llamactl.auth.credentials import ResolvedToken
+    from llamactl.env import Environment
 
 CHUNK = 1 << 16
 Progress = Callable[[int], None]  # told each number of bytes moved
@@ -76,13 +80,41 @@ class MultipartFile:
 
 
 class BatchApi:
-    """One method per endpoint used; each returns the API's JSON object."""
+    """One method per endpoint used; each returns the API's JSON object. The client (and
+    requests, a tenth of a second to import) is made at the first request: collecting a
+    job already collected makes none."""
 
-    def __init__(self, client: ApiClient):
-        self.client = client
-        self.base = client.api_url + "/v1/openai"
+    def __init__(self, connect: Callable[[], ApiClient]):
+        self.connect = connect
+        self._client: ApiClient | None = None
+
+    @classmethod
+    def connecting(cls, env: Environment, token: ResolvedToken) -> BatchApi:
+        def connect() -> ApiClient:
+            from llamactl.api.client import ApiClient
+
+            out = env.output
+            return ApiClient(env, token, notify=out.info, trace=out.tracer)
+
+        return cls(connect)
+
+    @property
+    def client(self) -> ApiClient:
+        if self._client is None:
+            self._client = self.connect()
+        return self._client
+
+    @property
+    def base(self) -> str:
+        return self.client.api_url + "/v1/openai"
+
+    def close(self) -> None:
+        if self._client is not None:
+            self._client.session.close()
 
     def _json(self, method: str, path: str, **kwargs: Any) -> Any:
+        from llamactl.api.client import read_json
+
         return read_json(self.client.send(method, self.base + path, target="the Batch API", **kwargs))
 
     def upload(self, path: Path, filename: str, progress: Progress | None = None) -> dict:

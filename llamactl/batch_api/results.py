@@ -8,13 +8,17 @@ collection records the answered lines in history under the job's id."""
 from __future__ import annotations
 
 import json
+import os
 import re
-from collections.abc import Callable, Iterator
+from array import array
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
 
+from llamactl.batch_api import collected
+from llamactl.batch_api.collected import STATUSES, Tee, TextSink
 from llamactl.batch_api.jobs import Job, JobStore
 
 NOT_RUN_CODES = ("batch_expired", "batch_cancelled")
@@ -27,27 +31,72 @@ class Tally:
     not_run: int = 0
 
 
-class IndexedRows:
-    """Rows of one or more JSONL files, found by custom_id without loading the files."""
+class JobLines:
+    """A job's input lines in order (from batch_lines): line numbers and parts in arrays,
+    the custom_ids in a list only when they are not all `line-N` (made from the line),
+    and the way back from a custom_id to its place in that order. About 20 bytes a line."""
 
-    def __init__(self, paths: list[Path]):
+    def __init__(self, rows: Iterable[tuple[int, str, int, int, str | None]]):
+        self.numbers, self.parts = array("q"), array("l")
+        self.custom_ids: list[str] | None = None  # None: each is line-N
+        for line, custom_id, part, _, _ in rows:
+            if self.custom_ids is None and custom_id != f"line-{line}":
+                self.custom_ids = [f"line-{number}" for number in self.numbers]
+            self.numbers.append(line)
+            self.parts.append(part)
+            if self.custom_ids is not None:
+                self.custom_ids.append(custom_id)
+        self.by_id: dict[str, int] | None = None
+        self.by_line = array("l")
+        if self.custom_ids is None:
+            self.by_line = array("l", [-1]) * ((self.numbers[-1] + 1) if self.numbers else 0)
+            for index, line in enumerate(self.numbers):
+                self.by_line[line] = index
+        else:
+            self.by_id = {custom_id: index for index, custom_id in enumerate(self.custom_ids)}
+
+    def __len__(self) -> int:
+        return len(self.numbers)
+
+    def ids(self) -> Iterable[str]:
+        return map("line-{}".format, self.numbers) if self.custom_ids is None else self.custom_ids
+
+    def index_of(self, custom_id: str) -> int | None:
+        """The place of the line with this custom_id, None for an id the job never sent."""
+        if self.by_id is not None:
+            return self.by_id.get(custom_id)
+        if not custom_id.startswith("line-"):
+            return None
+        try:
+            line = int(custom_id[5:])
+            index = self.by_line[line]
+        except (ValueError, IndexError):
+            return None
+        return index if index >= 0 and custom_id == f"line-{line}" else None  # not line-01, line-1_0
+
+
+class IndexedRows:
+    """Rows of one or more JSONL files, found by their line's place without loading the
+    files: the file number, byte offset and length of each line's row, in arrays."""
+
+    def __init__(self, paths: list[Path], lines: JobLines):
         self.files = [path.open("rb") for path in paths]
-        self.where: dict[str, tuple[int, int]] = {}
-        for index, file in enumerate(self.files):
+        self.file_of, self.size_of = array("i", [-1]) * len(lines), array("I", [0]) * len(lines)
+        self.offset_of = array("q", [0]) * len(lines)
+        for number, file in enumerate(self.files):
             offset = 0
             for raw in file:
                 custom_id = _custom_id(raw)
-                if custom_id is not None:
-                    self.where[custom_id] = (index, offset)
+                index = None if custom_id is None else lines.index_of(custom_id)
+                if index is not None:
+                    self.file_of[index], self.offset_of[index], self.size_of[index] = number, offset, len(raw)
                 offset += len(raw)
 
-    def get(self, custom_id: str) -> dict | None:
-        found = self.where.get(custom_id)
-        if found is None:
+    def get(self, index: int) -> dict | None:
+        number = self.file_of[index]
+        if number < 0:
             return None
-        file = self.files[found[0]]
-        file.seek(found[1])
-        return json.loads(file.readline())
+        return json.loads(os.pread(self.files[number].fileno(), self.size_of[index], self.offset_of[index]))
 
     def close(self) -> None:
         for file in self.files:
@@ -74,9 +123,9 @@ def _custom_id(raw: bytes) -> str | None:
 
 
 def download_all(
-    api, job: Job, directory: Path, progress: Callable[[int], None] | None = None
+    api, job: Job, directory: Path, progress: Callable[[int], None] | None = None, with_input: bool = True
 ) -> dict[str, list[Path]]:
-    """The job's input, output and error files on disk, by kind."""
+    """The job's output and error files (and input files, `with_input`) on disk, by kind."""
     files: dict[str, list[Path]] = {"input": [], "output": [], "error": []}
     for batch in job.batches:
         for kind, key in (
@@ -84,7 +133,7 @@ def download_all(
             ("output", "output_file_id"),
             ("error", "error_file_id"),
         ):
-            file_id = batch.get(key)
+            file_id = batch.get(key) if with_input or kind != "input" else None
             if file_id:
                 files[kind].append(api.download(file_id, directory / f"{file_id}.jsonl", progress))
     return files
@@ -152,33 +201,41 @@ def _body_error(response: dict) -> dict | None:
     return {"code": str(response["status_code"]), "message": str(message or "")}
 
 
-HISTORY_CHUNK = 500
+HISTORY_CHUNK = 5000  # records a history transaction takes: few commits, the lock held briefly
 
 
 def collect(
     store: JobStore,
     job: Job,
     files: dict[str, list[Path]],
-    out: IO[str],
-    errors: IO[str] | None,
+    out: TextSink,
+    errors: TextSink | None,
     record: Callable[[list[dict]], None] | None,
 ) -> Tally:
     """Write every line's record to `out` in input order (failures also to `errors`), and
     hand the lines that ran to `record`, HISTORY_CHUNK at a time, for history."""
-    outputs, failures, inputs = (IndexedRows(files[kind]) for kind in ("output", "error", "input"))
-    tally, entries, statuses = Tally(), [], []
+    lines = JobLines(store.lines(job.id))
+    outputs, failures = IndexedRows(files["output"], lines), IndexedRows(files["error"], lines)
+    inputs = InputRows(files["input"]) if record is not None else None
+    tally, entries, statuses = Tally(), [], array("b")
+    batch_ids = [batch.get("id") for batch in job.batches]
+    encode = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
     try:
-        for line, custom_id, part, _, _ in list(store.lines(job.id)):
-            line_record = record_for(line, custom_id, job, outputs.get(custom_id), failures.get(custom_id))
-            line_record["batch_id"] = job.batches[part - 1]["id"] if part <= len(job.batches) else None
-            text = json.dumps(line_record, ensure_ascii=False, separators=(",", ":")) + "\n"
+        for index, (line, custom_id, part) in enumerate(
+            zip(lines.numbers, lines.ids(), lines.parts, strict=True)
+        ):
+            input_row = inputs.row(part, custom_id) if inputs is not None else None  # read each in turn
+            line_record = record_for(line, custom_id, job, outputs.get(index), failures.get(index))
+            line_record["batch_id"] = batch_ids[part - 1] if part <= len(batch_ids) else None
+            text = encode(line_record) + "\n"
             out.write(text)
-            if errors is not None and line_record["status"] != "ok":
+            status = line_record["status"]
+            if errors is not None and status != "ok":
                 errors.write(text)
-            setattr(tally, line_record["status"], getattr(tally, line_record["status"]) + 1)
-            statuses.append((line_record["status"], line))
-            if record is not None and line_record["status"] != "not_run":
-                entries.append(_history_entry(line_record, inputs.get(custom_id)))
+            setattr(tally, status, getattr(tally, status) + 1)
+            statuses.append(STATUSES.index(status))
+            if record is not None and status != "not_run":
+                entries.append(_history_entry(line_record, input_row))
                 if len(entries) >= HISTORY_CHUNK:
                     record(entries)
                     entries = []
@@ -186,9 +243,34 @@ def collect(
             record(entries)
     finally:
         for rows in (outputs, failures, inputs):
-            rows.close()
-    store.set_line_statuses(job.id, statuses)
+            if rows is not None:
+                rows.close()
+    store.set_line_statuses(job.id, lines.numbers, [STATUSES[code] for code in statuses])
     return tally
+
+
+class InputRows:
+    """The job's own input files, read in step with the lines (they are in input order)."""
+
+    def __init__(self, paths: list[Path]):
+        self.paths, self.part = paths, 0
+        self.file: IO[bytes] | None = None
+
+    def row(self, part: int, custom_id: str) -> dict | None:
+        if part != self.part:
+            self.close()
+            self.part = part
+            self.file = self.paths[part - 1].open("rb") if part <= len(self.paths) else None
+        raw = self.file.readline() if self.file is not None else b""
+        try:
+            value = json.loads(raw) if raw else None
+        except ValueError:
+            return None
+        return value if isinstance(value, dict) and value.get("custom_id") == custom_id else None
+
+    def close(self) -> None:
+        if self.file is not None:
+            self.file.close()
 
 
 def _history_entry(record: dict, input_row: dict | None) -> dict:
@@ -248,7 +330,10 @@ def collect_job(env, store: JobStore, history, api, job: Job, output: str | None
     from llamactl.env import ensure_private_dir
 
     ensure_private_dir(directory)
-    files = download_all(api, job, directory)
+    from llamactl.history.recording import history_disabled
+
+    recording = not job.results_recorded and not history_disabled(env)
+    files = download_all(api, job, directory, with_input=recording)  # the prompts, for history
     created_at = (
         max((batch.get("completed_at") or batch.get("expired_at") or 0) for batch in job.batches)
         or time.time()
@@ -257,15 +342,22 @@ def collect_job(env, store: JobStore, history, api, job: Job, output: str | None
     def record(entries: list[dict]) -> None:
         history.add_all(history_records(entries, job, created_at))
 
-    from llamactl.history.recording import history_disabled
-
-    recorder = None if job.results_recorded or history_disabled(env) else record
+    recorder = record if recording else None
     output_path = user_path(output) if output else None
     errors_path = user_path(errors) if errors else None
     if output_path is not None and errors_path is not None and output_path == errors_path:
         raise UsageError("--output and --errors are the same file")
+    kept = collected.counts(directory) if recorder is None else None
     with _text_target(out, output_path) as target, _text_target(out, errors_path, optional=True) as failed:
-        tally = collect(store, job, files, target, failed, recorder)
+        if kept is not None:  # collected before: the same records again, copied
+            collected.copy(directory, target, failed)
+            tally = Tally(**kept)
+        else:
+            with collected.keeping(directory) as (records_kept, failed_kept):
+                tally = collect(
+                    store, job, files, Tee(target, records_kept), Tee(failed, failed_kept), recorder
+                )
+            collected.keep_counts(directory, vars(tally))
     if recorder is not None:
         store.mark_recorded(job.id)
     out.info(f"batch job {job.id}: {tally.ok} ok, {tally.error} failed, {tally.not_run} not run")

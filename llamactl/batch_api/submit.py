@@ -9,6 +9,7 @@ import shutil
 import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass
+from itertools import chain, repeat
 from pathlib import Path
 from typing import IO
 
@@ -77,7 +78,6 @@ def _send(env, plan: SubmitPlan, store: JobStore, api, converted: Converted, dig
     from contextlib import nullcontext
 
     job_id = None
-    by_part = _positions(converted)
     for number, part in enumerate(converted.parts, 1):
         name = _upload_name(plan.source, number, len(converted.parts))
         with uploading(number, len(converted.parts), part.size) if uploading else nullcontext() as progress:
@@ -94,7 +94,7 @@ def _send(env, plan: SubmitPlan, store: JobStore, api, converted: Converted, dig
                 lines=converted.lines,
                 parts=len(converted.parts),
                 metadata=plan.metadata,
-                custom_ids=by_part,
+                custom_ids=_positions(converted),
             )
         else:
             store.add_part(job_id, number, batch)
@@ -116,18 +116,17 @@ def _upload_name(source: str, part: int, parts: int) -> str:
     return f"{stem}.jsonl" if parts == 1 else f"{stem}.part-{part}-of-{parts}.jsonl"
 
 
-def _positions(converted: Converted) -> list[tuple[int, str, int, int]]:
-    """(line, custom_id, part, position within the part) of every line."""
-    rows, parts = [], iter(enumerate(converted.parts, 1))
-    number, part = next(parts)
-    position = 0
-    for custom_id, line in converted.custom_ids:
-        while line > part.last_line:
-            number, part = next(parts)
-            position = 0
-        rows.append((line, custom_id, number, position))
-        position += 1
-    return rows
+def _positions(converted: Converted) -> Iterator[tuple[int, str, int, int]]:
+    """(line, custom_id, part, position within the part) of every line, zipped in C: a
+    50,000-line job makes no Python call per line here."""
+    parts = converted.parts
+    return zip(
+        converted.numbers,
+        map("line-{}".format, converted.numbers) if converted.custom_ids is None else converted.custom_ids,
+        chain.from_iterable(repeat(number, part.lines) for number, part in enumerate(parts, 1)),
+        chain.from_iterable(range(part.lines) for part in parts),
+        strict=True,
+    )
 
 
 def _lines_to_resend(store: JobStore, name: str) -> tuple[set[int], str]:

@@ -31,18 +31,15 @@ def _session(env: Environment, needs_api: bool = True) -> Iterator[tuple]:
     with open_history(env, writing=True) as history:  # jobs are updated as the API is asked
         api = None
         if needs_api:
-            from llamactl.api.client import ApiClient
             from llamactl.auth.credentials import require_token
             from llamactl.batch_api.remote import BatchApi
 
-            out = env.output
-            client = ApiClient(env, require_token(env, warn=out.warn), notify=out.info, trace=out.tracer)
-            api = BatchApi(client)
+            api = BatchApi.connecting(env, require_token(env, warn=env.output.warn))
         try:
             yield JobStore(history.db), history, api
         finally:
             if api is not None:
-                api.client.session.close()
+                api.close()
 
 
 @app.command(**command_help("batch submit"))

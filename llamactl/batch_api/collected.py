@@ -1,0 +1,81 @@
+"""A collected job's records, kept beside its downloaded files: they are what those files
+(which never change once downloaded) always give, so a later `batch results` copies them
+instead of reading every row again, as fast as the bytes move. Each file is written
+atomically and their counts last, so records with counts beside them are whole."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
+from pathlib import Path
+from typing import IO, Any, Protocol
+
+RECORDS, FAILED, COUNTS = "records.jsonl", "failed.jsonl", "counts.json"  # all; those not ok; tally
+STATUSES = ("ok", "error", "not_run")
+CHUNK = 1 << 20
+
+
+class TextSink(Protocol):
+    def write(self, text: str) -> Any: ...
+
+
+class Tee:
+    """Text written to each of several files (None: not there)."""
+
+    def __init__(self, *files: TextSink | None):
+        self.files = [file for file in files if file is not None]
+
+    def write(self, text: str) -> None:
+        for file in self.files:
+            file.write(text)
+
+
+def counts(directory: Path) -> dict[str, int] | None:
+    """How many lines were ok, error and not_run, when the job's records are kept; else None."""
+    import json
+
+    try:
+        found = json.loads((directory / COUNTS).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    if not isinstance(found, dict) or not all((directory / name).is_file() for name in (RECORDS, FAILED)):
+        return None
+    return {status: int(found.get(status, 0)) for status in STATUSES}
+
+
+def copy(directory: Path, out: TextSink | None, errors: TextSink | None) -> None:
+    """The kept records to `out` and the failed ones to `errors` (each if given), a chunk
+    at a time: as bytes into a file, as text to stdout."""
+    import shutil
+
+    for name, target in ((RECORDS, out), (FAILED, errors)):
+        binary = getattr(target, "buffer", None)
+        if binary is not None:
+            target.flush()  # type: ignore[union-attr]  # a text file: its bytes go below it
+            with (directory / name).open("rb") as source:
+                shutil.copyfileobj(source, binary, CHUNK)
+        elif target is not None:
+            with (directory / name).open(encoding="utf-8", newline="") as source:
+                while chunk := source.read(CHUNK):
+                    target.write(chunk)
+
+
+@contextmanager
+def keeping(directory: Path) -> Iterator[tuple[IO[str], IO[str]]]:
+    """(records, failed) files to write the records into; kept when the block succeeds."""
+    from llamactl.files import PRIVATE, atomic_writer
+
+    with ExitStack() as stack:
+        yield (
+            stack.enter_context(atomic_writer(directory / RECORDS, PRIVATE)),
+            stack.enter_context(atomic_writer(directory / FAILED, PRIVATE)),
+        )
+
+
+def keep_counts(directory: Path, counts: dict[str, int]) -> None:
+    """Written last: the kept records are whole once this file is there."""
+    import json
+
+    from llamactl.files import write_atomically
+
+    write_atomically(directory / COUNTS, json.dumps(counts))
