@@ -374,7 +374,7 @@ def collect_job(env, store: JobStore, history, api, job: Job, output: str | None
 
 
 @contextmanager
-def _text_target(out, path: Path | None, optional: bool = False) -> Iterator[IO[str] | None]:
+def _text_target(out, path: Path | None, optional: bool = False) -> Iterator[TextSink | None]:
     """Where records go: a file written atomically, stdout (unless optional), or nowhere."""
     from llamactl.errors import local_failure
     from llamactl.files import atomic_writer, umask_mode
