@@ -153,3 +153,15 @@ def last_inference(emulator):
     """The last inference request the emulator received: a streamed run on a fresh install
     also fetches the model list (for the summary's cost), in parallel and in any order."""
     return [request for request in emulator.requests if request.path.startswith("/v1/inference/")][-1]
+
+
+def without_spinner(terminal_output: str) -> str:
+    """A pty's output without the wait spinner's frames and their erasing: under load the
+    first token can take longer than the spinner's first interval, and tests of what the
+    answer looks like on a terminal should not depend on how loaded the machine is."""
+    import re
+
+    from llamactl.output.spinner import ERASE_LINE, FRAMES
+
+    frame = re.compile(rf"\r[{FRAMES}][^\r\n]*?\x1b\[K")
+    return frame.sub("", terminal_output).replace(ERASE_LINE, "")

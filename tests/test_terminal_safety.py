@@ -21,7 +21,7 @@ from llamactl.env import Environment
 from llamactl.output.sink import Output
 from llamactl.output.text import RichText
 from tests.emulator import Behavior, catalogue
-from tests.helpers import HANG_GUARD, REPO, invoke, llamactl_command, run_llamactl
+from tests.helpers import HANG_GUARD, REPO, invoke, llamactl_command, run_llamactl, without_spinner
 from tests.test_rendering import on_terminal
 
 MODEL = "meta-llama/Llama-2-70b-chat-hf"
@@ -120,7 +120,7 @@ def test_a_real_terminal_gets_nothing_to_obey(emulator, env):
     child.expect(pexpect.EOF)
     child.close()
     assert child.exitstatus == 0
-    screen = child.before.replace("\r\n", "\n")  # the pty's own line endings
+    screen = without_spinner(child.before).replace("\r\n", "\n")  # the pty's own line endings
     assert screen.startswith(REPLY_SHOWN) and "R-^[[6n" in screen
     assert not RAW_CONTROL.search(screen), repr(screen)
 
