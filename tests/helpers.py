@@ -152,3 +152,14 @@ def last_inference(emulator):
     """The last inference request the emulator received: a streamed run on a fresh install
     also fetches the model list (for the summary's cost), in parallel and in any order."""
     return [request for request in emulator.requests if request.path.startswith("/v1/inference/")][-1]
+
+
+def sent_chats(emulator) -> list[dict]:
+    """The bodies of the chat turns the emulator received on the OpenAI-compatible API
+    (`messages`, `model`, ...), oldest first."""
+    return [request.json for request in emulator.requests if request.path == "/v1/openai/chat/completions"]
+
+
+def sent_messages(emulator) -> list[dict]:
+    """The message list of the last chat turn sent on the OpenAI-compatible API."""
+    return sent_chats(emulator)[-1]["messages"]

@@ -11,7 +11,7 @@ import pytest
 
 from llamactl.inference.chat_template import llama2_prompt, llama3_prompt
 from tests.emulator import VALID_TOKEN, Behavior, catalogue
-from tests.helpers import invoke, last_inference
+from tests.helpers import invoke, last_inference, sent_chats, sent_messages
 
 MODEL = "meta-llama/Llama-2-70b-chat-hf"
 OTHER = "meta-llama/Llama-2-7b-chat-hf"
@@ -34,7 +34,21 @@ def exported(*filters: str) -> list[dict]:
 
 
 def sent_input(api) -> str:
+    """The last native turn's input: the conversation folded into the family's template."""
     return last_inference(api).json["input"]
+
+
+def user_texts(api) -> list[str]:
+    """The user messages of the last turn sent on the OpenAI-compatible API (the default)."""
+    return [message["content"] for message in sent_messages(api) if message["role"] == "user"]
+
+
+CONVERSATION = [
+    {"role": "system", "content": "Be brief."},
+    {"role": "user", "content": "Name a llama"},
+    {"role": "assistant", "content": answer("Name a llama")},
+    {"role": "user", "content": "And an alpaca?"},
+]
 
 
 def test_chat_starts_a_conversation_and_continue_sends_every_turn_before(api):
@@ -43,16 +57,12 @@ def test_chat_starts_a_conversation_and_continue_sends_every_turn_before(api):
     assert first.stderr.rstrip().endswith("· conversation 1")
     second = ok("infer", "-c", "And an alpaca?")  # the conversation's model: no -m
     assert second.stdout == answer("And an alpaca?") + "\n"
-    assert last_inference(api).path == f"/v1/inference/{MODEL}"
-    assert sent_input(api) == llama2_prompt(
-        [
-            {"role": "system", "content": "Be brief."},
-            {"role": "user", "content": "Name a llama"},
-            {"role": "assistant", "content": answer("Name a llama")},
-            {"role": "user", "content": "And an alpaca?"},
-        ]
-    )
-    assert sent_input(api).startswith("[INST] <<SYS>>\nBe brief.\n<</SYS>>\n\nName a llama [/INST] Hello!")
+    assert [request.path for request in api.requests if request.method == "POST"] == [
+        "/v1/openai/chat/completions"
+    ] * 2  # the OpenAI-compatible API unless --api native
+    assert [chat["model"] for chat in sent_chats(api)] == [MODEL, MODEL]
+    assert sent_chats(api)[0]["messages"] == CONVERSATION[:2]
+    assert sent_messages(api) == CONVERSATION
     turns = exported()
     assert [turn["conversation_id"] for turn in turns] == [1, 1]
     assert [turn["messages"] for turn in turns] == [
@@ -62,22 +72,39 @@ def test_chat_starts_a_conversation_and_continue_sends_every_turn_before(api):
     assert [turn["results"] for turn in turns] == [[answer("Name a llama")], [answer("And an alpaca?")]]
 
 
+def test_a_native_conversation_is_folded_into_llama_2s_format_and_keeps_its_api(api):
+    ok("infer", "-m", MODEL, "--api", "native", "--chat", "--system", "Be brief.", "-q", "Name a llama")
+    ok("infer", "-c", "-q", "And an alpaca?")  # the conversation's API: no --api
+    assert [request.path for request in api.requests if request.method == "POST"] == [
+        f"/v1/inference/{MODEL}"
+    ] * 2
+    assert sent_input(api) == llama2_prompt(CONVERSATION)
+    assert sent_input(api).startswith("[INST] <<SYS>>\nBe brief.\n<</SYS>>\n\nName a llama [/INST] Hello!")
+    assert [turn["api"] for turn in exported()] == ["native", "native"]
+    ok("infer", "-c", "--api", "openai", "-q", "And a vicuña?")  # --api overrides it
+    assert sent_messages(api)[1:] == [
+        *CONVERSATION[1:],
+        {"role": "assistant", "content": answer("And an alpaca?")},
+        {"role": "user", "content": "And a vicuña?"},
+    ]
+
+
 def test_cid_continues_a_given_conversation_with_its_model_and_m_overrides_it(api):
     ok("infer", "-m", MODEL, "--chat", "-q", "first conversation")
     ok("infer", "-m", OTHER, "--chat", "-q", "second conversation")
     ok("infer", "--cid", "1", "-q", "back to the first")
-    assert last_inference(api).path == f"/v1/inference/{MODEL}"
-    assert "first conversation" in sent_input(api) and "second" not in sent_input(api)
+    assert sent_chats(api)[-1]["model"] == MODEL
+    assert user_texts(api) == ["first conversation", "back to the first"]
     ok("infer", "-c", "-q", "-m", OTHER, "still the first")  # -c: the conversation of the latest turn
-    assert last_inference(api).path == f"/v1/inference/{OTHER}"
-    assert sent_input(api).count("[INST]") == 3
+    assert sent_chats(api)[-1]["model"] == OTHER
+    assert user_texts(api) == ["first conversation", "back to the first", "still the first"]
     assert [turn["conversation_id"] for turn in exported()] == [1, 2, 1, 1]
 
 
 def test_a_llama_3_model_gets_the_header_format(api, monkeypatch):
     llama3 = dict(catalogue.find_model(MODEL, include_private=False), model_name=LLAMA_3, tags=["llama-3"])
     monkeypatch.setattr(catalogue, "MODELS", [*catalogue.MODELS, llama3])
-    ok("infer", "-m", LLAMA_3, "--chat", "--system", "Be brief.", "-q", "Name a llama")
+    ok("infer", "-m", LLAMA_3, "--api", "native", "--chat", "--system", "Be brief.", "-q", "Name a llama")
     assert sent_input(api) == (
         "<|start_header_id|>system<|end_header_id|>\n\nBe brief.<|eot_id|>"
         "<|start_header_id|>user<|end_header_id|>\n\nName a llama<|eot_id|>"
@@ -96,7 +123,7 @@ def test_a_llama_3_model_gets_the_header_format(api, monkeypatch):
 
 
 def test_a_model_of_no_known_family_is_exit_2_with_the_openai_hint(api):
-    run = invoke(["infer", "-m", "mistralai/Mistral-7B-Instruct-v0.1", "--chat", "hi"])
+    run = invoke(["infer", "-m", "mistralai/Mistral-7B-Instruct-v0.1", "--api", "native", "--chat", "hi"])
     assert run.exit_code == 2
     assert run.stderr.splitlines() == [
         "error: no chat template is known for mistralai/Mistral-7B-Instruct-v0.1 on the native API"
@@ -105,6 +132,14 @@ def test_a_model_of_no_known_family_is_exit_2_with_the_openai_hint(api):
     ]
     assert api.requests == []
     assert exported() == []
+
+
+def test_a_model_of_no_known_family_just_works_on_the_openai_api(api):
+    run = ok("infer", "-m", "mistralai/Mistral-7B-Instruct-v0.1", "--chat", "hi")
+    assert run.stdout == answer("hi") + "\n"
+    assert sent_chats(api)[-1]["model"] == "mistralai/Mistral-7B-Instruct-v0.1"
+    assert sent_messages(api) == [{"role": "user", "content": "hi"}]
+    assert [(turn["api"], turn["conversation_id"]) for turn in exported()] == [("openai", 1)]
 
 
 @pytest.mark.parametrize(
@@ -140,7 +175,11 @@ def test_an_incomplete_answer_stays_in_the_conversation_marked_and_the_next_turn
     assert cut.exit_code == 5
     assert cut.stdout == "Half an answer\n"
     ok("infer", "-c", "-q", "Go on")
-    assert sent_input(api) == "[INST] Tell me a story [/INST] Half an answer </s><s>[INST] Go on [/INST]"
+    assert sent_messages(api) == [
+        {"role": "user", "content": "Tell me a story"},
+        {"role": "assistant", "content": "Half an answer"},
+        {"role": "user", "content": "Go on"},
+    ]
     first, second = exported("--conversation", "1")
     assert (first["status"], first["results"]) == ("incomplete", ["Half an answer"])
     assert second["status"] == "ok"
@@ -154,7 +193,11 @@ def test_a_rejected_turn_is_recorded_but_not_sent_again(api):
     api.queue(Behavior(status=422, message="bad field"))
     assert invoke(["infer", "-c", "-q", "two"]).exit_code == 4
     ok("infer", "-c", "-q", "three")
-    assert sent_input(api) == f"[INST] one [/INST] {answer('one')} </s><s>[INST] three [/INST]"
+    assert sent_messages(api) == [
+        {"role": "user", "content": "one"},
+        {"role": "assistant", "content": answer("one")},
+        {"role": "user", "content": "three"},
+    ]
     assert [turn["status"] for turn in exported("--conversation", "1")] == ["ok", "error", "ok"]
 
 
@@ -188,7 +231,7 @@ def test_history_show_of_a_turn_shows_the_conversation_up_to_it(api):
     ]
     assert "three" not in shown
     data = json.loads(ok("history", "show", "2", "--json").stdout)
-    assert data["conversation"]["id"] == 1 and data["conversation"]["api"] == "native"
+    assert data["conversation"]["id"] == 1 and data["conversation"]["api"] == "openai"
     assert data["conversation"]["messages"] == [
         {"role": "system", "content": "Be brief."},
         {"role": "user", "content": "one"},
@@ -201,9 +244,12 @@ def test_history_show_of_a_turn_shows_the_conversation_up_to_it(api):
 def test_system_on_continue_applies_from_that_turn_on(api):
     ok("infer", "-m", MODEL, "--chat", "--system", "Be brief.", "-q", "one")
     ok("infer", "-c", "--system", "Be verbose.", "-q", "two")
-    assert sent_input(api).startswith("[INST] <<SYS>>\nBe verbose.\n<</SYS>>\n\none [/INST]")
+    verbose = {"role": "system", "content": "Be verbose."}
+    assert sent_messages(api)[:2] == [verbose, {"role": "user", "content": "one"}]
+    assert [message["role"] for message in sent_messages(api)] == ["system", "user", "assistant", "user"]
     ok("infer", "-c", "-q", "three")
-    assert sent_input(api).startswith("[INST] <<SYS>>\nBe verbose.\n<</SYS>>\n\none [/INST]")
+    assert sent_messages(api)[:2] == [verbose, {"role": "user", "content": "one"}]
+    assert [message["content"] for message in sent_messages(api)].count("Be verbose.") == 1
 
 
 def test_an_old_database_keeps_its_requests_and_gains_conversations(api, home):

@@ -18,12 +18,9 @@ from llamactl.history.conversations import ConversationRow
 from llamactl.inference.chat_template import Message
 
 APIS = ("native", "openai")
-# The contract's default for chat turns is "openai". Until the OpenAI-compatible API is in
-# this tree, turns go to the native endpoint with the model family's chat template.
-# Chat turns go to the native API (folded into the family's template) unless --api openai.
-# The contract wants openai by default; the switch is one word here, and the tests that
-# read the folded native input must then ask for --api native (issue 16, left open).
-DEFAULT_CHAT_API = "native"
+# Chat turns go to the OpenAI-compatible API (the whole message list) unless --api native,
+# which folds the conversation into the model family's chat template (the contract).
+DEFAULT_CHAT_API = "openai"
 # Statuses whose answer (whole, or what arrived of it) stays in the conversation.
 ANSWERED = ("ok", "interrupted", "incomplete")
 

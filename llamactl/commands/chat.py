@@ -39,7 +39,7 @@ def chat(
         typer.Option(
             "--api",
             metavar="native|openai",
-            help="The API the turns go to; a continued conversation keeps its own.",
+            help="The API the turns go to (openai unless given; native folds the conversation into the model family's chat format); a continued conversation keeps its own.",
             autocompletion=complete_api,
             rich_help_panel=CONVERSATION_PANEL,
             show_default=False,

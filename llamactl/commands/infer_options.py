@@ -70,7 +70,7 @@ Api = Annotated[
     typer.Option(
         "--api",
         metavar="native|openai",
-        help="native: POST /v1/inference/MODEL with a prompt. openai: DeepInfra's OpenAI-compatible chat API (POST /v1/openai/chat/completions, or LLAMACTL_OPENAI_URL's server) with the input as a user message and the server's cost on every stream. \\[default: native]",
+        help="native: POST /v1/inference/MODEL with a prompt. openai: DeepInfra's OpenAI-compatible chat API (POST /v1/openai/chat/completions, or LLAMACTL_OPENAI_URL's server) with the input as a user message and the server's cost on every stream. \\[default: native; openai for chat turns]",
         autocompletion=complete_api,
         rich_help_panel=MODEL_PANEL,
         show_default=False,
@@ -91,7 +91,7 @@ Chat = Annotated[
     bool,
     typer.Option(
         "--chat",
-        help="Send the input as a chat turn, in the model family's chat format (Llama 2's \\[INST] ... \\[/INST], Llama 3's headers), so a chat model answers it instead of continuing it; infer starts a conversation with it.",
+        help="Send the input as a chat turn, so a chat model answers it instead of continuing it, and start a conversation with it: a message list on the OpenAI-compatible API (the default), or with --api native the model family's chat format (Llama 2's \\[INST] ... \\[/INST], Llama 3's headers).",
         rich_help_panel=INPUT_PANEL,
     ),
 ]
