@@ -151,7 +151,7 @@ def test_a_model_of_no_known_family_just_works_on_the_openai_api(api):
             ["-c", "--cid", "1"],
             "error: -c/--continue and --cid both choose the conversation: give one of them",
         ),
-        (["--chat", "-d", "abc"], "error: -d/--deploy-id cannot be used with a conversation"),
+        (["-c", "--version", "abc"], "error: no conversation to continue yet"),
     ],
 )
 def test_a_conversation_that_cannot_be_continued_is_exit_2(api, args, message):
@@ -159,6 +159,61 @@ def test_a_conversation_that_cannot_be_continued_is_exit_2(api, args, message):
     assert run.exit_code == 2
     assert run.stderr.splitlines()[0] == message
     assert [request for request in api.requests if request.method == "POST"] == []
+
+
+VERSION = "b3582270d33e5c1c0e9f2ce3acbe1494e4f27a8d0468a079121d9b66572fd018"  # not the newest
+
+
+def test_a_conversation_with_a_model_version_sends_it_on_either_api_and_keeps_it(api):
+    ok("infer", "-m", MODEL, "--version", VERSION, "--chat", "-q", "one")
+    ok("infer", "-c", "-q", "two")  # the version of the latest turn, with its model
+    assert [chat["model"] for chat in sent_chats(api)] == [f"{MODEL}:{VERSION}"] * 2  # §5's NAME:VERSION
+    ok("infer", "-c", "--api", "native", "-q", "three")
+    native = last_inference(api)
+    assert (native.path, native.query) == (
+        f"/v1/inference/{MODEL}",
+        {"version": VERSION},
+    )  # as infer sends it
+    assert native.json["input"].startswith("[INST] one [/INST] Hello!")
+    ok("infer", "-c", "-m", OTHER, "-q", "four")  # another model: no version unless given
+    assert sent_chats(api)[-1]["model"] == OTHER
+    assert [(turn["model"], turn["version"]) for turn in exported()] == [
+        (MODEL, VERSION),
+        (MODEL, VERSION),
+        (MODEL, VERSION),
+        (OTHER, None),
+    ]
+
+
+def test_a_conversation_with_a_deployment_goes_to_it_on_the_openai_api(api):
+    first = ok("infer", "-d", "DpLlama70b", "--chat", "Name a llama")
+    assert first.stdout == answer("Name a llama") + "\n"
+    assert first.stderr.startswith("deploy:DpLlama70b · ")
+    ok("infer", "-c", "-q", "And an alpaca?")  # the deployment of the latest turn
+    assert [chat["model"] for chat in sent_chats(api)] == ["deploy_id:DpLlama70b"] * 2  # §5
+    assert user_texts(api) == ["Name a llama", "And an alpaca?"]
+    turns = exported()
+    assert [(turn["model"], turn["deploy_id"], turn["conversation_id"]) for turn in turns] == [
+        (None, "DpLlama70b", 1),
+        (None, "DpLlama70b", 1),
+    ]
+    shown = ok("history", "show", "2").stdout
+    assert "deploy:DpLlama70b" in shown and "None" not in shown
+    assert "== turn 1: user ==\nName a llama\n" in shown
+    run = invoke(["infer", "-c", "--version", VERSION, "hi"])
+    assert (run.exit_code, run.stderr.splitlines()[0]) == (2, "error: --version needs -m/--model")
+
+
+def test_a_deployment_on_the_native_api_is_exit_2_before_anything_is_sent(api):
+    run = invoke(["infer", "-d", "DpLlama70b", "--api", "native", "--chat", "hi"])
+    assert run.exit_code == 2
+    assert run.stderr.splitlines() == [
+        "error: -d DpLlama70b: on the native API a chat turn is folded into its model family's chat"
+        " template, and a deployment id does not say which model it runs",
+        "hint: drop --api native (the OpenAI-compatible API takes the deployment), or give -m MODEL",
+    ]
+    assert [request for request in api.requests if request.method == "POST"] == []
+    assert exported() == []
 
 
 def test_continuing_needs_history(api, monkeypatch):
