@@ -229,7 +229,12 @@ def test_in_chat_commands(api, tmp_path):
             ["-m", "mistralai/Mistral-7B-Instruct-v0.1", "--api", "native"],
             "error: no chat template is known for",
         ),
-        (["-m", MODEL, "-i", "max_new_tokens=0"], "error: -i max_new_tokens: must be at least 1, got 0"),
+        (["-m", MODEL, "-i", "max_tokens=0"], "error: -i max_tokens: must be at least 1, got 0"),
+        (
+            ["-m", MODEL, "--api", "native", "-i", "max_new_tokens=0"],
+            "error: -i max_new_tokens: must be at least 1, got 0",
+        ),
+        (["-m", MODEL, "-i", "messages=[]"], "error: chat sends each message as the input"),
     ],
 )
 def test_chat_refuses_what_cannot_work_before_the_first_prompt(api, args, message):

@@ -216,6 +216,22 @@ def test_a_deployment_on_the_native_api_is_exit_2_before_anything_is_sent(api):
     assert exported() == []
 
 
+def test_a_turns_fields_are_the_apis_own_and_the_other_apis_get_a_warning(api):
+    run = ok("infer", "-m", MODEL, "--chat", "-q", "-i", "max_new_tokens=5", "-i", "max_tokens=3", "one")
+    assert "-i max_new_tokens: a native API field; the OpenAI chat API calls it max_tokens" in run.stderr
+    assert sent_chats(api)[-1]["max_tokens"] == 3
+    piped = invoke(["chat", "-m", MODEL, "-q", "-i", "num_responses=1"], input="two\n")
+    assert piped.exit_code == 0, piped.stderr
+    assert "-i num_responses: a native API field; the OpenAI chat API calls it n" in piped.stderr
+    run = invoke(["infer", "-c", "-i", "messages=[]", "three"])
+    assert run.exit_code == 2
+    assert run.stderr.startswith("error: -i messages cannot be set on a chat turn")
+    assert len(sent_chats(api)) == 2
+    ok("infer", "-c", "-q", "--api", "native", "-i", "max_new_tokens=4", "four")
+    assert last_inference(api).json["max_new_tokens"] == 4
+    assert [turn["fields"].get("max_tokens") for turn in exported()] == [3, None, None]
+
+
 def test_continuing_needs_history(api, monkeypatch):
     ok("infer", "-m", MODEL, "--chat", "--no-history", "-q", "not kept")
     assert exported() == []

@@ -37,11 +37,14 @@ def check_choice(choice: ChatChoice, options: InferOptions) -> None:
         raise UsageError(f"--system: {problem}", hint="check the terminal's or the script's encoding")
 
 
-def turn_input(env: Environment, options: InferOptions, target, dry_run: bool) -> tuple[str, dict]:
+def turn_input(env: Environment, options: InferOptions, target, api: str, dry_run: bool) -> tuple[str, dict]:
     """The user's text (PROMPT, stdin, -i input as for any infer) and the other -i fields,
-    checked by infer's own prepare_request; the turn builds its API's body from them."""
+    typed, checked and warned about by infer's own prepare_request for the turn's API; the
+    turn builds its body from them with the whole conversation."""
     from llamactl.inference.prepare import prepare_request
 
+    if any(item.split("=", 1)[0] == "messages" for item in options.inputs):
+        raise UsageError("-i messages cannot be set on a chat turn: its messages are the conversation's")
     as_typed = replace(
         options,
         model=target.model,
@@ -49,14 +52,17 @@ def turn_input(env: Environment, options: InferOptions, target, dry_run: bool) -
         deploy_id=target.deploy_id,
         chat=False,
         system=None,
-        api=None,
+        api=api,
     )
     request = prepare_request(
         as_typed, env, warn=env.output.warn, fetch_schema=not dry_run, info=env.output.info
     )
-    if request.files or not isinstance(request.fields.get("input"), str):
-        raise UsageError("a chat turn needs a text input")
     fields = dict(request.fields)
+    if api == "openai":  # the input became the one user message: the turn sends the rest
+        [message] = fields.pop("messages")
+        fields["input"] = message["content"]
+    if request.files or not isinstance(fields.get("input"), str):
+        raise UsageError("a chat turn needs a text input")
     return fields.pop("input"), fields
 
 
@@ -88,12 +94,12 @@ def run_single_turn(
         )
         given = InferenceTarget(options.model, options.version, options.deploy_id)
         target = choose_target(env, given, conversation)
-        user, fields = turn_input(env, options, target, dry_run)
+        api = choice.api or (conversation.row.api if conversation is not None else DEFAULT_CHAT_API)
+        user, fields = turn_input(env, options, target, api, dry_run)
         if conversation is None:
-            conversation = Conversation.new(target.model, choice.api or DEFAULT_CHAT_API, options.system)
+            conversation = Conversation.new(target.model, api, options.system)
         elif options.system is not None:
             conversation.set_system(options.system)
-        api = choice.api or conversation.row.api
         settings = TurnSettings(api, fields, timeout, retries, target.version, target.deploy_id)
         if dry_run:
             out.text(

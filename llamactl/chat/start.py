@@ -25,19 +25,27 @@ class ChatStart:
     history: bool = True
 
 
-def turn_fields(env: Environment, items: list[str]) -> dict:
-    """The -i fields every turn sends, checked before the first prompt. Stdin is the
+def turn_fields(env: Environment, items: list[str], api: str) -> dict:
+    """The -i fields every turn sends, typed and checked as the turns' API has them (a
+    field of the other API gets a warning), before the first prompt. Stdin is the
     conversation's own (a pipe's lines are messages), so `@-` cannot read it."""
-    from llamactl.inference.inputs import InputError, parse_inputs, validate_fields
+    from llamactl.inference.inputs import InputError, field_types, parse_inputs, validate_fields
     from llamactl.inference.prepare import StdinReader, read_path
 
     try:
-        inputs = parse_inputs(items, read_path, StdinReader(env, ignored=True).read_bytes)
-        if inputs.files or "input" in inputs.fields:
-            raise InputError("chat sends each message as the input: -i input and files cannot be set")
-        validate_fields(inputs.fields)
+        inputs = parse_inputs(items, read_path, StdinReader(env, ignored=True).read_bytes, field_types(api))
+        if inputs.files or "input" in inputs.fields or "messages" in inputs.fields:
+            raise InputError(
+                "chat sends each message as the input: -i input, -i messages and files cannot be set"
+            )
+        validate_fields(inputs.fields, api)
     except InputError as exc:
         raise UsageError(str(exc)) from None
+    if api == "openai":
+        from llamactl.inference.field_names import openai_field_warnings
+
+        for line in openai_field_warnings(list(inputs.fields)):
+            env.output.warn(line)
     inputs.fields.pop("stream", None)
     return {**inputs.fields, "stream": True}
 
@@ -70,7 +78,7 @@ def run_chat(env: Environment, start: ChatStart, report: Callable[[LlamactlError
         elif start.system is not None:
             conversation.set_system(start.system)
         settings = TurnSettings(
-            api=api, fields=turn_fields(env, start.inputs), timeout=start.timeout, retries=start.retries
+            api=api, fields=turn_fields(env, start.inputs, api), timeout=start.timeout, retries=start.retries
         )
         session = ChatSession(env, conversation, log, settings, model, report)
         if env.stdin_isatty:
