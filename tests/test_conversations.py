@@ -5,13 +5,12 @@ messages, cut-short answers kept as they were, and `history` showing them."""
 from __future__ import annotations
 
 import json
-import sqlite3
 
 import pytest
 
 from llamactl.inference.chat_template import llama2_prompt, llama3_prompt
 from tests.emulator import VALID_TOKEN, Behavior, catalogue
-from tests.helpers import invoke, last_inference, sent_chats, sent_messages
+from tests.helpers import invoke, last_inference, older_history, sent_chats, sent_messages
 
 MODEL = "meta-llama/Llama-2-70b-chat-hf"
 OTHER = "meta-llama/Llama-2-7b-chat-hf"
@@ -122,14 +121,32 @@ def test_a_llama_3_model_gets_the_header_format(api, monkeypatch):
     )
 
 
-def test_a_model_of_no_known_family_is_exit_2_with_the_openai_hint(api):
-    run = invoke(["infer", "-m", "mistralai/Mistral-7B-Instruct-v0.1", "--api", "native", "--chat", "hi"])
+@pytest.mark.parametrize(
+    ("target", "lines"),
+    [
+        (
+            ["-m", "mistralai/Mistral-7B-Instruct-v0.1"],
+            [
+                "error: no chat template is known for mistralai/Mistral-7B-Instruct-v0.1 on the native API"
+                " (only Llama 2 and Llama 3)",
+                "hint: use --api openai, where the server applies the model's own template",
+            ],
+        ),
+        (
+            ["-d", "DpLlama70b"],
+            [
+                "error: -d DpLlama70b: on the native API a chat turn is folded into its model family's chat"
+                " template, and a deployment id does not say which model it runs",
+                "hint: drop --api native (the OpenAI-compatible API takes the deployment), or give -m MODEL",
+            ],
+        ),
+    ],
+    ids=["a model of no known family", "a deployment"],
+)
+def test_what_has_no_chat_template_is_exit_2_on_the_native_api_before_anything_is_sent(api, target, lines):
+    run = invoke(["infer", *target, "--api", "native", "--chat", "hi"])
     assert run.exit_code == 2
-    assert run.stderr.splitlines() == [
-        "error: no chat template is known for mistralai/Mistral-7B-Instruct-v0.1 on the native API"
-        " (only Llama 2 and Llama 3)",
-        "hint: use --api openai, where the server applies the model's own template",
-    ]
+    assert run.stderr.splitlines() == lines
     assert api.requests == []
     assert exported() == []
 
@@ -202,18 +219,6 @@ def test_a_conversation_with_a_deployment_goes_to_it_on_the_openai_api(api):
     assert "== turn 1: user ==\nName a llama\n" in shown
     run = invoke(["infer", "-c", "--version", VERSION, "hi"])
     assert (run.exit_code, run.stderr.splitlines()[0]) == (2, "error: --version needs -m/--model")
-
-
-def test_a_deployment_on_the_native_api_is_exit_2_before_anything_is_sent(api):
-    run = invoke(["infer", "-d", "DpLlama70b", "--api", "native", "--chat", "hi"])
-    assert run.exit_code == 2
-    assert run.stderr.splitlines() == [
-        "error: -d DpLlama70b: on the native API a chat turn is folded into its model family's chat"
-        " template, and a deployment id does not say which model it runs",
-        "hint: drop --api native (the OpenAI-compatible API takes the deployment), or give -m MODEL",
-    ]
-    assert [request for request in api.requests if request.method == "POST"] == []
-    assert exported() == []
 
 
 def test_a_turns_fields_are_the_apis_own_and_the_other_apis_get_a_warning(api):
@@ -324,18 +329,9 @@ def test_system_on_continue_applies_from_that_turn_on(api):
 
 
 def test_an_old_database_keeps_its_requests_and_gains_conversations(api, home):
-    from llamactl.history.migrations import MIGRATIONS
+    from llamactl.history.migrations import add_conversations
 
-    home.mkdir()
-    db = sqlite3.connect(home / "history.db")
-    for step in MIGRATIONS[:5]:  # the schema before conversations
-        step(db)
-    db.execute("PRAGMA user_version = 5")
-    db.execute(
-        "INSERT INTO requests (created_at, model, api_host, fields, status) VALUES (1.0, ?, 'h', ?, 'ok')",
-        (MODEL, json.dumps({"input": "from before"})),
-    )
-    db.execute("INSERT INTO results (request, position, text) VALUES (1, 0, 'an old answer')")
+    db = older_history(home, add_conversations)
     db.commit()
     db.close()
     ok("infer", "-m", MODEL, "--chat", "-q", "a new turn")

@@ -5,10 +5,9 @@ assistant; both with the migrations that bring an older database along."""
 from __future__ import annotations
 
 import json
-import sqlite3
 
 from tests.emulator import Behavior
-from tests.helpers import invoke
+from tests.helpers import invoke, older_history
 
 MODEL = "meta-llama/Llama-2-70b-chat-hf"
 
@@ -25,19 +24,6 @@ def exported() -> list[dict]:
 
 def found(text: str) -> list[int]:
     return [record["id"] for record in json.loads(ok("history", "search", text, "--json").stdout)]
-
-
-def older_database(home, before_step):
-    """A history database as it was before the migration `before_step`."""
-    from llamactl.history.migrations import MIGRATIONS
-
-    home.mkdir()
-    db = sqlite3.connect(home / "history.db")
-    steps = MIGRATIONS[: MIGRATIONS.index(before_step)]
-    for step in steps:
-        step(db)
-    db.execute(f"PRAGMA user_version = {len(steps)}")
-    return db
 
 
 # the finish reason
@@ -68,12 +54,7 @@ def test_the_finish_reason_is_kept_shown_and_exported(api):
 def test_an_older_database_gains_the_finish_reason_and_keeps_its_rows(api, home):
     from llamactl.history.migrations import add_finish_reason
 
-    db = older_database(home, add_finish_reason)
-    db.execute(
-        "INSERT INTO requests (created_at, model, api_host, fields, status) VALUES (1.0, ?, 'h', ?, 'ok')",
-        (MODEL, json.dumps({"input": "from before"})),
-    )
-    db.execute("INSERT INTO results (request, position, text) VALUES (1, 0, 'an old answer')")
+    db = older_history(home, add_finish_reason)
     db.commit()
     db.close()
     api.behave(Behavior(reply="one two three four five six"))
@@ -122,27 +103,28 @@ def test_search_finds_a_chat_turns_system_prompt_and_only_that_turn(api):
 def test_an_older_database_is_reindexed_over_every_message_and_removal_still_works(api, home):
     from llamactl.history.migrations import index_every_message
 
-    db = older_database(home, index_every_message)
+    db = older_history(home, index_every_message)  # request 1, native
     messages = [
         {"role": "system", "content": "You are a quokka expert."},
         {"role": "user", "content": "Where do wombats live?"},
     ]
     db.execute(
         "INSERT INTO requests (created_at, model, api_host, fields, status, api)"
-        " VALUES (1.0, ?, 'h', ?, 'ok', 'openai')",
+        " VALUES (2.0, ?, 'h', ?, 'ok', 'openai')",
         (MODEL, json.dumps({"messages": messages})),
     )
-    db.execute("INSERT INTO results (request, position, text) VALUES (1, 0, 'In burrows.')")
-    # as the index had it: the last user message only
-    db.execute(
-        "INSERT INTO requests_search (rowid, input, output) VALUES (1, 'Where do wombats live?', 'In burrows.')"
+    db.execute("INSERT INTO results (request, position, text) VALUES (2, 0, 'In burrows.')")
+    # as the index had them: the native input, and only the last user message of the other
+    db.executemany(
+        "INSERT INTO requests_search (rowid, input, output) VALUES (?, ?, ?)",
+        [(1, "from before", "an old answer"), (2, "Where do wombats live?", "In burrows.")],
     )
     db.commit()
     db.close()
     ok("infer", "-m", MODEL, "-q", "a new request about echidnas")
-    assert found("quokka") == [1]  # the system message, indexed now
-    assert found("echidnas") == [2]
-    assert found("wombats") == [1] and found("burrows") == [1]
-    ok("history", "rm", "1")
-    assert found("wombats") == found("burrows") == found("quokka") == []
-    assert found("echidnas") == [2]
+    assert found("quokka") == [2]  # the system message, indexed now
+    assert found("echidnas") == [3] and found("before") == [1]
+    assert found("wombats") == [2] and found("burrows") == [2]
+    ok("history", "rm", "2", "1")
+    assert found("wombats") == found("burrows") == found("quokka") == found("before") == []
+    assert found("echidnas") == [3]
