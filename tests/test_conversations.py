@@ -214,6 +214,13 @@ def test_a_conversation_with_a_deployment_goes_to_it_on_the_openai_api(api):
         (None, "DpLlama70b", 1),
         (None, "DpLlama70b", 1),
     ]
+    piped = invoke(["chat", "-c", "-q"], input="And a vicuña?\n")  # chat -c goes on there too
+    assert (piped.exit_code, piped.stdout) == (0, answer("And a vicuña?") + "\n"), piped.stderr
+    assert sent_chats(api)[-1]["model"] == "deploy_id:DpLlama70b"
+    assert len(sent_messages(api)) == 5
+    native = invoke(["chat", "-c", "--api", "native"], input="hi\n")
+    assert native.exit_code == 2 and "a deployment id does not say which model it runs" in native.stderr
+    assert len(sent_chats(api)) == 3
     shown = ok("history", "show", "2").stdout
     assert "deploy:DpLlama70b" in shown and "None" not in shown
     assert "== turn 1: user ==\nName a llama\n" in shown

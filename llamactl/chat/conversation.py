@@ -225,13 +225,11 @@ def check_api(api: str | None) -> str | None:
     return api
 
 
-def check_turns_can_go(model: str, api: str) -> None:
-    """Before any prompt: the model's turns can be sent on this API (on the native one, its
-    family has a chat template)."""
+def check_turns_can_go(target: InferenceTarget, api: str) -> None:
+    """Before any prompt: the turns can be sent to `target` on this API (on the native one,
+    its model's family has a chat template)."""
     if api == "native":
-        from llamactl.inference.chat_template import template_for
-
-        template_for(model)
+        turn_request(api, target, [{"role": "user", "content": ""}], {})
 
 
 def turn_request(

@@ -51,12 +51,13 @@ def turn_fields(env: Environment, items: list[str], api: str) -> dict:
 
 
 def run_chat(env: Environment, start: ChatStart, report: Callable[[LlamactlError], None]) -> None:
+    from llamactl.api.request import InferenceTarget
     from llamactl.chat.conversation import (
         DEFAULT_CHAT_API,
         Conversation,
         check_api,
         check_turns_can_go,
-        choose_model,
+        choose_target,
     )
     from llamactl.chat.repl import ChatSession
     from llamactl.chat.turn import TurnSettings
@@ -70,16 +71,16 @@ def run_chat(env: Environment, start: ChatStart, report: Callable[[LlamactlError
     try:
         continues = start.continue_latest or start.conversation_id is not None
         conversation = log.load(start.conversation_id) if continues else None
-        model = choose_model(env, start.model, conversation)
+        target = choose_target(env, InferenceTarget(start.model), conversation)  # -c: a deployment too
+        model = target.model
         api = start.api or (conversation.row.api if conversation is not None else DEFAULT_CHAT_API)
-        check_turns_can_go(model, api)
+        check_turns_can_go(target, api)
         if conversation is None:
             conversation = Conversation.new(model, api, start.system)
         elif start.system is not None:
             conversation.set_system(start.system)
-        settings = TurnSettings(
-            api=api, fields=turn_fields(env, start.inputs, api), timeout=start.timeout, retries=start.retries
-        )
+        fields = turn_fields(env, start.inputs, api)
+        settings = TurnSettings(api, fields, start.timeout, start.retries, target.version, target.deploy_id)
         session = ChatSession(env, conversation, log, settings, model, report)
         if env.stdin_isatty:
             from llamactl.chat.line_input import HISTORY_FILENAME, LineInput
