@@ -165,3 +165,36 @@ def without_spinner(terminal_output: str) -> str:
 
     frame = re.compile(rf"\r[{FRAMES}][^\r\n]*?\x1b\[K")
     return frame.sub("", terminal_output).replace(ERASE_LINE, "")
+
+
+def sent_chats(emulator) -> list[dict]:
+    """The bodies of the chat turns the emulator received on the OpenAI-compatible API
+    (`messages`, `model`, ...), oldest first."""
+    return [request.json for request in emulator.requests if request.path == "/v1/openai/chat/completions"]
+
+
+def sent_messages(emulator) -> list[dict]:
+    """The message list of the last chat turn sent on the OpenAI-compatible API."""
+    return sent_chats(emulator)[-1]["messages"]
+
+
+def older_history(home, before_step, model: str = "meta-llama/Llama-2-70b-chat-hf"):
+    """A history database in `home` as it was before the migration `before_step`, holding
+    one request (input "from before", result "an old answer"); returned open, to add to."""
+    import json
+    import sqlite3
+
+    from llamactl.history.migrations import MIGRATIONS
+
+    home.mkdir()
+    db = sqlite3.connect(home / "history.db")
+    steps = MIGRATIONS[: MIGRATIONS.index(before_step)]
+    for step in steps:
+        step(db)
+    db.execute(f"PRAGMA user_version = {len(steps)}")
+    db.execute(
+        "INSERT INTO requests (created_at, model, api_host, fields, status) VALUES (1.0, ?, 'h', ?, 'ok')",
+        (model, json.dumps({"input": "from before"})),
+    )
+    db.execute("INSERT INTO results (request, position, text) VALUES (1, 0, 'an old answer')")
+    return db

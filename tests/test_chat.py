@@ -10,9 +10,10 @@ import pexpect
 import pytest
 
 from tests.emulator import Behavior
-from tests.helpers import HANG_GUARD, REPO, invoke, last_inference, run_llamactl
+from tests.helpers import HANG_GUARD, REPO, invoke, run_llamactl, sent_chats, sent_messages
 
 MODEL = "meta-llama/Llama-2-70b-chat-hf"
+OTHER = "meta-llama/Llama-2-7b-chat-hf"
 
 
 def answer(prompt: str) -> str:
@@ -42,7 +43,7 @@ PROMPT = "\n> "
 
 def test_two_turns_then_ctrl_c_mid_answer_then_another_turn_then_exit(emulator, env):
     chat = spawn_chat(env, "-m", MODEL)
-    chat.expect_exact("a new conversation with meta-llama/Llama-2-70b-chat-hf (native API)")
+    chat.expect_exact("a new conversation with meta-llama/Llama-2-70b-chat-hf (openai API)")
     chat.expect_exact("> ")
     chat.sendline("Name a llama")
     chat.expect_exact(answer("Name a llama"))
@@ -65,11 +66,11 @@ def test_two_turns_then_ctrl_c_mid_answer_then_another_turn_then_exit(emulator, 
     chat.expect_exact(answer("Go on"))
     chat.expect_exact("4 turns, ")
     chat.expect_exact(PROMPT)
-    assert (
-        last_inference(emulator)
-        .json["input"]
-        .endswith("[INST] Tell me a story [/INST] Once upon </s><s>[INST] Go on [/INST]")
-    )
+    assert sent_messages(emulator)[-3:] == [
+        {"role": "user", "content": "Tell me a story"},
+        {"role": "assistant", "content": "Once upon"},  # as far as it went
+        {"role": "user", "content": "Go on"},
+    ]
     chat.sendline("/exit")
     chat.expect(pexpect.EOF)
     chat.close()
@@ -112,7 +113,11 @@ def test_piped_messages_are_answered_one_a_line_with_the_text_only(emulator, env
     assert run.exit_code == 0, run.stderr
     assert run.stdout == answer("Name a llama") + "\n" + answer("And an alpaca") + "\n"
     assert "conversation 1 · 2 turns" in run.stderr
-    assert last_inference(emulator).json["input"].startswith("[INST] Name a llama [/INST] Hello!")
+    assert sent_messages(emulator) == [
+        {"role": "user", "content": "Name a llama"},
+        {"role": "assistant", "content": answer("Name a llama")},
+        {"role": "user", "content": "And an alpaca"},
+    ]
     assert [turn["conversation_id"] for turn in exported(env)] == [1, 1]
 
 
@@ -203,12 +208,15 @@ def test_in_chat_commands(api, tmp_path):
         ),
     ]
     assert turns[1]["retry_of"] == turns[0]["id"]
-    sent = [r.json["input"] for r in api.requests if r.path.startswith("/v1/inference/")]
+    sent = [chat["messages"] for chat in sent_chats(api)]
     # the retried turn replaced the first: the third turn is sent with the retry only
-    assert sent[2] == (
-        "[INST] <<SYS>>\nAnswer in one word.\n<</SYS>>\n\nName a llama [/INST] "
-        f"{answer('Name a llama')} </s><s>[INST] /slash is sent [/INST]"
-    )
+    assert sent[2] == [
+        {"role": "system", "content": "Answer in one word."},
+        {"role": "user", "content": "Name a llama"},
+        {"role": "assistant", "content": answer("Name a llama")},
+        {"role": "user", "content": "/slash is sent"},
+    ]
+    assert [chat["model"] for chat in sent_chats(api)] == [MODEL, MODEL, OTHER, OTHER]
     assert "never sent" not in json.dumps(turns)
 
 
@@ -217,8 +225,16 @@ def test_in_chat_commands(api, tmp_path):
     [
         (["--api", "soap"], "error: --api: expected one of native, openai, got 'soap'"),
         ([], "error: no model: give -m MODEL"),
-        (["-m", "mistralai/Mistral-7B-Instruct-v0.1"], "error: no chat template is known for"),
-        (["-m", MODEL, "-i", "max_new_tokens=0"], "error: -i max_new_tokens: must be at least 1, got 0"),
+        (
+            ["-m", "mistralai/Mistral-7B-Instruct-v0.1", "--api", "native"],
+            "error: no chat template is known for",
+        ),
+        (["-m", MODEL, "-i", "max_tokens=0"], "error: -i max_tokens: must be at least 1, got 0"),
+        (
+            ["-m", MODEL, "--api", "native", "-i", "max_new_tokens=0"],
+            "error: -i max_new_tokens: must be at least 1, got 0",
+        ),
+        (["-m", MODEL, "-i", "messages=[]"], "error: chat sends each message as the input"),
     ],
 )
 def test_chat_refuses_what_cannot_work_before_the_first_prompt(api, args, message):

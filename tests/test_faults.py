@@ -760,7 +760,16 @@ FAULTS = [
         -1,
         None,
         "no chat template is known",
-        command=["infer", "-m", "mistralai/Mistral-7B-Instruct-v0.1", "--chat", "tell me"],
+        command=["infer", "-m", "mistralai/Mistral-7B-Instruct-v0.1", "--api", "native", "--chat", "tell me"],
+    ),
+    Fault(
+        "chat turn to a deployment (-d) on the native API",
+        stream(),
+        2,
+        -1,
+        None,
+        "a deployment id does not say which model it runs",
+        command=["infer", "-d", "DpLlama70b", "--api", "native", "--chat", "tell me"],
     ),
     Fault(
         "state directory on a read-only disk", stream(), 0, 3, None, "Read-only file system", read_only=True

@@ -76,7 +76,7 @@ def test_parallel_processes_continuing_one_conversation_lose_no_turn_and_keep_ea
     """8 shells continue the same conversation at once (`infer -c`): every turn is recorded
     in it, each answer beside its own question, and the next turn is sent with all of
     them in the order they were recorded."""
-    from tests.helpers import last_inference
+    from tests.helpers import sent_messages
 
     env = environment(emulator, tmp_path / "home")
     in_process(env, "infer", "-m", MODEL, "--chat", "-q", "the opening turn")
@@ -105,13 +105,10 @@ def test_parallel_processes_continuing_one_conversation_lose_no_turn_and_keep_ea
         assert turn["results"] == [f"Hello! You said: {turn['messages'][-1]['content']}. Voilà, café 🦙"]
 
     in_process(env, "infer", "-c", "-q", "the closing turn")
-    sent = last_inference(emulator).json["input"]
-    exchanges = sent.split(" </s><s>")
-    assert len(exchanges) == WORKERS + 2
-    assert [exchange.split(" [/INST]")[0].removeprefix("[INST] ") for exchange in exchanges] == [
-        *asked,
-        "the closing turn",
-    ]
+    sent = sent_messages(emulator)
+    assert len(sent) == 2 * (WORKERS + 1) + 1
+    assert sent[::2] == [{"role": "user", "content": text} for text in [*asked, "the closing turn"]]
+    assert sent[1::2] == [{"role": "assistant", "content": turn["results"][0]} for turn in turns]
 
 
 def test_ctrl_c_mid_stream_records_interrupted_with_the_partial_text(emulator, tmp_path):

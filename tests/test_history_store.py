@@ -241,7 +241,7 @@ def test_processes_opening_a_brand_new_database_together_all_succeed(tmp_path):
         assert outcomes == ["ok"] * 8
 
 
-def test_a_chat_request_is_found_by_its_last_user_message(store):
+def test_a_chat_request_is_found_by_every_message_it_sent(store):
     record = make_record("unused")
     record.api, record.fields = (
         "openai",
@@ -257,7 +257,9 @@ def test_a_chat_request_is_found_by_its_last_user_message(store):
     [new_id] = store.add_all([record])
     [found] = store.search("alpaca", 10)
     assert (found.id, found.api, found.prompt) == (new_id, "openai", "the alpaca question")
-    assert store.search("first", 10) == []
+    for word in ("brief", "first", "answer"):  # the system, an earlier user, the assistant message
+        assert [record.id for record in store.search(word, 10)] == [new_id], word
+    assert store.search("unsaid", 10) == []
 
 
 @pytest.mark.parametrize(

@@ -364,9 +364,9 @@ def test_version_flag():
 
 
 def test_chat_wraps_the_whole_input_in_the_llama2_format(api):
-    invoke(["infer", "-m", MODEL, "--chat", "review this"], input="a diff\n")
+    invoke(["infer", "-m", MODEL, "--api", "native", "--chat", "review this"], input="a diff\n")
     assert last_request(api).json["input"] == "[INST] a diff\n\nreview this [/INST]"
-    invoke(["infer", "-m", MODEL, "--system", "Be terse.", "Hello"])
+    invoke(["infer", "-m", MODEL, "--api", "native", "--system", "Be terse.", "Hello"])
     assert last_request(api).json["input"] == "[INST] <<SYS>>\nBe terse.\n<</SYS>>\n\nHello [/INST]"
     invoke(["infer", "-m", MODEL, "Hello"])
     assert last_request(api).json["input"] == "Hello"  # never without being asked

@@ -90,7 +90,7 @@ def test_help_into_head_ends_quietly(env):
 
 def test_the_chat_format_is_not_applied_twice(api):
     emulator = api
-    run = invoke(["infer", "-m", MODEL, "--chat", "-q", "[INST] hi [/INST]"])
+    run = invoke(["infer", "-m", MODEL, "--api", "native", "--chat", "-q", "[INST] hi [/INST]"])
     assert run.exit_code == 0, run.stderr
     assert [r.json["input"] for r in emulator.requests if r.path.startswith("/v1/inference/")] == [
         "[INST] hi [/INST]"

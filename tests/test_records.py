@@ -71,6 +71,7 @@ def test_history_json_keeps_its_keys_in_their_order():
         "conversation_id",
         "retry_of",
         "messages",
+        "finish_reason",
         "results",
         "status",
         "error",

@@ -11,19 +11,16 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from llamactl.api.request import InferenceRequest
+from llamactl.api.request import InferenceRequest, InferenceTarget
 from llamactl.env import Environment
 from llamactl.errors import UsageError
 from llamactl.history.conversations import ConversationRow
 from llamactl.inference.chat_template import Message
 
 APIS = ("native", "openai")
-# The contract's default for chat turns is "openai". Until the OpenAI-compatible API is in
-# this tree, turns go to the native endpoint with the model family's chat template.
-# Chat turns go to the native API (folded into the family's template) unless --api openai.
-# The contract wants openai by default; the switch is one word here, and the tests that
-# read the folded native input must then ask for --api native (issue 16, left open).
-DEFAULT_CHAT_API = "native"
+# Chat turns go to the OpenAI-compatible API (the whole message list) unless --api native,
+# which folds the conversation into the model family's chat template (the contract).
+DEFAULT_CHAT_API = "openai"
 # Statuses whose answer (whole, or what arrived of it) stays in the conversation.
 ANSWERED = ("ok", "interrupted", "incomplete")
 
@@ -44,6 +41,8 @@ class Turn:
     tokens_out: int | None = None
     cost: float | None = None
     cost_estimated: bool = False
+    version: str | None = None  # the model's version (--version), or
+    deploy_id: str | None = None  # the deployment it went to (-d), with no model
 
     @property
     def own_messages(self) -> list[Message]:
@@ -72,6 +71,8 @@ class Turn:
             tokens_out=record.tokens_out,
             cost=record.cost,
             cost_estimated=record.cost_estimated,
+            version=record.version,
+            deploy_id=record.deploy_id,
         )
 
 
@@ -161,6 +162,13 @@ class Conversation:
                 return turn.model
         return self.row.model
 
+    def latest_target(self) -> InferenceTarget | None:
+        """Where the latest turn went: its model and version, or its deployment."""
+        for turn in reversed(self.turns):
+            if turn.model or turn.deploy_id:
+                return InferenceTarget(turn.model, turn.version, turn.deploy_id)
+        return None
+
     def totals(self) -> tuple[int, int, float | None, bool]:
         """Tokens in and out and cost over every turn; the cost None when none is known,
         estimated when any part of it is."""
@@ -195,32 +203,51 @@ def choose_model(env: Environment, given: str | None, conversation: Conversation
     return model
 
 
+def choose_target(
+    env: Environment, given: InferenceTarget, conversation: Conversation | None
+) -> InferenceTarget:
+    """A turn's model (with --version) or deployment (-d): as given, else where the
+    conversation's latest turn went (its version kept unless --version names another),
+    else the conversation's or the configured model."""
+    from llamactl.inference.prepare import make_target
+
+    if given.model or given.deploy_id:
+        return make_target(given.model, given.version, given.deploy_id)
+    latest = conversation.latest_target() if conversation is not None else None
+    if latest is not None:
+        return make_target(latest.model, given.version or latest.version, latest.deploy_id)
+    return make_target(choose_model(env, None, conversation), given.version, None)
+
+
 def check_api(api: str | None) -> str | None:
     if api is not None and api not in APIS:
         raise UsageError(f"--api: expected one of {', '.join(APIS)}, got {api!r}")
     return api
 
 
-def check_turns_can_go(model: str, api: str) -> None:
-    """Before any prompt: the model's turns can be sent on this API (on the native one, its
-    family has a chat template)."""
+def check_turns_can_go(target: InferenceTarget, api: str) -> None:
+    """Before any prompt: the turns can be sent to `target` on this API (on the native one,
+    its model's family has a chat template)."""
     if api == "native":
-        from llamactl.inference.chat_template import template_for
-
-        template_for(model)
+        turn_request(api, target, [{"role": "user", "content": ""}], {})
 
 
-def turn_request(api: str, model: str, messages: list[Message], fields: dict[str, Any]) -> InferenceRequest:
+def turn_request(
+    api: str, target: InferenceTarget, messages: list[Message], fields: dict[str, Any]
+) -> InferenceRequest:
     """The request of one turn on `api`, with the -i `fields` (already checked) and the
-    whole message list: on the native API folded into the model family's chat template."""
-    from llamactl.api.request import InferenceTarget
-
+    whole message list: on the OpenAI API to NAME, NAME:VERSION or deploy_id:ID (§5), on
+    the native one folded into the model family's chat template (at the versioned URL)."""
     if api == "openai":
         from llamactl.inference.openai_chat import chat_request
 
-        return chat_request(
-            InferenceTarget(model=model), messages, fields, stream=bool(fields.get("stream", True))
+        return chat_request(target, messages, fields, stream=bool(fields.get("stream", True)))
+    if target.model is None:
+        raise UsageError(
+            f"-d {target.deploy_id}: on the native API a chat turn is folded into its model family's"
+            " chat template, and a deployment id does not say which model it runs",
+            hint="drop --api native (the OpenAI-compatible API takes the deployment), or give -m MODEL",
         )
     from llamactl.inference.chat_template import fold
 
-    return InferenceRequest(InferenceTarget(model=model), {**fields, "input": fold(model, messages)})
+    return InferenceRequest(target, {**fields, "input": fold(target.model, messages)})

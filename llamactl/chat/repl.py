@@ -48,7 +48,7 @@ class ChatSession:
     conversation: Conversation
     log: ConversationLog
     settings: TurnSettings
-    model: str
+    model: str | None  # None when the turns go to a deployment (settings.deploy_id)
     report: Callable[[LlamactlError], None]  # an error shown as `error: ...`, the session going on
 
     @property
@@ -116,7 +116,7 @@ class ChatSession:
             if self.conversation.id is not None
             else "a new conversation"
         )
-        self.out.info(f"{where} with {self.model} ({api} API) · /help for commands, Ctrl-D to end")
+        self.out.info(f"{where} with {self.target_label} ({api} API) · /help for commands, Ctrl-D to end")
         self.show_last_turns()
 
     def show_last_turns(self) -> None:
@@ -174,12 +174,21 @@ class ChatSession:
         else:
             self.out.info(f"system prompt: {self.conversation.system or '(none)'}")
 
+    @property
+    def target_label(self) -> str:
+        """The model (with @version) or deploy:ID the turns go to."""
+        from llamactl.api.request import InferenceTarget
+
+        return InferenceTarget(self.model, self.settings.version, self.settings.deploy_id).label
+
     def switch_model(self, argument: str) -> None:
         if argument:
+            from llamactl.api.request import InferenceTarget
+
             model = choose_model(self.env, argument, None)
-            check_turns_can_go(model, self.settings.api)
-            self.model = model
-        self.out.info(f"model: {self.model}")
+            check_turns_can_go(InferenceTarget(model), self.settings.api)
+            self.model, self.settings.version, self.settings.deploy_id = model, None, None
+        self.out.info(f"model: {self.target_label}")
 
     def last_turn(self, what: str) -> Turn:
         if not self.conversation.turns:

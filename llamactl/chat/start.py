@@ -25,30 +25,39 @@ class ChatStart:
     history: bool = True
 
 
-def turn_fields(env: Environment, items: list[str]) -> dict:
-    """The -i fields every turn sends, checked before the first prompt. Stdin is the
+def turn_fields(env: Environment, items: list[str], api: str) -> dict:
+    """The -i fields every turn sends, typed and checked as the turns' API has them (a
+    field of the other API gets a warning), before the first prompt. Stdin is the
     conversation's own (a pipe's lines are messages), so `@-` cannot read it."""
-    from llamactl.inference.inputs import InputError, parse_inputs, validate_fields
+    from llamactl.inference.inputs import InputError, field_types, parse_inputs, validate_fields
     from llamactl.inference.prepare import StdinReader, read_path
 
     try:
-        inputs = parse_inputs(items, read_path, StdinReader(env, ignored=True).read_bytes)
-        if inputs.files or "input" in inputs.fields:
-            raise InputError("chat sends each message as the input: -i input and files cannot be set")
-        validate_fields(inputs.fields)
+        inputs = parse_inputs(items, read_path, StdinReader(env, ignored=True).read_bytes, field_types(api))
+        if inputs.files or "input" in inputs.fields or "messages" in inputs.fields:
+            raise InputError(
+                "chat sends each message as the input: -i input, -i messages and files cannot be set"
+            )
+        validate_fields(inputs.fields, api)
     except InputError as exc:
         raise UsageError(str(exc)) from None
+    if api == "openai":
+        from llamactl.inference.field_names import openai_field_warnings
+
+        for line in openai_field_warnings(list(inputs.fields)):
+            env.output.warn(line)
     inputs.fields.pop("stream", None)
     return {**inputs.fields, "stream": True}
 
 
 def run_chat(env: Environment, start: ChatStart, report: Callable[[LlamactlError], None]) -> None:
+    from llamactl.api.request import InferenceTarget
     from llamactl.chat.conversation import (
         DEFAULT_CHAT_API,
         Conversation,
         check_api,
         check_turns_can_go,
-        choose_model,
+        choose_target,
     )
     from llamactl.chat.repl import ChatSession
     from llamactl.chat.turn import TurnSettings
@@ -62,16 +71,16 @@ def run_chat(env: Environment, start: ChatStart, report: Callable[[LlamactlError
     try:
         continues = start.continue_latest or start.conversation_id is not None
         conversation = log.load(start.conversation_id) if continues else None
-        model = choose_model(env, start.model, conversation)
+        target = choose_target(env, InferenceTarget(start.model), conversation)  # -c: a deployment too
+        model = target.model
         api = start.api or (conversation.row.api if conversation is not None else DEFAULT_CHAT_API)
-        check_turns_can_go(model, api)
+        check_turns_can_go(target, api)
         if conversation is None:
             conversation = Conversation.new(model, api, start.system)
         elif start.system is not None:
             conversation.set_system(start.system)
-        settings = TurnSettings(
-            api=api, fields=turn_fields(env, start.inputs), timeout=start.timeout, retries=start.retries
-        )
+        fields = turn_fields(env, start.inputs, api)
+        settings = TurnSettings(api, fields, start.timeout, start.retries, target.version, target.deploy_id)
         session = ChatSession(env, conversation, log, settings, model, report)
         if env.stdin_isatty:
             from llamactl.chat.line_input import HISTORY_FILENAME, LineInput

@@ -21,6 +21,8 @@ class TurnSettings:
     fields: dict[str, Any] = field(default_factory=dict)
     timeout: float = 0
     retries: int = 0
+    version: str | None = None  # infer --version: every turn to that version of the model
+    deploy_id: str | None = None  # infer -d: every turn to that deployment (no model)
 
 
 def fill_turn(turn: Turn, outcome: InferenceOutcome) -> None:
@@ -32,11 +34,19 @@ def fill_turn(turn: Turn, outcome: InferenceOutcome) -> None:
 
 
 def prepare_turn(
-    conversation: Conversation, user: str, model: str, settings: TurnSettings, retry_of: int | None = None
+    conversation: Conversation,
+    user: str,
+    model: str | None,
+    settings: TurnSettings,
+    retry_of: int | None = None,
 ):
     """The turn and its request (nothing sent): the whole message list on the chosen API."""
+    from llamactl.api.request import InferenceTarget
+
     turn = conversation.next_turn(user, model, retry_of)
-    return turn, turn_request(settings.api, model, conversation.messages(turn), settings.fields)
+    turn.version, turn.deploy_id = settings.version, settings.deploy_id
+    target = InferenceTarget(model, settings.version, settings.deploy_id)
+    return turn, turn_request(settings.api, target, conversation.messages(turn), settings.fields)
 
 
 def send_turn(
@@ -44,7 +54,7 @@ def send_turn(
     conversation: Conversation,
     log: ConversationLog,
     user: str,
-    model: str,
+    model: str | None,
     settings: TurnSettings,
     view: View,
     retry_of: int | None = None,

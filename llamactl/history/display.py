@@ -122,6 +122,8 @@ def figures(record: HistoryRecord) -> list[tuple[str, str]]:
         ("api host", record.api_host),
         ("status", record.status),
     ]
+    if record.finish_reason:
+        rows.append(("finish", finish_text(record)))
     if record.error:
         rows.append(("error", record.error))
     cost = cost_text(record.cost, record.cost_estimated)
@@ -145,6 +147,14 @@ def figures(record: HistoryRecord) -> list[tuple[str, str]]:
         for name, upload in record.uploads.items()
     ]
     return [(label, visible_inline(value)) for label, value in rows]
+
+
+def finish_text(record: HistoryRecord) -> str:
+    """The finish reason as recorded, and what it meant as the summary said it."""
+    from llamactl.output.format import stop_text
+
+    stopped = stop_text(record.finish_reason, record.fields)
+    return f"{record.finish_reason} ({stopped})" if stopped else str(record.finish_reason)
 
 
 def cut_mark(status: str) -> str:

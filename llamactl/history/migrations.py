@@ -151,6 +151,42 @@ def add_conversations(db) -> None:
         ) WITHOUT ROWID""")
 
 
+def add_finish_reason(db) -> None:
+    """Why the answer stopped, in the API's word (`length` at the token limit, `eos_token`,
+    `stop`, ...), so `history show` says a cut answer was cut. Older requests have none."""
+    db.execute("ALTER TABLE requests ADD COLUMN finish_reason TEXT")
+
+
+def index_every_message(db) -> None:
+    """`history search` finds a request by every text it sent: all the messages of an
+    OpenAI request (system, user, assistant), not just its last user message, and a chat
+    turn's system prompt. The index keeps no texts, so it is rebuilt from the rows: the
+    same texts a later removal will tell it to forget."""
+    import json
+
+    from llamactl.history.search_text import search_input
+
+    db.execute("INSERT INTO requests_search (requests_search) VALUES ('delete-all')")
+    rows = db.execute("""
+        SELECT id, fields, conversation_id IS NOT NULL, coalesce((
+            SELECT group_concat(text, char(10) || char(10))
+            FROM (SELECT text FROM results WHERE request = requests.id ORDER BY position)
+        ), '')
+        FROM requests""")
+
+    def own_messages(request: int) -> list[dict]:
+        query = "SELECT role, content FROM messages WHERE request = ? ORDER BY position"
+        return [{"role": role, "content": content} for role, content in db.execute(query, (request,))]
+
+    db.executemany(
+        "INSERT INTO requests_search (rowid, input, output) VALUES (?, ?, ?)",
+        (
+            (request, search_input(json.loads(fields), own_messages(request) if turn else []), output)
+            for request, fields, turn, output in rows
+        ),
+    )
+
+
 MIGRATIONS = (
     create_requests,
     create_results,
@@ -160,4 +196,6 @@ MIGRATIONS = (
     add_batch_jobs,
     add_api,
     add_conversations,
+    add_finish_reason,
+    index_every_message,
 )

@@ -31,6 +31,7 @@ class HistoryRecord(OutcomeFields):
     conversation_id: int | None = None  # a chat turn's conversation
     retry_of: int | None = None  # the turn this one replaced (`/retry`)
     messages: list[dict[str, str]] = field(default_factory=list)  # a turn's own: system?, user
+    finish_reason: str | None = None  # the API's word for why it stopped (`length`, `eos_token`)
 
     @classmethod
     def from_outcome(cls, outcome, api_host: str) -> HistoryRecord:
@@ -53,6 +54,7 @@ class HistoryRecord(OutcomeFields):
             version=request.target.version,
             deploy_id=request.target.deploy_id,
             api=request.target.api,
+            finish_reason=outcome.finish_reason or first_finish_reason(outcome.response),
         )
 
     @property
@@ -99,6 +101,14 @@ class HistoryRecord(OutcomeFields):
         return cls(
             **{name: FROM_COLUMN.get(name, _same)(value) for name, value in zip(COLUMNS, row, strict=True)}
         )
+
+
+def first_finish_reason(response: Any) -> str | None:
+    """A response's finish reason when no stream gave one: an OpenAI chat response's first
+    choice's (the native response has none)."""
+    choices = response.get("choices") if isinstance(response, dict) else None
+    reason = choices[0].get("finish_reason") if choices and isinstance(choices[0], dict) else None
+    return reason if isinstance(reason, str) else None
 
 
 def _same(value: Any) -> Any:

@@ -337,8 +337,10 @@ class HistoryStore:
 
 
 def search_texts(record: HistoryRecord) -> tuple[str, str]:
-    """What the search index holds for a record: its prompt, and its results together."""
-    return record.prompt, "\n\n".join(record.results)
+    """What the search index holds for a record: every text it sent, and its results together."""
+    from llamactl.history.search_text import search_input
+
+    return search_input(record.fields, record.messages), "\n\n".join(record.results)
 
 
 @contextmanager
