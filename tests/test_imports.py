@@ -86,6 +86,7 @@ INFER_MODULES = {
     "llamactl.inference.session",
     "llamactl.commands.common",
     "llamactl.commands.helptext",
+    "llamactl.plain",
 }
 
 

@@ -9,12 +9,12 @@ provides a token; `keyring` is not even imported then.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
 
 from llamactl.api.retry import MAX_TIMEOUT
 from llamactl.auth.token_store import TOKEN_FILE_NAME, KeyringUnavailable, SystemKeyring, TokenFile
 from llamactl.env import DEFAULT_API_URL, Environment
 from llamactl.errors import AuthError, UsageError
+from llamactl.plain import record
 
 TOKEN_VARIABLES = ("DEEPINFRA_TOKEN", "DEEPINFRA_API_KEY")
 NO_TOKEN_MESSAGE = "no API token: set DEEPINFRA_TOKEN or run 'llamactl auth login'"
@@ -25,7 +25,7 @@ VISIBLE_TAIL = 4
 Warn = Callable[[str], None]  # where a skipped keyring or a bad token file is reported
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class ResolvedToken:
     value: str
     source: str  # "env:DEEPINFRA_TOKEN", "keyring:<backend name>" or "file:<path>"

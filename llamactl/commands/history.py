@@ -328,9 +328,8 @@ def rerun(
 
     env: Environment = ctx.obj
     if flags.model is not None:  # an alias, checked; without -m the recorded model, never the default
-        from dataclasses import replace
-
         from llamactl.catalogue.model_choice import chosen_model
+        from llamactl.plain import replace
 
         flags = replace(flags, model=chosen_model(env, flags.model))
     record = _stored_record(env, request_id)

@@ -12,13 +12,13 @@ every run.
 import inspect
 import math
 from collections.abc import Callable
-from dataclasses import dataclass, fields
 from typing import Annotated, Any, cast, get_type_hints
 
 import typer
 
 from llamactl.api.retry import DEFAULT_RETRIES, DEFAULT_TIMEOUT, MAX_TIMEOUT
 from llamactl.catalogue.names import complete_model_name
+from llamactl.plain import fields, record
 
 MODEL_PANEL = "Model"
 INPUT_PANEL = "Input"
@@ -222,7 +222,7 @@ NoHistory = Annotated[
 ]
 
 
-@dataclass
+@record
 class RequestFlags:
     """The values of the shared options, as a command receives them (field order is the
     order of the options in --help)."""
