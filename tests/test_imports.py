@@ -57,7 +57,6 @@ INFER_MODULES = {
     "llamactl.api.error_body",
     "llamactl.redact",
     "llamactl.auth.credentials",
-    "llamactl.auth.token_store",
     "llamactl.api.retry",
     "llamactl.output.streams",
     "llamactl.inference.run",

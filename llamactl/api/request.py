@@ -5,7 +5,6 @@ OpenAI-compatible chat API in the body (`"model": NAME[:VERSION]` or `deploy_id:
 from __future__ import annotations
 
 import json
-import shlex
 from pathlib import PurePath
 from typing import Any
 from urllib.parse import quote, urlencode
@@ -153,6 +152,8 @@ class InferenceRequest:
 
 def _quote(part: str) -> str:
     """shlex quoting, except that the Authorization header keeps $DEEPINFRA_TOKEN expandable."""
+    import shlex  # only for --dry-run
+
     if "$DEEPINFRA_TOKEN" in part:
         return '"' + part.replace('"', '\\"') + '"'
     return shlex.quote(part)
