@@ -53,16 +53,22 @@ def field(*, default: Any = MISSING, default_factory: Callable[[], Any] = MISSIN
     return Field(default, default_factory)
 
 
-def fields(record_or_class: Any) -> tuple[Field, ...]:
-    """The fields in order, inherited first."""
+def fields(record_or_class: Any) -> tuple[Any, ...]:
+    """The fields in order, inherited first (a dataclass's too, as `dataclasses.fields`
+    gives them: both have `.name`, so callers need not know which kind they hold)."""
     found = getattr(record_or_class, FIELDS, None)
-    if found is None:
-        raise TypeError(f"{record_or_class!r} is not a record")
-    return found
+    if found is not None:
+        return found
+    if hasattr(record_or_class, "__dataclass_fields__"):
+        import dataclasses
+
+        return dataclasses.fields(record_or_class)
+    raise TypeError(f"{record_or_class!r} is neither a record nor a dataclass")
 
 
 def replace(record: T, /, **changes: Any) -> T:
-    """A copy of `record` with some fields changed (runs `__post_init__` again)."""
+    """A copy of `record` (or of a dataclass) with some fields changed; `__post_init__`
+    runs again."""
     values = {item.name: getattr(record, item.name) for item in fields(record)}
     values.update(changes)
     return type(record)(**values)

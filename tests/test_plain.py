@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import pytest
 
 from llamactl.plain import FrozenInstanceError, as_dict, field, fields, record, replace
@@ -84,6 +86,18 @@ def test_frozen_records_refuse_assignment_and_hash_by_value():
     with pytest.raises(AttributeError):
         del point.y
     assert {Point(1), Point(1, 0)} == {point}
+
+
+def test_fields_and_replace_serve_dataclasses_too():
+    """Off the start-up path classes are still dataclasses: one `replace` serves both kinds."""
+
+    @dataclasses.dataclass(frozen=True)
+    class Old:
+        name: str
+        size: int = 0
+
+    assert [item.name for item in fields(Old)] == ["name", "size"]
+    assert replace(Old("a"), size=2) == Old("a", 2)
 
 
 def test_fields_of_something_else_is_a_type_error():
