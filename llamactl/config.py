@@ -9,16 +9,16 @@ replaced atomically: a crash or a reader in another shell sees the old file or t
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
 from pathlib import Path
 
 from llamactl.env import Environment
 from llamactl.errors import LocalFailure
+from llamactl.plain import field, record
 
 CONFIG_NAME = "config.json"
 
 
-@dataclass
+@record
 class Config:
     default_model: str | None = None
     aliases: dict[str, str] = field(default_factory=dict)

@@ -12,13 +12,13 @@ import os
 import stat
 import sys
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
 from typing import IO, TYPE_CHECKING
 from urllib.parse import SplitResult, urlsplit
 
 from llamactl.errors import UsageError
+from llamactl.plain import field, record
 
 if TYPE_CHECKING:
     from llamactl.output.sink import Output
@@ -130,7 +130,7 @@ def stdin_can_be_read(stream: IO) -> bool:
     return stat.S_ISFIFO(mode) or stat.S_ISREG(mode) or stat.S_ISSOCK(mode)
 
 
-@dataclass
+@record
 class Environment:
     """Everything a command needs to know about where it runs.
 

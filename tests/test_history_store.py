@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 import sqlite3
 import string
 from datetime import datetime
@@ -11,6 +10,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from llamactl import plain
 from llamactl.errors import UsageError
 from llamactl.history import queries
 from llamactl.history.migrations import MIGRATIONS
@@ -27,7 +27,7 @@ def make_record(prompt: str = "hello llamas", results=("a reply",), **changes) -
         model="meta-llama/Llama-2-70b-chat-hf",
         results=list(results),
     )
-    return dataclasses.replace(record, **changes)
+    return plain.replace(record, **changes)
 
 
 @pytest.fixture
@@ -77,7 +77,7 @@ def test_a_record_comes_back_as_it_was_stored(store):
         status="incomplete",
     )
     [record_id] = store.add_all([record])
-    assert store.get(record_id) == dataclasses.replace(record, id=record_id)
+    assert store.get(record_id) == plain.replace(record, id=record_id)
 
 
 def test_missing_figures_stay_missing(store):

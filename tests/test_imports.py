@@ -1,5 +1,8 @@
 """What each path imports: --version imports nothing heavy, and infer's import set does
-not grow beyond what it needs. Checked by module names, never by wall-clock time."""
+not grow beyond what it needs. Checked by module names, never by wall-clock time. Also
+the one start-up cost no import set shows: the garbage collector's first threshold,
+raised before Typer loads so that importing does not rescan its young objects some 50
+times (docs/performance.md)."""
 
 from __future__ import annotations
 
@@ -7,22 +10,26 @@ import json
 import subprocess
 import sys
 
+from llamactl.entry import GC_THRESHOLD
 from tests.helpers import REPO
 
 MODEL = "meta-llama/Llama-2-70b-chat-hf"
 HEAVY = {"requests", "urllib3", "rich", "keyring", "sqlite3", "_sqlite3", "sseclient", "pydantic", "typer"}
 
 PROBE = """
-import json, sys
+import gc, json, sys
 before = set(sys.modules)  # what the interpreter's start-up (site, .pth files) loaded
+collections = gc.get_stats()[0]["collections"]
 from llamactl.entry import main
 code = main(sys.argv[1:])
+collections = gc.get_stats()[0]["collections"] - collections
 new = {m: mod for m, mod in list(sys.modules.items()) if m not in before}
 site = [m for m, mod in new.items() if "-packages" in (getattr(mod, "__file__", None) or "")]
 ours = [m for m in new if m == "llamactl" or m.startswith("llamactl.")]
 std = [m for m in new if m in {"sqlite3", "_sqlite3"}]
 sys.stderr.write("\\nIMPORTS " + json.dumps({"code": code, "third_party": sorted({m.split(".")[0] for m in site}),
-                                           "llamactl": sorted(ours), "std": std}) + "\\n")
+                                           "llamactl": sorted(ours), "std": std,
+                                           "gc": [gc.get_threshold()[0], collections]}) + "\\n")
 """
 
 # The distributions a non-streamed infer may load: Typer (and what it needs), requests.
@@ -58,7 +65,6 @@ INFER_MODULES = {
     "llamactl.api.error_body",
     "llamactl.redact",
     "llamactl.auth.credentials",
-    "llamactl.auth.token_store",
     "llamactl.api.retry",
     "llamactl.output.streams",
     "llamactl.inference.run",
@@ -87,6 +93,7 @@ INFER_MODULES = {
     "llamactl.inference.session",
     "llamactl.commands.common",
     "llamactl.commands.helptext",
+    "llamactl.plain",
 }
 
 
@@ -110,6 +117,7 @@ def test_version_imports_nothing_heavy(env):
     assert seen["third_party"] == []
     assert seen["std"] == []
     assert set(seen["llamactl"]) == {"llamactl", "llamactl.entry"}
+    assert seen["gc"][0] == 700  # Python's default: --version leaves the collector alone
 
 
 def test_non_streamed_infer_imports_only_what_it_needs(env):
@@ -118,6 +126,13 @@ def test_non_streamed_infer_imports_only_what_it_needs(env):
     assert set(seen["third_party"]) <= INFER_THIRD_PARTY, set(seen["third_party"]) - INFER_THIRD_PARTY
     assert set(seen["llamactl"]) <= INFER_MODULES, set(seen["llamactl"]) - INFER_MODULES
     assert seen["std"] == []
+
+
+def test_a_request_starts_up_without_collecting_garbage(env):
+    """About 50 young-generation collections at Python's threshold (700); none at ours."""
+    seen = imports_of(["infer", "-m", MODEL, "--no-stream", "-q", "hi"], env)
+    assert seen["code"] == 0
+    assert seen["gc"] == [GC_THRESHOLD, 0]
 
 
 def test_streamed_infer_adds_only_sseclient_and_history_adds_only_sqlite(env):

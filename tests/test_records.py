@@ -3,8 +3,7 @@ record, its database row, `history --json` and a batch line's record all derive 
 
 from __future__ import annotations
 
-import dataclasses
-
+from llamactl import plain
 from llamactl.api.request import FileUpload, InferenceRequest, InferenceTarget
 from llamactl.batch.input import BatchLine
 from llamactl.batch.output import ANSWER_FIELDS, batch_record
@@ -111,6 +110,6 @@ def test_a_batch_record_shows_the_outcome_as_history_json_does():
 
 def test_a_batch_record_without_an_answer_has_the_outcome_defaults():
     record = batch_record(BatchLine(2, error="bad"), "b1", "invalid", "bad")
-    defaults = dataclasses.asdict(OutcomeFields())
+    defaults = plain.as_dict(OutcomeFields())
     assert {name: record[name] for name in ANSWER_FIELDS} == {name: defaults[name] for name in ANSWER_FIELDS}
     assert (record["fields"], record["request_hash"], record["results"]) == (None, None, [])

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
@@ -28,6 +27,7 @@ from llamactl.api.retry import (
 from llamactl.auth.credentials import ResolvedToken
 from llamactl.env import Environment, is_loopback_host, split_api_url
 from llamactl.errors import LlamactlError, RequestFailed, UsageError
+from llamactl.plain import replace
 from llamactl.redact import REDACTED, scrub
 
 if TYPE_CHECKING:

@@ -6,9 +6,9 @@ from __future__ import annotations
 
 import math
 import time
-from dataclasses import dataclass
 
 from llamactl.errors import RequestFailed, UsageError
+from llamactl.plain import record
 
 SHORTEST_WAIT = 0.001  # a socket timeout of 0 would mean non-blocking, not "no time left"
 
@@ -17,7 +17,7 @@ class DeadlineExceeded(RequestFailed):
     """The run reached --max-time."""
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Deadline:
     seconds: float
     ends: float  # on the monotonic clock

@@ -9,25 +9,38 @@ module interprets each event's JSON.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass, field
 from typing import Any
 
 from llamactl.errors import StreamIncomplete
+from llamactl.plain import field, record
 
 
 class BadStreamEvent(StreamIncomplete):
     """An event llamactl cannot take as it is: nested too deeply, or a token that is not text."""
 
 
-@dataclass
 class StreamEvent:
-    """One parsed event: a token, the final event, or an error reported by the server."""
+    """One parsed event: a token, the final event, or an error reported by the server.
+    Made once per token, so written out by hand (a record's `__init__` is slower per call)."""
 
-    data: dict[str, Any]
-    text: str = ""
-    special: bool = False
-    final: bool = False
-    error: str | None = None
+    __slots__ = ("data", "text", "special", "final", "error")
+
+    def __init__(
+        self,
+        data: dict[str, Any],
+        text: str = "",
+        special: bool = False,
+        final: bool = False,
+        error: str | None = None,
+    ) -> None:
+        self.data = data
+        self.text = text
+        self.special = special
+        self.final = final
+        self.error = error
+
+    def __repr__(self) -> str:
+        return f"StreamEvent(text={self.text!r}, final={self.final}, error={self.error!r})"
 
 
 def error_message_of(data: dict[str, Any]) -> str | None:
@@ -102,7 +115,7 @@ def _first_int(*values: Any) -> int | None:
     return None
 
 
-@dataclass
+@record
 class KeptText:
     """A stream's text, kept as one UTF-8 buffer: a list of per-token strings would cost
     about fifty bytes of object overhead per token on long streams. With `max_kept`, at most
@@ -124,7 +137,7 @@ class KeptText:
         return self.utf8.decode("utf-8", errors="surrogatepass" if not self.dropped else "ignore")
 
 
-@dataclass
+@record
 class StreamAccumulator(KeptText):
     """Collects the text and figures of a native stream; linear in the number of tokens."""
 

@@ -14,17 +14,18 @@ import http.client
 import socket
 import ssl
 from collections.abc import Iterator
-from dataclasses import dataclass
 
 import requests
 import urllib3.exceptions
+
+from llamactl.plain import record
 
 # getaddrinfo's answers that mean "try again later" rather than "no such host".
 TEMPORARY_RESOLUTION_ERRORS = frozenset({socket.EAI_AGAIN})
 UNREACHABLE_ERRNOS = frozenset({errno.ENETUNREACH, errno.EHOSTUNREACH, errno.ENETDOWN, errno.EHOSTDOWN})
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class NetworkFailure:
     """A few plain words for the cause, whether a retry can help, and whether the request
     can have reached the server (only a request that cannot have run may be sent again

@@ -12,21 +12,24 @@ asks for it: both are read. The stream is complete once a choice has finished.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
 from typing import Any
 
 from llamactl.api.native_stream import KeptText, StreamEvent, error_message_of
+from llamactl.plain import field, record
 
 # The Llama 2 end-of-sequence token leaks into DeepInfra's older chat streams as a chunk
 # of its own (§2.2, §5.3): it is not part of the answer.
 LEAKED_EOS = "</s>"
 
 
-@dataclass
 class ChatStreamEvent(StreamEvent):
     """A chat chunk: a StreamEvent, and the finish reason of its choice when it has one."""
 
-    finish_reason: str | None = None
+    __slots__ = ("finish_reason",)
+
+    def __init__(self, *event: Any, finish_reason: str | None = None, **given: Any) -> None:
+        super().__init__(*event, **given)
+        self.finish_reason = finish_reason
 
 
 def parse_chunk(payload: str) -> ChatStreamEvent | None:
@@ -72,7 +75,7 @@ def _number(value: Any) -> float | None:
     return float(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else None
 
 
-@dataclass
+@record
 class Usage:
     """The figures of an OpenAI `usage` object (DeepInfra adds `estimated_cost`, in USD)."""
 
@@ -91,7 +94,7 @@ class Usage:
         )
 
 
-@dataclass
+@record
 class ChatStreamAccumulator(KeptText):
     """Collects the text and figures of a chat stream; the same interface as the native
     StreamAccumulator, so one consume loop serves both APIs."""

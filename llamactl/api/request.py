@@ -5,16 +5,15 @@ OpenAI-compatible chat API in the body (`"model": NAME[:VERSION]` or `deploy_id:
 from __future__ import annotations
 
 import json
-import shlex
-from dataclasses import dataclass, field
 from pathlib import PurePath
 from typing import Any
 from urllib.parse import quote, urlencode
 
 from llamactl.env import OPENAI_PATH
+from llamactl.plain import field, record
 
 
-@dataclass
+@record
 class FileUpload:
     """A binary value, sent as a multipart file part (deepctl's `@file`)."""
 
@@ -35,7 +34,7 @@ APIS = (NATIVE, OPENAI)
 CHAT_COMPLETIONS = "/chat/completions"
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class InferenceTarget:
     """A model (optionally pinned to a version) or a deployment id, on the native API or
     the OpenAI-compatible chat API."""
@@ -91,7 +90,7 @@ def form_text(value: Any) -> str:
     return json.dumps(value)
 
 
-@dataclass
+@record
 class InferenceRequest:
     target: InferenceTarget
     fields: dict[str, Any]
@@ -153,6 +152,8 @@ class InferenceRequest:
 
 def _quote(part: str) -> str:
     """shlex quoting, except that the Authorization header keeps $DEEPINFRA_TOKEN expandable."""
+    import shlex  # only for --dry-run
+
     if "$DEEPINFRA_TOKEN" in part:
         return '"' + part.replace('"', '\\"') + '"'
     return shlex.quote(part)

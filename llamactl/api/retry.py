@@ -13,7 +13,8 @@ happen only before the response body is read.
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
+
+from llamactl.plain import record
 
 DEFAULT_TIMEOUT = 600.0  # seconds without a byte from the API before giving up (--timeout)
 RETRY_STATUSES = frozenset({429, 502, 503, 504})
@@ -53,7 +54,7 @@ def parse_retry_after(value: str | None, now: float | None = None) -> float | No
     return max(0.0, when.timestamp() - (time.time() if now is None else now))
 
 
-@dataclass
+@record
 class RetryPolicy:
     """Exponential backoff with jitter, Retry-After honoured, total wait capped."""
 

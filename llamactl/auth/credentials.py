@@ -9,12 +9,15 @@ provides a token; `keyring` is not even imported then.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from llamactl.api.retry import MAX_TIMEOUT
-from llamactl.auth.token_store import TOKEN_FILE_NAME, KeyringUnavailable, SystemKeyring, TokenFile
 from llamactl.env import DEFAULT_API_URL, Environment
 from llamactl.errors import AuthError, UsageError
+from llamactl.plain import record
+
+if TYPE_CHECKING:  # the stores load only when a token is not in the environment
+    from llamactl.auth.token_store import SystemKeyring, TokenFile
 
 TOKEN_VARIABLES = ("DEEPINFRA_TOKEN", "DEEPINFRA_API_KEY")
 NO_TOKEN_MESSAGE = "no API token: set DEEPINFRA_TOKEN or run 'llamactl auth login'"
@@ -25,7 +28,7 @@ VISIBLE_TAIL = 4
 Warn = Callable[[str], None]  # where a skipped keyring or a bad token file is reported
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class ResolvedToken:
     value: str
     source: str  # "env:DEEPINFRA_TOKEN", "keyring:<backend name>" or "file:<path>"
@@ -107,10 +110,14 @@ def keyring_timeout(env: Environment) -> float:
 
 
 def system_keyring(env: Environment) -> SystemKeyring:
+    from llamactl.auth.token_store import SystemKeyring
+
     return SystemKeyring(keyring_timeout(env))
 
 
 def token_file(env: Environment, warn: Warn) -> TokenFile:
+    from llamactl.auth.token_store import TOKEN_FILE_NAME, TokenFile
+
     return TokenFile(env.state_dir / TOKEN_FILE_NAME, warn=warn)
 
 
@@ -120,6 +127,8 @@ def stored_token(env: Environment, warn: Warn) -> ResolvedToken | None:
     A keyring that fails or does not answer in time is skipped with a warning; a machine
     without any keyring backend is skipped silently (that is what headless CI looks like).
     """
+    from llamactl.auth.token_store import KeyringUnavailable
+
     host = env.api_host
     keyring = system_keyring(env)
     try:

@@ -10,13 +10,14 @@ from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from functools import cached_property
 from typing import Any
 
 from llamactl.api.request import InferenceRequest, InferenceTarget
 from llamactl.inference.inputs import InputError, RequestInputs, json_value, loads_strict
 from llamactl.inference.prepare import InferOptions, checked_request
+from llamactl.plain import replace
 
 FORMATS = ("jsonl", "lines")
 NEVER_STREAM = InferOptions(stream=False)  # a batch collects whole answers

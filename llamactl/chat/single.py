@@ -5,12 +5,13 @@ prepare_request), and is then sent with the whole conversation before it."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
 from llamactl.chat.conversation import DEFAULT_CHAT_API, Conversation, check_api, choose_target
 from llamactl.env import Environment
 from llamactl.errors import UsageError
 from llamactl.inference.prepare import InferOptions
+from llamactl.plain import replace
 
 
 @dataclass(frozen=True)

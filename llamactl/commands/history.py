@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from llamactl.plain import record
 from typing import Annotated
 
 import typer
@@ -39,7 +39,7 @@ ConversationFilter = Annotated[
 ]
 
 
-@dataclass
+@record
 class Filters:
     """The filters list, search, stats and export share, with the same names and meaning."""
 
@@ -245,9 +245,8 @@ def rerun(
 
     env: Environment = ctx.obj
     if flags.model is not None:  # an alias, checked; without -m the recorded model, never the default
-        from dataclasses import replace
-
         from llamactl.catalogue.model_choice import chosen_model
+        from llamactl.plain import replace
 
         flags = replace(flags, model=chosen_model(env, flags.model))
     record = _stored_record(env, request_id)

@@ -28,9 +28,8 @@ def infer(
     conversation_id: ConversationId = None,
 ) -> None:
     """`llamactl infer`; its help is in help.md."""
-    from dataclasses import replace
-
     from llamactl.catalogue.model_choice import chosen_model
+    from llamactl.plain import replace
 
     env: Environment = ctx.obj
     continuing = continue_latest or conversation_id is not None  # the conversation names its model

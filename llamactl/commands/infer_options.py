@@ -6,7 +6,6 @@ No `from __future__ import annotations`: see commands/options.py.
 """
 
 import math
-from dataclasses import dataclass
 from typing import Annotated, Any
 
 import typer
@@ -14,6 +13,7 @@ import typer
 from llamactl.api.retry import DEFAULT_RETRIES, DEFAULT_TIMEOUT, MAX_TIMEOUT
 from llamactl.catalogue.names import complete_model_name
 from llamactl.commands.options import Declarations
+from llamactl.plain import record
 
 MODEL_PANEL = "Model"
 INPUT_PANEL = "Input"
@@ -79,7 +79,7 @@ NoHistory = Annotated[bool, infer_opts.option("--no-history", panel=REQUEST_PANE
 Prompt = Annotated[str | None, infer_opts.argument("PROMPT")]
 
 
-@dataclass
+@record
 class BatchFlags:
     """infer's --batch options: FILE, and how its lines are read, run and written (the
     others mean something only with --batch)."""
@@ -110,7 +110,7 @@ class BatchFlags:
         return [name for name, value in options if value is not None]
 
 
-@dataclass
+@record
 class RequestFlags:
     """The values of the shared options, as a command receives them (field order is the
     order of the options in --help)."""

@@ -3,15 +3,14 @@
 In the code an option is its names, metavar, panel and completion, one line; its help text
 is prose in help.md (a `## options: SCOPE` section, one `NAME: text` line each), looked up
 by the scope that declares it and its longest name (an argument: its metavar). Options that
-several commands take are a dataclass of such fields, expanded by `@with_options` into the
-command's parameters where the dataclass stands.
+several commands take are a record (llamactl.plain) of such fields, expanded by `@with_options` into the
+command's parameters where the record stands.
 
 No `from __future__ import annotations` in the modules that define options: their
 annotations stay objects, so neither this module nor Typer compiles them from strings on
 every run.
 """
 
-import dataclasses
 import inspect
 from collections.abc import Callable
 from typing import Any, cast, get_type_hints
@@ -19,6 +18,7 @@ from typing import Any, cast, get_type_hints
 import typer
 
 from llamactl.commands.helptext import option_help
+from llamactl.plain import MISSING, fields, is_record
 
 
 class Declarations:
@@ -53,15 +53,15 @@ class Declarations:
 
 
 def with_options(command: Callable[..., Any]) -> Callable[..., Any]:
-    """`command` as Typer sees it: each parameter annotated with a dataclass is replaced, in
-    its place, by the dataclass's fields (Typer reads their annotations and defaults as
+    """`command` as Typer sees it: each parameter annotated with a record is replaced, in
+    its place, by the record's fields (Typer reads their annotations and defaults as
     options), and the command receives their values as one instance of it."""
     hints = get_type_hints(command, include_extras=True)
     groups: dict[str, type] = {}
     parameters = []
     for name, parameter in inspect.signature(command).parameters.items():
         annotation = hints.get(name, parameter.annotation)
-        if not (isinstance(annotation, type) and dataclasses.is_dataclass(annotation)):
+        if not is_record(annotation):
             parameters.append(parameter.replace(annotation=annotation, kind=inspect.Parameter.KEYWORD_ONLY))
             continue
         groups[name] = annotation
@@ -70,15 +70,15 @@ def with_options(command: Callable[..., Any]) -> Callable[..., Any]:
             inspect.Parameter(
                 item.name,
                 inspect.Parameter.KEYWORD_ONLY,
-                default=item.default,
+                default=inspect.Parameter.empty if item.default is MISSING else item.default,
                 annotation=field_hints[item.name],
             )
-            for item in dataclasses.fields(annotation)
+            for item in fields(annotation)
         )
 
     def run(**values: Any) -> Any:
         for name, group in groups.items():
-            values[name] = group(**{item.name: values.pop(item.name) for item in dataclasses.fields(group)})
+            values[name] = group(**{item.name: values.pop(item.name) for item in fields(group)})
         return command(**values)
 
     cast(Any, run).__signature__ = inspect.Signature(parameters)  # what Typer reads the options from

@@ -3,13 +3,14 @@ prompt, when it began); its turns are ordinary requests that carry its id."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any
+
+from llamactl.plain import record
 
 CONVERSATION_COLUMNS = ("id", "created_at", "model", "api", "system")
 
 
-@dataclass
+@record
 class ConversationRow:
     id: int | None
     created_at: float

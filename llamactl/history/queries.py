@@ -9,13 +9,13 @@ aggregate in SQL over the covering time index without reading the rows themselve
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
 from llamactl.errors import UsageError
 from llamactl.history.records import COLUMNS, INSERT_COLUMNS
 from llamactl.output.format import round_cost
+from llamactl.plain import record, replace
 
 Query = tuple[str, tuple[Any, ...]]
 
@@ -31,7 +31,7 @@ STATS_KEYS = {
 DURATION_UNITS = {"m": 60, "h": 3600, "d": 86400, "w": 7 * 86400}
 
 
-@dataclass
+@record
 class StatsRow:
     """Totals for one model or one day. `cost` is None when no request in the group has a
     known cost; `estimated_cost` is the part of it estimated from pricing."""
@@ -66,7 +66,7 @@ def placeholders(count: int) -> str:
     return ", ".join("?" * count)
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Filters:
     """What `list`, `search`, `stats` and `export` narrow their requests to; None is no
     filter. `models` are exact names: the ones a `--model` prefix matched (models_starting)."""

@@ -5,16 +5,17 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
-from dataclasses import dataclass, field, fields
 from datetime import datetime
 from typing import Any
 
+from llamactl.api.request import InferenceTarget
 from llamactl.inference.outcome import OUTCOME_FIELDS, OutcomeFields, kept_text, outcome_json
+from llamactl.plain import field, fields, record
 
 STATUSES = ("ok", "error", "incomplete", "interrupted", "queued")
 
 
-@dataclass(kw_only=True)
+@record(kw_only=True)
 class HistoryRecord(OutcomeFields):
     """What history keeps of one request. Uploaded files are described, never kept, and the
     token is not part of an outcome, so it cannot land here."""
@@ -60,9 +61,7 @@ class HistoryRecord(OutcomeFields):
     @property
     def target_label(self) -> str:
         """The model (with @version) or deploy:ID, as infer's summary line names it."""
-        if self.deploy_id:
-            return f"deploy:{self.deploy_id}"
-        return f"{self.model}@{self.version}" if self.version else str(self.model)
+        return InferenceTarget(self.model, self.version, self.deploy_id, self.api).label
 
     @property
     def prompt(self) -> str:

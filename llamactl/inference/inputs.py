@@ -9,10 +9,10 @@ import json
 import math
 import mimetypes
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from typing import Any
 
 from llamactl.api.request import FileUpload
+from llamactl.plain import field, record
 
 SHOWN_VALUE = 40  # characters of a bad value quoted in an error message
 MAX_STOP_STRINGS = 4
@@ -83,7 +83,7 @@ class WrongType(ValueError):
     `expected …, got …` would."""
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class FieldType:
     """How a known field's value is read from `-i` text and checked as a batch's JSON value,
     so the two agree on every type."""
@@ -267,7 +267,7 @@ def field_types(api: str) -> dict[str, FieldType]:
     return OPENAI_FIELD_TYPES if api == "openai" else FIELD_TYPES
 
 
-@dataclass
+@record
 class RequestInputs:
     fields: dict[str, Any] = field(default_factory=dict)
     files: dict[str, FileUpload] = field(default_factory=dict)

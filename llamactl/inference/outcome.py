@@ -8,13 +8,13 @@ without another list to update (only the database needs a migration for its colu
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, field, fields
 from typing import Any
 
 from llamactl.api.request import InferenceRequest
+from llamactl.plain import field, fields, record
 
 
-@dataclass(kw_only=True)
+@record(kw_only=True)
 class OutcomeFields:
     """The answer and its accounting, successful or not."""
 
@@ -61,7 +61,7 @@ def outcome_json(outcome: OutcomeFields) -> dict[str, Any]:
     return values
 
 
-@dataclass
+@record
 class InferenceOutcome(OutcomeFields):
     """What one request produced, filled in even when it fails: the row history records."""
 

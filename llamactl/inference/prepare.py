@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable
-from dataclasses import dataclass, field
 
 from llamactl.api.request import APIS, NATIVE, InferenceRequest, InferenceTarget
 from llamactl.env import Environment
@@ -20,9 +19,10 @@ from llamactl.inference.inputs import (
     split_assignment,
     validate_fields,
 )
+from llamactl.plain import field, record
 
 
-@dataclass
+@record
 class InferOptions:
     model: str | None = None
     version: str | None = None

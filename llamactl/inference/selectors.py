@@ -14,14 +14,14 @@ import binascii
 import json
 import mimetypes
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from llamactl.errors import UsageError
+from llamactl.plain import record
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Selector:
     path: str
     target: str
@@ -76,7 +76,7 @@ CHAT_COMPLETION_RESPONSE: dict[str, Any] = {
 }
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class ResponseShape:
     """What -o can select from one API's text answer, before it is sent."""
 

@@ -8,18 +8,18 @@ decides how anything is presented.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from llamactl.api.request import InferenceRequest
 from llamactl.env import Environment
 from llamactl.inference.run import InferenceOutcome, Recorder, View
+from llamactl.plain import record
 
 if TYPE_CHECKING:
     from llamactl.auth.credentials import ResolvedToken
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class RunSettings:
     """How a request is sent and kept: infer's Request options."""
 
@@ -89,11 +89,11 @@ def openai_server_token(env: Environment, warn) -> ResolvedToken | None:
     the one stored for that server's host (`llamactl --api-url URL auth login`). A
     loopback server (llama.cpp, Ollama, vLLM on this machine) may need none; any other
     server without a token is exit 3, as for the DeepInfra API."""
-    from dataclasses import replace
     from urllib.parse import urlsplit
 
     from llamactl.auth.credentials import require_token, resolve_token
     from llamactl.env import is_loopback_host
+    from llamactl.plain import replace
 
     parts = urlsplit(env.custom_openai_url or "")
     server = replace(env, api_url=f"{parts.scheme}://{parts.netloc}")
