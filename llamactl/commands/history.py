@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from llamactl.plain import record
 from typing import Annotated
 
 import typer
@@ -13,6 +12,7 @@ from llamactl.commands.infer_options import RequestFlags
 from llamactl.commands.options import Declarations, with_options
 from llamactl.env import Environment
 from llamactl.history.completion import complete_request_id
+from llamactl.plain import record
 
 FILTER_PANEL = "Filters"
 
