@@ -107,10 +107,10 @@ def test_every_option_and_argument_is_described(path, command):
 def test_every_option_help_in_help_md_is_shown_by_some_command():
     """help.md's `## options: SCOPE` lines are read by name: one whose option was renamed or
     removed would stay behind, read by nothing."""
-    from llamactl.commands.helptext import _sections
+    from llamactl.commands.helptext import every_option_help
 
     shown = {getattr(param, "help", None) for _, command in COMMANDS for param in command.params}
-    written = {(scope, name): text for scope, names in _sections()[1].items() for name, text in names.items()}
+    written = every_option_help()
     assert len(written) > 70  # every command's options are there
     unused = [f"{scope}: {name}" for (scope, name), text in written.items() if text not in shown]
     assert not unused, f"help.md describes options no command has: {unused}"

@@ -128,9 +128,16 @@ def test_non_streamed_infer_imports_only_what_it_needs(env):
     assert seen["std"] == []
 
 
-def test_a_request_starts_up_without_collecting_garbage(env):
-    """About 50 young-generation collections at Python's threshold (700); none at ours."""
-    seen = imports_of(["infer", "-m", MODEL, "--no-stream", "-q", "hi"], env)
+def test_a_request_starts_up_without_collecting_garbage(env, tmp_path):
+    """About 50 young-generation collections at Python's threshold (700); none at ours.
+    Counted with bytecode already compiled, as an install has it: compiling llamactl's
+    modules from source (PYTHONDONTWRITEBYTECODE is set on some machines) allocates enough
+    to collect, and that is not start-up's work."""
+    env = {key: value for key, value in env.items() if key != "PYTHONDONTWRITEBYTECODE"}
+    env["PYTHONPYCACHEPREFIX"] = str(tmp_path / "pycache")
+    args = ["infer", "-m", MODEL, "--no-stream", "-q", "hi"]
+    imports_of(args, env)  # compiles the bytecode, and makes the history database
+    seen = imports_of(args, env)
     assert seen["code"] == 0
     assert seen["gc"] == [GC_THRESHOLD, 0]
 

@@ -2,12 +2,12 @@
 beside this module.
 
 The texts are data, not code: one Markdown file a translator or a writer can read whole,
-parsed once (on the first command built) into keyword arguments for Typer.
+each section found by its title when a command is built, into keyword arguments for Typer.
 """
 
 from __future__ import annotations
 
-from functools import lru_cache
+from functools import cache, lru_cache
 from pathlib import Path
 from typing import TypedDict
 
@@ -23,31 +23,50 @@ class HelpText(TypedDict, total=False):
 
 
 @lru_cache(maxsize=1)
-def _sections() -> tuple[dict[str, HelpText], dict[str, dict[str, str]]]:
-    """({command path: its help}, {option scope: {option name: its help}})."""
-    text = HELP_FILE.read_text(encoding="utf-8")
-    sections: dict[str, HelpText] = {}
-    options: dict[str, dict[str, str]] = {}
-    for chunk in text.split("\n## ")[1:]:
-        path, _, body = chunk.partition("\n")
-        if path.startswith(OPTIONS_PREFIX):
-            pairs = (line.split(": ", 1) for line in body.splitlines() if line.strip())
-            options[path[len(OPTIONS_PREFIX) :].strip()] = {name: help for name, help in pairs}
-            continue
-        help_part, rule, epilog = body.partition("\n---\n")
-        paragraphs = [" ".join(part.split("\n")).strip() for part in help_part.strip().split("\n\n")]
-        texts = HelpText(help="\n\n".join(paragraphs))
-        if rule:
-            texts["epilog"] = "\n" + epilog.rstrip("\n") + "\n"
-        sections[path.strip()] = texts
-    return sections, options
+def _text() -> str:
+    return HELP_FILE.read_text(encoding="utf-8")
+
+
+@cache
+def _body(title: str) -> str:
+    """The body of help.md's `## title` section. Found by title, not by parsing the whole
+    file: a run builds two or three commands, and help.md describes all of them."""
+    text = _text()
+    heading = f"\n## {title}\n"
+    start = text.find(heading)
+    if start < 0:
+        raise KeyError(title)
+    start += len(heading)
+    end = text.find("\n## ", start - 1)
+    return text[start:] if end < 0 else text[start:end]
 
 
 def command_help(path: str) -> HelpText:
     """`help=` and `epilog=` for the command at `path` (`llamactl`, `infer`, `history list`)."""
-    return _sections()[0][path]
+    help_part, rule, epilog = _body(path).partition("\n---\n")
+    paragraphs = [" ".join(part.split("\n")).strip() for part in help_part.strip().split("\n\n")]
+    texts = HelpText(help="\n\n".join(paragraphs))
+    if rule:
+        texts["epilog"] = "\n" + epilog.rstrip("\n") + "\n"
+    return texts
+
+
+@cache
+def _options(scope: str) -> dict[str, str]:
+    pairs = (line.split(": ", 1) for line in _body(OPTIONS_PREFIX + scope).splitlines() if line.strip())
+    return {name: help for name, help in pairs}
 
 
 def option_help(scope: str, name: str) -> str:
     """The help of option (or argument) `name` in help.md's `## options: SCOPE` section."""
-    return _sections()[1][scope][name]
+    return _options(scope)[name]
+
+
+def every_option_help() -> dict[tuple[str, str], str]:
+    """{(scope, option name): its help} for every `## options: SCOPE` section in help.md."""
+    scopes = [
+        line[3 + len(OPTIONS_PREFIX) :].strip()
+        for line in _text().splitlines()
+        if line.startswith("## " + OPTIONS_PREFIX)
+    ]
+    return {(scope, name): text for scope in scopes for name, text in _options(scope).items()}
