@@ -1138,6 +1138,7 @@ def test_fault(emulator, tmp_path, fault):
     home.mkdir(mode=0o700)
     url = closed_port_url() if fault.behavior is None else emulator.url
     env = subprocess_env(DEEPINFRA_TOKEN=VALID_TOKEN, DEEPINFRA_HOST=url, LLAMACTL_HOME=str(home))
+    env["LLAMACTL_RETRY_DELAY"] = "0.01"  # the retries still happen, without sleeping through backoff
     env.update(fault.environ)
     if fault.behavior is not None:
         emulator.behave(fault.behavior)
