@@ -6,7 +6,6 @@ import pytest
 
 from tests.emulator import VALID_TOKEN, Emulator
 
-
 # Tests of several seconds each (--durations), started right after the slow ones.
 LONG = (
     "tests/test_secrets.py::",
@@ -21,9 +20,7 @@ def pytest_collection_modifyitems(items):
     """The slow tests (the wheel, the fresh clone) run first, then the long ones: under
     pytest-xdist they then run beside the others instead of keeping one worker busy after
     the rest are done."""
-    items.sort(
-        key=lambda item: (item.get_closest_marker("slow") is None, not item.nodeid.startswith(LONG))
-    )
+    items.sort(key=lambda item: (item.get_closest_marker("slow") is None, not item.nodeid.startswith(LONG)))
 
 
 @pytest.fixture(scope="session")
