@@ -2,9 +2,17 @@
 
 from __future__ import annotations
 
+import functools
+
 import pytest
+import typer.testing
 
 from tests.emulator import VALID_TOKEN, Emulator
+
+# CliRunner.invoke(app) converts the whole Typer app into Click commands on every call (type
+# hints, signatures, every option): a third of an in-process test's time. Click commands
+# keep no state between runs, so each worker builds llamactl's once.
+typer.testing._get_command = functools.cache(typer.testing._get_command)  # type: ignore[attr-defined]
 
 # Tests of several seconds each (--durations), started right after the slow ones.
 LONG = (
