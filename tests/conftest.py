@@ -57,6 +57,9 @@ def isolated_user(tmp_path_factory, monkeypatch):
         monkeypatch.setenv(name, str(home / name.lower()))
     monkeypatch.setenv("LLAMACTL_HOME", str(home / "llamactl"))
     monkeypatch.setenv("PYTHON_KEYRING_BACKEND", "keyring.backends.null.Keyring")
+    # In-process runs retry without sleeping through the backoff (subprocess_env drops it:
+    # real processes keep the real delays, which the signal tests interrupt).
+    monkeypatch.setenv("LLAMACTL_RETRY_DELAY", "0.01")
 
 
 @pytest.fixture
