@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import fcntl
 import os
+import re
 import select
 import shutil
 import signal
@@ -128,6 +129,15 @@ def read_exactly(fd: int, size: int) -> bytes:
         assert chunk, f"pipe closed after {data!r}"
         data += chunk
     return data
+
+
+SPINNER = re.compile(r"^(\r[^\r\n]* waiting for [^\r\n]*\x1b\[K)+\r\x1b\[2K")
+
+
+def without_spinner(screen: str) -> str:
+    """A pty's screen without the spinner llamactl draws, and erases, while the answer is
+    slow to start: on a loaded machine the first token can take more than its 0.1 s."""
+    return SPINNER.sub("", screen)
 
 
 def built_once(tmp_path_factory, name: str, build: Callable[[Path], None]) -> Path:

@@ -19,6 +19,7 @@ from tests.helpers import (
     run_llamactl,
     start_llamactl,
     subprocess_env,
+    without_spinner,
 )
 
 MODEL = "meta-llama/Llama-2-70b-chat-hf"
@@ -160,7 +161,7 @@ def test_what_a_person_sees_in_a_terminal(emulator, env):
     child.expect(pexpect.EOF)
     child.close()
     assert child.exitstatus == 0
-    screen = child.before.replace("\r\n", "\n")
+    screen = without_spinner(child.before.replace("\r\n", "\n"))
     lines = [line for line in screen.split("\n") if line.strip()]
     assert lines[0] == "A haiku 🦙"  # the answer on its own line, then the summary
     assert MODEL in lines[1] and "out tokens" in lines[1]
@@ -180,7 +181,7 @@ def test_no_color_in_a_terminal_means_no_escape_codes(emulator, env):
     child.expect(pexpect.EOF)
     child.close()
     assert child.exitstatus == 0
-    assert "\x1b[" not in child.before
+    assert "\x1b[" not in without_spinner(child.before)
 
 
 def test_the_emulators_run_mode_serves_one_command(tmp_path):

@@ -21,7 +21,7 @@ from llamactl.env import Environment
 from llamactl.output.sink import Output
 from llamactl.output.text import RichText
 from tests.emulator import Behavior, catalogue
-from tests.helpers import HANG_GUARD, REPO, invoke, llamactl_command, run_llamactl
+from tests.helpers import HANG_GUARD, REPO, invoke, llamactl_command, run_llamactl, without_spinner
 from tests.test_rendering import on_terminal
 
 MODEL = "meta-llama/Llama-2-70b-chat-hf"
@@ -121,9 +121,7 @@ def test_a_real_terminal_gets_nothing_to_obey(emulator, env):
     child.close()
     assert child.exitstatus == 0
     screen = child.before.replace("\r\n", "\n")  # the pty's own line endings
-    # On a loaded machine the first token can take over 0.1 s: llamactl's spinner is drawn and
-    # erased before the reply (its own erase sequences, not the server's).
-    screen = re.sub(r"^(\r[^\r\n]* waiting for the first token [^\r\n]*\x1b\[K)+\r\x1b\[2K", "", screen)
+    screen = without_spinner(screen)  # llamactl's own erase sequences, not the server's
     assert screen.startswith(REPLY_SHOWN) and "R-^[[6n" in screen
     assert not RAW_CONTROL.search(screen), repr(screen)
 
