@@ -2,15 +2,33 @@
 
 from __future__ import annotations
 
+import functools
+
 import pytest
+import typer.testing
 
 from tests.emulator import VALID_TOKEN, Emulator
 
+# CliRunner.invoke(app) converts the whole Typer app into Click commands on every call (type
+# hints, signatures, every option): a third of an in-process test's time. Click commands
+# keep no state between runs, so each worker builds llamactl's once.
+typer.testing._get_command = functools.cache(typer.testing._get_command)  # type: ignore[attr-defined]
+
+# Tests of several seconds each (--durations), started right after the slow ones.
+LONG = (
+    "tests/test_secrets.py::",
+    "tests/test_completions.py::",
+    "tests/test_history_processes.py::",
+    "tests/test_history_store.py::test_processes_",
+    "tests/test_markdown.py::test_any_chunking",
+)
+
 
 def pytest_collection_modifyitems(items):
-    """The slow tests (the wheel, the fresh clone) run first: under pytest-xdist they then
-    run beside the others instead of keeping one worker busy after the rest are done."""
-    items.sort(key=lambda item: item.get_closest_marker("slow") is None)
+    """The slow tests (the wheel, the fresh clone) run first, then the long ones: under
+    pytest-xdist they then run beside the others instead of keeping one worker busy after
+    the rest are done."""
+    items.sort(key=lambda item: (item.get_closest_marker("slow") is None, not item.nodeid.startswith(LONG)))
 
 
 @pytest.fixture(scope="session")
@@ -39,6 +57,9 @@ def isolated_user(tmp_path_factory, monkeypatch):
         monkeypatch.setenv(name, str(home / name.lower()))
     monkeypatch.setenv("LLAMACTL_HOME", str(home / "llamactl"))
     monkeypatch.setenv("PYTHON_KEYRING_BACKEND", "keyring.backends.null.Keyring")
+    # In-process runs retry without sleeping through the backoff (subprocess_env drops it:
+    # real processes keep the real delays, which the signal tests interrupt).
+    monkeypatch.setenv("LLAMACTL_RETRY_DELAY", "0.01")
 
 
 @pytest.fixture

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import fcntl
 import os
+import re
 import select
 import shutil
 import signal
@@ -30,6 +31,7 @@ SCRUBBED_VARIABLES = (
     "LLAMACTL_NO_HISTORY",
     "LLAMACTL_PAGER",
     "LLAMACTL_HISTORY_TIMEOUT",
+    "LLAMACTL_RETRY_DELAY",
     "PAGER",
     "LLAMACTL_OPENAI_URL",
     "NO_COLOR",
@@ -129,6 +131,15 @@ def read_exactly(fd: int, size: int) -> bytes:
     return data
 
 
+SPINNER = re.compile(r"^(\r[^\r\n]* waiting for [^\r\n]*\x1b\[K)+\r\x1b\[2K")
+
+
+def without_spinner(screen: str) -> str:
+    """A pty's screen without the spinner llamactl draws, and erases, while the answer is
+    slow to start: on a loaded machine the first token can take more than its 0.1 s."""
+    return SPINNER.sub("", screen)
+
+
 def built_once(tmp_path_factory, name: str, build: Callable[[Path], None]) -> Path:
     """A directory that `build` fills once per test run. Under pytest-xdist the first worker
     to ask builds it in the run's shared temporary directory while the others wait on a
@@ -153,18 +164,6 @@ def last_inference(emulator):
     """The last inference request the emulator received: a streamed run on a fresh install
     also fetches the model list (for the summary's cost), in parallel and in any order."""
     return [request for request in emulator.requests if request.path.startswith("/v1/inference/")][-1]
-
-
-def without_spinner(terminal_output: str) -> str:
-    """A pty's output without the wait spinner's frames and their erasing: under load the
-    first token can take longer than the spinner's first interval, and tests of what the
-    answer looks like on a terminal should not depend on how loaded the machine is."""
-    import re
-
-    from llamactl.output.spinner import ERASE_LINE, FRAMES
-
-    frame = re.compile(rf"\r[{FRAMES}][^\r\n]*?\x1b\[K")
-    return frame.sub("", terminal_output).replace(ERASE_LINE, "")
 
 
 def sent_chats(emulator) -> list[dict]:

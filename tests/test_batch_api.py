@@ -236,6 +236,7 @@ def test_a_batch_that_fails_validation_exits_4_with_the_api_reasons_on_input_lin
         "body": {"model": "no-such/model", "messages": []},
     }
     path = write(tmp_path, "\n" + json.dumps(line) + "\n")  # the API counts from 0, and no blank lines
+    api.batch_plan = BatchPlan(steps_per_poll=2)  # validated at --wait's first poll, not after 5 s
     run = invoke(["batch", "submit", "--batch-format", "openai", str(path), "--wait"])
     assert run.exit_code == 4
     assert "line 2: model 'no-such/model' does not exist" in run.stderr

@@ -52,7 +52,7 @@ def test_quiet_leaves_stderr_empty(api):
     run = invoke(["infer", "-m", MODEL, "-q", "hi"])
     assert run.exit_code == 0
     assert run.stderr == ""
-    assert run.stdout
+    assert run.stdout == default_reply("hi") + "\n"  # only stderr is quieted
 
 
 def test_typed_inputs_reach_the_wire(api):

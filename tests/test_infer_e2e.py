@@ -161,7 +161,7 @@ def test_what_a_person_sees_in_a_terminal(emulator, env):
     child.expect(pexpect.EOF)
     child.close()
     assert child.exitstatus == 0
-    screen = without_spinner(child.before).replace("\r\n", "\n")
+    screen = without_spinner(child.before.replace("\r\n", "\n"))
     lines = [line for line in screen.split("\n") if line.strip()]
     assert lines[0] == "A haiku 🦙"  # the answer on its own line, then the summary
     assert MODEL in lines[1] and "out tokens" in lines[1]

@@ -155,3 +155,14 @@ def test_an_unknown_host_is_not_retried(monkeypatch):
     assert run.exit_code == 5
     assert "host name not found" in run.stderr
     assert "retrying" not in run.stderr and "gave up" not in run.stderr
+
+
+@pytest.mark.parametrize(
+    ("value", "seconds"),
+    [(None, 0.5), ("0.01", 0.01), ("0", 0.0), ("x", 0.5), ("-1", 0.5), ("nan", 0.5), ("9", 0.5)],
+)
+def test_the_backoff_base_is_half_a_second_unless_the_test_knob_lowers_it(monkeypatch, value, seconds):
+    monkeypatch.delenv("LLAMACTL_RETRY_DELAY")  # conftest lowers it for every in-process run
+    if value is not None:
+        monkeypatch.setenv("LLAMACTL_RETRY_DELAY", value)
+    assert RetryPolicy().base_delay == seconds

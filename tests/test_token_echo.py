@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from tests.emulator import VALID_TOKEN, Behavior
-from tests.helpers import run_llamactl, subprocess_env
+from tests.helpers import invoke, run_llamactl, subprocess_env
 from tests.proxy import read_request_head
 
 MODEL = "meta-llama/Llama-2-70b-chat-hf"
@@ -93,9 +93,8 @@ def session_env(emulator, tmp_path: Path, source: str) -> dict[str, str]:
     if login_flags is None:
         env["DEEPINFRA_TOKEN"] = VALID_TOKEN
     else:
-        login = run_llamactl(
-            ["auth", "login", "--with-token", *login_flags], env, VALID_TOKEN.encode(), HANG_GUARD
-        )
+        # in-process: storing the token is set-up here; the run under test is a subprocess
+        login = invoke(["auth", "login", "--with-token", *login_flags], input=VALID_TOKEN.encode(), env=env)
         assert login.exit_code == 0, login.stderr
     return env
 
@@ -123,8 +122,8 @@ def test_an_echoed_token_is_hidden_where_it_is_shown_and_stored(emulator, tmp_pa
     assert VALID_TOKEN not in run.stdout + run.stderr
     emulator.reset()
 
-    shown = run_llamactl(["history", "show", "1", "--json"], env, timeout=HANG_GUARD)
-    exported = run_llamactl(["history", "export"], env, timeout=HANG_GUARD)
+    shown = invoke(["history", "show", "1", "--json"], env=env)  # in-process: reads what is stored
+    exported = invoke(["history", "export"], env=env)
     assert VALID_TOKEN not in shown.stdout + exported.stdout + shown.stderr + exported.stderr
     if "infer" in args:
         records = [json.loads(line) for line in exported.stdout.splitlines()]

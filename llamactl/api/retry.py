@@ -12,9 +12,10 @@ happen only before the response body is read.
 
 from __future__ import annotations
 
+import os
 import time
 
-from llamactl.plain import record
+from llamactl.plain import field, record
 
 DEFAULT_TIMEOUT = 600.0  # seconds without a byte from the API before giving up (--timeout)
 RETRY_STATUSES = frozenset({429, 502, 503, 504})
@@ -29,6 +30,8 @@ def retry_statuses(method: str) -> frozenset[int]:
 
 DEFAULT_RETRIES = 2
 BASE_DELAY = 0.5
+# A test knob, not in --help: the fault table retries hundreds of times and need not sleep.
+BASE_DELAY_VARIABLE = "LLAMACTL_RETRY_DELAY"
 MAX_DELAY = 20.0
 MAX_TOTAL_WAIT = 60.0
 MAX_RETRY_AFTER_DIGITS = 12  # a longer Retry-After is past any wait we would accept anyway
@@ -54,12 +57,21 @@ def parse_retry_after(value: str | None, now: float | None = None) -> float | No
     return max(0.0, when.timestamp() - (time.time() if now is None else now))
 
 
+def default_base_delay() -> float:
+    """BASE_DELAY, or LLAMACTL_RETRY_DELAY seconds when that is a number from 0 to BASE_DELAY."""
+    try:
+        seconds = float(os.environ.get(BASE_DELAY_VARIABLE) or "nan")
+    except ValueError:
+        return BASE_DELAY
+    return seconds if 0 <= seconds <= BASE_DELAY else BASE_DELAY  # NaN fails this too
+
+
 @record
 class RetryPolicy:
     """Exponential backoff with jitter, Retry-After honoured, total wait capped."""
 
     retries: int = DEFAULT_RETRIES
-    base_delay: float = BASE_DELAY
+    base_delay: float = field(default_factory=default_base_delay)
     max_delay: float = MAX_DELAY
     max_total_wait: float = MAX_TOTAL_WAIT
     waited: float = 0.0
