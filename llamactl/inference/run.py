@@ -82,7 +82,12 @@ class Reading(NamedTuple):
     openai: bool = False
 
 
-def consume_stream(response, view: View, outcome: InferenceOutcome, reading: Reading = Reading()) -> None:
+DEFAULT_READING = Reading()
+
+
+def consume_stream(
+    response, view: View, outcome: InferenceOutcome, reading: Reading = DEFAULT_READING
+) -> None:
     """Hand each event to the view as it arrives; stop at the final event.
 
     An event's text is kept (for history) once the view has taken it, and a signal is held
@@ -196,7 +201,7 @@ def consume_chat_json(data: dict[str, Any], response, view: View, outcome: Infer
     view.on_response(data, outcome.results if texts is not None else None)
 
 
-def consume_json(response, view: View, outcome: InferenceOutcome, reading: Reading = Reading()) -> None:
+def consume_json(response, view: View, outcome: InferenceOutcome, reading: Reading = DEFAULT_READING) -> None:
     data = read_json(response, reading.deadline, reading.timeout)
     if not isinstance(data, dict):
         raise RequestFailed("the API answered with JSON that is not an object")
