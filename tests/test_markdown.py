@@ -408,7 +408,7 @@ def layout_steps(pieces: list[str], width: int, fast: bool) -> list[tuple[list, 
 
 # Markdown as models write it, in small pieces that can land anywhere: words, marks, wide
 # characters, runs of spaces, line starts that change what a line is.
-FRAGMENTS = st.sampled_from(
+PLAIN_BITS = st.sampled_from(
     [
         " word",
         " a",
@@ -419,21 +419,27 @@ FRAGMENTS = st.sampled_from(
         ",",
         " (x)",
         " -",
-        "-",
-        "+",
-        " =",
         ":",
-        ";",
         "!",
-        "?",
         "'",
-        '"',
+        "全角",
+        " 🦙",
+        "é",
+        "  ",
+        " ",
+    ]
+)
+MARK_BITS = st.sampled_from(
+    [
         " **",
         "**",
         "*",
-        "_",
+        " *",
         "`",
         " `code`",
+        "`x",
+        " `a_b`",
+        "_",
         "~~",
         "[",
         "]",
@@ -441,11 +447,26 @@ FRAGMENTS = st.sampled_from(
         "<",
         ">",
         "&amp",
-        " &",
+        ";",
         "\\",
         "#",
         "|",
-        " | ",
+        "\t",
+        "\u200d",
+        " **bold",
+        " *it",
+        "al*",
+        "``",
+        "a  **",
+        "ly**",
+        " *em*",
+        "*.",
+        "x*",
+        "***",
+    ]
+)
+LINE_BITS = st.sampled_from(
+    [
         "\n",
         "\n\n",
         "\n- ",
@@ -453,23 +474,18 @@ FRAGMENTS = st.sampled_from(
         "\n> ",
         "\n    ",
         "\n## ",
-        "  ",
-        " ",
-        "\t",
-        "全角",
-        " 🦙",
-        "é",
-        "\u200d",
         "\n```py\n",
         "\n```\n",
         "\n|---|---|\n",
         "\n  - ",
+        "\n| a | b |",
     ]
 )
+FRAGMENTS = st.one_of(PLAIN_BITS, PLAIN_BITS, PLAIN_BITS, PLAIN_BITS, MARK_BITS, LINE_BITS)
 
 
-@settings(max_examples=150, deadline=None)
-@given(pieces=st.lists(FRAGMENTS, min_size=1, max_size=60), width=st.integers(min_value=12, max_value=50))
+@settings(max_examples=300, deadline=None)
+@given(pieces=st.lists(FRAGMENTS, min_size=1, max_size=80), width=st.integers(min_value=12, max_value=50))
 def test_every_fast_update_is_what_a_full_rendering_draws(pieces, width):
     assert layout_steps(pieces, width, fast=True) == layout_steps(pieces, width, fast=False)
 

@@ -9,11 +9,12 @@ from __future__ import annotations
 import re
 from typing import TYPE_CHECKING, Any
 
-from llamactl.output.markdown_append import Appendable, appendable
+from llamactl.output.markdown_append import UNKNOWN, Appendable, appendable
 from llamactl.output.rows import row_text, trimmed
 
 if TYPE_CHECKING:
     from rich.console import Console
+    from rich.style import Style
 
     from llamactl.output.markdown_code import CodeBlock
     from llamactl.output.rows import Row
@@ -65,6 +66,8 @@ class MarkdownLayout:
         self.rendered = ""  # the source of `rows`, its last rendering
         self.rows: list[Row] = []
         self.tail: Appendable | None = None  # how text may be appended to `rows` unrendered
+        self.base: Style | None = UNKNOWN  # the plain style of the line being written, once known
+        self.marks = {name: console.get_style(f"markdown.{name}") for name in ("strong", "em", "code")}
         # the open code block
         self.fence: str | None = None
         self.code: CodeBlock | None = None
@@ -81,6 +84,7 @@ class MarkdownLayout:
                 self.rendered += text
                 self.rows[-1] = row
                 return [], self.rows[self.block_committed :]
+        self.base = self.tail.base if self.tail is not None and "\n" not in text else UNKNOWN
         committed: list[Row] = []
         *lines, self.partial = (self.partial + text).split("\n")
         for line in lines:
@@ -165,8 +169,9 @@ class MarkdownLayout:
         live = rows[self.block_committed :]
         if self.block_committed >= self.next_cut or len(source) > MAX_OPEN_CHARS:
             self._cut(source, rows)
-        elif hold == 1 and self.fast and self.block_committed < len(rows):
-            self.tail = appendable(source, rows[-1], self.partial, self.width, MAX_OPEN_CHARS - len(source))
+        elif not (heading or table) and self.fast and self.block_committed < len(rows):
+            room = MAX_OPEN_CHARS - len(source)
+            self.tail = appendable(source, rows[-1], self.partial, self.width, room, self.base, self.marks)
         return committed, live
 
     def _rendered(self, source: str) -> list[Row]:

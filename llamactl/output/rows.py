@@ -13,10 +13,17 @@ if TYPE_CHECKING:
 
 
 def trimmed(row: Iterable[Segment], keep_background: bool = False) -> Row:
-    """A rendered row without the spaces Rich pads it with (unless they carry a background)."""
+    """A rendered row without the spaces Rich pads it with (unless they carry a background),
+    a null style as none."""
     from rich.segment import Segment
 
-    segments = list(Segment.simplify(segment for segment in row if segment.text))
+    segments = list(  # a null style as no style: rows compare equal however they were made
+        Segment.simplify(
+            segment if segment.style is None or segment.style else Segment(segment.text)
+            for segment in row
+            if segment.text
+        )
+    )
     while segments:
         last = segments[-1]
         if keep_background and last.style is not None and last.style.bgcolor is not None:
