@@ -125,16 +125,22 @@ class CodeBlock:
                 pos += 1
 
     def _rows(self, tokens: Iterable[tuple[Any, str]], background: bool) -> list[Row]:
+        from rich.cells import cell_len
+        from rich.segment import Segment
         from rich.text import Text
 
+        pieces = [(value.replace("\n", ""), self.theme.get_style_for_token(kind)) for kind, value in tokens]
+        cells = sum(cell_len(value) for value, _ in pieces)
+        if cells <= self.inner and not any("\t" in value for value, _ in pieces):  # as Rich draws it
+            segments = [self.pad, *(Segment(value, self.base + style) for value, style in pieces)]
+            segments.append(Segment(" " * (self.inner - cells + 1), self.base))
+            return [trimmed(segments, keep_background=background)]
         text = Text(style=self.base)
-        for token_type, value in tokens:
-            text.append(value.replace("\n", ""), self.theme.get_style_for_token(token_type))
+        for value, style in pieces:
+            text.append(value, style)
         text.expand_tabs(4)
         rows: list[Row] = []
         for wrapped in text.wrap(self.console, self.inner, overflow="fold") or [Text()]:
-            from rich.segment import Segment
-
             segments = [self.pad, *wrapped.render(self.console)]
             segments.append(Segment(" " * (self.inner - wrapped.cell_len) + " ", self.base))
             rows.append(trimmed(segments, keep_background=background))
