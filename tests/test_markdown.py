@@ -490,6 +490,26 @@ def test_every_fast_update_is_what_a_full_rendering_draws(pieces, width):
     assert layout_steps(pieces, width, fast=True) == layout_steps(pieces, width, fast=False)
 
 
+@pytest.mark.parametrize(
+    "pieces",
+    [
+        ["Some", " **bold", " ", "**", " after"],  # a closer after a space closes nothing
+        ["Some", " **bold", " on", "**", "x y"],
+        ["Some", " *it", "al*", "ic", " and"],
+        ["Some", " *it", " ", "al*", " and"],
+        ["Some", " `a b`", ".", " `c`", "d"],
+        ["Some", " ` a`", " x"],
+        ["Some", " *x.*", "y"],  # a closer after punctuation: the next character decides
+        ["Some", " x", "**", " y"],
+        ["- item", " **one**", ", two", "\n- item", " *three*"],
+        ["A very long line of words", " **that", " wraps**", " around", " the", " edge", " here"],
+    ],
+)
+def test_marked_up_words_are_appended_as_a_full_rendering_draws_them(pieces):
+    for width in (20, 30, 80):
+        assert layout_steps(pieces, width, fast=True) == layout_steps(pieces, width, fast=False)
+
+
 def test_the_fast_paths_draw_the_long_answer_as_a_full_rendering_does():
     for width in (33, 64, 100):
         pieces = words(answer(2))
