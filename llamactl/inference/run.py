@@ -90,7 +90,7 @@ def consume_stream(
 ) -> None:
     """Hand each event to the view as it arrives; stop at the final event.
 
-    An event's text is kept (for history) once the view has taken it, and a signal is held
+    An event's text is kept (for history) once the view has written it, and a signal is held
     between the two: a Ctrl-C lands before or after the pair, so what is recorded is what
     was written, never one token more or less."""
     from llamactl.api.body import iter_body
@@ -109,8 +109,7 @@ def consume_stream(
                 view.on_event(event)
                 raise StreamError(f"the server reported an error mid-stream: {event.error}")
             with held:
-                view.on_event(event)  # raises (its text unwritten): the text is not kept
-                accumulator.add(event)
+                _hand_over(event, view, accumulator)
             if event.final:
                 break
     except BrokenPipeError:  # our stdout closed: not a network failure
@@ -130,6 +129,17 @@ def consume_stream(
             f"the stream ended before its final event after {count_text(accumulator.tokens_received, 'token')}; "
             "the output is incomplete"
         )
+
+
+def _hand_over(event: StreamEvent, view: View, accumulator: Any) -> None:
+    """The view writes the event, then its text is kept. A Ctrl-C the view met keeps it out
+    (it was not written); a write that failed keeps it in (it arrived: nothing is lost)."""
+    try:
+        view.on_event(event)
+    except Exception:
+        accumulator.add(event)
+        raise
+    accumulator.add(event)
 
 
 def stream_broken(exc: Exception, tokens: int, timeout: float | None) -> StreamIncomplete | None:
