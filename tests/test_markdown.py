@@ -394,6 +394,142 @@ def test_any_chunking_ends_on_the_same_screen_with_no_row_written_twice(cuts):
     assert committed_rows_that_changed(pieces, width=64) == []
 
 
+def layout_steps(pieces: list[str], width: int, fast: bool) -> list[tuple[list, list]]:
+    """Each update the layout makes, piece by piece, styles and all: with the fast paths,
+    or rendering every update in full."""
+    from llamactl.output.markdown_layout import MarkdownLayout
+
+    console = Console(file=io.StringIO(), force_terminal=True, width=width, height=25, color_system="256")
+    layout = MarkdownLayout(console, width)
+    layout.fast = fast
+    steps = [layout.feed(visible(piece)) for piece in pieces]
+    return [*steps, (layout.close(), [])]
+
+
+# Markdown as models write it, in small pieces that can land anywhere: words, marks, wide
+# characters, runs of spaces, line starts that change what a line is.
+PLAIN_BITS = st.sampled_from(
+    [
+        " word",
+        " a",
+        "longerword",
+        " 12",
+        "1",
+        ".",
+        ",",
+        " (x)",
+        " -",
+        ":",
+        "!",
+        "'",
+        "全角",
+        " 🦙",
+        "é",
+        "  ",
+        " ",
+    ]
+)
+MARK_BITS = st.sampled_from(
+    [
+        " **",
+        "**",
+        "*",
+        " *",
+        "`",
+        " `code`",
+        "`x",
+        " `a_b`",
+        "_",
+        "~~",
+        "[",
+        "]",
+        "(http://x)",
+        "<",
+        ">",
+        "&amp",
+        ";",
+        "\\",
+        "#",
+        "|",
+        "\t",
+        "\u200d",
+        " **bold",
+        " *it",
+        "al*",
+        "``",
+        "a  **",
+        "ly**",
+        " *em*",
+        "*.",
+        "x*",
+        "***",
+    ]
+)
+LINE_BITS = st.sampled_from(
+    [
+        "\n",
+        "\n\n",
+        "\n- ",
+        "\n1. ",
+        "\n> ",
+        "\n    ",
+        "\n## ",
+        "\n```py\n",
+        "\n```\n",
+        "\n|---|---|\n",
+        "\n  - ",
+        "\n| a | b |",
+    ]
+)
+FRAGMENTS = st.one_of(PLAIN_BITS, PLAIN_BITS, PLAIN_BITS, PLAIN_BITS, MARK_BITS, LINE_BITS)
+
+
+@settings(max_examples=300, deadline=None)
+@given(pieces=st.lists(FRAGMENTS, min_size=1, max_size=80), width=st.integers(min_value=12, max_value=50))
+def test_every_fast_update_is_what_a_full_rendering_draws(pieces, width):
+    assert layout_steps(pieces, width, fast=True) == layout_steps(pieces, width, fast=False)
+
+
+@pytest.mark.parametrize(
+    "pieces",
+    [
+        ["Some", " **bold", " ", "**", " after"],  # a closer after a space closes nothing
+        ["Some", " **bold", " on", "**", "x y"],
+        ["Some", " *it", "al*", "ic", " and"],
+        ["Some", " *it", " ", "al*", " and"],
+        ["Some", " `a b`", ".", " `c`", "d"],
+        ["Some", " ` a`", " x"],
+        ["Some", " *x.*", "y"],  # a closer after punctuation: the next character decides
+        ["Some", " x", "**", " y"],
+        ["- item", " **one**", ", two", "\n- item", " *three*"],
+        ["A very long line of words", " **that", " wraps**", " around", " the", " edge", " here"],
+    ],
+)
+def test_marked_up_words_are_appended_as_a_full_rendering_draws_them(pieces):
+    for width in (20, 30, 80):
+        assert layout_steps(pieces, width, fast=True) == layout_steps(pieces, width, fast=False)
+
+
+def test_the_fast_paths_draw_the_long_answer_as_a_full_rendering_does():
+    for width in (33, 64, 100):
+        pieces = words(answer(2))
+        assert layout_steps(pieces, width, fast=True) == layout_steps(pieces, width, fast=False)
+
+
+def test_most_words_of_a_paragraph_take_the_fast_path():
+    """A guard on the speed: plain words are appended, not rendered (docs/performance.md)."""
+    from llamactl.output.markdown_layout import MarkdownLayout
+
+    console = Console(file=io.StringIO(), force_terminal=True, width=80, height=25)
+    layout = MarkdownLayout(console, 80)
+    renders = []
+    layout.render = lambda source, render=layout.render: renders.append(source) or render(source)
+    paragraph = words(" ".join(f"plain word{index}, and more." for index in range(40)))
+    for piece in paragraph:
+        layout.feed(piece)
+    assert len(renders) < len(paragraph) / 5
+
+
 def test_each_piece_is_on_screen_as_soon_as_it_is_flushed():
     console = Console(file=io.StringIO(), force_terminal=True, width=80, no_color=True)
     written: list[str] = []

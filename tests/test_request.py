@@ -10,7 +10,7 @@ import pytest
 from llamactl.api.request import FileUpload, InferenceRequest, InferenceTarget
 from llamactl.errors import StreamIncomplete
 from llamactl.inference.outcome import InferenceOutcome
-from llamactl.inference.run import consume_stream
+from llamactl.inference.run import Reading, consume_stream
 
 TARGET = InferenceTarget("meta-llama/Llama-2-70b-chat-hf")
 
@@ -68,5 +68,5 @@ class SilentView:
 def test_a_stalled_stream_names_the_timeout_it_is_given(timeout, words):
     outcome = InferenceOutcome(InferenceRequest(TARGET, {"input": "hi", "stream": True}), "http://127.0.0.1")
     with pytest.raises(StreamIncomplete, match=words):
-        consume_stream(StalledResponse(), SilentView(), outcome, timeout)
+        consume_stream(StalledResponse(), SilentView(), outcome, Reading(timeout))
     assert outcome.streamed and outcome.results == [""]

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from typing import Any, Protocol
+from typing import Any, NamedTuple, Protocol
 
 from llamactl.api.client import ApiClient, read_json
 from llamactl.api.deadline import Deadline
@@ -73,68 +73,107 @@ def stream_reader(openai: bool) -> tuple[Any, Callable[[str], StreamEvent | None
     return StreamAccumulator(max_kept=MAX_KEPT_TEXT), parse_event
 
 
+class Reading(NamedTuple):
+    """How a response is read: the client's read timeout (named when a stream stalls),
+    --max-time's deadline, and whether it is the OpenAI-compatible chat API's."""
+
+    timeout: float | None = None
+    deadline: Deadline | None = None
+    openai: bool = False
+
+
+DEFAULT_READING = Reading()
+
+
 def consume_stream(
-    response,
-    view: View,
-    outcome: InferenceOutcome,
-    timeout: float | None = None,
-    deadline: Deadline | None = None,
-    openai: bool = False,
+    response, view: View, outcome: InferenceOutcome, reading: Reading = DEFAULT_READING
 ) -> None:
-    """Hand each event to the view as it arrives; stop at the final event. `timeout` is
-    the client's read timeout, named when the stream stalls; `deadline` (--max-time) ends it;
-    `openai`: the stream is the OpenAI-compatible chat API's."""
-    import http.client
+    """Hand each event to the view as it arrives; stop at the final event.
 
-    import urllib3.exceptions
-
+    An event's text is kept (for history) once the view has written it, and a signal is held
+    between the two: a Ctrl-C lands before or after the pair, so what is recorded is what
+    was written, never one token more or less."""
     from llamactl.api.body import iter_body
-    from llamactl.api.deadline import DeadlineExceeded
+    from llamactl.signals import HeldSignals
 
-    accumulator, parse = stream_reader(openai)
+    accumulator, parse = stream_reader(reading.openai)
     outcome.streamed = True
-    chunks = iter_body(response.raw, before_read=view.flush, deadline=deadline, read_timeout=timeout)
+    chunks = iter_body(
+        response.raw, before_read=view.flush, deadline=reading.deadline, read_timeout=reading.timeout
+    )
+    held = HeldSignals()
     try:
+        held.start()
         for event in iter_events(chunks, parse):
             if event.error is not None:
                 view.on_event(event)
                 raise StreamError(f"the server reported an error mid-stream: {event.error}")
-            accumulator.add(event)
-            view.on_event(event)
+            with held:
+                _hand_over(event, view, accumulator)
             if event.final:
                 break
     except BrokenPipeError:  # our stdout closed: not a network failure
         raise
-    except DeadlineExceeded as exc:
-        raise StreamIncomplete(
-            f"{exc.message} after {count_text(accumulator.tokens_received, 'token')}; the output is incomplete",
-            hint=exc.hint,
-        ) from None
-    except (urllib3.exceptions.ReadTimeoutError, TimeoutError):
-        raise StreamIncomplete(
-            f"the stream stalled: nothing arrived for {timeout_text(timeout)} "
-            f"after {count_text(accumulator.tokens_received, 'token')}; the output is incomplete",
-            hint="raise --timeout if the model is just slow",
-        ) from None
-    except (urllib3.exceptions.HTTPError, http.client.HTTPException, OSError) as exc:
-        raise StreamIncomplete(
-            f"the stream broke after {count_text(accumulator.tokens_received, 'token')} ({type(exc).__name__}); "
-            "the output is incomplete"
-        ) from None
+    except Exception as exc:
+        broken = stream_broken(exc, accumulator.tokens_received, reading.timeout)
+        if broken is None:
+            raise
+        raise broken from None
     finally:
+        held.stop()
         view.flush()
         response.close()
-        outcome.results = [kept_text(accumulator.text, accumulator.dropped)]
-        outcome.tokens_in = accumulator.tokens_in
-        outcome.tokens_out = accumulator.tokens_out
-        outcome.cost = round_cost(accumulator.cost)
-        outcome.request_id = accumulator.request_id or _request_id_header(response)
-        outcome.finish_reason = accumulator.finish_reason
+        _fill_outcome(outcome, accumulator, response)
     if not accumulator.complete:
         raise StreamIncomplete(
             f"the stream ended before its final event after {count_text(accumulator.tokens_received, 'token')}; "
             "the output is incomplete"
         )
+
+
+def _hand_over(event: StreamEvent, view: View, accumulator: Any) -> None:
+    """The view writes the event, then its text is kept. A Ctrl-C the view met keeps it out
+    (it was not written); a write that failed keeps it in (it arrived: nothing is lost)."""
+    try:
+        view.on_event(event)
+    except Exception:
+        accumulator.add(event)
+        raise
+    accumulator.add(event)
+
+
+def stream_broken(exc: Exception, tokens: int, timeout: float | None) -> StreamIncomplete | None:
+    """The failure a read that broke off mid-stream is for the user (None: not a read's)."""
+    import http.client
+
+    import urllib3.exceptions
+
+    from llamactl.api.deadline import DeadlineExceeded
+
+    after = count_text(tokens, "token")
+    if isinstance(exc, DeadlineExceeded):
+        return StreamIncomplete(f"{exc.message} after {after}; the output is incomplete", hint=exc.hint)
+    if isinstance(exc, urllib3.exceptions.ReadTimeoutError | TimeoutError):
+        return StreamIncomplete(
+            f"the stream stalled: nothing arrived for {timeout_text(timeout)} after {after}; "
+            "the output is incomplete",
+            hint="raise --timeout if the model is just slow",
+        )
+    if isinstance(exc, urllib3.exceptions.HTTPError | http.client.HTTPException | OSError):
+        return StreamIncomplete(
+            f"the stream broke after {after} ({type(exc).__name__}); the output is incomplete"
+        )
+    return None
+
+
+def _fill_outcome(outcome: InferenceOutcome, accumulator: Any, response) -> None:
+    """What a stream delivered, into the outcome (also when it broke off)."""
+    outcome.results = [kept_text(accumulator.text, accumulator.dropped)]
+    outcome.tokens_in = accumulator.tokens_in
+    outcome.tokens_out = accumulator.tokens_out
+    outcome.cost = round_cost(accumulator.cost)
+    outcome.request_id = accumulator.request_id or _request_id_header(response)
+    outcome.finish_reason = accumulator.finish_reason
 
 
 def timeout_text(timeout: float | None) -> str:
@@ -172,19 +211,12 @@ def consume_chat_json(data: dict[str, Any], response, view: View, outcome: Infer
     view.on_response(data, outcome.results if texts is not None else None)
 
 
-def consume_json(
-    response,
-    view: View,
-    outcome: InferenceOutcome,
-    timeout: float | None = None,
-    deadline: Deadline | None = None,
-    openai: bool = False,
-) -> None:
-    data = read_json(response, deadline, timeout)
+def consume_json(response, view: View, outcome: InferenceOutcome, reading: Reading = DEFAULT_READING) -> None:
+    data = read_json(response, reading.deadline, reading.timeout)
     if not isinstance(data, dict):
         raise RequestFailed("the API answered with JSON that is not an object")
     outcome.response = data
-    if openai:
+    if reading.openai:
         consume_chat_json(data, response, view, outcome)
         return
     found = data.get("inference_status")
@@ -221,11 +253,9 @@ def run_inference(
     started = time.monotonic()
     try:
         response = client.post_inference(request)
-        openai = request.target.openai
-        if "text/event-stream" in response.headers.get("Content-Type", ""):
-            consume_stream(response, view, outcome, client.timeout, client.deadline, openai)
-        else:
-            consume_json(response, view, outcome, client.timeout, client.deadline, openai)
+        reading = Reading(client.timeout, client.deadline, request.target.openai)
+        streamed = "text/event-stream" in response.headers.get("Content-Type", "")
+        (consume_stream if streamed else consume_json)(response, view, outcome, reading)
         if outcome.cost is None and estimate_cost is not None and outcome.status == "ok":
             outcome.cost = round_cost(estimate_cost(outcome))
             outcome.cost_estimated = outcome.cost is not None
