@@ -202,6 +202,17 @@ def test_a_conversation_with_a_model_version_sends_it_on_either_api_and_keeps_it
     ]
 
 
+@pytest.mark.parametrize("api_name", ["openai", "native"])
+def test_a_version_the_model_does_not_have_is_the_apis_404_on_either_api(api, api_name):
+    run = invoke(["infer", "-m", MODEL, "--version", "0" * 64, "--api", api_name, "--chat", "hi"])
+    assert run.exit_code == 4, run.stderr
+    assert run.stdout == ""
+    if api_name == "openai":
+        assert [chat["model"] for chat in sent_chats(api)] == [f"{MODEL}:{'0' * 64}"]  # §5's NAME:VERSION
+    else:
+        assert last_inference(api).query == {"version": "0" * 64}
+
+
 def test_a_conversation_with_a_deployment_goes_to_it_on_the_openai_api(api):
     first = ok("infer", "-d", "DpLlama70b", "--chat", "Name a llama")
     assert first.stdout == answer("Name a llama") + "\n"

@@ -53,7 +53,7 @@ def _complete(exchange, chat: bool, local: bool = False) -> None:
     model = catalogue.find_model(_model_name(name), include_private=True)
     if local:
         model = model or LOCAL_MODEL
-    elif model is None or model["type"] != "text-generation":
+    elif model is None or model["type"] != "text-generation" or not _version_known(name, model):
         return exchange.send_error(404, f"The model `{name}` does not exist", "error_message")
     else:
         model = catalogue.serving_model(model)
@@ -89,6 +89,14 @@ def _model_name(name: str) -> str:
     if name.startswith("deploy_id:"):
         return catalogue.DEPLOYMENTS.get(name[len("deploy_id:") :], "")
     return name.split(":", 1)[0]
+
+
+def _version_known(name: str, model: dict) -> bool:
+    """`NAME:VERSION` names a version the model has (a plain name or a deployment: no version)."""
+    if name.startswith("deploy_id:") or ":" not in name:
+        return True
+    version = name.split(":", 1)[1]
+    return version in [v["version"] for v in catalogue.VERSIONS[model["model_name"]]]
 
 
 def _generation_params(params: dict, chat: bool) -> dict:
