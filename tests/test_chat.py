@@ -235,6 +235,7 @@ def test_in_chat_commands(api, tmp_path):
             "error: -i max_new_tokens: must be at least 1, got 0",
         ),
         (["-m", MODEL, "-i", "messages=[]"], "error: chat sends each message as the input"),
+        (["-m", MODEL, "-d", "DpLlama70b"], "error: give exactly one of -m/--model or -d/--deploy-id"),
     ],
 )
 def test_chat_refuses_what_cannot_work_before_the_first_prompt(api, args, message):
@@ -242,6 +243,23 @@ def test_chat_refuses_what_cannot_work_before_the_first_prompt(api, args, messag
     assert run.exit_code == 2
     assert run.stderr.startswith(message)
     assert [request for request in api.requests if request.method == "POST"] == []
+
+
+VERSION = "b3582270d33e5c1c0e9f2ce3acbe1494e4f27a8d0468a079121d9b66572fd018"  # not the newest
+
+
+@pytest.mark.parametrize(
+    ("args", "sent_model"),
+    [
+        (["-m", MODEL, "--version", VERSION], f"{MODEL}:{VERSION}"),
+        (["-d", "DpLlama70b"], "deploy_id:DpLlama70b"),
+    ],
+    ids=["--version", "-d"],
+)
+def test_chat_talks_to_a_model_version_or_a_deployment_as_infer_does(api, args, sent_model):
+    run = invoke(["chat", *args, "-q"], input="one\ntwo\n")
+    assert run.exit_code == 0, run.stderr
+    assert [chat["model"] for chat in sent_chats(api)] == [sent_model] * 2  # §5: NAME:VERSION, deploy_id:ID
 
 
 READLINE_PROBE = (

@@ -15,6 +15,8 @@ class ChatStart:
     """`chat`'s options."""
 
     model: str | None = None
+    version: str | None = None
+    deploy_id: str | None = None
     api: str | None = None
     system: str | None = None
     continue_latest: bool = False
@@ -71,7 +73,9 @@ def run_chat(env: Environment, start: ChatStart, report: Callable[[LlamactlError
     try:
         continues = start.continue_latest or start.conversation_id is not None
         conversation = log.load(start.conversation_id) if continues else None
-        target = choose_target(env, InferenceTarget(start.model), conversation)  # -c: a deployment too
+        target = choose_target(
+            env, InferenceTarget(start.model, start.version, start.deploy_id), conversation
+        )  # -c: a deployment too
         model = target.model
         api = start.api or (conversation.row.api if conversation is not None else DEFAULT_CHAT_API)
         check_turns_can_go(target, api)

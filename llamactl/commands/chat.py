@@ -12,12 +12,14 @@ from llamactl.commands.infer_options import (
     CONVERSATION_PANEL,
     ContinueLatest,
     ConversationId,
+    DeployId,
     Inputs,
     Model,
     NoHistory,
     Quiet,
     Retries,
     Timeout,
+    Version,
 )
 from llamactl.commands.options import Declarations
 from llamactl.env import Environment
@@ -36,6 +38,8 @@ def complete_api(incomplete: str) -> list[str]:
 def chat(
     ctx: typer.Context,
     model: Model = None,
+    version: Version = None,
+    deploy_id: DeployId = None,
     api: Annotated[
         str | None,
         chat_opts.option("--api", metavar="native|openai", panel=CONVERSATION_PANEL, complete=complete_api),
@@ -66,6 +70,8 @@ def chat(
         env,
         ChatStart(
             model=model,
+            version=version,
+            deploy_id=deploy_id,
             api=api,
             system=system,
             continue_latest=continue_latest,
