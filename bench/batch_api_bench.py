@@ -5,6 +5,7 @@ them; download the output and write it), with peak RSS; and what polling costs i
 The modules are compiled first, as an install has them.
 
     .venv/bin/python bench/batch_api_bench.py [--lines 50000] [--prompt-bytes 200] [--polls 300]
+        [--runs 3] [--submit-only]
 
 Targets (issue 17): peak RSS under 100 MiB whatever the file size; submit and results
 within 1.5x the bare byte-moving script; an hour of `batch wait` under 1 s of CPU.
@@ -68,6 +69,7 @@ def main() -> int:
     parser.add_argument("--prompt-bytes", type=int, default=200)
     parser.add_argument("--polls", type=int, default=300)
     parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--submit-only", action="store_true", help="measure submit alone")
     args = parser.parse_args()
     llamactl = llamactl_script()
     ensure_bytecode()  # as an install has it: no module compiled from source on each run
@@ -104,6 +106,8 @@ def main() -> int:
             f"  (bare moving the input's {size / 1e6:.1f} MB instead: {as_input[0]:.2f} s,"
             f" {submitted[0] / as_input[0]:.2f}x)"
         )
+        if args.submit_only:
+            return 0 if ok else 1
 
         # The last job submitted runs to its end, then its results are collected.
         (job_id,) = _job_ids(last_env)

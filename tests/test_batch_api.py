@@ -269,6 +269,91 @@ def test_an_expired_job_lists_what_did_not_run_and_only_missing_sends_just_that(
     assert refused.exit_code == 2 and "not the one that job was submitted from" in refused.stderr
 
 
+def batch_lines_rows(home) -> list[tuple]:
+    import sqlite3
+
+    with sqlite3.connect(home / "history.db") as db:
+        return db.execute(
+            "SELECT line, custom_id, part, position, status FROM batch_lines ORDER BY line"
+        ).fetchall()
+
+
+def test_a_line_n_job_keeps_a_row_only_for_each_line_whose_status_is_not_the_common_one(
+    api, home, tmp_path, monkeypatch
+):
+    """Its mapping is three columns of the job: no row a line at submit, and after the
+    results a row for each line that did not end as most did, on the right part and place."""
+    from llamactl.batch_api import lines
+
+    monkeypatch.setattr(lines, "MAX_LINES", 3)  # two parts
+    api.batch_plan = BatchPlan(rows_per_step=1, expire_after_rows=2)
+    path = write(tmp_path, '"p1"\n\n"p3"\n"p4"\n"p5"\n"p6"\n"p7"\n')
+    job = submit(path).stdout.strip()
+    assert job and batch_lines_rows(home) == []
+    assert invoke(["batch", "wait", job, "--interval", "0"]).exit_code == 5
+    collected = invoke(["batch", "results", job, "--output", str(tmp_path / "all.jsonl")])
+    assert collected.exit_code == 5, collected.stderr
+    rows = records((tmp_path / "all.jsonl").read_text())
+    done = [row["line"] for row in rows if row["status"] == "ok"]
+    assert [row["line"] for row in rows] == [1, 3, 4, 5, 6, 7] and len(done) == 4  # 2 a part
+    assert batch_lines_rows(home) == [
+        (line, f"line-{line}", part, position, "not_run")
+        for line, part, position in ((1, 1, 0), (3, 1, 1), (4, 1, 2), (5, 2, 0), (6, 2, 1), (7, 2, 2))
+        if line not in done
+    ]
+    resent = submit(path, "--only-missing", job)
+    assert resent.exit_code == 0, resent.stderr
+    assert [line["custom_id"] for line in uploaded_lines(api, since=2)] == [
+        f"line-{line}" for line in (1, 3, 4, 5, 6, 7) if line not in done
+    ]
+
+
+def test_a_validation_failure_of_a_line_n_job_names_the_input_lines(api, tmp_path, monkeypatch):
+    from llamactl.batch_api import lines
+
+    monkeypatch.setattr(lines, "MAX_LINES", 2)  # the API's line 0 of part 2 is input line 5
+    path = write(tmp_path, '\n"a"\n\n"b"\n"c"\n')  # and its 0 and 1 of part 1 are 2 and 4
+    api.batch_plan = BatchPlan(steps_per_poll=2)
+    run = invoke(["batch", "submit", "-m", "no-such/model", str(path), "--wait"])
+    assert run.exit_code == 4, run.stderr
+    assert "line 2: model 'no-such/model' does not exist" in run.stderr
+    assert "line 4: model 'no-such/model' does not exist" in run.stderr
+    assert "line 5: model 'no-such/model' does not exist" in run.stderr
+
+
+def test_a_job_submitted_before_the_compact_mapping_is_collected_from_its_rows(api, home, tmp_path):
+    """A database from before `map_batch_lines_compactly`: its job has a batch_lines row a
+    line and no line_numbers; wait, results and --only-missing work on it as they did."""
+    import sqlite3
+
+    from llamactl.history.migrations import MIGRATIONS
+
+    api.batch_plan = BatchPlan(rows_per_step=1, expire_after_rows=2)
+    path = write(tmp_path, "".join(f'"prompt {n}"\n' for n in range(1, 5)))
+    job = submit(path).stdout.strip()
+    with sqlite3.connect(home / "history.db") as db:  # the job as the older llamactl kept it
+        db.executemany(
+            "INSERT INTO batch_lines (job, line, custom_id, part, position) VALUES (?, ?, ?, 1, ?)",
+            [(job, line, f"line-{line}", line - 1) for line in range(1, 5)],
+        )
+        for column in ("line_numbers", "part_lines", "line_status"):
+            db.execute(f"ALTER TABLE batch_jobs DROP COLUMN {column}")
+        db.execute(f"PRAGMA user_version = {len(MIGRATIONS) - 1}")
+    assert invoke(["batch", "wait", job, "--interval", "0"]).exit_code == 5
+    collected = invoke(["batch", "results", job, "--output", str(tmp_path / "all.jsonl")])
+    assert collected.exit_code == 5, collected.stderr
+    assert [row["status"] for row in records((tmp_path / "all.jsonl").read_text())] == [
+        "ok",
+        "ok",
+        "not_run",
+        "not_run",
+    ]
+    assert [row[4] for row in batch_lines_rows(home)] == ["ok", "ok", "not_run", "not_run"]
+    resent = submit(path, "--only-missing", job)
+    assert resent.exit_code == 0, resent.stderr
+    assert [line["custom_id"] for line in uploaded_lines(api, since=1)] == ["line-3", "line-4"]
+
+
 def test_a_job_collected_again_gives_the_same_records_errors_and_exit(api, tmp_path):
     api.batch_plan = BatchPlan(rows_per_step=1, expire_after_rows=2)
     job = submit(write(tmp_path, "".join(f'"prompt {n}"\n' for n in range(1, 5)))).stdout.strip()

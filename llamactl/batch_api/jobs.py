@@ -6,9 +6,12 @@ batch's id, and any of its batch ids names it too."""
 from __future__ import annotations
 
 import json
+import sys
 import time
-from collections.abc import Iterable, Iterator, Sequence
+from array import array
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
+from itertools import chain, repeat
 from typing import Any
 
 from llamactl.errors import UsageError
@@ -71,6 +74,46 @@ def job_status(batches: list[dict], parts: int) -> str:
     return str(statuses[0]) if statuses else "unknown"
 
 
+@dataclass
+class LineMap:
+    """Where every converted line went: `numbers` holds the input line of each, in order;
+    the first `part_lines[0]` of them went to part 1, the next to part 2, and so on."""
+
+    numbers: array
+    part_lines: list[int]
+
+    @classmethod
+    def load(cls, blob: bytes, part_lines: list[int]) -> LineMap:
+        numbers = array("q")
+        numbers.frombytes(blob)
+        if sys.byteorder != "little":
+            numbers.byteswap()
+        return cls(numbers, part_lines)
+
+    def blob(self) -> bytes:
+        """The line numbers as int64s, little endian (one copy in C, whatever the count)."""
+        if sys.byteorder == "little":
+            return self.numbers.tobytes()
+        swapped = array("q", self.numbers)
+        swapped.byteswap()
+        return swapped.tobytes()
+
+    def places(self) -> Iterator[tuple[int, int, int]]:
+        """(line, part, position within the part) of every line, zipped in C."""
+        return zip(self.numbers, *self.parts_and_positions(), strict=True)
+
+    def parts_and_positions(self) -> tuple[Iterator[int], Iterator[int]]:
+        """The part of every line, and its position within the part, in line order."""
+        parts = chain.from_iterable(repeat(part, count) for part, count in enumerate(self.part_lines, 1))
+        return parts, chain.from_iterable(map(range, self.part_lines))
+
+    def line_at(self, part: int, position: int) -> int | None:
+        """The input line at a 0-based position of a part (None outside the job)."""
+        if not 1 <= part <= len(self.part_lines) or not 0 <= position < self.part_lines[part - 1]:
+            return None
+        return self.numbers[sum(self.part_lines[: part - 1]) + position]
+
+
 class JobStore:
     """Reads and writes jobs on an open history connection."""
 
@@ -89,16 +132,23 @@ class JobStore:
         lines: int,
         parts: int,
         metadata: dict | None,
-        custom_ids: Iterable[tuple[int, str, int, int]],
+        numbers: array,
+        part_lines: list[int],
+        custom_ids: list[str] | None,
     ) -> str:
-        """Record a job at its first batch, with every line's (line, custom_id, part, position)."""
+        """Record a job at its first batch, with where each line went: the input line of
+        every converted line in order (`numbers`), the lines of each part, and their
+        custom_ids (None: each is `line-N`, and the mapping takes three columns, not a row a
+        line)."""
         from llamactl.history.store import write_transaction
 
         job_id = batch["id"]
+        compact = LineMap(numbers, part_lines) if custom_ids is None else None
         with write_transaction(self.db):
             self.db.execute(
                 "INSERT INTO batch_jobs (id, created_at, api_host, model, endpoint, input_path, input_sha256,"
-                " lines, parts, metadata, status) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                " lines, parts, metadata, status, line_numbers, part_lines)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (
                     job_id,
                     time.time(),
@@ -111,13 +161,20 @@ class JobStore:
                     parts,
                     json.dumps(metadata) if metadata else None,
                     job_status([batch], parts),
+                    compact.blob() if compact else None,
+                    json.dumps(part_lines) if compact else None,
                 ),
             )
             self._add_part(job_id, 1, batch)
-            self.db.executemany(
-                "INSERT INTO batch_lines (job, line, custom_id, part, position) VALUES (?, ?, ?, ?, ?)",
-                ((job_id, line, custom_id, part, position) for line, custom_id, part, position in custom_ids),
-            )
+            if custom_ids is not None:
+                places = LineMap(numbers, part_lines).places()
+                self.db.executemany(
+                    "INSERT INTO batch_lines (job, line, custom_id, part, position) VALUES (?, ?, ?, ?, ?)",
+                    (
+                        (job_id, line, custom_id, part, position)
+                        for (line, part, position), custom_id in zip(places, custom_ids, strict=True)
+                    ),
+                )
         return job_id
 
     def add_part(self, job_id: str, part: int, batch: dict) -> None:
@@ -177,12 +234,25 @@ class JobStore:
 
     def lines(self, job_id: str) -> Iterator[tuple[int, str, int, int, str | None]]:
         """(line, custom_id, part, position, status) of every line, in input order."""
-        yield from self.db.execute(
-            "SELECT line, custom_id, part, position, status FROM batch_lines WHERE job = ? ORDER BY line",
-            (job_id,),
-        )
+        mapped = self._line_map(job_id)
+        if mapped is None:
+            yield from self.db.execute(
+                "SELECT line, custom_id, part, position, status FROM batch_lines WHERE job = ? ORDER BY line",
+                (job_id,),
+            )
+            return
+        mapping, common = mapped
+        differing = dict(self.db.execute("SELECT line, status FROM batch_lines WHERE job = ?", (job_id,)))
+        numbers = mapping.numbers
+        statuses = map(differing.get, numbers, repeat(common)) if differing else repeat(common)
+        yield from zip(
+            numbers, map("line-{}".format, numbers), *mapping.parts_and_positions(), statuses, strict=False
+        )  # statuses may repeat for ever; the others have a line each
 
     def line_at(self, job_id: str, part: int, position: int) -> int | None:
+        mapped = self._line_map(job_id)
+        if mapped is not None:
+            return mapped[0].line_at(part, position)
         row = self.db.execute(
             "SELECT line FROM batch_lines WHERE job = ? AND part = ? AND position = ?",
             (job_id, part, position),
@@ -197,7 +267,23 @@ class JobStore:
         from llamactl.history.store import write_transaction
 
         common = Counter(statuses).most_common(1)[0][0] if statuses else None
+        mapped = self._line_map(job_id)
         with write_transaction(self.db):
+            if mapped is not None:  # the common status on the job, a row for each other line
+                differing = {
+                    line: status for line, status in zip(lines, statuses, strict=True) if status != common
+                }
+                self.db.execute("UPDATE batch_jobs SET line_status = ? WHERE id = ?", (common, job_id))
+                self.db.execute("DELETE FROM batch_lines WHERE job = ?", (job_id,))
+                self.db.executemany(
+                    "INSERT INTO batch_lines (job, line, custom_id, part, position, status) VALUES (?, ?, ?, ?, ?, ?)",
+                    (
+                        (job_id, line, f"line-{line}", part, position, differing[line])
+                        for line, part, position in mapped[0].places()
+                        if line in differing
+                    ),
+                )
+                return
             self.db.execute("UPDATE batch_lines SET status = ? WHERE job = ?", (common, job_id))
             self.db.executemany(
                 "UPDATE batch_lines SET status = ? WHERE job = ? AND line = ?",
@@ -207,6 +293,16 @@ class JobStore:
                     if status != common
                 ),
             )
+
+    def _line_map(self, job_id: str) -> tuple[LineMap, str | None] | None:
+        """A line-N job's mapping and its lines' common status; None for a job whose every
+        line has a batch_lines row (custom_ids of its own, or submitted before the columns)."""
+        row = self.db.execute(
+            "SELECT line_numbers, part_lines, line_status FROM batch_jobs WHERE id = ?", (job_id,)
+        ).fetchone()
+        if row is None or row[0] is None:
+            return None
+        return LineMap.load(row[0], json.loads(row[1])), row[2]
 
     def mark_recorded(self, job_id: str) -> None:
         self.db.execute("UPDATE batch_jobs SET results_recorded = 1 WHERE id = ?", (job_id,))

@@ -29,6 +29,7 @@ ENDPOINTS = {"chat": "/v1/chat/completions", "completions": "/v1/completions", "
 FORMATS = ("jsonl", "lines", "openai")
 MAX_LINES = 50_000  # one batch's limits (§10.3)
 MAX_BYTES = 200 * 1000 * 1000
+WRITE_BUFFER = 1 << 20  # a part file is written in 1 MiB writes, not 8 KiB ones
 SHOWN_ERRORS = 20  # the first problems named one per line; the count says how many in all
 # Native field names a user may carry over from `infer`, and the Batch API body's names.
 OPENAI_NAMES = {"max_new_tokens": "max_tokens", "num_responses": "n"}
@@ -199,7 +200,7 @@ class PartWriter:
             self.close()
             part = Part(self.directory / f"part-{len(self.parts) + 1}.jsonl", number)
             self.parts.append(part)
-            self.out = part.path.open("wb")
+            self.out = part.path.open("wb", buffering=WRITE_BUFFER)
         assert self.out is not None
         self.out.write(data)
         part.last_line, part.lines, part.size = number, part.lines + 1, part.size + len(data)

@@ -187,6 +187,17 @@ def index_every_message(db) -> None:
     )
 
 
+def map_batch_lines_compactly(db) -> None:
+    """A job whose custom_ids are all `line-N` keeps its mapping in three columns instead
+    of a batch_lines row a line: the input line of every converted line (int64s, little
+    endian), the lines of each part (JSON) and, once collected, the status most lines
+    have; batch_lines then holds only the lines whose status differs. Jobs submitted
+    before this step keep their rows (line_numbers NULL)."""
+    db.execute("ALTER TABLE batch_jobs ADD COLUMN line_numbers BLOB")
+    db.execute("ALTER TABLE batch_jobs ADD COLUMN part_lines TEXT")
+    db.execute("ALTER TABLE batch_jobs ADD COLUMN line_status TEXT")
+
+
 MIGRATIONS = (
     create_requests,
     create_results,
@@ -198,4 +209,5 @@ MIGRATIONS = (
     add_conversations,
     add_finish_reason,
     index_every_message,
+    map_batch_lines_compactly,
 )
