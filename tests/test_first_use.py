@@ -3,6 +3,8 @@ careful user expects (found by trying llamactl from a fresh clone)."""
 
 from __future__ import annotations
 
+import json
+
 from tests.helpers import invoke
 
 MODEL = "meta-llama/Llama-2-70b-chat-hf"
@@ -16,3 +18,27 @@ def test_a_one_line_batch_is_submitted_as_one_line(api, tmp_path):
     assert run.stderr.startswith(
         f"submitted 1 line; follow it with: llamactl batch wait {run.stdout.strip()}\n"
     )
+
+
+def test_chat_help_says_how_to_send_a_message_that_starts_with_a_slash(api):
+    from tests.test_chat import terminal
+
+    result = terminal(["-m", MODEL, "-q"], "/help\n//etc/hosts is a file\n/exit\n")
+    assert result.exit_code == 0, result.stderr
+    assert "\nTo send a message that starts with /, type // (the first / is dropped).\n" in result.stderr
+    turns = [json.loads(line) for line in invoke(["history", "export"]).stdout.splitlines()]
+    assert [turn["messages"] for turn in turns] == [[{"role": "user", "content": "/etc/hosts is a file"}]]
+
+
+def test_chat_commands_that_ask_for_something_answer_it_under_q(api):
+    from tests.test_chat import terminal
+
+    result = terminal(
+        ["-m", MODEL, "-q", "--system", "Be brief."], "Name a llama\n/cost\n/model\n/system\n/help\n/exit\n"
+    )
+    assert result.exit_code == 0, result.stderr
+    assert "conversation 1: 1 turn, " in result.stderr
+    assert f"model: {MODEL}\n" in result.stderr
+    assert "system prompt: Be brief.\n" in result.stderr
+    assert "/retry  " in result.stderr
+    assert " · conversation 1 · " not in result.stderr  # -q still drops the turn's summary
