@@ -42,3 +42,9 @@ def test_chat_commands_that_ask_for_something_answer_it_under_q(api):
     assert "system prompt: Be brief.\n" in result.stderr
     assert "/retry  " in result.stderr
     assert " · conversation 1 · " not in result.stderr  # -q still drops the turn's summary
+
+
+def test_chat_help_names_the_one_backslash_a_user_types():
+    page = invoke(["chat", "--help"], env={"COLUMNS": "200"}).stdout
+    assert "end a line with \\ to go on" in page
+    assert "\\\\" not in page
