@@ -48,3 +48,16 @@ def test_chat_help_names_the_one_backslash_a_user_types():
     page = invoke(["chat", "--help"], env={"COLUMNS": "200"}).stdout
     assert "end a line with \\ to go on" in page
     assert "\\\\" not in page
+
+
+def test_a_cut_stream_says_what_happened_in_words_not_an_exception_name(emulator, env):
+    from tests.emulator import Behavior
+    from tests.helpers import run_llamactl
+
+    emulator.behave(Behavior(cut_after=2))
+    run = run_llamactl(["infer", "-m", MODEL, "hi"], env)
+    assert (run.exit_code, run.stdout) == (5, "Hello! You\n")
+    assert run.stderr == (
+        "error: the stream broke after 2 tokens (the connection was closed before a complete response); "
+        "the output is incomplete\n"
+    )

@@ -186,7 +186,9 @@ def read_json(response, deadline: Deadline | None = None, read_timeout: float | 
             hint="raise --timeout if the API is just slow",
         ) from None
     except (urllib3.exceptions.HTTPError, http.client.HTTPException, OSError) as exc:
-        raise RequestFailed(f"{what} a body that broke off ({type(exc).__name__})") from None
+        from llamactl.api.network_errors import classify_network_error
+
+        raise RequestFailed(f"{what} a body that broke off ({classify_network_error(exc).words})") from None
     finally:
         response.close()
     if len(body) > MAX_BODY:
