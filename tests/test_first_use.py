@@ -61,3 +61,26 @@ def test_a_cut_stream_says_what_happened_in_words_not_an_exception_name(emulator
         "error: the stream broke after 2 tokens (the connection was closed before a complete response); "
         "the output is incomplete\n"
     )
+
+
+def test_chat_save_after_a_failed_turn_saves_the_last_answer(api, tmp_path):
+    from tests.emulator import Behavior
+    from tests.test_chat import terminal
+
+    api.queue(Behavior(), Behavior(status=422, message="bad field"))
+    saved = tmp_path / "answer.md"
+    result = terminal(["-m", MODEL, "-q"], f"one\ntwo\n/save {saved}\n/exit\n")
+    assert result.exit_code == 0, result.stderr
+    assert saved.read_text(encoding="utf-8") == "Hello! You said: one. Voilà, café 🦙\n"
+
+
+def test_chat_save_before_any_answer_says_so(api, tmp_path):
+    from tests.emulator import Behavior
+    from tests.test_chat import terminal
+
+    api.queue(Behavior(status=422, message="bad field"))
+    saved = tmp_path / "answer.md"
+    result = terminal(["-m", MODEL, "-q"], f"one\n/save {saved}\n/exit\n")
+    assert result.exit_code == 0, result.stderr
+    assert "error: no answer yet to save\n" in result.stderr
+    assert not saved.exists()

@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from llamactl.chat.conversation import Conversation, Turn, check_turns_can_go, choose_model
+from llamactl.chat.conversation import ANSWERED, Conversation, Turn, check_turns_can_go, choose_model
 from llamactl.chat.turn import TurnSettings, send_turn, summary
 from llamactl.env import Environment
 from llamactl.errors import LlamactlError, UsageError
@@ -195,6 +195,13 @@ class ChatSession:
             raise UsageError(f"no answer yet to {what}")
         return self.conversation.turns[-1]
 
+    def last_answer(self) -> str:
+        """The newest answer there is: a turn the API rejected has none to save."""
+        for turn in reversed(self.conversation.turns):
+            if turn.status in ANSWERED and turn.answer:
+                return turn.answer
+        raise UsageError("no answer yet to save")
+
     def retry(self, _argument: str) -> None:
         last = self.last_turn("retry")
         if last.id is None:  # not in history: drop it from the conversation here
@@ -209,7 +216,7 @@ class ChatSession:
 
         if not argument:
             raise UsageError("/save needs a file name: /save answer.md")
-        answer = self.last_turn("save").answer
+        answer = self.last_answer()
         path = Path(argument).expanduser()
         try:
             write_atomically(path, answer if answer.endswith("\n") else answer + "\n")
