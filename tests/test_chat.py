@@ -285,3 +285,15 @@ def test_readline_is_loaded_only_for_a_chat_on_a_terminal(env, args):
         timeout=HANG_GUARD,
     )
     assert probe.stderr.decode().splitlines()[-1] == "READLINE 0 False", probe.stderr
+
+
+def test_history_show_of_a_retry_leaves_out_the_turn_it_replaced(api):
+    result = terminal(["-m", MODEL, "-q"], "Name a llama\nAnd an alpaca\n/retry\n/exit\n")
+    assert result.exit_code == 0, result.stderr
+    shown = invoke(["history", "show", "3"])
+    assert shown.exit_code == 0, shown.stderr
+    assert "retry of:   2" in shown.stdout
+    # the retry was sent with turn 1 only, so that is the conversation it continued
+    assert "== turn 1: user ==\nName a llama\n" in shown.stdout
+    assert "== turn 2: user ==" not in shown.stdout
+    assert "== input ==\nAnd an alpaca\n" in shown.stdout

@@ -268,6 +268,15 @@ FAULTS = [
         ["--no-stream"],
     ),
     Fault(
+        "200 JSON body cut before its Content-Length",
+        Behavior(cut_after=20),
+        5,
+        -1,
+        "error",
+        "a body that broke off",
+        ["--no-stream"],
+    ),
+    Fault(
         "200 body that is not JSON",
         Behavior(body_shape="not_json"),
         5,

@@ -137,7 +137,7 @@ import pytest  # noqa: E402
         ("results=answer.txt", "results is an object"),
         ("results.0=answer.txt", "is an object"),
         ("inference_status.cost=cost.txt", "is a number"),
-        ("results.1.generated_text=-", "1 result(s)"),
+        ("results.1.generated_text=-", "will have 1 result, so no index 1"),
         ("results.0.generated_text.x=-", "has no 'x'"),
         ("inference_status.{IDX}=-", "{IDX} needs an array"),
     ],

@@ -3,6 +3,7 @@ in a hint, no "1 tokens"."""
 
 from __future__ import annotations
 
+import json
 import signal
 import time
 
@@ -121,9 +122,17 @@ def test_an_embeddings_model_through_infer_says_what_it_expects(api):
     assert run.exit_code == 4
     assert "body.inputs: field required" in run.stderr
     assert (
-        "hint: this model expects inputs, so it is not a text-generation model: give -i inputs=... "
-        "instead of a prompt, and see 'llamactl models info -m BAAI/bge-large-en-v1.5' for its fields"
+        "hint: this model expects inputs, so it is not a text-generation model: give "
+        "-i 'inputs=[\"...\"]' --json instead of a prompt, and see "
+        "'llamactl models info -m BAAI/bge-large-en-v1.5' for its fields"
     ) in run.stderr
+
+
+def test_the_embeddings_hint_works_as_written_with_no_warning(api):
+    run = invoke(["infer", "-m", "BAAI/bge-large-en-v1.5", "-i", 'inputs=["hi"]', "--json"])
+    assert run.exit_code == 0, run.stderr
+    assert len(json.loads(run.stdout)["embeddings"]) == 1
+    assert "warning" not in run.stderr  # inputs is the embeddings' field, not a misspelt input
 
 
 def test_a_base_url_with_a_path_is_refused_before_sending(api):

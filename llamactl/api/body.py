@@ -155,6 +155,13 @@ def read_body(
     return body
 
 
+def _bytes_missing(raw: Any) -> int:
+    """The bytes of its Content-Length a body ended without: `read1` takes a closed
+    connection for the end of a body, where `read` would raise IncompleteRead."""
+    missing = getattr(getattr(raw, "_fp", None), "length", None)
+    return missing if isinstance(missing, int) and missing > 0 else 0
+
+
 def read_json(response, deadline: Deadline | None = None, read_timeout: float | None = None) -> Any:
     """The JSON body of a 2xx response, at most MAX_BODY bytes decoded; a truncated,
     oversized or non-JSON body is a failed request."""
@@ -168,6 +175,9 @@ def read_json(response, deadline: Deadline | None = None, read_timeout: float | 
     what = f"the API answered HTTP {response.status_code} with"
     try:
         body = read_body(response.raw, MAX_BODY, deadline, read_timeout)
+        missing = _bytes_missing(response.raw)
+        if missing and len(body) <= MAX_BODY:
+            raise http.client.IncompleteRead(b"", missing)
     except (DeadlineExceeded, RequestFailed):
         raise
     except (urllib3.exceptions.ReadTimeoutError, TimeoutError):
@@ -176,7 +186,9 @@ def read_json(response, deadline: Deadline | None = None, read_timeout: float | 
             hint="raise --timeout if the API is just slow",
         ) from None
     except (urllib3.exceptions.HTTPError, http.client.HTTPException, OSError) as exc:
-        raise RequestFailed(f"{what} a body that broke off ({type(exc).__name__})") from None
+        from llamactl.api.network_errors import classify_network_error
+
+        raise RequestFailed(f"{what} a body that broke off ({classify_network_error(exc).words})") from None
     finally:
         response.close()
     if len(body) > MAX_BODY:

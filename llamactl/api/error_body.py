@@ -124,9 +124,13 @@ def _missing_fields_hint(body: bytes, target: str | None) -> str | None:
     model = f"-m {target}" if target and not target.startswith("deploy:") else "-m MODEL"
     return (
         f"this model expects {fields}, so it is not a text-generation model: give "
-        + " ".join(f"-i {name}=..." for name in wanted)
-        + f" instead of a prompt, and see 'llamactl models info {model}' for its fields"
+        + " ".join(FIELD_EXAMPLES.get(name, f"-i {name}=...") for name in wanted)
+        + f" --json instead of a prompt, and see 'llamactl models info {model}' for its fields"
     )
+
+
+# How a field another task wants is given: an embedding model's inputs are a JSON list.
+FIELD_EXAMPLES = {"inputs": "-i 'inputs=[\"...\"]'", "audio": "-i audio=@FILE"}
 
 
 def error_for_status(

@@ -87,6 +87,7 @@ def classify_network_error(exc: BaseException) -> NetworkFailure:
         ConnectionResetError,
         ConnectionAbortedError,
         http.client.RemoteDisconnected,
+        http.client.IncompleteRead,
         urllib3.exceptions.ProtocolError,
     ):
         return failure("the connection was closed before a complete response", True, before_sending=False)

@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from llamactl.chat.conversation import Conversation, Turn, check_turns_can_go, choose_model
+from llamactl.chat.conversation import ANSWERED, Conversation, Turn, check_turns_can_go, choose_model
 from llamactl.chat.turn import TurnSettings, send_turn, summary
 from llamactl.env import Environment
 from llamactl.errors import LlamactlError, UsageError
@@ -33,8 +33,8 @@ COMMANDS = {
     "/exit": "end the session (Ctrl-D too)",
 }
 HELP_FOOTER = (
-    'Several lines: end a line with \\ to go on, or type """ on a line of its own, the text, then """ again. '
-    "A message that starts with / is sent as it is when it starts with //."
+    'Several lines: end a line with \\ to go on, or type """ on a line of its own, the text, then """ again.\n'
+    "To send a message that starts with /, type // (the first / is dropped)."
 )
 
 
@@ -162,8 +162,8 @@ class ChatSession:
     def help(self, _argument: str) -> None:
         width = max(len(name) for name in COMMANDS)
         for name, what in COMMANDS.items():
-            self.out.info(f"{name:<{width}}  {what}")
-        self.out.info(HELP_FOOTER)
+            self.out.answer(f"{name:<{width}}  {what}")
+        self.out.answer(HELP_FOOTER)
 
     def system(self, argument: str) -> None:
         if argument:
@@ -172,7 +172,7 @@ class ChatSession:
                 "system prompt cleared" if argument == "-" else "system prompt set for the next turns"
             )
         else:
-            self.out.info(f"system prompt: {self.conversation.system or '(none)'}")
+            self.out.answer(f"system prompt: {self.conversation.system or '(none)'}")
 
     @property
     def target_label(self) -> str:
@@ -188,12 +188,19 @@ class ChatSession:
             model = choose_model(self.env, argument, None)
             check_turns_can_go(InferenceTarget(model), self.settings.api)
             self.model, self.settings.version, self.settings.deploy_id = model, None, None
-        self.out.info(f"model: {self.target_label}")
+        self.out.answer(f"model: {self.target_label}")
 
     def last_turn(self, what: str) -> Turn:
         if not self.conversation.turns:
             raise UsageError(f"no answer yet to {what}")
         return self.conversation.turns[-1]
+
+    def last_answer(self) -> str:
+        """The newest answer there is: a turn the API rejected has none to save."""
+        for turn in reversed(self.conversation.turns):
+            if turn.status in ANSWERED and turn.answer:
+                return turn.answer
+        raise UsageError("no answer yet to save")
 
     def retry(self, _argument: str) -> None:
         last = self.last_turn("retry")
@@ -209,7 +216,7 @@ class ChatSession:
 
         if not argument:
             raise UsageError("/save needs a file name: /save answer.md")
-        answer = self.last_turn("save").answer
+        answer = self.last_answer()
         path = Path(argument).expanduser()
         try:
             write_atomically(path, answer if answer.endswith("\n") else answer + "\n")
@@ -223,7 +230,7 @@ class ChatSession:
             if self.conversation.id is not None
             else "this conversation"
         )
-        self.out.info(f"{where}: {self.totals()}")
+        self.out.answer(f"{where}: {self.totals()}")
 
     def reset(self, _argument: str) -> None:
         self.conversation = Conversation.new(self.model, self.conversation.row.api, self.conversation.system)

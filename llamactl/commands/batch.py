@@ -144,13 +144,16 @@ def _metadata(items: list[str]) -> dict[str, str] | None:
 
 def _print_submitted(env: Environment, job, json_output: bool) -> None:
     from llamactl.batch_api.jobs import job_json
+    from llamactl.output.format import count_text
 
     if json_output:
         env.output.json(job_json(job))
         return
     env.output.write(job.id + "\n")
     parts = f" in {job.parts} batches" if job.parts > 1 else ""
-    env.output.info(f"submitted {job.lines} lines{parts}; follow it with: llamactl batch wait {job.id}")
+    env.output.info(
+        f"submitted {count_text(job.lines, 'line')}{parts}; follow it with: llamactl batch wait {job.id}"
+    )
 
 
 @app.command("list", **command_help("batch list"))

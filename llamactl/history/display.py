@@ -189,7 +189,7 @@ def earlier_sections(
     before, this = conversation_before(conversation, record, earlier)
     system = (this.system or None) if this.system is not None else before.system
     texts = [("system", system)] if system else []
-    for turn in before.context():
+    for turn in before.context(before=this):
         texts += [
             (f"turn {turn.id}: user", turn.user),
             (f"turn {turn.id}: answer{cut_mark(turn.status)}", turn.answer),

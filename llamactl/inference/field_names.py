@@ -27,6 +27,9 @@ OPENAI_OTHER_FIELDS = frozenset(
         "chat_template_kwargs",
     }
 )
+# Other tasks' inputs (embeddings, speech, images; deepinfra-api.md §1): never taken for
+# a misspelt text-generation field (`inputs` is not `input`) when no schema says otherwise.
+OTHER_TASK_FIELDS = frozenset({"inputs", "audio", "prompt", "text", "image"})
 CLOSENESS = 0.75  # difflib ratio: `tempertaure` → `temperature`, not `top_k` → `top_p`
 
 
@@ -51,7 +54,7 @@ def unknown_field_warnings(keys: list[str], schema: frozenset[str] | None, model
                 f"-i {key}: {model} has no such field"
                 + (f"; did you mean {guess}?" if guess else "; it is sent, and may be ignored")
             )
-        elif key not in FIELD_TYPES:
+        elif key not in FIELD_TYPES and key not in OTHER_TASK_FIELDS:
             guess = closest_field(key, FIELD_TYPES)
             if guess:
                 warnings.append(f"-i {key}: not a text-generation field; did you mean {guess}?")

@@ -160,9 +160,10 @@ def stream_broken(exc: Exception, tokens: int, timeout: float | None) -> StreamI
             hint="raise --timeout if the model is just slow",
         )
     if isinstance(exc, urllib3.exceptions.HTTPError | http.client.HTTPException | OSError):
-        return StreamIncomplete(
-            f"the stream broke after {after} ({type(exc).__name__}); the output is incomplete"
-        )
+        from llamactl.api.network_errors import classify_network_error
+
+        words = classify_network_error(exc).words
+        return StreamIncomplete(f"the stream broke after {after} ({words}); the output is incomplete")
     return None
 
 

@@ -98,8 +98,10 @@ def _shape_at(shape: Any, steps: list[str], path: str, results: int, kind: Respo
     for step in steps:
         if isinstance(shape, list) and step.isdigit():
             if int(step) >= results:
+                from llamactl.output.format import count_text
+
                 raise UsageError(
-                    f"-o {path}: the response will have {results} result(s), so no index {step}",
+                    f"-o {path}: the response will have {count_text(results, 'result')}, so no index {step}",
                     hint=f"ask for more with {kind.more}" if results < 2 else None,
                 )
             shape = shape[0]

@@ -208,6 +208,10 @@ class Output:
         if not self.quiet:
             self._message(line, "dim")
 
+    def answer(self, line: str) -> None:
+        """A line the user asked for (chat's /help, /cost): as `info`, but -q keeps it."""
+        self._message(line, "dim")
+
     def warn(self, line: str) -> None:
         self._message(f"warning: {line}", "yellow")
 
