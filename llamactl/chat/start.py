@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from llamactl.api.request import InferenceTarget
 from llamactl.env import Environment
 from llamactl.errors import LlamactlError, UsageError
 
@@ -14,9 +15,7 @@ from llamactl.errors import LlamactlError, UsageError
 class ChatStart:
     """`chat`'s options."""
 
-    model: str | None = None
-    version: str | None = None
-    deploy_id: str | None = None
+    target: InferenceTarget = field(default_factory=InferenceTarget)  # -m, --version, -d as given
     api: str | None = None
     system: str | None = None
     continue_latest: bool = False
@@ -53,7 +52,6 @@ def turn_fields(env: Environment, items: list[str], api: str) -> dict:
 
 
 def run_chat(env: Environment, start: ChatStart, report: Callable[[LlamactlError], None]) -> None:
-    from llamactl.api.request import InferenceTarget
     from llamactl.chat.conversation import (
         DEFAULT_CHAT_API,
         Conversation,
@@ -73,9 +71,7 @@ def run_chat(env: Environment, start: ChatStart, report: Callable[[LlamactlError
     try:
         continues = start.continue_latest or start.conversation_id is not None
         conversation = log.load(start.conversation_id) if continues else None
-        target = choose_target(
-            env, InferenceTarget(start.model, start.version, start.deploy_id), conversation
-        )  # -c: a deployment too
+        target = choose_target(env, start.target, conversation)  # -c: a deployment too
         model = target.model
         api = start.api or (conversation.row.api if conversation is not None else DEFAULT_CHAT_API)
         check_turns_can_go(target, api)

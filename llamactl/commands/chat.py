@@ -38,8 +38,6 @@ def complete_api(incomplete: str) -> list[str]:
 def chat(
     ctx: typer.Context,
     model: Model = None,
-    version: Version = None,
-    deploy_id: DeployId = None,
     api: Annotated[
         str | None,
         chat_opts.option("--api", metavar="native|openai", panel=CONVERSATION_PANEL, complete=complete_api),
@@ -49,6 +47,8 @@ def chat(
     ] = None,
     continue_latest: ContinueLatest = False,
     conversation_id: ConversationId = None,
+    version: Version = None,
+    deploy_id: DeployId = None,
     inputs: Inputs = None,
     quiet: Quiet = False,
     timeout: Timeout = DEFAULT_TIMEOUT,
@@ -56,6 +56,7 @@ def chat(
     no_history: NoHistory = False,
 ) -> None:
     """`llamactl chat`; its help is in help.md."""
+    from llamactl.api.request import InferenceTarget
     from llamactl.chat.start import ChatStart, run_chat
 
     env: Environment = ctx.obj
@@ -69,9 +70,7 @@ def chat(
     run_chat(
         env,
         ChatStart(
-            model=model,
-            version=version,
-            deploy_id=deploy_id,
+            target=InferenceTarget(model, version, deploy_id),
             api=api,
             system=system,
             continue_latest=continue_latest,
