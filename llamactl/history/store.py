@@ -11,10 +11,10 @@ from __future__ import annotations
 import os
 import sqlite3
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from typing import cast
+from typing import Any, cast
 
 from llamactl.env import Environment, check_directory_path, ensure_private_dir, ensure_private_file
 from llamactl.errors import LocalFailure, local_errno_hint
@@ -197,6 +197,34 @@ class HistoryStore:
         with write_transaction(self.db):
             return [self._insert(record) for record in records]
 
+    def add_rows(self, rows: Sequence[tuple[tuple[Any, ...], list[str], dict[str, Any]]]) -> range:
+        """add_all for records given as (to_row's row, results, fields), records without
+        messages (a batch's lines), in one transaction: a statement for each table, not three
+        for each record. The new ids are consecutive (one AUTOINCREMENT insert after another
+        under the write lock), so they are counted back from the last."""
+        from llamactl.history.search_text import search_input
+
+        with write_transaction(self.db):
+            self.db.executemany(queries.INSERT_RECORD, [row for row, _, _ in rows])
+            (last,) = self.db.execute("SELECT last_insert_rowid()").fetchone()
+            ids = range(last - len(rows) + 1, last + 1) if rows else range(0)
+            self.db.executemany(
+                "INSERT INTO results (request, position, text) VALUES (?, ?, ?)",
+                [
+                    (row_id, position, text)
+                    for row_id, (_, results, _) in zip(ids, rows, strict=True)
+                    for position, text in enumerate(results)
+                ],
+            )
+            self.db.executemany(
+                "INSERT INTO requests_search (rowid, input, output) VALUES (?, ?, ?)",
+                [
+                    (row_id, search_input(fields, []), search_output(results))
+                    for row_id, (_, results, fields) in zip(ids, rows, strict=True)
+                ],
+            )
+        return ids
+
     def add_turn(self, record: HistoryRecord, conversation: ConversationRow) -> int:
         """Insert a chat turn in one transaction, creating its conversation first when it
         is new (so no conversation exists without a turn); both get their ids."""
@@ -340,7 +368,11 @@ def search_texts(record: HistoryRecord) -> tuple[str, str]:
     """What the search index holds for a record: every text it sent, and its results together."""
     from llamactl.history.search_text import search_input
 
-    return search_input(record.fields, record.messages), "\n\n".join(record.results)
+    return search_input(record.fields, record.messages), search_output(record.results)
+
+
+def search_output(results: list[str]) -> str:
+    return "\n\n".join(results)
 
 
 @contextmanager
