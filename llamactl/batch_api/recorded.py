@@ -14,7 +14,6 @@ HISTORY_CHUNK = 5000  # records a history transaction takes: few commits, the lo
 # What differs between a job's history records: each line's fields, then these of its record.
 FROM_RECORD = ("error", "tokens_in", "tokens_out", "cost", "request_id")
 VARYING = ("fields", "status", *FROM_RECORD)
-_decode = json.JSONDecoder().decode
 
 
 class InputRows:
@@ -25,13 +24,15 @@ class InputRows:
         self.file: IO[bytes] | None = None
 
     def row(self, part: int, custom_id: str) -> dict | None:
+        from llamactl.batch_api.results import json_of
+
         if part != self.part:
             self.close()
             self.part = part
             self.file = self.paths[part - 1].open("rb") if part <= len(self.paths) else None
         raw = self.file.readline() if self.file is not None else b""
         try:
-            value = _decode(raw.decode("utf-8", "surrogatepass")) if raw else None
+            value = json_of(raw) if raw else None
         except ValueError:  # UnicodeDecodeError too
             return None
         return value if isinstance(value, dict) and value.get("custom_id") == custom_id else None
