@@ -67,7 +67,8 @@ class HistoryRecorder:
             created_at=created_at, model=job.model, api_host=job.api_host, fields={}, batch_id=job.id
         )
         self.history, self.row = history, rows_like(prototype, VARYING)
-        self.inputs, self.pending = InputRows([]), []
+        self.inputs = InputRows([])
+        self.pending: list[tuple[tuple[Any, ...], list[str], dict[str, Any]]] = []
         self.from_record = itemgetter(*FROM_RECORD)
 
     def read(self, inputs: list[Path]) -> None:

@@ -34,6 +34,8 @@ BUSY_TIMEOUT_SECONDS = 5.0
 # A test knob, not in --help: a test of a locked database sets it low instead of waiting 5 s.
 BUSY_TIMEOUT_VARIABLE = "LLAMACTL_HISTORY_TIMEOUT"
 EXPORT_BATCH = 500
+INSERT_RESULT = "INSERT INTO results (request, position, text) VALUES (?, ?, ?)"
+INSERT_SEARCH = "INSERT INTO requests_search (rowid, input, output) VALUES (?, ?, ?)"
 
 
 def busy_timeout() -> float:
@@ -198,32 +200,22 @@ class HistoryStore:
             return [self._insert(record) for record in records]
 
     def add_rows(self, rows: Sequence[tuple[tuple[Any, ...], list[str], dict[str, Any]]]) -> range:
-        """add_all for records given as (to_row's row, results, fields), records without
-        messages (a batch's lines), in one transaction: a statement for each table, not three
-        for each record. The new ids are consecutive (one AUTOINCREMENT insert after another
-        under the write lock), so they are counted back from the last."""
+        """add_all for records without messages (a batch's lines) given as (to_row's row,
+        results, fields): a statement a table, not three a record. The ids are consecutive
+        (AUTOINCREMENT inserts under the write lock), so they are counted back from the last."""
         from llamactl.history.search_text import search_input
 
         with write_transaction(self.db):
             self.db.executemany(queries.INSERT_RECORD, [row for row, _, _ in rows])
-            (last,) = self.db.execute("SELECT last_insert_rowid()").fetchone()
-            ids = range(last - len(rows) + 1, last + 1) if rows else range(0)
-            self.db.executemany(
-                "INSERT INTO results (request, position, text) VALUES (?, ?, ?)",
-                [
-                    (row_id, position, text)
-                    for row_id, (_, results, _) in zip(ids, rows, strict=True)
-                    for position, text in enumerate(results)
-                ],
-            )
-            self.db.executemany(
-                "INSERT INTO requests_search (rowid, input, output) VALUES (?, ?, ?)",
-                [
-                    (row_id, search_input(fields, []), search_output(results))
-                    for row_id, (_, results, fields) in zip(ids, rows, strict=True)
-                ],
-            )
-        return ids
+            last = self.db.execute("SELECT last_insert_rowid()").fetchone()[0]
+            pairs = list(zip(range(last - len(rows) + 1, last + 1), rows, strict=True))
+            results = [(i, n, text) for i, (_, texts, _) in pairs for n, text in enumerate(texts)]
+            self.db.executemany(INSERT_RESULT, results)
+            searched = [
+                (i, search_input(fields, []), search_output(texts)) for i, (_, texts, fields) in pairs
+            ]
+            self.db.executemany(INSERT_SEARCH, searched)
+        return range(last - len(rows) + 1, last + 1) if rows else range(0)
 
     def add_turn(self, record: HistoryRecord, conversation: ConversationRow) -> int:
         """Insert a chat turn in one transaction, creating its conversation first when it
@@ -239,8 +231,7 @@ class HistoryStore:
     def _insert(self, record: HistoryRecord) -> int:
         row_id = cast(int, self.db.execute(queries.INSERT_RECORD, record.to_row()).lastrowid)  # set by INSERT
         self.db.executemany(
-            "INSERT INTO results (request, position, text) VALUES (?, ?, ?)",
-            [(row_id, position, text) for position, text in enumerate(record.results)],
+            INSERT_RESULT, [(row_id, position, text) for position, text in enumerate(record.results)]
         )
         if record.messages:
             self.db.executemany(
@@ -250,10 +241,7 @@ class HistoryStore:
                     for position, message in enumerate(record.messages)
                 ],
             )
-        self.db.execute(
-            "INSERT INTO requests_search (rowid, input, output) VALUES (?, ?, ?)",
-            (row_id, *search_texts(record)),
-        )
+        self.db.execute(INSERT_SEARCH, (row_id, *search_texts(record)))
         return row_id
 
     def remove(self, ids: list[int]) -> list[int]:
