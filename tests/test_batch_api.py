@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import signal
+import sqlite3
 
 import pytest
 
@@ -85,6 +86,58 @@ def test_submit_wait_results_in_input_order_with_history(api, tmp_path):
     again = invoke(["batch", "results", job])  # collecting twice records nothing twice
     assert again.stdout == collected.stdout
     assert len(json.loads(invoke(["history", "list", "--json"]).stdout)) == 3
+
+
+def test_history_keeps_each_line_that_ran_as_a_history_record_of_it_would_be(api, tmp_path, home):
+    """The rows made straight from each line's record are the rows HistoryRecord.to_row
+    gives for that line: ok, failed (recorded) and not run (not recorded)."""
+    from llamactl.history.records import INSERT_COLUMNS, HistoryRecord
+
+    api.batch_plan = BatchPlan(rows_per_step=1, expire_after_rows=2)
+    chat = [{"role": "system", "content": "be brief"}, {"role": "user", "content": "hello é"}]
+    lines = [
+        {"custom_id": "a", "body": {"model": MODEL, "messages": chat, "max_tokens": 5}},
+        {"custom_id": "b", "body": {"model": MODEL, "prompt": "no messages"}},
+        {"custom_id": "c", "body": {"model": MODEL, "messages": chat}},
+    ]
+    path = write(tmp_path, "".join(json.dumps(line) + "\n" for line in lines))
+    job = submitted(api, tmp_path, path.read_text(), "--batch-format", "openai")
+    invoke(["batch", "wait", job, "--interval", "0"])
+    collected = invoke(["batch", "results", job])
+    rows = records(collected.stdout)
+    assert [row["status"] for row in rows] == ["ok", "error", "not_run"], collected.stderr
+    batch = api.batch_store.batches[rows[0]["batch_id"]].object()
+    db = sqlite3.connect(home / "history.db")
+    (api_host,) = db.execute("SELECT api_host FROM batch_jobs").fetchone()
+    fields = [
+        {"input": "hello é", "messages": chat, "max_tokens": 5},
+        {"input": "no messages", "prompt": "no messages"},
+    ]
+    expected = [
+        HistoryRecord(
+            created_at=batch["expired_at"],
+            model=MODEL,
+            api_host=api_host,
+            fields=line_fields,
+            results=row["results"],
+            status=row["status"],
+            error=row["error"],
+            tokens_in=row["tokens_in"],
+            tokens_out=row["tokens_out"],
+            cost=row["cost"],
+            request_id=row["request_id"],
+            batch_id=job,
+        )
+        for line_fields, row in zip(fields, rows, strict=False)
+    ]
+    stored = db.execute(f"SELECT {', '.join(INSERT_COLUMNS)} FROM requests ORDER BY id").fetchall()
+    assert stored == [record.to_row() for record in expected]
+    assert db.execute("SELECT text FROM results ORDER BY request").fetchall() == [(rows[0]["results"][0],)]
+    found = json.loads(invoke(["history", "search", "brief", "--json"]).stdout)
+    assert [row["fields"]["input"] for row in found] == ["hello é"]
+    stats = json.loads(invoke(["history", "stats", "--batch", job, "--json"]).stdout)
+    assert stats["total"]["requests"] == 2
+    assert stats["total"]["cost"] == pytest.approx(rows[0]["cost"])
 
 
 @pytest.mark.parametrize(

@@ -3,11 +3,13 @@ record, its database row, `history --json` and a batch line's record all derive 
 
 from __future__ import annotations
 
+import pytest
+
 from llamactl import plain
 from llamactl.api.request import FileUpload, InferenceRequest, InferenceTarget
 from llamactl.batch.input import BatchLine
 from llamactl.batch.output import ANSWER_FIELDS, batch_record
-from llamactl.history.records import COLUMNS, HistoryRecord
+from llamactl.history.records import COLUMNS, HistoryRecord, rows_like
 from llamactl.history.store import HistoryStore
 from llamactl.inference.outcome import OUTCOME_FIELDS, InferenceOutcome, OutcomeFields
 
@@ -113,3 +115,51 @@ def test_a_batch_record_without_an_answer_has_the_outcome_defaults():
     defaults = plain.as_dict(OutcomeFields())
     assert {name: record[name] for name in ANSWER_FIELDS} == {name: defaults[name] for name in ANSWER_FIELDS}
     assert (record["fields"], record["request_hash"], record["results"]) == (None, None, [])
+
+
+def prototype() -> HistoryRecord:
+    return HistoryRecord.from_outcome(outcome(), "api.deepinfra.com")
+
+
+# another value for each field a batch's lines differ in, none the prototype's own
+OTHER = {"fields": {"input": "é", "n": 2}, "status": "error", "error": "e2", "tokens_in": 9, "cost": 1.5}
+
+
+def test_rows_like_gives_the_row_to_row_gives():
+    make = rows_like(prototype(), tuple(OTHER))
+    expected = plain.replace(prototype(), **OTHER).to_row()
+    assert all(getattr(prototype(), name) != value for name, value in OTHER.items())
+    assert make(tuple(OTHER.values())) == expected
+    assert make(tuple(OTHER.values())) != prototype().to_row()
+
+
+def test_rows_like_takes_only_columns():
+    with pytest.raises(ValueError, match="results"):
+        rows_like(prototype(), ("status", "results"))
+
+
+def dump(store: HistoryStore) -> dict[str, list]:
+    """Every table a record is written to, the search index's own tables too."""
+    tables = ("requests", "results", "requests_search_data", "requests_search_idx", "requests_search_docsize")
+    return {table: store.db.execute(f"SELECT * FROM {table} ORDER BY 1, 2").fetchall() for table in tables}
+
+
+def test_add_rows_stores_what_add_all_stores(tmp_path):
+    records = [
+        HistoryRecord(
+            created_at=1.0 + n,
+            api_host="h",
+            fields={"input": f"prompt {n}", "messages": [{"role": "user", "content": f"asked {n}"}]},
+            results=[f"answer {n}", "second"][: n % 3],
+            batch_id="job",
+        )
+        for n in range(7)
+    ]
+    with HistoryStore.open(tmp_path / "slow.db") as slow, HistoryStore.open(tmp_path / "fast.db") as fast:
+        slow.add_all([records[0]])
+        fast.add_all([records[0]])  # ids follow what is there already
+        assert fast.add_rows([(r.to_row(), r.results, r.fields) for r in records[1:]]) == range(2, 8)
+        slow.add_all(records[1:])
+        assert dump(fast) == dump(slow)
+        assert [r.id for r in fast.search("asked", 10)] == [r.id for r in slow.search("asked", 10)] != []
+        assert fast.add_rows([]) == range(0)

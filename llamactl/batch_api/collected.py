@@ -13,6 +13,7 @@ from typing import IO, Any, Protocol
 RECORDS, FAILED, COUNTS = "records.jsonl", "failed.jsonl", "counts.json"  # all; those not ok; tally
 STATUSES = ("ok", "error", "not_run")
 CHUNK = 1 << 20
+TEE_LINES = 256
 
 
 class TextSink(Protocol):
@@ -20,14 +21,23 @@ class TextSink(Protocol):
 
 
 class Tee:
-    """Text written to each of several files (None: not there)."""
+    """Text written to each of several files (None: not there), TEE_LINES writes gathered
+    into one: a write to each file every so many records, not one a record. `flush` at the end."""
 
     def __init__(self, *files: TextSink | None):
         self.files = [file for file in files if file is not None]
+        self.pending: list[str] = []
 
     def write(self, text: str) -> None:
-        for file in self.files:
-            file.write(text)
+        self.pending.append(text)
+        if len(self.pending) >= TEE_LINES:
+            self.flush()
+
+    def flush(self) -> None:
+        text, self.pending = "".join(self.pending), []
+        if text:
+            for file in self.files:
+                file.write(text)
 
 
 def counts(directory: Path) -> dict[str, int] | None:

@@ -15,11 +15,14 @@ from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, Any
+from typing import TYPE_CHECKING, Any
 
 from llamactl.batch_api import collected
 from llamactl.batch_api.collected import STATUSES, Tee, TextSink
 from llamactl.batch_api.jobs import Job, JobStore
+
+if TYPE_CHECKING:
+    from llamactl.batch_api.recorded import HistoryRecorder
 
 NOT_RUN_CODES = ("batch_expired", "batch_cancelled")
 
@@ -96,20 +99,39 @@ class IndexedRows:
         number = self.file_of[index]
         if number < 0:
             return None
-        return json.loads(os.pread(self.files[number].fileno(), self.size_of[index], self.offset_of[index]))
+        return json_of(os.pread(self.files[number].fileno(), self.size_of[index], self.offset_of[index]))
 
     def close(self) -> None:
         for file in self.files:
             file.close()
 
 
+def json_of(raw: bytes) -> Any:
+    """json.loads of a row's bytes, without guessing their encoding for each row: bytes that
+    open with `{` and no NUL are what json.loads reads as UTF-8 too."""
+    if raw[:1] == b"{" and raw[1:2] != b"\x00":
+        return json.loads(raw.decode("utf-8", "surrogatepass"))
+    return json.loads(raw)
+
+
 CUSTOM_ID = re.compile(rb'"custom_id"\s*:\s*("(?:[^"\\]|\\.)*")')
+ID_KEY, ID_OPENS = b'"custom_id"', b'"custom_id": "'  # how the API writes it
 
 
 def _custom_id(raw: bytes) -> str | None:
     """The row's custom_id, read without decoding the whole row (the first match is the
     row's own: the API writes it before the response body); a row that does not look like
-    one is decoded in full."""
+    one is decoded in full. An id written as the API writes it, with no escapes, is found
+    without the regex, where the regex would find it (its first `"custom_id"`)."""
+    start = raw.find(ID_KEY, 0, 4096)
+    if start >= 0 and raw.startswith(ID_OPENS, start):
+        end = raw.find(b'"', start + len(ID_OPENS), 4096)
+        literal = raw[start + len(ID_OPENS) : end] if end >= 0 else b"\\"
+        if b"\\" not in literal and raw.lstrip().startswith(b'{"id"'):
+            try:
+                return literal.decode("utf-8")
+            except ValueError:
+                return None
     found = CUSTOM_ID.search(raw, 0, 4096)
     try:
         if found and raw.lstrip().startswith(b'{"id"'):
@@ -201,30 +223,27 @@ def _body_error(response: dict) -> dict | None:
     return {"code": str(response["status_code"]), "message": str(message or "")}
 
 
-HISTORY_CHUNK = 5000  # records a history transaction takes: few commits, the lock held briefly
-
-
 def collect(
     store: JobStore,
     job: Job,
     files: dict[str, list[Path]],
-    out: TextSink,
-    errors: TextSink | None,
-    record: Callable[[list[dict]], None] | None,
+    out: Tee,
+    errors: Tee | None,
+    recorder: HistoryRecorder | None,
 ) -> Tally:
     """Write every line's record to `out` in input order (failures also to `errors`), and
-    hand the lines that ran to `record`, HISTORY_CHUNK at a time, for history."""
+    hand each line to `recorder`, for history."""
     lines = JobLines(store.lines(job.id))
     outputs, failures = IndexedRows(files["output"], lines), IndexedRows(files["error"], lines)
-    inputs = InputRows(files["input"]) if record is not None else None
-    tally, entries, statuses = Tally(), [], array("b")
+    if recorder is not None:
+        recorder.read(files["input"])  # the prompts
+    tally, statuses = Tally(), array("b")
     batch_ids = [batch.get("id") for batch in job.batches]
     encode = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
     try:
         for index, (line, custom_id, part) in enumerate(
             zip(lines.numbers, lines.ids(), lines.parts, strict=True)
         ):
-            input_row = inputs.row(part, custom_id) if inputs is not None else None  # read each in turn
             line_record = record_for(line, custom_id, job, outputs.get(index), failures.get(index))
             line_record["batch_id"] = batch_ids[part - 1] if part <= len(batch_ids) else None
             text = encode(line_record) + "\n"
@@ -234,115 +253,36 @@ def collect(
                 errors.write(text)
             setattr(tally, status, getattr(tally, status) + 1)
             statuses.append(STATUSES.index(status))
-            if record is not None and status != "not_run":
-                entries.append(_history_entry(line_record, input_row))
-                if len(entries) >= HISTORY_CHUNK:
-                    record(entries)
-                    entries = []
-        if record is not None and entries:
-            record(entries)
+            if recorder is not None:
+                recorder.add(part, custom_id, line_record)
+        if recorder is not None:
+            recorder.flush()
     finally:
-        for rows in (outputs, failures, inputs):
+        for sink in (out, errors):
+            if sink is not None:
+                sink.flush()  # what was written so far, even when collecting stops
+        for rows in (outputs, failures, recorder):
             if rows is not None:
                 rows.close()
     store.set_line_statuses(job.id, lines.numbers, [STATUSES[code] for code in statuses])
     return tally
 
 
-class InputRows:
-    """The job's own input files, read in step with the lines (they are in input order)."""
-
-    def __init__(self, paths: list[Path]):
-        self.paths, self.part = paths, 0
-        self.file: IO[bytes] | None = None
-
-    def row(self, part: int, custom_id: str) -> dict | None:
-        if part != self.part:
-            self.close()
-            self.part = part
-            self.file = self.paths[part - 1].open("rb") if part <= len(self.paths) else None
-        raw = self.file.readline() if self.file is not None else b""
-        try:
-            value = json.loads(raw) if raw else None
-        except ValueError:
-            return None
-        return value if isinstance(value, dict) and value.get("custom_id") == custom_id else None
-
-    def close(self) -> None:
-        if self.file is not None:
-            self.file.close()
-
-
-def _history_entry(record: dict, input_row: dict | None) -> dict:
-    body = dict((input_row or {}).get("body") or {})
-    body.pop("model", None)
-    messages = body.get("messages")
-    prompt = body.get("prompt") or body.get("input")
-    if isinstance(messages, list) and messages and isinstance(messages[-1], dict):
-        prompt = messages[-1].get("content")
-    fields = {"input": prompt if isinstance(prompt, str) else json.dumps(prompt), **body}
-    return {"record": record, "fields": fields}
-
-
-def history_records(entries: list[dict], job: Job, created_at: float) -> Iterator[Any]:
-    from llamactl.history.records import HistoryRecord
-
-    for entry in entries:
-        record = entry["record"]
-        yield HistoryRecord(
-            created_at=created_at,
-            model=job.model,
-            api_host=job.api_host,
-            fields=entry["fields"],
-            results=record["results"],
-            status="ok" if record["status"] == "ok" else "error",
-            error=record["error"],
-            tokens_in=record["tokens_in"],
-            tokens_out=record["tokens_out"],
-            cost=record["cost"],
-            request_id=record["request_id"],
-            batch_id=job.id,
-        )
-
-
 def collect_job(env, store: JobStore, history, api, job: Job, output: str | None, errors: str | None) -> None:
     """`batch results`: refresh the job, download its files, write the records in input
     order (stdout, or --output written atomically), record history once, and exit 0 only
     when every line is ok (4 when some failed, 5 when some did not run)."""
-    import time
-
-    from llamactl.batch_api.wait import poll_once
+    from llamactl.batch_api.recorded import recorder_for
+    from llamactl.env import ensure_private_dir
     from llamactl.errors import ApiRejected, RequestFailed, UsageError
     from llamactl.files import user_path
 
     out = env.output
-    poll_once(api, store, job)
-    if not job.done:
-        raise RequestFailed(
-            f"batch job {job.id} is {job.status}: its results are not ready",
-            hint=f"wait for it: llamactl batch wait {job.id}",
-        )
-    if all(batch.get("status") == "failed" for batch in job.batches):
-        raise ApiRejected(
-            f"batch job {job.id} failed validation: no line ran", hint=f"see llamactl batch wait {job.id}"
-        )
+    _check_ready(api, store, job)
     directory = env.data_dir / "batch-jobs" / job.id
-    from llamactl.env import ensure_private_dir
-
     ensure_private_dir(directory)
-    from llamactl.history.recording import history_disabled
-
-    recording = not job.results_recorded and not history_disabled(env)
-    files = download_all(api, job, directory, with_input=recording)  # the prompts, for history
-    created_at = (
-        max((batch.get("completed_at") or batch.get("expired_at") or 0) for batch in job.batches)
-        or time.time()
-    )
-
-    def record(entries: list[dict]) -> None:
-        history.add_all(history_records(entries, job, created_at))
-
-    recorder = record if recording else None
+    recorder = recorder_for(env, history, job)
+    files = download_all(api, job, directory, with_input=recorder is not None)  # the prompts, for history
     output_path = user_path(output) if output else None
     errors_path = user_path(errors) if errors else None
     if output_path is not None and errors_path is not None and output_path == errors_path:
@@ -370,6 +310,23 @@ def collect_job(env, store: JobStore, history, api, job: Job, output: str | None
         raise RequestFailed(
             f"{tally.not_run} line{'s' if tally.not_run != 1 else ''} of batch job {job.id} did not run",
             hint=f"send them again: llamactl batch submit --only-missing {job.id} -m {job.model} FILE",
+        )
+
+
+def _check_ready(api, store: JobStore, job: Job) -> None:
+    """The job refreshed; an error unless it is done and some line of it ran."""
+    from llamactl.batch_api.wait import poll_once
+    from llamactl.errors import ApiRejected, RequestFailed
+
+    poll_once(api, store, job)
+    if not job.done:
+        raise RequestFailed(
+            f"batch job {job.id} is {job.status}: its results are not ready",
+            hint=f"wait for it: llamactl batch wait {job.id}",
+        )
+    if all(batch.get("status") == "failed" for batch in job.batches):
+        raise ApiRejected(
+            f"batch job {job.id} failed validation: no line ran", hint=f"see llamactl batch wait {job.id}"
         )
 
 

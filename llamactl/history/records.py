@@ -4,8 +4,9 @@ as JSON, all from the one definition of its fields (OutcomeFields, and the reque
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import datetime
+from operator import itemgetter
 from typing import Any
 
 from llamactl.api.request import InferenceTarget
@@ -118,8 +119,9 @@ REQUEST_FIELDS = tuple(item.name for item in fields(HistoryRecord) if item.name 
 # The requests table's columns: every field but the results and messages, which have tables of their own.
 COLUMNS = tuple(name for name in (*REQUEST_FIELDS, *OUTCOME_FIELDS) if name not in ("results", "messages"))
 INSERT_COLUMNS = tuple(name for name in COLUMNS if name != "id")  # the database gives the id
+_FIELDS_JSON = json.JSONEncoder(ensure_ascii=False, default=str).encode  # json.dumps makes one a call
 TO_COLUMN = {
-    "fields": lambda value: json.dumps(value, ensure_ascii=False, default=str),
+    "fields": _FIELDS_JSON,
     "uploads": lambda value: json.dumps(value, ensure_ascii=False) if value else None,
 }
 FROM_COLUMN: dict[str, Callable[[Any], Any]] = {
@@ -128,6 +130,29 @@ FROM_COLUMN: dict[str, Callable[[Any], Any]] = {
     "cost_estimated": bool,
     "streamed": bool,
 }
+
+
+def rows_like(prototype: HistoryRecord, varying: Sequence[str]) -> Callable[[Sequence[Any]], tuple[Any, ...]]:
+    """to_row for many records that are `prototype` but for the `varying` fields (a batch's
+    lines): given those fields' values, in that order, the row to_row would give for such a
+    record, without making the record. The other columns are the prototype's own row."""
+    constants = prototype.to_row()
+    varying = tuple(varying)
+    if not set(varying) <= set(INSERT_COLUMNS):
+        raise ValueError(f"not columns of a history row: {sorted(set(varying) - set(INSERT_COLUMNS))}")
+    order = [
+        varying.index(name) if name in varying else len(varying) + i for i, name in enumerate(INSERT_COLUMNS)
+    ]
+    pick = itemgetter(*order)
+    converted = [(i, TO_COLUMN[name]) for i, name in enumerate(varying) if name in TO_COLUMN]
+
+    def row(values: Sequence[Any]) -> tuple[Any, ...]:
+        values = list(values)
+        for i, convert in converted:
+            values[i] = convert(values[i])
+        return pick((*values, *constants))
+
+    return row
 
 
 def local_time(timestamp: float) -> str:

@@ -11,10 +11,10 @@ from __future__ import annotations
 import os
 import sqlite3
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from typing import cast
+from typing import Any, cast
 
 from llamactl.env import Environment, check_directory_path, ensure_private_dir, ensure_private_file
 from llamactl.errors import LocalFailure, local_errno_hint
@@ -34,6 +34,8 @@ BUSY_TIMEOUT_SECONDS = 5.0
 # A test knob, not in --help: a test of a locked database sets it low instead of waiting 5 s.
 BUSY_TIMEOUT_VARIABLE = "LLAMACTL_HISTORY_TIMEOUT"
 EXPORT_BATCH = 500
+INSERT_RESULT = "INSERT INTO results (request, position, text) VALUES (?, ?, ?)"
+INSERT_SEARCH = "INSERT INTO requests_search (rowid, input, output) VALUES (?, ?, ?)"
 
 
 def busy_timeout() -> float:
@@ -197,6 +199,24 @@ class HistoryStore:
         with write_transaction(self.db):
             return [self._insert(record) for record in records]
 
+    def add_rows(self, rows: Sequence[tuple[tuple[Any, ...], list[str], dict[str, Any]]]) -> range:
+        """add_all for records without messages (a batch's lines) given as (to_row's row,
+        results, fields): a statement a table, not three a record. The ids are consecutive
+        (AUTOINCREMENT inserts under the write lock), so they are counted back from the last."""
+        from llamactl.history.search_text import search_input
+
+        with write_transaction(self.db):
+            self.db.executemany(queries.INSERT_RECORD, [row for row, _, _ in rows])
+            last = self.db.execute("SELECT last_insert_rowid()").fetchone()[0]
+            pairs = list(zip(range(last - len(rows) + 1, last + 1), rows, strict=True))
+            results = [(i, n, text) for i, (_, texts, _) in pairs for n, text in enumerate(texts)]
+            self.db.executemany(INSERT_RESULT, results)
+            searched = [
+                (i, search_input(fields, []), search_output(texts)) for i, (_, texts, fields) in pairs
+            ]
+            self.db.executemany(INSERT_SEARCH, searched)
+        return range(last - len(rows) + 1, last + 1) if rows else range(0)
+
     def add_turn(self, record: HistoryRecord, conversation: ConversationRow) -> int:
         """Insert a chat turn in one transaction, creating its conversation first when it
         is new (so no conversation exists without a turn); both get their ids."""
@@ -211,8 +231,7 @@ class HistoryStore:
     def _insert(self, record: HistoryRecord) -> int:
         row_id = cast(int, self.db.execute(queries.INSERT_RECORD, record.to_row()).lastrowid)  # set by INSERT
         self.db.executemany(
-            "INSERT INTO results (request, position, text) VALUES (?, ?, ?)",
-            [(row_id, position, text) for position, text in enumerate(record.results)],
+            INSERT_RESULT, [(row_id, position, text) for position, text in enumerate(record.results)]
         )
         if record.messages:
             self.db.executemany(
@@ -222,10 +241,7 @@ class HistoryStore:
                     for position, message in enumerate(record.messages)
                 ],
             )
-        self.db.execute(
-            "INSERT INTO requests_search (rowid, input, output) VALUES (?, ?, ?)",
-            (row_id, *search_texts(record)),
-        )
+        self.db.execute(INSERT_SEARCH, (row_id, *search_texts(record)))
         return row_id
 
     def remove(self, ids: list[int]) -> list[int]:
@@ -340,7 +356,11 @@ def search_texts(record: HistoryRecord) -> tuple[str, str]:
     """What the search index holds for a record: every text it sent, and its results together."""
     from llamactl.history.search_text import search_input
 
-    return search_input(record.fields, record.messages), "\n\n".join(record.results)
+    return search_input(record.fields, record.messages), search_output(record.results)
+
+
+def search_output(results: list[str]) -> str:
+    return "\n\n".join(results)
 
 
 @contextmanager
