@@ -532,3 +532,15 @@ def test_submit_takes_the_model_as_infer_does_an_alias_or_the_default(api, tmp_p
     monkeypatch.delenv("LLAMACTL_MODEL")
     refused = invoke(["batch", "submit", str(write(tmp_path, '"z"\n'))])
     assert refused.exit_code == 2 and "no model given" in refused.stderr
+
+
+def test_a_rows_cost_is_written_without_float_noise(api, tmp_path):
+    """Prices times tokens leave digits nobody is billed for (`1.1040000000000001e-05`):
+    records carry costs as history keeps them, to 12 significant digits."""
+    api.batch_plan = BatchPlan(rows_per_step=100)
+    prompts = "".join(json.dumps(" ".join(["llama"] * words)) + "\n" for words in range(1, 41))
+    job = submitted(api, tmp_path, prompts)
+    assert invoke(["batch", "wait", job, "--interval", "0"]).exit_code == 0
+    costs = [row["cost"] for row in records(invoke(["batch", "results", job]).stdout)]
+    assert len(costs) == 40 and all(cost > 0 for cost in costs)
+    assert [cost for cost in costs if cost != float(f"{cost:.12g}")] == []

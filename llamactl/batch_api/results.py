@@ -210,7 +210,10 @@ def _text_of(choice: Any) -> str:
 
 
 def _cost(value: Any) -> float | None:
-    return float(value) if isinstance(value, (int, float)) and value == value and value >= 0 else None
+    """The row's `usage.estimated_cost`, without float noise as history keeps costs."""
+    from llamactl.output.format import round_cost
+
+    return round_cost(float(value)) if isinstance(value, (int, float)) else None  # NaN, < 0: unknown
 
 
 def _body_error(response: dict) -> dict | None:
