@@ -10,13 +10,14 @@ from __future__ import annotations
 import argparse
 import sys
 
-from timing import REPO, compare, llamactl_script, report
+from timing import REPO, compare, ensure_bytecode, llamactl_script, report
 
 
 def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("--runs", type=int, default=30)
     runs = parser.parse_args().runs
+    ensure_bytecode()  # as an install has it: no module compiled from source on each run
     python, llamactl, minimal = sys.executable, llamactl_script(), str(REPO / "bench" / "minimal_app.py")
     ok = report(
         "--version",
