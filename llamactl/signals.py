@@ -46,7 +46,7 @@ def restore_after_interrupt() -> None:
 class HeldSignals:
     """Ctrl-C and SIGTERM held off around statements that must not be parted (a token
     written and recorded): `with held:` runs them whole, and a signal that arrives meanwhile
-    acts at their end; a second one acts at once. Between `start()` and `stop()`, in the main thread (the only one a
+    acts at their end. Between `start()` and `stop()`, in the main thread (the only one a
     signal interrupts); elsewhere it holds nothing and needs to."""
 
     def __init__(self) -> None:
@@ -72,10 +72,9 @@ class HeldSignals:
         self.previous = {}
 
     def _on_signal(self, signum: int, frame: Any) -> None:
-        if self.holding and self.arrived is None:
+        if self.holding:
             self.arrived = (signum, frame)
-        else:  # a second signal is never held (a write blocked on a paused terminal)
-            self.arrived = None
+        else:
             self.previous[signum](signum, frame)
 
     def __enter__(self) -> HeldSignals:

@@ -63,32 +63,3 @@ def test_an_interrupted_stream_records_exactly_what_was_written(api, how, at):
     assert len(view.written) == (at - 1 if how == "before the write" else at)
     assert outcome.results == ["".join(view.written)]
     assert signal.getsignal(signal.SIGINT) is signal.default_int_handler  # the holder is gone
-
-
-def test_a_held_ctrl_c_acts_after_the_statements_and_a_second_one_at_once():
-    """One Ctrl-C waits for a write to finish; a second is never held (a write can block on
-    a paused terminal, and Ctrl-C must still end the run)."""
-    from llamactl.signals import HeldSignals
-
-    def interrupt(signum, frame):
-        raise KeyboardInterrupt
-
-    previous = signal.signal(signal.SIGINT, interrupt)
-    held = HeldSignals()
-    done = []
-    try:
-        held.start()
-        with pytest.raises(KeyboardInterrupt):
-            with held:
-                signal.raise_signal(signal.SIGINT)
-                done.append("after the first")
-        assert done == ["after the first"]
-        with pytest.raises(KeyboardInterrupt):
-            with held:
-                signal.raise_signal(signal.SIGINT)
-                signal.raise_signal(signal.SIGINT)
-                done.append("after the second")
-        assert done == ["after the first"]
-    finally:
-        held.stop()
-        signal.signal(signal.SIGINT, previous)

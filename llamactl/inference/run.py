@@ -92,22 +92,16 @@ def consume_stream(
 
     An event's text is kept (for history) once the view has written it, and a signal is held
     between the two: a Ctrl-C lands before or after the pair, so what is recorded is what
-    was written, never one token more or less. It is held while the view flushes too (a
-    Markdown redraw is erase-then-draw: cut between them, a line would vanish)."""
+    was written, never one token more or less."""
     from llamactl.api.body import iter_body
     from llamactl.signals import HeldSignals
 
     accumulator, parse = stream_reader(reading.openai)
     outcome.streamed = True
-    held = HeldSignals()
-
-    def flush_whole() -> None:  # a redraw cut midway would leave the screen half erased
-        with held:
-            view.flush()
-
     chunks = iter_body(
-        response.raw, before_read=flush_whole, deadline=reading.deadline, read_timeout=reading.timeout
+        response.raw, before_read=view.flush, deadline=reading.deadline, read_timeout=reading.timeout
     )
+    held = HeldSignals()
     try:
         held.start()
         for event in iter_events(chunks, parse):
