@@ -98,8 +98,19 @@ class MarkdownText:
         self.stream.feed(text)
 
     def flush(self) -> None:
-        self.stream.flush()
-        self.out.flush()
+        """Lay out and draw what arrived, with Ctrl-C held until both are done: cut midway,
+        the layout would have dropped a line it had not drawn yet, and close() would
+        commit the block without it."""
+        from llamactl.signals import HeldSignals
+
+        held = HeldSignals()
+        held.start()
+        try:
+            with held:
+                self.stream.flush()
+                self.out.flush()
+        finally:
+            held.stop()
 
     def results(self, texts: list[str]) -> None:
         if len(texts) == 1:
