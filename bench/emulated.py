@@ -5,6 +5,8 @@ from __future__ import annotations
 import os
 import sys
 import tempfile
+import threading
+import time
 
 from timing import REPO
 
@@ -28,4 +30,21 @@ def client_env(emulator: Emulator, **extra: str) -> dict[str, str]:
     return env
 
 
-__all__ = ["Behavior", "Emulator", "MODEL", "VALID_TOKEN", "client_env"]
+def first_token_watched(
+    emulator: Emulator, **behaviour
+) -> tuple[threading.Event, list[float], threading.Thread]:
+    """Serve the one token "first" (the final event held until the returned gate is set),
+    and a started thread that appends to the list the moment the emulator wrote it: the
+    start of a first-token latency, whatever reads it on the client's side."""
+    gate = threading.Event()
+    emulator.reset()
+    emulator.behave(Behavior(tokens=["first"], gate=gate, **behaviour))
+    written_at: list[float] = []
+    watcher = threading.Thread(
+        target=lambda: emulator.wait_written(1, 30) and written_at.append(time.perf_counter())
+    )
+    watcher.start()
+    return gate, written_at, watcher
+
+
+__all__ = ["Behavior", "Emulator", "MODEL", "VALID_TOKEN", "client_env", "first_token_watched"]

@@ -23,10 +23,9 @@ import select
 import statistics
 import struct
 import termios
-import threading
 import time
 
-from emulated import MODEL, Behavior, Emulator, client_env
+from emulated import MODEL, Behavior, Emulator, client_env, first_token_watched
 from timing import llamactl_script
 
 ROWS, COLUMNS = 40, 100
@@ -122,16 +121,7 @@ def first_token_latency(emulator: Emulator, env: dict, runs: int, delay: float, 
     """`delay`: the model's time to its first token (the renderer warms up meanwhile)."""
     samples = []
     for _ in range(runs):
-        gate = threading.Event()
-        emulator.reset()
-        emulator.behave(
-            Behavior(tokens=["first"], gate=gate, first_byte_delay=delay)
-        )  # the gate holds the final event
-        stamps: list[float] = []
-        watcher = threading.Thread(
-            target=lambda stamps=stamps: emulator.wait_written(1, 30) and stamps.append(time.perf_counter())
-        )
-        watcher.start()
+        gate, stamps, watcher = first_token_watched(emulator, first_byte_delay=delay)
         pid, master = pty.fork()
         if pid == 0:
             os.execve(

@@ -25,31 +25,14 @@ import statistics
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 
-from emulated import MODEL, Behavior, Emulator, client_env
-from timing import REPO, llamactl_script
+from emulated import MODEL, Behavior, Emulator, client_env, first_token_watched
+from timing import llamactl_script, run_once
 
 
 def words(count: int) -> list[str]:
     return [f" w{index % 1000}" for index in range(count)]
-
-
-def cpu_seconds(command: list[str], env: dict) -> float:
-    """CPU time (user + system) of one run of `command`, output to /dev/null."""
-    proc = subprocess.Popen(
-        command,
-        env=env,
-        stdin=subprocess.DEVNULL,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        cwd=REPO,
-    )
-    _, status, usage = os.wait4(proc.pid, 0)
-    if os.waitstatus_to_exitcode(status) != 0:
-        raise SystemExit(f"{command} failed")
-    return usage.ru_utime + usage.ru_stime
 
 
 def peak_rss_mib(command: list[str], env: dict) -> float | None:
@@ -72,9 +55,9 @@ def peak_rss_mib(command: list[str], env: dict) -> float | None:
 def cpu_per_token(command: list[str], env: dict, emulator: Emulator, tokens: int) -> float:
     """CPU per token beyond start-up: (a long stream - a one-token stream) / tokens."""
     emulator.behave(Behavior(tokens=words(1)))
-    idle = min(cpu_seconds(command, env) for _ in range(3))
+    idle = min(run_once(command, env)[1] for _ in range(3))
     emulator.behave(Behavior(tokens=words(tokens)))
-    busy = min(cpu_seconds(command, env) for _ in range(3))
+    busy = min(run_once(command, env)[1] for _ in range(3))
     return (busy - idle) / tokens
 
 
@@ -149,18 +132,7 @@ def first_token_latency(emulator: Emulator, env: dict, runs: int) -> None:
     for framing in ("chunked", "close"):
         samples = []
         for _ in range(runs):
-            gate = threading.Event()
-            emulator.reset()
-            emulator.behave(
-                Behavior(tokens=["first"], gate=gate, framing=framing)
-            )  # the gate holds the final event
-            written_at: list[float] = []
-            watcher = threading.Thread(
-                target=lambda stamps=written_at: (
-                    emulator.wait_written(1, 30) and stamps.append(time.perf_counter())
-                )
-            )
-            watcher.start()
+            gate, written_at, watcher = first_token_watched(emulator, framing=framing)
             proc = subprocess.Popen(
                 [llamactl_script(), "infer", "-m", MODEL, "-q", "--no-history", "hi"],
                 env=env,
