@@ -6,6 +6,7 @@ times (docs/performance.md)."""
 
 from __future__ import annotations
 
+import ast
 import json
 import subprocess
 import sys
@@ -156,3 +157,15 @@ def test_the_check_sees_heavy_imports(env):
     """The probe must notice a heavy module when a path does load one (a control)."""
     seen = imports_of(["models", "list", "--help"], env)
     assert "rich" in seen["third_party"]
+
+
+def test_every_subpackage_is_a_regular_package_whose_init_is_only_a_docstring():
+    """Without an __init__.py a folder is a namespace package (slower to import, and an
+    editable install maps it apart); with code in it, importing any module runs that code."""
+    folders = sorted({module.parent for module in (REPO / "llamactl").glob("*/*.py")})
+    assert len(folders) >= 10
+    for folder in folders:
+        init = folder / "__init__.py"
+        assert init.is_file(), folder
+        body = ast.parse(init.read_text(encoding="utf-8")).body
+        assert len(body) == 1 and isinstance(body[0], ast.Expr) and isinstance(body[0].value, ast.Constant), init
