@@ -168,4 +168,6 @@ def test_every_subpackage_is_a_regular_package_whose_init_is_only_a_docstring():
         init = folder / "__init__.py"
         assert init.is_file(), folder
         body = ast.parse(init.read_text(encoding="utf-8")).body
-        assert len(body) == 1 and isinstance(body[0], ast.Expr) and isinstance(body[0].value, ast.Constant), init
+        assert len(body) == 1 and isinstance(body[0], ast.Expr) and isinstance(body[0].value, ast.Constant), (
+            init
+        )
