@@ -14,10 +14,13 @@ from array import array
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from json.encoder import encode_basestring as STRING  # the C one, as the encoder uses
+from operator import itemgetter
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from llamactl.batch_api import collected
+from llamactl.batch_api import canonical, collected
+from llamactl.batch_api.canonical import cost_of
 from llamactl.batch_api.collected import STATUSES, Tee, TextSink
 from llamactl.batch_api.jobs import Job, JobStore
 
@@ -95,11 +98,16 @@ class IndexedRows:
                     self.file_of[index], self.offset_of[index], self.size_of[index] = number, offset, len(raw)
                 offset += len(raw)
 
-    def get(self, index: int) -> dict | None:
+    def raw(self, index: int) -> bytes | None:
+        """The bytes of the row of the line at `index`; None when there is none."""
         number = self.file_of[index]
         if number < 0:
             return None
-        return json_of(os.pread(self.files[number].fileno(), self.size_of[index], self.offset_of[index]))
+        return os.pread(self.files[number].fileno(), self.size_of[index], self.offset_of[index])
+
+    def get(self, index: int) -> dict | None:
+        raw = self.raw(index)
+        return None if raw is None else json_of(raw)
 
     def close(self) -> None:
         for file in self.files:
@@ -186,7 +194,7 @@ def record_for(
             results=[_text_of(choice) for choice in body.get("choices") or []],
             tokens_in=usage.get("prompt_tokens"),
             tokens_out=usage.get("completion_tokens"),
-            cost=_cost(usage.get("estimated_cost")),
+            cost=cost_of(usage.get("estimated_cost")),
             request_id=response.get("request_id"),
         )
         return record
@@ -207,13 +215,6 @@ def _text_of(choice: Any) -> str:
     message = choice.get("message")
     text = message.get("content") if isinstance(message, dict) else choice.get("text")
     return text if isinstance(text, str) else ""
-
-
-def _cost(value: Any) -> float | None:
-    """The row's `usage.estimated_cost`, without float noise as history keeps costs."""
-    from llamactl.output.format import round_cost
-
-    return round_cost(float(value)) if isinstance(value, (int, float)) else None  # NaN, < 0: unknown
 
 
 def _body_error(response: dict) -> dict | None:
@@ -242,22 +243,30 @@ def collect(
         recorder.read(files["input"])  # the prompts
     tally, statuses = Tally(), array("b")
     batch_ids = [batch.get("id") for batch in job.batches]
-    encode = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
+    write = RecordWriter(job.id, batch_ids)
     try:
         for index, (line, custom_id, part) in enumerate(
             zip(lines.numbers, lines.ids(), lines.parts, strict=True)
         ):
-            line_record = record_for(line, custom_id, job, outputs.get(index), failures.get(index))
-            line_record["batch_id"] = batch_ids[part - 1] if part <= len(batch_ids) else None
-            text = encode(line_record) + "\n"
+            raw = outputs.raw(index)
+            answer = canonical.answer(raw) if raw is not None and failures.file_of[index] < 0 else None
+            if answer is not None:  # the usual answered row: its record made from its few values
+                status, (results, *values) = "ok", answer
+                text, outcome = write.answered(line, custom_id, part, answer), (None, *values)
+            else:
+                record = record_for(
+                    line, custom_id, job, None if raw is None else json_of(raw), failures.get(index)
+                )
+                record["batch_id"] = batch_ids[part - 1] if part <= len(batch_ids) else None
+                text, status, results = write.encode(record) + "\n", record["status"], record["results"]
+                outcome = OUTCOME(record)
             out.write(text)
-            status = line_record["status"]
             if errors is not None and status != "ok":
                 errors.write(text)
             setattr(tally, status, getattr(tally, status) + 1)
             statuses.append(STATUSES.index(status))
             if recorder is not None:
-                recorder.add(part, custom_id, line_record)
+                recorder.add(part, custom_id, status, outcome, results)
         if recorder is not None:
             recorder.flush()
     finally:
@@ -269,6 +278,29 @@ def collect(
                 rows.close()
     store.set_line_statuses(job.id, lines.numbers, [STATUSES[code] for code in statuses])
     return tally
+
+
+OUTCOME = itemgetter("error", "tokens_in", "tokens_out", "cost", "request_id")  # of a record, for history
+
+
+class RecordWriter:
+    """A line's record as JSON text: any record through the encoder, and an answered row's
+    written straight from its values, to the same text (tests check it)."""
+
+    def __init__(self, job_id: str, batch_ids: list[Any]):
+        self.encode = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
+        self.job = self.encode(job_id)
+        self.batch_ids = [self.encode(batch_id) for batch_id in batch_ids]
+
+    def answered(self, line: int, custom_id: str, part: int, answer: tuple) -> str:
+        results, tokens_in, tokens_out, cost, request_id = answer
+        batch_id = self.batch_ids[part - 1] if part <= len(self.batch_ids) else "null"
+        return (
+            f'{{"line":{line},"custom_id":{STRING(custom_id)},"status":"ok","results":['
+            f'{",".join(map(STRING, results))}],"tokens_in":{tokens_in},"tokens_out":{tokens_out},'
+            f'"cost":{"null" if cost is None else float.__repr__(cost)},"request_id":{STRING(request_id)},'
+            f'"error":null,"job":{self.job},"batch_id":{batch_id}}}\n'
+        )
 
 
 def collect_job(env, store: JobStore, history, api, job: Job, output: str | None, errors: str | None) -> None:

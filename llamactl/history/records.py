@@ -132,10 +132,13 @@ FROM_COLUMN: dict[str, Callable[[Any], Any]] = {
 }
 
 
-def rows_like(prototype: HistoryRecord, varying: Sequence[str]) -> Callable[[Sequence[Any]], tuple[Any, ...]]:
+def rows_like(
+    prototype: HistoryRecord, varying: Sequence[str], as_columns: bool = False
+) -> Callable[[Sequence[Any]], tuple[Any, ...]]:
     """to_row for many records that are `prototype` but for the `varying` fields (a batch's
-    lines): given those fields' values, in that order, the row to_row would give for such a
-    record, without making the record. The other columns are the prototype's own row."""
+    lines): given those fields' values, in that order (`as_columns`: as the columns hold
+    them, TO_COLUMN's work done already), the row to_row would give for such a record,
+    without making the record. The other columns are the prototype's own row."""
     constants = prototype.to_row()
     varying = tuple(varying)
     if not set(varying) <= set(INSERT_COLUMNS):
@@ -144,7 +147,11 @@ def rows_like(prototype: HistoryRecord, varying: Sequence[str]) -> Callable[[Seq
         varying.index(name) if name in varying else len(varying) + i for i, name in enumerate(INSERT_COLUMNS)
     ]
     pick = itemgetter(*order)
-    converted = [(i, TO_COLUMN[name]) for i, name in enumerate(varying) if name in TO_COLUMN]
+    converted = (
+        [] if as_columns else [(i, TO_COLUMN[name]) for i, name in enumerate(varying) if name in TO_COLUMN]
+    )
+    if not converted:
+        return lambda values: pick((*values, *constants))
 
     def row(values: Sequence[Any]) -> tuple[Any, ...]:
         values = list(values)

@@ -199,21 +199,18 @@ class HistoryStore:
         with write_transaction(self.db):
             return [self._insert(record) for record in records]
 
-    def add_rows(self, rows: Sequence[tuple[tuple[Any, ...], list[str], dict[str, Any]]]) -> range:
+    def add_rows(self, rows: Sequence[tuple[tuple[Any, ...], list[str], str]]) -> range:
         """add_all for records without messages (a batch's lines) given as (to_row's row,
-        results, fields): a statement a table, not three a record. The ids are consecutive
-        (AUTOINCREMENT inserts under the write lock), so they are counted back from the last."""
-        from llamactl.history.search_text import search_input
-
+        results, search_input of its fields): a statement a table, not three a record. The
+        ids are consecutive (AUTOINCREMENT inserts under the write lock), so they are
+        counted back from the last."""
         with write_transaction(self.db):
             self.db.executemany(queries.INSERT_RECORD, [row for row, _, _ in rows])
             last = self.db.execute("SELECT last_insert_rowid()").fetchone()[0]
             pairs = list(zip(range(last - len(rows) + 1, last + 1), rows, strict=True))
             results = [(i, n, text) for i, (_, texts, _) in pairs for n, text in enumerate(texts)]
             self.db.executemany(INSERT_RESULT, results)
-            searched = [
-                (i, search_input(fields, []), search_output(texts)) for i, (_, texts, fields) in pairs
-            ]
+            searched = [(i, search, search_output(texts)) for i, (_, texts, search) in pairs]
             self.db.executemany(INSERT_SEARCH, searched)
         return range(last - len(rows) + 1, last + 1) if rows else range(0)
 
