@@ -48,13 +48,14 @@ def row_of(raw: bytes, custom_id: str) -> dict | None:
     return value if isinstance(value, dict) and value.get("custom_id") == custom_id else None
 
 
-def history_fields(raw: bytes, custom_id: str) -> tuple[str, str]:
-    """An input line's fields as history's column holds them, and its search text."""
+def history_fields(raw: bytes, custom_id: str, fast: bool = True) -> tuple[str, str]:
+    """An input line's fields as history's column holds them, and its search text; `fast`
+    False: always by decoding the line."""
     from llamactl.batch_api.canonical import request
     from llamactl.history.records import TO_COLUMN
     from llamactl.history.search_text import search_input
 
-    found = request(raw, custom_id)
+    found = request(raw, custom_id) if fast else None
     if found is not None:
         return found
     fields = fields_of(row_of(raw, custom_id))

@@ -243,23 +243,14 @@ def collect(
         recorder.read(files["input"])  # the prompts
     tally, statuses = Tally(), array("b")
     batch_ids = [batch.get("id") for batch in job.batches]
-    write = RecordWriter(job.id, batch_ids)
+    write = RecordWriter(job.id, batch_ids)  # the line's record as text
     try:
         for index, (line, custom_id, part) in enumerate(
             zip(lines.numbers, lines.ids(), lines.parts, strict=True)
         ):
-            raw = outputs.raw(index)
-            answer = canonical.answer(raw) if raw is not None and failures.file_of[index] < 0 else None
-            if answer is not None:  # the usual answered row: its record made from its few values
-                status, (results, *values) = "ok", answer
-                text, outcome = write.answered(line, custom_id, part, answer), (None, *values)
-            else:
-                record = record_for(
-                    line, custom_id, job, None if raw is None else json_of(raw), failures.get(index)
-                )
-                record["batch_id"] = batch_ids[part - 1] if part <= len(batch_ids) else None
-                text, status, results = write.encode(record) + "\n", record["status"], record["results"]
-                outcome = OUTCOME(record)
+            text, status, results, outcome = write.line(
+                job, line, custom_id, part, outputs.raw(index), failures.raw(index)
+            )
             out.write(text)
             if errors is not None and status != "ok":
                 errors.write(text)
@@ -284,17 +275,38 @@ OUTCOME = itemgetter("error", "tokens_in", "tokens_out", "cost", "request_id")  
 
 
 class RecordWriter:
-    """A line's record as JSON text: any record through the encoder, and an answered row's
-    written straight from its values, to the same text (tests check it)."""
+    """A line's record as JSON text: any record through the encoder, and an answered row in
+    the API's usual shape written straight from its few values, to the same text (tests
+    check it for any row)."""
 
     def __init__(self, job_id: str, batch_ids: list[Any]):
         self.encode = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
-        self.job = self.encode(job_id)
-        self.batch_ids = [self.encode(batch_id) for batch_id in batch_ids]
+        self.job, self.batch_ids = self.encode(job_id), batch_ids
+        self.encoded_ids = [self.encode(batch_id) for batch_id in batch_ids]
+
+    def line(
+        self,
+        job: Job,
+        line: int,
+        custom_id: str,
+        part: int,
+        raw: bytes | None,
+        error_raw: bytes | None,
+        fast=True,
+    ) -> tuple[str, str, list[str], tuple]:
+        """(record text, status, results, OUTCOME) of a line, from the bytes of its output
+        and error rows (None: it has none); `fast` False: always by decoding the rows."""
+        answer = canonical.answer(raw) if fast and raw is not None and error_raw is None else None
+        if answer is not None:
+            return self.answered(line, custom_id, part, answer), "ok", answer[0], (None, *answer[1:])
+        row, error_row = (None if data is None else json_of(data) for data in (raw, error_raw))
+        record = record_for(line, custom_id, job, row, error_row)
+        record["batch_id"] = self.batch_ids[part - 1] if part <= len(self.batch_ids) else None
+        return self.encode(record) + "\n", record["status"], record["results"], OUTCOME(record)
 
     def answered(self, line: int, custom_id: str, part: int, answer: tuple) -> str:
         results, tokens_in, tokens_out, cost, request_id = answer
-        batch_id = self.batch_ids[part - 1] if part <= len(self.batch_ids) else "null"
+        batch_id = self.encoded_ids[part - 1] if part <= len(self.encoded_ids) else "null"
         return (
             f'{{"line":{line},"custom_id":{STRING(custom_id)},"status":"ok","results":['
             f'{",".join(map(STRING, results))}],"tokens_in":{tokens_in},"tokens_out":{tokens_out},'
