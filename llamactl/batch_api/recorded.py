@@ -1,6 +1,6 @@
 """A collected job's lines in history: the first `batch results` records every line that
 ran under the job's id, its prompt and fields read from the job's own input files. The
-rows are made straight from each line's values (rows_like: what HistoryRecord.to_row would
+rows are made straight from each line's values (RowsLike: what HistoryRecord.to_row would
 give, without making 50,000 records; a one-message chat line's fields read by
 canonical.request, without a dict) and written HISTORY_CHUNK at a time."""
 
@@ -80,12 +80,12 @@ class HistoryRecorder:
     HISTORY_CHUNK to a transaction."""
 
     def __init__(self, history, job, created_at: float):
-        from llamactl.history.records import HistoryRecord, rows_like
+        from llamactl.history.records import HistoryRecord, RowsLike
 
         prototype = HistoryRecord(
             created_at=created_at, model=job.model, api_host=job.api_host, fields={}, batch_id=job.id
         )
-        self.history, self.row = history, rows_like(prototype, VARYING, as_columns=True)
+        self.history, self.row = history, RowsLike(prototype, VARYING, as_columns=True, without_nulls=True)
         self.inputs = InputRows([])
         self.pending: list[tuple[tuple[Any, ...], list[str], str]] = []
 
@@ -106,7 +106,7 @@ class HistoryRecorder:
 
     def flush(self) -> None:
         if self.pending:
-            self.history.add_rows(self.pending)
+            self.history.add_rows(self.pending, self.row.columns)
             self.pending = []
 
     def close(self) -> None:
