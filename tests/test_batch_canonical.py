@@ -220,9 +220,9 @@ def input_line(custom_id, role, content, compact=True) -> bytes:
     )
 
 
-def fields_outcome(fast: bool, raw: bytes, custom_id: str):
+def fields_outcome(read: canonical.RequestReader | None, raw: bytes, custom_id: str):
     try:
-        return history_fields(raw, custom_id, fast=fast)
+        return history_fields(raw, custom_id, read)
     except ValueError as exc:
         return type(exc)
 
@@ -242,14 +242,22 @@ def test_an_input_line_read_by_its_shape_gives_the_decoded_fields(
     raw = input_line(custom_id, role, content, compact)
     if mutation is not None:
         raw = mutated(raw, mutation)
-    assert same(fields_outcome(True, raw, "line-1"), fields_outcome(False, raw, "line-1"))
+    decoded = fields_outcome(None, raw, "line-1")
+    assert same(fields_outcome(canonical.RequestReader(), raw, "line-1"), decoded)  # by the grammar
+    for template in (input_line("line-7", "user", "a prompt"), input_line("line-7", role, "x", compact)):
+        read = canonical.RequestReader()
+        fields_outcome(read, template, "line-7")  # read by the grammar: kept as the template
+        assert same(fields_outcome(read, raw, "line-1"), decoded)  # by comparing, where it can
 
 
 @given(content=HOSTILE)
 def test_a_prompt_line_as_submit_writes_it_is_read_by_its_shape(content):
     raw = input_line("line-1", "user", content)
-    assert canonical.request(raw, "line-1") is not None
-    assert canonical.request(raw, "line-2") is None
+    read = canonical.RequestReader()
+    assert read(raw, "line-1") is not None and read.middle is not None
+    assert read(raw, "line-2") is None
+    later = input_line("line-3", "user", content + "é")
+    assert read(later, "line-3") == history_fields(later, "line-3", None)
 
 
 def test_the_grammar_takes_only_whole_valid_lines():
@@ -259,3 +267,27 @@ def test_the_grammar_takes_only_whole_valid_lines():
     assert canonical.answer(raw.replace(b'"a"', b'"a\\x"')) is None  # not a JSON escape
     assert canonical.answer(raw.replace(b'"a"', b'"\x01"')) is None  # a raw control character
     assert not math.isnan(canonical.answer(raw)[3])
+
+
+@pytest.mark.parametrize(
+    "old, new",
+    [
+        (b'"a prompt"}]}}\n', b'"a prompt"}]}}x\n'),  # a tail that is not the template's
+        (b'"a prompt"}]}}\n', b'"a prompt"}]} }\n'),
+        (b'"a prompt"}]}}\n', b'"a prompt"}],"n":1}}\n'),
+        (b'"a prompt"}]}}\n', b'"a prompt"}]}}'),  # no newline: still the grammar's
+        (b'"a prompt"', b'1a prompt"'),  # a prompt that is not a string
+        (b'"a prompt"', b'"a \x01prompt"'),
+        (b'"a prompt"', b'"a \\x prompt"'),
+        (b'"a prompt"', b'"a \\u00e9 prompt"'),
+        (b'"a prompt"', b'"a prompt'),
+        (b'"line-1"', b'"line\\u002d1"'),  # the same id, written otherwise
+        (b'"user"', b'"system"'),  # another role than the template's
+    ],
+)
+def test_a_line_unlike_the_template_is_read_as_decoding_reads_it(old, new):
+    read = canonical.RequestReader()
+    assert read(input_line("line-7", "user", "the template"), "line-7") is not None
+    raw = input_line("line-1", "user", "a prompt").replace(old, new)
+    assert raw != input_line("line-1", "user", "a prompt")
+    assert same(fields_outcome(read, raw, "line-1"), fields_outcome(None, raw, "line-1"))

@@ -101,14 +101,42 @@ def answer(raw: bytes) -> tuple[list[str], int, int, float | None, str] | None:
     )
 
 
-def request(raw: bytes, custom_id: str) -> tuple[str, str] | None:
-    """A one-message chat line's history fields (as JSON text) and search text, as
-    recorded.fields_of and search_input make them; None for any other line or id."""
-    text = text_of(raw)
-    found = REQUEST.fullmatch(text) if text is not None else None
-    if found is None or string(found, "custom_id") != custom_id:
-        return None
-    prompt = string(found, "content")
-    content, role = encode_basestring(prompt), encode_basestring(string(found, "role"))
+class RequestReader:
+    """The history fields (as JSON text) and search text of a job's one-message chat lines,
+    as recorded.fields_of and search_input make them; None for any other line or id. A
+    line the grammar matched is kept as a template: `batch submit` writes every prompt
+    from one, so a later line that is its text but for the custom_id and the prompt (both
+    valid JSON strings) matches the grammar as well, and is read by comparing, not
+    matching."""
+
+    def __init__(self) -> None:
+        self.middle: str | None = None  # from after the custom_id to the prompt
+        self.tail, self.role = "", ""
+
+    def __call__(self, raw: bytes, custom_id: str) -> tuple[str, str] | None:
+        text = text_of(raw)
+        if text is None:
+            return None
+        head = '{"custom_id":' + encode_basestring(custom_id)
+        if self.middle is not None and text.startswith(head) and text.startswith(self.middle, len(head)):
+            start = len(head) + len(self.middle)
+            try:
+                prompt, end = scanstring(text, start + 1) if text.startswith('"', start) else (None, 0)
+            except ValueError:  # not a valid string: the grammar would not match either
+                prompt = None
+            if prompt is not None and text[end:] == self.tail:
+                return fields(prompt, self.role)
+        found = REQUEST.fullmatch(text)
+        if found is None or string(found, "custom_id") != custom_id:
+            return None
+        self.middle = text[found.end("custom_id") : found.start("content")]
+        self.tail, self.role = text[found.end("content") :], encode_basestring(string(found, "role"))
+        return fields(string(found, "content"), self.role)
+
+
+def fields(prompt: str, role: str) -> tuple[str, str]:
+    """A one-message chat line's history fields and search text, from its prompt and the
+    JSON of its role."""
+    content = encode_basestring(prompt)
     search = f"{prompt}\n\n{prompt}" if prompt else ""  # search_input: the input, then the message
     return f'{{"input": {content}, "messages": [{{"role": {role}, "content": {content}}}]}}', search

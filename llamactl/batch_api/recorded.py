@@ -10,6 +10,8 @@ import json
 from pathlib import Path
 from typing import IO, Any
 
+from llamactl.batch_api.canonical import RequestReader
+
 HISTORY_CHUNK = 5000  # records a history transaction takes: few commits, the lock held briefly
 # What differs between a job's history records: each line's fields and status, then its
 # outcome (results.OUTCOME: these of its record).
@@ -48,14 +50,13 @@ def row_of(raw: bytes, custom_id: str) -> dict | None:
     return value if isinstance(value, dict) and value.get("custom_id") == custom_id else None
 
 
-def history_fields(raw: bytes, custom_id: str, fast: bool = True) -> tuple[str, str]:
-    """An input line's fields as history's column holds them, and its search text; `fast`
-    False: always by decoding the line."""
-    from llamactl.batch_api.canonical import request
+def history_fields(raw: bytes, custom_id: str, read: RequestReader | None) -> tuple[str, str]:
+    """An input line's fields as history's column holds them, and its search text: by
+    `read` when it can, else (and always, with None) by decoding the line."""
     from llamactl.history.records import TO_COLUMN
     from llamactl.history.search_text import search_input
 
-    found = request(raw, custom_id) if fast else None
+    found = read(raw, custom_id) if read is not None else None
     if found is not None:
         return found
     fields = fields_of(row_of(raw, custom_id))
@@ -86,7 +87,7 @@ class HistoryRecorder:
             created_at=created_at, model=job.model, api_host=job.api_host, fields={}, batch_id=job.id
         )
         self.history, self.row = history, RowsLike(prototype, VARYING, as_columns=True, without_nulls=True)
-        self.inputs = InputRows([])
+        self.inputs, self.read = InputRows([]), RequestReader()
         self.pending: list[tuple[tuple[Any, ...], list[str], str]] = []
 
     def read(self, inputs: list[Path]) -> None:
@@ -97,7 +98,7 @@ class HistoryRecorder:
         raw = self.inputs.raw(part)
         if status == "not_run":
             return
-        fields, search = history_fields(raw, custom_id)
+        fields, search = history_fields(raw, custom_id, self.read)
         self.pending.append(
             (self.row((fields, "ok" if status == "ok" else "error", *outcome)), results, search)
         )
