@@ -87,7 +87,7 @@ class HistoryRecorder:
             created_at=created_at, model=job.model, api_host=job.api_host, fields={}, batch_id=job.id
         )
         self.history, self.row = history, RowsLike(prototype, VARYING, as_columns=True, without_nulls=True)
-        self.inputs, self.read = InputRows([]), RequestReader()
+        self.inputs, self.requests = InputRows([]), RequestReader()
         self.pending: list[tuple[tuple[Any, ...], list[str], str]] = []
 
     def read(self, inputs: list[Path]) -> None:
@@ -98,7 +98,7 @@ class HistoryRecorder:
         raw = self.inputs.raw(part)
         if status == "not_run":
             return
-        fields, search = history_fields(raw, custom_id, self.read)
+        fields, search = history_fields(raw, custom_id, self.requests)
         self.pending.append(
             (self.row((fields, "ok" if status == "ok" else "error", *outcome)), results, search)
         )
