@@ -53,12 +53,12 @@ def row_of(raw: bytes, custom_id: str) -> dict | None:
 def history_fields(raw: bytes, custom_id: str, read: RequestReader | None) -> tuple[str, str]:
     """An input line's fields as history's column holds them, and its search text: by
     `read` when it can, else (and always, with None) by decoding the line."""
-    from llamactl.history.records import TO_COLUMN
-    from llamactl.history.search_text import search_input
-
     found = read(raw, custom_id) if read is not None else None
     if found is not None:
         return found
+    from llamactl.history.records import TO_COLUMN
+    from llamactl.history.search_text import search_input
+
     fields = fields_of(row_of(raw, custom_id))
     return TO_COLUMN["fields"](fields), search_input(fields, [])
 

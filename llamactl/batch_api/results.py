@@ -67,6 +67,17 @@ class JobLines:
     def ids(self) -> Iterable[str]:
         return map("line-{}".format, self.numbers) if self.custom_ids is None else self.custom_ids
 
+    def index_of_row(self, raw: bytes) -> int | None:
+        """index_of the custom_id of a row (its bytes); for a `line-N` id as the API writes
+        it, from N itself."""
+        found = LINE_ID.match(raw) if self.by_id is None else None
+        if found is None or found.end() > ID_WITHIN:
+            custom_id = _custom_id(raw)
+            return None if custom_id is None else self.index_of(custom_id)
+        line = int(found[1])
+        index = self.by_line[line] if line < len(self.by_line) else -1
+        return index if index >= 0 else None
+
     def index_of(self, custom_id: str) -> int | None:
         """The place of the line with this custom_id, None for an id the job never sent."""
         if self.by_id is not None:
@@ -92,8 +103,7 @@ class IndexedRows:
         for number, file in enumerate(self.files):
             offset = 0
             for raw in file:
-                custom_id = _custom_id(raw)
-                index = None if custom_id is None else lines.index_of(custom_id)
+                index = lines.index_of_row(raw)
                 if index is not None:
                     self.file_of[index], self.offset_of[index], self.size_of[index] = number, offset, len(raw)
                 offset += len(raw)
@@ -123,6 +133,8 @@ def json_of(raw: bytes) -> Any:
 
 
 CUSTOM_ID = re.compile(rb'"custom_id"\s*:\s*("(?:[^"\\]|\\.)*")')
+ID_WITHIN = 4096  # where a row's custom_id is looked for before decoding the row
+LINE_ID = re.compile(rb'\{"id": "[^"\\]*", "custom_id": "line-([1-9][0-9]{0,17})"')  # the first custom_id
 ID_KEY, ID_OPENS = b'"custom_id"', b'"custom_id": "'  # how the API writes it
 
 
@@ -131,16 +143,16 @@ def _custom_id(raw: bytes) -> str | None:
     row's own: the API writes it before the response body); a row that does not look like
     one is decoded in full. An id written as the API writes it, with no escapes, is found
     without the regex, where the regex would find it (its first `"custom_id"`)."""
-    start = raw.find(ID_KEY, 0, 4096)
+    start = raw.find(ID_KEY, 0, ID_WITHIN)
     if start >= 0 and raw.startswith(ID_OPENS, start):
-        end = raw.find(b'"', start + len(ID_OPENS), 4096)
+        end = raw.find(b'"', start + len(ID_OPENS), ID_WITHIN)
         literal = raw[start + len(ID_OPENS) : end] if end >= 0 else b"\\"
-        if b"\\" not in literal and raw.lstrip().startswith(b'{"id"'):
+        if b"\\" not in literal and (raw.startswith(b'{"id"') or raw.lstrip().startswith(b'{"id"')):
             try:
                 return literal.decode("utf-8")
             except ValueError:
                 return None
-    found = CUSTOM_ID.search(raw, 0, 4096)
+    found = CUSTOM_ID.search(raw, 0, ID_WITHIN)
     try:
         if found and raw.lstrip().startswith(b'{"id"'):
             literal = found.group(1)
