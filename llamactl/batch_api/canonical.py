@@ -9,9 +9,12 @@ give the same record for any line."""
 from __future__ import annotations
 
 import re
-from json.decoder import scanstring
+from collections.abc import Callable
+from json import decoder
 from json.encoder import encode_basestring
 from typing import Any
+
+scanstring: Callable[[str, int], tuple[str, int]] = decoder.scanstring  # type: ignore[attr-defined]  # C, strict
 
 STRING = r'"[^"\\\x00-\x1f]*(?:\\(?:["\\/bfnrt]|u[0-9a-fA-F]{4})[^"\\\x00-\x1f]*)*"'
 INT = r"-?(?:0|[1-9][0-9]{0,17})"  # within a float's exact range, far from int()'s limits

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, Any, cast
 
 from llamactl.batch_api.canonical import RequestReader
 
@@ -60,7 +60,7 @@ def history_fields(raw: bytes, custom_id: str, read: RequestReader | None) -> tu
     from llamactl.history.search_text import search_input
 
     fields = fields_of(row_of(raw, custom_id))
-    return TO_COLUMN["fields"](fields), search_input(fields, [])
+    return cast(str, TO_COLUMN["fields"](fields)), search_input(fields, [])
 
 
 def fields_of(input_row: dict | None) -> dict[str, Any]:
