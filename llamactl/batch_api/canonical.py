@@ -45,6 +45,7 @@ ANSWER = grammar(
     ' "finish_reason": S}], "usage": {"prompt_tokens": (?P<tokens_in>I), "completion_tokens":'
     ' (?P<tokens_out>I), "total_tokens": I, "estimated_cost": (?P<cost>N)}}}, "error": null}'
 )
+ANSWER_VALUES = ("content", "request_id", "tokens_in", "tokens_out", "cost")
 # A chat line with one message, as `batch submit` writes a prompt (compact).
 REQUEST = grammar(
     '{"custom_id":(?P<custom_id>S),"method":S,"url":S,'
@@ -88,7 +89,7 @@ def answer(raw: bytes) -> tuple[list[str], int, int, float | None, str] | None:
     found = ANSWER.fullmatch(text) if text is not None else None
     if found is None:
         return None
-    literal = found["cost"]
+    content, request_id, tokens_in, tokens_out, literal = found.group(*ANSWER_VALUES)
     cost = COSTS.get(literal, COSTS)
     if cost is COSTS:
         if len(COSTS) >= COSTS_KEPT:
@@ -96,11 +97,11 @@ def answer(raw: bytes) -> tuple[list[str], int, int, float | None, str] | None:
         number = float(literal) if "." in literal or "e" in literal or "E" in literal else int(literal)
         cost = COSTS[literal] = cost_of(number)
     return (
-        [string(found, "content")],
-        int(found["tokens_in"]),
-        int(found["tokens_out"]),
+        [content[1:-1] if "\\" not in content else scanstring(found.string, found.start("content") + 1)[0]],
+        int(tokens_in),
+        int(tokens_out),
         cost,  # type: ignore[return-value]  # not COSTS: set above
-        string(found, "request_id"),
+        request_id[1:-1] if "\\" not in request_id else string(found, "request_id"),
     )
 
 

@@ -253,21 +253,21 @@ def collect(
     outputs, failures = IndexedRows(files["output"], lines), IndexedRows(files["error"], lines)
     if recorder is not None:
         recorder.read(files["input"])  # the prompts
-    tally, statuses = Tally(), array("b")
+    statuses, codes = array("b"), {status: code for code, status in enumerate(STATUSES)}
     batch_ids = [batch.get("id") for batch in job.batches]
     write = RecordWriter(job.id, batch_ids)  # the line's record as text
+    failed = failures.raw if failures.files else lambda index: None
     try:
         for index, (line, custom_id, part) in enumerate(
             zip(lines.numbers, lines.ids(), lines.parts, strict=True)
         ):
             text, status, results, outcome = write.line(
-                job, line, custom_id, part, outputs.raw(index), failures.raw(index)
+                job, line, custom_id, part, outputs.raw(index), failed(index)
             )
             out.write(text)
             if errors is not None and status != "ok":
                 errors.write(text)
-            setattr(tally, status, getattr(tally, status) + 1)
-            statuses.append(STATUSES.index(status))
+            statuses.append(codes[status])
             if recorder is not None:
                 recorder.add(part, custom_id, status, outcome, results)
         if recorder is not None:
@@ -280,7 +280,7 @@ def collect(
             if rows is not None:
                 rows.close()
     store.set_line_statuses(job.id, lines.numbers, [STATUSES[code] for code in statuses])
-    return tally
+    return Tally(*(statuses.count(code) for code in range(len(STATUSES))))
 
 
 OUTCOME = itemgetter("error", "tokens_in", "tokens_out", "cost", "request_id")  # of a record, for history
