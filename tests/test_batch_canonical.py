@@ -266,7 +266,7 @@ def test_the_grammar_takes_only_whole_valid_lines():
     assert canonical.answer(raw[:-2] + b"}}\n") is None  # a brace too many
     assert canonical.answer(raw.replace(b'"a"', b'"a\\x"')) is None  # not a JSON escape
     assert canonical.answer(raw.replace(b'"a"', b'"\x01"')) is None  # a raw control character
-    assert not math.isnan(canonical.answer(raw)[3])
+    assert not math.isnan(canonical.answer(raw)[1][3])
 
 
 @pytest.mark.parametrize(

@@ -82,9 +82,10 @@ COSTS: dict[str, float | None] = {}  # cost_of by the literal: a job's rows shar
 COSTS_KEPT = 4096
 
 
-def answer(raw: bytes) -> tuple[list[str], int, int, float | None, str] | None:
-    """An answered row's (results, tokens_in, tokens_out, cost, request_id), as record_for
-    reads them from the decoded row; None when the row is not in the API's usual shape."""
+def answer(raw: bytes) -> tuple[str, tuple[None, int, int, float | None, str]] | None:
+    """An answered row's text and (error, tokens_in, tokens_out, cost, request_id), as
+    record_for reads them from the decoded row; None when the row is not in the API's
+    usual shape."""
     text = text_of(raw)
     found = ANSWER.fullmatch(text) if text is not None else None
     if found is None:
@@ -96,13 +97,9 @@ def answer(raw: bytes) -> tuple[list[str], int, int, float | None, str] | None:
             COSTS.clear()
         number = float(literal) if "." in literal or "e" in literal or "E" in literal else int(literal)
         cost = COSTS[literal] = cost_of(number)
-    return (
-        [content[1:-1] if "\\" not in content else scanstring(found.string, found.start("content") + 1)[0]],
-        int(tokens_in),
-        int(tokens_out),
-        cost,  # type: ignore[return-value]  # not COSTS: set above
-        request_id[1:-1] if "\\" not in request_id else string(found, "request_id"),
-    )
+    said = content[1:-1] if "\\" not in content else scanstring(found.string, found.start("content") + 1)[0]
+    request_id = request_id[1:-1] if "\\" not in request_id else string(found, "request_id")
+    return said, (None, int(tokens_in), int(tokens_out), cost, request_id)  # type: ignore[return-value]  # not COSTS
 
 
 class RequestReader:

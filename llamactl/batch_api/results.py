@@ -293,8 +293,12 @@ class RecordWriter:
 
     def __init__(self, job_id: str, batch_ids: list[Any]):
         self.encode = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
-        self.job, self.batch_ids = self.encode(job_id), batch_ids
-        self.encoded_ids = [self.encode(batch_id) for batch_id in batch_ids]
+        self.batch_ids, job = batch_ids, self.encode(job_id)
+        # what ends an answered record, by part (the last: a part with no batch)
+        self.endings = [
+            f',"error":null,"job":{job},"batch_id":{self.encode(batch_id)}}}\n' for batch_id in batch_ids
+        ]
+        self.endings.append(f',"error":null,"job":{job},"batch_id":null}}\n')
 
     def line(
         self,
@@ -310,20 +314,21 @@ class RecordWriter:
         and error rows (None: it has none); `fast` False: always by decoding the rows."""
         answer = canonical.answer(raw) if fast and raw is not None and error_raw is None else None
         if answer is not None:
-            return self.answered(line, custom_id, part, answer), "ok", answer[0], (None, *answer[1:])
+            text, outcome = answer
+            return self.answered(line, custom_id, part, text, outcome), "ok", [text], outcome
         row, error_row = (None if data is None else json_of(data) for data in (raw, error_raw))
         record = record_for(line, custom_id, job, row, error_row)
         record["batch_id"] = self.batch_ids[part - 1] if part <= len(self.batch_ids) else None
         return self.encode(record) + "\n", record["status"], record["results"], OUTCOME(record)
 
-    def answered(self, line: int, custom_id: str, part: int, answer: tuple) -> str:
-        results, tokens_in, tokens_out, cost, request_id = answer
-        batch_id = self.encoded_ids[part - 1] if part <= len(self.encoded_ids) else "null"
+    def answered(self, line: int, custom_id: str, part: int, text: str, outcome: tuple) -> str:
+        """The record of an answered line with this text and OUTCOME."""
+        _, tokens_in, tokens_out, cost, request_id = outcome
+        ending = self.endings[part - 1] if part <= len(self.endings) else self.endings[-1]
         return (
-            f'{{"line":{line},"custom_id":{STRING(custom_id)},"status":"ok","results":['
-            f'{",".join(map(STRING, results))}],"tokens_in":{tokens_in},"tokens_out":{tokens_out},'
-            f'"cost":{"null" if cost is None else float.__repr__(cost)},"request_id":{STRING(request_id)},'
-            f'"error":null,"job":{self.job},"batch_id":{batch_id}}}\n'
+            f'{{"line":{line},"custom_id":{STRING(custom_id)},"status":"ok","results":[{STRING(text)}],'
+            f'"tokens_in":{tokens_in},"tokens_out":{tokens_out},'
+            f'"cost":{"null" if cost is None else float.__repr__(cost)},"request_id":{STRING(request_id)}{ending}'
         )
 
 
