@@ -2,7 +2,7 @@
 ran under the job's id, its prompt and fields read from the job's own input files. The
 rows are made straight from each line's values (RowsLike: what HistoryRecord.to_row would
 give, without making 50,000 records; a one-message chat line's fields read by
-canonical.request, without a dict) and written HISTORY_CHUNK at a time."""
+canonical.RequestReader, without a dict) and written HISTORY_CHUNK at a time."""
 
 from __future__ import annotations
 

@@ -308,7 +308,7 @@ class RecordWriter:
         part: int,
         raw: bytes | None,
         error_raw: bytes | None,
-        fast=True,
+        fast: bool = True,
     ) -> tuple[str, str, list[str], tuple]:
         """(record text, status, results, OUTCOME) of a line, from the bytes of its output
         and error rows (None: it has none); `fast` False: always by decoding the rows."""

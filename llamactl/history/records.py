@@ -142,7 +142,11 @@ class RowsLike:
     columns of the row, in its order."""
 
     def __init__(
-        self, prototype: HistoryRecord, varying: Sequence[str], as_columns: bool = False, without_nulls=False
+        self,
+        prototype: HistoryRecord,
+        varying: Sequence[str],
+        as_columns: bool = False,
+        without_nulls: bool = False,
     ):
         varying = tuple(varying)
         if not set(varying) <= set(INSERT_COLUMNS):
