@@ -5,7 +5,13 @@ them; download the output and write it), with peak RSS; and what polling costs i
 The modules are compiled first, as an install has them.
 
     .venv/bin/python bench/batch_api_bench.py [--lines 50000] [--prompt-bytes 200] [--polls 300]
-        [--runs 3] [--submit-only]
+        [--runs 3] [--submit-only | --collect-only] [--baseline-tree DIR]
+
+The first collection is measured with history and without (LLAMACTL_NO_HISTORY=1), each
+run from a fresh copy of the state directory as the completed job left it, the runs
+interleaved with the bare download's; medians. --baseline-tree DIR times another llamactl
+tree too (an older commit's `git archive`, run with PYTHONPATH=DIR) in the same rounds,
+its job submitted by that tree so that both can read its state.
 
 Targets (issue 17): peak RSS under 100 MiB whatever the file size; submit and results
 within 1.5x the bare byte-moving script; an hour of `batch wait` under 1 s of CPU.
@@ -14,7 +20,9 @@ within 1.5x the bare byte-moving script; an hour of `batch wait` under 1 s of CP
 from __future__ import annotations
 
 import argparse
+import compileall
 import json
+import shutil
 import sys
 import tempfile
 from pathlib import Path
@@ -58,8 +66,12 @@ def write_input(path: Path, lines: int, prompt_bytes: int) -> int:
 
 
 def median_of(runs: int, command: list[str], env: dict) -> tuple[float, float, int]:
-    samples = sorted((run_watched(command, env) for _ in range(runs)), key=lambda sample: sample[0])
-    wall, cpu, _ = samples[len(samples) // 2]
+    return median_sample([run_watched(command, env) for _ in range(runs)])
+
+
+def median_sample(samples: list[tuple[float, float, int]]) -> tuple[float, float, int]:
+    """The run of median wall time (its CPU), with the highest peak RSS of all."""
+    wall, cpu, _ = sorted(samples, key=lambda sample: sample[0])[len(samples) // 2]
     return wall, cpu, max(sample[2] for sample in samples)
 
 
@@ -70,6 +82,8 @@ def main() -> int:
     parser.add_argument("--polls", type=int, default=300)
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--submit-only", action="store_true", help="measure submit alone")
+    parser.add_argument("--collect-only", action="store_true", help="measure the first collection alone")
+    parser.add_argument("--baseline-tree", type=Path, help="another llamactl tree to time collecting with")
     args = parser.parse_args()
     llamactl = llamactl_script()
     ensure_bytecode()  # as an install has it: no module compiled from source on each run
@@ -79,57 +93,106 @@ def main() -> int:
     print(f"input: {args.lines:,} lines, {size / 1e6:.1f} MB")
     ok = True
     with Emulator() as emulator:
-        submits = []
-        for _ in range(args.runs):
-            env = client_env(emulator)  # a fresh state directory each time
-            submits.append((run_watched([llamactl, "batch", "submit", "-m", MODEL, str(source)], env), env))
-        last_env = submits[-1][1]
-        middle = sorted(sample[0] for sample in submits)[len(submits) // 2]
-        submitted = (*middle[:2], max(sample[0][2] for sample in submits))
-        # The bare script reads and writes the bytes llamactl uploads (the converted lines,
-        # larger than the input by each line's wrapper) once; the input's own bytes, shown
-        # too, would leave the API's reading of that wrapper to llamactl's account.
-        uploaded = work / "uploaded.jsonl"
-        uploaded.write_bytes(b"".join(_uploaded(emulator, batch) for batch in _job_ids(last_env)))
-        bare = median_of(
-            args.runs, [sys.executable, "-c", BARE_UPLOAD, str(uploaded), str(work / "copy")], env
-        )
-        as_input = median_of(
-            args.runs, [sys.executable, "-c", BARE_UPLOAD, str(source), str(work / "copy")], env
-        )
-        ok &= report(
-            f"submit (check, convert, upload {uploaded.stat().st_size / 1e6:.1f} MB)",
-            submitted,
-            bare,
-        )
-        print(
-            f"  (bare moving the input's {size / 1e6:.1f} MB instead: {as_input[0]:.2f} s,"
-            f" {submitted[0] / as_input[0]:.2f}x)"
-        )
-        if args.submit_only:
-            return 0 if ok else 1
-
-        # The last job submitted runs to its end, then its results are collected.
-        (job_id,) = _job_ids(last_env)
-        while emulator.batch_store.batches[job_id].status != "completed":
-            emulator.batch_steps()
-        jobs_env = last_env
-        output_id = emulator.batch_store.batches[job_id].output_file_id
-        bare = median_of(
-            args.runs, [sys.executable, "-c", BARE_DOWNLOAD, output_id, str(work / "out")], jobs_env
-        )
-        results = [llamactl, "batch", "results", job_id, "--output", str(work / "results.jsonl")]
-        first = run_watched(results, jobs_env)
-        report(
-            "results, first time (download, order, write, record every line in history)",
-            first,
-            bare,
-        )
-        again = median_of(args.runs, results, jobs_env)  # downloaded and recorded already
-        ok &= report("results again (the records kept at the first collection, copied)", again, bare)
-
-        ok &= polling_cpu(emulator, llamactl, args.polls, work)
+        if not args.collect_only:
+            ok &= submitting(emulator, llamactl, source, size, args.runs, work)
+            if args.submit_only:
+                return 0 if ok else 1
+        ok &= collecting(emulator, llamactl, source, args.runs, work, args.baseline_tree)
+        if not args.collect_only:
+            ok &= polling_cpu(emulator, llamactl, args.polls, work)
     return 0 if ok else 1
+
+
+def submitting(emulator, llamactl: str, source: Path, size: int, runs: int, work: Path) -> bool:
+    """`batch submit` of the input, `runs` times into fresh state directories."""
+    submits = []
+    for _ in range(runs):
+        env = client_env(emulator)  # a fresh state directory each time
+        submits.append((run_watched([llamactl, "batch", "submit", "-m", MODEL, str(source)], env), env))
+    last_env = submits[-1][1]
+    middle = sorted(sample[0] for sample in submits)[len(submits) // 2]
+    submitted = (*middle[:2], max(sample[0][2] for sample in submits))
+    # The bare script reads and writes the bytes llamactl uploads (the converted lines,
+    # larger than the input by each line's wrapper) once; the input's own bytes, shown
+    # too, would leave the API's reading of that wrapper to llamactl's account.
+    uploaded = work / "uploaded.jsonl"
+    uploaded.write_bytes(b"".join(_uploaded(emulator, batch) for batch in _job_ids(last_env)))
+    bare = median_of(runs, [sys.executable, "-c", BARE_UPLOAD, str(uploaded), str(work / "copy")], env)
+    as_input = median_of(runs, [sys.executable, "-c", BARE_UPLOAD, str(source), str(work / "copy")], env)
+    ok = report(
+        f"submit (check, convert, upload {uploaded.stat().st_size / 1e6:.1f} MB)",
+        submitted,
+        bare,
+    )
+    print(
+        f"  (bare moving the input's {size / 1e6:.1f} MB instead: {as_input[0]:.2f} s,"
+        f" {submitted[0] / as_input[0]:.2f}x)"
+    )
+
+    return ok
+
+
+def collecting(emulator, llamactl: str, source: Path, runs: int, work: Path, baseline: Path | None) -> bool:
+    """The first `batch results` of a completed job, with history and without (and with the
+    baseline tree's llamactl, when given), each run from a fresh copy of the state the job
+    left, interleaved with the bare download; then collecting again (a copy)."""
+    env = client_env(emulator)
+    trees = {"": {}} if baseline is None else {"": {}, "baseline ": {"PYTHONPATH": str(baseline.resolve())}}
+    if baseline is not None:
+        compileall.compile_dir(baseline / "llamactl", quiet=1)  # as ensure_bytecode does for this tree
+    submitted_by = {**env, **trees[list(trees)[-1]]}  # the oldest tree: its schema the others can migrate
+    run_once([llamactl, "batch", "submit", "-m", MODEL, str(source)], submitted_by)
+    (job_id,) = _job_ids(env)
+    while emulator.batch_store.batches[job_id].status != "completed":
+        emulator.batch_steps()
+    snapshot = work / "completed-state"
+    shutil.copytree(env["LLAMACTL_HOME"], snapshot)
+    output_id = emulator.batch_store.batches[job_id].output_file_id
+    bare_command = [sys.executable, "-c", BARE_DOWNLOAD, output_id, str(work / "out")]
+    kinds = {
+        f"{tree}{label}": {**extra, **history}
+        for tree, extra in trees.items()
+        for label, history in (("with history", {}), ("without history", {"LLAMACTL_NO_HISTORY": "1"}))
+    }
+    samples: dict[str, list[tuple[float, float, int]]] = {"bare": [], **{kind: [] for kind in kinds}}
+    for round_number in range(runs):
+        samples["bare"].append(run_watched(bare_command, env))
+        for number, (kind, extra) in enumerate(kinds.items()):
+            home = work / f"state-{round_number}-{number}"
+            shutil.copytree(snapshot, home)
+            results = [
+                llamactl,
+                "batch",
+                "results",
+                job_id,
+                "--output",
+                str(work / f"results-{number}.jsonl"),
+            ]
+            samples[kind].append(run_watched(results, {**env, **extra, "LLAMACTL_HOME": str(home)}))
+    bare = median_sample(samples["bare"])
+    ok = True
+    for kind in kinds:
+        work_done = "download, order, write" + (", record in history" if "with h" in kind else "")
+        passed = report(f"results, first time, {kind} ({work_done})", median_sample(samples[kind]), bare)
+        ok &= passed or kind.startswith("baseline")  # the baseline is shown, not judged
+    if baseline is not None:  # the same records and the same history as the baseline's
+        same = (work / "results-0.jsonl").read_bytes() == (work / "results-2.jsonl").read_bytes()
+        recorded = history_tables(work / "state-0-0") == history_tables(work / "state-0-2")
+        print(f"\nidentical to the baseline's: records {same}, history tables {recorded}")
+    again_env = {**env, "LLAMACTL_HOME": str(work / "state-0-0")}  # collected, with history
+    results = [llamactl, "batch", "results", job_id, "--output", str(work / "results.jsonl")]
+    again = median_of(runs, results, again_env)  # downloaded and recorded already
+    ok &= report("results again (the records kept at the first collection, copied)", again, bare)
+    return ok
+
+
+def history_tables(home: Path) -> list:
+    """Every table the first collection writes history to, the search index's own too."""
+    import sqlite3
+
+    tables = ("requests", "results", "requests_search_data", "requests_search_idx", "requests_search_docsize")
+    with sqlite3.connect(home / "history.db") as db:
+        return [db.execute(f"SELECT * FROM {table} ORDER BY 1, 2").fetchall() for table in tables]
 
 
 def _uploaded(emulator, job_id: str) -> bytes:

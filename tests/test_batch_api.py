@@ -379,7 +379,7 @@ def test_a_job_submitted_before_the_compact_mapping_is_collected_from_its_rows(a
     line and no line_numbers; wait, results and --only-missing work on it as they did."""
     import sqlite3
 
-    from llamactl.history.migrations import MIGRATIONS
+    from llamactl.history.migrations import MIGRATIONS, map_batch_lines_compactly
 
     api.batch_plan = BatchPlan(rows_per_step=1, expire_after_rows=2)
     path = write(tmp_path, "".join(f'"prompt {n}"\n' for n in range(1, 5)))
@@ -391,7 +391,7 @@ def test_a_job_submitted_before_the_compact_mapping_is_collected_from_its_rows(a
         )
         for column in ("line_numbers", "part_lines", "line_status"):
             db.execute(f"ALTER TABLE batch_jobs DROP COLUMN {column}")
-        db.execute(f"PRAGMA user_version = {len(MIGRATIONS) - 1}")
+        db.execute(f"PRAGMA user_version = {MIGRATIONS.index(map_batch_lines_compactly)}")
     assert invoke(["batch", "wait", job, "--interval", "0"]).exit_code == 5
     collected = invoke(["batch", "results", job, "--output", str(tmp_path / "all.jsonl")])
     assert collected.exit_code == 5, collected.stderr

@@ -43,3 +43,31 @@ def test_a_rows_custom_id_is_found_however_it_is_written(raw, custom_id):
 )
 def test_a_row_decodes_as_json_loads_decodes_it(raw):
     assert json_of(raw) == json.loads(raw)
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        b'{"id": "r1", "custom_id": "line-3", ' + BODY.encode() + b"}\n",  # the API's way
+        b'{"id": "r1", "custom_id": "line-3"}',
+        b'{"id": "r1", "custom_id": "line-03"}\n',  # not the id of line 3
+        b'{"id": "r1", "custom_id": "line-0"}\n',
+        b'{"id": "r1", "custom_id": "line-9"}\n',  # a line the job does not have
+        b'{"id": "r1", "custom_id": "line-99999999999999999999"}\n',
+        b'{"id": "r1", "custom_id": "line-3x"}\n',
+        b'{"id": "r1", "custom_id": "line-3\\u0031"}\n',
+        b'{"id":"r1","custom_id":"line-3"}\n',  # compact
+        b'{"custom_id": "line-3", "id": "r1"}\n',
+        b'{"id": "' + b"x" * 5000 + b'", "custom_id": "line-3"}\n',  # beyond 4096 bytes
+        b'{"id": "' + b"x" * 4070 + b'", "custom_id": "line-3"}\n',  # across the 4096th byte
+        b'{"id": "' + b"x" * 4060 + b'", "custom_id": "line-3"}\n',
+        b"not json\n",
+    ],
+)
+def test_a_rows_place_is_the_place_of_its_custom_id(raw):
+    from llamactl.batch_api.results import JobLines
+
+    lines = JobLines([(line, f"line-{line}", 1, 0, None) for line in (1, 2, 3, 5)])
+    custom_id = _custom_id(raw)
+    assert lines.index_of_row(raw) == (None if custom_id is None else lines.index_of(custom_id))
+    assert lines.index_of_row(b'{"id": "r1", "custom_id": "line-3"}\n') == 2

@@ -60,6 +60,31 @@ def test_an_older_database_is_migrated_and_keeps_its_rows(tmp_path):
         assert [record.id for record in store.search("upgrade", 10)] == [new_id]
 
 
+def test_the_conversation_index_holds_only_chat_turns_and_serves_every_conversation_query(tmp_path):
+    from llamactl.history.conversations import LATEST_CONVERSATION
+    from llamactl.history.migrations import index_only_conversation_turns
+
+    path = tmp_path / "history.db"
+    old = sqlite3.connect(path)
+    steps = MIGRATIONS[: MIGRATIONS.index(index_only_conversation_turns)]
+    for step in steps:
+        step(old)
+    old.execute(f"PRAGMA user_version = {len(steps)}")
+    old.commit()
+    old.close()
+    with HistoryStore.open(path) as store:
+        (sql,) = store.db.execute(
+            "SELECT sql FROM sqlite_master WHERE name = 'requests_by_conversation'"
+        ).fetchone()
+        assert sql.endswith("WHERE conversation_id IS NOT NULL")
+        for query in (
+            queries.turns_of(1, 0, None),
+            queries.recent(5, queries.Filters(conversation=1)),
+            (LATEST_CONVERSATION, ()),
+        ):
+            assert "INDEX requests_by_conversation" in plan(store, query)
+
+
 def test_a_record_comes_back_as_it_was_stored(store):
     record = make_record(
         results=["first", "second"],

@@ -9,7 +9,8 @@ from llamactl import plain
 from llamactl.api.request import FileUpload, InferenceRequest, InferenceTarget
 from llamactl.batch.input import BatchLine
 from llamactl.batch.output import ANSWER_FIELDS, batch_record
-from llamactl.history.records import COLUMNS, HistoryRecord, rows_like
+from llamactl.history.records import COLUMNS, INSERT_COLUMNS, HistoryRecord, RowsLike
+from llamactl.history.search_text import search_input
 from llamactl.history.store import HistoryStore
 from llamactl.inference.outcome import OUTCOME_FIELDS, InferenceOutcome, OutcomeFields
 
@@ -126,7 +127,7 @@ OTHER = {"fields": {"input": "é", "n": 2}, "status": "error", "error": "e2", "t
 
 
 def test_rows_like_gives_the_row_to_row_gives():
-    make = rows_like(prototype(), tuple(OTHER))
+    make = RowsLike(prototype(), tuple(OTHER))
     expected = plain.replace(prototype(), **OTHER).to_row()
     assert all(getattr(prototype(), name) != value for name, value in OTHER.items())
     assert make(tuple(OTHER.values())) == expected
@@ -135,7 +136,20 @@ def test_rows_like_gives_the_row_to_row_gives():
 
 def test_rows_like_takes_only_columns():
     with pytest.raises(ValueError, match="results"):
-        rows_like(prototype(), ("status", "results"))
+        RowsLike(prototype(), ("status", "results"))
+
+
+def test_rows_like_without_nulls_leaves_out_the_null_columns_it_does_not_vary():
+    make = RowsLike(prototype(), ("fields", "error"), without_nulls=True)
+    full = RowsLike(prototype(), ("fields", "error"))((OTHER["fields"], None))
+    assert "error" in make.columns and "deploy_id" not in make.columns and "model" in make.columns
+    row = dict(zip(make.columns, make((OTHER["fields"], None)), strict=True))
+    assert row == {
+        name: value for name, value in zip(INSERT_COLUMNS, full, strict=True) if name in make.columns
+    }
+    assert all(
+        value is None for name, value in zip(INSERT_COLUMNS, full, strict=True) if name not in make.columns
+    )
 
 
 def dump(store: HistoryStore) -> dict[str, list]:
@@ -158,8 +172,24 @@ def test_add_rows_stores_what_add_all_stores(tmp_path):
     with HistoryStore.open(tmp_path / "slow.db") as slow, HistoryStore.open(tmp_path / "fast.db") as fast:
         slow.add_all([records[0]])
         fast.add_all([records[0]])  # ids follow what is there already
-        assert fast.add_rows([(r.to_row(), r.results, r.fields) for r in records[1:]]) == range(2, 8)
+        rows = [(r.to_row(), r.results, search_input(r.fields, [])) for r in records[1:]]
+        assert fast.add_rows(rows) == range(2, 8)
         slow.add_all(records[1:])
         assert dump(fast) == dump(slow)
         assert [r.id for r in fast.search("asked", 10)] == [r.id for r in slow.search("asked", 10)] != []
         assert fast.add_rows([]) == range(0)
+
+
+def test_add_rows_without_the_null_columns_stores_what_add_all_stores(tmp_path):
+    records = [
+        plain.replace(prototype(), fields={"input": f"p{n}"}, error=f"e{n}" if n else None) for n in range(3)
+    ]
+    make = RowsLike(prototype(), ("fields", "error"), without_nulls=True)
+    assert len(make.columns) < len(INSERT_COLUMNS)
+    with HistoryStore.open(tmp_path / "slow.db") as slow, HistoryStore.open(tmp_path / "fast.db") as fast:
+        rows = [(make((r.fields, r.error)), r.results, search_input(r.fields, [])) for r in records]
+        assert fast.add_rows(rows, make.columns) == range(1, 4)
+        slow.add_all(records)
+        assert dump(fast) == dump(slow)
+        with pytest.raises(ValueError, match="results"):
+            fast.add_rows(rows, (*make.columns, "results"))

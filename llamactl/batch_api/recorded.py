@@ -1,19 +1,21 @@
 """A collected job's lines in history: the first `batch results` records every line that
 ran under the job's id, its prompt and fields read from the job's own input files. The
-rows are made straight from each line's record (rows_like: what HistoryRecord.to_row would
-give, without making 50,000 records) and written HISTORY_CHUNK at a time."""
+rows are made straight from each line's values (RowsLike: what HistoryRecord.to_row would
+give, without making 50,000 records; a one-message chat line's fields read by
+canonical.RequestReader, without a dict) and written HISTORY_CHUNK at a time."""
 
 from __future__ import annotations
 
 import json
-from operator import itemgetter
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, Any, cast
+
+from llamactl.batch_api.canonical import RequestReader
 
 HISTORY_CHUNK = 5000  # records a history transaction takes: few commits, the lock held briefly
-# What differs between a job's history records: each line's fields, then these of its record.
-FROM_RECORD = ("error", "tokens_in", "tokens_out", "cost", "request_id")
-VARYING = ("fields", "status", *FROM_RECORD)
+# What differs between a job's history records: each line's fields and status, then its
+# outcome (results.OUTCOME: these of its record).
+VARYING = ("fields", "status", "error", "tokens_in", "tokens_out", "cost", "request_id")
 
 
 class InputRows:
@@ -23,24 +25,42 @@ class InputRows:
         self.paths, self.part = paths, 0
         self.file: IO[bytes] | None = None
 
-    def row(self, part: int, custom_id: str) -> dict | None:
-        from llamactl.batch_api.results import json_of
-
+    def raw(self, part: int) -> bytes:
+        """The next line of the part's input file (b"": none)."""
         if part != self.part:
             self.close()
             self.part = part
             self.file = self.paths[part - 1].open("rb") if part <= len(self.paths) else None
-        raw = self.file.readline() if self.file is not None else b""
-        try:
-            value = json_of(raw) if raw else None
-        except ValueError:  # UnicodeDecodeError too
-            return None
-        return value if isinstance(value, dict) and value.get("custom_id") == custom_id else None
+        return self.file.readline() if self.file is not None else b""
 
     def close(self) -> None:
         if self.file is not None:
             self.file.close()
             self.file = None
+
+
+def row_of(raw: bytes, custom_id: str) -> dict | None:
+    """An input line's request, when it is the line of this custom_id."""
+    from llamactl.batch_api.results import json_of
+
+    try:
+        value = json_of(raw) if raw else None
+    except ValueError:  # UnicodeDecodeError too
+        return None
+    return value if isinstance(value, dict) and value.get("custom_id") == custom_id else None
+
+
+def history_fields(raw: bytes, custom_id: str, read: RequestReader | None) -> tuple[str, str]:
+    """An input line's fields as history's column holds them, and its search text: by
+    `read` when it can, else (and always, with None) by decoding the line."""
+    found = read(raw, custom_id) if read is not None else None
+    if found is not None:
+        return found
+    from llamactl.history.records import TO_COLUMN
+    from llamactl.history.search_text import search_input
+
+    fields = fields_of(row_of(raw, custom_id))
+    return cast(str, TO_COLUMN["fields"](fields)), search_input(fields, [])
 
 
 def fields_of(input_row: dict | None) -> dict[str, Any]:
@@ -61,33 +81,33 @@ class HistoryRecorder:
     HISTORY_CHUNK to a transaction."""
 
     def __init__(self, history, job, created_at: float):
-        from llamactl.history.records import HistoryRecord, rows_like
+        from llamactl.history.records import HistoryRecord, RowsLike
 
         prototype = HistoryRecord(
             created_at=created_at, model=job.model, api_host=job.api_host, fields={}, batch_id=job.id
         )
-        self.history, self.row = history, rows_like(prototype, VARYING)
-        self.inputs = InputRows([])
-        self.pending: list[tuple[tuple[Any, ...], list[str], dict[str, Any]]] = []
-        self.from_record = itemgetter(*FROM_RECORD)
+        self.history, self.row = history, RowsLike(prototype, VARYING, as_columns=True, without_nulls=True)
+        self.inputs, self.requests = InputRows([]), RequestReader()
+        self.pending: list[tuple[tuple[Any, ...], list[str], str]] = []
 
     def read(self, inputs: list[Path]) -> None:
         self.inputs = InputRows(inputs)
 
-    def add(self, part: int, custom_id: str, record: dict[str, Any]) -> None:
-        input_row = self.inputs.row(part, custom_id)
-        status = record["status"]
+    def add(self, part: int, custom_id: str, status: str, outcome: tuple, results: list[str]) -> None:
+        """One line, its status and outcome (results.OUTCOME) as its record has them."""
+        raw = self.inputs.raw(part)
         if status == "not_run":
             return
-        fields = fields_of(input_row)
-        row = self.row((fields, "ok" if status == "ok" else "error", *self.from_record(record)))
-        self.pending.append((row, record["results"], fields))
+        fields, search = history_fields(raw, custom_id, self.requests)
+        self.pending.append(
+            (self.row((fields, "ok" if status == "ok" else "error", *outcome)), results, search)
+        )
         if len(self.pending) >= HISTORY_CHUNK:
             self.flush()
 
     def flush(self) -> None:
         if self.pending:
-            self.history.add_rows(self.pending)
+            self.history.add_rows(self.pending, self.row.columns)
             self.pending = []
 
     def close(self) -> None:

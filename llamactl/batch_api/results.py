@@ -14,10 +14,13 @@ from array import array
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from json.encoder import encode_basestring as STRING  # the C one, as the encoder uses
+from operator import itemgetter
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from llamactl.batch_api import collected
+from llamactl.batch_api import canonical, collected
+from llamactl.batch_api.canonical import cost_of
 from llamactl.batch_api.collected import STATUSES, Tee, TextSink
 from llamactl.batch_api.jobs import Job, JobStore
 
@@ -64,6 +67,17 @@ class JobLines:
     def ids(self) -> Iterable[str]:
         return map("line-{}".format, self.numbers) if self.custom_ids is None else self.custom_ids
 
+    def index_of_row(self, raw: bytes) -> int | None:
+        """index_of the custom_id of a row (its bytes); for a `line-N` id as the API writes
+        it, from N itself."""
+        found = LINE_ID.match(raw) if self.by_id is None else None
+        if found is None or found.end() > ID_WITHIN:
+            custom_id = _custom_id(raw)
+            return None if custom_id is None else self.index_of(custom_id)
+        line = int(found[1])
+        index = self.by_line[line] if line < len(self.by_line) else -1
+        return index if index >= 0 else None
+
     def index_of(self, custom_id: str) -> int | None:
         """The place of the line with this custom_id, None for an id the job never sent."""
         if self.by_id is not None:
@@ -89,17 +103,21 @@ class IndexedRows:
         for number, file in enumerate(self.files):
             offset = 0
             for raw in file:
-                custom_id = _custom_id(raw)
-                index = None if custom_id is None else lines.index_of(custom_id)
+                index = lines.index_of_row(raw)
                 if index is not None:
                     self.file_of[index], self.offset_of[index], self.size_of[index] = number, offset, len(raw)
                 offset += len(raw)
 
-    def get(self, index: int) -> dict | None:
+    def raw(self, index: int) -> bytes | None:
+        """The bytes of the row of the line at `index`; None when there is none."""
         number = self.file_of[index]
         if number < 0:
             return None
-        return json_of(os.pread(self.files[number].fileno(), self.size_of[index], self.offset_of[index]))
+        return os.pread(self.files[number].fileno(), self.size_of[index], self.offset_of[index])
+
+    def get(self, index: int) -> dict | None:
+        raw = self.raw(index)
+        return None if raw is None else json_of(raw)
 
     def close(self) -> None:
         for file in self.files:
@@ -115,6 +133,8 @@ def json_of(raw: bytes) -> Any:
 
 
 CUSTOM_ID = re.compile(rb'"custom_id"\s*:\s*("(?:[^"\\]|\\.)*")')
+ID_WITHIN = 4096  # where a row's custom_id is looked for before decoding the row
+LINE_ID = re.compile(rb'\{"id": "[^"\\]*", "custom_id": "line-([1-9][0-9]{0,17})"')  # the first custom_id
 ID_KEY, ID_OPENS = b'"custom_id"', b'"custom_id": "'  # how the API writes it
 
 
@@ -123,16 +143,16 @@ def _custom_id(raw: bytes) -> str | None:
     row's own: the API writes it before the response body); a row that does not look like
     one is decoded in full. An id written as the API writes it, with no escapes, is found
     without the regex, where the regex would find it (its first `"custom_id"`)."""
-    start = raw.find(ID_KEY, 0, 4096)
+    start = raw.find(ID_KEY, 0, ID_WITHIN)
     if start >= 0 and raw.startswith(ID_OPENS, start):
-        end = raw.find(b'"', start + len(ID_OPENS), 4096)
+        end = raw.find(b'"', start + len(ID_OPENS), ID_WITHIN)
         literal = raw[start + len(ID_OPENS) : end] if end >= 0 else b"\\"
-        if b"\\" not in literal and raw.lstrip().startswith(b'{"id"'):
+        if b"\\" not in literal and (raw.startswith(b'{"id"') or raw.lstrip().startswith(b'{"id"')):
             try:
                 return literal.decode("utf-8")
             except ValueError:
                 return None
-    found = CUSTOM_ID.search(raw, 0, 4096)
+    found = CUSTOM_ID.search(raw, 0, ID_WITHIN)
     try:
         if found and raw.lstrip().startswith(b'{"id"'):
             literal = found.group(1)
@@ -186,7 +206,7 @@ def record_for(
             results=[_text_of(choice) for choice in body.get("choices") or []],
             tokens_in=usage.get("prompt_tokens"),
             tokens_out=usage.get("completion_tokens"),
-            cost=_cost(usage.get("estimated_cost")),
+            cost=cost_of(usage.get("estimated_cost")),
             request_id=response.get("request_id"),
         )
         return record
@@ -207,13 +227,6 @@ def _text_of(choice: Any) -> str:
     message = choice.get("message")
     text = message.get("content") if isinstance(message, dict) else choice.get("text")
     return text if isinstance(text, str) else ""
-
-
-def _cost(value: Any) -> float | None:
-    """The row's `usage.estimated_cost`, without float noise as history keeps costs."""
-    from llamactl.output.format import round_cost
-
-    return round_cost(float(value)) if isinstance(value, (int, float)) else None  # NaN, < 0: unknown
 
 
 def _body_error(response: dict) -> dict | None:
@@ -240,24 +253,23 @@ def collect(
     outputs, failures = IndexedRows(files["output"], lines), IndexedRows(files["error"], lines)
     if recorder is not None:
         recorder.read(files["input"])  # the prompts
-    tally, statuses = Tally(), array("b")
+    statuses, codes = array("b"), {status: code for code, status in enumerate(STATUSES)}
     batch_ids = [batch.get("id") for batch in job.batches]
-    encode = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
+    write = RecordWriter(job.id, batch_ids)  # the line's record as text
+    failed = failures.raw if failures.files else lambda index: None
     try:
         for index, (line, custom_id, part) in enumerate(
             zip(lines.numbers, lines.ids(), lines.parts, strict=True)
         ):
-            line_record = record_for(line, custom_id, job, outputs.get(index), failures.get(index))
-            line_record["batch_id"] = batch_ids[part - 1] if part <= len(batch_ids) else None
-            text = encode(line_record) + "\n"
+            text, status, results, outcome = write.line(
+                job, line, custom_id, part, outputs.raw(index), failed(index)
+            )
             out.write(text)
-            status = line_record["status"]
             if errors is not None and status != "ok":
                 errors.write(text)
-            setattr(tally, status, getattr(tally, status) + 1)
-            statuses.append(STATUSES.index(status))
+            statuses.append(codes[status])
             if recorder is not None:
-                recorder.add(part, custom_id, line_record)
+                recorder.add(part, custom_id, status, outcome, results)
         if recorder is not None:
             recorder.flush()
     finally:
@@ -268,7 +280,56 @@ def collect(
             if rows is not None:
                 rows.close()
     store.set_line_statuses(job.id, lines.numbers, [STATUSES[code] for code in statuses])
-    return tally
+    return Tally(*(statuses.count(code) for code in range(len(STATUSES))))
+
+
+OUTCOME = itemgetter("error", "tokens_in", "tokens_out", "cost", "request_id")  # of a record, for history
+
+
+class RecordWriter:
+    """A line's record as JSON text: any record through the encoder, and an answered row in
+    the API's usual shape written straight from its few values, to the same text (tests
+    check it for any row)."""
+
+    def __init__(self, job_id: str, batch_ids: list[Any]):
+        self.encode = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
+        self.batch_ids, job = batch_ids, self.encode(job_id)
+        # what ends an answered record, by part (the last: a part with no batch)
+        self.endings = [
+            f',"error":null,"job":{job},"batch_id":{self.encode(batch_id)}}}\n' for batch_id in batch_ids
+        ]
+        self.endings.append(f',"error":null,"job":{job},"batch_id":null}}\n')
+
+    def line(
+        self,
+        job: Job,
+        line: int,
+        custom_id: str,
+        part: int,
+        raw: bytes | None,
+        error_raw: bytes | None,
+        fast: bool = True,
+    ) -> tuple[str, str, list[str], tuple]:
+        """(record text, status, results, OUTCOME) of a line, from the bytes of its output
+        and error rows (None: it has none); `fast` False: always by decoding the rows."""
+        answer = canonical.answer(raw) if fast and raw is not None and error_raw is None else None
+        if answer is not None:
+            text, outcome = answer
+            return self.answered(line, custom_id, part, text, outcome), "ok", [text], outcome
+        row, error_row = (None if data is None else json_of(data) for data in (raw, error_raw))
+        record = record_for(line, custom_id, job, row, error_row)
+        record["batch_id"] = self.batch_ids[part - 1] if part <= len(self.batch_ids) else None
+        return self.encode(record) + "\n", record["status"], record["results"], OUTCOME(record)
+
+    def answered(self, line: int, custom_id: str, part: int, text: str, outcome: tuple) -> str:
+        """The record of an answered line with this text and OUTCOME."""
+        _, tokens_in, tokens_out, cost, request_id = outcome
+        ending = self.endings[part - 1] if part <= len(self.endings) else self.endings[-1]
+        return (
+            f'{{"line":{line},"custom_id":{STRING(custom_id)},"status":"ok","results":[{STRING(text)}],'
+            f'"tokens_in":{tokens_in},"tokens_out":{tokens_out},'
+            f'"cost":{"null" if cost is None else float.__repr__(cost)},"request_id":{STRING(request_id)}{ending}'
+        )
 
 
 def collect_job(env, store: JobStore, history, api, job: Job, output: str | None, errors: str | None) -> None:

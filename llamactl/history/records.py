@@ -132,27 +132,52 @@ FROM_COLUMN: dict[str, Callable[[Any], Any]] = {
 }
 
 
-def rows_like(prototype: HistoryRecord, varying: Sequence[str]) -> Callable[[Sequence[Any]], tuple[Any, ...]]:
+class RowsLike:
     """to_row for many records that are `prototype` but for the `varying` fields (a batch's
-    lines): given those fields' values, in that order, the row to_row would give for such a
-    record, without making the record. The other columns are the prototype's own row."""
-    constants = prototype.to_row()
-    varying = tuple(varying)
-    if not set(varying) <= set(INSERT_COLUMNS):
-        raise ValueError(f"not columns of a history row: {sorted(set(varying) - set(INSERT_COLUMNS))}")
-    order = [
-        varying.index(name) if name in varying else len(varying) + i for i, name in enumerate(INSERT_COLUMNS)
-    ]
-    pick = itemgetter(*order)
-    converted = [(i, TO_COLUMN[name]) for i, name in enumerate(varying) if name in TO_COLUMN]
+    lines): given those fields' values, in that order (`as_columns`: as the columns hold
+    them, TO_COLUMN's work done already), the row to_row would give for such a record,
+    without making the record. The other columns are the prototype's own row, but for
+    its NULL ones when `without_nulls`: a column left out of an INSERT is NULL too, and
+    binding fewer values a row is most of the cost of inserting it. `columns` names the
+    columns of the row, in its order."""
 
-    def row(values: Sequence[Any]) -> tuple[Any, ...]:
-        values = list(values)
-        for i, convert in converted:
-            values[i] = convert(values[i])
-        return pick((*values, *constants))
+    def __init__(
+        self,
+        prototype: HistoryRecord,
+        varying: Sequence[str],
+        as_columns: bool = False,
+        without_nulls: bool = False,
+    ):
+        varying = tuple(varying)
+        if not set(varying) <= set(INSERT_COLUMNS):
+            raise ValueError(f"not columns of a history row: {sorted(set(varying) - set(INSERT_COLUMNS))}")
+        constants = prototype.to_row()
+        self.columns = tuple(
+            name
+            for name, value in zip(INSERT_COLUMNS, constants, strict=True)
+            if name in varying or value is not None or not without_nulls
+        )
+        self.constants = tuple(
+            value for name, value in zip(INSERT_COLUMNS, constants, strict=True) if name in self.columns
+        )
+        self.pick = itemgetter(
+            *(
+                varying.index(name) if name in varying else len(varying) + i
+                for i, name in enumerate(self.columns)
+            )
+        )
+        self.converted = (
+            []
+            if as_columns
+            else [(i, TO_COLUMN[name]) for i, name in enumerate(varying) if name in TO_COLUMN]
+        )
 
-    return row
+    def __call__(self, values: Sequence[Any]) -> tuple[Any, ...]:
+        if self.converted:
+            values = list(values)
+            for i, convert in self.converted:
+                values[i] = convert(values[i])
+        return self.pick((*values, *self.constants))
 
 
 def local_time(timestamp: float) -> str:

@@ -27,7 +27,7 @@ from llamactl.history.conversations import (
 )
 from llamactl.history.migrations import MIGRATIONS
 from llamactl.history.queries import NO_FILTERS, Filters, Query, StatsRow
-from llamactl.history.records import HistoryRecord
+from llamactl.history.records import INSERT_COLUMNS, HistoryRecord
 
 HISTORY_FILENAME = "history.db"
 BUSY_TIMEOUT_SECONDS = 5.0
@@ -199,21 +199,23 @@ class HistoryStore:
         with write_transaction(self.db):
             return [self._insert(record) for record in records]
 
-    def add_rows(self, rows: Sequence[tuple[tuple[Any, ...], list[str], dict[str, Any]]]) -> range:
-        """add_all for records without messages (a batch's lines) given as (to_row's row,
-        results, fields): a statement a table, not three a record. The ids are consecutive
+    def add_rows(
+        self, rows: Sequence[tuple[tuple[Any, ...], list[str], str]], columns: Sequence[str] = INSERT_COLUMNS
+    ) -> range:
+        """add_all for records without messages (a batch's lines) given as (a row of these
+        columns, as to_row gives them; those left out are NULL, results, search_input of
+        its fields): a statement a table, not three a record. The ids are consecutive
         (AUTOINCREMENT inserts under the write lock), so they are counted back from the last."""
-        from llamactl.history.search_text import search_input
-
+        if not set(columns) <= set(INSERT_COLUMNS):
+            raise ValueError(f"not columns of a history row: {sorted(set(columns) - set(INSERT_COLUMNS))}")
+        insert = f"INSERT INTO requests ({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))})"
         with write_transaction(self.db):
-            self.db.executemany(queries.INSERT_RECORD, [row for row, _, _ in rows])
+            self.db.executemany(insert, [row for row, _, _ in rows])
             last = self.db.execute("SELECT last_insert_rowid()").fetchone()[0]
             pairs = list(zip(range(last - len(rows) + 1, last + 1), rows, strict=True))
             results = [(i, n, text) for i, (_, texts, _) in pairs for n, text in enumerate(texts)]
             self.db.executemany(INSERT_RESULT, results)
-            searched = [
-                (i, search_input(fields, []), search_output(texts)) for i, (_, texts, fields) in pairs
-            ]
+            searched = [(i, search, search_output(texts)) for i, (_, texts, search) in pairs]
             self.db.executemany(INSERT_SEARCH, searched)
         return range(last - len(rows) + 1, last + 1) if rows else range(0)
 
