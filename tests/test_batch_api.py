@@ -379,19 +379,18 @@ def test_a_job_submitted_before_the_compact_mapping_is_collected_from_its_rows(a
     line and no line_numbers; wait, results and --only-missing work on it as they did."""
     import sqlite3
 
-    from llamactl.history.migrations import MIGRATIONS
+    from llamactl.history.migrations import map_batch_lines_compactly
+    from tests.test_batch_jobs import kept_by_an_older_llamactl
 
     api.batch_plan = BatchPlan(rows_per_step=1, expire_after_rows=2)
     path = write(tmp_path, "".join(f'"prompt {n}"\n' for n in range(1, 5)))
     job = submit(path).stdout.strip()
+    kept_by_an_older_llamactl(home, map_batch_lines_compactly)
     with sqlite3.connect(home / "history.db") as db:  # the job as the older llamactl kept it
         db.executemany(
             "INSERT INTO batch_lines (job, line, custom_id, part, position) VALUES (?, ?, ?, 1, ?)",
             [(job, line, f"line-{line}", line - 1) for line in range(1, 5)],
         )
-        for column in ("line_numbers", "part_lines", "line_status"):
-            db.execute(f"ALTER TABLE batch_jobs DROP COLUMN {column}")
-        db.execute(f"PRAGMA user_version = {len(MIGRATIONS) - 1}")
     assert invoke(["batch", "wait", job, "--interval", "0"]).exit_code == 5
     collected = invoke(["batch", "results", job, "--output", str(tmp_path / "all.jsonl")])
     assert collected.exit_code == 5, collected.stderr

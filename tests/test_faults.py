@@ -107,6 +107,16 @@ def lock_history(home: Path):
     return blocker
 
 
+def refuse_batch_jobs(home: Path) -> None:
+    """A history database that refuses to record a job (as a full disk would)."""
+    from llamactl.history.store import HistoryStore
+
+    with HistoryStore.open(home / "history.db") as store:
+        store.db.execute(
+            "CREATE TRIGGER refused BEFORE INSERT ON batch_jobs BEGIN SELECT RAISE(ABORT, 'disk I/O error'); END"
+        )
+
+
 def home_is_a_file(home: Path) -> None:
     home.rmdir()
     home.write_text("not a directory\n")
@@ -1006,6 +1016,17 @@ FAULTS = [
         stdin=b'"tell me"\n',
         breaks=lambda home: hold(lock_history(home)),
         environ={"LLAMACTL_HISTORY_TIMEOUT": "0.2"},  # the lock outlasts any wait: no need for 5 s
+    ),
+    Fault(
+        "batch submit whose job the history database refuses to record",
+        Behavior(),
+        6,
+        -1,
+        None,
+        "was created on",
+        command=["batch", "submit", "-m", MODEL, "-"],
+        stdin=b'"tell me"\n',
+        breaks=refuse_batch_jobs,
     ),
     Fault(
         "models list --type that no model has",

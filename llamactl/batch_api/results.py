@@ -236,7 +236,7 @@ def collect(
 ) -> Tally:
     """Write every line's record to `out` in input order (failures also to `errors`), and
     hand each line to `recorder`, for history."""
-    lines = JobLines(store.lines(job.id))
+    lines = JobLines(store.lines(job.key))
     outputs, failures = IndexedRows(files["output"], lines), IndexedRows(files["error"], lines)
     if recorder is not None:
         recorder.read(files["input"])  # the prompts
@@ -267,7 +267,7 @@ def collect(
         for rows in (outputs, failures, recorder):
             if rows is not None:
                 rows.close()
-    store.set_line_statuses(job.id, lines.numbers, [STATUSES[code] for code in statuses])
+    store.set_line_statuses(job.key, lines.numbers, [STATUSES[code] for code in statuses])
     return tally
 
 
@@ -282,7 +282,7 @@ def collect_job(env, store: JobStore, history, api, job: Job, output: str | None
 
     out = env.output
     _check_ready(api, store, job)
-    directory = env.data_dir / "batch-jobs" / job.id
+    directory = env.data_dir / "batch-jobs" / job.directory
     ensure_private_dir(directory)
     recorder = recorder_for(env, history, job)
     files = download_all(api, job, directory, with_input=recorder is not None)  # the prompts, for history
@@ -302,7 +302,7 @@ def collect_job(env, store: JobStore, history, api, job: Job, output: str | None
                 )
             collected.keep_counts(directory, vars(tally))
     if recorder is not None:
-        store.mark_recorded(job.id)
+        store.mark_recorded(job.key)
     out.info(f"batch job {job.id}: {tally.ok} ok, {tally.error} failed, {tally.not_run} not run")
     if tally.error:
         raise ApiRejected(

@@ -64,7 +64,7 @@ def outcome_error(job: Job, store: JobStore) -> tuple[LlamactlError | None, list
         for part, batch in enumerate(job.batches, 1):
             for error in ((batch.get("errors") or {}).get("data") or [])[:20]:
                 line = error.get("line")
-                where = store.line_at(job.id, part, line) if isinstance(line, int) else None
+                where = store.line_at(job.key, part, line) if isinstance(line, int) else None
                 reasons.append(
                     (f"line {where}: " if where else "") + f"{error.get('message') or error.get('code')}"
                 )

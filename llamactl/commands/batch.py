@@ -36,7 +36,7 @@ def _session(env: Environment, needs_api: bool = True) -> Iterator[tuple]:
 
             api = BatchApi.connecting(env, require_token(env, warn=env.output.warn))
         try:
-            yield JobStore(history.db), history, api
+            yield JobStore(history.db, env.api_host), history, api
         finally:
             if api is not None:
                 api.close()
@@ -82,14 +82,14 @@ def submit(
     plan = SubmitPlan(source, conversion, _metadata(metadata or []), only_missing)
     with _session(env) as (store, _, api):
         try:
-            job_id = submit_job(env, plan, store, api, partial(upload_progress, out))
+            job_key = submit_job(env, plan, store, api, partial(upload_progress, out))
         except LinesRejected as exc:
             for problem in exc.problems[:20]:
                 out.warn(problem)
             if len(exc.problems) > 20:
                 out.warn(f"... and {len(exc.problems) - 20} more")
             raise
-        job = store.find(job_id)
+        job = store.job(job_key)
         if not wait_too:
             _print_submitted(env, job, json_output)
             return
