@@ -213,6 +213,13 @@ class Environment:
         """LLAMACTL_HOME, else the platform's cache directory: the model list."""
         return self._platform_dir("user_cache_dir")
 
+    def host_cache(self, kind: str) -> Path:
+        """`<kind>-<api host>.json` in the cache directory: what one API host told us
+        (its model list, its models' schemas), kept apart from every other host's."""
+        import re
+
+        return self.cache_dir / f"{kind}-{re.sub(r'[^A-Za-z0-9.-]', '_', self.api_host)}.json"
+
     def _platform_dir(self, kind: str) -> Path:
         """LLAMACTL_HOME (from `environ`) wins; otherwise platformdirs decides: XDG on Linux
         (honouring XDG_*_HOME from the process environment), ~/Library on macOS,
