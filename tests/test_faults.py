@@ -1110,6 +1110,15 @@ FAULTS = [
         command=["history", "list", "-n", "99999999999999999999999"],
     ),
     Fault(
+        "history list -n 0 (out of its range)",
+        None,
+        2,
+        -1,
+        None,
+        "-n/--limit: must be at least 1, got 0",
+        command=["history", "list", "-n", "0"],
+    ),
+    Fault(
         "the input given twice (-i input= and PROMPT)",
         stream(),
         2,
