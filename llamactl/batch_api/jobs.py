@@ -48,6 +48,12 @@ class Job:
     def done(self) -> bool:
         return len(self.batches) == self.parts and all(batch.get("status") in DONE for batch in self.batches)
 
+    @property
+    def ended_early(self) -> bool:
+        """Some batch expired or was cancelled: the API then counts the rows that never ran
+        as failed, where `results` lists them as not_run."""
+        return any(batch.get("status") in ("expired", "cancelled") for batch in self.batches)
+
     def counts(self) -> dict[str, int]:
         """completed/failed/total over the job's batches (0 where the API has none yet)."""
         totals = {"total": 0, "completed": 0, "failed": 0}
@@ -330,6 +336,11 @@ class JobStore:
 
     def mark_recorded(self, job_key: int) -> None:
         self.db.execute("UPDATE batch_jobs SET results_recorded = 1 WHERE key = ?", (job_key,))
+
+
+def job_folder(env, job: Job):
+    """Where a job's downloads and kept records live (a Path under the data directory)."""
+    return env.data_dir / "batch-jobs" / job.directory
 
 
 def job_json(job: Job) -> dict[str, Any]:

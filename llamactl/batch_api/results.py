@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 from llamactl.batch_api import collected
 from llamactl.batch_api.collected import STATUSES, Tee, TextSink
-from llamactl.batch_api.jobs import Job, JobStore
+from llamactl.batch_api.jobs import Job, JobStore, job_folder
 
 if TYPE_CHECKING:
     from llamactl.batch_api.recorded import HistoryRecorder
@@ -282,7 +282,7 @@ def collect_job(env, store: JobStore, history, api, job: Job, output: str | None
 
     out = env.output
     _check_ready(api, store, job)
-    directory = env.data_dir / "batch-jobs" / job.directory
+    directory = job_folder(env, job)
     ensure_private_dir(directory)
     recorder = recorder_for(env, history, job)
     files = download_all(api, job, directory, with_input=recorder is not None)  # the prompts, for history
