@@ -162,3 +162,27 @@ def test_a_job_collected_before_the_local_keys_is_collected_again_from_its_folde
     assert later.exit_code == 0, later.stderr
     with sqlite3.connect(home / "history.db") as db:
         assert db.execute("SELECT directory FROM batch_jobs WHERE key = 2").fetchone() == ("job-2",)
+
+
+def test_a_first_collection_cut_between_its_commits_records_each_line_once_when_run_again(
+    api, home, tmp_path, monkeypatch
+):
+    """Its first chunk was committed when the second failed: collecting again must not
+    record the first chunk's lines a second time."""
+    from llamactl.batch_api import recorded
+
+    monkeypatch.setattr(recorded, "HISTORY_CHUNK", 1)  # a commit a line
+    job = submit(tmp_path, '"one"\n"two"\n"three"\n').stdout.strip()
+    assert invoke(["batch", "wait", job, "--interval", "0"]).exit_code == 0
+    refuse_inserts(home, "requests", "(SELECT count(*) FROM requests) >= 1")  # the second commit fails
+    cut = invoke(["batch", "results", job])
+    assert cut.exit_code == 6 and "disk I/O error" in cut.stderr
+    with sqlite3.connect(home / "history.db") as db:
+        assert db.execute("SELECT count(*) FROM requests").fetchone() == (1,)  # the first line's
+        db.execute("DROP TRIGGER refused")
+    again = invoke(["batch", "results", job])
+    assert again.exit_code == 0, again.stderr
+    listed = json.loads(invoke(["history", "list", "--batch", job, "--json"]).stdout)
+    assert sorted(row["fields"]["input"] for row in listed) == ["one", "three", "two"]
+    found = json.loads(invoke(["history", "search", "one", "--json"]).stdout)
+    assert [row["fields"]["input"] for row in found] == ["one"]  # the search index has it once too
