@@ -18,17 +18,16 @@ from typing import Any
 from llamactl.errors import UsageError
 
 DONE = ("completed", "failed", "expired", "cancelled")  # a batch's final statuses
-# Job's fields from key to parts, as batch_jobs stores them (metadata on is decoded)
-JobColumns = tuple[int, str, float, str, str, str, "str | None", str, int, int]
+# Job's fields from id to parts, as batch_jobs stores them (metadata on is decoded)
+JobColumns = tuple[str, float, str, str, str, "str | None", str, int, int]
 JOB_COLUMNS = (
-    "key, id, created_at, api_host, model, endpoint, input_path, input_sha256, lines, parts,"
-    " metadata, status, results_recorded, directory"
+    "id, created_at, api_host, model, endpoint, input_path, input_sha256, lines, parts,"
+    " metadata, status, results_recorded, key, directory"
 )
 
 
 @dataclass
 class Job:
-    key: int  # this machine's: the id is the API's, and another API may give the same one
     id: str
     created_at: float
     api_host: str
@@ -42,7 +41,8 @@ class Job:
     status: str
     results_recorded: bool
     batches: list[dict]  # the last batch object seen of each part, in part order
-    directory: str  # where its downloads are kept, under batch-jobs/
+    key: int = 0  # this machine's (0: not stored): the id is the API's, and another API may give the same one
+    directory: str = ""  # where its downloads are kept, under batch-jobs/
 
     @property
     def done(self) -> bool:
@@ -258,9 +258,9 @@ class JobStore:
                 "SELECT object FROM batch_parts WHERE job = ? ORDER BY part", (job_key,)
             )
         ]
-        columns: JobColumns = row[:10]
-        metadata = json.loads(row[10]) if row[10] else None
-        return Job(*columns, metadata, row[11], bool(row[12]), batches, row[13])
+        columns: JobColumns = row[:9]
+        metadata = json.loads(row[9]) if row[9] else None
+        return Job(*columns, metadata, row[10], bool(row[11]), batches, key=row[12], directory=row[13])
 
     def lines(self, job_key: int) -> Iterator[tuple[int, str, int, int, str | None]]:
         """(line, custom_id, part, position, status) of every line, in input order."""
