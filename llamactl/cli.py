@@ -252,7 +252,9 @@ def _report_usage_error(exc: Any, args: list[str] | None = None) -> int:
         from llamactl.inference.field_names import option_hint
 
         hint = option_hint(misplaced) or hint
-    report(Environment(), exc.format_message(), hint)
+    from llamactl.commands.bad_value import usage_message
+
+    report(Environment(), usage_message(exc), hint)
     return getattr(exc, "exit_code", ExitCode.USAGE)
 
 

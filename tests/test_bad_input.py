@@ -71,3 +71,28 @@ def test_arbitrary_input_never_crashes(api, items, prompt, stdin, stream):
     if run.exit_code:  # warnings about -i fields the model lacks may come first
         messages = [line for line in run.stderr.splitlines() if not line.startswith("warning: -i ")]
         assert messages and messages[0].startswith("error: "), run.stderr
+
+
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["history", "list", "-n", "0"], "-n/--limit: must be at least 1, got 0"),
+        (["history", "list", "-n", "ten"], "-n/--limit: expected a whole number, got 'ten'"),
+        (["history", "show", "abc"], "ID: expected a whole number, got 'abc'"),
+        (["infer", "-m", MODEL, "--timeout", "0", "hi"], "--timeout: must be at least 0.1, got 0.0"),
+        (["infer", "-m", MODEL, "--retries", "1.5", "hi"], "--retries: expected a whole number, got '1.5'"),
+        (
+            ["infer", "-m", MODEL, "--batch", "-", "--concurrency", "65"],
+            "--concurrency: must be from 1 to 64, got 65",
+        ),
+        (["batch", "wait", "x", "--timeout", "-1"], "--timeout: must be at least 0, got -1.0"),
+        (["batch", "wait", "x", "--interval", "soon"], "--interval: expected a number, got 'soon'"),
+    ],
+)
+def test_a_value_out_of_range_or_of_the_wrong_type_reads_as_llamactls_own_errors(api, args, message):
+    """Click's `Invalid value for '-n' / '--limit': 0 is not in the range x>=1.` in llamactl's words."""
+    run = invoke(args, input="")
+    command = " ".join(word for word in args[:2] if not word.startswith("-"))
+    assert (run.exit_code, run.stdout) == (2, "")
+    assert run.stderr == f"error: {message}\nhint: see 'llamactl {command} --help'\n"
+    assert api.requests == []

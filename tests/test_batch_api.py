@@ -302,7 +302,7 @@ def test_an_expired_job_lists_what_did_not_run_and_only_missing_sends_just_that(
     job = submit(path).stdout.strip()
     waited = invoke(["batch", "wait", job, "--interval", "0"])
     assert waited.exit_code == 5
-    assert f"batch job {job} expired with 2 of 4 lines done" in waited.stderr
+    assert f"batch job {job} expired before all its lines ran: 2 ok, 0 failed, 2 not run" in waited.stderr
     errors = tmp_path / "missing.jsonl"
     collected = invoke(
         ["batch", "results", job, "--output", str(tmp_path / "all.jsonl"), "--errors", str(errors)]
@@ -329,6 +329,33 @@ def batch_lines_rows(home) -> list[tuple]:
         return db.execute(
             "SELECT line, custom_id, part, position, status FROM batch_lines ORDER BY line"
         ).fetchall()
+
+
+@pytest.mark.parametrize("ending", ["expired", "cancelled"])
+def test_wait_status_and_results_agree_on_what_failed_and_what_did_not_run(api, tmp_path, ending):
+    """The API counts the rows an expired or cancelled batch never ran as failed; wait, like
+    results, tells them from the line that did fail (and results reuses wait's download)."""
+    api.batch_plan = BatchPlan(rows_per_step=1, expire_after_rows=2 if ending == "expired" else None)
+    lines = [
+        {"custom_id": "a", "body": {"model": MODEL, "messages": [{"role": "user", "content": "hi"}]}},
+        {"custom_id": "b", "body": {"model": MODEL, "prompt": "no messages"}},  # this row fails
+        {"custom_id": "c", "body": {"model": MODEL, "messages": [{"role": "user", "content": "late"}]}},
+    ]
+    path = write(tmp_path, "".join(json.dumps(line) + "\n" for line in lines))
+    job = submitted(api, tmp_path, path.read_text(), "--batch-format", "openai")
+    if ending == "cancelled":
+        api.batch_steps(4)  # validated (two steps), then two rows run before the cancel
+        assert invoke(["batch", "cancel", job]).exit_code == 0
+    waited = invoke(["batch", "wait", job, "--interval", "0"])
+    assert waited.exit_code == 5
+    tally = "1 ok, 1 failed, 1 not run"
+    assert f"batch job {job} {ending} before all its lines ran: {tally}" in waited.stderr
+    assert f"{ending}, 1/3 done, 2 failed or not run" in waited.stderr  # the API's counts, said as such
+    assert "1/3 done, 2 failed or not run" in invoke(["batch", "status", job]).stdout
+    collected = invoke(["batch", "results", job])
+    assert f"batch job {job}: {tally}" in collected.stderr
+    assert [row["status"] for row in records(collected.stdout)] == ["ok", "error", "not_run"]
+    assert len([r for r in api.requests if r.path.endswith("_error/content")]) == 1
 
 
 def test_a_line_n_job_keeps_a_row_only_for_each_line_whose_status_is_not_the_common_one(
@@ -379,19 +406,18 @@ def test_a_job_submitted_before_the_compact_mapping_is_collected_from_its_rows(a
     line and no line_numbers; wait, results and --only-missing work on it as they did."""
     import sqlite3
 
-    from llamactl.history.migrations import MIGRATIONS, map_batch_lines_compactly
+    from llamactl.history.migrations import map_batch_lines_compactly
+    from tests.test_batch_jobs import kept_by_an_older_llamactl
 
     api.batch_plan = BatchPlan(rows_per_step=1, expire_after_rows=2)
     path = write(tmp_path, "".join(f'"prompt {n}"\n' for n in range(1, 5)))
     job = submit(path).stdout.strip()
+    kept_by_an_older_llamactl(home, map_batch_lines_compactly)
     with sqlite3.connect(home / "history.db") as db:  # the job as the older llamactl kept it
         db.executemany(
             "INSERT INTO batch_lines (job, line, custom_id, part, position) VALUES (?, ?, ?, 1, ?)",
             [(job, line, f"line-{line}", line - 1) for line in range(1, 5)],
         )
-        for column in ("line_numbers", "part_lines", "line_status"):
-            db.execute(f"ALTER TABLE batch_jobs DROP COLUMN {column}")
-        db.execute(f"PRAGMA user_version = {MIGRATIONS.index(map_batch_lines_compactly)}")
     assert invoke(["batch", "wait", job, "--interval", "0"]).exit_code == 5
     collected = invoke(["batch", "results", job, "--output", str(tmp_path / "all.jsonl")])
     assert collected.exit_code == 5, collected.stderr

@@ -136,6 +136,27 @@ def test_a_failed_piped_turn_ends_with_its_exit_code_and_keeps_the_turns_before(
     assert [turn["status"] for turn in exported(env)] == ["ok", "error"]
 
 
+def test_cost_counts_what_was_billed_and_shows_unknown_figures_as_unknown(api):
+    """A turn the API refused was not billed; one cut before its usage was, by an amount
+    not known: the totals are the first turn's, marked `+` (at least)."""
+    api.queue(
+        Behavior(), Behavior(status=422, message="bad field"), Behavior(tokens=["Par", "tial"], cut_after=1)
+    )
+    result = terminal(["-m", MODEL], "one\ntwo\nthree\n/cost\n")
+    first = json.loads(invoke(["history", "list", "--json"]).stdout)[-1]
+    assert first["status"] == "ok" and first["tokens_in"] and first["cost"]
+    totals = f"2 turns, {first['tokens_in']}+ in / {first['tokens_out'] + 1} out tokens, $"  # 1 more came
+    assert f"conversation 1: {totals}" in result.stderr, result.stderr
+    (line,) = [line for line in result.stderr.splitlines() if line.startswith("conversation 1: ")]
+    assert line.endswith("+ so far")  # the cut turn's cost is unknown: the first's, at least
+
+
+def test_cost_of_turns_whose_figures_are_all_unknown_says_so(api):
+    api.queue(Behavior(tokens=["Par", "tial"], cut_after=1))
+    result = terminal(["-m", MODEL], "one\n/cost\n")
+    assert "conversation 1: 1 turn, ? in / 1 out tokens, n/a so far" in result.stderr, result.stderr  # 1 came
+
+
 def terminal(args: list[str], typed: str):
     """`llamactl chat ARGS` in-process, as on a terminal, with `typed` as the keyboard."""
     from typer.testing import CliRunner
@@ -185,7 +206,9 @@ def test_in_chat_commands(api, tmp_path):
     assert "/retry" in result.stderr and "end a line with \\ to go on" in result.stderr  # /help
     assert saved.read_text() == answer("Name a llama") + "\n"
     assert "error: unknown command /nope\nhint: /help lists the commands\n" in result.stderr
-    assert "conversation 1: 3 turns, " in result.stderr  # /cost
+    assert (
+        "conversation 1: 2 turns (3 requests billed), " in result.stderr
+    )  # /cost: /retry's first answer too
     turns = [json.loads(line) for line in invoke(["history", "export"]).stdout.splitlines()]
     assert [(turn["conversation_id"], turn["model"], turn["messages"]) for turn in turns] == [
         (

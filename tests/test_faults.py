@@ -108,6 +108,16 @@ def lock_history(home: Path):
     return blocker
 
 
+def refuse_batch_jobs(home: Path) -> None:
+    """A history database that refuses to record a job (as a full disk would)."""
+    from llamactl.history.store import HistoryStore
+
+    with HistoryStore.open(home / "history.db") as store:
+        store.db.execute(
+            "CREATE TRIGGER refused BEFORE INSERT ON batch_jobs BEGIN SELECT RAISE(ABORT, 'disk I/O error'); END"
+        )
+
+
 def home_is_a_file(home: Path) -> None:
     home.rmdir()
     home.write_text("not a directory\n")
@@ -1009,6 +1019,17 @@ FAULTS = [
         environ={"LLAMACTL_HISTORY_TIMEOUT": "0.2"},  # the lock outlasts any wait: no need for 5 s
     ),
     Fault(
+        "batch submit whose job the history database refuses to record",
+        Behavior(),
+        6,
+        -1,
+        None,
+        "was created on",
+        command=["batch", "submit", "-m", MODEL, "-"],
+        stdin=b'"tell me"\n',
+        breaks=refuse_batch_jobs,
+    ),
+    Fault(
         "models list --type that no model has",
         Behavior(),
         2,
@@ -1088,6 +1109,15 @@ FAULTS = [
         None,
         "",
         command=["history", "list", "-n", "99999999999999999999999"],
+    ),
+    Fault(
+        "history list -n 0 (out of its range)",
+        None,
+        2,
+        -1,
+        None,
+        "-n/--limit: must be at least 1, got 0",
+        command=["history", "list", "-n", "0"],
     ),
     Fault(
         "the input given twice (-i input= and PROMPT)",

@@ -7,6 +7,8 @@ import json
 import signal
 import time
 
+import pytest
+
 from tests.emulator import Behavior
 from tests.helpers import HANG_GUARD, exit_code, invoke, start_llamactl
 
@@ -133,6 +135,26 @@ def test_the_embeddings_hint_works_as_written_with_no_warning(api):
     assert run.exit_code == 0, run.stderr
     assert len(json.loads(run.stdout)["embeddings"]) == 1
     assert "warning" not in run.stderr  # inputs is the embeddings' field, not a misspelt input
+
+
+@pytest.mark.parametrize(
+    "model, field, answer",
+    [
+        ("BAAI/bge-large-en-v1.5", 'inputs=["hi"]', "embeddings"),
+        ("stabilityai/stable-diffusion-2-1", "prompt=a cat", "images"),
+        ("hexgrad/Kokoro-82M", "text=hello", "audio"),
+    ],
+)
+def test_another_kind_of_models_answer_without_json_is_printed_as_json(api, model, field, answer):
+    """It was billed: it is shown as --json shows it, not dropped with exit 5."""
+    run = invoke(["infer", "-m", model, "-i", field])
+    assert run.exit_code == 0, run.stderr
+    printed = json.loads(run.stdout)
+    asked = json.loads(invoke(["infer", "-m", model, "-i", field, "--json"]).stdout)
+    assert printed[answer] == asked[answer] and printed.keys() == asked.keys()
+    assert run.stderr.startswith(f"{model} · ")  # the summary, and nothing else
+    (recorded,) = json.loads(invoke(["history", "list", "--json", "-n", "2"]).stdout)[1:]
+    assert recorded["status"] == "ok"
 
 
 def test_a_base_url_with_a_path_is_refused_before_sending(api):

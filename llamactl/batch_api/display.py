@@ -16,8 +16,11 @@ LOG_EVERY = 60.0  # seconds between two plain progress lines
 
 
 def counts_text(job: Job) -> str:
+    """`3/4 done, 1 failed`, as the API counts; once a batch expired or was cancelled its
+    `failed` holds the rows that never ran too (`batch wait` and `results` tell them apart)."""
     counts = job.counts()
-    return f"{counts['completed']}/{counts['total']} done, {counts['failed']} failed"
+    failed = "failed or not run" if job.ended_early else "failed"
+    return f"{counts['completed']}/{counts['total']} done, {counts['failed']} {failed}"
 
 
 def short_time(timestamp: float) -> str:

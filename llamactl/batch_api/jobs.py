@@ -1,7 +1,8 @@
-"""The jobs `llamactl batch` submitted, kept in the history database (migration
-`add_batch_jobs`) so that `list`, `status`, `wait` and `results` work from any shell and
-after a reboot. A job is one input sent as one or more batches; its id is its first
-batch's id, and any of its batch ids names it too."""
+"""The jobs `llamactl batch` submitted, kept in the history database (migrations
+`add_batch_jobs`, `key_batch_jobs_locally`) so that `list`, `status`, `wait` and `results`
+work from any shell and after a reboot. A job is one input sent as one or more batches;
+its id is its first batch's id, and any of its batch ids names it too, at the API host it
+was sent to (two hosts may give the same id: this machine keys a job by a number of its own)."""
 
 from __future__ import annotations
 
@@ -19,6 +20,10 @@ from llamactl.errors import UsageError
 DONE = ("completed", "failed", "expired", "cancelled")  # a batch's final statuses
 # Job's fields from id to parts, as batch_jobs stores them (metadata on is decoded)
 JobColumns = tuple[str, float, str, str, str, "str | None", str, int, int]
+JOB_COLUMNS = (
+    "id, created_at, api_host, model, endpoint, input_path, input_sha256, lines, parts,"
+    " metadata, status, results_recorded, key, directory"
+)
 
 
 @dataclass
@@ -36,10 +41,18 @@ class Job:
     status: str
     results_recorded: bool
     batches: list[dict]  # the last batch object seen of each part, in part order
+    key: int = 0  # this machine's (0: not stored): the id is the API's, and another API may give the same one
+    directory: str = ""  # where its downloads are kept, under batch-jobs/
 
     @property
     def done(self) -> bool:
         return len(self.batches) == self.parts and all(batch.get("status") in DONE for batch in self.batches)
+
+    @property
+    def ended_early(self) -> bool:
+        """Some batch expired or was cancelled: the API then counts the rows that never ran
+        as failed, where `results` lists them as not_run."""
+        return any(batch.get("status") in ("expired", "cancelled") for batch in self.batches)
 
     def counts(self) -> dict[str, int]:
         """completed/failed/total over the job's batches (0 where the API has none yet)."""
@@ -115,16 +128,16 @@ class LineMap:
 
 
 class JobStore:
-    """Reads and writes jobs on an open history connection."""
+    """Reads and writes jobs on an open history connection; `api_host`'s jobs are the ones
+    found by id and listed (another host's batch ids mean nothing to this one)."""
 
-    def __init__(self, db):
-        self.db = db
+    def __init__(self, db, api_host: str):
+        self.db, self.api_host = db, api_host
 
     def add_job(
         self,
         batch: dict,
         *,
-        api_host: str,
         model: str,
         endpoint: str,
         input_path: str | None,
@@ -135,24 +148,23 @@ class JobStore:
         numbers: array,
         part_lines: list[int],
         custom_ids: list[str] | None,
-    ) -> str:
+    ) -> int:
         """Record a job at its first batch, with where each line went: the input line of
         every converted line in order (`numbers`), the lines of each part, and their
         custom_ids (None: each is `line-N`, and the mapping takes three columns, not a row a
-        line)."""
+        line). Returns the job's key."""
         from llamactl.history.store import write_transaction
 
-        job_id = batch["id"]
         compact = LineMap(numbers, part_lines) if custom_ids is None else None
         with write_transaction(self.db):
-            self.db.execute(
+            job_key = self.db.execute(
                 "INSERT INTO batch_jobs (id, created_at, api_host, model, endpoint, input_path, input_sha256,"
-                " lines, parts, metadata, status, line_numbers, part_lines)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                " lines, parts, metadata, status, line_numbers, part_lines, directory)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, '')",
                 (
-                    job_id,
+                    batch["id"],
                     time.time(),
-                    api_host,
+                    self.api_host,
                     model,
                     endpoint,
                     input_path,
@@ -164,29 +176,30 @@ class JobStore:
                     compact.blob() if compact else None,
                     json.dumps(part_lines) if compact else None,
                 ),
-            )
-            self._add_part(job_id, 1, batch)
+            ).lastrowid
+            self.db.execute("UPDATE batch_jobs SET directory = 'job-' || key WHERE key = ?", (job_key,))
+            self._add_part(job_key, 1, batch)
             if custom_ids is not None:
                 places = LineMap(numbers, part_lines).places()
                 self.db.executemany(
                     "INSERT INTO batch_lines (job, line, custom_id, part, position) VALUES (?, ?, ?, ?, ?)",
                     (
-                        (job_id, line, custom_id, part, position)
+                        (job_key, line, custom_id, part, position)
                         for (line, part, position), custom_id in zip(places, custom_ids, strict=True)
                     ),
                 )
-        return job_id
+        return job_key
 
-    def add_part(self, job_id: str, part: int, batch: dict) -> None:
+    def add_part(self, job_key: int, part: int, batch: dict) -> None:
         from llamactl.history.store import write_transaction
 
         with write_transaction(self.db):
-            self._add_part(job_id, part, batch)
+            self._add_part(job_key, part, batch)
 
-    def _add_part(self, job_id: str, part: int, batch: dict) -> None:
+    def _add_part(self, job_key: int, part: int, batch: dict) -> None:
         self.db.execute(
             "INSERT INTO batch_parts (job, part, batch_id, input_file_id, object) VALUES (?, ?, ?, ?, ?)",
-            (job_id, part, batch["id"], batch.get("input_file_id") or "", json.dumps(batch)),
+            (job_key, part, batch["id"], batch.get("input_file_id") or "", json.dumps(batch)),
         )
 
     def update(self, job: Job, batch: dict) -> None:
@@ -196,70 +209,87 @@ class JobStore:
                 job.batches[index] = batch
         job.status = job_status(job.batches, job.parts)
         self.db.execute(
-            "UPDATE batch_parts SET object = ? WHERE batch_id = ?", (json.dumps(batch), batch["id"])
+            "UPDATE batch_parts SET object = ? WHERE job = ? AND batch_id = ?",
+            (json.dumps(batch), job.key, batch["id"]),
         )
-        self.db.execute("UPDATE batch_jobs SET status = ? WHERE id = ?", (job.status, job.id))
+        self.db.execute("UPDATE batch_jobs SET status = ? WHERE key = ?", (job.status, job.key))
 
     def find(self, name: str) -> Job:
-        """The job with this id, or the job one of whose batches has it (UsageError if none)."""
+        """This host's newest job with this id, or one of whose batches has it (UsageError
+        if none)."""
         row = self.db.execute(
-            "SELECT job FROM batch_parts WHERE batch_id = ? UNION SELECT id FROM batch_jobs WHERE id = ?",
+            "SELECT key FROM batch_jobs WHERE api_host = ? AND (id = ? OR key IN"
+            " (SELECT job FROM batch_parts WHERE batch_id = ?)) ORDER BY created_at DESC, key DESC",
+            (self.api_host, name, name),
+        ).fetchone()
+        if row is not None:
+            return self.job(row[0])
+        elsewhere = self.db.execute(
+            "SELECT api_host FROM batch_jobs WHERE id = ? OR key IN"
+            " (SELECT job FROM batch_parts WHERE batch_id = ?) ORDER BY created_at DESC",
             (name, name),
         ).fetchone()
-        if row is None:
+        if elsewhere is not None:
             raise UsageError(
-                f"no batch job {name!r} was submitted from this machine",
-                hint="'llamactl batch list' shows the jobs this machine knows",
+                f"batch job {name!r} was submitted to {elsewhere[0]}, not to {self.api_host}",
+                hint="point llamactl at that API (--api-url or DEEPINFRA_HOST) to follow it",
             )
-        return self._job(row[0])
+        raise UsageError(
+            f"no batch job {name!r} was submitted from this machine to {self.api_host}",
+            hint="'llamactl batch list' shows the jobs this machine knows",
+        )
 
     def jobs(self, limit: int | None = None) -> list[Job]:
-        ids = [row[0] for row in self.db.execute("SELECT id FROM batch_jobs ORDER BY created_at DESC, id")]
-        return [self._job(job_id) for job_id in ids[:limit]]
+        """This host's jobs, newest first."""
+        keys = [
+            row[0]
+            for row in self.db.execute(
+                "SELECT key FROM batch_jobs WHERE api_host = ? ORDER BY created_at DESC, key DESC",
+                (self.api_host,),
+            )
+        ]
+        return [self.job(key) for key in keys[:limit]]
 
-    def _job(self, job_id: str) -> Job:
-        row = self.db.execute(
-            "SELECT id, created_at, api_host, model, endpoint, input_path, input_sha256, lines, parts,"
-            " metadata, status, results_recorded FROM batch_jobs WHERE id = ?",
-            (job_id,),
-        ).fetchone()
+    def job(self, job_key: int) -> Job:
+        row = self.db.execute(f"SELECT {JOB_COLUMNS} FROM batch_jobs WHERE key = ?", (job_key,)).fetchone()
         batches = [
             json.loads(text)
             for (text,) in self.db.execute(
-                "SELECT object FROM batch_parts WHERE job = ? ORDER BY part", (job_id,)
+                "SELECT object FROM batch_parts WHERE job = ? ORDER BY part", (job_key,)
             )
         ]
         columns: JobColumns = row[:9]
-        return Job(*columns, json.loads(row[9]) if row[9] else None, row[10], bool(row[11]), batches)
+        metadata = json.loads(row[9]) if row[9] else None
+        return Job(*columns, metadata, row[10], bool(row[11]), batches, key=row[12], directory=row[13])
 
-    def lines(self, job_id: str) -> Iterator[tuple[int, str, int, int, str | None]]:
+    def lines(self, job_key: int) -> Iterator[tuple[int, str, int, int, str | None]]:
         """(line, custom_id, part, position, status) of every line, in input order."""
-        mapped = self._line_map(job_id)
+        mapped = self._line_map(job_key)
         if mapped is None:
             yield from self.db.execute(
                 "SELECT line, custom_id, part, position, status FROM batch_lines WHERE job = ? ORDER BY line",
-                (job_id,),
+                (job_key,),
             )
             return
         mapping, common = mapped
-        differing = dict(self.db.execute("SELECT line, status FROM batch_lines WHERE job = ?", (job_id,)))
+        differing = dict(self.db.execute("SELECT line, status FROM batch_lines WHERE job = ?", (job_key,)))
         numbers = mapping.numbers
         statuses = map(differing.get, numbers, repeat(common)) if differing else repeat(common)
         yield from zip(
             numbers, map("line-{}".format, numbers), *mapping.parts_and_positions(), statuses, strict=False
         )  # statuses may repeat for ever; the others have a line each
 
-    def line_at(self, job_id: str, part: int, position: int) -> int | None:
-        mapped = self._line_map(job_id)
+    def line_at(self, job_key: int, part: int, position: int) -> int | None:
+        mapped = self._line_map(job_key)
         if mapped is not None:
             return mapped[0].line_at(part, position)
         row = self.db.execute(
             "SELECT line FROM batch_lines WHERE job = ? AND part = ? AND position = ?",
-            (job_id, part, position),
+            (job_key, part, position),
         ).fetchone()
         return row[0] if row else None
 
-    def set_line_statuses(self, job_id: str, lines: Sequence[int], statuses: Sequence[str]) -> None:
+    def set_line_statuses(self, job_key: int, lines: Sequence[int], statuses: Sequence[str]) -> None:
         """Each line's status: the commonest one set on the whole job at once, then the
         lines that differ one by one (a 50,000-line job is mostly `ok`)."""
         from collections import Counter
@@ -267,51 +297,57 @@ class JobStore:
         from llamactl.history.store import write_transaction
 
         common = Counter(statuses).most_common(1)[0][0] if statuses else None
-        mapped = self._line_map(job_id)
+        mapped = self._line_map(job_key)
         with write_transaction(self.db):
             if mapped is not None:  # the common status on the job, a row for each other line
                 differing = {
                     line: status for line, status in zip(lines, statuses, strict=True) if status != common
                 }
-                self.db.execute("UPDATE batch_jobs SET line_status = ? WHERE id = ?", (common, job_id))
-                self.db.execute("DELETE FROM batch_lines WHERE job = ?", (job_id,))
+                self.db.execute("UPDATE batch_jobs SET line_status = ? WHERE key = ?", (common, job_key))
+                self.db.execute("DELETE FROM batch_lines WHERE job = ?", (job_key,))
                 self.db.executemany(
                     "INSERT INTO batch_lines (job, line, custom_id, part, position, status) VALUES (?, ?, ?, ?, ?, ?)",
                     (
-                        (job_id, line, f"line-{line}", part, position, differing[line])
+                        (job_key, line, f"line-{line}", part, position, differing[line])
                         for line, part, position in mapped[0].places()
                         if line in differing
                     ),
                 )
                 return
-            self.db.execute("UPDATE batch_lines SET status = ? WHERE job = ?", (common, job_id))
+            self.db.execute("UPDATE batch_lines SET status = ? WHERE job = ?", (common, job_key))
             self.db.executemany(
                 "UPDATE batch_lines SET status = ? WHERE job = ? AND line = ?",
                 (
-                    (status, job_id, line)
+                    (status, job_key, line)
                     for line, status in zip(lines, statuses, strict=True)
                     if status != common
                 ),
             )
 
-    def _line_map(self, job_id: str) -> tuple[LineMap, str | None] | None:
+    def _line_map(self, job_key: int) -> tuple[LineMap, str | None] | None:
         """A line-N job's mapping and its lines' common status; None for a job whose every
         line has a batch_lines row (custom_ids of its own, or submitted before the columns)."""
         row = self.db.execute(
-            "SELECT line_numbers, part_lines, line_status FROM batch_jobs WHERE id = ?", (job_id,)
+            "SELECT line_numbers, part_lines, line_status FROM batch_jobs WHERE key = ?", (job_key,)
         ).fetchone()
         if row is None or row[0] is None:
             return None
         return LineMap.load(row[0], json.loads(row[1])), row[2]
 
-    def mark_recorded(self, job_id: str) -> None:
-        self.db.execute("UPDATE batch_jobs SET results_recorded = 1 WHERE id = ?", (job_id,))
+    def mark_recorded(self, job_key: int) -> None:
+        self.db.execute("UPDATE batch_jobs SET results_recorded = 1 WHERE key = ?", (job_key,))
+
+
+def job_folder(env, job: Job):
+    """Where a job's downloads and kept records live (a Path under the data directory)."""
+    return env.data_dir / "batch-jobs" / job.directory
 
 
 def job_json(job: Job) -> dict[str, Any]:
     """What `--json` shows of a job: our tracking, and the API's batch objects."""
     return {
         "id": job.id,
+        "api_host": job.api_host,
         "status": job.status,
         "model": job.model,
         "endpoint": job.endpoint,

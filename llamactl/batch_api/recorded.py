@@ -123,5 +123,10 @@ def recorder_for(env, history, job) -> HistoryRecorder | None:
 
     if job.results_recorded or history_disabled(env):
         return None
-    ended = max((batch.get("completed_at") or batch.get("expired_at") or 0) for batch in job.batches)
+    ended = max(
+        (batch.get("completed_at") or batch.get("expired_at") or batch.get("cancelled_at") or 0)
+        for batch in job.batches
+    )
+    if ended:  # a first collection cut between its commits left some lines: they go again
+        history.forget_batch_rows(job.id, job.api_host, ended)
     return HistoryRecorder(history, job, ended or time.time())

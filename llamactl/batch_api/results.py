@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any
 from llamactl.batch_api import canonical, collected
 from llamactl.batch_api.canonical import cost_of
 from llamactl.batch_api.collected import STATUSES, Tee, TextSink
-from llamactl.batch_api.jobs import Job, JobStore
+from llamactl.batch_api.jobs import Job, JobStore, job_folder
 
 if TYPE_CHECKING:
     from llamactl.batch_api.recorded import HistoryRecorder
@@ -249,7 +249,7 @@ def collect(
 ) -> Tally:
     """Write every line's record to `out` in input order (failures also to `errors`), and
     hand each line to `recorder`, for history."""
-    lines = JobLines(store.lines(job.id))
+    lines = JobLines(store.lines(job.key))
     outputs, failures = IndexedRows(files["output"], lines), IndexedRows(files["error"], lines)
     if recorder is not None:
         recorder.read(files["input"])  # the prompts
@@ -279,7 +279,7 @@ def collect(
         for rows in (outputs, failures, recorder):
             if rows is not None:
                 rows.close()
-    store.set_line_statuses(job.id, lines.numbers, [STATUSES[code] for code in statuses])
+    store.set_line_statuses(job.key, lines.numbers, [STATUSES[code] for code in statuses])
     return Tally(*(statuses.count(code) for code in range(len(STATUSES))))
 
 
@@ -343,7 +343,7 @@ def collect_job(env, store: JobStore, history, api, job: Job, output: str | None
 
     out = env.output
     _check_ready(api, store, job)
-    directory = env.data_dir / "batch-jobs" / job.id
+    directory = job_folder(env, job)
     ensure_private_dir(directory)
     recorder = recorder_for(env, history, job)
     files = download_all(api, job, directory, with_input=recorder is not None)  # the prompts, for history
@@ -363,7 +363,7 @@ def collect_job(env, store: JobStore, history, api, job: Job, output: str | None
                 )
             collected.keep_counts(directory, vars(tally))
     if recorder is not None:
-        store.mark_recorded(job.id)
+        store.mark_recorded(job.key)
     out.info(f"batch job {job.id}: {tally.ok} ok, {tally.error} failed, {tally.not_run} not run")
     if tally.error:
         raise ApiRejected(

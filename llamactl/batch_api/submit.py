@@ -8,6 +8,7 @@ import hashlib
 import shutil
 import tempfile
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from itertools import chain
 from pathlib import Path
@@ -64,8 +65,8 @@ def open_source(env: Environment, source: str) -> IO[bytes]:
         raise UsageError(f"cannot read {source}: {exc.strerror or exc}") from None
 
 
-def submit(env: Environment, plan: SubmitPlan, store: JobStore, api, uploading=None) -> str:
-    """Submit the input as one job; returns the job's id. `api` is a BatchApi; `uploading`,
+def submit(env: Environment, plan: SubmitPlan, store: JobStore, api, uploading=None) -> int:
+    """Submit the input as one job; returns the job's key (JobStore.job). `api` is a BatchApi; `uploading`,
     given (part number, parts, bytes), returns a context manager yielding a progress callback."""
     work = Path(tempfile.mkdtemp(prefix="submit-", dir=_jobs_dir(env)))
     try:
@@ -86,34 +87,57 @@ def submit(env: Environment, plan: SubmitPlan, store: JobStore, api, uploading=N
         shutil.rmtree(work, ignore_errors=True)
 
 
-def _send(env, plan: SubmitPlan, store: JobStore, api, converted: Converted, digest: str, uploading) -> str:
+def _send(env, plan: SubmitPlan, store: JobStore, api, converted: Converted, digest: str, uploading) -> int:
+    """Upload and create each part's batch, recording it at once; returns the job's key."""
     from contextlib import nullcontext
 
-    job_id = None
+    job_key = None
     for number, part in enumerate(converted.parts, 1):
         name = _upload_name(plan.source, number, len(converted.parts))
         with uploading(number, len(converted.parts), part.size) if uploading else nullcontext() as progress:
             uploaded = api.upload(part.path, name, progress)
         batch = api.create(uploaded["id"], plan.conversion.endpoint, plan.metadata)
-        if job_id is None:
-            job_id = store.add_job(
-                batch,
-                api_host=env.api_host,
-                model=converted.model,
-                endpoint=plan.conversion.endpoint,
-                input_path=None if plan.source == "-" else str(Path(plan.source).resolve()),
-                input_sha256=digest,
-                lines=converted.lines,
-                parts=len(converted.parts),
-                metadata=plan.metadata,
-                numbers=converted.numbers,
-                part_lines=[part.lines for part in converted.parts],
-                custom_ids=converted.custom_ids,
-            )
-        else:
-            store.add_part(job_id, number, batch)
-    assert job_id is not None
-    return job_id
+        with _told_if_unrecorded(env, batch, number, len(converted.parts)):
+            if job_key is None:
+                job_key = store.add_job(
+                    batch,
+                    model=converted.model,
+                    endpoint=plan.conversion.endpoint,
+                    input_path=None if plan.source == "-" else str(Path(plan.source).resolve()),
+                    input_sha256=digest,
+                    lines=converted.lines,
+                    parts=len(converted.parts),
+                    metadata=plan.metadata,
+                    numbers=converted.numbers,
+                    part_lines=[part.lines for part in converted.parts],
+                    custom_ids=converted.custom_ids,
+                )
+            else:
+                store.add_part(job_key, number, batch)
+    assert job_key is not None
+    return job_key
+
+
+@contextmanager
+def _told_if_unrecorded(env: Environment, batch: dict, part: int, parts: int) -> Iterator[None]:
+    """A batch the API created runs (and is billed) whether or not this machine records
+    it: when recording fails, the error names the batch's id, so it is never lost."""
+    import sqlite3
+
+    from llamactl.errors import LlamactlError, LocalFailure
+    from llamactl.output.sanitize import visible_inline
+
+    try:
+        yield
+    except (sqlite3.Error, OSError, LlamactlError) as exc:
+        reason = getattr(exc, "message", None) or getattr(exc, "strerror", None) or str(exc)
+        batch_id = visible_inline(str(batch.get("id")))
+        which = f" (part {part} of {parts})" if parts > 1 else ""
+        raise LocalFailure(
+            f"batch {batch_id}{which} was created on {env.api_host} but could not be recorded"
+            f" on this machine: {reason}",
+            hint=f"it runs and is billed all the same: keep its id, {batch_id}, to follow it",
+        ) from None
 
 
 def _check_same_input(plan: SubmitPlan, digest: str | None, reader: HashingReader) -> None:
@@ -133,7 +157,7 @@ def _upload_name(source: str, part: int, parts: int) -> str:
 def _lines_to_resend(store: JobStore, name: str) -> tuple[set[int], str]:
     """The input lines `name`'s results did not have done, and that job's input hash."""
     job = store.find(name)
-    statuses = {line: status for line, _, _, _, status in store.lines(job.id)}
+    statuses = {line: status for line, _, _, _, status in store.lines(job.key)}
     if all(status is None for status in statuses.values()):
         raise UsageError(
             f"--only-missing {name}: that job's results are not in yet",

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import contextlib
 import json
-import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -189,13 +188,23 @@ class CachedCatalogue:
         return not 0 <= now - self.fetched_at <= CACHE_MAX_AGE
 
 
+def deprecation_of(catalogue: CachedCatalogue | None, model: str) -> str | None:
+    """`models info`'s notice for a model the list says is deprecated or replaced (a list
+    already at hand: never a request of its own)."""
+    from llamactl.catalogue.card import deprecation_notice
+
+    for raw in catalogue.raws if catalogue is not None else ():
+        if isinstance(raw, dict) and raw.get("model_name") == model:
+            return deprecation_notice(model, raw)
+    return None
+
+
 class ModelCache:
     """`models-<api host>.json` in the cache directory: 0600 in a 0700 directory, replaced
     atomically, so a reader (a completion running in another shell) never sees half a file."""
 
     def __init__(self, env: Environment):
-        safe_host = re.sub(r"[^A-Za-z0-9.-]", "_", env.api_host)
-        self.path: Path = env.cache_dir / f"models-{safe_host}.json"
+        self.path: Path = env.host_cache("models")
 
     def read(self) -> CachedCatalogue | None:
         """The cached list, or None when there is none or it cannot be read."""

@@ -45,12 +45,10 @@ def estimate_cost(pricing: Any, tokens_in: int | None, tokens_out: int | None) -
 PREFETCH_WAIT = 5.0  # seconds an answer's summary waits for a price still being fetched
 
 
-def needs_fetching(env: Environment, model: str) -> bool:
-    """No usable price for `model` in the cache: none, or a stale one without it. A fresh
-    list without the model means the name is unknown here; fetching again would not help."""
-    from llamactl.catalogue.cache import ModelCache
-
-    catalogue = ModelCache(env).read()
+def needs_fetching(catalogue: Any, model: str) -> bool:
+    """No usable price for `model` in the cached list (a CachedCatalogue or None): none, or a
+    stale one without it. A fresh list without the model means the name is unknown here;
+    fetching again would not help."""
     return catalogue is None or (catalogue.serving_entry(model) is None and catalogue.is_stale())
 
 
@@ -60,12 +58,13 @@ class PricingPrefetch:
     a cost, and the first token never waits for it. Best effort: a failure costs only the
     estimate, silently."""
 
-    def __init__(self, env: Environment, token: Any, model: str | None):
+    def __init__(self, env: Environment, token: Any, model: str | None, cached: Any):
+        """`cached`: the cached list as read before the request (a CachedCatalogue or None)."""
         import threading
 
         self.thread = None
         self.catalogue: Any = None  # the list fetched, for when the cache cannot be written
-        if model and needs_fetching(env, model):
+        if model and needs_fetching(cached, model):
             self.thread = threading.Thread(
                 target=self._fetch, args=(env, token), daemon=True, name="pricing-prefetch"
             )

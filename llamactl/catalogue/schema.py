@@ -6,7 +6,6 @@ more than SCHEMA_WAIT seconds: an answer that comes later only fills the cache."
 from __future__ import annotations
 
 import json
-import re
 import threading
 import time
 from pathlib import Path
@@ -42,8 +41,7 @@ class SchemaCache:
     for a card that lists none) and when they were fetched; 0600, replaced atomically."""
 
     def __init__(self, env: Environment):
-        safe_host = re.sub(r"[^A-Za-z0-9.-]", "_", env.api_host)
-        self.path: Path = env.cache_dir / f"schemas-{safe_host}.json"
+        self.path: Path = env.host_cache("schemas")
 
     def _models(self) -> dict[str, Any]:
         try:

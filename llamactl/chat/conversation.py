@@ -51,6 +51,13 @@ class Turn:
         return [*head, {"role": "user", "content": self.user}]
 
     @property
+    def billed(self) -> bool:
+        """It ran, so it was billed: answered (if only in part), or with figures the API
+        reported; a failure before any answer (a 4xx, a network error) was not."""
+        reported = (self.tokens_in, self.tokens_out, self.cost) != (None, None, None)
+        return self.status in ANSWERED or reported
+
+    @property
     def cut_short(self) -> bool:
         return self.status in ("interrupted", "incomplete")
 
@@ -169,16 +176,45 @@ class Conversation:
                 return InferenceTarget(turn.model, turn.version, turn.deploy_id)
         return None
 
-    def totals(self) -> tuple[int, int, float | None, bool]:
-        """Tokens in and out and cost over every turn; the cost None when none is known,
-        estimated when any part of it is."""
-        costs = [turn.cost for turn in self.turns if turn.cost is not None]
-        return (
-            sum(turn.tokens_in or 0 for turn in self.turns),
-            sum(turn.tokens_out or 0 for turn in self.turns),
-            sum(costs) if costs else None,
-            any(turn.cost_estimated for turn in self.turns),
+    def totals(self) -> Totals:
+        """What the conversation cost: its turns, and the requests that ran (and were billed),
+        with their tokens and cost. A turn /retry replaced ran too; a failed one that the API
+        reported nothing for did not (a 4xx, a network failure)."""
+        billed = [turn for turn in self.turns if turn.billed]
+        return Totals(
+            turns=len(self.context()),
+            requests=len(billed),
+            tokens_in=Total.of(turn.tokens_in for turn in billed),
+            tokens_out=Total.of(turn.tokens_out for turn in billed),
+            cost=Total.of(turn.cost for turn in billed),
+            estimated=any(turn.cost_estimated for turn in billed),
         )
+
+
+@dataclass(frozen=True)
+class Total:
+    """A sum over requests, some of whose figures may be unknown (a stream cut before its
+    usage came): `known` is the sum of those that are known."""
+
+    known: float
+    unknown: int  # how many requests had no figure
+    counted: int  # how many had one
+
+    @classmethod
+    def of(cls, values) -> Total:
+        figures = list(values)
+        known = [value for value in figures if value is not None]
+        return cls(sum(known), len(figures) - len(known), len(known))
+
+
+@dataclass(frozen=True)
+class Totals:
+    turns: int  # in the conversation: answered, not replaced by a /retry
+    requests: int  # that ran: those turns, the ones /retry replaced, and any the API reported on
+    tokens_in: Total
+    tokens_out: Total
+    cost: Total
+    estimated: bool  # some of the cost is estimated from the model's pricing
 
 
 def fallback_model(env: Environment) -> str | None:

@@ -14,7 +14,15 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from llamactl.chat.conversation import ANSWERED, Conversation, Turn, check_turns_can_go, choose_model
+from llamactl.chat.conversation import (
+    ANSWERED,
+    Conversation,
+    Total,
+    Totals,
+    Turn,
+    check_turns_can_go,
+    choose_model,
+)
 from llamactl.chat.turn import TurnSettings, send_turn, summary
 from llamactl.env import Environment
 from llamactl.errors import LlamactlError, UsageError
@@ -36,6 +44,23 @@ HELP_FOOTER = (
     'Several lines: end a line with \\ to go on, or type """ on a line of its own, the text, then """ again.\n'
     "To send a message that starts with /, type // (the first / is dropped)."
 )
+
+
+def totals_text(totals: Totals) -> str:
+    """`2 turns (3 requests billed), 30 in / 90 out tokens, $0.000023 so far`: what was
+    billed, a figure that some request lacks marked `+` (at least), `?`/`n/a` when none has one."""
+    turns = count_text(totals.turns, "turn")
+    if totals.requests != totals.turns:
+        turns += f" ({count_text(totals.requests, 'request')} billed)"
+    tokens_in, tokens_out = figure(totals.tokens_in, "?"), figure(totals.tokens_out, "?")
+    cost = figure(totals.cost, "n/a", lambda known: cost_text(known, totals.estimated))
+    return f"{turns}, {tokens_in} in / {tokens_out} out tokens, {cost} so far"
+
+
+def figure(total: Total, unknown: str, shown: Callable[[float], str] = lambda known: str(int(known))) -> str:
+    if total.unknown and not total.counted:
+        return unknown
+    return shown(total.known) + ("+" if total.unknown else "")
 
 
 class EndSession(Exception):
@@ -76,9 +101,7 @@ class ChatSession:
         return turn
 
     def totals(self) -> str:
-        tokens_in, tokens_out, cost, estimated = self.conversation.totals()
-        turns = count_text(len(self.conversation.turns), "turn")
-        return f"{turns}, {tokens_in} in / {tokens_out} out tokens, {cost_text(cost, estimated, unknown='n/a')} so far"
+        return totals_text(self.conversation.totals())
 
     # the terminal
 

@@ -36,7 +36,7 @@ def _session(env: Environment, needs_api: bool = True) -> Iterator[tuple]:
 
             api = BatchApi.connecting(env, require_token(env, warn=env.output.warn))
         try:
-            yield JobStore(history.db), history, api
+            yield JobStore(history.db, env.api_host), history, api
         finally:
             if api is not None:
                 api.close()
@@ -82,14 +82,14 @@ def submit(
     plan = SubmitPlan(source, conversion, _metadata(metadata or []), only_missing)
     with _session(env) as (store, _, api):
         try:
-            job_id = submit_job(env, plan, store, api, partial(upload_progress, out))
+            job_key = submit_job(env, plan, store, api, partial(upload_progress, out))
         except LinesRejected as exc:
             for problem in exc.problems[:20]:
                 out.warn(problem)
             if len(exc.problems) > 20:
                 out.warn(f"... and {len(exc.problems) - 20} more")
             raise
-        job = store.find(job_id)
+        job = store.job(job_key)
         if not wait_too:
             _print_submitted(env, job, json_output)
             return
@@ -222,7 +222,7 @@ def _wait(env: Environment, store, api, job, *, timeout, interval, json_output: 
         progress.stop()
     if json_output:
         out.json(job_json(job))
-    failure, reasons = outcome_error(job, store)
+    failure, reasons = outcome_error(job, store, _not_run_rows(env, api, job))
     for reason in reasons:
         out.warn(reason)
     if failure is not None:
@@ -230,6 +230,24 @@ def _wait(env: Environment, store, api, job, *, timeout, interval, json_output: 
     out.info(
         f"batch job {job.id} completed: {counts_text(job)}; collect it with: llamactl batch results {job.id}"
     )
+
+
+def _not_run_rows(env: Environment, api, job) -> int | None:
+    """For a job that expired or was cancelled, how many of its rows never ran (None when
+    its error files cannot be had: the message then gives the API's counts only)."""
+    from llamactl.batch_api.jobs import job_folder
+    from llamactl.batch_api.wait import not_run_rows
+    from llamactl.env import ensure_private_dir
+    from llamactl.errors import LlamactlError
+
+    if not job.ended_early:
+        return None
+    try:
+        directory = job_folder(env, job)
+        ensure_private_dir(directory)
+        return not_run_rows(api, job, directory)
+    except (LlamactlError, OSError):
+        return None
 
 
 results_opts = Declarations("batch results")

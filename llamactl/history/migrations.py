@@ -198,6 +198,74 @@ def map_batch_lines_compactly(db) -> None:
     db.execute("ALTER TABLE batch_jobs ADD COLUMN line_status TEXT")
 
 
+def key_batch_jobs_locally(db) -> None:
+    """A batch id is the API's, and two APIs (a staging server and production, an emulator
+    restarted from its first id) can give the same one: a job is now keyed by a number of
+    this machine's (`key`), which its parts and lines name. The user still names a job by
+    its id, at its API host (the newest such job). Its downloads live under `batch-jobs/`
+    in `directory`: a job from before keeps its id's folder, a new one gets `job-KEY`."""
+    db.execute("""
+        CREATE TABLE batch_jobs_keyed (
+            key INTEGER PRIMARY KEY AUTOINCREMENT,
+            id TEXT NOT NULL,
+            created_at REAL NOT NULL,
+            api_host TEXT NOT NULL,
+            model TEXT NOT NULL,
+            endpoint TEXT NOT NULL,
+            input_path TEXT,
+            input_sha256 TEXT NOT NULL,
+            lines INTEGER NOT NULL,
+            parts INTEGER NOT NULL,
+            metadata TEXT,
+            status TEXT NOT NULL,
+            results_recorded INTEGER NOT NULL DEFAULT 0,
+            line_numbers BLOB,
+            part_lines TEXT,
+            line_status TEXT,
+            directory TEXT NOT NULL UNIQUE
+        )""")
+    columns = (
+        "id, created_at, api_host, model, endpoint, input_path, input_sha256, lines, parts, metadata,"
+        " status, results_recorded, line_numbers, part_lines, line_status"
+    )
+    db.execute(
+        f"INSERT INTO batch_jobs_keyed ({columns}, directory)"
+        f" SELECT {columns}, id FROM batch_jobs ORDER BY created_at, id"
+    )
+    db.execute("""
+        CREATE TABLE batch_parts_keyed (
+            job INTEGER NOT NULL,
+            part INTEGER NOT NULL,
+            batch_id TEXT NOT NULL,
+            input_file_id TEXT NOT NULL,
+            object TEXT NOT NULL,
+            PRIMARY KEY (job, part)
+        )""")
+    db.execute("""
+        INSERT INTO batch_parts_keyed (job, part, batch_id, input_file_id, object)
+        SELECT jobs.key, part, batch_id, input_file_id, object
+        FROM batch_parts JOIN batch_jobs_keyed AS jobs ON jobs.id = batch_parts.job""")
+    db.execute("""
+        CREATE TABLE batch_lines_keyed (
+            job INTEGER NOT NULL,
+            line INTEGER NOT NULL,
+            custom_id TEXT NOT NULL,
+            part INTEGER NOT NULL,
+            position INTEGER NOT NULL,
+            status TEXT,
+            PRIMARY KEY (job, line)
+        ) WITHOUT ROWID""")
+    db.execute("""
+        INSERT INTO batch_lines_keyed (job, line, custom_id, part, position, status)
+        SELECT jobs.key, line, custom_id, part, position, batch_lines.status
+        FROM batch_lines JOIN batch_jobs_keyed AS jobs ON jobs.id = batch_lines.job""")
+    for table in ("batch_jobs", "batch_parts", "batch_lines"):
+        db.execute(f"DROP TABLE {table}")
+        db.execute(f"ALTER TABLE {table}_keyed RENAME TO {table}")
+    db.execute("CREATE INDEX batch_jobs_by_id ON batch_jobs (api_host, id)")
+    db.execute("CREATE INDEX batch_parts_by_batch ON batch_parts (batch_id)")
+
+
 def index_only_conversation_turns(db) -> None:
     """Only chat turns have a conversation: the conversation index leaves out every other
     request (a batch job's 50,000 lines among them) instead of keeping a NULL entry for
@@ -220,5 +288,6 @@ MIGRATIONS = (
     add_finish_reason,
     index_every_message,
     map_batch_lines_compactly,
+    key_batch_jobs_locally,
     index_only_conversation_turns,
 )

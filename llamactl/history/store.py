@@ -256,6 +256,21 @@ class HistoryStore:
                 self._delete(records)
         return missing
 
+    def forget_batch_rows(self, batch_id: str, api_host: str, created_at: float) -> int:
+        """Remove the rows tagged with this batch job's id, host and time (what a first
+        `batch results` cut between two of its commits left: collecting again records every
+        line anew, once). Returns how many there were."""
+        ids = [
+            row[0]
+            for row in self.db.execute(
+                "SELECT id FROM requests WHERE batch_id = ? AND api_host = ? AND created_at = ?",
+                (batch_id, api_host, created_at),
+            )
+        ]
+        for start in range(0, len(ids), 500):  # the records are read to unindex them: a page at a time
+            self.remove(ids[start : start + 500])
+        return len(ids)
+
     def clear(self) -> int:
         """Remove every request; returns how many there were."""
         with write_transaction(self.db):

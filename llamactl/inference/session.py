@@ -63,7 +63,10 @@ def run_request(
     # A stream's final event may carry no cost; a JSON answer has its inference_status.
     # Another OpenAI server's models are not DeepInfra's: no prices, no did-you-mean.
     model = None if custom else request.target.model
-    prefetch = PricingPrefetch(env, token, model if request.stream else None)
+    # its prices, and whether it is deprecated: read when this run uses the state directory anyway
+    cached = cached_list(env, model) if request.stream or settings.history else None
+    warned = warn_if_deprecated(out, cached, model)
+    prefetch = PricingPrefetch(env, token, model if request.stream else None, cached)
     from llamactl.errors import Interrupted, LlamactlError
 
     # a 404's "did you mean" may fetch the list (after the failure, never on the way to an answer)
@@ -81,7 +84,31 @@ def run_request(
                 prefetch.wait()
             raise
     prefetch.wait()  # the list reaches the cache for the next run, even when this one had a cost
+    if not warned:
+        warn_if_deprecated(out, prefetch.catalogue, model)  # a first run learns it from the prefetch
     return outcome
+
+
+def cached_list(env: Environment, model: str | None):
+    """The cached model list (a CachedCatalogue) when there is one, for a DeepInfra model;
+    None otherwise, without loading the catalogue's modules (start-up: tests/test_imports.py)."""
+    if not model or not env.host_cache("models").is_file():
+        return None
+    from llamactl.catalogue.cache import ModelCache
+
+    return ModelCache(env).read()
+
+
+def warn_if_deprecated(out, catalogue, model: str | None) -> bool:
+    """One warning line (once a run) when the list at hand says `model` is deprecated."""
+    if catalogue is None or not model:
+        return False
+    from llamactl.catalogue.cache import deprecation_of
+
+    notice = deprecation_of(catalogue, model)
+    if notice:
+        out.warn_once(notice)
+    return notice is not None
 
 
 def openai_server_token(env: Environment, warn) -> ResolvedToken | None:

@@ -42,6 +42,7 @@ class Output:
         self.stdout_used = False  # some text was written to stdout (an interrupted run says so)
         self.spinner: Spinner | None = None  # the wait before an answer, on stderr
         self.stderr_line_clean = False  # the spinner's line was just erased: nothing to end
+        self.warned: set[str] = set()  # warn_once's lines so far
 
     # modes
 
@@ -214,6 +215,12 @@ class Output:
 
     def warn(self, line: str) -> None:
         self._message(f"warning: {line}", "yellow")
+
+    def warn_once(self, line: str) -> None:
+        """`warn`, but a line already warned of in this run is not repeated (a chat's turns)."""
+        if line not in self.warned:
+            self.warned.add(line)
+            self.warn(line)
 
     def error(self, line: str) -> None:
         self._message(line, "red")

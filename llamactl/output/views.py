@@ -10,16 +10,27 @@ from llamactl.inference.selectors import Selector, apply_selector
 from llamactl.output.sink import Output
 from llamactl.output.text import text_renderer
 
+# What every native answer carries, whatever the model: an answer with nothing else is broken
+ENVELOPE = frozenset({"request_id", "inference_status", "num_tokens", "num_input_tokens"})
+
 
 def is_queued(data: dict[str, Any]) -> bool:
     status = data.get("inference_status")
     return isinstance(status, dict) and status.get("status") == "queued"
 
 
+def is_other_answer(data: dict[str, Any]) -> bool:
+    """An answer of another kind of model (embeddings, images, speech): no text results,
+    but fields of its own beyond the envelope."""
+    return not ENVELOPE.issuperset(data)
+
+
 class TextView:
-    """Generated text only: tokens as they arrive, special tokens skipped."""
+    """Generated text only: tokens as they arrive, special tokens skipped. An answer that
+    is not text (another kind of model's, already billed) is printed as --json prints it."""
 
     def __init__(self, out: Output, markdown: bool = True):
+        self.out = out
         self.renderer = text_renderer(out, markdown)
 
     def on_event(self, event: StreamEvent) -> None:
@@ -32,6 +43,9 @@ class TextView:
     def on_response(self, data: dict[str, Any], texts: list[str] | None) -> None:
         if texts is None:
             if is_queued(data):
+                return
+            if is_other_answer(data):
+                self.out.json(data)
                 return
             raise RequestFailed("the API's answer has no results", hint="--json shows the full response")
         self.renderer.results(texts)
