@@ -46,6 +46,11 @@ class LiveRegion:
 
     def update(self, committed: list[Row], live: list[Row]) -> None:
         target = committed + live
+        if self.no_color:  # rows are compared as shown: ones that differ only in colour are equal
+            from rich.segment import Segment
+
+            target = [list(Segment.simplify(Segment.remove_color(row))) for row in target]
+            live = target[len(committed) :]
         if not target and not self.shown:
             return
         text = self._diff(target)
@@ -94,10 +99,6 @@ class LiveRegion:
         return SYNC_START + move + ERASE_DOWN + body + SYNC_END
 
     def _ansi(self, row: Row) -> str:
-        from rich.segment import Segment
-
-        if self.no_color:
-            row = list(Segment.remove_color(row))
         parts = []
         for segment in row:
             if segment.style and self.color_system is not None:
