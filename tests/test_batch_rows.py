@@ -7,7 +7,7 @@ import json
 
 import pytest
 
-from llamactl.batch_api.results import _custom_id, json_of
+from llamactl.batch_api.rows import _custom_id, json_of
 
 BODY = '"response": {"status_code": 200, "body": {"custom_id": "not this one"}}'
 
@@ -65,7 +65,7 @@ def test_a_row_decodes_as_json_loads_decodes_it(raw):
     ],
 )
 def test_a_rows_place_is_the_place_of_its_custom_id(raw):
-    from llamactl.batch_api.results import JobLines
+    from llamactl.batch_api.rows import JobLines
 
     lines = JobLines([(line, f"line-{line}", 1, 0, None) for line in (1, 2, 3, 5)])
     custom_id = _custom_id(raw)

@@ -41,7 +41,7 @@ class InputRows:
 
 def row_of(raw: bytes, custom_id: str) -> dict | None:
     """An input line's request, when it is the line of this custom_id."""
-    from llamactl.batch_api.results import json_of
+    from llamactl.batch_api.rows import json_of
 
     try:
         value = json_of(raw) if raw else None
