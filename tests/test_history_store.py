@@ -18,6 +18,14 @@ from llamactl.history.records import HistoryRecord
 from llamactl.history.store import HistoryStore, busy_timeout
 
 
+def test_the_schema_version_is_the_number_of_migrations():
+    """store.SCHEMA_VERSION is written out so that an up-to-date database loads no migration;
+    a migration added without it would never run."""
+    from llamactl.history.store import SCHEMA_VERSION
+
+    assert SCHEMA_VERSION == len(MIGRATIONS)
+
+
 def make_record(prompt: str = "hello llamas", results=("a reply",), **changes) -> HistoryRecord:
     record = HistoryRecord(
         created_at=1_700_000_000.5,

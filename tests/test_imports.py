@@ -171,3 +171,16 @@ def test_every_subpackage_is_a_regular_package_whose_init_is_only_a_docstring():
         assert len(body) == 1 and isinstance(body[0], ast.Expr) and isinstance(body[0].value, ast.Constant), (
             init
         )
+
+
+def test_recording_a_request_loads_no_history_query_migration_or_conversation(env):
+    """An infer that records into an up-to-date history loads neither the queries `history`
+    reads with, nor the migrations, nor the conversations' SQL: start-up cost every recorded
+    request would pay (bench/request.py --instructions)."""
+    args = ["infer", "-m", MODEL, "--no-stream", "-q", "hi"]
+    assert imports_of(args, env)["code"] == 0  # makes the database
+    seen = imports_of(args, env)
+    assert seen["code"] == 0
+    assert "llamactl.history.store" in seen["llamactl"]  # it did record
+    unwanted = {"llamactl.history.queries", "llamactl.history.migrations", "llamactl.history.conversations"}
+    assert unwanted.isdisjoint(seen["llamactl"]), unwanted & set(seen["llamactl"])

@@ -13,16 +13,13 @@ from datetime import datetime
 from typing import Any
 
 from llamactl.errors import UsageError
-from llamactl.history.records import COLUMNS, INSERT_COLUMNS
+from llamactl.history.records import COLUMNS
 from llamactl.output.format import round_cost
 from llamactl.plain import record, replace
 
 Query = tuple[str, tuple[Any, ...]]
 
 RECORD_COLUMNS = ", ".join(COLUMNS)
-INSERT_RECORD = (
-    f"INSERT INTO requests ({', '.join(INSERT_COLUMNS)}) VALUES ({', '.join('?' * len(INSERT_COLUMNS))})"
-)
 STATS_KEYS = {
     "model": "coalesce(model, 'deploy:' || deploy_id)",
     "day": "date(created_at, 'unixepoch', 'localtime')",

@@ -119,6 +119,9 @@ REQUEST_FIELDS = tuple(item.name for item in fields(HistoryRecord) if item.name 
 # The requests table's columns: every field but the results and messages, which have tables of their own.
 COLUMNS = tuple(name for name in (*REQUEST_FIELDS, *OUTCOME_FIELDS) if name not in ("results", "messages"))
 INSERT_COLUMNS = tuple(name for name in COLUMNS if name != "id")  # the database gives the id
+INSERT_RECORD = (
+    f"INSERT INTO requests ({', '.join(INSERT_COLUMNS)}) VALUES ({', '.join('?' * len(INSERT_COLUMNS))})"
+)
 _FIELDS_JSON = json.JSONEncoder(ensure_ascii=False, default=str).encode  # json.dumps makes one a call
 TO_COLUMN = {
     "fields": _FIELDS_JSON,
