@@ -302,6 +302,24 @@ def test_response_without_results_is_exit_5(api):
     assert "no results" in run.stderr
 
 
+@pytest.mark.parametrize(
+    "body, api_args",
+    [
+        (b'{"results": null, "request_id": "R1", "inference_status": {"status": "succeeded"}}', []),
+        (b'{"detail": "something odd happened"}', []),
+        (b'{"id": "chatcmpl-1", "object": "chat.completion", "model": "m", "usage": {}}', ["--api", "openai"]),
+    ],
+    ids=["results null", "a stray detail", "OpenAI answer without choices"],
+)
+def test_an_answer_with_no_text_and_no_other_models_fields_is_exit_5(api, body, api_args):
+    """Only the fields of another kind of model's answer (embeddings, images, audio) make an
+    answer without text one to print: anything else without text is broken."""
+    api.behave(Behavior(body=body))
+    run = invoke(["infer", "-m", MODEL, "--no-stream", *api_args, "hi"])
+    assert run.exit_code == 5, run.stdout
+    assert "no results" in run.stderr and run.stdout == ""
+
+
 def test_error_event_mid_stream_keeps_the_partial_text(api):
     api.behave(Behavior(tokens=["one", " two", " three"], error_after=2, message="CUDA out of memory"))
     run = invoke(["infer", "-m", MODEL, "hi"])

@@ -10,8 +10,9 @@ from llamactl.inference.selectors import Selector, apply_selector
 from llamactl.output.sink import Output
 from llamactl.output.text import text_renderer
 
-# What every native answer carries, whatever the model: an answer with nothing else is broken
-ENVELOPE = frozenset({"request_id", "inference_status", "num_tokens", "num_input_tokens"})
+# The fields other kinds of models answer with on the native API: embeddings, text-to-image,
+# text-to-speech, speech recognition (its `text` comes with `segments`).
+OTHER_ANSWER_FIELDS = ("embeddings", "images", "audio", "segments")
 
 
 def is_queued(data: dict[str, Any]) -> bool:
@@ -21,8 +22,9 @@ def is_queued(data: dict[str, Any]) -> bool:
 
 def is_other_answer(data: dict[str, Any]) -> bool:
     """An answer of another kind of model (embeddings, images, speech): no text results,
-    but fields of its own beyond the envelope."""
-    return not ENVELOPE.issuperset(data)
+    but one of those models' own fields. Anything else without text (an OpenAI answer
+    with no choices, `"results": null`, a stray `detail`) is a broken answer."""
+    return any(data.get(name) is not None for name in OTHER_ANSWER_FIELDS)
 
 
 class TextView:
