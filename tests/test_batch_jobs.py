@@ -5,10 +5,15 @@ older llamactl are carried through the migrations."""
 
 from __future__ import annotations
 
+import io
 import json
 import sqlite3
 from pathlib import Path
 
+import pytest
+
+from llamactl.env import Environment
+from llamactl.errors import Interrupted
 from tests.emulator import VALID_TOKEN, BatchPlan, Emulator
 from tests.helpers import invoke
 
@@ -186,3 +191,21 @@ def test_a_first_collection_cut_between_its_commits_records_each_line_once_when_
     assert sorted(row["fields"]["input"] for row in listed) == ["one", "three", "two"]
     found = json.loads(invoke(["history", "search", "one", "--json"]).stdout)
     assert [row["fields"]["input"] for row in found] == ["one"]  # the search index has it once too
+
+
+@pytest.mark.parametrize(
+    "interrupt", [Interrupted(), KeyboardInterrupt()], ids=["signal", "KeyboardInterrupt"]
+)
+def test_an_interrupt_while_a_created_batch_is_recorded_names_it_and_keeps_its_exit_status(interrupt):
+    """The window between the API creating a batch and this machine recording it: the
+    interrupt goes on (exit 130/143), but only after the batch's id is on stderr."""
+    from llamactl.batch_api.submit import _told_if_unrecorded
+
+    stderr = io.StringIO()
+    env = Environment(stderr=stderr)
+    with pytest.raises(type(interrupt)), _told_if_unrecorded(env, {"id": "batch_abc"}, 2, 3):
+        raise interrupt
+    assert stderr.getvalue() == (
+        f"warning: batch batch_abc (part 2 of 3) was created on {env.api_host} but could not be recorded on this"
+        " machine; it runs and is billed all the same: keep its id, batch_abc, to follow it\n"
+    )

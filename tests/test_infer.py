@@ -307,7 +307,10 @@ def test_response_without_results_is_exit_5(api):
     [
         (b'{"results": null, "request_id": "R1", "inference_status": {"status": "succeeded"}}', []),
         (b'{"detail": "something odd happened"}', []),
-        (b'{"id": "chatcmpl-1", "object": "chat.completion", "model": "m", "usage": {}}', ["--api", "openai"]),
+        (
+            b'{"id": "chatcmpl-1", "object": "chat.completion", "model": "m", "usage": {}}',
+            ["--api", "openai"],
+        ),
     ],
     ids=["results null", "a stray detail", "OpenAI answer without choices"],
 )

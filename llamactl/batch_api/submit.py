@@ -121,23 +121,27 @@ def _send(env, plan: SubmitPlan, store: JobStore, api, converted: Converted, dig
 @contextmanager
 def _told_if_unrecorded(env: Environment, batch: dict, part: int, parts: int) -> Iterator[None]:
     """A batch the API created runs (and is billed) whether or not this machine records
-    it: when recording fails, the error names the batch's id, so it is never lost."""
+    it: when recording fails, the error names the batch's id, so it is never lost; an
+    interrupt there (Ctrl-C, SIGTERM) keeps its exit status, the id said first."""
     import sqlite3
 
-    from llamactl.errors import LlamactlError, LocalFailure
+    from llamactl.errors import Interrupted, LlamactlError, LocalFailure
     from llamactl.output.sanitize import visible_inline
 
     try:
         yield
-    except (sqlite3.Error, OSError, LlamactlError) as exc:
-        reason = getattr(exc, "message", None) or getattr(exc, "strerror", None) or str(exc)
+    except BaseException as exc:
         batch_id = visible_inline(str(batch.get("id")))
         which = f" (part {part} of {parts})" if parts > 1 else ""
-        raise LocalFailure(
-            f"batch {batch_id}{which} was created on {env.api_host} but could not be recorded"
-            f" on this machine: {reason}",
-            hint=f"it runs and is billed all the same: keep its id, {batch_id}, to follow it",
-        ) from None
+        lost = (
+            f"batch {batch_id}{which} was created on {env.api_host} but could not be recorded on this machine"
+        )
+        kept = f"it runs and is billed all the same: keep its id, {batch_id}, to follow it"
+        if isinstance(exc, Interrupted) or not isinstance(exc, (sqlite3.Error, OSError, LlamactlError)):
+            env.output.warn(f"{lost}; {kept}")
+            raise
+        reason = getattr(exc, "message", None) or getattr(exc, "strerror", None) or str(exc)
+        raise LocalFailure(f"{lost}: {reason}", hint=kept) from None
 
 
 def _check_same_input(plan: SubmitPlan, digest: str | None, reader: HashingReader) -> None:
