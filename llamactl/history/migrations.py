@@ -77,23 +77,26 @@ def add_batch_id(db) -> None:
         )""")
 
 
-# A batch job's columns from its first table on (its key and later columns apart).
-JOB_COLUMNS = """
-    created_at REAL NOT NULL, api_host TEXT NOT NULL, model TEXT NOT NULL, endpoint TEXT NOT NULL,
-    input_path TEXT, input_sha256 TEXT NOT NULL, lines INTEGER NOT NULL, parts INTEGER NOT NULL,
-    metadata TEXT, status TEXT NOT NULL, results_recorded INTEGER NOT NULL DEFAULT 0"""
-# A job's input line: its custom_id, the part and position it went to, and its status.
-LINE_COLUMNS = """
-    line INTEGER NOT NULL, custom_id TEXT NOT NULL, part INTEGER NOT NULL, position INTEGER NOT NULL,
-    status TEXT, PRIMARY KEY (job, line)"""
-
-
 def add_batch_jobs(db) -> None:
     """Jobs handed to DeepInfra's Batch API (`llamactl batch`): a job is one input, sent as
     one or more batches (parts); every input line keeps its custom_id, the part and the
     position it went to (the API's errors name 0-based lines of a part), and, once the
     results are in, its status (so `submit --only-missing` resends just what did not run)."""
-    db.execute(f"CREATE TABLE batch_jobs (id TEXT PRIMARY KEY, {JOB_COLUMNS})")
+    db.execute("""
+        CREATE TABLE batch_jobs (
+            id TEXT PRIMARY KEY,
+            created_at REAL NOT NULL,
+            api_host TEXT NOT NULL,
+            model TEXT NOT NULL,
+            endpoint TEXT NOT NULL,
+            input_path TEXT,
+            input_sha256 TEXT NOT NULL,
+            lines INTEGER NOT NULL,
+            parts INTEGER NOT NULL,
+            metadata TEXT,
+            status TEXT NOT NULL,
+            results_recorded INTEGER NOT NULL DEFAULT 0
+        )""")
     db.execute("""
         CREATE TABLE batch_parts (
             job TEXT NOT NULL,
@@ -103,7 +106,16 @@ def add_batch_jobs(db) -> None:
             object TEXT NOT NULL,
             PRIMARY KEY (job, part)
         )""")
-    db.execute(f"CREATE TABLE batch_lines (job TEXT NOT NULL, {LINE_COLUMNS}) WITHOUT ROWID")
+    db.execute("""
+        CREATE TABLE batch_lines (
+            job TEXT NOT NULL,
+            line INTEGER NOT NULL,
+            custom_id TEXT NOT NULL,
+            part INTEGER NOT NULL,
+            position INTEGER NOT NULL,
+            status TEXT,
+            PRIMARY KEY (job, line)
+        ) WITHOUT ROWID""")
 
 
 def add_api(db) -> None:
@@ -186,6 +198,16 @@ def map_batch_lines_compactly(db) -> None:
     db.execute("ALTER TABLE batch_jobs ADD COLUMN line_status TEXT")
 
 
+# key_batch_jobs_locally's tables: a job's columns but its key and the later ones, and a line's.
+KEYED_JOB_COLUMNS = """
+    created_at REAL NOT NULL, api_host TEXT NOT NULL, model TEXT NOT NULL, endpoint TEXT NOT NULL,
+    input_path TEXT, input_sha256 TEXT NOT NULL, lines INTEGER NOT NULL, parts INTEGER NOT NULL,
+    metadata TEXT, status TEXT NOT NULL, results_recorded INTEGER NOT NULL DEFAULT 0"""
+KEYED_LINE_COLUMNS = """
+    line INTEGER NOT NULL, custom_id TEXT NOT NULL, part INTEGER NOT NULL, position INTEGER NOT NULL,
+    status TEXT, PRIMARY KEY (job, line)"""
+
+
 def key_batch_jobs_locally(db) -> None:
     """A batch id is the API's, and two APIs (a staging server and production, an emulator
     restarted from its first id) can give the same one: a job is now keyed by a number of
@@ -196,7 +218,7 @@ def key_batch_jobs_locally(db) -> None:
         CREATE TABLE batch_jobs_keyed (
             key INTEGER PRIMARY KEY AUTOINCREMENT,
             id TEXT NOT NULL,
-            {JOB_COLUMNS},
+            {KEYED_JOB_COLUMNS},
             line_numbers BLOB,
             part_lines TEXT,
             line_status TEXT,
@@ -223,7 +245,7 @@ def key_batch_jobs_locally(db) -> None:
         INSERT INTO batch_parts_keyed (job, part, batch_id, input_file_id, object)
         SELECT jobs.key, part, batch_id, input_file_id, object
         FROM batch_parts JOIN batch_jobs_keyed AS jobs ON jobs.id = batch_parts.job""")
-    db.execute(f"CREATE TABLE batch_lines_keyed (job INTEGER NOT NULL, {LINE_COLUMNS}) WITHOUT ROWID")
+    db.execute(f"CREATE TABLE batch_lines_keyed (job INTEGER NOT NULL, {KEYED_LINE_COLUMNS}) WITHOUT ROWID")
     db.execute("""
         INSERT INTO batch_lines_keyed (job, line, custom_id, part, position, status)
         SELECT jobs.key, line, custom_id, part, position, batch_lines.status
