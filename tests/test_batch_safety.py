@@ -300,7 +300,7 @@ def test_a_locked_history_waits_in_memory_and_is_written_once_the_lock_is_gone(e
 
 
 def test_a_history_locked_for_good_costs_one_warning_and_the_batch_stands(api, home, tmp_path, monkeypatch):
-    monkeypatch.setattr("llamactl.history.store.BUSY_TIMEOUT_SECONDS", 0.05)  # the lock outlasts any wait
+    monkeypatch.setattr("llamactl.history.database.BUSY_TIMEOUT_SECONDS", 0.05)  # the lock outlasts any wait
     HistoryStore.open(home / "history.db").db.close()  # creates the database (listing no longer does)
     blocker = sqlite3.connect(home / "history.db", isolation_level=None)
     blocker.execute("BEGIN EXCLUSIVE")

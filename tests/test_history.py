@@ -231,7 +231,7 @@ def test_a_damaged_database_warns_once_and_the_answer_stands(api, home):
 
 def test_a_database_locked_past_the_timeout_warns_and_the_answer_stands(api, home, monkeypatch):
     infer("-m", MODEL, "first")
-    monkeypatch.setattr("llamactl.history.store.BUSY_TIMEOUT_SECONDS", 0.05)  # the lock outlasts any wait
+    monkeypatch.setattr("llamactl.history.database.BUSY_TIMEOUT_SECONDS", 0.05)  # the lock outlasts any wait
     blocker = sqlite3.connect(home / "history.db", isolation_level=None)
     blocker.execute("BEGIN EXCLUSIVE")
     try:

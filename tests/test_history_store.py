@@ -13,15 +13,16 @@ from hypothesis import strategies as st
 from llamactl import plain
 from llamactl.errors import UsageError
 from llamactl.history import queries
+from llamactl.history.database import busy_timeout
 from llamactl.history.migrations import MIGRATIONS
 from llamactl.history.records import HistoryRecord
-from llamactl.history.store import HistoryStore, busy_timeout
+from llamactl.history.store import HistoryStore
 
 
 def test_the_schema_version_is_the_number_of_migrations():
     """store.SCHEMA_VERSION is written out so that an up-to-date database loads no migration;
     a migration added without it would never run."""
-    from llamactl.history.store import SCHEMA_VERSION
+    from llamactl.history.database import SCHEMA_VERSION
 
     assert SCHEMA_VERSION == len(MIGRATIONS)
 

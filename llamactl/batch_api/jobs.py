@@ -153,7 +153,7 @@ class JobStore:
         every converted line in order (`numbers`), the lines of each part, and their
         custom_ids (None: each is `line-N`, and the mapping takes three columns, not a row a
         line). Returns the job's key."""
-        from llamactl.history.store import write_transaction
+        from llamactl.history.database import write_transaction
 
         compact = LineMap(numbers, part_lines) if custom_ids is None else None
         with write_transaction(self.db):
@@ -191,7 +191,7 @@ class JobStore:
         return job_key
 
     def add_part(self, job_key: int, part: int, batch: dict) -> None:
-        from llamactl.history.store import write_transaction
+        from llamactl.history.database import write_transaction
 
         with write_transaction(self.db):
             self._add_part(job_key, part, batch)
@@ -294,7 +294,7 @@ class JobStore:
         lines that differ one by one (a 50,000-line job is mostly `ok`)."""
         from collections import Counter
 
-        from llamactl.history.store import write_transaction
+        from llamactl.history.database import write_transaction
 
         common = Counter(statuses).most_common(1)[0][0] if statuses else None
         mapped = self._line_map(job_key)
