@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import math
+from dataclasses import replace
 
 import pytest
 from hypothesis import HealthCheck, example, given, settings
@@ -145,6 +146,30 @@ def test_a_row_in_the_usual_shape_is_read_by_its_shape(content, request_id, toke
     raw = dumped(answered_row(content, request_id, *tokens, 3.568e-05), True)
     assert canonical.answer(raw) is not None
     assert outcome(True, raw)[0] == outcome(False, raw)[0]
+
+
+@settings(max_examples=300, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    content=HOSTILE,
+    request_id=HOSTILE,
+    tokens=st.tuples(st.integers(0, 10**18), st.integers(0, 10**18)),
+    cost=st.none() | st.floats(allow_nan=True, allow_infinity=True),
+    ensure_ascii=st.booleans(),
+    where=st.tuples(st.integers(1, 10**9), HOSTILE, st.integers(1, 4)),
+    ids=st.tuples(HOSTILE, st.lists(st.none() | HOSTILE, min_size=1, max_size=3)),
+)
+def test_any_answered_row_in_the_usual_shape_takes_the_fast_path_to_what_decoding_gives(
+    content, request_id, tokens, cost, ensure_ascii, where, ids
+):
+    """The property above, where the fast path is really taken: a well-typed answered row
+    with any texts, any line, custom_id, part, job id and batch ids, compared whole."""
+    (line, custom_id, part), (job_id, batch_ids) = where, ids
+    raw = dumped(answered_row(content, request_id, *tokens, cost), ensure_ascii)
+    if cost is not None and math.isfinite(cost):  # the usual shape has a cost; NaN is not JSON
+        assert canonical.answer(raw) is not None
+    job, writer = replace(JOB, id=job_id), RecordWriter(job_id, batch_ids)
+    fast, full = (writer.line(job, line, custom_id, part, raw, None, fast=way) for way in (True, False))
+    assert same(fast, full)
 
 
 @pytest.mark.parametrize(
