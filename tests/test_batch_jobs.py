@@ -185,6 +185,11 @@ def test_a_first_collection_cut_between_its_commits_records_each_line_once_when_
     with sqlite3.connect(home / "history.db") as db:
         assert db.execute("SELECT count(*) FROM requests").fetchone() == (1,)  # the first line's
         db.execute("DROP TRIGGER refused")
+    same = str(tmp_path / "same.jsonl")
+    refused = invoke(["batch", "results", job, "--output", same, "--errors", same])
+    assert refused.exit_code == 2  # a collection that stops before writing forgets nothing
+    with sqlite3.connect(home / "history.db") as db:
+        assert db.execute("SELECT count(*) FROM requests").fetchone() == (1,)
     again = invoke(["batch", "results", job])
     assert again.exit_code == 0, again.stderr
     listed = json.loads(invoke(["history", "list", "--batch", job, "--json"]).stdout)

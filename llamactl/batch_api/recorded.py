@@ -78,9 +78,11 @@ def fields_of(input_row: dict | None) -> dict[str, Any]:
 class HistoryRecorder:
     """Records the lines of one job, given in input order (each line, run or not: its
     input files, downloaded once the recorder says they are needed, are read in step),
-    HISTORY_CHUNK to a transaction."""
+    HISTORY_CHUNK to a transaction. `forget`: the rows a first collection cut between its
+    commits left are removed first, at the first write (after the downloads and checks, so
+    a collection that fails before writing leaves them as they were)."""
 
-    def __init__(self, history, job, created_at: float):
+    def __init__(self, history, job, created_at: float, forget: bool = False):
         from llamactl.history.records import HistoryRecord, RowsLike
 
         prototype = HistoryRecord(
@@ -89,6 +91,7 @@ class HistoryRecorder:
         self.history, self.row = history, RowsLike(prototype, VARYING, as_columns=True, without_nulls=True)
         self.inputs, self.requests = InputRows([]), RequestReader()
         self.pending: list[tuple[tuple[Any, ...], list[str], str]] = []
+        self.job, self.created_at, self.forget = job, created_at, forget
 
     def read(self, inputs: list[Path]) -> None:
         self.inputs = InputRows(inputs)
@@ -106,6 +109,9 @@ class HistoryRecorder:
             self.flush()
 
     def flush(self) -> None:
+        if self.forget:
+            self.history.forget_batch_rows(self.job.id, self.job.api_host, self.created_at)
+            self.forget = False
         if self.pending:
             self.history.add_rows(self.pending, self.row.columns)
             self.pending = []
@@ -127,6 +133,5 @@ def recorder_for(env, history, job) -> HistoryRecorder | None:
         (batch.get("completed_at") or batch.get("expired_at") or batch.get("cancelled_at") or 0)
         for batch in job.batches
     )
-    if ended:  # a first collection cut between its commits left some lines: they go again
-        history.forget_batch_rows(job.id, job.api_host, ended)
-    return HistoryRecorder(history, job, ended or time.time())
+    # a first collection cut between its commits left some lines, at `ended`: they go again
+    return HistoryRecorder(history, job, ended or time.time(), forget=bool(ended))
