@@ -513,6 +513,8 @@ def test_every_fast_update_is_what_a_full_rendering_draws(pieces, width):
         ["Some", " x", "**", " y"],
         ["- item", " **one**", ", two", "\n- item", " *three*"],
         ["A very long line of words", " **that", " wraps**", " around", " the", " edge", " here"],
+        ["\n- ", "#", " word", " word"],  # a list item that is a heading: centred, never appended to
+        ["1. # a", " b", " c"],
     ],
 )
 def test_marked_up_words_are_appended_as_a_full_rendering_draws_them(pieces):

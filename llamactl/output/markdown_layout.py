@@ -24,7 +24,8 @@ CUT_EVERY = 4  # try to cut the open block once this many more of its rows are c
 MAX_OPEN_CHARS = 4000  # an open block that could not be cut is cut anyway at this size
 
 FENCE_OPEN = re.compile(r"^ {0,3}(`{3,}|~{3,})\s*([^`\s]*)[^`]*$")
-HEADING = re.compile(r"^ {0,3}#{1,6}(\s|$)")
+# A heading line, or a list item whose text is a heading (`- # x`): Rich centres it.
+HEADING = re.compile(r"^\s*(?:(?:[-*+]|\d{1,9}[.)])\s+)*#{1,6}(\s|$)")
 THEMATIC_BREAK = re.compile(r"^ {0,3}([-*_])(\s*\1){2,}\s*$")
 # A partial line of nothing but block marks yet: shown once it has a character more.
 MARKS_ONLY = re.compile(r"^\s*(?:[-=*_+`~#>|:]+|\d{1,9}[.)]?)?\s*$")
