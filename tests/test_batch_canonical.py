@@ -109,7 +109,7 @@ def outcome(fast: bool, raw: bytes | None, error_raw: bytes | None = None):
     """What collect makes of a line's rows: its record text, status, results and history
     values, or the error decoding raised."""
     try:
-        return RecordWriter(JOB.id, ["batch_job"]).line(JOB, 1, "line-1", 1, raw, error_raw, fast=fast)
+        return RecordWriter(JOB).line(1, "line-1", 1, raw, error_raw, fast=fast)
     except ValueError as exc:
         return type(exc)
 
@@ -167,8 +167,8 @@ def test_any_answered_row_in_the_usual_shape_takes_the_fast_path_to_what_decodin
     raw = dumped(answered_row(content, request_id, *tokens, cost), ensure_ascii)
     if cost is not None and math.isfinite(cost):  # the usual shape has a cost; NaN is not JSON
         assert canonical.answer(raw) is not None
-    job, writer = replace(JOB, id=job_id), RecordWriter(job_id, batch_ids)
-    fast, full = (writer.line(job, line, custom_id, part, raw, None, fast=way) for way in (True, False))
+    writer = RecordWriter(replace(JOB, id=job_id, batches=[{"id": batch_id} for batch_id in batch_ids]))
+    fast, full = (writer.line(line, custom_id, part, raw, None, fast=way) for way in (True, False))
     assert same(fast, full)
 
 

@@ -17,7 +17,7 @@ from typing import Any
 scanstring: Callable[[str, int], tuple[str, int]] = decoder.scanstring  # type: ignore[attr-defined]  # C, strict
 
 STRING = r'"[^"\\\x00-\x1f]*(?:\\(?:["\\/bfnrt]|u[0-9a-fA-F]{4})[^"\\\x00-\x1f]*)*"'
-INT = r"-?(?:0|[1-9][0-9]{0,17})"  # within a float's exact range, far from int()'s limits
+INT = r"-?(?:0|[1-9][0-9]{0,17})"  # up to 18 digits: a 64-bit integer, far from int()'s limits
 NUMBER = INT + r"(?:\.[0-9]{1,40})?(?:[eE][-+]?[0-9]{1,3})?"
 VALUES = {"S": STRING, "I": INT, "N": NUMBER}
 
@@ -45,7 +45,6 @@ ANSWER = grammar(
     ' "finish_reason": S}], "usage": {"prompt_tokens": (?P<tokens_in>I), "completion_tokens":'
     ' (?P<tokens_out>I), "total_tokens": I, "estimated_cost": (?P<cost>N)}}}, "error": null}'
 )
-ANSWER_VALUES = ("content", "request_id", "tokens_in", "tokens_out", "cost")
 # A chat line with one message, as `batch submit` writes a prompt (compact).
 REQUEST = grammar(
     '{"custom_id":(?P<custom_id>S),"method":S,"url":S,'
@@ -90,16 +89,16 @@ def answer(raw: bytes) -> tuple[str, tuple[None, int, int, float | None, str]] |
     found = ANSWER.fullmatch(text) if text is not None else None
     if found is None:
         return None
-    content, request_id, tokens_in, tokens_out, literal = found.group(*ANSWER_VALUES)
-    cost = COSTS.get(literal, COSTS)
-    if cost is COSTS:
+    tokens_in, tokens_out, literal = found.group("tokens_in", "tokens_out", "cost")
+    try:
+        cost = COSTS[literal]
+    except KeyError:
         if len(COSTS) >= COSTS_KEPT:
             COSTS.clear()
         number = float(literal) if "." in literal or "e" in literal or "E" in literal else int(literal)
         cost = COSTS[literal] = cost_of(number)
-    said = content[1:-1] if "\\" not in content else scanstring(found.string, found.start("content") + 1)[0]
-    request_id = request_id[1:-1] if "\\" not in request_id else string(found, "request_id")
-    return said, (None, int(tokens_in), int(tokens_out), cost, request_id)  # type: ignore[return-value]  # not COSTS
+    said, request_id = string(found, "content"), string(found, "request_id")
+    return said, (None, int(tokens_in), int(tokens_out), cost, request_id)
 
 
 class RequestReader:

@@ -125,15 +125,14 @@ def collect(
     if recorder is not None:
         recorder.read(files["input"])  # the prompts
     statuses, codes = array("b"), {status: code for code, status in enumerate(STATUSES)}
-    batch_ids = [batch.get("id") for batch in job.batches]
-    write = RecordWriter(job.id, batch_ids)  # the line's record as text
+    write = RecordWriter(job)  # the line's record as text
     failed = failures.raw if failures.files else lambda index: None
     try:
         for index, (line, custom_id, part) in enumerate(
             zip(lines.numbers, lines.ids(), lines.parts, strict=True)
         ):
             text, status, results, outcome = write.line(
-                job, line, custom_id, part, outputs.raw(index), failed(index)
+                line, custom_id, part, outputs.raw(index), failed(index)
             )
             out.write(text)
             if errors is not None and status != "ok":
@@ -158,22 +157,27 @@ OUTCOME = itemgetter("error", "tokens_in", "tokens_out", "cost", "request_id")  
 
 
 class RecordWriter:
-    """A line's record as JSON text: any record through the encoder, and an answered row in
-    the API's usual shape written straight from its few values, to the same text (tests
-    check it for any row)."""
+    """A job's line records as JSON text: any record through the encoder, and an answered
+    row in the API's usual shape written straight from its few values, to the same text
+    (tests check it for any row)."""
 
-    def __init__(self, job_id: str, batch_ids: list[Any]):
+    def __init__(self, job: Job):
+        self.job = job
         self.encode = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
-        self.batch_ids, job = batch_ids, self.encode(job_id)
-        # what ends an answered record, by part (the last: a part with no batch)
+        # by part, then one for a part with no batch: its batch id, and what ends its answered records
+        self.batch_ids = [batch.get("id") for batch in job.batches] + [None]
+        job_id = self.encode(job.id)
         self.endings = [
-            f',"error":null,"job":{job},"batch_id":{self.encode(batch_id)}}}\n' for batch_id in batch_ids
+            f',"error":null,"job":{job_id},"batch_id":{self.encode(batch_id)}}}\n'
+            for batch_id in self.batch_ids
         ]
-        self.endings.append(f',"error":null,"job":{job},"batch_id":null}}\n')
+
+    def _of_part(self, part: int) -> int:
+        """The index of the part's batch in batch_ids and endings (the last: no batch)."""
+        return part - 1 if 1 <= part < len(self.batch_ids) else len(self.batch_ids) - 1
 
     def line(
         self,
-        job: Job,
         line: int,
         custom_id: str,
         part: int,
@@ -182,24 +186,25 @@ class RecordWriter:
         fast: bool = True,
     ) -> tuple[str, str, list[str], tuple]:
         """(record text, status, results, OUTCOME) of a line, from the bytes of its output
-        and error rows (None: it has none); `fast` False: always by decoding the rows."""
+        and error rows (None: it has none); `fast` False (for the tests that compare the
+        two ways): always by decoding the rows."""
         answer = canonical.answer(raw) if fast and raw is not None and error_raw is None else None
         if answer is not None:
             text, outcome = answer
             return self.answered(line, custom_id, part, text, outcome), "ok", [text], outcome
         row, error_row = (None if data is None else json_of(data) for data in (raw, error_raw))
-        record = record_for(line, custom_id, job, row, error_row)
-        record["batch_id"] = self.batch_ids[part - 1] if part <= len(self.batch_ids) else None
+        record = record_for(line, custom_id, self.job, row, error_row)
+        record["batch_id"] = self.batch_ids[self._of_part(part)]
         return self.encode(record) + "\n", record["status"], record["results"], OUTCOME(record)
 
     def answered(self, line: int, custom_id: str, part: int, text: str, outcome: tuple) -> str:
         """The record of an answered line with this text and OUTCOME."""
         _, tokens_in, tokens_out, cost, request_id = outcome
-        ending = self.endings[part - 1] if part <= len(self.endings) else self.endings[-1]
         return (
             f'{{"line":{line},"custom_id":{STRING(custom_id)},"status":"ok","results":[{STRING(text)}],'
             f'"tokens_in":{tokens_in},"tokens_out":{tokens_out},'
-            f'"cost":{"null" if cost is None else float.__repr__(cost)},"request_id":{STRING(request_id)}{ending}'
+            f'"cost":{"null" if cost is None else float.__repr__(cost)},"request_id":{STRING(request_id)}'
+            + self.endings[self._of_part(part)]
         )
 
 
