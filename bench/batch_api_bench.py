@@ -9,7 +9,8 @@ The modules are compiled first, as an install has them.
 
 The first collection is measured with history and without (LLAMACTL_NO_HISTORY=1), each
 run from a fresh copy of the state directory as the completed job left it, the runs
-interleaved with the bare download's; medians. --baseline-tree DIR times another llamactl
+interleaved with the bare download's; medians. Beside it, as a floor and not a target,
+the least Python that writes the records in order (BARE_IN_ORDER). --baseline-tree DIR times another llamactl
 tree too (an older commit's `git archive`, run with PYTHONPATH=DIR) in the same rounds,
 its job submitted by that tree so that both can read its state.
 
@@ -53,6 +54,34 @@ answer = requests.get(os.environ["DEEPINFRA_HOST"] + "/v1/openai/files/" + file_
 with open(copy, "wb") as out:
     for chunk in answer.iter_content(1 << 16):
         out.write(chunk)
+"""
+# The least Python that does the job (no limit on memory, no checks, no history, no resume):
+# download the output, decode each row, keep its record by line, write them in order. Not a
+# target, a floor: what per-line work in Python costs before any of llamactl's.
+BARE_IN_ORDER = """
+import json, os, sys, requests
+file_id, copy, lines = sys.argv[1], sys.argv[2], int(sys.argv[3])
+answer = requests.get(os.environ["DEEPINFRA_HOST"] + "/v1/openai/files/" + file_id + "/content",
+                      headers={"Authorization": "Bearer " + os.environ["DEEPINFRA_TOKEN"]}, stream=True)
+with open(copy, "wb") as out:
+    for chunk in answer.iter_content(1 << 16):
+        out.write(chunk)
+records = [None] * lines
+with open(copy, "rb") as rows:
+    for raw in rows:
+        row = json.loads(raw)
+        line, response = int(row["custom_id"][5:]), row["response"]
+        body = response["body"]
+        usage = body["usage"]
+        records[line - 1] = json.dumps({
+            "line": line, "custom_id": row["custom_id"], "status": "ok",
+            "results": [choice["message"]["content"] for choice in body["choices"]],
+            "tokens_in": usage["prompt_tokens"], "tokens_out": usage["completion_tokens"],
+            "cost": usage["estimated_cost"], "request_id": response["request_id"], "error": None,
+        }, ensure_ascii=False)
+with open(copy + ".records", "w") as out:
+    for record in records:
+        out.write(record + "\\n")
 """
 MIB = 1024
 
@@ -149,14 +178,21 @@ def collecting(emulator, llamactl: str, source: Path, runs: int, work: Path, bas
     shutil.copytree(env["LLAMACTL_HOME"], snapshot)
     output_id = emulator.batch_store.batches[job_id].output_file_id
     bare_command = [sys.executable, "-c", BARE_DOWNLOAD, output_id, str(work / "out")]
+    lines = sum(1 for _ in source.open("rb"))
+    in_order_command = [sys.executable, "-c", BARE_IN_ORDER, output_id, str(work / "in-order"), str(lines)]
     kinds = {
         f"{tree}{label}": {**extra, **history}
         for tree, extra in trees.items()
         for label, history in (("with history", {}), ("without history", {"LLAMACTL_NO_HISTORY": "1"}))
     }
-    samples: dict[str, list[tuple[float, float, int]]] = {"bare": [], **{kind: [] for kind in kinds}}
+    samples: dict[str, list[tuple[float, float, int]]] = {
+        "bare": [],
+        "bare in order": [],
+        **{kind: [] for kind in kinds},
+    }
     for round_number in range(runs):
         samples["bare"].append(run_watched(bare_command, env))
+        samples["bare in order"].append(run_watched(in_order_command, env))
         for number, (kind, extra) in enumerate(kinds.items()):
             home = work / f"state-{round_number}-{number}"
             shutil.copytree(snapshot, home)
@@ -169,11 +205,12 @@ def collecting(emulator, llamactl: str, source: Path, runs: int, work: Path, bas
                 str(work / f"results-{number}.jsonl"),
             ]
             samples[kind].append(run_watched(results, {**env, **extra, "LLAMACTL_HOME": str(home)}))
-    bare = median_sample(samples["bare"])
+    bare, in_order = median_sample(samples["bare"]), median_sample(samples["bare in order"])
     ok = True
     for kind in kinds:
         work_done = "download, order, write" + (", record in history" if "with h" in kind else "")
-        passed = report(f"results, first time, {kind} ({work_done})", median_sample(samples[kind]), bare)
+        title = f"results, first time, {kind} ({work_done})"
+        passed = report(title, median_sample(samples[kind]), bare, in_order)
         ok &= passed or kind.startswith("baseline")  # the baseline is shown, not judged
     if baseline is not None:  # the same records and the same history as the baseline's
         same = (work / "results-0.jsonl").read_bytes() == (work / "results-2.jsonl").read_bytes()
@@ -210,9 +247,15 @@ def _job_ids(env: dict) -> list[str]:
         return [row[0] for row in db.execute("SELECT batch_id FROM batch_parts")]
 
 
-def report(title: str, sample: tuple[float, float, int], bare: tuple[float, float, int]) -> bool:
+def report(
+    title: str,
+    sample: tuple[float, float, int],
+    bare: tuple[float, float, int],
+    floor: tuple[float, float, int] | None = None,
+) -> bool:
     """Wall time is the target; the CPU seconds (the client's own, not the emulator's in
-    this process) say more on a loaded machine, where wall time is mostly waiting."""
+    this process) say more on a loaded machine, where wall time is mostly waiting. With
+    `floor` (BARE_IN_ORDER's run), the ratio to it too."""
     (wall, cpu, rss_kib), ratio = sample, sample[0] / bare[0]
     rss_ok, time_ok = rss_kib < 100 * MIB, ratio <= 1.5
     print(f"\n{title}")
@@ -224,6 +267,11 @@ def report(title: str, sample: tuple[float, float, int], bare: tuple[float, floa
     print(
         f"  ratio      {ratio:7.2f}x (target <= 1.5x: {'ok' if time_ok else 'MISSED'}); CPU {cpu / bare[1]:.2f}x"
     )
+    if floor is not None:
+        print(
+            f"  bare, in input order (the least Python for it) {floor[0]:5.2f} s  {floor[1]:5.2f} s CPU"
+            f"   peak RSS {floor[2] / MIB:6.1f} MiB: llamactl {wall / floor[0]:.2f}x"
+        )
     return rss_ok and time_ok
 
 
