@@ -159,6 +159,57 @@ def test_several_responses_are_all_in_the_result(api, tmp_path):
     assert len(records(run.stdout)[0]["results"]) == 2
 
 
+@pytest.mark.parametrize(
+    "model, line, answer",
+    [
+        ("BAAI/bge-large-en-v1.5", {"inputs": ["hi"]}, "embeddings"),
+        ("stabilityai/stable-diffusion-2-1", {"prompt": "a cat"}, "images"),
+        ("hexgrad/Kokoro-82M", {"text": "hello"}, "audio"),
+    ],
+)
+def test_another_kind_of_models_answer_is_in_the_lines_record_as_json(api, tmp_path, model, line, answer):
+    """Billed, with no text: the line's record carries the API's answer as `infer --json`
+    prints it (not "no results", exit 5), and a line needs no `input` for such a model,
+    as `infer` needs none."""
+    output = tmp_path / "out.jsonl"
+    run = invoke(
+        ["infer", "-m", model, "--batch", "-", "--output", str(output)], input=json.dumps(line) + "\n"
+    )
+    assert run.exit_code == 0, run.stderr
+    (record,) = records(output.read_text(encoding="utf-8"))
+    assert record["status"] == "ok" and record["error"] is None and record["results"] == []
+    ((key, value),) = line.items()
+    asked = json.loads(invoke(["infer", "-m", model, "-i", f"{key}={json.dumps(value)}", "--json"]).stdout)
+    assert record["response"][answer] == asked[answer] and record["response"].keys() == asked.keys()
+    assert record["request_id"] == record["response"]["request_id"] and record["cost"] is not None
+    assert list(record)[3:5] == ["results", "response"]
+    again = invoke(
+        ["infer", "-m", model, "--batch", "-", "--output", str(output)], input=json.dumps(line) + "\n"
+    )
+    assert again.exit_code == 0 and len(inference_requests(api)) == 2  # done: not sent again
+    assert records(output.read_text(encoding="utf-8")) == [record]
+
+
+def test_an_answer_with_no_text_and_no_other_models_fields_fails_its_line(api, tmp_path):
+    api.queue(
+        Behavior(body=b'{"results": null, "request_id": "R1", "inference_status": {"status": "succeeded"}}')
+    )
+    run = batch("--batch", str(write(tmp_path, '"a"\n"b"\n')), "--concurrency", "1")
+    assert run.exit_code == 5
+    assert "line 1: the API's answer has no results" in run.stderr
+    assert [(r["status"], "response" in r) for r in records(run.stdout)] == [("error", False), ("ok", False)]
+
+
+def test_a_line_of_only_generation_parameters_still_has_no_input(api, tmp_path):
+    run = batch("--batch", str(write(tmp_path, '{"max_new_tokens": 5}\n"fine"\n')))
+    assert run.exit_code == 4
+    assert "line 1: no input" in run.stderr
+    assert [(r["status"], "response" in r) for r in records(run.stdout)] == [
+        ("invalid", False),
+        ("ok", False),
+    ]
+
+
 def test_quiet_leaves_stderr_empty(api, tmp_path):
     run = batch("--batch", str(write(tmp_path, '"a"\n"b"\n')), "-q")
     assert run.exit_code == 0

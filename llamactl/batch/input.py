@@ -16,7 +16,7 @@ from typing import Any
 
 from llamactl.api.request import InferenceRequest, InferenceTarget
 from llamactl.inference.inputs import InputError, RequestInputs, json_value, loads_strict
-from llamactl.inference.prepare import InferOptions, checked_request
+from llamactl.inference.prepare import InferOptions, checked_request, has_other_inputs
 from llamactl.plain import replace
 
 FORMATS = ("jsonl", "lines")
@@ -69,12 +69,15 @@ def line_request(
     fields: dict[str, Any],
     options: InferOptions = NEVER_STREAM,
 ) -> InferenceRequest:
-    """The line's fields over the `-i` defaults: limits checked, never streamed."""
+    """The line's fields over the `-i` defaults: limits checked, never streamed. A line
+    needs an input as `infer` does: `input`, or another kind of model's own fields
+    (`inputs` for embeddings, an image model's `prompt`, a file)."""
     merged = {**defaults.fields, **fields}
     files = {name: upload for name, upload in defaults.files.items() if name not in fields}
-    if "input" not in merged and "input" not in files:
+    inputs = RequestInputs(merged, files)
+    if "input" not in merged and "input" not in files and not has_other_inputs(inputs):
         raise InputError('no input: give the prompt as a JSON string or as {"input": ...}')
-    return checked_request(target, options, RequestInputs(merged, files))
+    return checked_request(target, options, inputs)
 
 
 def parse_batch(

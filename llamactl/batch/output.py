@@ -32,15 +32,25 @@ ANSWER_FIELDS = ("results", "tokens_in", "tokens_out", "cost", "cost_estimated",
 
 
 def batch_record(
-    line: BatchLine, batch_id: str, status: str, error: str | None = None, outcome=None
+    line: BatchLine,
+    batch_id: str,
+    status: str,
+    error: str | None = None,
+    outcome=None,
+    response: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """What the output says about one line, with or without an answer."""
+    """What the output says about one line, with or without an answer. `response`: the
+    API's whole answer of another kind of model (embeddings, images, speech), which has no
+    text for `results`; it follows them as `response`, as `infer --json` prints it."""
     answer = outcome_json(outcome if outcome is not None else OutcomeFields())
+    shown = {name: answer[name] for name in ANSWER_FIELDS}
+    if response is not None:
+        shown = {"results": shown.pop("results"), "response": response, **shown}
     return {
         "line": line.number,
         "status": status,
         "fields": line.request.fields if line.request else None,
-        **{name: answer[name] for name in ANSWER_FIELDS},
+        **shown,
         "error": error,
         "batch_id": batch_id,
         "request_hash": line.request_hash,

@@ -35,7 +35,7 @@ from llamactl.inference.outcome import InferenceOutcome
 from llamactl.inference.prepare import InferOptions
 from llamactl.inference.run import run_inference
 from llamactl.output.format import format_dollars
-from llamactl.output.views import is_queued
+from llamactl.output.views import is_other_answer, is_queued
 from llamactl.signals import Terminated, exit_at_once_on_next_signal
 
 TICK = 0.1  # seconds the main thread waits for an answer before looking at the clock again
@@ -53,13 +53,19 @@ class Job:
     outcome: InferenceOutcome | None = None
     error: LlamactlError | None = None
     crash: BaseException | None = None
+    response: dict[str, Any] | None = None  # another kind of model's answer, for the line's record
     recorded: bool = False  # its outcome went to history
     abandoned: bool = False  # given up at Ctrl-C: history gets it from the main thread
 
 
-class QuietView:
+class LineView:
     """run_inference's view for a batch line: nothing is shown (the outcome keeps the
-    texts); an answer without results is a failure, as it is for `infer`."""
+    texts). Another kind of model's answer (embeddings, images, speech), billed but no
+    text, is kept whole for the line's record, as `infer` prints it; any other answer
+    without results is a failure, as it is for `infer`."""
+
+    def __init__(self) -> None:
+        self.response: dict[str, Any] | None = None
 
     def on_event(self, event) -> None:
         pass
@@ -68,8 +74,11 @@ class QuietView:
         pass
 
     def on_response(self, data: dict[str, Any], texts: list[str] | None) -> None:
-        if texts is None and not is_queued(data):
+        if texts is not None or is_queued(data):
+            return
+        if not is_other_answer(data):
             raise RequestFailed("the API's answer has no results")
+        self.response = data
 
 
 def run_batch(env: Environment, options: InferOptions, settings: BatchSettings) -> None:
@@ -240,7 +249,9 @@ class BatchRun:
             self.settle_crash(job, job.crash)
             return
         assert outcome is not None
-        self.settle(job.index, job.line, outcome.status, error.message if error else None, outcome)
+        self.settle(
+            job.index, job.line, outcome.status, error.message if error else None, outcome, job.response
+        )
         if error is not None:
             self.note_failure(job.line.number, error)
         self.check_budget(job.line.number, outcome)
@@ -292,8 +303,9 @@ class BatchRun:
         status: str,
         error: str | None,
         outcome: InferenceOutcome | None = None,
+        response: dict[str, Any] | None = None,
     ) -> None:
-        record = batch_record(line, self.batch_id, status, error, outcome)
+        record = batch_record(line, self.batch_id, status, error, outcome, response)
         self.records[index] = record
         self.tally.statuses[status] += 1
         self.sink.put(index, record)
@@ -365,16 +377,18 @@ class BatchRun:
     # the workers
 
     def work(self, job: Job) -> None:
+        view = LineView()
         try:
             run_inference(
                 self.client,
                 job.request,
-                QuietView(),
+                view,
                 self.estimate_cost,
                 record=lambda outcome: self.record(job, outcome),
             )
         except LlamactlError as exc:
             job.error = exc
+        job.response = view.response
 
     def record(self, job: Job, outcome: InferenceOutcome) -> None:
         outcome.batch_id = self.batch_id
