@@ -4,6 +4,7 @@ in-chat commands (in-process, with the terminal facts set)."""
 from __future__ import annotations
 
 import json
+import os
 import sys
 
 import pexpect
@@ -134,6 +135,65 @@ def test_a_failed_piped_turn_ends_with_its_exit_code_and_keeps_the_turns_before(
     assert run.stdout == answer("one") + "\n"
     assert run.stderr == "error: the API rejected the request: bad field (HTTP 422 Unprocessable Entity)\n"
     assert [turn["status"] for turn in exported(env)] == ["ok", "error"]
+
+
+@pytest.mark.parametrize("env_locale", ["C", "C.UTF-8"])  # stdin read with surrogateescape, or strictly
+def test_a_piped_line_that_is_not_utf8_is_exit_2_and_keeps_the_turns_before(emulator, env, env_locale):
+    run = run_llamactl(
+        ["chat", "-m", MODEL, "-q"], {**env, "LC_ALL": env_locale}, input=b"one\ncaf\xe9\nthree\n"
+    )
+    assert run.exit_code == 2
+    assert run.stdout == answer("one") + "\n"
+    assert run.stderr.startswith("error: stdin line 2 is not UTF-8 text (byte 0xe9 at position 3)\n")
+    assert len(sent_chats(emulator)) == 1 and [turn["status"] for turn in exported(env)] == ["ok"]
+
+
+def test_an_answer_with_a_lone_surrogate_goes_back_as_valid_json_and_is_kept(emulator, env):
+    """The API's `\\ud800` escape is no character: the next turn sends it (and history keeps
+    it) as U+FFFD, instead of failing to encode the turn and to record it."""
+    body = b'{"id": "c1", "object": "chat.completion", "choices": [{"index": 0, "message": {"role":'
+    body += b' "assistant", "content": "a\\ud800b"}, "finish_reason": "stop"}], "usage": {}}'
+    emulator.queue(Behavior(body=body))
+    run = run_llamactl(["chat", "-m", MODEL, "-q"], env, input=b"one\ntwo\n")
+    assert (run.exit_code, run.stderr) == (0, "")
+    assert sent_messages(emulator)[1] == {"role": "assistant", "content": "a\ufffdb"}
+    turns = exported(env)
+    assert [turn["results"] for turn in turns] == [["a\ufffdb"], [answer("two")]]
+    assert [turn["conversation_id"] for turn in turns] == [1, 1]  # the first turn made it, once
+    rerun = run_llamactl(["history", "rerun", str(turns[1]["id"]), "-q"], env)
+    assert rerun.exit_code == 0, rerun.stderr
+    assert sent_chats(emulator)[-1]["messages"] == sent_chats(emulator)[1]["messages"]
+
+
+def test_a_typed_message_that_is_not_utf8_is_refused_and_the_chat_goes_on(emulator, env):
+    """On a C locale the bytes come as lone surrogates; in a UTF-8 locale reading them
+    fails (the next test): either way one error line, nothing sent, the prompt again."""
+    chat = pexpect.spawn(
+        sys.executable,
+        ["-m", "llamactl", "chat", "-m", MODEL, "-q"],
+        env={**env, "LC_ALL": "C", "TERM": "xterm"},
+        cwd=str(REPO),
+        encoding="utf-8",
+        codec_errors="replace",  # the terminal echoes the byte
+        timeout=HANG_GUARD,
+    )
+    chat.expect_exact("> ")
+    os.write(chat.child_fd, b"caf\xe9\r")  # a Latin-1 terminal's byte
+    chat.expect_exact("error: what was typed is not UTF-8 text (byte 0xe9 at position 3)")
+    chat.sendline("Next")
+    chat.expect_exact(answer("Next"))
+    chat.sendline("/exit")
+    chat.expect(pexpect.EOF)
+    chat.close()
+    assert chat.exitstatus == 0
+    assert [turn["messages"][-1]["content"] for turn in exported(env)] == ["Next"]
+
+
+def test_a_message_read_strictly_that_is_not_utf8_is_refused(api):
+    result = terminal(["-m", MODEL, "-q"], b"caf\xe9\n")
+    assert result.exit_code == 0, result.stderr
+    assert "error: what was typed is not UTF-8 text" in result.stderr
+    assert invoke(["history", "export"]).stdout == ""
 
 
 def test_cost_counts_what_was_billed_and_shows_unknown_figures_as_unknown(api):

@@ -193,3 +193,18 @@ def test_add_rows_without_the_null_columns_stores_what_add_all_stores(tmp_path):
         assert dump(fast) == dump(slow)
         with pytest.raises(ValueError, match="results"):
             fast.add_rows(rows, (*make.columns, "results"))
+
+
+def test_add_rows_keeps_a_lone_surrogate_as_add_all_does(tmp_path):
+    """A Batch API answer's `\\ud800` escape: both ways store U+FFFD, which SQLite can hold."""
+    records = [
+        plain.replace(prototype(), fields={"input": f"p{n}\ud800"}, results=[f"a{n}\udcff"]) for n in range(2)
+    ]
+    with HistoryStore.open(tmp_path / "slow.db") as slow, HistoryStore.open(tmp_path / "fast.db") as fast:
+        assert fast.add_rows([(r.to_row(), r.results, search_input(r.fields, [])) for r in records]) == range(
+            1, 3
+        )
+        assert slow.add_all(records) == [1, 2]
+        assert dump(fast) == dump(slow)
+        (kept,) = slow.search("p1", 10)
+        assert (kept.fields, kept.results) == ({"input": "p1\ufffd"}, ["a1\ufffd"])

@@ -5,11 +5,13 @@ from __future__ import annotations
 
 import json
 
+import pytest
 import typer.main
 
 from llamactl.api.retry import DEFAULT_RETRIES, DEFAULT_TIMEOUT
 from llamactl.cli import app
 from llamactl.inference.chat_template import llama2_chat_prompt
+from tests.emulator import Behavior
 from tests.helpers import invoke, last_inference
 
 MODEL = "meta-llama/Llama-2-70b-chat-hf"
@@ -115,3 +117,36 @@ def test_rerun_refuses_json_with_o_before_sending(api):
     assert run.exit_code == 2
     assert "--json and -o cannot be combined" in run.stderr
     assert len(api.requests) == sent
+
+
+# A lone surrogate: a `\ud800` escape in the API's JSON is no character, and UTF-8 (SQLite's
+# text, a request's JSON) cannot hold it.
+LONE_SURROGATE_ANSWER = (
+    b'{"results": [{"generated_text": "a\\ud800b"}], "request_id": "R1",'
+    b' "inference_status": {"status": "succeeded", "cost": 0.001}}'
+)
+LONE_SURROGATE_EVENTS = [
+    b'{"token": {"id": 1, "text": "a\\ud800", "special": false}, "generated_text": null, "details": null}',
+    b'{"token": {"id": 2, "text": "b", "special": false}, "generated_text": "a\\ud800b",'
+    b' "details": {"finish_reason": "eos_token", "generated_tokens": 2}}',
+]
+
+
+@pytest.mark.parametrize(
+    "behavior, flags",
+    [(Behavior(body=LONE_SURROGATE_ANSWER), ["--no-stream"]), (Behavior(events=LONE_SURROGATE_EVENTS), [])],
+    ids=["json", "stream"],
+)
+def test_an_answer_with_a_lone_surrogate_is_kept_with_a_replacement_character_and_reruns(
+    api, behavior, flags
+):
+    api.behave(behavior)
+    run = invoke(["infer", "-m", MODEL, "-q", *flags, "hi"])
+    assert (run.exit_code, run.stderr) == (0, "")  # no "history: this request was not saved"
+    (record,) = json.loads(invoke(["history", "list", "--json"]).stdout)
+    assert record["results"] == ["a\ufffdb"] and record["status"] == "ok"
+    assert json.loads(invoke(["history", "search", "a\ufffdb", "--json"]).stdout)[0]["id"] == record["id"]
+    api.behave(Behavior())
+    again = invoke(["history", "rerun", str(record["id"]), "-q"])
+    assert again.exit_code == 0, again.stderr
+    assert last_inference(api).json["input"] == "hi" and history_count() == 2

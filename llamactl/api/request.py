@@ -120,7 +120,16 @@ class InferenceRequest:
         return body
 
     def json_body(self) -> bytes:
-        return json.dumps(self.body(), ensure_ascii=False).encode("utf-8")
+        """The body as UTF-8 JSON. A lone surrogate cannot be UTF-8 (llamactl refuses one in
+        what the user gives, but an answer can carry one into a chat's next turn): it is
+        sent as U+FFFD, as history keeps it."""
+        text = json.dumps(self.body(), ensure_ascii=False)
+        try:
+            return text.encode("utf-8")
+        except UnicodeEncodeError:
+            from llamactl.inference.inputs import well_formed
+
+            return well_formed(text).encode("utf-8")
 
     def encode(self) -> dict[str, Any]:
         """The body as requests' keyword arguments: form parts when a file is uploaded

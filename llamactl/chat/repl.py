@@ -27,6 +27,7 @@ from llamactl.chat.turn import TurnSettings, send_turn, summary
 from llamactl.env import Environment
 from llamactl.errors import LlamactlError, UsageError
 from llamactl.history.conversation_log import ConversationLog
+from llamactl.inference.inputs import not_utf8
 from llamactl.output.format import cost_text, count_text
 
 RESUME_TURNS = 3  # the turns shown when a conversation is resumed
@@ -61,6 +62,11 @@ def figure(total: Total, unknown: str, shown: Callable[[float], str] = lambda kn
     if total.unknown and not total.counted:
         return unknown
     return shown(total.known) + ("+" if total.unknown else "")
+
+
+def not_utf8_message(message: str) -> UsageError:
+    """A message that cannot be sent: no request can carry bytes that are not UTF-8."""
+    return UsageError(message, hint="check the terminal's or the script's encoding; this message was not sent")
 
 
 class EndSession(Exception):
@@ -116,6 +122,9 @@ class ChatSession:
             except KeyboardInterrupt:  # Ctrl-C while typing: drop the message
                 self.out.end_line_on_stderr()
                 continue
+            except UnicodeDecodeError:  # a terminal that is not UTF-8 (a strict UTF-8 locale's stdin)
+                self.report(not_utf8_message("what was typed is not UTF-8 text"))
+                continue
             if text is None:
                 self.out.end_line_on_stderr()
                 return
@@ -159,6 +168,9 @@ class ChatSession:
     def handle(self, text: str) -> None:
         if not text.strip():
             return
+        problem = not_utf8(text)  # bytes that are not UTF-8, read as lone surrogates
+        if problem:
+            raise not_utf8_message(f"what was typed is {problem}")
         if text.startswith("/") and not text.startswith("//"):
             self.command(text)
             return
@@ -266,8 +278,14 @@ class ChatSession:
 
     def piped(self, stream) -> None:
         """One message per line of `stream`, each answered on stdout in turn; the first
-        failure ends the session with its exit code (the turns before it are kept)."""
-        for line in iter(stream.readline, ""):
-            text = line.rstrip("\r\n")
+        failure ends the session with its exit code (the turns before it are kept). Lines
+        are read as bytes and must be UTF-8, as infer's piped stdin must (exit 2)."""
+        source = getattr(stream, "buffer", None) or stream
+        for number, line in enumerate(iter(source.readline, b"" if source is not stream else ""), 1):
+            text = line.decode("utf-8", "surrogateescape") if isinstance(line, bytes) else line
+            problem = not_utf8(text)
+            if problem:
+                raise not_utf8_message(f"stdin line {number} is {problem}")
+            text = text.rstrip("\r\n")
             if text.strip():
                 self.turn(text)

@@ -106,8 +106,13 @@ class HistoryStore:
 
     def add_all(self, records: Iterable[HistoryRecord]) -> list[int]:
         """Insert records in one transaction; returns their new ids."""
-        with write_transaction(self.db):
-            return [self._insert(record) for record in records]
+        records = list(records)
+        try:
+            with write_transaction(self.db):
+                return [self._insert(record) for record in records]
+        except UnicodeEncodeError:  # a lone surrogate: kept as U+FFFD (see well_formed_record)
+            with write_transaction(self.db):
+                return [self._insert(well_formed_record(record)) for record in records]
 
     def add_rows(
         self, rows: Sequence[tuple[tuple[Any, ...], list[str], str]], columns: Sequence[str] = INSERT_COLUMNS
@@ -118,6 +123,16 @@ class HistoryStore:
         (AUTOINCREMENT inserts under the write lock), so they are counted back from the last."""
         if not set(columns) <= set(INSERT_COLUMNS):
             raise ValueError(f"not columns of a history row: {sorted(set(columns) - set(INSERT_COLUMNS))}")
+        try:
+            return self._add_rows(rows, columns)
+        except UnicodeEncodeError:  # a lone surrogate: kept as U+FFFD (see well_formed_record)
+            from llamactl.inference.inputs import well_formed
+
+            return self._add_rows(well_formed(rows), columns)
+
+    def _add_rows(
+        self, rows: Sequence[tuple[tuple[Any, ...], list[str], str]], columns: Sequence[str]
+    ) -> range:
         insert = f"INSERT INTO requests ({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))})"
         with write_transaction(self.db):
             self.db.executemany(insert, [row for row, _, _ in rows])
@@ -132,15 +147,28 @@ class HistoryStore:
     def add_turn(self, record: HistoryRecord, conversation: ConversationRow) -> int:
         """Insert a chat turn in one transaction, creating its conversation first when it
         is new (so no conversation exists without a turn); both get their ids."""
+        new = conversation.id is None
+        try:
+            turn_id = self._add_turn(record, conversation)
+        except UnicodeEncodeError:  # a lone surrogate: kept as U+FFFD (see well_formed_record)
+            from llamactl.inference.inputs import well_formed
+
+            if new:
+                conversation.id = None  # its row was rolled back with the turn's
+            conversation.system = well_formed(conversation.system)
+            turn_id = self._add_turn(well_formed_record(record), conversation)
+        record.conversation_id = conversation.id
+        record.id = turn_id
+        return turn_id
+
+    def _add_turn(self, record: HistoryRecord, conversation: ConversationRow) -> int:
         from llamactl.history.conversations import INSERT_CONVERSATION
 
         with write_transaction(self.db):
             if conversation.id is None:
                 conversation.id = self.db.execute(INSERT_CONVERSATION, conversation.values()).lastrowid
             record.conversation_id = conversation.id
-            turn_id = self._insert(record)
-        record.id = turn_id
-        return turn_id
+            return self._insert(record)
 
     def _insert(self, record: HistoryRecord) -> int:
         row_id = cast(int, self.db.execute(INSERT_RECORD, record.to_row()).lastrowid)  # set by INSERT
@@ -303,6 +331,17 @@ class HistoryStore:
                 for request_id, role, content in self.db.execute(*queries.messages_of(ids)):
                     by_id[request_id].messages.append({"role": role, "content": content})
         return records
+
+
+def well_formed_record(record: HistoryRecord) -> HistoryRecord:
+    """The record with each lone surrogate in its texts (an answer's `\\ud800` escape, a
+    request that carried one back) as U+FFFD, which the database can hold: SQLite's
+    text is UTF-8, and binding a lone surrogate raises. Tried only when that happened,
+    so the common record pays nothing."""
+    from llamactl.inference.inputs import well_formed
+    from llamactl.plain import as_dict
+
+    return HistoryRecord(**well_formed(as_dict(record)))
 
 
 def search_texts(record: HistoryRecord) -> tuple[str, str]:

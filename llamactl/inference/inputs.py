@@ -57,6 +57,21 @@ def not_utf8(text: str) -> str | None:
     return None
 
 
+def well_formed(value: Any) -> Any:
+    """`value` (text, or lists, tuples and dicts of it) with each lone surrogate as U+FFFD,
+    the replacement character. A lone surrogate (an answer's `\\ud800` escape) is no
+    character: neither UTF-8 JSON nor history's database can hold it (docs/history.md)."""
+    import re
+
+    if isinstance(value, str):
+        return re.sub("[\ud800-\udfff]", "\ufffd", value)
+    if isinstance(value, dict):
+        return {well_formed(key): well_formed(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return type(value)(well_formed(item) for item in value)
+    return value
+
+
 def check_utf8_fields(fields: dict[str, Any]) -> None:
     """Every key and text among the fields is UTF-8 (nested lists and objects included)."""
 
