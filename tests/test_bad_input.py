@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+import sys
+
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -73,22 +75,22 @@ def test_arbitrary_input_never_crashes(api, items, prompt, stdin, stream):
         assert messages and messages[0].startswith("error: "), run.stderr
 
 
-@pytest.mark.parametrize(
-    "args, message",
-    [
-        (["history", "list", "-n", "0"], "-n/--limit: must be at least 1, got 0"),
-        (["history", "list", "-n", "ten"], "-n/--limit: expected a whole number, got 'ten'"),
-        (["history", "show", "abc"], "ID: expected a whole number, got 'abc'"),
-        (["infer", "-m", MODEL, "--timeout", "0", "hi"], "--timeout: must be at least 0.1, got 0.0"),
-        (["infer", "-m", MODEL, "--retries", "1.5", "hi"], "--retries: expected a whole number, got '1.5'"),
-        (
-            ["infer", "-m", MODEL, "--batch", "-", "--concurrency", "65"],
-            "--concurrency: must be from 1 to 64, got 65",
-        ),
-        (["batch", "wait", "x", "--timeout", "-1"], "--timeout: must be at least 0, got -1.0"),
-        (["batch", "wait", "x", "--interval", "soon"], "--interval: expected a number, got 'soon'"),
-    ],
-)
+BAD_VALUES = [
+    (["history", "list", "-n", "0"], "-n/--limit: must be at least 1, got 0"),
+    (["history", "list", "-n", "ten"], "-n/--limit: expected a whole number, got 'ten'"),
+    (["history", "show", "abc"], "ID: expected a whole number, got 'abc'"),
+    (["infer", "-m", MODEL, "--timeout", "0", "hi"], "--timeout: must be at least 0.1, got 0.0"),
+    (["infer", "-m", MODEL, "--retries", "1.5", "hi"], "--retries: expected a whole number, got '1.5'"),
+    (
+        ["infer", "-m", MODEL, "--batch", "-", "--concurrency", "65"],
+        "--concurrency: must be from 1 to 64, got 65",
+    ),
+    (["batch", "wait", "x", "--timeout", "-1"], "--timeout: must be at least 0, got -1.0"),
+    (["batch", "wait", "x", "--interval", "soon"], "--interval: expected a number, got 'soon'"),
+]
+
+
+@pytest.mark.parametrize("args, message", BAD_VALUES)
 def test_a_value_out_of_range_or_of_the_wrong_type_reads_as_llamactls_own_errors(api, args, message):
     """Click's `Invalid value for '-n' / '--limit': 0 is not in the range x>=1.` in llamactl's words."""
     run = invoke(args, input="")
@@ -96,3 +98,24 @@ def test_a_value_out_of_range_or_of_the_wrong_type_reads_as_llamactls_own_errors
     assert (run.exit_code, run.stdout) == (2, "")
     assert run.stderr == f"error: {message}\nhint: see 'llamactl {command} --help'\n"
     assert api.requests == []
+
+
+@pytest.mark.parametrize("args, message", BAD_VALUES)
+def test_the_words_do_not_hang_on_clicks_own_wording(api, monkeypatch, args, message):
+    """Click words its messages differently from one version to the next: with every
+    message of its types reworded, llamactl's words stay (and nothing of Click's shows)."""
+    import typer.main
+
+    from llamactl.cli import app
+
+    # the module of the types of the Click that Typer uses (its own copy, or click)
+    click_types = sys.modules[type(typer.main.get_command(app).params[0].type).__module__]
+    fail = click_types.ParamType.fail
+    monkeypatch.setattr(
+        click_types.ParamType,
+        "fail",
+        lambda self, said, param=None, ctx=None: fail(self, "reworded", param, ctx),
+    )
+    run = invoke(args, input="")
+    assert run.exit_code == 2
+    assert run.stderr.startswith(f"error: {message}\n")
