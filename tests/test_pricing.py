@@ -247,3 +247,24 @@ def test_history_keeps_whether_the_cost_was_estimated(api):
     flags = {record["fields"]["input"]: record["cost_estimated"] for record in records}
     assert flags == {"reported": False, "estimated": True}
     assert all(record["cost"] > 0 for record in records)
+
+
+class CountingEnvironment(Environment):
+    """An Environment that counts how often a host cache's path is made."""
+
+    made = 0
+
+    def host_cache(self, kind):
+        CountingEnvironment.made += 1
+        return super().host_cache(kind)
+
+
+def test_infer_names_the_model_cache_once_to_find_it_and_read_it(api):
+    from llamactl.inference.session import cached_list
+
+    cache_catalogue()
+    CountingEnvironment.made = 0
+    env = CountingEnvironment(api_url=api.url)
+    assert cached_list(env, MODEL).serving_entry(MODEL) is not None
+    assert CountingEnvironment.made == 1
+    assert cached_list(env, None) is None and CountingEnvironment.made == 1  # no DeepInfra model: no cache

@@ -199,6 +199,22 @@ def deprecation_of(catalogue: CachedCatalogue | None, model: str) -> str | None:
     return None
 
 
+def read_model_cache(path: Path) -> CachedCatalogue | None:
+    """The list cached in `path` (ModelCache's file), or None when there is none or it cannot
+    be read: for a caller that has the path already (infer looks for the file before it
+    loads this module)."""
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    if not isinstance(data, dict) or data.get("format") != CACHE_FORMAT:
+        return None
+    fetched_at, raws = data.get("fetched_at"), data.get("models")
+    if not isinstance(fetched_at, (int, float)) or not isinstance(raws, list):
+        return None
+    return CachedCatalogue(float(fetched_at), raws)
+
+
 class ModelCache:
     """`models-<api host>.json` in the cache directory: 0600 in a 0700 directory, replaced
     atomically, so a reader (a completion running in another shell) never sees half a file."""
@@ -208,16 +224,7 @@ class ModelCache:
 
     def read(self) -> CachedCatalogue | None:
         """The cached list, or None when there is none or it cannot be read."""
-        try:
-            data = json.loads(self.path.read_text(encoding="utf-8"))
-        except (OSError, ValueError):
-            return None
-        if not isinstance(data, dict) or data.get("format") != CACHE_FORMAT:
-            return None
-        fetched_at, raws = data.get("fetched_at"), data.get("models")
-        if not isinstance(fetched_at, (int, float)) or not isinstance(raws, list):
-            return None
-        return CachedCatalogue(float(fetched_at), raws)
+        return read_model_cache(self.path)
 
     def write(self, raws: list[Any], now: float | None = None) -> CachedCatalogue:
         catalogue = CachedCatalogue(time.time() if now is None else now, raws)

@@ -92,11 +92,14 @@ def run_request(
 def cached_list(env: Environment, model: str | None):
     """The cached model list (a CachedCatalogue) when there is one, for a DeepInfra model;
     None otherwise, without loading the catalogue's modules (start-up: tests/test_imports.py)."""
-    if not model or not env.host_cache("models").is_file():
+    if not model:
         return None
-    from llamactl.catalogue.cache import ModelCache
+    path = env.host_cache("models")  # ModelCache's file, named once
+    if not path.is_file():
+        return None
+    from llamactl.catalogue.cache import read_model_cache
 
-    return ModelCache(env).read()
+    return read_model_cache(path)
 
 
 def warn_if_deprecated(out, catalogue, model: str | None) -> bool:
