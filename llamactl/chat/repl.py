@@ -66,7 +66,9 @@ def figure(total: Total, unknown: str, shown: Callable[[float], str] = lambda kn
 
 def not_utf8_message(message: str) -> UsageError:
     """A message that cannot be sent: no request can carry bytes that are not UTF-8."""
-    return UsageError(message, hint="check the terminal's or the script's encoding; this message was not sent")
+    return UsageError(
+        message, hint="check the terminal's or the script's encoding; this message was not sent"
+    )
 
 
 class EndSession(Exception):
