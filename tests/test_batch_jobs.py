@@ -78,6 +78,21 @@ def test_a_job_of_another_host_is_named_with_its_host(api, tmp_path):
     assert invoke(["batch", "list", "--json"], env=elsewhere).stdout.strip() == "[]"
 
 
+def test_a_list_at_another_host_says_on_stderr_where_the_jobs_are(api, tmp_path):
+    for text in ('"x"\n', '"y"\n'):
+        assert submit(tmp_path, text).exit_code == 0
+    elsewhere = {"DEEPINFRA_HOST": "http://127.0.0.1:9", "DEEPINFRA_TOKEN": VALID_TOKEN}
+    here = api.url.split("//")[1]
+    note = f"no batch jobs for 127.0.0.1:9; 2 on other hosts: {here} (2)"
+    for args, stdout in ((["batch", "list"], ""), (["batch", "list", "--json"], "[]\n")):
+        run = invoke(args, env=elsewhere)
+        assert (run.exit_code, run.stdout) == (0, stdout)
+        assert run.stderr.startswith(note), run.stderr
+        assert "--api-url" in run.stderr and len(run.stderr.splitlines()) == 1
+    listed = invoke(["batch", "list", "--json"])  # at their own host: the jobs, and no note
+    assert len(json.loads(listed.stdout)) == 2 and listed.stderr == ""
+
+
 def refuse_inserts(home: Path, table: str, when: str = "1") -> None:
     """The history database refuses a row of `table` (as a full disk or a lock would)."""
     invoke(["batch", "list"])  # the database, at the current schema

@@ -158,16 +158,19 @@ def _print_submitted(env: Environment, job, json_output: bool) -> None:
 
 @app.command("list", **command_help("batch list"))
 def list_jobs(ctx: typer.Context, json_output: JsonOption = False) -> None:
-    from llamactl.batch_api.display import print_jobs
+    from llamactl.batch_api.display import no_jobs_text, print_jobs
     from llamactl.batch_api.jobs import job_json
 
     env: Environment = ctx.obj
     with _session(env, needs_api=False) as (store, _, _):
         jobs = store.jobs()
-    if json_output:
-        env.output.json([job_json(job) for job in jobs])
-    else:
-        print_jobs(env.output, jobs)
+        elsewhere = [] if jobs else store.elsewhere()  # another host's jobs: said on stderr
+    if not json_output:
+        print_jobs(env.output, jobs, no_jobs_text(env.api_host, elsewhere))
+        return
+    env.output.json([job_json(job) for job in jobs])
+    if elsewhere:
+        env.output.info(no_jobs_text(env.api_host, elsewhere))
 
 
 @app.command(**command_help("batch status"))
