@@ -344,7 +344,9 @@ def test_any_row_is_its_lines_record_with_values_history_can_keep(
     record = json.loads(text)
     assert (record["status"], record["results"], record["error"]) == (status, results, error)
     assert status in ("ok", "error", "not_run") and all(isinstance(text, str) for text in results)
-    assert all(value is None or (type(value) is int and abs(value) < 2**63) for value in (tokens_in, tokens_out))
+    assert all(
+        value is None or (type(value) is int and abs(value) < 2**63) for value in (tokens_in, tokens_out)
+    )
     assert row_cost is None or type(row_cost) is float
     assert row_request is None or type(row_request) is str
     assert (error is None) == (status == "ok") and (error is None or type(error) is str)

@@ -6,8 +6,9 @@ from __future__ import annotations
 import json
 import sqlite3
 
-from tests.emulator import BatchPlan
-from tests.helpers import invoke
+from tests.emulator import BatchPlan, Behavior
+from tests.helpers import HANG_GUARD, exit_code, invoke, start_llamactl
+from tests.test_batch_safety import read_stderr_until
 
 MODEL = "meta-llama/Llama-2-70b-chat-hf"
 
@@ -51,3 +52,48 @@ def test_an_output_row_cut_short_is_that_lines_error_and_the_others_are_written(
     ]
     again = invoke(["batch", "results", job])  # from the kept records: the same
     assert (again.exit_code, again.stdout) == (4, run.stdout)
+
+
+def test_two_first_collections_at_once_record_the_lines_once(api, env, home, tmp_path):
+    """Two shells: the first is held in its first download; the second waits for it
+    (saying so), then copies what the first collected. Each file is downloaded once, and
+    history has every line once, as the first recorded it."""
+    job = submitted(tmp_path, 3)
+    api.queue(Behavior(stall_after=0, scope="all", for_path="/content"))
+    first = start_llamactl(env, "batch", "results", job)
+    second = None
+    try:
+        assert api.wait_dequeued(HANG_GUARD)  # the first is in its first download, held
+        second = start_llamactl(env, "batch", "results", job)
+        read_stderr_until(second, f"waiting for another 'batch results {job}'")
+        api.release()
+        codes = exit_code(first), exit_code(second)
+        stdouts = first.stdout.read(), second.stdout.read()
+        stderr = first.stderr.read().decode()
+    finally:
+        for proc in (first, second):
+            if proc is not None:
+                proc.kill()
+                proc.wait()
+    assert codes == (0, 0), stderr
+    assert stdouts[0] == stdouts[1] and [row["line"] for row in records(stdouts[0].decode())] == [1, 2, 3]
+    assert len([r for r in api.requests if r.path.endswith("/content")]) == 3  # input, output, error: once
+    assert history_inputs(home) == [(1, "prompt 1", "ok"), (2, "prompt 2", "ok"), (3, "prompt 3", "ok")]
+
+
+def test_a_collection_killed_in_its_download_leaves_no_lock_behind(api, env, home, tmp_path):
+    """kill -9 while it holds the job's folder: the next `results` neither waits nor
+    records anything twice."""
+    job = submitted(tmp_path, 2)
+    api.queue(Behavior(stall_after=0, scope="all", for_path="/content"))
+    first = start_llamactl(env, "batch", "results", job)
+    try:
+        assert api.wait_dequeued(HANG_GUARD)
+    finally:
+        first.kill()
+        first.wait()
+    api.release()
+    again = invoke(["batch", "results", job])
+    assert again.exit_code == 0, again.stderr
+    assert "waiting" not in again.stderr
+    assert history_inputs(home) == [(1, "prompt 1", "ok"), (2, "prompt 2", "ok")]

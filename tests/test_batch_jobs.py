@@ -68,7 +68,10 @@ def test_history_of_a_batch_id_two_hosts_gave_is_the_current_hosts_job(api, tmp_
         assert submit(tmp_path, '"the second"\n"and another"\n', env=there).stdout.strip() == job
         collected_inputs(job, there)
     here_host, there_host = (url.split("//")[1] for url in (api.url, other.url))
-    for env, host, lines, elsewhere in ((None, here_host, 1, (there_host, 2)), (there, there_host, 2, (here_host, 1))):
+    for env, host, lines, elsewhere in (
+        (None, here_host, 1, (there_host, 2)),
+        (there, there_host, 2, (here_host, 1)),
+    ):
         listed = invoke(["history", "list", "--batch", job, "--json"], env=env)
         assert listed.exit_code == 0, listed.stderr
         assert [row["api_host"] for row in json.loads(listed.stdout)] == [host] * lines

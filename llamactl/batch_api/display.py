@@ -40,6 +40,7 @@ def no_jobs_text(api_host: str, elsewhere: list[tuple[str, int]]) -> str:
 
 def print_jobs(out: Output, jobs: list[Job], no_jobs: str) -> None:
     """The jobs, or `no_jobs` on stderr when there are none."""
+
     def plain() -> str:
         rows = [
             "\t".join(

@@ -230,35 +230,25 @@ class RecordWriter:
 def collect_job(env, store: JobStore, history, api, job: Job, output: str | None, errors: str | None) -> None:
     """`batch results`: refresh the job, download its files, write the records in input
     order (stdout, or --output written atomically), record history once, and exit 0 only
-    when every line is ok (4 when some failed, 5 when some did not run)."""
-    from llamactl.batch_api.recorded import recorder_for
+    when every line is ok (4 when some failed, 5 when some did not run). Another
+    collection of the job running now (another shell) is waited for: then this one
+    copies the records it kept, and only one records the job in history."""
     from llamactl.env import ensure_private_dir
-    from llamactl.errors import ApiRejected, RequestFailed, UsageError
+    from llamactl.errors import ApiRejected, RequestFailed
     from llamactl.files import user_path
 
     out = env.output
     _check_ready(api, store, job)
     directory = job_folder(env, job)
     ensure_private_dir(directory)
-    recorder = recorder_for(env, history, job)
-    files = download_all(api, job, directory, with_input=recorder is not None)  # the prompts, for history
-    output_path = user_path(output) if output else None
-    errors_path = user_path(errors) if errors else None
-    if output_path is not None and errors_path is not None and output_path == errors_path:
-        raise UsageError("--output and --errors are the same file")
-    kept = collected.counts(directory) if recorder is None else None
-    with _text_target(out, output_path) as target, _text_target(out, errors_path, optional=True) as failed:
-        if kept is not None:  # collected before: the same records again, copied
-            collected.copy(directory, target, failed)
-            tally = Tally(**kept)
-        else:
-            with collected.keeping(directory) as (records_kept, failed_kept):
-                tally = collect(
-                    store, job, files, Tee(target, records_kept), Tee(failed, failed_kept), recorder
-                )
-            collected.keep_counts(directory, vars(tally))
-    if recorder is not None:
-        store.mark_recorded(job.key)
+    paths = [user_path(path) if path else None for path in (output, errors)]
+
+    def waiting() -> None:
+        out.info(f"waiting for another 'batch results {job.id}', which is collecting the job now")
+
+    with collected.collecting(directory, waiting):
+        job.results_recorded = store.job(job.key).results_recorded  # the other may have recorded it
+        tally = _collect_once(env, store, history, api, job, directory, *paths)
     out.info(f"batch job {job.id}: {tally.ok} ok, {tally.error} failed, {tally.not_run} not run")
     if tally.error:
         raise ApiRejected(
@@ -270,6 +260,35 @@ def collect_job(env, store: JobStore, history, api, job: Job, output: str | None
             f"{tally.not_run} line{'s' if tally.not_run != 1 else ''} of batch job {job.id} did not run",
             hint=f"send them again: llamactl batch submit --only-missing {job.id} -m {job.model} FILE",
         )
+
+
+def _collect_once(
+    env, store: JobStore, history, api, job: Job, directory: Path, output: Path | None, errors: Path | None
+) -> Tally:
+    """The records of a job whose folder this process holds: collected from its files
+    (downloaded first) the first time, recording its lines in history; copied after."""
+    from llamactl.batch_api.recorded import recorder_for
+    from llamactl.errors import UsageError
+
+    out = env.output
+    recorder = recorder_for(env, history, job)
+    files = download_all(api, job, directory, with_input=recorder is not None)  # the prompts, for history
+    if output is not None and errors is not None and output == errors:
+        raise UsageError("--output and --errors are the same file")
+    kept = collected.counts(directory) if recorder is None else None
+    with _text_target(out, output) as target, _text_target(out, errors, optional=True) as failed:
+        if kept is not None:  # collected before: the same records again, copied
+            collected.copy(directory, target, failed)
+            tally = Tally(**kept)
+        else:
+            with collected.keeping(directory) as (records_kept, failed_kept):
+                tally = collect(
+                    store, job, files, Tee(target, records_kept), Tee(failed, failed_kept), recorder
+                )
+            collected.keep_counts(directory, vars(tally))
+    if recorder is not None:
+        store.mark_recorded(job.key)
+    return tally
 
 
 def _check_ready(api, store: JobStore, job: Job) -> None:

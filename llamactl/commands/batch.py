@@ -237,7 +237,9 @@ def _wait(env: Environment, store, api, job, *, timeout, interval, json_output: 
 
 def _not_run_rows(env: Environment, api, job) -> int | None:
     """For a job that expired or was cancelled, how many of its rows never ran (None when
-    its error files cannot be had: the message then gives the API's counts only)."""
+    its error files cannot be had, or a `batch results` is downloading them now: the
+    message then gives the API's counts only)."""
+    from llamactl.batch_api.collected import collecting
     from llamactl.batch_api.jobs import job_folder
     from llamactl.batch_api.wait import not_run_rows
     from llamactl.env import ensure_private_dir
@@ -248,7 +250,8 @@ def _not_run_rows(env: Environment, api, job) -> int | None:
     try:
         directory = job_folder(env, job)
         ensure_private_dir(directory)
-        return not_run_rows(api, job, directory)
+        with collecting(directory):  # BlockingIOError while another process holds it
+            return not_run_rows(api, job, directory)
     except (LlamactlError, OSError):
         return None
 
