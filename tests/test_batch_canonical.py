@@ -119,15 +119,17 @@ def same(fast, full) -> bool:
     return fast == full and repr(fast) == repr(full)
 
 
+# The values of an answered row (answered_row's), for the tests that make rows of any values.
+ROW_VALUES = {
+    "content": HOSTILE | VALUES,
+    "request_id": HOSTILE | VALUES,
+    "tokens": st.tuples(VALUES, VALUES),
+    "cost": VALUES,
+}
+
+
 @settings(max_examples=400, suppress_health_check=[HealthCheck.too_slow])
-@given(
-    content=HOSTILE | VALUES,
-    request_id=HOSTILE | VALUES,
-    tokens=st.tuples(VALUES, VALUES),
-    cost=VALUES,
-    ensure_ascii=st.booleans(),
-    mutation=MUTATIONS,
-)
+@given(**ROW_VALUES, ensure_ascii=st.booleans(), mutation=MUTATIONS)
 @example(
     content="Voilà 🦙", request_id="R1", tokens=(42, 11), cost=3.568e-05, ensure_ascii=True, mutation=None
 )
@@ -319,14 +321,7 @@ def test_a_line_unlike_the_template_is_read_as_decoding_reads_it(old, new):
 
 
 @settings(max_examples=300, suppress_health_check=[HealthCheck.too_slow])
-@given(
-    content=HOSTILE | VALUES,
-    request_id=HOSTILE | VALUES,
-    tokens=st.tuples(VALUES, VALUES),
-    cost=VALUES,
-    response=st.none() | st.just("row") | VALUES,
-    mutation=MUTATIONS,
-)
+@given(**ROW_VALUES, response=st.none() | st.just("row") | VALUES, mutation=MUTATIONS)
 @example(content="x", request_id="R1", tokens=(1, 1), cost=0.1, response="row", mutation=("cut", 200, b""))
 @example(content="x", request_id="R1", tokens=(1, 1), cost=0.1, response=[1], mutation=None)
 def test_any_row_is_its_lines_record_with_values_history_can_keep(
