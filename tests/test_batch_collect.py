@@ -4,7 +4,11 @@ file that is not valid JSON, and two collections of the same job at once (two sh
 from __future__ import annotations
 
 import json
+import signal
 import sqlite3
+import subprocess
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 from tests.emulator import BatchPlan, Behavior
 from tests.helpers import HANG_GUARD, exit_code, invoke, start_llamactl
@@ -54,31 +58,50 @@ def test_an_output_row_cut_short_is_that_lines_error_and_the_others_are_written(
     assert (again.exit_code, again.stdout) == (4, run.stdout)
 
 
+@contextmanager
+def held_and_waiting(api, env, job: str) -> Iterator[tuple[subprocess.Popen, subprocess.Popen]]:
+    """Two shells' `batch results` of the job: the first held in its first download (until
+    api.release()), the second started meanwhile, once it says it waits for the first."""
+    api.queue(Behavior(stall_after=0, scope="all", for_path="/content"))
+    procs = [start_llamactl(env, "batch", "results", job)]
+    try:
+        assert api.wait_dequeued(HANG_GUARD)  # the first is in its first download, held
+        procs.append(start_llamactl(env, "batch", "results", job))
+        read_stderr_until(procs[1], f"waiting for another 'batch results {job}'")
+        yield procs[0], procs[1]
+    finally:
+        for proc in procs:
+            proc.kill()
+            proc.wait()
+
+
 def test_two_first_collections_at_once_record_the_lines_once(api, env, home, tmp_path):
     """Two shells: the first is held in its first download; the second waits for it
     (saying so), then copies what the first collected. Each file is downloaded once, and
     history has every line once, as the first recorded it."""
     job = submitted(tmp_path, 3)
-    api.queue(Behavior(stall_after=0, scope="all", for_path="/content"))
-    first = start_llamactl(env, "batch", "results", job)
-    second = None
-    try:
-        assert api.wait_dequeued(HANG_GUARD)  # the first is in its first download, held
-        second = start_llamactl(env, "batch", "results", job)
-        read_stderr_until(second, f"waiting for another 'batch results {job}'")
+    with held_and_waiting(api, env, job) as (first, second):
         api.release()
         codes = exit_code(first), exit_code(second)
         stdouts = first.stdout.read(), second.stdout.read()
         stderr = first.stderr.read().decode()
-    finally:
-        for proc in (first, second):
-            if proc is not None:
-                proc.kill()
-                proc.wait()
     assert codes == (0, 0), stderr
     assert stdouts[0] == stdouts[1] and [row["line"] for row in records(stdouts[0].decode())] == [1, 2, 3]
     assert len([r for r in api.requests if r.path.endswith("/content")]) == 3  # input, output, error: once
     assert history_inputs(home) == [(1, "prompt 1", "ok"), (2, "prompt 2", "ok"), (3, "prompt 3", "ok")]
+
+
+def test_ctrl_c_while_waiting_for_the_other_collection_stops_only_the_waiting(api, env, home, tmp_path):
+    """The second shell gives up waiting (exit 130, no traceback, nothing on stdout); the
+    first goes on and records every line once."""
+    job = submitted(tmp_path, 2)
+    with held_and_waiting(api, env, job) as (first, second):
+        second.send_signal(signal.SIGINT)
+        stopped = exit_code(second), second.stdout.read(), second.stderr.read().decode()
+        api.release()
+        assert exit_code(first) == 0, first.stderr.read().decode()
+    assert stopped == (130, b"", "error: interrupted\n")
+    assert history_inputs(home) == [(1, "prompt 1", "ok"), (2, "prompt 2", "ok")]
 
 
 def test_a_collection_killed_in_its_download_leaves_no_lock_behind(api, env, home, tmp_path):

@@ -115,7 +115,7 @@ def _batch_host(env: Environment, store, batch: str | None) -> str | None:
     if len(others) == len(hosts):
         raise UsageError(
             f"batch {visible_inline(batch or '')} names requests sent to {len(hosts)} API hosts ({named}),"
-            f" none of them {env.api_host}",
+            f" none of them {visible_inline(env.api_host)}",
             hint="point llamactl at the one you mean (--api-url or DEEPINFRA_HOST)",
         )
     also = ", ".join(f"{count_text(count, 'request')} sent to {host}" for host, count in others)
