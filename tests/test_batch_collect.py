@@ -120,3 +120,13 @@ def test_a_collection_killed_in_its_download_leaves_no_lock_behind(api, env, hom
     assert again.exit_code == 0, again.stderr
     assert "waiting" not in again.stderr
     assert history_inputs(home) == [(1, "prompt 1", "ok"), (2, "prompt 2", "ok")]
+
+
+def test_output_and_errors_the_same_file_is_a_usage_error_before_any_request(api, tmp_path):
+    job = submitted(tmp_path, 1)
+    sent = len(api.requests)
+    same = str(tmp_path / "records.jsonl")
+    run = invoke(["batch", "results", job, "--output", same, "--errors", same])
+    assert (run.exit_code, run.stdout) == (2, "")
+    assert "--output and --errors are the same file" in run.stderr
+    assert api.requests[sent:] == [] and not (tmp_path / "records.jsonl").exists()

@@ -234,14 +234,16 @@ def collect_job(env, store: JobStore, history, api, job: Job, output: str | None
     collection of the job running now (another shell) is waited for: then this one
     copies the records it kept, and only one records the job in history."""
     from llamactl.env import ensure_private_dir
-    from llamactl.errors import ApiRejected, RequestFailed
+    from llamactl.errors import ApiRejected, RequestFailed, UsageError
     from llamactl.files import user_path
 
     out = env.output
+    paths = [user_path(path) if path else None for path in (output, errors)]
+    if paths[0] is not None and paths[0] == paths[1]:
+        raise UsageError("--output and --errors are the same file")
     _check_ready(api, store, job)
     directory = job_folder(env, job)
     ensure_private_dir(directory)
-    paths = [user_path(path) if path else None for path in (output, errors)]
 
     def waiting() -> None:
         out.info(f"waiting for another 'batch results {job.id}', which is collecting the job now")
@@ -268,13 +270,10 @@ def _collect_once(
     """The records of a job whose folder this process holds: collected from its files
     (downloaded first) the first time, recording its lines in history; copied after."""
     from llamactl.batch_api.recorded import recorder_for
-    from llamactl.errors import UsageError
 
     out = env.output
     recorder = recorder_for(env, history, job)
     files = download_all(api, job, directory, with_input=recorder is not None)  # the prompts, for history
-    if output is not None and errors is not None and output == errors:
-        raise UsageError("--output and --errors are the same file")
     kept = collected.counts(directory) if recorder is None else None
     with _text_target(out, output) as target, _text_target(out, errors, optional=True) as failed:
         if kept is not None:  # collected before: the same records again, copied
