@@ -73,10 +73,11 @@ class Filters:
     since: float | None = None  # a Unix time
     batch: str | None = None
     conversation: int | None = None
-    api_host: str | None = None  # of a --batch id two hosts gave: the current host's requests
+    api_host: str | None = None  # beside batch only: of an id two hosts gave, the current host's
 
     def conditions(self) -> tuple[list[str], list[Any]]:
-        """SQL conditions, each on an indexed column, and their parameters."""
+        """SQL conditions, each on an indexed column (api_host, never alone, beside batch_id's),
+        and their parameters."""
         models = self.models or ()
         # One model walks its index in id order; several merge their index walks.
         model = "model = ?" if len(models) == 1 else f"model IN ({placeholders(len(models))})"
