@@ -119,15 +119,17 @@ def same(fast, full) -> bool:
     return fast == full and repr(fast) == repr(full)
 
 
+# The values of an answered row (answered_row's), for the tests that make rows of any values.
+ROW_VALUES = {
+    "content": HOSTILE | VALUES,
+    "request_id": HOSTILE | VALUES,
+    "tokens": st.tuples(VALUES, VALUES),
+    "cost": VALUES,
+}
+
+
 @settings(max_examples=400, suppress_health_check=[HealthCheck.too_slow])
-@given(
-    content=HOSTILE | VALUES,
-    request_id=HOSTILE | VALUES,
-    tokens=st.tuples(VALUES, VALUES),
-    cost=VALUES,
-    ensure_ascii=st.booleans(),
-    mutation=MUTATIONS,
-)
+@given(**ROW_VALUES, ensure_ascii=st.booleans(), mutation=MUTATIONS)
 @example(
     content="Voilà 🦙", request_id="R1", tokens=(42, 11), cost=3.568e-05, ensure_ascii=True, mutation=None
 )
@@ -316,3 +318,30 @@ def test_a_line_unlike_the_template_is_read_as_decoding_reads_it(old, new):
     raw = input_line("line-1", "user", "a prompt").replace(old, new)
     assert raw != input_line("line-1", "user", "a prompt")
     assert same(fields_outcome(read, raw, "line-1"), fields_outcome(None, raw, "line-1"))
+
+
+@settings(max_examples=300, suppress_health_check=[HealthCheck.too_slow])
+@given(**ROW_VALUES, response=st.none() | st.just("row") | VALUES, mutation=MUTATIONS)
+@example(content="x", request_id="R1", tokens=(1, 1), cost=0.1, response="row", mutation=("cut", 200, b""))
+@example(content="x", request_id="R1", tokens=(1, 1), cost=0.1, response=[1], mutation=None)
+def test_any_row_is_its_lines_record_with_values_history_can_keep(
+    content, request_id, tokens, cost, response, mutation
+):
+    """Cut short, of another shape or with values of other types, a row gives its line a
+    record (an error one, saying why, when the row is not the API's), never an exception."""
+    row = answered_row(content, request_id, *tokens, cost)
+    if response != "row":
+        row["response"] = response
+    raw = mutated(dumped(row, ensure_ascii=False), mutation) if mutation else dumped(row, False)
+    text, status, results, (error, tokens_in, tokens_out, row_cost, row_request) = RecordWriter(JOB).line(
+        1, "line-1", 1, raw, None, fast=False
+    )
+    record = json.loads(text)
+    assert (record["status"], record["results"], record["error"]) == (status, results, error)
+    assert status in ("ok", "error", "not_run") and all(isinstance(text, str) for text in results)
+    assert all(
+        value is None or (type(value) is int and abs(value) < 2**63) for value in (tokens_in, tokens_out)
+    )
+    assert row_cost is None or type(row_cost) is float
+    assert row_request is None or type(row_request) is str
+    assert (error is None) == (status == "ok") and (error is None or type(error) is str)

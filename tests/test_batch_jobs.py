@@ -57,6 +57,37 @@ def test_a_second_server_giving_the_same_batch_id_keeps_both_jobs(api, tmp_path)
     assert json.loads(invoke(["batch", "status", job, "--json"]).stdout)["lines"] == 1
 
 
+def test_history_of_a_batch_id_two_hosts_gave_is_the_current_hosts_job(api, tmp_path):
+    """history list/stats --batch at each host: that host's job, the other's named on stderr;
+    at a third host, which of the two is meant is asked (exit 2)."""
+    first = submit(tmp_path, '"the first server\'s prompt"\n')
+    job = first.stdout.strip()
+    collected_inputs(job)
+    with Emulator() as other:
+        there = {"DEEPINFRA_HOST": other.url, "DEEPINFRA_TOKEN": VALID_TOKEN}
+        assert submit(tmp_path, '"the second"\n"and another"\n', env=there).stdout.strip() == job
+        collected_inputs(job, there)
+    here_host, there_host = (url.split("//")[1] for url in (api.url, other.url))
+    for env, host, lines, elsewhere in (
+        (None, here_host, 1, (there_host, 2)),
+        (there, there_host, 2, (here_host, 1)),
+    ):
+        listed = invoke(["history", "list", "--batch", job, "--json"], env=env)
+        assert listed.exit_code == 0, listed.stderr
+        assert [row["api_host"] for row in json.loads(listed.stdout)] == [host] * lines
+        note = f"batch {job} also names {elsewhere[1]} request{'s' if elsewhere[1] > 1 else ''} sent to {elsewhere[0]}"
+        assert listed.stderr.startswith(note), listed.stderr
+        stats = invoke(["history", "stats", "--batch", job, "--json"], env=env)
+        assert json.loads(stats.stdout)["total"]["requests"] == lines and stats.stderr.startswith(note)
+        exported = invoke(["history", "export", "--batch", job], env=env)
+        assert len(exported.stdout.splitlines()) == lines
+    third = {"DEEPINFRA_HOST": "http://127.0.0.1:9", "DEEPINFRA_TOKEN": VALID_TOKEN}
+    asked = invoke(["history", "list", "--batch", job], env=third)
+    assert (asked.exit_code, asked.stdout) == (2, "")
+    assert f"sent to 2 API hosts ({there_host}, {here_host}), none of them 127.0.0.1:9" in asked.stderr
+    assert invoke(["history", "list", "--json"]).stdout.count(job) == 3  # without --batch: every request
+
+
 def test_a_server_started_again_repeats_an_id_and_the_newest_job_answers_to_it(api, tmp_path):
     first = submit(tmp_path, '"before the restart"\n')
     api.reset()  # the same host and port, its batches forgotten, its ids from the start again
@@ -76,6 +107,21 @@ def test_a_job_of_another_host_is_named_with_its_host(api, tmp_path):
     assert run.exit_code == 2
     assert f"batch job {job!r} was submitted to {api.url.split('//')[1]}, not to 127.0.0.1:9" in run.stderr
     assert invoke(["batch", "list", "--json"], env=elsewhere).stdout.strip() == "[]"
+
+
+def test_a_list_at_another_host_says_on_stderr_where_the_jobs_are(api, tmp_path):
+    for text in ('"x"\n', '"y"\n'):
+        assert submit(tmp_path, text).exit_code == 0
+    elsewhere = {"DEEPINFRA_HOST": "http://127.0.0.1:9", "DEEPINFRA_TOKEN": VALID_TOKEN}
+    here = api.url.split("//")[1]
+    note = f"no batch jobs for 127.0.0.1:9; 2 on other hosts: {here} (2)"
+    for args, stdout in ((["batch", "list"], ""), (["batch", "list", "--json"], "[]\n")):
+        run = invoke(args, env=elsewhere)
+        assert (run.exit_code, run.stdout) == (0, stdout)
+        assert run.stderr.startswith(note), run.stderr
+        assert "--api-url" in run.stderr and len(run.stderr.splitlines()) == 1
+    listed = invoke(["batch", "list", "--json"])  # at their own host: the jobs, and no note
+    assert len(json.loads(listed.stdout)) == 2 and listed.stderr == ""
 
 
 def refuse_inserts(home: Path, table: str, when: str = "1") -> None:

@@ -1,16 +1,18 @@
 """A collected job's records, kept beside its downloaded files: they are what those files
 (which never change once downloaded) always give, so a later `batch results` copies them
 instead of reading every row again, as fast as the bytes move. Each file is written
-atomically and their counts last, so records with counts beside them are whole."""
+atomically and their counts last, so records with counts beside them are whole. The
+folder is one collection's at a time (`collecting`)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
 from pathlib import Path
 from typing import IO, Any, Protocol
 
 RECORDS, FAILED, COUNTS = "records.jsonl", "failed.jsonl", "counts.json"  # all; those not ok; tally
+LOCK = "collecting.lock"  # locked by the process downloading into the folder and recording the job
 STATUSES = ("ok", "error", "not_run")
 CHUNK = 1 << 20
 TEE_LINES = 256
@@ -89,3 +91,29 @@ def keep_counts(directory: Path, counts: dict[str, int]) -> None:
     from llamactl.files import write_atomically
 
     write_atomically(directory / COUNTS, json.dumps(counts))
+
+
+@contextmanager
+def collecting(directory: Path, waiting: Callable[[], None] | None = None) -> Iterator[None]:
+    """The job's folder to this process alone while the block runs: one collection at a
+    time downloads into it and records the job's lines in history, and the next finds
+    them recorded. A folder another process holds is waited for, `waiting` told first;
+    with no `waiting`, BlockingIOError. The lock ends with the process, however it ends
+    (Ctrl-C, kill -9); a file system without locks goes on unlocked."""
+    import fcntl
+    import os
+
+    descriptor = os.open(directory / LOCK, os.O_RDWR | os.O_CREAT | getattr(os, "O_NOFOLLOW", 0), 0o600)
+    try:
+        try:
+            fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            if waiting is None:
+                raise
+            waiting()
+            fcntl.flock(descriptor, fcntl.LOCK_EX)
+        except OSError:
+            pass  # no locks here (some network file systems): as before they existed
+        yield
+    finally:
+        os.close(descriptor)

@@ -27,7 +27,20 @@ def short_time(timestamp: float) -> str:
     return time.strftime("%Y-%m-%d %H:%M", time.localtime(timestamp))
 
 
-def print_jobs(out: Output, jobs: list[Job]) -> None:
+def no_jobs_text(api_host: str, elsewhere: list[tuple[str, int]]) -> str:
+    """What `list` says when this host has no jobs: where the jobs sent elsewhere are."""
+    if not elsewhere:
+        return "no batch jobs submitted from this machine yet"
+    hosts = ", ".join(f"{visible_inline(host)} ({count})" for host, count in elsewhere)
+    return (
+        f"no batch jobs for {visible_inline(api_host)}; {sum(count for _, count in elsewhere)} on other"
+        f" hosts: {hosts} (point llamactl at one with --api-url or DEEPINFRA_HOST to list them)"
+    )
+
+
+def print_jobs(out: Output, jobs: list[Job], no_jobs: str) -> None:
+    """The jobs, or `no_jobs` on stderr when there are none."""
+
     def plain() -> str:
         rows = [
             "\t".join(
@@ -60,7 +73,7 @@ def print_jobs(out: Output, jobs: list[Job]) -> None:
         )
 
     if not jobs:
-        out.info("no batch jobs submitted from this machine yet")
+        out.info(no_jobs)
         return
     out.show(plain, rich)
 

@@ -250,6 +250,14 @@ class JobStore:
         ]
         return [self.job(key) for key in keys[:limit]]
 
+    def elsewhere(self) -> list[tuple[str, int]]:
+        """(host, jobs) of the other API hosts this machine sent jobs to, most jobs first."""
+        return self.db.execute(
+            "SELECT api_host, count(*) FROM batch_jobs WHERE api_host != ?"
+            " GROUP BY api_host ORDER BY count(*) DESC, api_host",
+            (self.api_host,),
+        ).fetchall()
+
     def job(self, job_key: int) -> Job:
         row = self.db.execute(f"SELECT {JOB_COLUMNS} FROM batch_jobs WHERE key = ?", (job_key,)).fetchone()
         batches = [

@@ -20,7 +20,7 @@ from llamactl.batch_api import canonical, collected
 from llamactl.batch_api.canonical import cost_of
 from llamactl.batch_api.collected import STATUSES, Tee, TextSink
 from llamactl.batch_api.jobs import Job, JobStore, job_folder
-from llamactl.batch_api.rows import IndexedRows, JobLines, json_of
+from llamactl.batch_api.rows import IndexedRows, JobLines, MalformedRow, decoded_row
 
 if TYPE_CHECKING:
     from llamactl.batch_api.recorded import HistoryRecorder
@@ -75,10 +75,10 @@ def record_for(
         record.update(
             status="ok",
             results=[_text_of(choice) for choice in body.get("choices") or []],
-            tokens_in=usage.get("prompt_tokens"),
-            tokens_out=usage.get("completion_tokens"),
+            tokens_in=_count(usage.get("prompt_tokens")),
+            tokens_out=_count(usage.get("completion_tokens")),
             cost=cost_of(usage.get("estimated_cost")),
-            request_id=response.get("request_id"),
+            request_id=_text(response.get("request_id")),
         )
         return record
     failure = (error_row or {}).get("error") or (row or {}).get("error") or _body_error(response)
@@ -86,10 +86,20 @@ def record_for(
         record["error"] = "the batch ended before this line ran"
         return record
     code = str(failure.get("code") or response.get("status_code") or "")
-    record["error"] = f"{code}: {failure.get('message') or 'no message'}" if code else failure.get("message")
+    message = str(failure.get("message") or "") or None
+    record["error"] = f"{code}: {message or 'no message'}" if code else message
     record["status"] = "not_run" if code in NOT_RUN_CODES else "error"
-    record["request_id"] = response.get("request_id")
+    record["request_id"] = _text(response.get("request_id"))
     return record
+
+
+def _count(value: Any) -> int | None:
+    """A token count as history keeps it: a 64-bit integer, or unknown."""
+    return value if isinstance(value, int) and not isinstance(value, bool) and abs(value) < 2**63 else None
+
+
+def _text(value: Any) -> str | None:
+    return value if isinstance(value, str) else None
 
 
 def _text_of(choice: Any) -> str:
@@ -106,7 +116,8 @@ def _body_error(response: dict) -> dict | None:
         return None
     body = response.get("body") or {}
     error = body.get("error") if isinstance(body, dict) else None
-    message = error.get("message") if isinstance(error, dict) else error or body.get("detail")
+    detail = body.get("detail") if isinstance(body, dict) else body  # a text body is its own message
+    message = error.get("message") if isinstance(error, dict) else error or detail
     return {"code": str(response["status_code"]), "message": str(message or "")}
 
 
@@ -153,6 +164,14 @@ def collect(
     return Tally(*(statuses.count(code) for code in range(len(STATUSES))))
 
 
+def _decoded(data: bytes | None, what: str) -> dict | None:
+    """A downloaded row; one that is malformed stands for an error row saying so."""
+    try:
+        return decoded_row(data, what)
+    except MalformedRow as exc:
+        return {"error": {"message": str(exc)}}
+
+
 OUTCOME = itemgetter("error", "tokens_in", "tokens_out", "cost", "request_id")  # of a record, for history
 
 
@@ -192,7 +211,7 @@ class RecordWriter:
         if answer is not None:
             text, outcome = answer
             return self.answered(line, custom_id, part, text, outcome), "ok", [text], outcome
-        row, error_row = (None if data is None else json_of(data) for data in (raw, error_raw))
+        row, error_row = _decoded(raw, "row"), _decoded(error_raw, "error row")
         record = record_for(line, custom_id, self.job, row, error_row)
         record["batch_id"] = self.batch_ids[self._of_part(part)]
         return self.encode(record) + "\n", record["status"], record["results"], OUTCOME(record)
@@ -211,35 +230,27 @@ class RecordWriter:
 def collect_job(env, store: JobStore, history, api, job: Job, output: str | None, errors: str | None) -> None:
     """`batch results`: refresh the job, download its files, write the records in input
     order (stdout, or --output written atomically), record history once, and exit 0 only
-    when every line is ok (4 when some failed, 5 when some did not run)."""
-    from llamactl.batch_api.recorded import recorder_for
+    when every line is ok (4 when some failed, 5 when some did not run). Another
+    collection of the job running now (another shell) is waited for: then this one
+    copies the records it kept, and only one records the job in history."""
     from llamactl.env import ensure_private_dir
     from llamactl.errors import ApiRejected, RequestFailed, UsageError
     from llamactl.files import user_path
 
     out = env.output
+    paths = [user_path(path) if path else None for path in (output, errors)]
+    if paths[0] is not None and paths[0] == paths[1]:
+        raise UsageError("--output and --errors are the same file")
     _check_ready(api, store, job)
     directory = job_folder(env, job)
     ensure_private_dir(directory)
-    recorder = recorder_for(env, history, job)
-    files = download_all(api, job, directory, with_input=recorder is not None)  # the prompts, for history
-    output_path = user_path(output) if output else None
-    errors_path = user_path(errors) if errors else None
-    if output_path is not None and errors_path is not None and output_path == errors_path:
-        raise UsageError("--output and --errors are the same file")
-    kept = collected.counts(directory) if recorder is None else None
-    with _text_target(out, output_path) as target, _text_target(out, errors_path, optional=True) as failed:
-        if kept is not None:  # collected before: the same records again, copied
-            collected.copy(directory, target, failed)
-            tally = Tally(**kept)
-        else:
-            with collected.keeping(directory) as (records_kept, failed_kept):
-                tally = collect(
-                    store, job, files, Tee(target, records_kept), Tee(failed, failed_kept), recorder
-                )
-            collected.keep_counts(directory, vars(tally))
-    if recorder is not None:
-        store.mark_recorded(job.key)
+
+    def waiting() -> None:
+        out.info(f"waiting for another 'batch results {job.id}', which is collecting the job now")
+
+    with collected.collecting(directory, waiting):
+        job.results_recorded = store.job(job.key).results_recorded  # the other may have recorded it
+        tally = _collect_once(env, store, history, api, job, directory, *paths)
     out.info(f"batch job {job.id}: {tally.ok} ok, {tally.error} failed, {tally.not_run} not run")
     if tally.error:
         raise ApiRejected(
@@ -251,6 +262,32 @@ def collect_job(env, store: JobStore, history, api, job: Job, output: str | None
             f"{tally.not_run} line{'s' if tally.not_run != 1 else ''} of batch job {job.id} did not run",
             hint=f"send them again: llamactl batch submit --only-missing {job.id} -m {job.model} FILE",
         )
+
+
+def _collect_once(
+    env, store: JobStore, history, api, job: Job, directory: Path, output: Path | None, errors: Path | None
+) -> Tally:
+    """The records of a job whose folder this process holds: collected from its files
+    (downloaded first) the first time, recording its lines in history; copied after."""
+    from llamactl.batch_api.recorded import recorder_for
+
+    out = env.output
+    recorder = recorder_for(env, history, job)
+    files = download_all(api, job, directory, with_input=recorder is not None)  # the prompts, for history
+    kept = collected.counts(directory) if recorder is None else None
+    with _text_target(out, output) as target, _text_target(out, errors, optional=True) as failed:
+        if kept is not None:  # collected before: the same records again, copied
+            collected.copy(directory, target, failed)
+            tally = Tally(**kept)
+        else:
+            with collected.keeping(directory) as (records_kept, failed_kept):
+                tally = collect(
+                    store, job, files, Tee(target, records_kept), Tee(failed, failed_kept), recorder
+                )
+            collected.keep_counts(directory, vars(tally))
+    if recorder is not None:
+        store.mark_recorded(job.key)
+    return tally
 
 
 def _check_ready(api, store: JobStore, job: Job) -> None:

@@ -109,6 +109,35 @@ def json_of(raw: bytes) -> Any:
     return json.loads(raw)
 
 
+class MalformedRow(ValueError):
+    """A downloaded row that is not what the Batch API writes: that line's record is an
+    error saying so, never the whole collection's."""
+
+
+def decoded_row(data: bytes | None, what: str = "row") -> dict | None:
+    """A row of a downloaded file (None: the line has none) as an object whose response,
+    error and an answer's body and usage are objects where the Batch API writes them;
+    MalformedRow, naming `what` it is, otherwise."""
+    if data is None:
+        return None
+    try:
+        value = json_of(data)
+    except (ValueError, RecursionError):  # cut short, not UTF-8, nested beyond the parser
+        raise MalformedRow(f"the API's {what} for this line is not valid JSON") from None
+    response = value.get("response") if isinstance(value, dict) else None
+    answer = response.get("body") if isinstance(response, dict) and response.get("status_code") == 200 else {}
+    if not (
+        isinstance(value, dict)
+        and isinstance(response or {}, dict)
+        and isinstance(value.get("error") or {}, dict)
+        and isinstance(answer or {}, dict)
+        and isinstance((answer or {}).get("usage") or {}, dict)
+        and isinstance((answer or {}).get("choices") or [], list)
+    ):
+        raise MalformedRow(f"the API's {what} for this line is not in the Batch API's shape")
+    return value
+
+
 CUSTOM_ID = re.compile(rb'"custom_id"\s*:\s*("(?:[^"\\]|\\.)*")')
 ID_WITHIN = 4096  # where a row's custom_id is looked for before decoding the row
 LINE_ID = re.compile(rb'\{"id": "[^"\\]*", "custom_id": "line-([1-9][0-9]{0,17})"')  # the first custom_id

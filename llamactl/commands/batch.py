@@ -158,16 +158,19 @@ def _print_submitted(env: Environment, job, json_output: bool) -> None:
 
 @app.command("list", **command_help("batch list"))
 def list_jobs(ctx: typer.Context, json_output: JsonOption = False) -> None:
-    from llamactl.batch_api.display import print_jobs
+    from llamactl.batch_api.display import no_jobs_text, print_jobs
     from llamactl.batch_api.jobs import job_json
 
     env: Environment = ctx.obj
     with _session(env, needs_api=False) as (store, _, _):
         jobs = store.jobs()
-    if json_output:
-        env.output.json([job_json(job) for job in jobs])
-    else:
-        print_jobs(env.output, jobs)
+        elsewhere = [] if jobs else store.elsewhere()  # another host's jobs: said on stderr
+    if not json_output:
+        print_jobs(env.output, jobs, no_jobs_text(env.api_host, elsewhere))
+        return
+    env.output.json([job_json(job) for job in jobs])
+    if elsewhere:
+        env.output.info(no_jobs_text(env.api_host, elsewhere))
 
 
 @app.command(**command_help("batch status"))
@@ -234,7 +237,9 @@ def _wait(env: Environment, store, api, job, *, timeout, interval, json_output: 
 
 def _not_run_rows(env: Environment, api, job) -> int | None:
     """For a job that expired or was cancelled, how many of its rows never ran (None when
-    its error files cannot be had: the message then gives the API's counts only)."""
+    its error files cannot be had, or a `batch results` is downloading them now: the
+    message then gives the API's counts only)."""
+    from llamactl.batch_api.collected import collecting
     from llamactl.batch_api.jobs import job_folder
     from llamactl.batch_api.wait import not_run_rows
     from llamactl.env import ensure_private_dir
@@ -245,7 +250,8 @@ def _not_run_rows(env: Environment, api, job) -> int | None:
     try:
         directory = job_folder(env, job)
         ensure_private_dir(directory)
-        return not_run_rows(api, job, directory)
+        with collecting(directory):  # BlockingIOError while another process holds it
+            return not_run_rows(api, job, directory)
     except (LlamactlError, OSError):
         return None
 

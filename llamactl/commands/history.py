@@ -91,9 +91,39 @@ def _checked_filters(filters: Filters) -> float | None:
     return _since(filters.since)
 
 
-def _store_filters(store, filters: Filters, start: float | None, conversation: int | None = None):
+def _store_filters(
+    env: Environment, store, filters: Filters, start: float | None, conversation: int | None = None
+):
     """The store's query filters for these options (`start`: --since as _checked_filters read it)."""
-    return store.filters(filters.model, filters.status, start, filters.batch, conversation)
+    host = _batch_host(env, store, filters.batch)
+    return store.filters(filters.model, filters.status, start, filters.batch, conversation, host)
+
+
+def _batch_host(env: Environment, store, batch: str | None) -> str | None:
+    """The host whose requests `--batch ID` keeps when several hosts gave that id (a
+    Batch API job's id is its host's own): the current one, the others named on stderr;
+    none of them is a usage error. None: every host (one, or no --batch)."""
+    from llamactl.errors import UsageError
+    from llamactl.output.format import count_text
+    from llamactl.output.sanitize import visible_inline
+
+    hosts = store.batch_hosts(batch) if batch is not None else []
+    others = [(visible_inline(host), count) for host, count in hosts if host != env.api_host]
+    if len(hosts) < 2:
+        return None
+    named = ", ".join(host for host, _ in others)
+    if len(others) == len(hosts):
+        raise UsageError(
+            f"batch {visible_inline(batch or '')} names requests sent to {len(hosts)} API hosts ({named}),"
+            f" none of them {visible_inline(env.api_host)}",
+            hint="point llamactl at the one you mean (--api-url or DEEPINFRA_HOST)",
+        )
+    also = ", ".join(f"{count_text(count, 'request')} sent to {host}" for host, count in others)
+    env.output.info(
+        f"batch {visible_inline(batch or '')} also names {also}, not shown here"
+        " (point llamactl at that API to see them)"
+    )
+    return env.api_host
 
 
 def _not_found(request_id: int):
@@ -134,7 +164,7 @@ def _show_matching(env: Environment, json_output: bool, filters: Filters, query,
     _check_utf8(**{"--model": filters.model, "--batch": filters.batch})
     start = _checked_filters(filters)
     with open_history(env) as store:
-        records = query(store, _store_filters(store, filters, start, conversation))
+        records = query(store, _store_filters(env, store, filters, start, conversation))
     _print_records(env, records, json_output)
 
 
@@ -213,7 +243,7 @@ def stats(
     start = _checked_filters(filters)
     env: Environment = ctx.obj
     with open_history(env) as store:
-        rows = store.stats(by, _store_filters(store, filters, start))
+        rows = store.stats(by, _store_filters(env, store, filters, start))
     if json_output:
         env.output.json(stats_json(rows, by, None if start is None else local_time(start)))
     else:
@@ -228,7 +258,7 @@ def export(ctx: typer.Context, *, filters: Filters, conversation: ConversationFi
     start = _checked_filters(filters)
     env: Environment = ctx.obj
     with open_history(env) as store:
-        for record in store.export(_store_filters(store, filters, start, conversation)):
+        for record in store.export(_store_filters(env, store, filters, start, conversation)):
             env.output.json_line(record.to_json())
 
 

@@ -73,15 +73,18 @@ class Filters:
     since: float | None = None  # a Unix time
     batch: str | None = None
     conversation: int | None = None
+    api_host: str | None = None  # beside batch only: of an id two hosts gave, the current host's
 
     def conditions(self) -> tuple[list[str], list[Any]]:
-        """SQL conditions, each on an indexed column, and their parameters."""
+        """SQL conditions, each on an indexed column (api_host, never alone, beside batch_id's),
+        and their parameters."""
         models = self.models or ()
         # One model walks its index in id order; several merge their index walks.
         model = "model = ?" if len(models) == 1 else f"model IN ({placeholders(len(models))})"
         wanted: tuple[tuple[str, Any], ...] = (
             ("conversation_id = ?", self.conversation),
             ("batch_id = ?", self.batch),
+            ("api_host = ?", self.api_host),
             (model, self.models),
             ("status = ?", self.status),
             ("created_at >= ?", self.since),
@@ -104,6 +107,16 @@ def where(filters: Filters, *more: str) -> tuple[str, list[Any]]:
     conditions, params = filters.conditions()
     conditions = [*more, *conditions]
     return (f" WHERE {' AND '.join(conditions)}" if conditions else ""), params
+
+
+def batch_hosts(batch: str) -> Query:
+    """(API host, requests) of a batch id, most requests first: the Batch API's ids are
+    each host's own, so two hosts may have given the same one."""
+    return (
+        "SELECT api_host, count(*) FROM requests WHERE batch_id = ?"
+        " GROUP BY api_host ORDER BY count(*) DESC, api_host",
+        (batch,),
+    )
 
 
 def models_starting(prefix: str) -> Query:

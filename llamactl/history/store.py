@@ -256,6 +256,7 @@ class HistoryStore:
         since: float | None = None,
         batch: str | None = None,
         conversation: int | None = None,
+        api_host: str | None = None,
     ) -> Filters:
         """The filters of `history list/search/stats/export`, with a `--model` prefix
         resolved to the recorded model names it matches."""
@@ -266,7 +267,12 @@ class HistoryStore:
             if model is None
             else tuple(name for (name,) in self.db.execute(*queries.models_starting(model)))
         )
-        return queries.Filters(models, status, since, batch, conversation)
+        return queries.Filters(models, status, since, batch, conversation, api_host)
+
+    def batch_hosts(self, batch: str) -> list[tuple[str, int]]:
+        from llamactl.history import queries
+
+        return self.db.execute(*queries.batch_hosts(batch)).fetchall()
 
     def recent(self, limit: int, filters: Filters | None = None) -> list[HistoryRecord]:
         from llamactl.history import queries

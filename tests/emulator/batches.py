@@ -5,7 +5,8 @@ Time is not wall time: a batch moves one step each time it is retrieved (`GET
 /batches/{id}`, as a poller would) or when a test calls `emu.batch_steps(n)`, so tests and
 benchmarks control "24 hours" exactly. A `BatchPlan` (`emu.batch_plan`) says how a batch
 runs: how many retrievals validation and finalizing take, how many rows run per step, when
-it expires half done, whether a cancel still completes (cancel is best effort, §10.4).
+it expires half done, whether a cancel still completes (cancel is best effort, §10.4),
+which output rows are written cut short (a malformed row a client must survive).
 """
 
 from __future__ import annotations
@@ -35,6 +36,7 @@ class BatchPlan:
     expire_after_rows: int | None = None  # the batch expires once this many rows ran
     cancel_completes: bool = False  # a cancel arrives too late: the batch completes (billed)
     empty_error_file: bool = True  # error_file_id set (to an empty file) even with no failures
+    cut_rows: tuple[str, ...] = ()  # custom_ids whose output row is written cut in half (not valid JSON)
     max_batch_input_bytes: int = 200 * MB  # §10.2 limits
     max_file_bytes: int = 512 * MB
     max_lines: int = 50_000
@@ -312,7 +314,7 @@ class BatchStore:
         rows = list(batch.done)
         random.Random(batch.id).shuffle(rows)
         if rows:
-            batch.output_file_id = self._output(f"{batch.id}_output", rows, now)
+            batch.output_file_id = self._output(f"{batch.id}_output", rows, now, self.plan.cut_rows)
         if batch.failed or self.plan.empty_error_file:
             failed = list(batch.failed)
             random.Random(batch.id + "e").shuffle(failed)
@@ -320,8 +322,13 @@ class BatchStore:
         batch.status, batch.steps = status, 0
         batch.times[f"{status}_at"] = now
 
-    def _output(self, file_id: str, rows: list[dict], now: int) -> str:
-        data = "".join(json.dumps(row) + "\n" for row in rows).encode("utf-8")
+    def _output(self, file_id: str, rows: list[dict], now: int, cut: tuple[str, ...] = ()) -> str:
+        """A JSONL file of `rows`; the row of each custom_id in `cut` stops halfway (then its newline)."""
+        texts = (json.dumps(row) for row in rows)
+        data = "".join(
+            (text[: len(text) // 2] if row["custom_id"] in cut else text) + "\n"
+            for row, text in zip(rows, texts, strict=True)
+        ).encode("utf-8")
         self.files[file_id] = StoredFile(file_id, file_id + ".jsonl", "batch_output", data, now, None)
         return file_id
 
