@@ -108,9 +108,9 @@ def _batch_host(env: Environment, store, batch: str | None) -> str | None:
     from llamactl.output.sanitize import visible_inline
 
     hosts = store.batch_hosts(batch) if batch is not None else []
-    others = [(visible_inline(host), count) for host, count in hosts if host != env.api_host]
     if len(hosts) < 2:
         return None
+    others = [(visible_inline(host), count) for host, count in hosts if host != env.api_host]
     named = ", ".join(host for host, _ in others)
     if len(others) == len(hosts):
         raise UsageError(
