@@ -1093,6 +1093,16 @@ FAULTS = [
         command=["infer", "-m", MODEL, "tell \udcffme"],
     ),
     Fault(
+        "chat piped a line with bytes that are not UTF-8",
+        stream(),
+        2,
+        -1,
+        None,
+        "stdin line 1 is not UTF-8 text (byte 0xe9 at position 3)",
+        command=["chat", "-m", MODEL],
+        stdin=b"caf\xe9\n",
+    ),
+    Fault(
         "history show an id beyond 64 bits",
         None,
         2,
