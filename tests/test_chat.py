@@ -148,6 +148,36 @@ def test_a_piped_line_that_is_not_utf8_is_exit_2_and_keeps_the_turns_before(emul
     assert len(sent_chats(emulator)) == 1 and [turn["status"] for turn in exported(env)] == ["ok"]
 
 
+def test_piped_lines_that_start_with_a_slash_are_commands_whose_output_goes_to_stderr(emulator, env):
+    """A pipe runs the same in-chat commands as a terminal: none is sent (or billed) as a
+    message, what they show goes to stderr, stdout has the answers only; // sends a
+    literal /, and /exit ends the session there (exit 0)."""
+    piped = ["one", "/system Be brief.", f"/model {OTHER}", "/cost", "/help", "//slash", "/reset"]
+    piped += ["two", "/exit", "never sent"]
+    run = run_llamactl(["chat", "-m", MODEL], env, input="\n".join(piped).encode() + b"\n")
+    assert run.exit_code == 0, run.stderr
+    assert run.stdout == "".join(answer(line) + "\n" for line in ["one", "/slash", "two"])
+    assert "\nconversation 1: 1 turn, " in run.stderr  # /cost
+    assert "\n/retry          ask for the last answer again" in run.stderr  # /help
+    assert f"\nmodel: {OTHER}\n" in run.stderr
+    sent = sent_chats(emulator)
+    assert [(chat["model"], chat["messages"][-1]["content"]) for chat in sent] == [
+        (MODEL, "one"),
+        (OTHER, "/slash"),
+        (OTHER, "two"),
+    ]
+    assert sent[1]["messages"][0] == {"role": "system", "content": "Be brief."}
+    assert [turn["conversation_id"] for turn in exported(env)] == [1, 1, 2]  # /reset: a new one
+
+
+def test_an_unknown_piped_command_is_exit_2_with_its_line_and_is_never_sent(emulator, env):
+    run = run_llamactl(["chat", "-m", MODEL, "-q"], env, input=b"one\n/nope this\ntwo\n")
+    assert run.exit_code == 2
+    assert run.stdout == answer("one") + "\n"
+    assert run.stderr == "error: stdin line 2: unknown command /nope\n"  # -q drops the hint
+    assert len(sent_chats(emulator)) == 1 and [turn["status"] for turn in exported(env)] == ["ok"]
+
+
 def test_an_answer_with_a_lone_surrogate_goes_back_as_valid_json_and_is_kept(emulator, env):
     """The API's `\\ud800` escape is no character: the next turn sends it (and history keeps
     it) as U+FFFD, instead of failing to encode the turn and to record it."""
@@ -265,7 +295,7 @@ def test_in_chat_commands(api, tmp_path):
     assert result.exit_code == 0, result.stderr
     assert "/retry" in result.stderr and "end a line with \\ to go on" in result.stderr  # /help
     assert saved.read_text() == answer("Name a llama") + "\n"
-    assert "error: unknown command /nope\nhint: /help lists the commands\n" in result.stderr
+    assert "error: unknown command /nope\nhint: /help lists the commands; " in result.stderr
     assert (
         "conversation 1: 2 turns (3 requests billed), " in result.stderr
     )  # /cost: /retry's first answer too
