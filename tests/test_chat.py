@@ -159,7 +159,7 @@ def test_piped_lines_that_start_with_a_slash_are_commands_whose_output_goes_to_s
     assert run.stdout == "".join(answer(line) + "\n" for line in ["one", "/slash", "two"])
     assert "\nconversation 1: 1 turn, " in run.stderr  # /cost
     assert "\n/retry          ask for the last answer again" in run.stderr  # /help
-    assert f"\nmodel: {OTHER}\n" in run.stderr
+    assert f"\nmodel: {OTHER} from the next turn on\n" in run.stderr
     sent = sent_chats(emulator)
     assert [(chat["model"], chat["messages"][-1]["content"]) for chat in sent] == [
         (MODEL, "one"),
@@ -331,6 +331,63 @@ def test_in_chat_commands(api, tmp_path):
     ]
     assert [chat["model"] for chat in sent_chats(api)] == [MODEL, MODEL, OTHER, OTHER]
     assert "never sent" not in json.dumps(turns)
+
+
+def model_list_fetches(api) -> int:
+    return sum(request.path == "/models/list" for request in api.requests)
+
+
+def test_model_refuses_a_name_the_model_list_does_not_have_and_stays_on_the_old_model(api):
+    result = terminal(["-m", MODEL], "/model meta-llama/Llama-2-7b-chat\none\n/model\n")
+    assert result.exit_code == 0, result.stderr
+    assert (
+        "error: no model 'meta-llama/Llama-2-7b-chat' in the model list\n"
+        f"hint: did you mean {OTHER}, " in result.stderr
+    )
+    assert f"model: {MODEL}\n" in result.stderr
+    assert [chat["model"] for chat in sent_chats(api)] == [MODEL]
+
+
+def test_model_takes_an_alias_and_a_listed_name_without_fetching_the_list_again(api):
+    assert invoke(["models", "list"]).exit_code == 0  # the cached list
+    assert invoke(["models", "alias", "small", OTHER]).exit_code == 0
+    fetched = model_list_fetches(api)
+    result = terminal(["-m", "small", "-q"], f"one\n/model {MODEL}\ntwo\n/model small\nthree\n")
+    assert result.exit_code == 0, result.stderr
+    assert [chat["model"] for chat in sent_chats(api)] == [OTHER, MODEL, OTHER]
+    assert model_list_fetches(api) == fetched
+
+
+def test_model_fetches_the_list_again_for_a_name_the_cache_lacks(api, home):
+    """A model added since the list was cached is found in the list as it is now."""
+    assert invoke(["models", "list"]).exit_code == 0
+    [cache] = home.rglob("models-*.json")
+    cached = json.loads(cache.read_text())
+    cached["models"] = [entry for entry in cached["models"] if entry["model_name"] != OTHER]
+    cache.write_text(json.dumps(cached))
+    fetched = model_list_fetches(api)
+    result = terminal(["-m", MODEL, "-q"], f"/model {OTHER}\none\n")
+    assert result.exit_code == 0, result.stderr
+    assert [chat["model"] for chat in sent_chats(api)] == [OTHER]
+    assert model_list_fetches(api) == fetched + 1
+
+
+def test_model_of_another_openai_server_is_not_looked_up_in_deepinfras_list(api, emulator, monkeypatch):
+    monkeypatch.setenv("LLAMACTL_OPENAI_URL", emulator.url + "/local/v1/")
+    result = terminal(["-m", "local", "-q"], "/model my-own-model\none\n")
+    assert result.exit_code == 0, result.stderr
+    assert model_list_fetches(api) == 0
+    assert [request.json["model"] for request in api.requests] == ["my-own-model"]
+
+
+def test_a_piped_model_the_list_does_not_have_is_exit_2_before_anything_more_is_sent(emulator, env):
+    run = run_llamactl(
+        ["chat", "-m", MODEL, "-q"], env, input=b"one\n/model meta-llama/Llama-2-7b-chat\ntwo\n"
+    )
+    assert run.exit_code == 2
+    assert run.stdout == answer("one") + "\n"
+    assert run.stderr == "error: stdin line 2: no model 'meta-llama/Llama-2-7b-chat' in the model list\n"
+    assert [chat["model"] for chat in sent_chats(emulator)] == [MODEL]
 
 
 @pytest.mark.parametrize(

@@ -237,9 +237,15 @@ class ChatSession:
         if argument:
             from llamactl.api.request import InferenceTarget
 
-            model = choose_model(self.env, argument, None)
+            model = choose_model(self.env, argument, None)  # infer -m's check, an alias expanded
+            if self.settings.api == "native" or self.env.custom_openai_url is None:  # DeepInfra's models
+                from llamactl.catalogue.names import check_listed_model
+
+                check_listed_model(self.env, model)
             check_turns_can_go(InferenceTarget(model), self.settings.api)
             self.model, self.settings.version, self.settings.deploy_id = model, None, None
+            self.out.info(f"model: {self.target_label} from the next turn on")
+            return
         self.out.answer(f"model: {self.target_label}")
 
     def last_turn(self, what: str) -> Turn:
