@@ -390,6 +390,57 @@ def test_a_piped_model_the_list_does_not_have_is_exit_2_before_anything_more_is_
     assert [chat["model"] for chat in sent_chats(emulator)] == [MODEL]
 
 
+def test_save_ends_the_file_with_one_newline(api, tmp_path):
+    api.queue(Behavior(tokens=["Two lines\n", "of it\n"]), Behavior(tokens=["No newline"]))
+    first, second = tmp_path / "first.md", tmp_path / "second.md"
+    result = terminal(["-m", MODEL, "-q"], f"one\n/save {first}\ntwo\n/save {second}\n")
+    assert result.exit_code == 0, result.stderr
+    assert first.read_text() == "Two lines\nof it\n"  # not doubled
+    assert second.read_text() == "No newline\n"
+
+
+def test_save_writes_through_a_symlink_as_a_shell_would(api, tmp_path):
+    target, link = tmp_path / "answer.md", tmp_path / "link.md"
+    target.write_text("old\n")
+    link.symlink_to(target)
+    result = terminal(["-m", MODEL, "-q"], f"one\n/save {link}\n")
+    assert result.exit_code == 0, result.stderr
+    assert link.is_symlink() and target.read_text() == answer("one") + "\n"
+
+
+def test_save_that_cannot_write_says_so_and_the_chat_goes_on(api, tmp_path):
+    """A directory, a missing directory, a file for a directory, a full disk (a link to
+    /dev/full: written as it is, never replaced by a file) each give one error line."""
+    (tmp_path / "a-file").write_text("")
+    full = tmp_path / "full.md"
+    full.symlink_to("/dev/full")
+    failures = {
+        tmp_path: "Is a directory",
+        tmp_path / "missing" / "answer.md": "No such file or directory",
+        tmp_path / "a-file" / "answer.md": "Not a directory",
+        full: "No space left on device",
+    }
+    typed = "one\n" + "".join(f"/save {path}\n" for path in failures) + "/save a\0b\ntwo\n"
+    result = terminal(["-m", MODEL, "-q"], typed)
+    assert result.exit_code == 0, result.stderr
+    errors = [line for line in result.stderr.splitlines() if line.startswith("error: ")]
+    assert errors == [f"error: cannot write {path}: {why}" for path, why in failures.items()] + [
+        "error: /save: a file name cannot contain a NUL byte"
+    ]
+    assert full.is_symlink() and os.readlink(full) == "/dev/full"
+    assert [chat["messages"][-1]["content"] for chat in sent_chats(api)] == ["one", "two"]
+
+
+def test_a_piped_save_that_cannot_write_is_exit_6_and_keeps_the_turns_before(emulator, env, tmp_path):
+    full = tmp_path / "full.md"
+    full.symlink_to("/dev/full")
+    run = run_llamactl(["chat", "-m", MODEL, "-q"], env, input=f"one\n/save {full}\ntwo\n".encode())
+    assert run.exit_code == 6
+    assert run.stdout == answer("one") + "\n"
+    assert run.stderr.startswith(f"error: cannot write {full}: No space left on device\n")
+    assert len(sent_chats(emulator)) == 1
+
+
 @pytest.mark.parametrize(
     ("args", "message"),
     [

@@ -267,17 +267,17 @@ class ChatSession:
         self.turn(last.user, retry_of=last if last.id is not None else None)
 
     def save(self, argument: str) -> None:
-        from pathlib import Path
-
         from llamactl.errors import local_failure
-        from llamactl.files import write_atomically
+        from llamactl.files import user_path, write_named_file
 
         if not argument:
             raise UsageError("/save needs a file name: /save answer.md")
+        if "\0" in argument:  # a piped line can hold one; no file name can
+            raise UsageError("/save: a file name cannot contain a NUL byte")
         answer = self.last_answer()
-        path = Path(argument).expanduser()
-        try:
-            write_atomically(path, answer if answer.endswith("\n") else answer + "\n")
+        path = user_path(argument)  # ~ as a shell expands it
+        try:  # a text file ends with a newline (the contract's rule for infer's text too)
+            write_named_file(path, answer if answer.endswith("\n") else answer + "\n")
         except OSError as exc:
             raise local_failure(f"write {path}", exc) from None
         self.out.info(f"saved the last answer to {path}")
