@@ -46,6 +46,25 @@ def write_atomically(path: Path, text: str, mode: int = PRIVATE) -> None:
         file.write(text)
 
 
+def write_named_file(path: Path, text: str) -> None:
+    """Write a file the user named (chat's /save) where a shell's `>` would: through a
+    symlink to its target (the link stays a link); into a device or a named pipe as it is
+    (so /dev/full is a full disk, never replaced by a file of the answer); a regular file
+    (or a new one) replaced atomically, with the mode it has or the umask's."""
+    import stat
+
+    target = Path(os.path.realpath(path))
+    try:
+        kind = os.stat(target).st_mode
+    except OSError:
+        kind = stat.S_IFREG  # a new file (or an error the write itself will report)
+    if stat.S_ISREG(kind) or stat.S_ISDIR(kind):  # a directory: replacing it fails (EISDIR)
+        write_atomically(target, text, umask_mode(target))
+        return
+    with open(target, "w", encoding="utf-8") as file:
+        file.write(text)
+
+
 @contextmanager
 def atomic_writer(path: Path, mode: int = PRIVATE) -> Iterator[IO[str]]:
     """write_atomically for text written a piece at a time (never whole in memory): the

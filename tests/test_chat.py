@@ -148,6 +148,36 @@ def test_a_piped_line_that_is_not_utf8_is_exit_2_and_keeps_the_turns_before(emul
     assert len(sent_chats(emulator)) == 1 and [turn["status"] for turn in exported(env)] == ["ok"]
 
 
+def test_piped_lines_that_start_with_a_slash_are_commands_whose_output_goes_to_stderr(emulator, env):
+    """A pipe runs the same in-chat commands as a terminal: none is sent (or billed) as a
+    message, what they show goes to stderr, stdout has the answers only; // sends a
+    literal /, and /exit ends the session there (exit 0)."""
+    piped = ["one", "/system Be brief.", f"/model {OTHER}", "/cost", "/help", "//slash", "/reset"]
+    piped += ["two", "/exit", "never sent"]
+    run = run_llamactl(["chat", "-m", MODEL], env, input="\n".join(piped).encode() + b"\n")
+    assert run.exit_code == 0, run.stderr
+    assert run.stdout == "".join(answer(line) + "\n" for line in ["one", "/slash", "two"])
+    assert "\nconversation 1: 1 turn, " in run.stderr  # /cost
+    assert "\n/retry          ask for the last answer again" in run.stderr  # /help
+    assert f"\nmodel: {OTHER} from the next turn on\n" in run.stderr
+    sent = sent_chats(emulator)
+    assert [(chat["model"], chat["messages"][-1]["content"]) for chat in sent] == [
+        (MODEL, "one"),
+        (OTHER, "/slash"),
+        (OTHER, "two"),
+    ]
+    assert sent[1]["messages"][0] == {"role": "system", "content": "Be brief."}
+    assert [turn["conversation_id"] for turn in exported(env)] == [1, 1, 2]  # /reset: a new one
+
+
+def test_an_unknown_piped_command_is_exit_2_with_its_line_and_is_never_sent(emulator, env):
+    run = run_llamactl(["chat", "-m", MODEL, "-q"], env, input=b"one\n/nope this\ntwo\n")
+    assert run.exit_code == 2
+    assert run.stdout == answer("one") + "\n"
+    assert run.stderr == "error: stdin line 2: unknown command /nope\n"  # -q drops the hint
+    assert len(sent_chats(emulator)) == 1 and [turn["status"] for turn in exported(env)] == ["ok"]
+
+
 def test_an_answer_with_a_lone_surrogate_goes_back_as_valid_json_and_is_kept(emulator, env):
     """The API's `\\ud800` escape is no character: the next turn sends it (and history keeps
     it) as U+FFFD, instead of failing to encode the turn and to record it."""
@@ -265,7 +295,7 @@ def test_in_chat_commands(api, tmp_path):
     assert result.exit_code == 0, result.stderr
     assert "/retry" in result.stderr and "end a line with \\ to go on" in result.stderr  # /help
     assert saved.read_text() == answer("Name a llama") + "\n"
-    assert "error: unknown command /nope\nhint: /help lists the commands\n" in result.stderr
+    assert "error: unknown command /nope\nhint: /help lists the commands; " in result.stderr
     assert (
         "conversation 1: 2 turns (3 requests billed), " in result.stderr
     )  # /cost: /retry's first answer too
@@ -301,6 +331,114 @@ def test_in_chat_commands(api, tmp_path):
     ]
     assert [chat["model"] for chat in sent_chats(api)] == [MODEL, MODEL, OTHER, OTHER]
     assert "never sent" not in json.dumps(turns)
+
+
+def model_list_fetches(api) -> int:
+    return sum(request.path == "/models/list" for request in api.requests)
+
+
+def test_model_refuses_a_name_the_model_list_does_not_have_and_stays_on_the_old_model(api):
+    result = terminal(["-m", MODEL], "/model meta-llama/Llama-2-7b-chat\none\n/model\n")
+    assert result.exit_code == 0, result.stderr
+    assert (
+        "error: no model 'meta-llama/Llama-2-7b-chat' in the model list\n"
+        f"hint: did you mean {OTHER}, " in result.stderr
+    )
+    assert f"model: {MODEL}\n" in result.stderr
+    assert [chat["model"] for chat in sent_chats(api)] == [MODEL]
+
+
+def test_model_takes_an_alias_and_a_listed_name_without_fetching_the_list_again(api):
+    assert invoke(["models", "list"]).exit_code == 0  # the cached list
+    assert invoke(["models", "alias", "small", OTHER]).exit_code == 0
+    fetched = model_list_fetches(api)
+    result = terminal(["-m", "small", "-q"], f"one\n/model {MODEL}\ntwo\n/model small\nthree\n")
+    assert result.exit_code == 0, result.stderr
+    assert [chat["model"] for chat in sent_chats(api)] == [OTHER, MODEL, OTHER]
+    assert model_list_fetches(api) == fetched
+
+
+def test_model_fetches_the_list_again_for_a_name_the_cache_lacks(api, home):
+    """A model added since the list was cached is found in the list as it is now."""
+    assert invoke(["models", "list"]).exit_code == 0
+    [cache] = home.rglob("models-*.json")
+    cached = json.loads(cache.read_text())
+    cached["models"] = [entry for entry in cached["models"] if entry["model_name"] != OTHER]
+    cache.write_text(json.dumps(cached))
+    fetched = model_list_fetches(api)
+    result = terminal(["-m", MODEL, "-q"], f"/model {OTHER}\none\n")
+    assert result.exit_code == 0, result.stderr
+    assert [chat["model"] for chat in sent_chats(api)] == [OTHER]
+    assert model_list_fetches(api) == fetched + 1
+
+
+def test_model_of_another_openai_server_is_not_looked_up_in_deepinfras_list(api, emulator, monkeypatch):
+    monkeypatch.setenv("LLAMACTL_OPENAI_URL", emulator.url + "/local/v1/")
+    result = terminal(["-m", "local", "-q"], "/model my-own-model\none\n")
+    assert result.exit_code == 0, result.stderr
+    assert model_list_fetches(api) == 0
+    assert [request.json["model"] for request in api.requests] == ["my-own-model"]
+
+
+def test_a_piped_model_the_list_does_not_have_is_exit_2_before_anything_more_is_sent(emulator, env):
+    run = run_llamactl(
+        ["chat", "-m", MODEL, "-q"], env, input=b"one\n/model meta-llama/Llama-2-7b-chat\ntwo\n"
+    )
+    assert run.exit_code == 2
+    assert run.stdout == answer("one") + "\n"
+    assert run.stderr == "error: stdin line 2: no model 'meta-llama/Llama-2-7b-chat' in the model list\n"
+    assert [chat["model"] for chat in sent_chats(emulator)] == [MODEL]
+
+
+def test_save_ends_the_file_with_one_newline(api, tmp_path):
+    api.queue(Behavior(tokens=["Two lines\n", "of it\n"]), Behavior(tokens=["No newline"]))
+    first, second = tmp_path / "first.md", tmp_path / "second.md"
+    result = terminal(["-m", MODEL, "-q"], f"one\n/save {first}\ntwo\n/save {second}\n")
+    assert result.exit_code == 0, result.stderr
+    assert first.read_text() == "Two lines\nof it\n"  # not doubled
+    assert second.read_text() == "No newline\n"
+
+
+def test_save_writes_through_a_symlink_as_a_shell_would(api, tmp_path):
+    target, link = tmp_path / "answer.md", tmp_path / "link.md"
+    target.write_text("old\n")
+    link.symlink_to(target)
+    result = terminal(["-m", MODEL, "-q"], f"one\n/save {link}\n")
+    assert result.exit_code == 0, result.stderr
+    assert link.is_symlink() and target.read_text() == answer("one") + "\n"
+
+
+def test_save_that_cannot_write_says_so_and_the_chat_goes_on(api, tmp_path):
+    """A directory, a missing directory, a file for a directory, a full disk (a link to
+    /dev/full: written as it is, never replaced by a file) each give one error line."""
+    (tmp_path / "a-file").write_text("")
+    full = tmp_path / "full.md"
+    full.symlink_to("/dev/full")
+    failures = {
+        tmp_path: "Is a directory",
+        tmp_path / "missing" / "answer.md": "No such file or directory",
+        tmp_path / "a-file" / "answer.md": "Not a directory",
+        full: "No space left on device",
+    }
+    typed = "one\n" + "".join(f"/save {path}\n" for path in failures) + "/save a\0b\ntwo\n"
+    result = terminal(["-m", MODEL, "-q"], typed)
+    assert result.exit_code == 0, result.stderr
+    errors = [line for line in result.stderr.splitlines() if line.startswith("error: ")]
+    assert errors == [f"error: cannot write {path}: {why}" for path, why in failures.items()] + [
+        "error: /save: a file name cannot contain a NUL byte"
+    ]
+    assert full.is_symlink() and os.readlink(full) == "/dev/full"
+    assert [chat["messages"][-1]["content"] for chat in sent_chats(api)] == ["one", "two"]
+
+
+def test_a_piped_save_that_cannot_write_is_exit_6_and_keeps_the_turns_before(emulator, env, tmp_path):
+    full = tmp_path / "full.md"
+    full.symlink_to("/dev/full")
+    run = run_llamactl(["chat", "-m", MODEL, "-q"], env, input=f"one\n/save {full}\ntwo\n".encode())
+    assert run.exit_code == 6
+    assert run.stdout == answer("one") + "\n"
+    assert run.stderr.startswith(f"error: cannot write {full}: No space left on device\n")
+    assert len(sent_chats(emulator)) == 1
 
 
 @pytest.mark.parametrize(

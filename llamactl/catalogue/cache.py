@@ -250,8 +250,9 @@ def refresh_cache(env: Environment, raws: list[Any], warn: Callable[[str], None]
         warn(f"could not update the model cache {cache.path}: {exc.strerror or exc}")
 
 
-def current_catalogue(env: Environment) -> CachedCatalogue | None:
-    """The cached list, fetched again first when it is missing or older than a day.
+def current_catalogue(env: Environment, refresh: bool = False) -> CachedCatalogue | None:
+    """The cached list, fetched again first when it is missing or older than a day (or
+    with `refresh`, whatever its age).
 
     For commands that already talk to the API (never `infer`): a failed refresh falls
     back to whatever the cache holds, without a word, since the list is only a helper here.
@@ -260,7 +261,7 @@ def current_catalogue(env: Environment) -> CachedCatalogue | None:
     from llamactl.errors import LlamactlError
 
     cached = ModelCache(env).read()
-    if cached is not None and not cached.is_stale():
+    if cached is not None and not cached.is_stale() and not refresh:
         return cached
     try:
         raws = fetch_models(env, resolve_token(env, env.output.warn), warn=lambda line: None)

@@ -1,5 +1,6 @@
 """Model names from the cached catalogue and the saved aliases, where a name is typed:
-`-m` shell completion, and "did you mean" after the API answers 404 for an unknown model.
+`-m` shell completion, "did you mean" after the API answers 404 for an unknown model, and
+chat's `/model`, which refuses a name the list does not have before a turn goes to it.
 
 Completion never touches the network; it only reads the cache `models list` writes.
 """
@@ -115,7 +116,32 @@ def unknown_model_hint(env: Environment, model: str, version: str | None, refres
     known = catalogue.names()
     if model in known:
         return f"see 'llamactl models versions -m {model}' for its versions" if version else None
+    return did_you_mean(env, model, known)
+
+
+def did_you_mean(env: Environment, model: str, known: list[str]) -> str | None:
     closest = closest_names(model, known + saved_aliases(env))
     if not closest:
         return None
     return f"did you mean {_one_of(closest)}? ('llamactl models list' shows every model)"
+
+
+def check_listed_model(env: Environment, model: str) -> None:
+    """A usage error, with the closest names, when DeepInfra's model list does not have
+    `model`: for chat's `/model`, so that a mistyped name is refused at once instead of
+    failing the next turn with a 404. A name the cached list has goes through without a
+    request; any other is looked up in the list fetched again (a model added since). With
+    no list to judge by (offline) the name goes through, for the API to judge."""
+    from llamactl.catalogue.cache import ModelCache, current_catalogue
+    from llamactl.errors import UsageError
+
+    cached = ModelCache(env).read()
+    if cached is not None and model in cached.names():
+        return
+    fetched = current_catalogue(env, refresh=True)
+    if fetched is None or fetched == cached or model in fetched.names():  # == cached: not fetched
+        return
+    raise UsageError(
+        f"no model {model!r} in the model list",
+        hint=did_you_mean(env, model, fetched.names()) or "'llamactl models list' shows every model",
+    )

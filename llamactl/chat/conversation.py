@@ -229,7 +229,11 @@ def fallback_model(env: Environment) -> str | None:
 
 
 def choose_model(env: Environment, given: str | None, conversation: Conversation | None) -> str:
-    """-m, else the conversation's model, else the configured default."""
+    """-m (checked, an alias expanded, as infer's -m), else the conversation's model, else
+    the configured default."""
+    from llamactl.catalogue.model_choice import chosen_model
+
+    given = chosen_model(env, given) if given else None
     model = given or (conversation.model if conversation is not None else None) or fallback_model(env)
     if not model:
         raise UsageError("no model: give -m MODEL", hint="for example: -m meta-llama/Llama-2-70b-chat-hf")
@@ -248,7 +252,8 @@ def choose_target(
     from llamactl.inference.prepare import make_target
 
     if given.model or given.deploy_id:
-        return make_target(given.model, given.version, given.deploy_id)
+        model = choose_model(env, given.model, None) if given.model else None
+        return make_target(model, given.version, given.deploy_id)
     latest = conversation.latest_target() if conversation is not None else None
     if latest is not None:
         return make_target(latest.model, given.version or latest.version, latest.deploy_id)

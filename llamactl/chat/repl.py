@@ -6,7 +6,9 @@ reaches infer), and a summary with the conversation's running totals follows on 
 Ctrl-C stops the answer (what arrived stays in the conversation, marked interrupted) and
 returns to the prompt; Ctrl-D or /exit ends the session.
 
-From a pipe each line is one message, answered on stdout with the answer's text only.
+From a pipe each line is one message, answered on stdout with the answer's text only; a
+line that starts with `/` is the same in-chat command as on a terminal, and what it shows
+goes to stderr, so stdout keeps only the answers.
 """
 
 from __future__ import annotations
@@ -45,6 +47,19 @@ HELP_FOOTER = (
     'Several lines: end a line with \\ to go on, or type """ on a line of its own, the text, then """ again.\n'
     "To send a message that starts with /, type // (the first / is dropped)."
 )
+
+
+UNKNOWN_COMMAND_HINT = "/help lists the commands; start a message with // to send one that starts with /"
+
+
+def is_command(text: str) -> bool:
+    """A line that starts with `/` is an in-chat command, unless it starts with `//`."""
+    return text.startswith("/") and not text.startswith("//")
+
+
+def as_message(text: str) -> str:
+    """The message a line sends: `//` sends a literal `/` (the first one is dropped)."""
+    return text[1:] if text.startswith("//") else text
 
 
 def totals_text(totals: Totals) -> str:
@@ -173,10 +188,10 @@ class ChatSession:
         problem = not_utf8(text)  # bytes that are not UTF-8, read as lone surrogates
         if problem:
             raise not_utf8_message(f"what was typed is {problem}")
-        if text.startswith("/") and not text.startswith("//"):
+        if is_command(text):
             self.command(text)
             return
-        self.turn(text[1:] if text.startswith("//") else text)
+        self.turn(as_message(text))
 
     def command(self, text: str) -> None:
         name, _, argument = text.strip().partition(" ")
@@ -193,7 +208,7 @@ class ChatSession:
             "/quit": self.exit,
         }.get(name)
         if handler is None:
-            raise UsageError(f"unknown command {name}", hint="/help lists the commands")
+            raise UsageError(f"unknown command {name}", hint=UNKNOWN_COMMAND_HINT)
         handler(argument)
 
     def help(self, _argument: str) -> None:
@@ -222,9 +237,15 @@ class ChatSession:
         if argument:
             from llamactl.api.request import InferenceTarget
 
-            model = choose_model(self.env, argument, None)
+            model = choose_model(self.env, argument, None)  # infer -m's check, an alias expanded
+            if self.settings.api == "native" or self.env.custom_openai_url is None:  # DeepInfra's models
+                from llamactl.catalogue.names import check_listed_model
+
+                check_listed_model(self.env, model)
             check_turns_can_go(InferenceTarget(model), self.settings.api)
             self.model, self.settings.version, self.settings.deploy_id = model, None, None
+            self.out.info(f"model: {self.target_label} from the next turn on")
+            return
         self.out.answer(f"model: {self.target_label}")
 
     def last_turn(self, what: str) -> Turn:
@@ -246,17 +267,17 @@ class ChatSession:
         self.turn(last.user, retry_of=last if last.id is not None else None)
 
     def save(self, argument: str) -> None:
-        from pathlib import Path
-
         from llamactl.errors import local_failure
-        from llamactl.files import write_atomically
+        from llamactl.files import user_path, write_named_file
 
         if not argument:
             raise UsageError("/save needs a file name: /save answer.md")
+        if "\0" in argument:  # a piped line can hold one; no file name can
+            raise UsageError("/save: a file name cannot contain a NUL byte")
         answer = self.last_answer()
-        path = Path(argument).expanduser()
-        try:
-            write_atomically(path, answer if answer.endswith("\n") else answer + "\n")
+        path = user_path(argument)  # ~ as a shell expands it
+        try:  # a text file ends with a newline (the contract's rule for infer's text too)
+            write_named_file(path, answer if answer.endswith("\n") else answer + "\n")
         except OSError as exc:
             raise local_failure(f"write {path}", exc) from None
         self.out.info(f"saved the last answer to {path}")
@@ -279,9 +300,12 @@ class ChatSession:
     # a pipe
 
     def piped(self, stream) -> None:
-        """One message per line of `stream`, each answered on stdout in turn; the first
-        failure ends the session with its exit code (the turns before it are kept). Lines
-        are read as bytes and must be UTF-8, as infer's piped stdin must (exit 2)."""
+        """One message per line of `stream`, each answered on stdout in turn, or a command
+        (`/cost`, `/model X`: what it shows goes to stderr, never to the answers on stdout);
+        /exit ends the session. The first failure ends it with its exit code (the turns
+        before it are kept), a command's mistake with exit 2 and its line number, before
+        anything more is sent. Lines are read as bytes and must be UTF-8, as infer's piped
+        stdin must (exit 2)."""
         source = getattr(stream, "buffer", None) or stream
         for number, line in enumerate(iter(source.readline, b"" if source is not stream else ""), 1):
             text = line.decode("utf-8", "surrogateescape") if isinstance(line, bytes) else line
@@ -289,5 +313,15 @@ class ChatSession:
             if problem:
                 raise not_utf8_message(f"stdin line {number} is {problem}")
             text = text.rstrip("\r\n")
-            if text.strip():
-                self.turn(text)
+            if not text.strip():
+                continue
+            if not is_command(text):
+                self.turn(as_message(text))
+                continue
+            try:
+                self.command(text)
+            except EndSession:
+                return
+            except UsageError as exc:
+                exc.message = f"stdin line {number}: {exc.message}"
+                raise
