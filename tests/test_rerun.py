@@ -143,6 +143,7 @@ def test_an_answer_with_a_lone_surrogate_is_kept_with_a_replacement_character_an
     api.behave(behavior)
     run = invoke(["infer", "-m", MODEL, "-q", *flags, "hi"])
     assert (run.exit_code, run.stderr) == (0, "")  # no "history: this request was not saved"
+    assert run.stdout == "a\ufffdb\n"  # as history keeps it, not a "?"
     (record,) = json.loads(invoke(["history", "list", "--json"]).stdout)
     assert record["results"] == ["a\ufffdb"] and record["status"] == "ok"
     assert json.loads(invoke(["history", "search", "a\ufffdb", "--json"]).stdout)[0]["id"] == record["id"]

@@ -19,6 +19,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from llamactl.output.streams import utf8
+
 if TYPE_CHECKING:
     from rich.console import Console
     from rich.segment import Segment
@@ -63,7 +65,7 @@ class LiveRegion:
             self.drawing = True
             self.write(text)
             self.drawing = False
-            self.bytes_written += len(text.encode("utf-8", errors="replace"))
+            self.bytes_written += len(utf8(text))
 
     def close(self) -> None:
         """Leave the cursor at the start of a fresh row (after an interrupted write too, with

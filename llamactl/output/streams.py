@@ -19,9 +19,20 @@ def write_text(stream: IO, text: str) -> None:
     buffer = getattr(stream, "buffer", None)
     with failures_are_local(stream):
         if buffer is not None:
-            buffer.write(text.encode("utf-8", errors="replace"))
+            buffer.write(utf8(text))
         else:
             stream.write(text)
+
+
+def utf8(text: str) -> bytes:
+    """The text as UTF-8, each lone surrogate (an answer's `\\ud800` escape) as U+FFFD, the
+    replacement character, which is how history keeps it (docs/history.md)."""
+    try:
+        return text.encode("utf-8")
+    except UnicodeEncodeError:
+        from llamactl.inference.inputs import well_formed
+
+        return well_formed(text).encode("utf-8")
 
 
 def flush_stream(stream: IO) -> None:
