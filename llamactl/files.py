@@ -47,10 +47,18 @@ def write_atomically(path: Path, text: str, mode: int = PRIVATE) -> None:
 
 
 def write_named_file(path: Path, text: str) -> None:
-    """Write a file the user named (chat's /save) where a shell's `>` would: through a
-    symlink to its target (the link stays a link); into a device or a named pipe as it is
-    (so /dev/full is a full disk, never replaced by a file of the answer); a regular file
-    (or a new one) replaced atomically, with the mode it has or the umask's."""
+    """named_file_writer for a whole text (chat's /save)."""
+    with named_file_writer(path) as file:
+        file.write(text)
+
+
+@contextmanager
+def named_file_writer(path: Path) -> Iterator[IO[str]]:
+    """Write a file the user named (chat's /save, `batch results --output`) where a shell's
+    `>` would: through a symlink to its target (the link stays a link); into a device or a
+    named pipe as it is (so /dev/full is a full disk, and as root /dev/null is never
+    replaced by a file of the output); a regular file (or a new one) replaced atomically,
+    with the mode it has or the umask's."""
     import stat
 
     target = Path(os.path.realpath(path))
@@ -59,10 +67,11 @@ def write_named_file(path: Path, text: str) -> None:
     except OSError:
         kind = stat.S_IFREG  # a new file (or an error the write itself will report)
     if stat.S_ISREG(kind) or stat.S_ISDIR(kind):  # a directory: replacing it fails (EISDIR)
-        write_atomically(target, text, umask_mode(target))
+        with atomic_writer(target, umask_mode(target)) as file:
+            yield file
         return
     with open(target, "w", encoding="utf-8") as file:
-        file.write(text)
+        yield file
 
 
 @contextmanager

@@ -309,15 +309,16 @@ def _check_ready(api, store: JobStore, job: Job) -> None:
 
 @contextmanager
 def _text_target(out, path: Path | None, optional: bool = False) -> Iterator[TextSink | None]:
-    """Where records go: a file written atomically, stdout (unless optional), or nowhere."""
+    """Where records go: a file written as a shell's `>` would (atomically when it is a
+    regular file), stdout (unless optional), or nowhere."""
     from llamactl.errors import local_failure
-    from llamactl.files import atomic_writer, umask_mode
+    from llamactl.files import named_file_writer
 
     if path is None:
         yield None if optional else _StdoutText(out)
         return
     try:
-        with atomic_writer(path, umask_mode(path)) as file:
+        with named_file_writer(path) as file:
             yield file
     except OSError as exc:
         raise local_failure(f"write {path}", exc) from None
