@@ -239,6 +239,34 @@ def test_an_input_beyond_one_batch_is_split_and_tracked_as_one_job(api, tmp_path
     assert [row["batch_id"] for row in records(collected.stdout)][2:4] == [second_batch] * 2
 
 
+def test_history_batch_names_a_jobs_requests_by_any_of_its_batch_ids_once_collected(
+    api, tmp_path, monkeypatch
+):
+    """Before `batch results` the job has no requests in history: exit 2 saying so and how
+    to record them, not an empty list; after, a later batch's id lists the job's requests."""
+    from llamactl.batch_api import lines
+
+    monkeypatch.setattr(lines, "MAX_LINES", 2)
+    job = submitted(api, tmp_path, "".join(f'"prompt {n}"\n' for n in range(1, 4)))
+    second_batch = json.loads(invoke(["batch", "status", job, "--json"]).stdout)["batches"][1]["id"]
+    for name in (job, second_batch):
+        early = invoke(["history", "list", "--batch", name])
+        assert (early.exit_code, early.stdout) == (2, "")
+        assert early.stderr.splitlines() == [
+            f"error: batch job {job} has no results in history yet",
+            f"hint: 'llamactl batch results {job}' collects them and records them",
+        ]
+    assert invoke(["batch", "wait", job, "--interval", "0"]).exit_code == 0
+    assert invoke(["batch", "results", job]).exit_code == 0
+    by_job, by_part = (
+        json.loads(invoke(["history", "list", "--batch", name, "--json"]).stdout)
+        for name in (job, second_batch)
+    )
+    assert len(by_job) == 3 and by_part == by_job
+    stats = json.loads(invoke(["history", "stats", "--batch", second_batch, "--json"]).stdout)
+    assert stats["total"]["requests"] == 3
+
+
 def test_openai_format_lines_keep_their_custom_ids_and_model(api, tmp_path):
     text = "".join(
         json.dumps(
@@ -570,3 +598,31 @@ def test_a_rows_cost_is_written_without_float_noise(api, tmp_path):
     costs = [row["cost"] for row in records(invoke(["batch", "results", job]).stdout)]
     assert len(costs) == 40 and all(cost > 0 for cost in costs)
     assert [cost for cost in costs if cost != float(f"{cost:.12g}")] == []
+
+
+def test_results_output_is_written_where_a_shells_redirection_would(api, tmp_path):
+    """--output through a symlink writes its target (the link stays), and into a named pipe
+    as it is: a file that is not a regular one is never replaced by a file of the records
+    (as root, `--output /dev/null` once became a file)."""
+    import os
+    import stat
+    import threading
+
+    job = submitted(api, tmp_path, '"one"\n"two"\n')
+    assert invoke(["batch", "wait", job, "--interval", "0"]).exit_code == 0
+    target = tmp_path / "records.jsonl"
+    target.write_text("old\n")
+    link = tmp_path / "link.jsonl"
+    link.symlink_to(target)
+    assert invoke(["batch", "results", job, "--output", str(link)]).exit_code == 0
+    assert link.is_symlink() and [row["line"] for row in records(target.read_text())] == [1, 2]
+    pipe = tmp_path / "pipe"
+    os.mkfifo(pipe)
+    received: list[bytes] = []
+    reader = threading.Thread(target=lambda: received.append(pipe.read_bytes()))
+    reader.start()
+    run = invoke(["batch", "results", job, "--output", str(pipe)])
+    reader.join()
+    assert run.exit_code == 0, run.stderr
+    assert stat.S_ISFIFO(os.stat(pipe).st_mode)
+    assert received[0] == target.read_bytes()
