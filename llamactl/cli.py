@@ -56,7 +56,7 @@ def report(env: Environment, message: str, hint: str | None = None) -> None:
     try:
         out.error(f"error: {message}")
         if hint:
-            out.info(f"hint: {hint}")
+            out.answer(f"hint: {hint}")  # part of the error: -q keeps it
     except (BrokenPipeError, LocalFailure):
         _silence(2)
 
@@ -252,10 +252,29 @@ def _report_usage_error(exc: Any, args: list[str] | None = None) -> int:
         from llamactl.inference.field_names import option_hint
 
         hint = option_hint(misplaced) or hint
-    from llamactl.commands.bad_value import usage_message
+    message = None
+    if _is_negative_request_id(exc, ctx):  # `history show -1`: Click takes it for an option
+        message = f"no request {misplaced} in history: request ids are positive numbers"
+        hint = "'llamactl history list' shows the recent ones"
+    if message is None:
+        from llamactl.commands.bad_value import usage_message
 
-    report(Environment(), usage_message(exc), hint)
+        message = usage_message(exc)
+    report(Environment(), message, hint)
     return getattr(exc, "exit_code", ExitCode.USAGE)
+
+
+def _is_negative_request_id(exc: Any, ctx: Any) -> bool:
+    import re
+
+    return (
+        type(exc).__name__ == "NoSuchOption"
+        and re.fullmatch(r"-[0-9]+", getattr(exc, "option_name", None) or "") is not None
+        and ctx is not None
+        and ctx.parent is not None
+        and ctx.parent.info_name == "history"
+        and ctx.info_name in ("show", "rerun", "rm")
+    )
 
 
 class HelpPipeClosed(Exception):

@@ -174,7 +174,10 @@ def test_an_unknown_piped_command_is_exit_2_with_its_line_and_is_never_sent(emul
     run = run_llamactl(["chat", "-m", MODEL, "-q"], env, input=b"one\n/nope this\ntwo\n")
     assert run.exit_code == 2
     assert run.stdout == answer("one") + "\n"
-    assert run.stderr == "error: stdin line 2: unknown command /nope\n"  # -q drops the hint
+    assert run.stderr.splitlines() == [  # -q keeps an error's hint
+        "error: stdin line 2: unknown command /nope",
+        "hint: /help lists the commands; start a message with // to send one that starts with /",
+    ]
     assert len(sent_chats(emulator)) == 1 and [turn["status"] for turn in exported(env)] == ["ok"]
 
 
@@ -386,7 +389,11 @@ def test_a_piped_model_the_list_does_not_have_is_exit_2_before_anything_more_is_
     )
     assert run.exit_code == 2
     assert run.stdout == answer("one") + "\n"
-    assert run.stderr == "error: stdin line 2: no model 'meta-llama/Llama-2-7b-chat' in the model list\n"
+    assert (
+        run.stderr.splitlines()[0]
+        == "error: stdin line 2: no model 'meta-llama/Llama-2-7b-chat' in the model list"
+    )
+    assert run.stderr.splitlines()[1].startswith("hint: did you mean ")
     assert [chat["model"] for chat in sent_chats(emulator)] == [MODEL]
 
 

@@ -327,6 +327,17 @@ def test_show_of_an_unknown_id_is_exit_2(api):
     assert run.stderr.startswith("error: no request 42 in history")
 
 
+@pytest.mark.parametrize("command", [["show"], ["rerun"], ["rm", "1"]])
+def test_a_negative_request_id_is_said_to_be_no_id_not_an_unknown_option(api, command):
+    """Click reads `-1` as an option; the user meant an id (no such thing as `-1` ones)."""
+    run = invoke(["history", *command, "-1"])
+    assert (run.exit_code, run.stdout) == (2, "")
+    assert run.stderr == (
+        "error: no request -1 in history: request ids are positive numbers\n"
+        "hint: 'llamactl history list' shows the recent ones\n"
+    )
+
+
 def test_search_finds_prompts_and_outputs_newest_first(api):
     record_three(api)
     assert [r["fields"]["input"] for r in history_json("search", "andes")] == ["llamas graze in the Andes"]

@@ -442,6 +442,18 @@ def test_info_of_an_unknown_model_fetches_the_list_and_suggests_names(api):
     assert cache_of(api).read() is not None
 
 
+@pytest.mark.parametrize("command", [["infer", "-q", "hi"], ["infer", "-q", "--chat", "hi"], ["chat", "-q"]])
+def test_quiet_keeps_the_hint_of_an_error(api, command):
+    """-q drops notices and the summary, not the half of an error that says what to do."""
+    run = invoke(
+        [*command[:1], "-m", "meta-llama/Llama-2-70b-chat", *command[1:]],
+        input="hi\n",
+        env={"DEEPINFRA_TOKEN": VALID_TOKEN},
+    )
+    assert run.exit_code == 4
+    assert run.stderr.splitlines()[1].startswith(f"hint: did you mean {SEED}, ")
+
+
 def test_a_fresh_cache_is_not_fetched_again(api):
     invoke(["models", "list"])
     api.requests.clear()

@@ -210,7 +210,8 @@ class Output:
             self._message(line, "dim")
 
     def answer(self, line: str) -> None:
-        """A line the user asked for (chat's /help, /cost): as `info`, but -q keeps it."""
+        """A line the user asked for (chat's /help, /cost) or an error's hint: as `info`,
+        but -q keeps it."""
         self._message(line, "dim")
 
     def warn(self, line: str) -> None:
