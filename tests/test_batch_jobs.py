@@ -86,6 +86,14 @@ def test_history_of_a_batch_id_two_hosts_gave_is_the_current_hosts_job(api, tmp_
     assert (asked.exit_code, asked.stdout) == (2, "")
     assert f"sent to 2 API hosts ({there_host}, {here_host}), none of them 127.0.0.1:9" in asked.stderr
     assert invoke(["history", "list", "--json"]).stdout.count(job) == 3  # without --batch: every request
+    by_batch = json.loads(invoke(["history", "stats", "--by", "batch", "--json"]).stdout)["groups"]
+    assert sorted((group["batch"], group["api_host"], group["requests"]) for group in by_batch) == sorted(
+        [(job, here_host, 1), (job, there_host, 2)]
+    )  # two jobs, not one of 3 requests
+    piped = invoke(["history", "stats", "--by", "batch"]).stdout
+    assert sorted(line.split("\t")[:2] for line in piped.splitlines()) == sorted(
+        [[f"{job} ({here_host})", "1"], [f"{job} ({there_host})", "2"]]
+    )
 
 
 def test_a_server_started_again_repeats_an_id_and_the_newest_job_answers_to_it(api, tmp_path):

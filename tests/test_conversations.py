@@ -306,7 +306,8 @@ def test_history_list_conversation_lists_only_its_turns(api):
         "a second",
         "a first",
     ]  # the user's words, not the template
-    assert ok("history", "list", "--conversation", "9").stdout == ""
+    unknown = invoke(["history", "list", "--conversation", "9"])
+    assert (unknown.exit_code, unknown.stdout) == (2, "")  # as `--cid 9` is
 
 
 def test_history_show_of_a_turn_shows_the_conversation_up_to_it(api):

@@ -126,6 +126,63 @@ def test_a_bad_status_or_since_is_exit_2_in_every_command(history, command):
     assert bad_status.stdout == bad_since.stdout == ""
 
 
+@pytest.mark.parametrize("command", [["list"], ["search", "llamas"], ["stats"], ["export"]])
+def test_a_batch_id_history_never_had_is_exit_2_in_every_command(history, command):
+    """As `show 99` is: an empty answer would hide the typo."""
+    run = invoke(["history", *command, "--batch", "b2"])
+    assert (run.exit_code, run.stdout) == (2, "")
+    assert run.stderr.startswith("error: no batch b2 in history\nhint: ")
+
+
+@pytest.mark.parametrize("command", [["list"], ["export"]])
+def test_a_conversation_history_never_had_is_exit_2(history, command):
+    run = invoke(["history", *command, "--conversation", "99"])
+    assert (run.exit_code, run.stdout) == (2, "")
+    assert run.stderr.startswith("error: no conversation 99 in history\nhint: ")
+
+
+def test_stats_mark_the_tokens_a_request_did_not_report(home, monkeypatch):
+    """A stream cut before its usage came has no token counts: its group's total is at least
+    what is shown (`+`), `-` when no request in it has one; an error used none, so it adds 0."""
+    monkeypatch.setenv("LLAMACTL_HOME", str(home))
+    rows = [  # (model, status, tokens in, tokens out)
+        ("a/known", "ok", 5, 7),
+        ("a/known", "error", None, None),
+        ("b/partly", "ok", 5, 7),
+        ("b/partly", "incomplete", None, None),
+        ("c/none", "interrupted", None, None),
+    ]
+    with HistoryStore.open(history_path(Environment())) as store:
+        store.add_all(
+            [
+                HistoryRecord(
+                    created_at=NOW,
+                    api_host="h",
+                    status=status,
+                    model=model,
+                    fields={"input": "x"},
+                    results=[],
+                    tokens_in=tokens_in,
+                    tokens_out=tokens_out,
+                )
+                for model, status, tokens_in, tokens_out in rows
+            ]
+        )
+    lines = invoke(["history", "stats"]).stdout.splitlines()
+    assert [line.split("\t")[:4] for line in lines] == [
+        ["a/known", "2", "5", "7"],
+        ["b/partly", "2", "5+", "7+"],
+        ["c/none", "1", "-", "-"],
+    ]
+    report = json.loads(invoke(["history", "stats", "--json"]).stdout)
+    assert [(group["tokens_in"], group["tokens_in_unknown"]) for group in report["groups"]] == [
+        (5, 0),
+        (5, 1),
+        (0, 1),
+    ]
+    assert (report["total"]["tokens_out"], report["total"]["tokens_out_unknown"]) == (14, 2)
+
+
 def test_every_filter_is_in_the_help_of_every_command():
     for command in ("list", "search", "stats", "export"):
         shown = invoke(["history", command, "--help"]).stdout

@@ -94,33 +94,64 @@ def _checked_filters(filters: Filters) -> float | None:
 def _store_filters(
     env: Environment, store, filters: Filters, start: float | None, conversation: int | None = None
 ):
-    """The store's query filters for these options (`start`: --since as _checked_filters read it)."""
-    host = _batch_host(env, store, filters.batch)
-    return store.filters(filters.model, filters.status, start, filters.batch, conversation, host)
+    """The store's query filters for these options (`start`: --since as _checked_filters
+    read it). An id history never had (--conversation, --batch) is exit 2, as `show` of a
+    request id is: an empty answer would hide the typo."""
+    from llamactl.history.conversations import conversation_not_found
+
+    if conversation is not None and store.conversation(conversation) is None:
+        raise conversation_not_found(conversation)
+    batch, host = _batch(env, store, filters.batch)
+    return store.filters(filters.model, filters.status, start, batch, conversation, host)
 
 
-def _batch_host(env: Environment, store, batch: str | None) -> str | None:
+def _batch(env: Environment, store, batch: str | None) -> tuple[str | None, str | None]:
+    """--batch ID as (the requests' batch id, the host whose requests to keep): a `batch`
+    job's requests are recorded under its first batch's id, so another of its batches'
+    ids names them too. None, None: no --batch."""
+    from llamactl.errors import UsageError
+    from llamactl.output.sanitize import visible_inline
+
+    if batch is None:
+        return None, None
+    hosts = store.batch_hosts(batch)
+    if hosts:
+        return batch, _batch_host(env, batch, hosts)
+    job = store.batch_job(batch)
+    if job is not None and job != batch:
+        return _batch(env, store, job)
+    if job is not None:
+        raise UsageError(
+            f"batch job {visible_inline(batch)} has no results in history yet",
+            hint=f"'llamactl batch results {visible_inline(batch)}' collects them and records them",
+        )
+    raise UsageError(
+        f"no batch {visible_inline(batch)} in history",
+        hint="an 'infer --batch' run's id is in its summary line; 'llamactl batch list' shows the Batch API jobs",
+    )
+
+
+def _batch_host(env: Environment, batch: str, hosts: list[tuple[str, int]]) -> str | None:
     """The host whose requests `--batch ID` keeps when several hosts gave that id (a
     Batch API job's id is its host's own): the current one, the others named on stderr;
-    none of them is a usage error. None: every host (one, or no --batch)."""
+    none of them is a usage error. None: every host (the id has one)."""
     from llamactl.errors import UsageError
     from llamactl.output.format import count_text
     from llamactl.output.sanitize import visible_inline
 
-    hosts = store.batch_hosts(batch) if batch is not None else []
     if len(hosts) < 2:
         return None
     others = [(visible_inline(host), count) for host, count in hosts if host != env.api_host]
     named = ", ".join(host for host, _ in others)
     if len(others) == len(hosts):
         raise UsageError(
-            f"batch {visible_inline(batch or '')} names requests sent to {len(hosts)} API hosts ({named}),"
+            f"batch {visible_inline(batch)} names requests sent to {len(hosts)} API hosts ({named}),"
             f" none of them {visible_inline(env.api_host)}",
             hint="point llamactl at the one you mean (--api-url or DEEPINFRA_HOST)",
         )
     also = ", ".join(f"{count_text(count, 'request')} sent to {host}" for host, count in others)
     env.output.info(
-        f"batch {visible_inline(batch or '')} also names {also}, not shown here"
+        f"batch {visible_inline(batch)} also names {also}, not shown here"
         " (point llamactl at that API to see them)"
     )
     return env.api_host

@@ -15,6 +15,7 @@ from collections.abc import Callable
 from llamactl.chat.conversation import Conversation, Turn
 from llamactl.env import Environment
 from llamactl.errors import UsageError
+from llamactl.history.conversations import conversation_not_found
 from llamactl.history.recording import history_disabled
 
 
@@ -62,10 +63,7 @@ class ConversationLog:
                     raise UsageError(
                         "no conversation to continue yet", hint="start one with --chat (or 'llamactl chat')"
                     )
-                raise UsageError(
-                    f"no conversation {conversation_id} in history",
-                    hint="'llamactl history list' shows recent turns with their conversation ids",
-                )
+                raise conversation_not_found(conversation_id)
             return Conversation(row, [Turn.from_record(record) for record in store.turns(row.id)])
         except (sqlite3.Error, OSError) as exc:
             raise unavailable(history_path(self.env), exc) from None

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from llamactl.errors import UsageError
 from llamactl.plain import record
 
 CONVERSATION_COLUMNS = ("id", "created_at", "model", "api", "system")
@@ -41,3 +42,11 @@ SELECT_CONVERSATION = f"SELECT {', '.join(CONVERSATION_COLUMNS)} FROM conversati
 LATEST_CONVERSATION = (
     "SELECT conversation_id FROM requests WHERE conversation_id IS NOT NULL ORDER BY id DESC LIMIT 1"
 )
+
+
+def conversation_not_found(conversation_id: int) -> UsageError:
+    """The error (exit 2) for an id no conversation in history has (`--cid`, `--conversation`)."""
+    return UsageError(
+        f"no conversation {conversation_id} in history",
+        hint="'llamactl history list' shows recent turns with their conversation ids",
+    )

@@ -63,7 +63,7 @@ def write_transaction(db: sqlite3.Connection) -> Iterator[None]:
 # len(migrations.MIGRATIONS), so that opening a database already up to date loads no
 # migration (0.6 M instructions of a request's start-up); tests/test_history_store.py
 # keeps the two equal.
-SCHEMA_VERSION = 13
+SCHEMA_VERSION = 14
 
 
 def migrate(db: sqlite3.Connection) -> None:

@@ -261,18 +261,39 @@ def stats_total(rows: list[StatsRow]) -> StatsRow:
         sum(row.tokens_out for row in rows),
         sum(costs) if costs else None,
         sum(row.estimated_cost for row in rows),
+        sum(row.tokens_in_unknown for row in rows),
+        sum(row.tokens_out_unknown for row in rows),
     )
 
 
 def stats_json(rows: list[StatsRow], by: str, since: str | None) -> dict[str, Any]:
     total = stats_total(rows).to_json(by)
     del total[by]
+    total.pop("api_host", None)
     return {"by": by, "since": since, "groups": [row.to_json(by) for row in rows], "total": total}
 
 
 def stats_cost(row: StatsRow) -> str:
     """A total cost, with `~` when part of it is an estimate, `-` when none is known."""
     return cost_text(row.cost, row.estimated_cost > 0)
+
+
+def stats_tokens(row: StatsRow, side: str) -> str:
+    """A token total as `list` shows a count: `-` when no request in it has one, and a `+`
+    (at least) when some have none."""
+    known, unknown = getattr(row, f"tokens_{side}"), getattr(row, f"tokens_{side}_unknown")
+    if unknown and unknown == row.requests:
+        return "-"
+    return f"{known}+" if unknown else str(known)
+
+
+def stats_keys(rows: list[StatsRow]) -> list[str]:
+    """Each row's key as shown: a batch id two API hosts gave is shown with its host, since
+    those are two jobs."""
+    from collections import Counter
+
+    seen = Counter(row.key for row in rows)
+    return [f"{row.key} ({row.api_host})" if seen[row.key] > 1 and row.api_host else row.key for row in rows]
 
 
 def print_stats(out: Output, rows: list[StatsRow], by: str) -> None:
@@ -282,22 +303,25 @@ def print_stats(out: Output, rows: list[StatsRow], by: str) -> None:
 def stats_lines(rows: list[StatsRow]) -> str:
     return "".join(
         "\t".join(
-            str(column)
-            for column in (
-                visible_inline(row.key),
-                row.requests,
-                row.tokens_in,
-                row.tokens_out,
+            (
+                visible_inline(key),
+                str(row.requests),
+                stats_tokens(row, "in"),
+                stats_tokens(row, "out"),
                 stats_cost(row),
             )
         )
         + "\n"
-        for row in rows
+        for key, row in zip(stats_keys(rows), rows, strict=True)
     )
 
 
-# The counted columns of `stats`: header, StatsRow field, and the order they drop in.
-STATS_COUNTS = (("Requests", "requests", 3), ("Tokens in", "tokens_in", 1), ("Tokens out", "tokens_out", 2))
+# The counted columns of `stats`: header, the figure of a row, and the order they drop in.
+STATS_COUNTS = (
+    ("Requests", lambda row: str(row.requests), 3),
+    ("Tokens in", lambda row: stats_tokens(row, "in"), 1),
+    ("Tokens out", lambda row: stats_tokens(row, "out"), 2),
+)
 
 
 def stats_table(rows: list[StatsRow], by: str, width: int) -> RenderableType:
@@ -307,23 +331,23 @@ def stats_table(rows: list[StatsRow], by: str, width: int) -> RenderableType:
 
     total = stats_total(rows)
     footers = (
-        (total.key, str(total.requests), str(total.tokens_in), str(total.tokens_out), stats_cost(total))
+        (total.key, *(shown(total) for _, shown, _ in STATS_COUNTS), stats_cost(total))
         if len(rows) > 1
         else (None,) * 5
     )
     return render(
         [
-            Column(by.capitalize(), [row.key for row in rows], Role.KEY, footer=footers[0]),
+            Column(by.capitalize(), stats_keys(rows), Role.KEY, footer=footers[0]),
             *(
                 Column(
                     header,
-                    [str(getattr(row, name)) for row in rows],
+                    [shown(row) for row in rows],
                     Role.FIGURE,
                     right=True,
                     drop=drop,
                     footer=footer,
                 )
-                for (header, name, drop), footer in zip(STATS_COUNTS, footers[1:4], strict=True)
+                for (header, shown, drop), footer in zip(STATS_COUNTS, footers[1:4], strict=True)
             ),
             Column(
                 "Cost", [stats_cost(row) for row in rows], Role.FIGURE, right=True, drop=4, footer=footers[4]

@@ -267,6 +267,19 @@ def index_only_conversation_turns(db) -> None:
     )
 
 
+def cover_unknown_tokens_and_batch_hosts(db) -> None:
+    """`stats` tells a request whose token counts are unknown (a stream cut before its
+    usage came, not an error, which used none) and keeps apart the jobs two API hosts gave
+    the same batch id: the time index covers status and api_host too, so it still answers
+    stats without reading a row."""
+    db.execute("DROP INDEX requests_by_time")
+    db.execute("""
+        CREATE INDEX requests_by_time ON requests (
+            created_at, model, deploy_id, tokens_in, tokens_out, cost, cost_estimated, batch_id,
+            status, api_host
+        )""")
+
+
 MIGRATIONS = (
     create_requests,
     create_results,
@@ -281,4 +294,5 @@ MIGRATIONS = (
     map_batch_lines_compactly,
     key_batch_jobs_locally,
     index_only_conversation_turns,
+    cover_unknown_tokens_and_batch_hosts,
 )

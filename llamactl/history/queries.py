@@ -30,8 +30,11 @@ DURATION_UNITS = {"m": 60, "h": 3600, "d": 86400, "w": 7 * 86400}
 
 @record
 class StatsRow:
-    """Totals for one model or one day. `cost` is None when no request in the group has a
-    known cost; `estimated_cost` is the part of it estimated from pricing."""
+    """Totals for one model, day or batch. `tokens_in`/`tokens_out` sum the requests whose
+    count is known, and `*_unknown` counts those whose is not (a stream cut before its usage
+    came); `cost` is None when no request in the group has a known cost; `estimated_cost`
+    is the part of it estimated from pricing. `api_host` is a batch's (by batch only): two
+    hosts may give the same batch id, and their jobs are not one."""
 
     key: str
     requests: int
@@ -39,19 +42,30 @@ class StatsRow:
     tokens_out: int
     cost: float | None
     estimated_cost: float
+    tokens_in_unknown: int = 0
+    tokens_out_unknown: int = 0
+    api_host: str | None = None
 
     def to_json(self, by: str) -> dict[str, Any]:
         return {
             by: self.key,
+            **({"api_host": self.api_host} if by == "batch" else {}),
             "requests": self.requests,
             "tokens_in": self.tokens_in,
             "tokens_out": self.tokens_out,
+            "tokens_in_unknown": self.tokens_in_unknown,
+            "tokens_out_unknown": self.tokens_out_unknown,
             "cost": round_cost(self.cost),
             "estimated_cost": round_cost(self.estimated_cost),
         }
 
 
 LARGEST_ID = 2**63 - 1  # SQLite's largest integer: no row has an id beyond, no LIMIT goes past
+
+
+def storable_id(value: int) -> bool:
+    """An id SQLite can hold; no row has one beyond, so such an id is simply not found."""
+    return -LARGEST_ID <= value <= LARGEST_ID
 
 
 def row_limit(limit: int) -> int:
@@ -109,6 +123,16 @@ def where(filters: Filters, *more: str) -> tuple[str, list[Any]]:
     return (f" WHERE {' AND '.join(conditions)}" if conditions else ""), params
 
 
+def batch_job(batch: str) -> Query:
+    """The id of the newest `batch` job that has this id or a batch of this id (of any
+    host): its requests are recorded under the job's id."""
+    return (
+        "SELECT id FROM batch_jobs WHERE id = ? OR key IN (SELECT job FROM batch_parts WHERE batch_id = ?)"
+        " ORDER BY created_at DESC LIMIT 1",
+        (batch, batch),
+    )
+
+
 def batch_hosts(batch: str) -> Query:
     """(API host, requests) of a batch id, most requests first: the Batch API's ids are
     each host's own, so two hosts may have given the same one."""
@@ -152,7 +176,7 @@ def recent(limit: int, filters: Filters = NO_FILTERS) -> Query:
 
 def by_ids(ids: list[int]) -> Query:
     """The requests with these ids; an id SQLite cannot hold is simply not found."""
-    ids = [request_id for request_id in ids if -LARGEST_ID <= request_id <= LARGEST_ID]
+    ids = [request_id for request_id in ids if storable_id(request_id)]
     return f"SELECT {RECORD_COLUMNS} FROM requests WHERE id IN ({placeholders(len(ids))}) ORDER BY id", tuple(
         ids
     )
@@ -212,10 +236,13 @@ def stats(by: str, filters: Filters = NO_FILTERS) -> Query:
     """Totals in SQL. A time condition is always given (from 0 when there is no --since),
     so that without other filters only the covering time index is read."""
     clause, params = where(replace(filters, since=filters.since or 0))
+    host = "CASE WHEN batch_id IS NULL THEN NULL ELSE api_host END" if by == "batch" else "NULL"
     return (
         f"SELECT {STATS_KEYS[by]} AS key, count(*), coalesce(sum(tokens_in), 0), coalesce(sum(tokens_out), 0),"
-        " sum(cost), total(CASE WHEN cost_estimated THEN cost END)"
-        f" FROM requests{clause} GROUP BY key ORDER BY key",
+        " sum(cost), total(CASE WHEN cost_estimated THEN cost END),"
+        " sum(tokens_in IS NULL AND status != 'error'), sum(tokens_out IS NULL AND status != 'error'),"
+        f" {host} AS host"
+        f" FROM requests{clause} GROUP BY key, host ORDER BY key, host",
         tuple(params),
     )
 

@@ -274,6 +274,12 @@ class HistoryStore:
 
         return self.db.execute(*queries.batch_hosts(batch)).fetchall()
 
+    def batch_job(self, batch: str) -> str | None:
+        from llamactl.history import queries
+
+        row = self.db.execute(*queries.batch_job(batch)).fetchone()
+        return None if row is None else row[0]
+
     def recent(self, limit: int, filters: Filters | None = None) -> list[HistoryRecord]:
         from llamactl.history import queries
 
@@ -305,7 +311,10 @@ class HistoryStore:
 
     def conversation(self, conversation_id: int) -> ConversationRow | None:
         from llamactl.history.conversations import SELECT_CONVERSATION, ConversationRow
+        from llamactl.history.queries import storable_id
 
+        if not storable_id(conversation_id):
+            return None
         row = self.db.execute(SELECT_CONVERSATION, (conversation_id,)).fetchone()
         return None if row is None else ConversationRow(*row)
 
