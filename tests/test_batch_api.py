@@ -626,3 +626,32 @@ def test_results_output_is_written_where_a_shells_redirection_would(api, tmp_pat
     assert run.exit_code == 0, run.stderr
     assert stat.S_ISFIFO(os.stat(pipe).st_mode)
     assert received[0] == target.read_bytes()
+
+
+def test_the_downloaded_files_are_private_whatever_the_umask(api, tmp_path, home):
+    """The state directory's files are 0600 (the contract): the API's output files too."""
+    import os
+    import stat
+
+    job = submitted(api, tmp_path, '"one"\n')
+    assert invoke(["batch", "wait", job, "--interval", "0"]).exit_code == 0
+    old = os.umask(0o022)
+    try:
+        assert invoke(["batch", "results", job]).exit_code == 0
+    finally:
+        os.umask(old)
+    files = [path for path in home.rglob("*") if path.is_file() and "batch-jobs" in path.parts]
+    assert any(path.name.endswith("_output.jsonl") for path in files), files
+    assert {path.name: stat.S_IMODE(path.stat().st_mode) for path in files} == {
+        path.name: 0o600 for path in files
+    }
+
+
+def test_a_job_the_api_no_longer_knows_is_a_404_about_the_batch_not_the_model(api, tmp_path):
+    job = submitted(api, tmp_path, '"one"\n')
+    api.reset()  # the same host, its batches forgotten
+    run = invoke(["batch", "status", job])
+    assert run.exit_code == 4
+    assert run.stderr.splitlines()[1] == (
+        "hint: the API does not know this batch: check that llamactl points at the API it was sent to"
+    )

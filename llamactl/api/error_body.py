@@ -89,6 +89,8 @@ DEPLOYMENTS_PAGE = "https://deepinfra.com/dash/deployments"
 def _not_found_hint(target: str) -> str:
     if target.startswith("deploy:"):  # `models list` lists models, not deployments
         return f"check the deployment id: your deployments are listed at {DEPLOYMENTS_PAGE}"
+    if target == "the Batch API":  # a job this machine knows, which the API does not (any more)
+        return "the API does not know this batch: check that llamactl points at the API it was sent to"
     return "see 'llamactl models list' for the model names"
 
 

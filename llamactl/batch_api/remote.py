@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
 
 from llamactl.errors import RequestFailed
+from llamactl.files import PRIVATE
 
 if TYPE_CHECKING:
     from llamactl.api.client import ApiClient
@@ -165,6 +166,7 @@ class BatchApi:
                 f"the download was cut before its end: {partial.stat().st_size:,} of {size:,} bytes of {file_id}",
                 hint="run the same command again: the download resumes where it stopped",
             )
+        os.chmod(partial, PRIVATE)  # the state directory's files are 0600, whatever the umask
         os.replace(partial, destination)
         return destination
 

@@ -190,14 +190,33 @@ def status(ctx: typer.Context, job_id: JobArgument, json_output: JsonOption = Fa
 
 
 wait_opts = Declarations("batch wait")
+WEEK = 7 * 86400.0  # a batch runs within a day (or expires): a longer wait is a typo
+
+
+def _seconds(high: float):
+    """A --timeout/--interval check: NaN passes every range check (each comparison with it
+    is false), and infinity or 1e300 would wait for ever or overflow the clock: exit 2."""
+    import math
+
+    def check(value: float | None) -> float | None:
+        if value is not None and (math.isnan(value) or value > high):
+            raise typer.BadParameter(f"expected a number of seconds from 0 to {high:g}, got {value:g}")
+        return value
+
+    return check
+
 
 
 @app.command(**command_help("batch wait"))
 def wait(
     ctx: typer.Context,
     job_id: JobArgument,
-    timeout: Annotated[float | None, wait_opts.option("--timeout", metavar="SECONDS", min=0)] = None,
-    interval: Annotated[float | None, wait_opts.option("--interval", metavar="SECONDS", min=0)] = None,
+    timeout: Annotated[
+        float | None, wait_opts.option("--timeout", metavar="SECONDS", min=0, callback=_seconds(WEEK))
+    ] = None,
+    interval: Annotated[
+        float | None, wait_opts.option("--interval", metavar="SECONDS", min=0, callback=_seconds(86400.0))
+    ] = None,
     json_output: JsonOption = False,
 ) -> None:
     env: Environment = ctx.obj
