@@ -655,3 +655,17 @@ def test_a_job_the_api_no_longer_knows_is_a_404_about_the_batch_not_the_model(ap
     assert run.stderr.splitlines()[1] == (
         "hint: the API does not know this batch: check that llamactl points at the API it was sent to"
     )
+
+
+def test_an_embeddings_job_keeps_the_vectors_in_each_record(api, tmp_path):
+    """An embedding has no text: the record carries the API's answer as `response`, as
+    `infer --batch` does (it had `results: []` and no vector)."""
+    job = submitted(
+        api, tmp_path, '"one"\n"two"\n', "-m", "BAAI/bge-large-en-v1.5", "--endpoint", "embeddings"
+    )
+    assert invoke(["batch", "wait", job, "--interval", "0"]).exit_code == 0
+    rows = records(invoke(["batch", "results", job]).stdout)
+    assert [row["status"] for row in rows] == ["ok", "ok"]
+    vectors = [row["response"]["data"][0]["embedding"] for row in rows]
+    assert all(len(vector) > 1 and all(isinstance(x, float) for x in vector) for vector in vectors)
+    assert vectors[0] != vectors[1]

@@ -206,7 +206,6 @@ def _seconds(high: float):
     return check
 
 
-
 @app.command(**command_help("batch wait"))
 def wait(
     ctx: typer.Context,
