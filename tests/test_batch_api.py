@@ -669,3 +669,22 @@ def test_an_embeddings_job_keeps_the_vectors_in_each_record(api, tmp_path):
     vectors = [row["response"]["data"][0]["embedding"] for row in rows]
     assert all(len(vector) > 1 and all(isinstance(x, float) for x in vector) for vector in vectors)
     assert vectors[0] != vectors[1]
+
+
+def test_submit_wait_prints_the_id_first_and_takes_wait_options(api, tmp_path):
+    """ID=$(llamactl batch submit --wait ...) gets the id as without --wait (it got nothing);
+    --timeout bounds the wait (exit 5, the job goes on); without --wait both are exit 2
+    before anything is uploaded."""
+    path = write(tmp_path, '"one"\n')
+    done = invoke(["batch", "submit", "-m", MODEL, str(path), "--wait", "--interval", "0"])
+    assert done.exit_code == 0, done.stderr
+    (job,) = done.stdout.splitlines()
+    assert job == json.loads(invoke(["batch", "list", "--json"]).stdout)[0]["id"]
+    assert f"submitted batch job {job} (1 line)" in done.stderr
+    api.batch_plan = BatchPlan(validating_steps=1000)  # never ends while we wait
+    cut = invoke(["batch", "submit", "-m", MODEL, str(path), "--wait", "--timeout", "0"])
+    assert cut.exit_code == 5 and len(cut.stdout.splitlines()) == 1
+    sent = len(uploads(api))
+    refused = invoke(["batch", "submit", "-m", MODEL, str(path), "--timeout", "60"])
+    assert (refused.exit_code, refused.stdout) == (2, "")
+    assert "--timeout and --interval need --wait" in refused.stderr and len(uploads(api)) == sent

@@ -18,6 +18,21 @@ batch_opts = Declarations("batch")
 JobArgument = Annotated[str, batch_opts.argument("ID")]
 JsonOption = Annotated[bool, batch_opts.option("--json")]
 submit_opts = Declarations("batch submit")
+WEEK = 7 * 86400.0  # a batch runs within a day (or expires): a longer wait is a typo
+
+
+def _seconds(high: float):
+    """A --timeout/--interval check: NaN passes every range check (each comparison with it
+    is false), and infinity or 1e300 would wait for ever or overflow the clock: exit 2."""
+    import math
+
+    def check(value: float | None) -> float | None:
+        if value is not None and (math.isnan(value) or value > high):
+            raise typer.BadParameter(f"expected a number of seconds from 0 to {high:g}, got {value:g}")
+        return value
+
+    return check
+
 
 app = typer.Typer(no_args_is_help=True, **command_help("batch"))
 
@@ -67,6 +82,14 @@ def submit(
         str | None, submit_opts.option("--only-missing", metavar="JOB", panel="Input")
     ] = None,
     wait_too: Annotated[bool, submit_opts.option("--wait", panel="Batch")] = False,
+    timeout: Annotated[
+        float | None,
+        submit_opts.option("--timeout", metavar="SECONDS", min=0, callback=_seconds(WEEK), panel="Batch"),
+    ] = None,
+    interval: Annotated[
+        float | None,
+        submit_opts.option("--interval", metavar="SECONDS", min=0, callback=_seconds(86400.0), panel="Batch"),
+    ] = None,
     json_output: JsonOption = False,
 ) -> None:
     from functools import partial
@@ -75,9 +98,13 @@ def submit(
     from llamactl.batch_api.lines import LinesRejected
     from llamactl.batch_api.submit import SubmitPlan
     from llamactl.batch_api.submit import submit as submit_job
+    from llamactl.errors import UsageError
+    from llamactl.output.format import count_text
 
     env: Environment = ctx.obj
     out = env.output
+    if not wait_too and (timeout is not None or interval is not None):
+        raise UsageError("--timeout and --interval need --wait", hint="or wait later: llamactl batch wait ID")
     conversion = _conversion(env, source, model, batch_format, inputs or [], system, endpoint)
     plan = SubmitPlan(source, conversion, _metadata(metadata or []), only_missing)
     with _session(env) as (store, _, api):
@@ -93,8 +120,10 @@ def submit(
         if not wait_too:
             _print_submitted(env, job, json_output)
             return
-        out.info(f"submitted batch job {job.id} ({job.lines} lines)")
-        _wait(env, store, api, job, timeout=None, interval=None, json_output=json_output)
+        if not json_output:  # the id on stdout as without --wait, for ID=$(llamactl batch submit --wait ...)
+            out.write(job.id + "\n")
+        out.info(f"submitted batch job {job.id} ({count_text(job.lines, 'line')})")
+        _wait(env, store, api, job, timeout=timeout, interval=interval, json_output=json_output)
 
 
 def _conversion(
@@ -190,20 +219,6 @@ def status(ctx: typer.Context, job_id: JobArgument, json_output: JsonOption = Fa
 
 
 wait_opts = Declarations("batch wait")
-WEEK = 7 * 86400.0  # a batch runs within a day (or expires): a longer wait is a typo
-
-
-def _seconds(high: float):
-    """A --timeout/--interval check: NaN passes every range check (each comparison with it
-    is false), and infinity or 1e300 would wait for ever or overflow the clock: exit 2."""
-    import math
-
-    def check(value: float | None) -> float | None:
-        if value is not None and (math.isnan(value) or value > high):
-            raise typer.BadParameter(f"expected a number of seconds from 0 to {high:g}, got {value:g}")
-        return value
-
-    return check
 
 
 @app.command(**command_help("batch wait"))
