@@ -1150,6 +1150,17 @@ FAULTS = [
         command=["history", "list", "-n", "0"],
     ),
     Fault(
+        "batch submit with stdout closed (>&-), after the batch is created",
+        stream(),
+        6,
+        -1,
+        None,
+        "cannot write to stdout: it is closed; batch job batch_",
+        command=["batch", "submit", "-m", MODEL, "-"],
+        stdin=b'"one"\n',
+        stdout="closed",
+    ),
+    Fault(
         "batch wait --interval nan",
         None,
         2,

@@ -117,11 +117,13 @@ def submit(
                 out.warn(f"... and {len(exc.problems) - 20} more")
             raise
         job = store.job(job_key)
-        if not wait_too:
-            _print_submitted(env, job, json_output)
-            return
-        if not json_output:  # the id on stdout as without --wait, for ID=$(llamactl batch submit --wait ...)
-            out.write(job.id + "\n")
+        with _naming_the_job(job):
+            if not wait_too:
+                _print_submitted(env, job, json_output)
+                return
+            if not json_output:  # the id on stdout as without --wait, for ID=$(llamactl batch submit --wait ...)
+                out.write(job.id + "\n")
+                out.flush()
         out.info(f"submitted batch job {job.id} ({count_text(job.lines, 'line')})")
         _wait(env, store, api, job, timeout=timeout, interval=interval, json_output=json_output)
 
@@ -169,6 +171,21 @@ def _metadata(items: list[str]) -> dict[str, str] | None:
     if len(labels) > 16:
         raise UsageError("--metadata: a batch takes at most 16 labels")
     return labels or None
+
+
+@contextmanager
+def _naming_the_job(job) -> Iterator[None]:
+    """A stdout that cannot take the id (closed, a full disk) must not lose it: the job
+    exists and is billed, and submitting again would pay twice."""
+    from llamactl.errors import LocalFailure
+
+    try:
+        yield
+    except LocalFailure as exc:
+        raise LocalFailure(
+            f"{exc.message}; batch job {job.id} was submitted",
+            hint=f"follow it with: llamactl batch wait {job.id} ('llamactl batch list' shows it)",
+        ) from None
 
 
 def _print_submitted(env: Environment, job, json_output: bool) -> None:
