@@ -121,7 +121,9 @@ def submit(
             if not wait_too:
                 _print_submitted(env, job, json_output)
                 return
-            if not json_output:  # the id on stdout as without --wait, for ID=$(llamactl batch submit --wait ...)
+            if (
+                not json_output
+            ):  # the id on stdout as without --wait, for ID=$(llamactl batch submit --wait ...)
                 out.write(job.id + "\n")
                 out.flush()
         out.info(f"submitted batch job {job.id} ({count_text(job.lines, 'line')})")
