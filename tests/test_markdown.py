@@ -15,7 +15,7 @@ import threading
 
 import pyte
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 from rich.console import Console
 
@@ -496,6 +496,7 @@ FRAGMENTS = st.one_of(PLAIN_BITS, PLAIN_BITS, PLAIN_BITS, PLAIN_BITS, MARK_BITS,
 
 @settings(max_examples=300, deadline=None)
 @given(pieces=st.lists(FRAGMENTS, min_size=1, max_size=80), width=st.integers(min_value=12, max_value=50))
+@example(pieces=["`", "\n- ", "`", " a", " `code`"], width=12)  # a backtick paired with one a line before
 def test_every_fast_update_is_what_a_full_rendering_draws(pieces, width):
     assert layout_steps(pieces, width, fast=True) == layout_steps(pieces, width, fast=False)
 

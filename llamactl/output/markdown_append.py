@@ -156,6 +156,8 @@ def appendable(
         return None
     if CHANGED_LATER.search(CODE_SPANS.sub("", source)):
         return None
+    if "`" in CODE_SPANS.sub("", line):
+        return None  # a backtick this line leaves open: its pair, on an earlier line or yet to come, decides
     closed = close_inline(source)
     state = PLAIN if closed == source else STRONG if closed.rstrip(" ").endswith("**") else None
     end = stripped.rstrip("*`")
