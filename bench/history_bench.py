@@ -178,7 +178,7 @@ def bench_recording(home: Path) -> None:
     outcome = InferenceOutcome(
         request,
         env.api_url,
-        texts=[random_text(random.Random(2), 120)],
+        results=[random_text(random.Random(2), 120)],
         tokens_in=41,
         tokens_out=160,
         cost=0.0001,
