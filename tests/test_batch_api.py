@@ -688,3 +688,14 @@ def test_submit_wait_prints_the_id_first_and_takes_wait_options(api, tmp_path):
     refused = invoke(["batch", "submit", "-m", MODEL, str(path), "--timeout", "60"])
     assert (refused.exit_code, refused.stdout) == (2, "")
     assert "--timeout and --interval need --wait" in refused.stderr and len(uploads(api)) == sent
+
+
+def test_results_refuse_to_write_over_the_jobs_input(api, tmp_path):
+    path = write(tmp_path, '"one"\n')
+    job = submitted(api, tmp_path, '"one"\n')
+    assert invoke(["batch", "wait", job, "--interval", "0"]).exit_code == 0
+    for option in ("--output", "--errors"):
+        run = invoke(["batch", "results", job, option, str(path)])
+        assert (run.exit_code, run.stdout) == (2, ""), run.stderr
+        assert f"error: {option} {path} is the job's input file" in run.stderr
+    assert path.read_text() == '"one"\n'

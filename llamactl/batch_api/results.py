@@ -231,6 +231,22 @@ class RecordWriter:
         )
 
 
+def _check_not_the_input(job: Job, paths: list) -> None:
+    """--output or --errors naming the job's input would replace the prompts with their
+    results (and `submit --only-missing` needs the input as it was): exit 2 first."""
+    import os
+
+    from llamactl.errors import UsageError
+
+    if not job.input_path:
+        return
+    for option, path in zip(("--output", "--errors"), paths, strict=True):
+        if path is not None and os.path.realpath(path) == os.path.realpath(job.input_path):
+            raise UsageError(
+                f"{option} {path} is the job's input file", hint="write the records to another file"
+            )
+
+
 def collect_job(env, store: JobStore, history, api, job: Job, output: str | None, errors: str | None) -> None:
     """`batch results`: refresh the job, download its files, write the records in input
     order (stdout, or --output written atomically), record history once, and exit 0 only
@@ -245,6 +261,7 @@ def collect_job(env, store: JobStore, history, api, job: Job, output: str | None
     paths = [user_path(path) if path else None for path in (output, errors)]
     if paths[0] is not None and paths[0] == paths[1]:
         raise UsageError("--output and --errors are the same file")
+    _check_not_the_input(job, paths)
     _check_ready(api, store, job)
     directory = job_folder(env, job)
     ensure_private_dir(directory)
