@@ -252,11 +252,10 @@ def _report_usage_error(exc: Any, args: list[str] | None = None) -> int:
         from llamactl.inference.field_names import option_hint
 
         hint = option_hint(misplaced) or hint
-    message = None
     if _is_negative_request_id(exc, ctx):  # `history show -1`: Click takes it for an option
         message = f"no request {misplaced} in history: request ids are positive numbers"
         hint = "'llamactl history list' shows the recent ones"
-    if message is None:
+    else:
         from llamactl.commands.bad_value import usage_message
 
         message = usage_message(exc)

@@ -80,9 +80,8 @@ def record_for(
             cost=cost_of(usage.get("estimated_cost")),
             request_id=_text(response.get("request_id")),
         )
-        if (
-            "choices" not in body
-        ):  # an embedding's vectors are no text: the answer whole, as infer --batch gives it
+        # an embedding's vectors are no text: the answer whole, as infer --batch gives it
+        if "choices" not in body:
             record["response"] = body
         return record
     failure = (error_row or {}).get("error") or (row or {}).get("error") or _body_error(response)

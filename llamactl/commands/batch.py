@@ -11,27 +11,14 @@ import typer
 
 from llamactl.catalogue.names import complete_model_name
 from llamactl.commands.helptext import command_help
-from llamactl.commands.options import Declarations
+from llamactl.commands.options import Declarations, seconds_between
 from llamactl.env import Environment
 
 batch_opts = Declarations("batch")
 JobArgument = Annotated[str, batch_opts.argument("ID")]
 JsonOption = Annotated[bool, batch_opts.option("--json")]
 submit_opts = Declarations("batch submit")
-WEEK = 7 * 86400.0  # a batch runs within a day (or expires): a longer wait is a typo
-
-
-def _seconds(high: float):
-    """A --timeout/--interval check: NaN passes every range check (each comparison with it
-    is false), and infinity or 1e300 would wait for ever or overflow the clock: exit 2."""
-    import math
-
-    def check(value: float | None) -> float | None:
-        if value is not None and (math.isnan(value) or value > high):
-            raise typer.BadParameter(f"expected a number of seconds from 0 to {high:g}, got {value:g}")
-        return value
-
-    return check
+DAY, WEEK = 86400.0, 7 * 86400.0  # a batch runs within a day (or expires): a longer wait is a typo
 
 
 app = typer.Typer(no_args_is_help=True, **command_help("batch"))
@@ -84,11 +71,15 @@ def submit(
     wait_too: Annotated[bool, submit_opts.option("--wait", panel="Batch")] = False,
     timeout: Annotated[
         float | None,
-        submit_opts.option("--timeout", metavar="SECONDS", min=0, callback=_seconds(WEEK), panel="Batch"),
+        submit_opts.option(
+            "--timeout", metavar="SECONDS", min=0, callback=seconds_between(0, WEEK), panel="Batch"
+        ),
     ] = None,
     interval: Annotated[
         float | None,
-        submit_opts.option("--interval", metavar="SECONDS", min=0, callback=_seconds(86400.0), panel="Batch"),
+        submit_opts.option(
+            "--interval", metavar="SECONDS", min=0, callback=seconds_between(0, DAY), panel="Batch"
+        ),
     ] = None,
     json_output: JsonOption = False,
 ) -> None:
@@ -121,9 +112,8 @@ def submit(
             if not wait_too:
                 _print_submitted(env, job, json_output)
                 return
-            if (
-                not json_output
-            ):  # the id on stdout as without --wait, for ID=$(llamactl batch submit --wait ...)
+            # the id on stdout as without --wait, for ID=$(llamactl batch submit --wait ...)
+            if not json_output:
                 out.write(job.id + "\n")
                 out.flush()
         out.info(f"submitted batch job {job.id} ({count_text(job.lines, 'line')})")
@@ -245,10 +235,12 @@ def wait(
     ctx: typer.Context,
     job_id: JobArgument,
     timeout: Annotated[
-        float | None, wait_opts.option("--timeout", metavar="SECONDS", min=0, callback=_seconds(WEEK))
+        float | None,
+        wait_opts.option("--timeout", metavar="SECONDS", min=0, callback=seconds_between(0, WEEK)),
     ] = None,
     interval: Annotated[
-        float | None, wait_opts.option("--interval", metavar="SECONDS", min=0, callback=_seconds(86400.0))
+        float | None,
+        wait_opts.option("--interval", metavar="SECONDS", min=0, callback=seconds_between(0, DAY)),
     ] = None,
     json_output: JsonOption = False,
 ) -> None:

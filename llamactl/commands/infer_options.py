@@ -5,14 +5,11 @@ help, panels and defaults. Their help is in help.md's `## options: infer`.
 No `from __future__ import annotations`: see commands/options.py.
 """
 
-import math
 from typing import Annotated, Any
-
-import typer
 
 from llamactl.api.retry import DEFAULT_RETRIES, DEFAULT_TIMEOUT, MAX_TIMEOUT
 from llamactl.catalogue.names import complete_model_name
-from llamactl.commands.options import Declarations
+from llamactl.commands.options import Declarations, seconds_between
 from llamactl.plain import record
 
 MODEL_PANEL = "Model"
@@ -33,14 +30,6 @@ def complete_batch_format(incomplete: str) -> list[str]:
     from llamactl.batch.input import FORMATS
 
     return [name for name in FORMATS if name.startswith(incomplete)]
-
-
-def _a_number(value: float) -> float:
-    """NaN passes every range check (each comparison with it is false), and a wait beyond
-    MAX_TIMEOUT overflows the clock's arithmetic: refuse both here."""
-    if math.isnan(value) or value > MAX_TIMEOUT:
-        raise typer.BadParameter(f"expected a number of seconds from 0.1 to {MAX_TIMEOUT:g}, got {value:g}")
-    return value
 
 
 Model = Annotated[
@@ -68,7 +57,14 @@ Selections = Annotated[list[str] | None, infer_opts.option("-o", metavar="PATH=T
 Markdown = Annotated[bool, infer_opts.option("--md/--no-md", panel=OUTPUT_PANEL)]
 Quiet = Annotated[bool, infer_opts.option("-q", "--quiet", panel=OUTPUT_PANEL)]
 Timeout = Annotated[
-    float, infer_opts.option("--timeout", metavar="SECONDS", panel=REQUEST_PANEL, min=0.1, callback=_a_number)
+    float,
+    infer_opts.option(
+        "--timeout",
+        metavar="SECONDS",
+        panel=REQUEST_PANEL,
+        min=0.1,
+        callback=seconds_between(0.1, MAX_TIMEOUT),
+    ),
 ]
 MaxTime = Annotated[
     float | None, infer_opts.option("--max-time", metavar="SECONDS", panel=REQUEST_PANEL, min=0.1)

@@ -21,6 +21,20 @@ from llamactl.commands.helptext import option_help
 from llamactl.plain import MISSING, fields, is_record
 
 
+def seconds_between(low: float, high: float) -> Callable[[float | None], float | None]:
+    """The callback of a SECONDS option (whose `min=low` checks the low end): NaN passes
+    every range check (each comparison with it is false), and a wait beyond `high` is a
+    typo or overflows the clock's arithmetic (inf, 1e300): both are exit 2."""
+    import math
+
+    def check(value: float | None) -> float | None:
+        if value is not None and (math.isnan(value) or value > high):
+            raise typer.BadParameter(f"expected a number of seconds from {low:g} to {high:g}, got {value:g}")
+        return value
+
+    return check
+
+
 class Declarations:
     """Options and arguments whose help is in help.md's `## options: SCOPE` section."""
 
